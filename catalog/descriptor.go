@@ -1,0 +1,101 @@
+package catalog
+
+// Descriptor describes one integration: who it is, how a tenant connects
+// to it and how its API is reached. Descriptors are data; provider quirks
+// live here rather than in code.
+//
+// Templates use one syntax everywhere: {{connection.X}} for connection
+// parameters (e.g. Shopify's shop), {{credentials.X}} for credential
+// fields, {{metadata.X}} for token-response fields kept with the connection.
+type Descriptor struct {
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Categories []string `json:"categories"`
+	Auth       Auth     `json:"auth"`
+	// AuthAlternatives are other ways to connect, if any.
+	AuthAlternatives []Auth `json:"auth_alternatives,omitempty"`
+	API              API    `json:"api"`
+	DocsURL          string `json:"docs_url,omitempty"`
+	// Implementations lists what serves the entry: "native", "piece",
+	// "generic". Every connectable entry has "generic".
+	Implementations []string `json:"implementations"`
+	// Actions are action names known for the entry (from pieces).
+	Actions []string `json:"actions,omitempty"`
+	// Connectable is false when the data is too incomplete to connect;
+	// NotConnectableReason says why.
+	Connectable          bool   `json:"connectable"`
+	NotConnectableReason string `json:"not_connectable_reason,omitempty"`
+	// Source records where the facts came from ("nango", "activepieces",
+	// "custom").
+	Source string `json:"source,omitempty"`
+}
+
+// Auth kinds.
+const (
+	AuthOAuth2   = "oauth2"
+	AuthOAuth2CC = "oauth2_cc"
+	AuthOAuth1   = "oauth1"
+	AuthAPIKey   = "api_key"
+	AuthBasic    = "basic"
+	AuthCustom   = "custom"
+	AuthNone     = "none"
+)
+
+// Auth says how a tenant connects.
+type Auth struct {
+	Kind string `json:"kind"`
+
+	// OAuth endpoints (templated).
+	AuthorizationURL string `json:"authorization_url,omitempty"`
+	TokenURL         string `json:"token_url,omitempty"`
+	RefreshURL       string `json:"refresh_url,omitempty"`
+	RevocationURL    string `json:"revocation_url,omitempty"`
+	// OAuth 1.0a request-token endpoint.
+	RequestTokenURL string `json:"request_token_url,omitempty"`
+
+	Scopes         []string `json:"scopes,omitempty"`
+	ScopeSeparator string   `json:"scope_separator,omitempty"`
+	PKCE           bool     `json:"pkce,omitempty"`
+	// TokenAuth is how the client authenticates at the token endpoint:
+	// "basic" (HTTP Basic header) or "body" (client_id/secret in the body).
+	TokenAuth string `json:"token_auth,omitempty"`
+	// TokenBody is the token request encoding: "form" or "json".
+	TokenBody string `json:"token_body,omitempty"`
+
+	AuthorizationParams map[string]string `json:"authorization_params,omitempty"`
+	TokenParams         map[string]string `json:"token_params,omitempty"`
+	RefreshParams       map[string]string `json:"refresh_params,omitempty"`
+
+	// TokenPath is a dotted path to the object holding the token in the
+	// token response (Slack user tokens: "authed_user").
+	TokenPath string `json:"token_path,omitempty"`
+	// TokenMetadata lists token-response fields kept with the connection
+	// (Salesforce: "instance_url").
+	TokenMetadata []string `json:"token_metadata,omitempty"`
+	// ConnectionParams are parameters the tenant supplies when connecting,
+	// interpolated into URLs (Shopify "shop", Zoho "region").
+	ConnectionParams       []string            `json:"connection_params,omitempty"`
+	ConnectionParamOptions map[string][]string `json:"connection_param_options,omitempty"`
+	// CredentialFields are the fields a tenant enters for api_key, basic
+	// and custom kinds.
+	CredentialFields []string `json:"credential_fields,omitempty"`
+
+	// APIKey placement for api_key: In is "header" or "query"; Name is the
+	// header or parameter name; Prefix goes before the key ("Bearer ").
+	APIKeyIn     string `json:"api_key_in,omitempty"`
+	APIKeyName   string `json:"api_key_name,omitempty"`
+	APIKeyPrefix string `json:"api_key_prefix,omitempty"`
+
+	// CheckURL, when set, is called (GET, with the credentials applied)
+	// to verify credentials when a connection is created.
+	CheckURL string `json:"check_url,omitempty"`
+}
+
+// API says how the provider's API is reached.
+type API struct {
+	// BaseURL is a template, e.g. "https://{{connection.shop}}.myshopify.com".
+	BaseURL string `json:"base_url,omitempty"`
+	// Headers are default headers (templated) sent with every call,
+	// e.g. {"authorization": "Bearer {{credentials.apiKey}}"}.
+	Headers map[string]string `json:"headers,omitempty"`
+}
