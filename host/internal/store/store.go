@@ -1,0 +1,310 @@
+// Package store defines Atom's persistence contract. Two implementations
+// satisfy it and pass one conformance suite (storetest): postgres (pgx,
+// row-level security, production) and sqlite (modernc.org/sqlite, the
+// embedded default).
+//
+// Every tenant-scoped read and write runs inside InTenant, which opens a
+// transaction bound to one tenant. On Postgres the transaction sets
+// app.current_tenant_id so row-level security filters every statement,
+// whatever its WHERE clause says; on SQLite every statement filters on the
+// tenant explicitly. The few lookups that must happen before the tenant is
+// known (API key by prefix, OAuth state by hash, due refreshes) are narrow
+// system calls on Store.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors.
+var (
+	// ErrNotFound is returned when a row does not exist (or belongs to
+	// another tenant, which the caller cannot tell apart).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict is returned when a unique constraint or a
+	// compare-and-swap version check fails.
+	ErrConflict = errors.New("conflict")
+)
+
+// Store is the database. Implementations are safe for concurrent use.
+type Store interface {
+	// Backend names the implementation: "postgres" or "sqlite".
+	Backend() string
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	// Close releases the database.
+	Close() error
+
+	// InTenant runs fn in one transaction scoped to tenantID. The
+	// transaction commits when fn returns nil and rolls back otherwise.
+	InTenant(ctx context.Context, tenantID string, fn func(Tx) error) error
+
+	// LookupAPIKey finds an API key by its public lookup prefix, across
+	// tenants (authentication happens before the tenant is known).
+	LookupAPIKey(ctx context.Context, prefix string) (*APIKey, error)
+	// LookupStateTenant returns the tenant that created the OAuth state
+	// with this hash, if it exists and has not expired.
+	LookupStateTenant(ctx context.Context, stateHash string, now time.Time) (string, error)
+	// DueConnections lists connections whose access token expires before
+	// the given time (or whose next_refresh_at is due) and which are
+	// active, across tenants, for the background refresher.
+	DueConnections(ctx context.Context, before time.Time, limit int) ([]ConnRef, error)
+	// TenantIDs lists every tenant id (for key rotation and sweeps).
+	TenantIDs(ctx context.Context) ([]string, error)
+}
+
+// ConnRef points at one connection.
+type ConnRef struct {
+	TenantID     string
+	ConnectionID string
+}
+
+// Tx is a tenant-scoped transaction. It is valid only inside the
+// InTenant callback and is not safe for concurrent use.
+type Tx interface {
+	TenantID() string
+
+	// CreateTenant inserts the tenant whose id is TenantID().
+	CreateTenant(ctx context.Context, t *Tenant) error
+	GetTenant(ctx context.Context) (*Tenant, error)
+	UpdateTenant(ctx context.Context, t *Tenant) error
+
+	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
+	CreateWorkspace(ctx context.Context, w *Workspace) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	ListAPIKeys(ctx context.Context) ([]APIKey, error)
+	// RevokeAPIKey marks the key revoked; ErrNotFound if it is not this
+	// tenant's.
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+
+	CreateState(ctx context.Context, s *OAuthState) error
+	// ConsumeState deletes the state with this hash and returns it;
+	// ErrNotFound when absent. A state is usable once.
+	ConsumeState(ctx context.Context, stateHash string) (*OAuthState, error)
+	DeleteExpiredStates(ctx context.Context, now time.Time) (int, error)
+
+	// UpsertConnection inserts or replaces the connection identified by
+	// (tenant, provider, user) and sets c.ID, c.Version, timestamps.
+	UpsertConnection(ctx context.Context, c *Connection) error
+	// GetConnection returns the connection for (provider, userID); an
+	// empty userID means the tenant-wide connection.
+	GetConnection(ctx context.Context, provider, userID string) (*Connection, error)
+	GetConnectionByID(ctx context.Context, id string) (*Connection, error)
+	// LockConnection returns the connection and holds a row lock on it
+	// until the transaction ends (Postgres SELECT … FOR UPDATE; SQLite
+	// transactions are already exclusive).
+	LockConnection(ctx context.Context, id string) (*Connection, error)
+	ListConnections(ctx context.Context) ([]Connection, error)
+	// UpdateConnection writes c if its stored version still equals
+	// c.Version, then increments c.Version. ErrConflict otherwise.
+	UpdateConnection(ctx context.Context, c *Connection) error
+	DeleteConnection(ctx context.Context, id string) error
+
+	PutOAuthApp(ctx context.Context, a *OAuthApp) error
+	GetOAuthApp(ctx context.Context, provider string) (*OAuthApp, error)
+	DeleteOAuthApp(ctx context.Context, provider string) error
+
+	CreateExecution(ctx context.Context, e *Execution) error
+	// FinishExecution records status, output, error and duration.
+	FinishExecution(ctx context.Context, e *Execution) error
+	GetExecution(ctx context.Context, id string) (*Execution, error)
+	// FindExecutionByKey finds an execution by idempotency key created
+	// after the given time.
+	FindExecutionByKey(ctx context.Context, key string, after time.Time) (*Execution, error)
+	ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error)
+
+	AddAudit(ctx context.Context, e *AuditEvent) error
+	ListAudit(ctx context.Context, limit int) ([]AuditEvent, error)
+
+	// KVGet and KVPut serve the per-tenant key-value store of plugins,
+	// namespaced by provider.
+	KVGet(ctx context.Context, provider, key string) ([]byte, bool, error)
+	KVPut(ctx context.Context, provider, key string, value []byte) error
+
+	// SecretRows lists every encrypted value of this tenant, for key
+	// rotation and audits.
+	SecretRows(ctx context.Context) ([]SecretRow, error)
+	// UpdateSecret replaces one encrypted value if it still equals
+	// old.Ciphertext (ErrConflict otherwise).
+	UpdateSecret(ctx context.Context, old SecretRow, ciphertext []byte, keyID string) error
+}
+
+// Tenant is one customer of the SaaS product.
+type Tenant struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+	// WebhookURL receives signed connection events, if set.
+	WebhookURL string
+	// WebhookSecretCT is the webhook signing secret, encrypted.
+	WebhookSecretCT []byte
+	WebhookKeyID    string
+}
+
+// User is a user of a tenant; connections may belong to one.
+type User struct {
+	ID        string
+	TenantID  string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+}
+
+// Workspace groups a tenant's connections (spec column workspace_id).
+type Workspace struct {
+	ID        string
+	TenantID  string
+	Name      string
+	CreatedAt time.Time
+}
+
+// APIKey is a tenant API key. Only a hash of the secret part is stored;
+// Prefix is the public lookup part.
+type APIKey struct {
+	ID         string
+	TenantID   string
+	Name       string
+	Prefix     string
+	Hash       []byte
+	CreatedAt  time.Time
+	RevokedAt  *time.Time
+	LastUsedAt *time.Time
+}
+
+// OAuthState is a pending authorization. StateHash is a SHA-256 of the
+// state sent to the provider; the state itself is never stored.
+type OAuthState struct {
+	ID          string
+	TenantID    string
+	UserID      string
+	StateHash   string
+	Provider    string
+	RedirectURI string
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+	// Extra is non-secret JSON (return target, connection params,
+	// scopes, OAuth1 request token).
+	Extra []byte
+	// SecretCT holds encrypted secrets of the flow (PKCE verifier,
+	// OAuth1 request token secret).
+	SecretCT []byte
+	KeyID    string
+}
+
+// Connection statuses.
+const (
+	StatusActive  = "active"
+	StatusExpired = "expired"
+	StatusRevoked = "revoked"
+	StatusError   = "error"
+)
+
+// Connection is a tenant's stored credential for one provider (the
+// spec's integration_tokens row). Secrets live only in CredentialsCT.
+type Connection struct {
+	ID          string
+	TenantID    string
+	UserID      string
+	WorkspaceID string
+	Provider    string
+	AuthKind    string
+	// CredentialsCT is the encrypted JSON of the secrets (access and
+	// refresh tokens, API key, password, custom fields).
+	CredentialsCT []byte
+	KeyID         string
+	TokenType     string
+	ExpiresAt     *time.Time
+	InstanceURL   string
+	Scope         string
+	Status        string
+	StatusReason  string
+	// Metadata are token-response fields kept (e.g. instance_url).
+	Metadata map[string]string
+	// Params are connection parameters (e.g. shop, region).
+	Params map[string]string
+	// Version increments on every update (compare-and-swap).
+	Version         int64
+	LastRefreshedAt *time.Time
+	FailureCount    int
+	// NextRefreshAt schedules proactive refresh (providers without
+	// expires_in) and cooldown after failures.
+	NextRefreshAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// OAuthApp is a tenant's own OAuth client registration for a provider.
+type OAuthApp struct {
+	TenantID       string
+	Provider       string
+	ClientID       string
+	ClientSecretCT []byte
+	KeyID          string
+	Scopes         string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Execution statuses.
+const (
+	ExecPending   = "pending"
+	ExecRunning   = "running"
+	ExecSucceeded = "succeeded"
+	ExecFailed    = "failed"
+)
+
+// Execution records one action run. It never holds credentials.
+type Execution struct {
+	ID             string
+	TenantID       string
+	UserID         string
+	Provider       string
+	Action         string
+	Implementation string
+	Status         string
+	IdempotencyKey string
+	// RequestHash fingerprints the request for idempotency checks.
+	RequestHash string
+	Input       []byte
+	Output      []byte
+	Error       string
+	ErrorCode   string
+	DurationMS  int64
+	CreatedAt   time.Time
+	FinishedAt  *time.Time
+}
+
+// ExecutionFilter narrows ListExecutions.
+type ExecutionFilter struct {
+	Provider string
+	Status   string
+	Before   time.Time // created strictly before; zero = now
+	Limit    int
+}
+
+// AuditEvent is a record of a security-relevant change.
+type AuditEvent struct {
+	ID        string
+	TenantID  string
+	Actor     string
+	Action    string
+	Target    string
+	Details   []byte
+	CreatedAt time.Time
+}
+
+// SecretRow addresses one encrypted value. Table, Column and RowID with
+// the tenant and provider form the value's additional authenticated data.
+type SecretRow struct {
+	Table      string
+	Column     string
+	RowID      string
+	TenantID   string
+	Provider   string
+	KeyID      string
+	Ciphertext []byte
+}
