@@ -26,8 +26,12 @@ type Descriptor struct {
 	Connectable          bool   `json:"connectable"`
 	NotConnectableReason string `json:"not_connectable_reason,omitempty"`
 	// Source records where the facts came from ("nango", "activepieces",
-	// "custom").
+	// "nango+activepieces", "atom" for entries added by the catalog's own
+	// overlay, "custom" for files from the custom directory).
 	Source string `json:"source,omitempty"`
+	// Popular is true when the source data tags the entry as popular; it
+	// breaks ties in search ranking.
+	Popular bool `json:"popular,omitempty"`
 }
 
 // Auth kinds.
@@ -56,6 +60,8 @@ type Auth struct {
 	Scopes         []string `json:"scopes,omitempty"`
 	ScopeSeparator string   `json:"scope_separator,omitempty"`
 	PKCE           bool     `json:"pkce,omitempty"`
+	// PKCEMethod is "S256" (the default when empty) or "plain".
+	PKCEMethod string `json:"pkce_method,omitempty"`
 	// TokenAuth is how the client authenticates at the token endpoint:
 	// "basic" (HTTP Basic header) or "body" (client_id/secret in the body).
 	TokenAuth string `json:"token_auth,omitempty"`
@@ -65,6 +71,8 @@ type Auth struct {
 	AuthorizationParams map[string]string `json:"authorization_params,omitempty"`
 	TokenParams         map[string]string `json:"token_params,omitempty"`
 	RefreshParams       map[string]string `json:"refresh_params,omitempty"`
+	// TokenHeaders are extra headers (templated) sent to the token endpoint.
+	TokenHeaders map[string]string `json:"token_headers,omitempty"`
 
 	// TokenPath is a dotted path to the object holding the token in the
 	// token response (Slack user tokens: "authed_user").
@@ -72,10 +80,18 @@ type Auth struct {
 	// TokenMetadata lists token-response fields kept with the connection
 	// (Salesforce: "instance_url").
 	TokenMetadata []string `json:"token_metadata,omitempty"`
+	// RedirectMetadata lists query parameters of the OAuth callback kept
+	// with the connection (Zoho "accounts-server"). Like TokenMetadata they
+	// are referenced as {{metadata.X}}.
+	RedirectMetadata []string `json:"redirect_metadata,omitempty"`
 	// ConnectionParams are parameters the tenant supplies when connecting,
 	// interpolated into URLs (Shopify "shop", Zoho "region").
 	ConnectionParams       []string            `json:"connection_params,omitempty"`
 	ConnectionParamOptions map[string][]string `json:"connection_param_options,omitempty"`
+	// OptionalConnectionParams are the ConnectionParams a tenant may leave
+	// empty: they appear only in a template alternative that has a
+	// fallback (see ExpandTemplate).
+	OptionalConnectionParams []string `json:"optional_connection_params,omitempty"`
 	// CredentialFields are the fields a tenant enters for api_key, basic
 	// and custom kinds.
 	CredentialFields []string `json:"credential_fields,omitempty"`
@@ -89,6 +105,10 @@ type Auth struct {
 	// CheckURL, when set, is called (GET, with the credentials applied)
 	// to verify credentials when a connection is created.
 	CheckURL string `json:"check_url,omitempty"`
+
+	// Mode is the source's own name for the auth mode ("OAUTH2",
+	// "TWO_STEP", "CustomAuth", ...), kept to explain custom kinds.
+	Mode string `json:"mode,omitempty"`
 }
 
 // API says how the provider's API is reached.
