@@ -131,6 +131,9 @@ func LoadDir(dir string) ([]*Descriptor, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := ValidateSchema(p, b); err != nil {
+			return nil, err
+		}
 		if prev, dup := seen[d.ID]; dup {
 			return nil, &FieldError{File: p, Field: "id", Problem: fmt.Sprintf("id %q is also defined in %s", d.ID, prev)}
 		}

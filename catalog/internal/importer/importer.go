@@ -529,9 +529,7 @@ func finish(d *catalog.Descriptor, reason string) {
 	deriveAPIKey(d)
 	templates := authTemplates(&d.Auth)
 	templates = append(templates, d.API.BaseURL)
-	for _, v := range d.API.Headers {
-		templates = append(templates, v)
-	}
+	templates = append(templates, sortedValues(d.API.Headers)...)
 	required, optional := catalog.ConnectionParamUse(templates)
 	for _, p := range append(required, optional...) {
 		if !contains(d.Auth.ConnectionParams, p) {
@@ -554,16 +552,24 @@ func authTemplates(a *catalog.Auth) []string {
 	t := []string{a.AuthorizationURL, a.TokenURL, a.RefreshURL, a.RevocationURL, a.RequestTokenURL, a.CheckURL}
 	t = append(t, a.Scopes...)
 	for _, m := range []map[string]string{a.AuthorizationParams, a.TokenParams, a.RefreshParams, a.TokenHeaders} {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			t = append(t, m[k])
-		}
+		t = append(t, sortedValues(m)...)
 	}
 	return t
+}
+
+// sortedValues returns m's values in key order, so output never depends
+// on map iteration order.
+func sortedValues(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, m[k])
+	}
+	return out
 }
 
 func connectReason(d *catalog.Descriptor, templates []string) string {
