@@ -1,0 +1,301 @@
+// Package rpc is the go-plugin glue of the atom.plugin.v1 protocol at the
+// protobuf level: the handshake, the plugin set served by provider.Serve and
+// dispensed by the host, and the Host service the host serves back to the
+// plugin over go-plugin's broker. It knows nothing of the public SDK types;
+// package provider (plugin side) and package pluginhost (host side) convert.
+package rpc
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"sync"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/atomhq/atom/sdk/internal/pb"
+)
+
+// ProtocolVersion is the go-plugin protocol version of atom.plugin.v1.
+const ProtocolVersion = 1
+
+// PluginName is the name of the one plugin in the set.
+const PluginName = "provider"
+
+// Handshake is the go-plugin handshake shared by host and plugins. The
+// magic cookie only tells a user who runs a plugin binary by hand that it
+// is not meant to be run directly; it is not a security measure.
+var Handshake = plugin.HandshakeConfig{
+	ProtocolVersion:  ProtocolVersion,
+	MagicCookieKey:   "ATOM_PLUGIN",
+	MagicCookieValue: "c2b7d0a5-atom-provider-v1",
+}
+
+// Server is what the plugin side serves, at the protobuf level.
+type Server interface {
+	Manifest(ctx context.Context) (*pb.Manifest, error)
+	// Execute runs one call; host reaches the Host service for it.
+	Execute(ctx context.Context, req *pb.ExecuteRequest, host HostCaller) (*pb.ExecuteResponse, error)
+}
+
+// HostCaller reaches the host's Host service on behalf of one call.
+type HostCaller interface {
+	Refresh(ctx context.Context) (*pb.Credentials, error)
+	Log(ctx context.Context, level, msg string) error
+	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
+	StorePut(ctx context.Context, key string, value []byte) error
+}
+
+// HostHandler answers the Host calls of one execution on the host side.
+type HostHandler interface {
+	Refresh(ctx context.Context) (*pb.Credentials, error)
+	Log(ctx context.Context, level, msg string)
+	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
+	StorePut(ctx context.Context, key string, value []byte) error
+}
+
+// Plugin is the go-plugin plugin of the protocol. On the plugin side Impl
+// is set and GRPCServer serves it; on the host side Impl is nil and
+// GRPCClient returns a *Client.
+type Plugin struct {
+	plugin.NetRPCUnsupportedPlugin
+	Impl Server
+}
+
+var _ plugin.GRPCPlugin = (*Plugin)(nil)
+
+// PluginSets returns the versioned plugin sets for go-plugin's
+// VersionedPlugins. impl is nil on the host side.
+func PluginSets(impl Server) map[int]plugin.PluginSet {
+	return map[int]plugin.PluginSet{
+		ProtocolVersion: {PluginName: &Plugin{Impl: impl}},
+	}
+}
+
+// GRPCServer registers the Provider service.
+func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
+	if p.Impl == nil {
+		return errors.New("rpc: plugin has no implementation to serve")
+	}
+	pb.RegisterProviderServer(s, &providerServer{impl: p.Impl, broker: broker})
+	return nil
+}
+
+// GRPCClient returns a *Client and starts the host's Host service on the
+// broker, once for the life of the plugin process.
+func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
+	c := &Client{
+		provider: pb.NewProviderClient(conn),
+		calls:    map[string]HostHandler{},
+		brokerID: broker.NextId(),
+	}
+	go broker.AcceptAndServe(c.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
+		s := grpc.NewServer(opts...)
+		pb.RegisterHostServer(s, &hostServer{c: c})
+		return s
+	})
+	return c, nil
+}
+
+// Client is the host side of one plugin process.
+type Client struct {
+	provider pb.ProviderClient
+	brokerID uint32
+
+	mu    sync.RWMutex
+	calls map[string]HostHandler
+}
+
+// Manifest fetches the plugin's manifest.
+func (c *Client) Manifest(ctx context.Context) (*pb.Manifest, error) {
+	return c.provider.GetManifest(ctx, &pb.GetManifestRequest{})
+}
+
+// Execute runs one call. While it runs, Host calls naming its call id are
+// answered by h; the call id is random and known only to this call.
+func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHandler) (*pb.ExecuteResponse, error) {
+	id := newCallID()
+	c.mu.Lock()
+	c.calls[id] = h
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.calls, id)
+		c.mu.Unlock()
+	}()
+	req.CallId = id
+	req.HostBrokerId = c.brokerID
+	return c.provider.Execute(ctx, req)
+}
+
+func (c *Client) handler(callID string) (HostHandler, error) {
+	c.mu.RLock()
+	h, ok := c.calls[callID]
+	c.mu.RUnlock()
+	if !ok {
+		return nil, status.Error(codes.PermissionDenied, "no execution in flight with this call id")
+	}
+	return h, nil
+}
+
+func newCallID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// hostServer routes Host calls to the handler of the call they name.
+type hostServer struct {
+	pb.UnimplementedHostServer
+	c *Client
+}
+
+func (s *hostServer) Refresh(ctx context.Context, req *pb.RefreshRequest) (*pb.Credentials, error) {
+	h, err := s.c.handler(req.GetCallId())
+	if err != nil {
+		return nil, err
+	}
+	creds, err := h.Refresh(ctx)
+	if err != nil {
+		return nil, status.Error(codes.Unavailable, err.Error())
+	}
+	return creds, nil
+}
+
+func (s *hostServer) Log(ctx context.Context, req *pb.LogRequest) (*pb.LogResponse, error) {
+	h, err := s.c.handler(req.GetCallId())
+	if err != nil {
+		return nil, err
+	}
+	h.Log(ctx, req.GetLevel(), req.GetMessage())
+	return &pb.LogResponse{}, nil
+}
+
+func (s *hostServer) StoreGet(ctx context.Context, req *pb.StoreGetRequest) (*pb.StoreGetResponse, error) {
+	h, err := s.c.handler(req.GetCallId())
+	if err != nil {
+		return nil, err
+	}
+	v, ok, err := h.StoreGet(ctx, req.GetKey())
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &pb.StoreGetResponse{Value: v, Found: ok}, nil
+}
+
+func (s *hostServer) StorePut(ctx context.Context, req *pb.StorePutRequest) (*pb.StorePutResponse, error) {
+	h, err := s.c.handler(req.GetCallId())
+	if err != nil {
+		return nil, err
+	}
+	if err := h.StorePut(ctx, req.GetKey(), req.GetValue()); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &pb.StorePutResponse{}, nil
+}
+
+// providerServer serves the Provider service in the plugin process.
+type providerServer struct {
+	pb.UnimplementedProviderServer
+	impl   Server
+	broker *plugin.GRPCBroker
+
+	mu    sync.Mutex
+	hosts map[uint32]*hostConn
+}
+
+type hostConn struct {
+	once   sync.Once
+	client pb.HostClient
+	err    error
+}
+
+func (s *providerServer) GetManifest(ctx context.Context, _ *pb.GetManifestRequest) (*pb.Manifest, error) {
+	return s.impl.Manifest(ctx)
+}
+
+func (s *providerServer) Execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.ExecuteResponse, error) {
+	return s.impl.Execute(ctx, req, &hostCaller{s: s, brokerID: req.GetHostBrokerId(), callID: req.GetCallId()})
+}
+
+// host dials the host's Host service once per broker id and reuses it.
+func (s *providerServer) host(id uint32) (pb.HostClient, error) {
+	s.mu.Lock()
+	if s.hosts == nil {
+		s.hosts = map[uint32]*hostConn{}
+	}
+	hc, ok := s.hosts[id]
+	if !ok {
+		hc = &hostConn{}
+		s.hosts[id] = hc
+	}
+	s.mu.Unlock()
+	hc.once.Do(func() {
+		conn, err := s.broker.Dial(id)
+		if err != nil {
+			hc.err = err
+			return
+		}
+		hc.client = pb.NewHostClient(conn)
+	})
+	return hc.client, hc.err
+}
+
+// ErrNoHost is returned by Host calls when the call came without a host
+// (a broker id of zero).
+var ErrNoHost = errors.New("no host service for this call")
+
+type hostCaller struct {
+	s        *providerServer
+	brokerID uint32
+	callID   string
+}
+
+func (h *hostCaller) client() (pb.HostClient, error) {
+	if h.brokerID == 0 {
+		return nil, ErrNoHost
+	}
+	return h.s.host(h.brokerID)
+}
+
+func (h *hostCaller) Refresh(ctx context.Context) (*pb.Credentials, error) {
+	c, err := h.client()
+	if err != nil {
+		return nil, err
+	}
+	return c.Refresh(ctx, &pb.RefreshRequest{CallId: h.callID})
+}
+
+func (h *hostCaller) Log(ctx context.Context, level, msg string) error {
+	c, err := h.client()
+	if err != nil {
+		return err
+	}
+	_, err = c.Log(ctx, &pb.LogRequest{CallId: h.callID, Level: level, Message: msg})
+	return err
+}
+
+func (h *hostCaller) StoreGet(ctx context.Context, key string) ([]byte, bool, error) {
+	c, err := h.client()
+	if err != nil {
+		return nil, false, err
+	}
+	resp, err := c.StoreGet(ctx, &pb.StoreGetRequest{CallId: h.callID, Key: key})
+	if err != nil {
+		return nil, false, err
+	}
+	return resp.GetValue(), resp.GetFound(), nil
+}
+
+func (h *hostCaller) StorePut(ctx context.Context, key string, value []byte) error {
+	c, err := h.client()
+	if err != nil {
+		return err
+	}
+	_, err = c.StorePut(ctx, &pb.StorePutRequest{CallId: h.callID, Key: key, Value: value})
+	return err
+}

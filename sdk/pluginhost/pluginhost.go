@@ -1,0 +1,204 @@
+// Package pluginhost is the host side of the native plugin protocol
+// (atom.plugin.v1 over hashicorp/go-plugin). A host builds a go-plugin
+// client with Handshake and VersionedPlugins, dispenses the provider with
+// Dispense, and calls Execute with a provider.Host that answers the
+// plugin's callbacks for that one execution.
+//
+//	client := plugin.NewClient(&plugin.ClientConfig{
+//		HandshakeConfig:  pluginhost.Handshake,
+//		VersionedPlugins: pluginhost.VersionedPlugins(),
+//		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+//		Cmd:              exec.Command(path),
+//		SkipHostEnv:      true,
+//	})
+//	rpcClient, err := client.Client()
+//	...
+//	p, err := pluginhost.Dispense(ctx, rpcClient)
+//	resp, err := p.Execute(ctx, req, host)
+package pluginhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/go-plugin"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/atomhq/atom/sdk/internal/pb"
+	"github.com/atomhq/atom/sdk/internal/rpc"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// ProtocolVersion is the go-plugin protocol version this package speaks.
+const ProtocolVersion = rpc.ProtocolVersion
+
+// Handshake is the go-plugin handshake of Atom plugins (magic cookie
+// ATOM_PLUGIN).
+var Handshake = rpc.Handshake
+
+// VersionedPlugins returns the plugin sets for go-plugin's
+// ClientConfig.VersionedPlugins.
+func VersionedPlugins() map[int]plugin.PluginSet {
+	return rpc.PluginSets(nil)
+}
+
+// PluginMap returns the plugin set of the current protocol version, for
+// go-plugin's ClientConfig.Plugins.
+func PluginMap() plugin.PluginSet {
+	return rpc.PluginSets(nil)[rpc.ProtocolVersion]
+}
+
+// ErrUnavailable wraps the error of a call that failed because the plugin
+// could not be reached (its process died or its connection closed).
+var ErrUnavailable = errors.New("plugin unavailable")
+
+// Client calls one plugin process. It is safe for concurrent use.
+type Client struct {
+	c        *rpc.Client
+	manifest provider.Manifest
+}
+
+// Dispense takes the provider from a started go-plugin client protocol and
+// reads its manifest.
+func Dispense(ctx context.Context, cp plugin.ClientProtocol) (*Client, error) {
+	raw, err := cp.Dispense(rpc.PluginName)
+	if err != nil {
+		return nil, fmt.Errorf("dispense provider: %w", err)
+	}
+	rc, ok := raw.(*rpc.Client)
+	if !ok {
+		return nil, fmt.Errorf("dispense provider: unexpected type %T", raw)
+	}
+	m, err := rc.Manifest(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", transportError(err))
+	}
+	return &Client{c: rc, manifest: manifestFromPB(m)}, nil
+}
+
+// Manifest returns the manifest read when the client was dispensed.
+func (c *Client) Manifest() provider.Manifest { return c.manifest }
+
+// Execute runs one action in the plugin. While it runs, the plugin's host
+// calls for it are answered by host. A failure to reach the plugin wraps
+// ErrUnavailable; an error the plugin itself returned does not.
+func (c *Client) Execute(ctx context.Context, req provider.Request, host provider.Host) (provider.Response, error) {
+	if host == nil {
+		host = provider.HostFrom(ctx)
+	}
+	resp, err := c.c.Execute(ctx, requestToPB(req), hostHandler{h: host})
+	if err != nil {
+		return provider.Response{}, transportError(err)
+	}
+	return responseFromPB(resp), nil
+}
+
+func transportError(err error) error {
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("%w: %v", ErrUnavailable, err)
+	}
+	switch st.Code() {
+	case codes.Unavailable:
+		return fmt.Errorf("%w: %s", ErrUnavailable, st.Message())
+	case codes.Canceled, codes.DeadlineExceeded:
+		return fmt.Errorf("plugin call: %s: %w", st.Message(), contextError(st.Code()))
+	}
+	return fmt.Errorf("plugin call: %s", st.Message())
+}
+
+func contextError(c codes.Code) error {
+	if c == codes.DeadlineExceeded {
+		return context.DeadlineExceeded
+	}
+	return context.Canceled
+}
+
+// hostHandler answers a plugin's host calls for one execution.
+type hostHandler struct {
+	h provider.Host
+}
+
+func (h hostHandler) Refresh(ctx context.Context) (*pb.Credentials, error) {
+	c, err := h.h.Refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return credentialsToPB(c), nil
+}
+
+func (h hostHandler) Log(ctx context.Context, level, msg string) { h.h.Log(ctx, level, msg) }
+
+func (h hostHandler) StoreGet(ctx context.Context, key string) ([]byte, bool, error) {
+	return h.h.StoreGet(ctx, key)
+}
+
+func (h hostHandler) StorePut(ctx context.Context, key string, value []byte) error {
+	return h.h.StorePut(ctx, key, value)
+}
+
+func manifestFromPB(m *pb.Manifest) provider.Manifest {
+	out := provider.Manifest{
+		ID:          m.GetId(),
+		Name:        m.GetName(),
+		Version:     m.GetVersion(),
+		Description: m.GetDescription(),
+		Categories:  m.GetCategories(),
+	}
+	for _, a := range m.GetActions() {
+		out.Actions = append(out.Actions, provider.Action{
+			Name:        a.GetName(),
+			DisplayName: a.GetDisplayName(),
+			Description: a.GetDescription(),
+			Input:       a.GetInputSchema(),
+			Output:      a.GetOutputSchema(),
+		})
+	}
+	return out
+}
+
+func requestToPB(r provider.Request) *pb.ExecuteRequest {
+	return &pb.ExecuteRequest{
+		ExecutionId: r.ExecutionID,
+		TenantId:    r.TenantID,
+		Action:      r.Action,
+		Input:       r.Input,
+		Credentials: credentialsToPB(r.Credentials),
+		BaseUrl:     r.BaseURL,
+	}
+}
+
+func credentialsToPB(c provider.Credentials) *pb.Credentials {
+	out := &pb.Credentials{
+		Type:        c.Type,
+		AccessToken: c.AccessToken,
+		TokenSecret: c.TokenSecret,
+		TokenType:   c.TokenType,
+		ApiKey:      c.APIKey,
+		Username:    c.Username,
+		Password:    c.Password,
+		Fields:      c.Fields,
+		Metadata:    c.Metadata,
+		Params:      c.Params,
+	}
+	if !c.ExpiresAt.IsZero() {
+		out.ExpiresAtUnixNano = c.ExpiresAt.UnixNano()
+	}
+	return out
+}
+
+func responseFromPB(r *pb.ExecuteResponse) provider.Response {
+	out := provider.Response{Output: r.GetOutput()}
+	for _, d := range r.GetDiagnostics() {
+		out.Diagnostics = append(out.Diagnostics, provider.Diagnostic{
+			Severity: d.GetSeverity(),
+			Summary:  d.GetSummary(),
+			Detail:   d.GetDetail(),
+			Field:    d.GetField(),
+			Status:   int(d.GetStatus()),
+		})
+	}
+	return out
+}
