@@ -51,7 +51,7 @@ func init() {
 			}},
 			{Name: "env", Run: func(c *piece.Context) (any, error) {
 				_, err := os.ReadFile("/etc/passwd")
-				return map[string]any{"env": os.Environ(), "args": os.Args[1:], "fs_error": err != nil, "now": time.Now().Unix()}, nil
+				return map[string]any{"env": os.Environ(), "args": os.Args, "fs_error": err != nil, "now": time.Now().Unix()}, nil
 			}},
 			{Name: "http", Props: []piece.Prop{piece.ShortText("url", "URL").Required()}, Run: func(c *piece.Context) (any, error) {
 				resp, err := c.JSON("POST", c.String("url"), map[string]string{"X-Test": "1"}, map[string]string{"hello": "world"})

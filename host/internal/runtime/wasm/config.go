@@ -1,0 +1,202 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/atomhq/atom/sdk/piece"
+)
+
+// Outbound sends the HTTP requests pieces make. The host supplies one that
+// applies its SSRF guard, Retry-After handling and rate limits.
+// Implementations must not follow redirects: a piece follows them itself,
+// so that every hop passes the allow-list.
+type Outbound interface {
+	Do(ctx context.Context, req *http.Request) (*http.Response, error)
+}
+
+// Config configures a Runtime. The zero value of every field selects the
+// default documented on it.
+type Config struct {
+	// DataDir is the host's data directory; the compilation cache lives in
+	// DataDir/wasm-cache unless CacheDir is set.
+	DataDir string
+	// CacheDir overrides the compilation cache directory. With neither
+	// DataDir nor CacheDir, compiled code is cached in memory only.
+	CacheDir string
+	// MaxMemoryPages caps a guest's linear memory in 64 KiB pages; a
+	// manifest may ask for less or more, within this cap. Default 2048
+	// (128 MiB).
+	MaxMemoryPages uint32
+	// DefaultMemoryPages is the cap for pieces whose manifest asks for
+	// none. Default MaxMemoryPages.
+	DefaultMemoryPages uint32
+	// CallTimeout is the deadline of one call when the manifest asks for
+	// none. Default 30s.
+	CallTimeout time.Duration
+	// MaxCallTimeout bounds the deadline a manifest may ask for. Default
+	// CallTimeout.
+	MaxCallTimeout time.Duration
+	// PoolSize bounds the instances of one piece, and so its concurrent
+	// calls. Default 8.
+	PoolSize int
+	// RecyclePages: an instance whose memory grew past this many pages is
+	// closed after its call instead of returning to the pool. Default half
+	// the piece's memory cap.
+	RecyclePages uint32
+	// ShareAcrossTenants lets an idle instance serve another tenant than
+	// the one it served last. Off by default: globals persist inside an
+	// instance, so reuse across tenants is only safe for trusted pieces.
+	ShareAcrossTenants bool
+	// Outbound sends pieces' HTTP requests. Default: NewGuardedOutbound().
+	Outbound Outbound
+	// Rewrite maps a host name a piece calls to another scheme://host[:port]
+	// after the allow-list check. It exists for tests and local fakes;
+	// production configurations leave it empty.
+	Rewrite map[string]string
+	// MaxRequestBytes and MaxResponseBytes bound HTTP bodies. Default 10 MiB.
+	MaxRequestBytes  int64
+	MaxResponseBytes int64
+	// MaxHTTPPerCall bounds the HTTP requests of one call. Default 50.
+	MaxHTTPPerCall int
+	// MaxStoreValueBytes bounds one store value. Default 1 MiB.
+	MaxStoreValueBytes int
+	// Verify, when set, is called with the path and SHA-256 of a module's
+	// bytes before it is compiled; an error refuses the module.
+	Verify func(path string, sum [32]byte) error
+	// Logger receives runtime events and guest logs without an execution
+	// host. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.MaxMemoryPages == 0 {
+		c.MaxMemoryPages = 2048
+	}
+	if c.MaxMemoryPages > 65536 {
+		return c, fmt.Errorf("max memory pages %d exceeds 65536", c.MaxMemoryPages)
+	}
+	if c.DefaultMemoryPages == 0 || c.DefaultMemoryPages > c.MaxMemoryPages {
+		c.DefaultMemoryPages = c.MaxMemoryPages
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = 30 * time.Second
+	}
+	if c.MaxCallTimeout < c.CallTimeout {
+		c.MaxCallTimeout = c.CallTimeout
+	}
+	if c.PoolSize <= 0 {
+		c.PoolSize = 8
+	}
+	if c.Outbound == nil {
+		c.Outbound = NewGuardedOutbound()
+	}
+	if c.MaxRequestBytes <= 0 {
+		c.MaxRequestBytes = 10 << 20
+	}
+	if c.MaxResponseBytes <= 0 {
+		c.MaxResponseBytes = 10 << 20
+	}
+	if c.MaxHTTPPerCall <= 0 {
+		c.MaxHTTPPerCall = 50
+	}
+	if c.MaxStoreValueBytes <= 0 {
+		c.MaxStoreValueBytes = 1 << 20
+	}
+	if c.CacheDir == "" && c.DataDir != "" {
+		c.CacheDir = filepath.Join(c.DataDir, "wasm-cache")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// limits returns the memory cap and deadline of a piece whose manifest
+// asks for l, bounded by the configuration.
+func (c Config) limits(l piece.Limits) (uint32, time.Duration) {
+	pages := c.DefaultMemoryPages
+	if l.MemoryPages > 0 {
+		pages = min(l.MemoryPages, c.MaxMemoryPages)
+	}
+	timeout := c.CallTimeout
+	if l.TimeoutMS > 0 {
+		timeout = min(time.Duration(l.TimeoutMS)*time.Millisecond, c.MaxCallTimeout)
+	}
+	return pages, timeout
+}
+
+// ErrForbiddenAddress is returned by the guarded outbound client for a
+// connection to a loopback, private, link-local or otherwise internal
+// address.
+var ErrForbiddenAddress = errors.New("connection to an internal address refused")
+
+// HTTPClient adapts an *http.Client to Outbound with no further policy.
+// Redirects are not followed.
+func HTTPClient(c *http.Client) Outbound {
+	cc := *c
+	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return clientOutbound{&cc}
+}
+
+type clientOutbound struct{ c *http.Client }
+
+func (o clientOutbound) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
+	return o.c.Do(req.WithContext(ctx))
+}
+
+// NewGuardedOutbound returns the default Outbound: an HTTP client that
+// refuses, at connect time (after DNS resolution), any address that is not
+// a public unicast address, and does not follow redirects.
+func NewGuardedOutbound() Outbound {
+	dialer := &net.Dialer{
+		Timeout:   10 * time.Second,
+		KeepAlive: 30 * time.Second,
+		Control: func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
+			}
+			if !PublicAddr(ap.Addr()) {
+				return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
+			}
+			return nil
+		},
+	}
+	tr := &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+	}
+	return HTTPClient(&http.Client{Transport: tr})
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// PublicAddr reports whether a is a public unicast address a piece may
+// reach.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	switch {
+	case !a.IsValid(), a.IsLoopback(), a.IsPrivate(), a.IsUnspecified(),
+		a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast(),
+		a.IsMulticast(), cgnat.Contains(a):
+		return false
+	}
+	if a.Is4() && a.As4()[0] == 0 {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,4 @@
+package wasm
+
+// pieceFixtures lists the first-party pieces the tests build.
+func pieceFixtures() []fixture { return nil }
