@@ -1,0 +1,378 @@
+package connect
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/webhook"
+)
+
+// ConnectOptions are the tenant's choices when starting a connection.
+type ConnectOptions struct {
+	// Params are connection parameters the descriptor declares (Shopify
+	// "subdomain", Zoho "region").
+	Params map[string]string
+	// Scopes replace the default scopes when set.
+	Scopes []string
+	// ReturnTo is where the browser goes after the callback: a relative
+	// path, or an absolute URL under Config.AllowedReturnTo.
+	ReturnTo string
+}
+
+// ConnectResult is the spec's connect response.
+type ConnectResult struct {
+	AuthURL string `json:"authUrl"`
+	State   string `json:"state"`
+}
+
+// CallbackResult says where a finished (or failed) authorization belongs.
+// TenantID and ReturnTo are set whenever the state was valid.
+type CallbackResult struct {
+	TenantID   string
+	Provider   string
+	ReturnTo   string
+	Connection *store.Connection
+}
+
+// stateExtra is the non-secret part of a pending authorization.
+type stateExtra struct {
+	ReturnTo     string            `json:"return_to,omitempty"`
+	Params       map[string]string `json:"params,omitempty"`
+	Scopes       []string          `json:"scopes,omitempty"`
+	RequestToken string            `json:"request_token,omitempty"`
+}
+
+// stateSecret is the encrypted part of a pending authorization.
+type stateSecret struct {
+	Verifier           string `json:"verifier,omitempty"`
+	RequestTokenSecret string `json:"request_token_secret,omitempty"`
+}
+
+// HashState returns the stored form of a state: hex SHA-256.
+func HashState(state string) string {
+	h := sha256.Sum256([]byte(state))
+	return hex.EncodeToString(h[:])
+}
+
+// StartConnect begins an OAuth authorization for the tenant (and user,
+// when userID is not empty) and returns the provider URL to send the
+// browser to. The state is single use, expires after Config.StateTTL and
+// is bound to tenant, user, provider and redirect URI; only its hash is
+// stored.
+func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider string, opts ConnectOptions) (ConnectResult, error) {
+	d, err := s.descriptor(provider)
+	if err != nil {
+		return ConnectResult{}, err
+	}
+	a := &d.Auth
+	if a.Kind != catalog.AuthOAuth2 && a.Kind != catalog.AuthOAuth1 {
+		return ConnectResult{}, &Error{Code: CodeUnsupported, Status: 400, Msg: fmt.Sprintf(
+			"%s connects with %s credentials, not a browser flow: use POST /api/v1/connections/%s", provider, a.Kind, provider)}
+	}
+	if err := s.checkReturnTo(opts.ReturnTo); err != nil {
+		return ConnectResult{}, err
+	}
+	params, err := checkParams(a, opts.Params)
+	if err != nil {
+		return ConnectResult{}, err
+	}
+	cl, err := s.oauthClient(ctx, tenantID, provider)
+	if err != nil {
+		return ConnectResult{}, err
+	}
+	scopes := opts.Scopes
+	if len(scopes) == 0 {
+		scopes = cl.Scopes
+	}
+	if len(scopes) == 0 {
+		scopes = a.Scopes
+	}
+	state := randomToken(32)
+	redirect := s.RedirectURI(provider)
+	st := &store.OAuthState{
+		ID: newID("st"), TenantID: tenantID, UserID: userID, StateHash: HashState(state),
+		Provider: provider, RedirectURI: redirect, CreatedAt: s.now(), ExpiresAt: s.now().Add(s.cfg.StateTTL),
+	}
+	extra := stateExtra{ReturnTo: opts.ReturnTo, Params: params, Scopes: scopes}
+	var sec stateSecret
+	vars := varsOf(params, nil, nil)
+
+	var authURL string
+	if a.Kind == catalog.AuthOAuth1 {
+		authURL, err = s.startOAuth1(ctx, a, cl, redirect, state, scopes, vars, &extra, &sec)
+	} else {
+		authURL, err = s.authCodeURL(a, cl, redirect, state, scopes, vars, &sec)
+	}
+	if err != nil {
+		return ConnectResult{}, err
+	}
+	st.Extra, _ = json.Marshal(extra)
+	if sec != (stateSecret{}) {
+		pt, _ := json.Marshal(sec)
+		if st.SecretCT, st.KeyID, err = s.cfg.Keyring.Seal(pt, stateAD(tenantID, provider, st.ID)); err != nil {
+			return ConnectResult{}, err
+		}
+	}
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.CreateState(ctx, st) })
+	if err != nil {
+		return ConnectResult{}, fmt.Errorf("save state: %w", err)
+	}
+	return ConnectResult{AuthURL: authURL, State: state}, nil
+}
+
+func (s *Service) authCodeURL(a *catalog.Auth, cl client, redirect, state string, scopes []string, vars map[string]map[string]string, sec *stateSecret) (string, error) {
+	authz, err := expandURL("authorization URL", a.AuthorizationURL, vars)
+	if err != nil {
+		return "", err
+	}
+	conf := oauth2.Config{ClientID: cl.ID, RedirectURL: redirect, Endpoint: oauth2.Endpoint{AuthURL: authz}}
+	var opts []oauth2.AuthCodeOption
+	if len(scopes) > 0 {
+		opts = append(opts, oauth2.SetAuthURLParam("scope", strings.Join(scopes, separator(a))))
+	}
+	extra, err := expandMap(a.AuthorizationParams, vars)
+	if err != nil {
+		return "", err
+	}
+	for k, v := range extra {
+		opts = append(opts, oauth2.SetAuthURLParam(k, v))
+	}
+	if a.PKCE {
+		sec.Verifier = oauth2.GenerateVerifier()
+		if strings.EqualFold(a.PKCEMethod, "plain") {
+			opts = append(opts, oauth2.SetAuthURLParam("code_challenge_method", "plain"), oauth2.SetAuthURLParam("code_challenge", sec.Verifier))
+		} else {
+			opts = append(opts, oauth2.S256ChallengeOption(sec.Verifier))
+		}
+	}
+	return conf.AuthCodeURL(state, opts...), nil
+}
+
+func separator(a *catalog.Auth) string {
+	if a.ScopeSeparator != "" {
+		return a.ScopeSeparator
+	}
+	return " "
+}
+
+// checkParams keeps the connection parameters the descriptor declares and
+// rejects others.
+func checkParams(a *catalog.Auth, in map[string]string) (map[string]string, error) {
+	out := map[string]string{}
+	for k, v := range in {
+		if !slices.Contains(a.ConnectionParams, k) {
+			return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("unknown connection parameter %q (expected one of: %s)", k, strings.Join(a.ConnectionParams, ", "))}
+		}
+		if v = strings.TrimSpace(v); v != "" {
+			if opts := a.ConnectionParamOptions[k]; len(opts) > 0 && !slices.Contains(opts, v) {
+				return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("connection parameter %s must be one of: %s", k, strings.Join(opts, ", "))}
+			}
+			out[k] = v
+		}
+	}
+	return out, nil
+}
+
+// checkReturnTo allows relative paths and absolute URLs under an allowed
+// prefix, so the callback cannot be used as an open redirect.
+func (s *Service) checkReturnTo(rt string) error {
+	if rt == "" {
+		return nil
+	}
+	bad := &Error{Code: CodeInvalidReturnTo, Status: 400, Msg: "return_to must be a relative path or an allowed URL"}
+	if strings.ContainsAny(rt, "\\\r\n\t") {
+		return bad
+	}
+	if strings.HasPrefix(rt, "/") && !strings.HasPrefix(rt, "//") {
+		return nil
+	}
+	for _, p := range s.cfg.AllowedReturnTo {
+		if !strings.HasPrefix(rt, p) {
+			continue
+		}
+		rest := rt[len(p):]
+		if strings.HasSuffix(p, "/") || rest == "" || strings.ContainsAny(rest[:1], "/?#") {
+			return nil
+		}
+	}
+	return bad
+}
+
+// Callback completes an authorization: it consumes the state, exchanges
+// the code and stores the connection. Any problem with the state returns
+// an *Error with code invalid_state and message "Invalid state", and
+// stores nothing. The result carries the tenant and return target whenever
+// the state was valid, so handlers can redirect even on failure.
+func (s *Service) Callback(ctx context.Context, provider string, query url.Values) (CallbackResult, error) {
+	res := CallbackResult{Provider: provider}
+	state := query.Get("state")
+	if state == "" || len(state) > 512 {
+		return res, invalidState("missing state")
+	}
+	hash := HashState(state)
+	now := s.now()
+	tenantID, err := s.cfg.Store.LookupStateTenant(ctx, hash, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return res, invalidState("unknown or expired state")
+	}
+	if err != nil {
+		return res, err
+	}
+	var st *store.OAuthState
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		var err error
+		st, err = tx.ConsumeState(ctx, hash)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return res, invalidState("state already used")
+	}
+	if err != nil {
+		return res, err
+	}
+	switch {
+	case st.Provider != provider:
+		return res, invalidState(fmt.Sprintf("state issued for another provider (%s)", st.Provider))
+	case !now.Before(st.ExpiresAt):
+		return res, invalidState("state expired")
+	case st.RedirectURI != s.RedirectURI(provider):
+		return res, invalidState("redirect URI changed since the state was issued")
+	}
+	var extra stateExtra
+	if len(st.Extra) > 0 {
+		if err := json.Unmarshal(st.Extra, &extra); err != nil {
+			return res, invalidState("unreadable state")
+		}
+	}
+	var sec stateSecret
+	if len(st.SecretCT) > 0 {
+		pt, err := s.cfg.Keyring.Open(st.SecretCT, stateAD(st.TenantID, st.Provider, st.ID))
+		if err != nil {
+			return res, invalidState("state secret does not decrypt")
+		}
+		if err := json.Unmarshal(pt, &sec); err != nil {
+			return res, invalidState("unreadable state secret")
+		}
+	}
+	res.TenantID, res.ReturnTo = st.TenantID, extra.ReturnTo
+
+	if e := query.Get("error"); e != "" {
+		desc := query.Get("error_description")
+		if e == "access_denied" {
+			return res, &Error{Code: CodeAccessDenied, Status: 403, Msg: "Access denied: the authorization was declined at " + provider}
+		}
+		return res, &Error{Code: CodeTokenExchangeFailed, Status: 502, Msg: "Token exchange failed: " + (&providerError{Code: e, Description: desc}).Error()}
+	}
+	d, err := s.descriptor(provider)
+	if err != nil {
+		return res, err
+	}
+	cl, err := s.oauthClient(ctx, st.TenantID, provider)
+	if err != nil {
+		return res, err
+	}
+	params := extra.Params
+	if params == nil {
+		params = map[string]string{}
+	}
+	for _, k := range d.Auth.ConnectionParams { // QuickBooks realmId arrives in the callback
+		if v := query.Get(k); v != "" {
+			if _, set := params[k]; !set {
+				params[k] = v
+			}
+		}
+	}
+	metadata := map[string]string{}
+	for _, k := range d.Auth.RedirectMetadata {
+		if v := query.Get(k); v != "" {
+			metadata[k] = v
+		}
+	}
+
+	var tok *tokenResult
+	if d.Auth.Kind == catalog.AuthOAuth1 {
+		tok, err = s.finishOAuth1(ctx, &d.Auth, cl, query, &extra, &sec, varsOf(params, metadata, nil))
+	} else {
+		tok, err = s.exchangeCode(ctx, &d.Auth, cl, st.RedirectURI, query.Get("code"), sec.Verifier, varsOf(params, metadata, nil))
+	}
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return res, err
+		}
+		s.log.WarnContext(ctx, "token exchange failed", "tenant", st.TenantID, "provider", provider, "err", err)
+		return res, &Error{Code: CodeTokenExchangeFailed, Status: 502, Msg: "Token exchange failed: " + err.Error()}
+	}
+	for k, v := range tok.Metadata {
+		metadata[k] = v
+	}
+	c := &store.Connection{
+		TenantID: st.TenantID, UserID: st.UserID, Provider: provider, AuthKind: d.Auth.Kind,
+		TokenType: tok.TokenType, Scope: tok.Scope, Status: store.StatusActive,
+		Metadata: metadata, Params: params,
+	}
+	if c.Scope == "" {
+		c.Scope = strings.Join(extra.Scopes, separator(&d.Auth))
+	}
+	c.InstanceURL = metadata["instance_url"]
+	s.applyExpiry(c, tok, now)
+	c.LastRefreshedAt = &now
+	sec2 := &secrets{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenSecret: tok.TokenSecret}
+	if err := s.saveConnection(ctx, c, sec2); err != nil {
+		return res, fmt.Errorf("save connection: %w", err)
+	}
+	res.Connection = c
+	s.audit(ctx, c.TenantID, c.UserID, "connection.created", c.Provider, map[string]string{"connection_id": c.ID, "kind": c.AuthKind})
+	s.emit(ctx, webhook.EventConnectionCreated, c, "")
+	return res, nil
+}
+
+// applyExpiry sets ExpiresAt from expires_in, or schedules a refresh after
+// DefaultLifetime for tokens that do not say when they expire.
+func (s *Service) applyExpiry(c *store.Connection, tok *tokenResult, now time.Time) {
+	c.ExpiresAt, c.NextRefreshAt = nil, nil
+	if tok.ExpiresIn > 0 {
+		exp := now.Add(tok.ExpiresIn)
+		c.ExpiresAt = &exp
+		return
+	}
+	if tok.RefreshToken != "" || c.AuthKind == catalog.AuthOAuth2CC {
+		next := now.Add(s.cfg.DefaultLifetime)
+		c.NextRefreshAt = &next
+	}
+}
+
+func (s *Service) exchangeCode(ctx context.Context, a *catalog.Auth, cl client, redirect, code, verifier string, vars map[string]map[string]string) (*tokenResult, error) {
+	if code == "" {
+		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no code"}
+	}
+	endpoint, err := expandURL("token URL", a.TokenURL, vars)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := expandMap(a.TokenParams, vars)
+	if err != nil {
+		return nil, err
+	}
+	headers, err := expandMap(a.TokenHeaders, vars)
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]string{"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
+	if verifier != "" {
+		fields["code_verifier"] = verifier
+	}
+	return s.tokenCall(ctx, a, endpoint, cl, fields, extra, headers)
+}

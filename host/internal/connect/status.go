@@ -1,0 +1,154 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/webhook"
+)
+
+// ConnectionStatus is the spec's status response, extended. It never
+// holds secrets.
+type ConnectionStatus struct {
+	// Connected is true when an active connection exists.
+	Connected  bool            `json:"connected"`
+	Provider   string          `json:"provider"`
+	Connection *ConnectionInfo `json:"connection,omitempty"`
+}
+
+// ConnectionInfo describes one connection without its secrets.
+type ConnectionInfo struct {
+	ID              string            `json:"id"`
+	Provider        string            `json:"provider"`
+	UserID          string            `json:"user_id,omitempty"`
+	Scope           string            `json:"scope"`
+	ConnectedAt     time.Time         `json:"connected_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
+	Status          string            `json:"status"`
+	StatusReason    string            `json:"status_reason,omitempty"`
+	ExpiresAt       *time.Time        `json:"expires_at,omitempty"`
+	LastRefreshedAt *time.Time        `json:"last_refreshed_at,omitempty"`
+	AuthKind        string            `json:"auth_kind"`
+	InstanceURL     string            `json:"instance_url,omitempty"`
+	Metadata        map[string]string `json:"metadata,omitempty"`
+	Params          map[string]string `json:"params,omitempty"`
+}
+
+// Info describes c without secrets.
+func Info(c *store.Connection) *ConnectionInfo {
+	return &ConnectionInfo{
+		ID: c.ID, Provider: c.Provider, UserID: c.UserID, Scope: c.Scope,
+		ConnectedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Status: c.Status, StatusReason: c.StatusReason,
+		ExpiresAt: c.ExpiresAt, LastRefreshedAt: c.LastRefreshedAt, AuthKind: c.AuthKind,
+		InstanceURL: c.InstanceURL, Metadata: c.Metadata, Params: c.Params,
+	}
+}
+
+// Status reports the tenant's connection to provider. A missing connection
+// is {"connected": false}, not an error.
+func (s *Service) Status(ctx context.Context, tenantID, userID, provider string) (*ConnectionStatus, error) {
+	if _, err := s.descriptor(provider); err != nil {
+		return nil, err
+	}
+	c, err := s.getConnection(ctx, tenantID, userID, provider)
+	if errors.Is(err, ErrProviderNotConnected) {
+		return &ConnectionStatus{Provider: provider}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ConnectionStatus{Connected: c.Status == store.StatusActive, Provider: provider, Connection: Info(c)}, nil
+}
+
+// List returns every connection of the tenant.
+func (s *Service) List(ctx context.Context, tenantID string) ([]*ConnectionInfo, error) {
+	var out []*ConnectionInfo
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		cs, err := tx.ListConnections(ctx)
+		for i := range cs {
+			out = append(out, Info(&cs[i]))
+		}
+		return err
+	})
+	return out, err
+}
+
+// Disconnect revokes the connection's tokens at the provider when the
+// descriptor names a revocation endpoint (RFC 7009; failures are logged,
+// not fatal), deletes the connection and emits connection.disconnected.
+// It returns the "Provider not connected" error when there is none.
+func (s *Service) Disconnect(ctx context.Context, tenantID, userID, provider string) error {
+	c, err := s.getConnection(ctx, tenantID, userID, provider)
+	if err != nil {
+		return err
+	}
+	if d, ok := s.cfg.Catalog.Get(provider); ok && d.Auth.RevocationURL != "" && d.Auth.Kind == catalog.AuthOAuth2 {
+		if err := s.revoke(ctx, d, c); err != nil {
+			s.log.WarnContext(ctx, "token revocation failed", "tenant", tenantID, "provider", provider, "connection", c.ID, "err", err)
+		}
+	}
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.DeleteConnection(ctx, c.ID) })
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Code: CodeProviderNotConnected, Status: 404, Msg: "Provider not connected"}
+	}
+	if err != nil {
+		return fmt.Errorf("disconnect: %w", err)
+	}
+	s.audit(ctx, tenantID, userID, "connection.disconnected", provider, map[string]string{"connection_id": c.ID})
+	c.Status = "disconnected"
+	s.emit(ctx, webhook.EventConnectionDisconnected, c, "")
+	return nil
+}
+
+// revoke posts the refresh token (which ends the grant) and the access
+// token to the revocation endpoint.
+func (s *Service) revoke(ctx context.Context, d *catalog.Descriptor, c *store.Connection) error {
+	sec, err := s.open(c)
+	if err != nil {
+		return err
+	}
+	cl, err := s.oauthClient(ctx, c.TenantID, c.Provider)
+	if err != nil {
+		return err
+	}
+	endpoint, err := expandURL("revocation URL", d.Auth.RevocationURL, varsOf(c.Params, c.Metadata, sec))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, t := range []struct{ tok, hint string }{{sec.RefreshToken, "refresh_token"}, {sec.AccessToken, "access_token"}} {
+		if t.tok == "" {
+			continue
+		}
+		form := url.Values{"token": {t.tok}, "token_type_hint": {t.hint}}
+		if d.Auth.TokenAuth != "basic" {
+			form.Set("client_id", cl.ID)
+			form.Set("client_secret", cl.Secret)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if d.Auth.TokenAuth == "basic" {
+			req.SetBasicAuth(url.QueryEscape(cl.ID), url.QueryEscape(cl.Secret))
+		}
+		resp, err := s.cfg.HTTPClient.Do(req)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s", t.hint, redactURLError(err)))
+			continue
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			errs = append(errs, fmt.Errorf("%s: revocation endpoint answered %s", t.hint, resp.Status))
+		}
+	}
+	return errors.Join(errs...)
+}
