@@ -308,3 +308,11 @@ type SecretRow struct {
 	KeyID      string
 	Ciphertext []byte
 }
+
+// Migration is one schema migration and its state.
+type Migration struct {
+	Version   int64
+	Name      string
+	Applied   bool
+	AppliedAt time.Time
+}

@@ -1,0 +1,303 @@
+// Package postgres is the production store.Store: a pgx/v5 pool, with
+// row-level security on every tenant table. The host connects as a role
+// that is neither superuser nor table owner; migrations run as the owner
+// and grant the host's role what it needs. Every tenant-scoped
+// transaction sets app.current_tenant_id with set_config(..., true).
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/sqlcore"
+	"github.com/atomhq/atom/migrations"
+)
+
+// Store is a PostgreSQL-backed store.Store.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects a pool to url. It does not migrate.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse ATOM_DATABASE_URL: %w", redact(err))
+	}
+	if cfg.MaxConns < 16 {
+		cfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", redact(err))
+	}
+	return &Store{pool: pool}, nil
+}
+
+// redact drops the connection string from pgx parse errors, which may
+// contain a password.
+func redact(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return errors.New("invalid connection string")
+	}
+	return err
+}
+
+// Pool exposes the pool (for River's pgx driver).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Backend returns "postgres".
+func (s *Store) Backend() string { return "postgres" }
+
+// Ping checks the database.
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
+// Close closes the pool.
+func (s *Store) Close() error { s.pool.Close(); return nil }
+
+// RoleInfo describes the connected role.
+type RoleInfo struct {
+	Name      string
+	Superuser bool
+	BypassRLS bool
+	// OwnsTables is true when the role owns any of Atom's tables.
+	OwnsTables bool
+}
+
+// Safe reports whether row-level security binds this role.
+func (r RoleInfo) Safe() bool { return !r.Superuser && !r.BypassRLS && !r.OwnsTables }
+
+// Role reports who the pool connects as.
+func (s *Store) Role(ctx context.Context) (RoleInfo, error) {
+	var r RoleInfo
+	err := s.pool.QueryRow(ctx, `SELECT r.rolname, r.rolsuper, r.rolbypassrls,
+		EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = current_schema() AND t.tableowner = r.rolname AND t.tablename = 'integration_tokens')
+		FROM pg_roles r WHERE r.rolname = current_user`).Scan(&r.Name, &r.Superuser, &r.BypassRLS, &r.OwnsTables)
+	return r, err
+}
+
+// InTenant runs fn in a transaction with app.current_tenant_id set.
+func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx) error) error {
+	if tenantID == "" {
+		return sqlcore.ErrNoTenant
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `SELECT set_config('app.current_tenant_id', $1, true)`, tenantID); err != nil {
+		return fmt.Errorf("postgres: set tenant: %w", err)
+	}
+	if err := fn(sqlcore.NewTx(querier{tx}, dialect{}, tenantID)); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("postgres: commit: %w", err)
+	}
+	return nil
+}
+
+// LookupAPIKey finds a key by prefix (SECURITY DEFINER function).
+func (s *Store) LookupAPIKey(ctx context.Context, prefix string) (*store.APIKey, error) {
+	k, err := sqlcore.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT * FROM atom_lookup_api_key($1)`, prefix))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return k, err
+}
+
+// LookupStateTenant finds the tenant of a live state.
+func (s *Store) LookupStateTenant(ctx context.Context, stateHash string, now time.Time) (string, error) {
+	var id *string
+	if err := s.pool.QueryRow(ctx, `SELECT atom_state_tenant($1, $2)`, stateHash, now).Scan(&id); err != nil {
+		return "", err
+	}
+	if id == nil {
+		return "", store.ErrNotFound
+	}
+	return *id, nil
+}
+
+// DueConnections lists active connections due for refresh.
+func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int) ([]store.ConnRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id FROM atom_due_connections($1, $2)`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.ConnRef, error) {
+		var c store.ConnRef
+		err := r.Scan(&c.TenantID, &c.ConnectionID)
+		return c, err
+	})
+}
+
+// TenantIDs lists every tenant id.
+func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT atom_tenant_ids()`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func gooseProvider(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.Postgres, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, db, sub, goose.WithSessionLocker(locker))
+}
+
+func openSQL(ctx context.Context, url string) (*sql.DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: parse migration URL: %w", redact(err))
+	}
+	db := stdlib.OpenDB(*cfg)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect for migrations: %w", err)
+	}
+	return db, nil
+}
+
+// Migrate applies pending migrations as the role in ownerURL, under one
+// advisory lock for the whole run, then grants appRole (if not empty and
+// not the owner) the privileges the host needs.
+func Migrate(ctx context.Context, ownerURL, appRole string) ([]store.Migration, error) {
+	db, err := openSQL(ctx, ownerURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	p, err := gooseProvider(db)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	var out []store.Migration
+	for _, r := range res {
+		out = append(out, store.Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
+	}
+	if err := Grant(ctx, db, appRole); err != nil {
+		return out, err
+	}
+	return out, nil
+}
+
+// Grant gives role the data privileges on every table, sequence and
+// function of the schema. It is idempotent.
+func Grant(ctx context.Context, db *sql.DB, role string) error {
+	if role == "" {
+		return nil
+	}
+	var current string
+	if err := db.QueryRowContext(ctx, `SELECT current_user`).Scan(&current); err != nil {
+		return err
+	}
+	if role == current {
+		return nil
+	}
+	id := pgx.Identifier{role}.Sanitize()
+	for _, q := range []string{
+		`GRANT USAGE ON SCHEMA public TO ` + id,
+		`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ` + id,
+		`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO ` + id,
+		`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ` + id,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("postgres: grant to %s: %w", role, err)
+		}
+	}
+	return nil
+}
+
+// GrantURL is Grant over a connection string.
+func GrantURL(ctx context.Context, ownerURL, role string) error {
+	db, err := openSQL(ctx, ownerURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return Grant(ctx, db, role)
+}
+
+// MigrationStatus lists migrations and whether each is applied.
+func MigrationStatus(ctx context.Context, url string) ([]store.Migration, error) {
+	db, err := openSQL(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	p, err := gooseProvider(db)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Migration
+	for _, m := range st {
+		out = append(out, store.Migration{Version: m.Source.Version, Name: filepath.Base(m.Source.Path), Applied: m.State == goose.StateApplied, AppliedAt: m.AppliedAt})
+	}
+	return out, nil
+}
+
+type dialect struct{}
+
+func (dialect) Rebind(q string) string  { return q }
+func (dialect) Time(t time.Time) any    { return t }
+func (dialect) ForUpdate() string       { return "FOR UPDATE" }
+func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+func (dialect) JSON(b []byte) any       { return b }
+func (dialect) UpsertConnectionConflict() string {
+	return "ON CONSTRAINT integration_tokens_tenant_provider_user"
+}
+func (dialect) IsUnique(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+type querier struct{ tx pgx.Tx }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	tag, err := q.tx.Exec(ctx, query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	rows, err := q.tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return q.tx.QueryRow(ctx, query, args...)
+}

@@ -1,0 +1,238 @@
+// Package sqlite is the embedded store.Store: modernc.org/sqlite (pure
+// Go), one file, no server. It is the default for `make run`. SQLite has
+// no row-level security, so isolation rests on the tenant filter every
+// statement of sqlcore carries.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pressly/goose/v3"
+	sqlite3 "modernc.org/sqlite"
+	sqlite3lib "modernc.org/sqlite/lib"
+
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/sqlcore"
+	"github.com/atomhq/atom/migrations"
+)
+
+// Store is a SQLite-backed store.Store.
+type Store struct {
+	db *sql.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path. It does not
+// migrate; call Migrate.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("sqlite: create %s: %w", dir, err)
+		}
+	}
+	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.SetMaxOpenConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: chmod %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// DB exposes the database handle (for River's SQLite driver).
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Backend returns "sqlite".
+func (s *Store) Backend() string { return "sqlite" }
+
+// Ping checks the database.
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func provider(db *sql.DB) (*goose.Provider, error) {
+	sub, err := fs.Sub(migrations.SQLite, "sqlite")
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectSQLite3, db, sub)
+}
+
+// Migrate applies pending migrations.
+func (s *Store) Migrate(ctx context.Context) ([]store.Migration, error) {
+	p, err := provider(s.db)
+	if err != nil {
+		return nil, err
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	var out []store.Migration
+	for _, r := range res {
+		out = append(out, store.Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
+	}
+	return out, nil
+}
+
+// MigrationStatus lists migrations and whether each is applied.
+func (s *Store) MigrationStatus(ctx context.Context) ([]store.Migration, error) {
+	p, err := provider(s.db)
+	if err != nil {
+		return nil, err
+	}
+	st, err := p.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Migration
+	for _, m := range st {
+		out = append(out, store.Migration{Version: m.Source.Version, Name: filepath.Base(m.Source.Path), Applied: m.State == goose.StateApplied, AppliedAt: m.AppliedAt})
+	}
+	return out, nil
+}
+
+// InTenant runs fn in an immediate transaction scoped to tenantID.
+func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx) error) error {
+	if tenantID == "" {
+		return sqlcore.ErrNoTenant
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(sqlcore.NewTx(querier{tx}, dialect{}, tenantID)); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// LookupAPIKey finds a key by prefix.
+func (s *Store) LookupAPIKey(ctx context.Context, prefix string) (*store.APIKey, error) {
+	k, err := sqlcore.ScanAPIKey(s.db.QueryRowContext(ctx, `SELECT id, tenant_id, name, prefix, hash, created_at, revoked_at, last_used_at FROM tenant_api_keys WHERE prefix = ?1`, prefix))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, store.ErrNotFound
+	}
+	return k, err
+}
+
+// LookupStateTenant finds the tenant of a live state.
+func (s *Store) LookupStateTenant(ctx context.Context, stateHash string, now time.Time) (string, error) {
+	var id string
+	err := s.db.QueryRowContext(ctx, `SELECT tenant_id FROM oauth_states WHERE state = ?1 AND expires_at > ?2`, stateHash, now.UnixMicro()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", store.ErrNotFound
+	}
+	return id, err
+}
+
+// DueConnections lists active connections due for refresh.
+func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int) ([]store.ConnRef, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id FROM integration_tokens
+		WHERE status = 'active' AND ((expires_at IS NOT NULL AND expires_at < ?1) OR (next_refresh_at IS NOT NULL AND next_refresh_at < ?1))
+		ORDER BY COALESCE(next_refresh_at, expires_at) LIMIT ?2`, before.UnixMicro(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ConnRef
+	for rows.Next() {
+		var r store.ConnRef
+		if err := rows.Scan(&r.TenantID, &r.ConnectionID); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// TenantIDs lists every tenant id.
+func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+type dialect struct{}
+
+func (dialect) Rebind(q string) string  { return sqlcore.RebindQuestion(q) }
+func (dialect) Time(t time.Time) any    { return t.UnixMicro() }
+func (dialect) ForUpdate() string       { return "" }
+func (dialect) IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+func (dialect) JSON(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+func (dialect) UpsertConnectionConflict() string {
+	return "(tenant_id, provider, COALESCE(user_id, ''))"
+}
+func (dialect) IsUnique(err error) bool {
+	var se *sqlite3.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3lib.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3lib.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+type querier struct{ tx *sql.Tx }
+
+func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	res, err := q.tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (q querier) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	rows, err := q.tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqlRows{rows}, nil
+}
+
+func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+type sqlRows struct{ *sql.Rows }
+
+func (r sqlRows) Close() { r.Rows.Close() }

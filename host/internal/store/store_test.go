@@ -1,0 +1,11 @@
+package store_test
+
+import (
+	"testing"
+
+	"github.com/atomhq/atom/host/internal/store/storetest"
+)
+
+func TestConformance(t *testing.T) {
+	storetest.Each(t, storetest.Conformance)
+}
