@@ -61,7 +61,7 @@ type PG struct {
 	// AppURL connects as the app role; OwnerURL as the owner that ran
 	// the migrations; Name is the database name.
 	AppURL, OwnerURL, Name string
-	AppRole, OwnerRole      string
+	AppRole, OwnerRole     string
 }
 
 // RequirePostgres skips (or, with CI=true, fails) when PostgreSQL is down.
