@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -25,6 +26,9 @@ func testRuntime(t testing.TB, cfg Config) *Runtime {
 	}
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = sharedCacheDir
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	rt, err := NewRuntime(cfg)
 	if err != nil {

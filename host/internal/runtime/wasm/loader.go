@@ -1,0 +1,293 @@
+package wasm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+
+	hostrt "github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Handle is the stable implementation of one piece id across reloads: it
+// forwards each call to the current version. It is what a registry keeps.
+type Handle struct {
+	id  string
+	cur atomic.Pointer[Piece]
+}
+
+var _ hostrt.Implementation = (*Handle)(nil)
+
+// ID returns the piece id.
+func (h *Handle) ID() string { return h.id }
+
+// Current returns the version serving new calls.
+func (h *Handle) Current() *Piece { return h.cur.Load() }
+
+// Kind returns runtime.KindPiece.
+func (h *Handle) Kind() string { return hostrt.KindPiece }
+
+// Manifest returns the current version's manifest.
+func (h *Handle) Manifest() provider.Manifest { return h.cur.Load().Manifest() }
+
+// Execute runs the call on the current version. A call that reached a
+// version retired by a concurrent swap, before doing any work, is retried
+// on its successor, so reloads fail no request.
+func (h *Handle) Execute(ctx context.Context, req provider.Request, host hostrt.Host) (provider.Response, error) {
+	for {
+		p := h.cur.Load()
+		resp, err := p.Execute(ctx, req, host)
+		if errors.Is(err, errRetired) && h.cur.Load() != p {
+			continue
+		}
+		return resp, err
+	}
+}
+
+// Loader keeps the pieces of one directory loaded: every *.wasm file in it
+// is loaded at start and again whenever it changes; a removed file
+// unloads its piece. A new version is compiled and instantiated before
+// traffic switches to it; the old version drains in the background.
+type Loader struct {
+	rt       *Runtime
+	dir      string
+	onAdd    func(id string, h *Handle)
+	onRemove func(id string)
+	watcher  *fsnotify.Watcher
+
+	mu      sync.Mutex
+	byPath  map[string]string // path -> piece id
+	handles map[string]*Handle
+	timers  map[string]*time.Timer
+	closed  bool
+	drains  sync.WaitGroup
+	// reloadMu serialises reloads and callbacks.
+	reloadMu sync.Mutex
+	done    chan struct{}
+}
+
+// reloadDelay lets a file settle after its last write event before it is
+// loaded.
+const reloadDelay = 150 * time.Millisecond
+
+// NewLoader loads every *.wasm file of dir and watches it. onAdd is called
+// with a piece's handle when it is first loaded and again after each swap;
+// onRemove when its file is removed. Callbacks run on the loader's
+// goroutine, one at a time. Close stops watching and closes every piece.
+func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
+	if onAdd == nil {
+		onAdd = func(string, *Handle) {}
+	}
+	if onRemove == nil {
+		onRemove = func(string) {}
+	}
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	if err := w.Add(dir); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	}
+	l := &Loader{
+		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w,
+		byPath: map[string]string{}, handles: map[string]*Handle{}, timers: map[string]*time.Timer{},
+		done: make(chan struct{}),
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("read %s: %w", dir, err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() && isWasm(e.Name()) {
+			l.reload(filepath.Join(dir, e.Name()))
+		}
+	}
+	go l.watch()
+	return l, nil
+}
+
+func isWasm(name string) bool {
+	return strings.HasSuffix(name, ".wasm") && !strings.HasPrefix(name, ".")
+}
+
+// Handle returns the handle of a loaded piece id.
+func (l *Loader) Handle(id string) (*Handle, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.handles[id]
+	return h, ok
+}
+
+// IDs returns the ids of the loaded pieces.
+func (l *Loader) IDs() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ids := make([]string, 0, len(l.handles))
+	for id := range l.handles {
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+func (l *Loader) watch() {
+	defer close(l.done)
+	for {
+		select {
+		case ev, ok := <-l.watcher.Events:
+			if !ok {
+				return
+			}
+			if !isWasm(filepath.Base(ev.Name)) {
+				continue
+			}
+			l.schedule(ev.Name)
+		case err, ok := <-l.watcher.Errors:
+			if !ok {
+				return
+			}
+			l.rt.cfg.Logger.Warn("piece directory watch error", "dir", l.dir, "err", err)
+		}
+	}
+}
+
+// schedule (re)loads path once its events have settled.
+func (l *Loader) schedule(path string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	if t := l.timers[path]; t != nil {
+		t.Reset(reloadDelay)
+		return
+	}
+	l.timers[path] = time.AfterFunc(reloadDelay, func() {
+		l.mu.Lock()
+		delete(l.timers, path)
+		closed := l.closed
+		l.mu.Unlock()
+		if !closed {
+			l.reload(path)
+		}
+	})
+}
+
+// reload loads the file at path, or unloads its piece if it is gone.
+func (l *Loader) reload(path string) {
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
+	log := l.rt.cfg.Logger
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		l.unload(path)
+		return
+	}
+	p, err := l.rt.Load(path)
+	if err != nil {
+		log.Warn("piece not loaded", "path", path, "err", err)
+		return
+	}
+	id := p.Spec().ID
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		p.Close()
+		return
+	}
+	prevID, hadPath := l.byPath[path]
+	h := l.handles[id]
+	if h == nil {
+		h = &Handle{id: id}
+		l.handles[id] = h
+	}
+	l.byPath[path] = id
+	old := h.cur.Swap(p)
+	l.mu.Unlock()
+	if hadPath && prevID != id {
+		l.unloadID(prevID)
+	}
+	if old != nil && old.Checksum() == p.Checksum() {
+		log.Debug("piece reloaded unchanged", "id", id, "path", path)
+	} else {
+		log.Info("piece loaded", "id", id, "version", p.Spec().Version, "path", path, "sha256", p.Checksum())
+	}
+	l.onAdd(id, h)
+	l.retire(old)
+}
+
+func (l *Loader) retire(p *Piece) {
+	if p == nil {
+		return
+	}
+	l.drains.Add(1)
+	go func() {
+		defer l.drains.Done()
+		p.Close()
+	}()
+}
+
+func (l *Loader) unload(path string) {
+	l.mu.Lock()
+	id, ok := l.byPath[path]
+	delete(l.byPath, path)
+	l.mu.Unlock()
+	if ok {
+		l.unloadID(id)
+	}
+}
+
+// unloadID removes id unless another file still serves it.
+func (l *Loader) unloadID(id string) {
+	l.mu.Lock()
+	for _, other := range l.byPath {
+		if other == id {
+			l.mu.Unlock()
+			return
+		}
+	}
+	h := l.handles[id]
+	delete(l.handles, id)
+	l.mu.Unlock()
+	if h == nil {
+		return
+	}
+	l.rt.cfg.Logger.Info("piece unloaded", "id", id)
+	l.onRemove(id)
+	l.retire(h.cur.Load())
+}
+
+// Close stops watching, waits for drains and closes every loaded piece.
+func (l *Loader) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	for _, t := range l.timers {
+		t.Stop()
+	}
+	l.mu.Unlock()
+	err := l.watcher.Close()
+	<-l.done
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
+	l.mu.Lock()
+	handles := l.handles
+	l.handles = map[string]*Handle{}
+	l.mu.Unlock()
+	for _, h := range handles {
+		l.retire(h.cur.Load())
+	}
+	l.drains.Wait()
+	return err
+}
