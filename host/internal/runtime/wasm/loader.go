@@ -71,7 +71,7 @@ type Loader struct {
 	drains  sync.WaitGroup
 	// reloadMu serialises reloads and callbacks.
 	reloadMu sync.Mutex
-	done    chan struct{}
+	done     chan struct{}
 }
 
 // reloadDelay lets a file settle after its last write event before it is
