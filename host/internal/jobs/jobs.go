@@ -1,0 +1,222 @@
+// Package jobs runs Atom's background work on River, the Postgres-backed
+// job queue (with its SQLite driver for the embedded default). The driver
+// follows the store: riverpgxv5 on the Postgres pool, riversqlite on the
+// SQLite handle, so jobs live in the same database as everything else and
+// any replica can pick them up.
+//
+// Wiring, in order:
+//
+//	workers := river.NewWorkers()
+//	webhook.AddWorkers(workers, sender)      // signed webhook delivery
+//	connect.AddWorkers(workers, connections) // refresh and sweep
+//	jobs.AddWorker(workers, myWorker)        // e.g. asynchronous executions
+//	client, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers,
+//		PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute)})
+//	sender.SetQueue(client); connections.SetJobs(client)
+//	err = client.Start(ctx); defer client.Stop(ctx)
+//
+// Migrate (or MigratePostgres, as the schema owner) creates River's tables
+// before the first New.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// pgStore and sqliteStore are the accessors the store backends expose.
+type pgStore interface{ Pool() *pgxpool.Pool }
+type sqliteStore interface{ DB() *sql.DB }
+
+// Config configures a Client.
+type Config struct {
+	// Store chooses the driver and database.
+	Store store.Store
+	// Logger receives River's logs; slog.Default() when nil.
+	Logger *slog.Logger
+	// Workers are the registered workers; nil makes an insert-only client
+	// (for CLI commands that enqueue but do not work jobs).
+	Workers *river.Workers
+	// PeriodicJobs run on the elected leader replica.
+	PeriodicJobs []*river.PeriodicJob
+	// MaxWorkers bounds concurrent jobs of the default queue (default 10).
+	MaxWorkers int
+	// FetchPollInterval is how often idle workers poll (River's default
+	// when zero; SQLite has no LISTEN/NOTIFY, so it bounds job latency).
+	FetchPollInterval time.Duration
+}
+
+// Client is a River client on the store's database. It is safe for
+// concurrent use.
+type Client struct {
+	backend string
+	insert  func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	start   func(ctx context.Context) error
+	stop    func(ctx context.Context) error
+}
+
+// New builds a Client for cfg.Store's backend. Call Start to work jobs.
+func New(ctx context.Context, cfg Config) (*Client, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("jobs: Store is required")
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	rc := &river.Config{
+		Logger:            logger.With("component", "jobs"),
+		PeriodicJobs:      cfg.PeriodicJobs,
+		FetchPollInterval: cfg.FetchPollInterval,
+	}
+	if cfg.Workers != nil {
+		n := cfg.MaxWorkers
+		if n <= 0 {
+			n = 10
+		}
+		rc.Workers = cfg.Workers
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+	}
+	switch st := cfg.Store.(type) {
+	case pgStore:
+		return newClient(cfg.Store.Backend(), riverpgxv5.New(st.Pool()), rc)
+	case sqliteStore:
+		rc.PollOnly = true
+		if rc.FetchPollInterval == 0 {
+			rc.FetchPollInterval = 200 * time.Millisecond
+		}
+		return newClient(cfg.Store.Backend(), riversqlite.New(st.DB()), rc)
+	}
+	return nil, fmt.Errorf("jobs: store backend %q exposes neither Pool() nor DB()", cfg.Store.Backend())
+}
+
+func newClient[TTx any](backend string, driver riverdriver.Driver[TTx], rc *river.Config) (*Client, error) {
+	c, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	return &Client{
+		backend: backend,
+		insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			return c.Insert(ctx, args, opts)
+		},
+		start: c.Start,
+		stop:  c.Stop,
+	}, nil
+}
+
+// Backend names the database the queue lives in.
+func (c *Client) Backend() string { return c.backend }
+
+// Insert enqueues a job and returns its id. A job deduplicated by its
+// unique options returns the existing job's id.
+func (c *Client) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	res, err := c.insert(ctx, args, opts)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// Enqueue is Insert without the id; it satisfies connect.Enqueuer and
+// webhook.Enqueuer.
+func (c *Client) Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	_, err := c.Insert(ctx, args, opts)
+	return err
+}
+
+// Start begins working jobs; it returns at once. Stop ends it.
+func (c *Client) Start(ctx context.Context) error { return c.start(ctx) }
+
+// Stop waits for running jobs to finish (until ctx ends) and stops.
+func (c *Client) Stop(ctx context.Context) error { return c.stop(ctx) }
+
+// AddWorker registers w in workers; it is river.AddWorker, exported here so
+// other packages (the execution engine) add theirs before New.
+func AddWorker[T river.JobArgs](workers *river.Workers, w river.Worker[T]) {
+	river.AddWorker(workers, w)
+}
+
+// Migrate creates or updates River's tables in the store's database. On
+// Postgres the store's role must be allowed to create tables; where the
+// host runs as a restricted role, use MigratePostgres with the owner URL.
+func Migrate(ctx context.Context, st store.Store) error {
+	switch s := st.(type) {
+	case pgStore:
+		return migrate(ctx, riverpgxv5.New(s.Pool()))
+	case sqliteStore:
+		return migrate(ctx, riversqlite.New(s.DB()))
+	}
+	return fmt.Errorf("jobs: store backend %q exposes neither Pool() nor DB()", st.Backend())
+}
+
+// MigratePostgres creates River's tables as the schema owner (ownerURL)
+// and grants appRole, the host's restricted role, what River needs.
+func MigratePostgres(ctx context.Context, ownerURL, appRole string) error {
+	pool, err := pgxpool.New(ctx, ownerURL)
+	if err != nil {
+		return fmt.Errorf("jobs: connect as owner: %w", err)
+	}
+	defer pool.Close()
+	if err := migrate(ctx, riverpgxv5.New(pool)); err != nil {
+		return err
+	}
+	if appRole == "" {
+		return nil
+	}
+	var current string
+	if err := pool.QueryRow(ctx, `SELECT current_user`).Scan(&current); err != nil {
+		return err
+	}
+	if current == appRole {
+		return nil
+	}
+	rows, err := pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND tablename LIKE 'river\_%'`)
+	if err != nil {
+		return err
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	id := pgx.Identifier{appRole}.Sanitize()
+	stmts := []string{`GRANT USAGE ON SCHEMA public TO ` + id}
+	for _, t := range tables {
+		stmts = append(stmts, `GRANT SELECT, INSERT, UPDATE, DELETE ON `+pgx.Identifier{t}.Sanitize()+` TO `+id)
+	}
+	for _, q := range append(stmts,
+		`GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO `+id,
+		`GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO `+id,
+	) {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			return fmt.Errorf("jobs: grant to %s: %w", appRole, err)
+		}
+	}
+	return nil
+}
+
+func migrate[TTx any](ctx context.Context, driver riverdriver.Driver[TTx]) error {
+	m, err := rivermigrate.New(driver, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: migrator: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: migrate: %w", err)
+	}
+	return nil
+}
