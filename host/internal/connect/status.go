@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -132,11 +133,20 @@ func (s *Service) revoke(ctx context.Context, d *catalog.Descriptor, c *store.Co
 			form.Set("client_id", cl.ID)
 			form.Set("client_secret", cl.Secret)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+		body, ctype := form.Encode(), "application/x-www-form-urlencoded"
+		if d.Auth.TokenBody == "json" {
+			m := map[string]string{}
+			for k := range form {
+				m[k] = form.Get(k)
+			}
+			b, _ := json.Marshal(m)
+			body, ctype = string(b), "application/json"
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(body))
 		if err != nil {
 			return err
 		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Content-Type", ctype)
 		if d.Auth.TokenAuth == "basic" {
 			req.SetBasicAuth(url.QueryEscape(cl.ID), url.QueryEscape(cl.Secret))
 		}
