@@ -1,0 +1,97 @@
+package native
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a Manager. The zero value of every field but Dir has a
+// usable default.
+type Config struct {
+	// Dir is the plugin directory (ATOM_PLUGIN_DIR). It is created if
+	// missing.
+	Dir string
+	// DataDir holds private copies of binaries and cached manifests
+	// (default: Dir/.atom). It is created with mode 0700.
+	DataDir string
+	// Verify turns on SHA-256 verification against LockFile.
+	Verify bool
+	// LockFile is the lock file (default Dir/plugins.lock).
+	LockFile string
+	// IdleTimeout stops a plugin process after this long without calls
+	// (default 5m; negative: never).
+	IdleTimeout time.Duration
+	// CallTimeout bounds each call (default 60s; negative: no bound
+	// beyond the caller's context).
+	CallTimeout time.Duration
+	// MaxConcurrent bounds the calls in flight per plugin (default 64).
+	MaxConcurrent int
+	// StartTimeout bounds a plugin's start-up handshake (default 10s).
+	StartTimeout time.Duration
+	// HealthInterval is how often running plugins are pinged (default 15s).
+	HealthInterval time.Duration
+	// Debounce is how long a file must stay unchanged before it is loaded
+	// (default 100ms).
+	Debounce time.Duration
+	// Env is the whole environment of plugin processes (KEY=value); the
+	// host's own environment is never passed on.
+	Env []string
+	// Logger receives the manager's and plugins' log lines (default
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Dir == "" {
+		return c, errors.New("native: Config.Dir is required")
+	}
+	abs, err := filepath.Abs(c.Dir)
+	if err != nil {
+		return c, err
+	}
+	c.Dir = abs
+	if c.DataDir == "" {
+		c.DataDir = filepath.Join(c.Dir, ".atom")
+	}
+	if c.LockFile == "" {
+		c.LockFile = filepath.Join(c.Dir, "plugins.lock")
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 5 * time.Minute
+	}
+	if c.CallTimeout == 0 {
+		c.CallTimeout = 60 * time.Second
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = 64
+	}
+	if c.StartTimeout <= 0 {
+		c.StartTimeout = 10 * time.Second
+	}
+	if c.HealthInterval <= 0 {
+		c.HealthInterval = 15 * time.Second
+	}
+	if c.Debounce <= 0 {
+		c.Debounce = 100 * time.Millisecond
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Env == nil {
+		c.Env = []string{}
+	}
+	for _, d := range []string{c.Dir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return c, err
+		}
+	}
+	for _, d := range []string{c.DataDir, filepath.Join(c.DataDir, "bin"), filepath.Join(c.DataDir, "manifests")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}

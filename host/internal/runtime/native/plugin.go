@@ -1,0 +1,426 @@
+package native
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-plugin"
+
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/sdk/pluginhost"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// States of a plugin as List reports them.
+const (
+	// StateIdle: loaded, no process running (not started yet or stopped
+	// after its idle timeout).
+	StateIdle = "idle"
+	// StateRunning: a process is serving.
+	StateRunning = "running"
+	// StateCrashed: the process died; the next call restarts it.
+	StateCrashed = "crashed"
+	// StateRefused: the binary failed verification; nothing serves.
+	StateRefused = "refused"
+	// StateFailed: the binary could not be started or is not a valid
+	// plugin; nothing serves.
+	StateFailed = "failed"
+)
+
+// Plugin is one native provider, served by the current version of its
+// binary. It implements runtime.Implementation and is safe for concurrent
+// use. A Plugin stays valid after its binary is replaced (calls move to
+// the new version); after removal its calls fail with ErrUnavailable.
+type Plugin struct {
+	id  string
+	m   *Manager
+	cur atomic.Pointer[version]
+	sem chan struct{}
+
+	calls atomic.Int64
+
+	mu      sync.Mutex
+	file    string
+	state   string // StateRefused or StateFailed when nothing serves
+	lastErr string
+	removed bool
+}
+
+var _ runtime.Implementation = (*Plugin)(nil)
+
+// ID returns the plugin id.
+func (p *Plugin) ID() string { return p.id }
+
+// Kind returns runtime.KindNative.
+func (p *Plugin) Kind() string { return runtime.KindNative }
+
+// Manifest returns the manifest of the version serving now (the zero
+// Manifest if none).
+func (p *Plugin) Manifest() provider.Manifest {
+	if v := p.cur.Load(); v != nil {
+		return v.manifest
+	}
+	return provider.Manifest{}
+}
+
+// Execute runs one action in the plugin's current version, starting its
+// process if needed. Errors that mean the plugin cannot serve (process
+// died, removed, could not start) wrap runtime.ErrUnavailable.
+func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtime.Host) (provider.Response, error) {
+	if p.m.cfg.CallTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.m.cfg.CallTimeout)
+		defer cancel()
+	}
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return provider.Response{}, fmt.Errorf("plugin %s: waiting for a free slot: %w", p.id, ctx.Err())
+	}
+	defer func() { <-p.sem }()
+	p.calls.Add(1)
+
+	var v *version
+	for {
+		v = p.cur.Load()
+		if v == nil {
+			return provider.Response{}, fmt.Errorf("plugin %s: %s: %w", p.id, p.unavailableReason(), runtime.ErrUnavailable)
+		}
+		if v.enter() {
+			break
+		}
+		// v is draining: a successor has been swapped in (or v was
+		// removed and cur is nil). Look again.
+	}
+	defer v.leave()
+
+	proc, err := v.process(ctx)
+	if err != nil {
+		p.setErr(err)
+		return provider.Response{}, err
+	}
+	var h provider.Host
+	if host != nil {
+		h = host
+	}
+	resp, err := proc.client.Execute(ctx, req, h)
+	if err != nil {
+		if errors.Is(err, pluginhost.ErrUnavailable) || proc.gp.Exited() {
+			v.lost(proc, err)
+			err = fmt.Errorf("plugin %s: process died during the call (%v): %w", p.id, err, runtime.ErrUnavailable)
+		} else {
+			err = fmt.Errorf("plugin %s: %w", p.id, err)
+		}
+		p.setErr(err)
+		return provider.Response{}, err
+	}
+	return resp, nil
+}
+
+func (p *Plugin) unavailableReason() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.removed:
+		return "removed"
+	case p.lastErr != "":
+		return p.lastErr
+	}
+	return "not loaded"
+}
+
+func (p *Plugin) setErr(err error) {
+	p.mu.Lock()
+	p.lastErr = err.Error()
+	p.mu.Unlock()
+}
+
+// PluginInfo describes a plugin for listing (GET /api/v1/admin/plugins).
+type PluginInfo struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Version   string    `json:"version,omitempty"`
+	Checksum  string    `json:"checksum,omitempty"`
+	State     string    `json:"state"`
+	Calls     int64     `json:"calls"`
+	Restarts  int64     `json:"restarts"`
+	LastError string    `json:"last_error,omitempty"`
+	Path      string    `json:"path"`
+	StartedAt time.Time `json:"started_at,omitzero"`
+	Actions   []string  `json:"actions,omitempty"`
+}
+
+func (p *Plugin) info() PluginInfo {
+	p.mu.Lock()
+	in := PluginInfo{
+		ID:        p.id,
+		Path:      p.file,
+		State:     p.state,
+		LastError: p.lastErr,
+		Calls:     p.calls.Load(),
+	}
+	p.mu.Unlock()
+	v := p.cur.Load()
+	if v == nil {
+		if in.State == "" {
+			in.State = StateFailed
+		}
+		return in
+	}
+	in.Name, in.Version, in.Checksum = v.manifest.Name, v.manifest.Version, v.sum
+	for _, a := range v.manifest.Actions {
+		in.Actions = append(in.Actions, a.Name)
+	}
+	in.State, in.StartedAt, in.Restarts = v.status()
+	return in
+}
+
+// version is one binary (by checksum) of a plugin, with at most one
+// process at a time.
+type version struct {
+	p        *Plugin
+	sum      string
+	bin      string // private copy
+	manifest provider.Manifest
+
+	mu        sync.Mutex // guards the fields below; held while starting
+	proc      *process
+	crashed   bool
+	failures  int
+	nextStart time.Time
+	restarts  int64
+
+	cmu      sync.Mutex
+	inflight int
+	draining bool
+	drained  chan struct{}
+	lastUsed atomic.Int64
+}
+
+type process struct {
+	gp      *plugin.Client
+	rpc     plugin.ClientProtocol
+	client  *pluginhost.Client
+	started time.Time
+}
+
+func newVersion(p *Plugin, sum, bin string) *version {
+	return &version{p: p, sum: sum, bin: bin, drained: make(chan struct{})}
+}
+
+func (v *version) enter() bool {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	if v.draining {
+		return false
+	}
+	v.inflight++
+	v.lastUsed.Store(time.Now().UnixNano())
+	return true
+}
+
+func (v *version) leave() {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	v.inflight--
+	v.lastUsed.Store(time.Now().UnixNano())
+	if v.draining && v.inflight == 0 {
+		close(v.drained)
+	}
+}
+
+func (v *version) busy() bool {
+	v.cmu.Lock()
+	defer v.cmu.Unlock()
+	return v.inflight > 0
+}
+
+// retire drains v's in-flight calls, stops its process and deletes its
+// private copy. v must no longer be current.
+func (v *version) retire(deleteBinary bool) {
+	v.cmu.Lock()
+	if !v.draining {
+		v.draining = true
+		if v.inflight == 0 {
+			close(v.drained)
+		}
+	}
+	v.cmu.Unlock()
+	<-v.drained
+	v.stop()
+	if deleteBinary {
+		_ = os.Remove(v.bin)
+	}
+}
+
+func (v *version) status() (state string, started time.Time, restarts int64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch {
+	case v.proc != nil && !v.proc.gp.Exited():
+		return StateRunning, v.proc.started, v.restarts
+	case v.crashed || v.proc != nil:
+		return StateCrashed, time.Time{}, v.restarts
+	}
+	return StateIdle, time.Time{}, v.restarts
+}
+
+// process returns v's running process, starting one if none runs.
+func (v *version) process(ctx context.Context) (*process, error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.proc != nil {
+		if !v.proc.gp.Exited() {
+			return v.proc, nil
+		}
+		v.proc.gp.Kill()
+		v.proc = nil
+		v.noteCrash()
+	}
+	if wait := time.Until(v.nextStart); wait > 0 {
+		return nil, fmt.Errorf("plugin %s: restarting after %d failed starts, next attempt in %s: %w",
+			v.p.id, v.failures, wait.Round(time.Millisecond), runtime.ErrUnavailable)
+	}
+	proc, err := v.start(ctx)
+	if err != nil {
+		v.failures++
+		v.nextStart = time.Now().Add(backoff(v.failures))
+		return nil, fmt.Errorf("plugin %s: start: %v: %w", v.p.id, err, runtime.ErrUnavailable)
+	}
+	if v.crashed {
+		v.restarts++
+		v.p.m.log.Info("plugin restarted", "plugin", v.p.id, "version", v.manifest.Version)
+	}
+	v.crashed = false
+	v.proc = proc
+	return proc, nil
+}
+
+// noteCrash records that the process died on its own. v.mu is held.
+func (v *version) noteCrash() {
+	v.crashed = true
+	v.p.m.log.Warn("plugin process exited", "plugin", v.p.id, "version", v.manifest.Version)
+}
+
+// lost handles a call that found proc gone: proc is killed and forgotten
+// so that the next call starts a new process. A process that dies soon
+// after starting counts as a failed start, for backoff.
+func (v *version) lost(proc *process, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.proc != proc {
+		return
+	}
+	proc.gp.Kill()
+	v.proc = nil
+	v.crashed = true
+	if time.Since(proc.started) < 5*time.Second {
+		v.failures++
+		v.nextStart = proc.started.Add(backoff(v.failures))
+	} else {
+		v.failures = 0
+		v.nextStart = time.Time{}
+	}
+	v.p.m.log.Warn("plugin process lost", "plugin", v.p.id, "version", v.manifest.Version, "error", err)
+}
+
+// backoff is the delay before start attempt n+1 after n failures: none
+// after the first, then 200ms doubling to 30s.
+func backoff(n int) time.Duration {
+	if n <= 1 {
+		return 0
+	}
+	d := 100 * time.Millisecond << min(n-1, 9)
+	return min(d, 30*time.Second)
+}
+
+func (v *version) start(ctx context.Context) (*process, error) {
+	sum, err := hex.DecodeString(v.sum)
+	if err != nil {
+		return nil, err
+	}
+	cfg := v.p.m.cfg
+	cmd := exec.Command(v.bin)
+	cmd.Env = append([]string(nil), cfg.Env...)
+	cmd.Dir = cfg.DataDir
+	setProcAttr(cmd)
+	gp := plugin.NewClient(&plugin.ClientConfig{
+		HandshakeConfig:  pluginhost.Handshake,
+		VersionedPlugins: pluginhost.VersionedPlugins(),
+		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
+		Cmd:              cmd,
+		// A fresh SecureConfig per start: it keeps hash state.
+		SecureConfig: &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
+		SkipHostEnv:  true,
+		AutoMTLS:     true,
+		StartTimeout: cfg.StartTimeout,
+		Logger:       newPluginLogger(v.p.m.log, v.p.id),
+	})
+	rpc, err := gp.Client()
+	if err != nil {
+		gp.Kill()
+		return nil, err
+	}
+	sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
+	defer cancel()
+	client, err := pluginhost.Dispense(sctx, rpc)
+	if err != nil {
+		gp.Kill()
+		return nil, err
+	}
+	if v.manifest.ID == "" {
+		v.manifest = client.Manifest()
+	}
+	v.lastUsed.Store(time.Now().UnixNano())
+	return &process{gp: gp, rpc: rpc, client: client, started: time.Now()}, nil
+}
+
+// stop kills v's process, if any.
+func (v *version) stop() {
+	v.mu.Lock()
+	proc := v.proc
+	v.proc = nil
+	v.mu.Unlock()
+	if proc != nil {
+		proc.gp.Kill()
+	}
+}
+
+// maintain pings a running process and stops one idle for longer than
+// idle. It is called periodically by the manager.
+func (v *version) maintain(idle time.Duration, ping bool) {
+	v.mu.Lock()
+	proc := v.proc
+	v.mu.Unlock()
+	if proc == nil {
+		return
+	}
+	if proc.gp.Exited() {
+		v.lost(proc, errors.New("process exited"))
+		return
+	}
+	if idle > 0 && !v.busy() && time.Since(time.Unix(0, v.lastUsed.Load())) > idle {
+		v.mu.Lock()
+		if v.proc == proc && !v.busy() {
+			v.proc = nil
+			v.mu.Unlock()
+			proc.gp.Kill()
+			v.p.m.log.Debug("plugin stopped after idle timeout", "plugin", v.p.id)
+			return
+		}
+		v.mu.Unlock()
+	}
+	if ping {
+		if err := proc.rpc.Ping(); err != nil {
+			v.lost(proc, fmt.Errorf("health check: %w", err))
+		}
+	}
+}
