@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"math/bits"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,8 +62,10 @@ func (c *Catalog) Search(q Query) Page {
 
 // Find runs q and returns one page, or ErrBadCursor when q.Cursor was not
 // issued for the same query. Without Q, entries come in name order;
-// with Q, best match first: exact id or name, then id/name prefix, whole
-// words of the name, name substrings, categories, action names, and last
+// with Q, best match first: exact id or name, then id/name prefix, then
+// entries of the category the query names, whole words of the name, name
+// substrings, action names (whole name, then a word or word prefix of
+// one), and last, for words that matched no name,
 // near matches (edit distance 1 for words up to 5 letters, 2 beyond).
 func (c *Catalog) Find(q Query) (Page, error) {
 	limit := q.Limit
@@ -130,9 +134,9 @@ func decodeCursor(s string, fp uint32) (int, error) {
 const (
 	tierExact    = 100
 	tierPrefix   = 90
+	tierCategory = 85 // the query names a category ("crm", "E-commerce")
 	tierWord     = 80
 	tierSubstr   = 70
-	tierCategory = 60
 	tierAction   = 50
 	tierActionIn = 45
 	tierFuzzy    = 30
@@ -144,26 +148,113 @@ type doc struct {
 	idC, nameC       string // normalised without spaces
 	words            []string
 	cats             []string // category ids
-	actions          string   // "|a|b|" of normalised action names
 	authKinds        []string
 	impls            []string
 	popular, native  bool
 	nameLen          int
 	sortName, sortID string
+	rank             int // position in tie-break order
 }
 
 // index is the immutable search index of a snapshot.
 type index struct {
 	docs   []doc
 	byName []int // doc ids in name order
-	// vocab maps each distinct name/id word to the docs holding it; it
-	// is scanned once per query for near matches.
-	vocab     []string
-	vocabDocs [][]int
+	byRank []int // doc ids in tie-break order
+	// vocab maps each distinct name/id word to the docs holding it; the
+	// words of one length are scanned for near matches of a query word.
+	vocabByLen [][]vocabWord
+	exact    map[string][]int // id, name and their compact forms
+	prefix   []keyDoc         // the same keys, sorted, for prefix ranges
+	catDocs  map[string][]int
+	actionIs map[string][]int // normalised action name -> docs
+	wordDocs map[string][]int // name/id word -> docs
+	compact  blob             // compact name and id of every doc
+	// actionTok holds (word of an action name, doc) pairs sorted by
+	// word, for word and word-prefix matches on actions.
+	actionTok []keyDoc
+}
+
+type keyDoc struct {
+	key string
+	doc int
+}
+
+// blob concatenates many short strings so that one strings.Index scan
+// finds a term in all of them; starts[i] is where string i begins and
+// docs[i] the doc it belongs to.
+//
+// Strings must be added grouped by doc; next[i] is where the next doc's
+// strings begin, so a scan reports each doc at most once.
+type blob struct {
+	b      strings.Builder
+	s      string
+	starts []int
+	docs   []int
+	next   []int
+}
+
+func (bl *blob) add(doc int, s string) {
+	bl.starts = append(bl.starts, bl.b.Len())
+	bl.docs = append(bl.docs, doc)
+	bl.b.WriteString(s)
+	bl.b.WriteByte(0)
+}
+
+func (bl *blob) seal() {
+	bl.s = bl.b.String()
+	bl.b = strings.Builder{}
+	bl.next = make([]int, len(bl.starts))
+	end := len(bl.s)
+	for i := len(bl.starts) - 1; i >= 0; i-- {
+		if i+1 < len(bl.starts) && bl.docs[i+1] != bl.docs[i] {
+			end = bl.starts[i+1]
+		}
+		bl.next[i] = end
+	}
+}
+
+// each calls fn once for every doc with a string containing term.
+func (bl *blob) each(term string, fn func(doc int)) {
+	off := 0
+	for off < len(bl.s) {
+		j := strings.Index(bl.s[off:], term)
+		if j < 0 {
+			return
+		}
+		k := sort.SearchInts(bl.starts, off+j+1) - 1
+		fn(bl.docs[k])
+		off = bl.next[k]
+	}
+}
+
+type vocabWord struct {
+	word string
+	mask uint64 // letterMask(word)
+	docs []int
+}
+
+// letterMask has one bit per letter or digit present in s. One edit
+// changes at most two bits, so words whose masks differ in more than
+// 2*k bits are more than k edits apart.
+func letterMask(s string) uint64 {
+	var m uint64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z':
+			m |= 1 << (c - 'a')
+		case c >= '0' && c <= '9':
+			m |= 1 << (26 + c - '0')
+		default:
+			m |= 1 << 36
+		}
+	}
+	return m
 }
 
 func newIndex(entries []*Descriptor) *index {
-	ix := &index{docs: make([]doc, len(entries))}
+	ix := &index{docs: make([]doc, len(entries)), exact: map[string][]int{}, catDocs: map[string][]int{}, actionIs: map[string][]int{}, wordDocs: map[string][]int{}}
 	vocab := map[string][]int{}
 	for i, d := range entries {
 		x := doc{
@@ -195,13 +286,31 @@ func newIndex(entries []*Descriptor) *index {
 		for _, w := range x.words {
 			vocab[w] = append(vocab[w], i)
 		}
-		var ab strings.Builder
-		ab.WriteByte('|')
+		toks := map[string]bool{}
 		for _, a := range d.Actions {
-			ab.WriteString(normalize(a))
-			ab.WriteByte('|')
+			n := normalize(a)
+			if docs := ix.actionIs[n]; len(docs) == 0 || docs[len(docs)-1] != i {
+				ix.actionIs[n] = append(docs, i)
+			}
+			for _, w := range strings.Fields(n) {
+				if !toks[w] {
+					toks[w] = true
+					ix.actionTok = append(ix.actionTok, keyDoc{w, i})
+				}
+			}
 		}
-		x.actions = ab.String()
+		for _, w := range x.words {
+			ix.wordDocs[w] = append(ix.wordDocs[w], i)
+		}
+		for _, k := range uniq(x.id, x.name, x.idC, x.nameC) {
+			ix.exact[k] = append(ix.exact[k], i)
+			ix.prefix = append(ix.prefix, keyDoc{k, i})
+		}
+		for _, c := range d.Categories {
+			ix.catDocs[c] = append(ix.catDocs[c], i)
+		}
+		ix.compact.add(i, x.nameC)
+		ix.compact.add(i, x.idC)
 		x.authKinds = []string{d.Auth.Kind}
 		for _, a := range d.AuthAlternatives {
 			if !hasString(x.authKinds, a.Kind) {
@@ -221,13 +330,44 @@ func newIndex(entries []*Descriptor) *index {
 		}
 		return da.sortID < db.sortID
 	})
-	for w := range vocab {
-		ix.vocab = append(ix.vocab, w)
+	ix.byRank = make([]int, len(entries))
+	for i := range ix.byRank {
+		ix.byRank[i] = i
 	}
-	sort.Strings(ix.vocab)
-	ix.vocabDocs = make([][]int, len(ix.vocab))
-	for i, w := range ix.vocab {
-		ix.vocabDocs[i] = vocab[w]
+	sort.Slice(ix.byRank, func(a, b int) bool {
+		da, db := &ix.docs[ix.byRank[a]], &ix.docs[ix.byRank[b]]
+		if da.popular != db.popular {
+			return da.popular
+		}
+		if da.native != db.native {
+			return da.native
+		}
+		if da.nameLen != db.nameLen {
+			return da.nameLen < db.nameLen
+		}
+		return da.sortID < db.sortID
+	})
+	for r, i := range ix.byRank {
+		ix.docs[i].rank = r
+	}
+	ix.compact.seal()
+	sort.Slice(ix.actionTok, func(a, b int) bool {
+		if ix.actionTok[a].key != ix.actionTok[b].key {
+			return ix.actionTok[a].key < ix.actionTok[b].key
+		}
+		return ix.actionTok[a].doc < ix.actionTok[b].doc
+	})
+	sort.Slice(ix.prefix, func(a, b int) bool { return ix.prefix[a].key < ix.prefix[b].key })
+	words := make([]string, 0, len(vocab))
+	for w := range vocab {
+		words = append(words, w)
+	}
+	sort.Strings(words)
+	for _, w := range words {
+		for len(ix.vocabByLen) <= len(w) {
+			ix.vocabByLen = append(ix.vocabByLen, nil)
+		}
+		ix.vocabByLen[len(w)] = append(ix.vocabByLen[len(w)], vocabWord{word: w, mask: letterMask(w), docs: vocab[w]})
 	}
 	return ix
 }
@@ -265,6 +405,9 @@ func (ix *index) run(q Query) []hit {
 	terms := strings.Fields(qn)
 	scores := make([]int, len(ix.docs))
 	ix.score(qn, scores)
+	if len(terms) == 1 && !anyAtLeast(scores, tierWord) {
+		ix.fuzzy(qn, scores)
+	}
 	if len(terms) > 1 {
 		// Every word must match somewhere; the weakest word decides.
 		per := make([]int, len(ix.docs))
@@ -275,6 +418,9 @@ func (ix *index) run(q Query) []hit {
 		for _, t := range terms {
 			clear(per)
 			ix.score(t, per)
+			if !anyAtLeast(per, tierWord) {
+				ix.fuzzy(t, per)
+			}
 			for i, s := range per {
 				all[i] = min(all[i], s)
 			}
@@ -285,74 +431,87 @@ func (ix *index) run(q Query) []hit {
 			}
 		}
 	}
-	var hits []hit
+	// One integer per hit: better score first, then the precomputed
+	// tie-break rank (popular, native, shorter name, id).
+	keys := make([]uint64, 0, 64)
 	for i, s := range scores {
 		if s > 0 && keep(&ix.docs[i]) {
-			hits = append(hits, hit{doc: i, score: s})
+			keys = append(keys, uint64(1000-s)<<32|uint64(ix.docs[i].rank))
 		}
 	}
-	sort.Slice(hits, func(a, b int) bool {
-		ha, hb := hits[a], hits[b]
-		if ha.score != hb.score {
-			return ha.score > hb.score
-		}
-		da, db := &ix.docs[ha.doc], &ix.docs[hb.doc]
-		if da.popular != db.popular {
-			return da.popular
-		}
-		if da.native != db.native {
-			return da.native
-		}
-		if da.nameLen != db.nameLen {
-			return da.nameLen < db.nameLen
-		}
-		return da.sortID < db.sortID
-	})
+	slices.Sort(keys)
+	hits := make([]hit, len(keys))
+	for i, k := range keys {
+		r := int(k & 0xffffffff)
+		hits[i] = hit{doc: ix.byRank[r], score: 1000 - int(k>>32)}
+	}
 	return hits
 }
 
 // score raises scores[i] to the best tier at which doc i matches term.
 func (ix *index) score(term string, scores []int) {
+	raise := func(doc, s int) {
+		if s > scores[doc] {
+			scores[doc] = s
+		}
+	}
 	tc := strings.ReplaceAll(term, " ", "")
-	wordInName := " " + term + " "
-	var catIDs []string
+	for _, k := range uniq(term, tc) {
+		for _, d := range ix.exact[k] {
+			raise(d, tierExact)
+		}
+		for i := sort.Search(len(ix.prefix), func(i int) bool { return ix.prefix[i].key >= k }); i < len(ix.prefix) && strings.HasPrefix(ix.prefix[i].key, k); i++ {
+			raise(ix.prefix[i].doc, tierPrefix)
+		}
+	}
 	if c, ok := LookupCategory(term); ok {
-		catIDs = append(catIDs, c.ID)
-	}
-	actionExact := "|" + term + "|"
-	for i := range ix.docs {
-		d := &ix.docs[i]
-		s := 0
-		switch {
-		case d.id == term || d.name == term || d.idC == tc || d.nameC == tc:
-			s = tierExact
-		case strings.HasPrefix(d.id, term) || strings.HasPrefix(d.name, term) ||
-			strings.HasPrefix(d.idC, tc) || strings.HasPrefix(d.nameC, tc):
-			s = tierPrefix
-		case strings.Contains(" "+d.name+" ", wordInName) || strings.Contains(" "+d.id+" ", wordInName):
-			s = tierWord
-		case strings.Contains(d.nameC, tc) || strings.Contains(d.idC, tc):
-			s = tierSubstr
-		}
-		if s < tierCategory {
-			for _, c := range catIDs {
-				if hasString(d.cats, c) {
-					s = tierCategory
-				}
-			}
-		}
-		if s < tierAction && len(term) >= 3 {
-			if strings.Contains(d.actions, actionExact) {
-				s = tierAction
-			} else if strings.Contains(d.actions, term) {
-				s = tierActionIn
-			}
-		}
-		if s > scores[i] {
-			scores[i] = s
+		for _, d := range ix.catDocs[c.ID] {
+			raise(d, tierCategory)
 		}
 	}
-	ix.fuzzy(tc, scores)
+	// Whole words of the name or id: candidates from the first word's
+	// postings, confirmed for phrases.
+	if ws := strings.Fields(term); len(ws) > 0 {
+		phrase := " " + term + " "
+		for _, d := range ix.wordDocs[ws[0]] {
+			x := &ix.docs[d]
+			if len(ws) == 1 || strings.Contains(" "+x.name+" ", phrase) || strings.Contains(" "+x.id+" ", phrase) {
+				raise(d, tierWord)
+			}
+		}
+	}
+	if tc != "" {
+		ix.compact.each(tc, func(doc int) { raise(doc, tierSubstr) })
+	}
+	if len(term) >= 3 {
+		for _, d := range ix.actionIs[term] {
+			raise(d, tierAction)
+		}
+		if !strings.Contains(term, " ") {
+			for i := sort.Search(len(ix.actionTok), func(i int) bool { return ix.actionTok[i].key >= term }); i < len(ix.actionTok) && strings.HasPrefix(ix.actionTok[i].key, term); i++ {
+				raise(ix.actionTok[i].doc, tierActionIn)
+			}
+		}
+	}
+}
+
+func uniq(ss ...string) []string {
+	out := ss[:0:0]
+	for _, s := range ss {
+		if s != "" && !hasString(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func anyAtLeast(scores []int, tier int) bool {
+	for _, s := range scores {
+		if s >= tier {
+			return true
+		}
+	}
+	return false
 }
 
 // fuzzy gives near matches of term among name/id words a low score.
@@ -365,49 +524,55 @@ func (ix *index) fuzzy(term string, scores []int) {
 	if n > 5 {
 		maxDist = 2
 	}
-	for vi, w := range ix.vocab {
-		if abs(len(w)-n) > maxDist {
-			continue
-		}
-		dist := editDistance(term, w, maxDist)
-		if dist > maxDist {
-			continue
-		}
-		s := tierFuzzy - 5*dist
-		for _, i := range ix.vocabDocs[vi] {
-			if s > scores[i] {
-				scores[i] = s
+	tm := letterMask(term)
+	for l := max(1, n-maxDist); l <= n+maxDist && l < len(ix.vocabByLen); l++ {
+		for _, vw := range ix.vocabByLen[l] {
+			if bits.OnesCount64(tm^vw.mask) > 2*maxDist {
+				continue
+			}
+			dist := editDistance(term, vw.word, maxDist)
+			if dist > maxDist {
+				continue
+			}
+			s := tierFuzzy - 5*dist
+			for _, i := range vw.docs {
+				if s > scores[i] {
+					scores[i] = s
+				}
 			}
 		}
 	}
 }
 
-func abs(x int) int {
-	if x < 0 {
-		return -x
-	}
-	return x
-}
-
 // editDistance returns the optimal-string-alignment distance between a
-// and b (adjacent transpositions count as one edit), or max+1 as soon as
-// it must exceed max.
-func editDistance(a, b string, max int) int {
+// and b (adjacent transpositions count as one edit), or limit+1 as soon
+// as it must exceed limit. Only the band of cells within limit of the
+// diagonal is computed.
+func editDistance(a, b string, limit int) int {
 	la, lb := len(a), len(b)
-	if la > 32 || lb > 32 {
+	if la > 32 || lb > 32 || la-lb > limit || lb-la > limit {
 		if a == b {
 			return 0
 		}
-		return max + 1
+		return limit + 1
 	}
-	var prev2, prev, cur [33]int
+	const inf = 1 << 20
+	var buf [3][33]int
+	prev2, prev, cur := &buf[0], &buf[1], &buf[2]
 	for j := 0; j <= lb; j++ {
 		prev[j] = j
 	}
 	for i := 1; i <= la; i++ {
+		lo, hi := max(1, i-limit), min(lb, i+limit)
 		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= lb; j++ {
+		if lo > 1 {
+			cur[lo-1] = inf
+		}
+		rowMin := inf
+		if lo == 1 {
+			rowMin = i
+		}
+		for j := lo; j <= hi; j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
@@ -419,12 +584,15 @@ func editDistance(a, b string, max int) int {
 			cur[j] = v
 			rowMin = min(rowMin, v)
 		}
-		if rowMin > max {
-			return max + 1
+		if hi < lb {
+			cur[hi+1] = inf
 		}
-		prev2, prev = prev, cur
+		if rowMin > limit {
+			return limit + 1
+		}
+		prev2, prev, cur = prev, cur, prev2
 	}
-	return prev[lb]
+	return min(prev[lb], limit+1)
 }
 
 // normalize lowercases s and turns every run of characters other than
