@@ -164,12 +164,12 @@ type index struct {
 	// vocab maps each distinct name/id word to the docs holding it; the
 	// words of one length are scanned for near matches of a query word.
 	vocabByLen [][]vocabWord
-	exact    map[string][]int // id, name and their compact forms
-	prefix   []keyDoc         // the same keys, sorted, for prefix ranges
-	catDocs  map[string][]int
-	actionIs map[string][]int // normalised action name -> docs
-	wordDocs map[string][]int // name/id word -> docs
-	compact  blob             // compact name and id of every doc
+	exact      map[string][]int // id, name and their compact forms
+	prefix     []keyDoc         // the same keys, sorted, for prefix ranges
+	catDocs    map[string][]int
+	actionIs   map[string][]int // normalised action name -> docs
+	wordDocs   map[string][]int // name/id word -> docs
+	compact    blob             // compact name and id of every doc
 	// actionTok holds (word of an action name, doc) pairs sorted by
 	// word, for word and word-prefix matches on actions.
 	actionTok []keyDoc
