@@ -341,7 +341,7 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 		}
 		var rerr error
 		if s.expired(c) {
-			rerr = &Error{Code: CodeRefreshFailed, Status: 502, Msg: "Token refresh failed: " + pe.Error(), Err: pe}
+			rerr = &Error{Code: CodeRefreshFailed, Status: 502, Msg: "Token refresh failed: " + pe.Error()}
 		}
 		return &next, event, rerr
 	}
@@ -361,7 +361,7 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 	case store.StatusError:
 		msg = "Token refresh failed"
 	}
-	return &next, webhook.EventConnectionRefreshFailed, &Error{Code: code, Status: 401, Msg: msg + ": " + pe.Error(), Err: pe}
+	return &next, webhook.EventConnectionRefreshFailed, &Error{Code: code, Status: 401, Msg: msg + ": " + pe.Error()}
 }
 
 // isRevocation tells a revoked grant from an expired one.
@@ -370,7 +370,9 @@ func isRevocation(pe *providerError) bool {
 	case "token_revoked", "access_denied", "revoked", "app_uninstalled", "account_inactive":
 		return true
 	}
-	return strings.Contains(strings.ToLower(pe.Description), "revoked")
+	// invalid_grant covers both ("Token has been expired or revoked."):
+	// report it as expired, which asks for the same reconnect.
+	return false
 }
 
 func (s *Service) callRefresh(ctx context.Context, d *catalog.Descriptor, c *store.Connection, sec *secrets) (*tokenResult, error) {
