@@ -16,6 +16,7 @@ import (
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/postgres"
 	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/webhook"
 )
 
@@ -309,4 +310,34 @@ func TestBackgroundRefreshOnRiver(t *testing.T) {
 			t.Fatalf("background refreshes %d, want 1", e.fp.Refreshes())
 		}
 	}()
+}
+
+// BenchmarkCredentials measures the hot path of an execution: load and
+// decrypt a fresh token (no refresh).
+func BenchmarkCredentials(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchCredentials(b, storetest.SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { benchCredentials(b, storetest.Postgres(b).Store) })
+}
+
+func benchCredentials(b *testing.B, st store.Store) {
+	fp := fakeprovider.New(b, fakeprovider.Quirks{})
+	tok := fp.IssueToken(time.Hour)
+	kr, _ := vault.New(vault.Key{ID: "k", Secret: []byte("0123456789abcdef0123456789abcdef")})
+	svc, err := connect.New(connect.Config{Store: st, Keyring: kr, Catalog: catalogMap{"fake": fakeDescriptor("fake", fp)}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tenant := storetest.NewTenant(b, st)
+	if err := connect.ImportToken(context.Background(), svc, tenant, "fake", tok.AccessToken, tok.RefreshToken, tok.ExpiresAt); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := svc.Credentials(context.Background(), tenant, "", "fake"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }

@@ -1,0 +1,93 @@
+package webhook_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/host/internal/vault"
+	"github.com/atomhq/atom/host/internal/webhook"
+)
+
+func TestVerify(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	body := []byte(`{"id":"evt_1"}`)
+	h := webhook.Sign("whsec_a", now, body)
+	cases := []struct {
+		name, secret, header string
+		body                 []byte
+		at                   time.Time
+		want                 error
+	}{
+		{"valid", "whsec_a", h, body, now, nil},
+		{"tampered body", "whsec_a", h, []byte(`{"id":"evt_2"}`), now, webhook.ErrBadSignature},
+		{"wrong secret", "whsec_b", h, body, now, webhook.ErrBadSignature},
+		{"too old", "whsec_a", h, body, now.Add(10 * time.Minute), webhook.ErrTooOld},
+		{"malformed", "whsec_a", "v1=abc", body, now, webhook.ErrBadHeader},
+		{"rotation: any v1 matches", "whsec_a", h + ",v1=00", body, now, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := webhook.VerifyAt(tc.secret, tc.header, tc.body, 5*time.Minute, tc.at); err != tc.want {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestDeliver(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		kr, _ := vault.New(vault.Key{ID: "k", Secret: []byte("0123456789abcdef0123456789abcdef")})
+		tenant := storetest.NewTenant(t, st)
+		got := make(chan *http.Request, 4)
+		bodies := make(chan []byte, 4)
+		var status atomic.Int32
+		status.Store(http.StatusOK)
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			got <- r
+			bodies <- b
+			w.WriteHeader(int(status.Load()))
+		}))
+		defer srv.Close()
+		s := webhook.NewSender(webhook.Config{Store: st, Keyring: kr})
+		if _, err := s.SetTenantWebhook(ctx, tenant, "ftp://x"); err == nil {
+			t.Fatal("non-http URL accepted")
+		}
+		secret, err := s.SetTenantWebhook(ctx, tenant, srv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The secret is stored only encrypted.
+		st.InTenant(ctx, tenant, func(tx store.Tx) error {
+			tn, _ := tx.GetTenant(ctx)
+			if strings.Contains(string(tn.WebhookSecretCT), secret) {
+				t.Error("webhook secret stored in clear")
+			}
+			return nil
+		})
+		args := webhook.DeliverArgs{TenantID: tenant, EventID: "evt_x", Body: []byte(`{"id":"evt_x","type":"connection.created"}`)}
+		if err := s.Deliver(ctx, args); err != nil {
+			t.Fatal(err)
+		}
+		r, b := <-got, <-bodies
+		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), b, time.Minute); err != nil {
+			t.Fatalf("signature: %v", err)
+		}
+		if r.Header.Get(webhook.HeaderEventID) != "evt_x" {
+			t.Fatalf("event id header %q", r.Header.Get(webhook.HeaderEventID))
+		}
+		status.Store(http.StatusInternalServerError)
+		if err := s.Deliver(ctx, args); err == nil {
+			t.Fatal("a 500 from the receiver must fail the delivery (so River retries)")
+		}
+	})
+}
