@@ -78,6 +78,18 @@ func Client(ctx context.Context, opts HTTPOptions) *HTTPClient {
 	return c
 }
 
+// WithHeader returns a copy of c that also sends header key with value
+// (e.g. an idempotency key for one request).
+func (c *HTTPClient) WithHeader(key, value string) *HTTPClient {
+	cp := *c
+	cp.opts.Header = c.opts.Header.Clone()
+	if cp.opts.Header == nil {
+		cp.opts.Header = http.Header{}
+	}
+	cp.opts.Header.Set(key, value)
+	return &cp
+}
+
 // URL resolves path (with an optional query) against the base URL. An
 // absolute URL is returned as is.
 func (c *HTTPClient) URL(path string, query url.Values) (string, error) {

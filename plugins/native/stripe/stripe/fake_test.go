@@ -1,0 +1,260 @@
+package stripe_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeStripe behaves like the parts of api.stripe.com the provider uses:
+// Bearer secret-key auth, list objects with limit/starting_after/has_more
+// (newest first), form-encoded creation with metadata[...] and
+// Idempotency-Key replay, and Stripe's error body. It records every
+// request for golden comparison.
+type fakeStripe struct {
+	*httptest.Server
+	keys map[string]bool
+
+	mu        sync.Mutex
+	customers []map[string]any // newest first
+	charges   []map[string]any // newest first
+	idem      map[string]map[string]any
+	requests  []string
+}
+
+func newFakeStripe(t *testing.T, keys ...string) *fakeStripe {
+	f := &fakeStripe{keys: map[string]bool{}, idem: map[string]map[string]any{}}
+	for _, k := range keys {
+		f.keys[k] = true
+	}
+	for i := 1; i <= 5; i++ {
+		f.customers = append([]map[string]any{{
+			"id": fmt.Sprintf("cus_%04d", i), "object": "customer",
+			"email": fmt.Sprintf("user%d@example.com", i), "name": fmt.Sprintf("User %d", i),
+			"created": 1700000000 + i, "livemode": false, "metadata": map[string]string{},
+		}}, f.customers...)
+	}
+	for i := 1; i <= 3; i++ {
+		f.charges = append([]map[string]any{{
+			"id": fmt.Sprintf("ch_%04d", i), "object": "charge", "amount": 1000 * i, "currency": "usd",
+			"customer": fmt.Sprintf("cus_%04d", 1+i%2), "paid": true, "status": "succeeded",
+			"created": 1700001000 + i,
+		}}, f.charges...)
+	}
+	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(f.Close)
+	return f
+}
+
+func (f *fakeStripe) record(r *http.Request, body string) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.Path)
+	q := r.URL.Query()
+	keys := make([]string, 0, len(q))
+	for k := range q {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "query %s=%s\n", k, q.Get(k))
+	}
+	for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version"} {
+		if v := r.Header.Get(h); v != "" {
+			fmt.Fprintf(&b, "header %s: %s\n", h, v)
+		}
+	}
+	if body != "" {
+		form, _ := url.ParseQuery(body)
+		fkeys := make([]string, 0, len(form))
+		for k := range form {
+			fkeys = append(fkeys, k)
+		}
+		sort.Strings(fkeys)
+		for _, k := range fkeys {
+			fmt.Fprintf(&b, "form %s=%s\n", k, form.Get(k))
+		}
+	}
+	f.mu.Lock()
+	f.requests = append(f.requests, b.String())
+	f.mu.Unlock()
+}
+
+func (f *fakeStripe) takeRequests() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := strings.Join(f.requests, "\n")
+	f.requests = nil
+	return out
+}
+
+func stripeError(w http.ResponseWriter, status int, typ, code, param, msg string) {
+	e := map[string]string{"type": typ, "message": msg}
+	if code != "" {
+		e["code"] = code
+	}
+	if param != "" {
+		e["param"] = param
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Request-Id", "req_fake")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(r.Body)
+	f.record(r, string(raw))
+	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || key == "" {
+		stripeError(w, 401, "invalid_request_error", "", "",
+			"You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth.")
+		return
+	}
+	if key == "sk_test_ratelimited" {
+		w.Header().Set("Retry-After", "2")
+		stripeError(w, 429, "invalid_request_error", "rate_limit", "", "Too many requests hit the API too quickly.")
+		return
+	}
+	if !f.keys[key] {
+		stripeError(w, 401, "invalid_request_error", "", "",
+			"Invalid API Key provided: "+redact(key))
+		return
+	}
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/balance":
+		writeJSON(w, map[string]any{
+			"object":    "balance",
+			"available": []map[string]any{{"amount": 123456, "currency": "usd", "source_types": map[string]int{"card": 123456}}},
+			"pending":   []map[string]any{{"amount": 789, "currency": "usd", "source_types": map[string]int{"card": 789}}},
+			"livemode":  false,
+		})
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/customers":
+		f.list(w, r, "/v1/customers", "customer", f.customers, func(c map[string]any) bool {
+			e := r.URL.Query().Get("email")
+			return e == "" || c["email"] == e
+		})
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/charges":
+		f.list(w, r, "/v1/charges", "charge", f.charges, func(c map[string]any) bool {
+			cu := r.URL.Query().Get("customer")
+			return cu == "" || c["customer"] == cu
+		})
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/customers":
+		f.createCustomer(w, r, string(raw))
+	default:
+		stripeError(w, 404, "invalid_request_error", "", "",
+			fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, r.URL.Path))
+	}
+}
+
+func redact(key string) string {
+	if len(key) <= 4 {
+		return "****"
+	}
+	return key[:8] + "****" + key[len(key)-4:]
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (f *fakeStripe) list(w http.ResponseWriter, r *http.Request, path, kind string, all []map[string]any, keep func(map[string]any) bool) {
+	q := r.URL.Query()
+	limit := 10
+	if s := q.Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 100 {
+			stripeError(w, 400, "invalid_request_error", "parameter_invalid_integer", "limit",
+				"This value must be greater than or equal to 1 and less than or equal to 100.")
+			return
+		}
+		limit = n
+	}
+	f.mu.Lock()
+	var items []map[string]any
+	for _, it := range all {
+		if keep(it) {
+			items = append(items, it)
+		}
+	}
+	f.mu.Unlock()
+	if after := q.Get("starting_after"); after != "" {
+		idx := -1
+		for i, it := range items {
+			if it["id"] == after {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			stripeError(w, 400, "invalid_request_error", "resource_missing", "starting_after",
+				fmt.Sprintf("No such %s: '%s'", kind, after))
+			return
+		}
+		items = items[idx+1:]
+	}
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if items == nil {
+		items = []map[string]any{}
+	}
+	writeJSON(w, map[string]any{"object": "list", "url": path, "has_more": more, "data": items})
+}
+
+func (f *fakeStripe) createCustomer(w http.ResponseWriter, r *http.Request, body string) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+		stripeError(w, 400, "invalid_request_error", "", "", "Invalid request: body must be form-encoded.")
+		return
+	}
+	form, err := url.ParseQuery(body)
+	if err != nil {
+		stripeError(w, 400, "invalid_request_error", "", "", "Invalid request body.")
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	idem := r.Header.Get("Idempotency-Key")
+	if c, ok := f.idem[idem]; ok && idem != "" {
+		w.Header().Set("Idempotent-Replayed", "true")
+		writeJSON(w, c)
+		return
+	}
+	if e := form.Get("email"); e != "" && !strings.Contains(e, "@") {
+		stripeError(w, 400, "invalid_request_error", "email_invalid", "email", "Invalid email address: "+e)
+		return
+	}
+	meta := map[string]string{}
+	for k, vs := range form {
+		if name, ok := strings.CutPrefix(k, "metadata["); ok && strings.HasSuffix(name, "]") {
+			meta[strings.TrimSuffix(name, "]")] = vs[0]
+		}
+	}
+	c := map[string]any{
+		"id": fmt.Sprintf("cus_%04d", len(f.customers)+1), "object": "customer",
+		"email": nilIfEmpty(form.Get("email")), "name": nilIfEmpty(form.Get("name")),
+		"description": nilIfEmpty(form.Get("description")), "phone": nilIfEmpty(form.Get("phone")),
+		"created": 1700000000 + len(f.customers) + 1, "livemode": false, "metadata": meta,
+	}
+	f.customers = append([]map[string]any{c}, f.customers...)
+	if idem != "" {
+		f.idem[idem] = c
+	}
+	writeJSON(w, c)
+}
+
+func nilIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
