@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, fs, err := configFor("atom serve", args)
+	if err != nil {
+		return err
+	}
+	_ = fs
+	created := false
+	if cfg.Dev {
+		cfg, created, err = app.DevSetup(cfg)
+		if err != nil {
+			return fmt.Errorf("development setup: %w", err)
+		}
+	}
+	h, err := app.New(ctx, cfg, app.Options{Hooks: hooks()})
+	if err != nil {
+		return err
+	}
+	defer h.Close(context.Background())
+	if err := h.Start(ctx); err != nil {
+		return err
+	}
+	if cfg.Dev {
+		tenantKey, err := devTenant(ctx, h, cfg)
+		if err != nil {
+			return err
+		}
+		printDevBanner(stdout, cfg, created, tenantKey)
+	} else {
+		h.Log.Info("listening", "addr", cfg.Addr, "base_url", cfg.BaseURL, "database", cfg.Backend(), "integrations", h.Catalog.Current().Len())
+	}
+	return h.Server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
+}
+
+// devTenant makes sure the development setup has a tenant and an API key
+// to sign in with, recorded in dev.keys.
+func devTenant(ctx context.Context, h *app.Host, cfg configT) (string, error) {
+	if key := app.ReadDevValue(cfg, "ATOM_DEV_TENANT_KEY"); key != "" {
+		return key, nil
+	}
+	const id = "demo"
+	err := h.Store.InTenant(ctx, id, func(tx store.Tx) error {
+		if _, err := tx.GetTenant(ctx); err == nil {
+			return nil
+		}
+		return tx.CreateTenant(ctx, &store.Tenant{ID: id, Name: "Demo tenant"})
+	})
+	if err != nil {
+		return "", err
+	}
+	k, err := createAPIKey(ctx, h.Store, id, "development")
+	if err != nil {
+		return "", err
+	}
+	return k.Key, app.AppendDevValue(cfg, "ATOM_DEV_TENANT_KEY", k.Key)
+}
+
+func printDevBanner(w io.Writer, cfg configT, created bool, tenantKey string) {
+	keys := cfg.DevKeysPath()
+	if created {
+		fmt.Fprintf(w, "\nCreated %s (mode 0600) with a new encryption key and admin key for this development setup.\n", keys)
+	}
+	fmt.Fprintf(w, `
+Atom is running (development setup, SQLite at %s)
+
+  Open:         %s/integrations
+  Sign in with: %s   (tenant "demo" API key)
+  Admin key:    %s
+  Dev keys:     %s  (never use them in production)
+
+  Try:  curl %s/healthz
+        curl -H "Authorization: Bearer %s" %s/api/v1/me
+
+Press Ctrl+C to stop.
+`, cfg.SQLitePath(), cfg.BaseURL, tenantKey, cfg.AdminKey, keys, cfg.BaseURL, tenantKey, cfg.BaseURL)
+	if f, ok := w.(*os.File); ok {
+		f.Sync()
+	}
+}

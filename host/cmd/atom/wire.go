@@ -1,0 +1,23 @@
+package main
+
+import (
+	"context"
+	"os"
+
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/config"
+)
+
+type configT = config.Config
+
+func configFor(name string, args []string) (config.Config, interface{}, error) {
+	cfg, fs, err := config.Load(name, args, os.Getenv)
+	return cfg, fs, err
+}
+
+// hooks add the optional parts of the host: runtimes, executors, the
+// demo provider and the web UI.
+func hooks() []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return nil
+}

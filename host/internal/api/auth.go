@@ -1,0 +1,167 @@
+package api
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atomhq/atom/host/internal/apikey"
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// Principal is the caller of a tenant route.
+type Principal struct {
+	TenantID string
+	// UserID is the tenant's user the call acts for (X-Atom-User-Id
+	// header), or "" for the tenant as a whole.
+	UserID string
+	// KeyID is the API key used, or "" for a browser session.
+	KeyID string
+	// Session is true when the call came from a signed-in browser.
+	Session bool
+}
+
+const principalKey = "atom.principal"
+
+func principalOf(c *fiber.Ctx) *Principal {
+	p, _ := c.Locals(principalKey).(*Principal)
+	return p
+}
+
+// SetPrincipal attaches an authenticated caller to the request (used by
+// the web UI's session middleware).
+func SetPrincipal(c *fiber.Ctx, p *Principal) { c.Locals(principalKey, p) }
+
+var userIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
+
+func bearer(c *fiber.Ctx) (string, bool) {
+	h := c.Get(fiber.HeaderAuthorization)
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// authenticate routes each /api request to its gate by path.
+func (s *Server) authenticate(c *fiber.Ctx) error {
+	path := c.Path()
+	switch {
+	case isAdminPath(path):
+		return s.requireAdmin(c)
+	case strings.HasPrefix(path, "/api/integrations/") && strings.HasSuffix(path, "/callback"):
+		return c.Next()
+	}
+	return s.requireTenant(c)
+}
+
+func isAdminPath(p string) bool {
+	return p == "/api/v1/tenants" || strings.HasPrefix(p, "/api/v1/tenants/") ||
+		p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/")
+}
+
+// requireTenant authenticates a tenant API key, or accepts a principal a
+// session middleware already attached.
+func (s *Server) requireTenant(c *fiber.Ctx) error {
+	if p := principalOf(c); p != nil {
+		return c.Next()
+	}
+	if s.deps.Web != nil {
+		if p, ok := s.deps.Web.Authenticate(c); ok {
+			SetPrincipal(c, p)
+			return c.Next()
+		}
+	}
+	key, ok := bearer(c)
+	if !ok {
+		return apiErr(http.StatusUnauthorized, "unauthorized", "missing API key: send Authorization: Bearer <tenant API key>")
+	}
+	p, err := s.authenticateKey(c, key)
+	if err != nil {
+		return err
+	}
+	if u := c.Get("X-Atom-User-Id"); u != "" {
+		if !userIDRe.MatchString(u) {
+			return apiErr(http.StatusBadRequest, "invalid_user_id", "X-Atom-User-Id must be 1-64 characters of letters, digits and _.:@-")
+		}
+		p.UserID = u
+	}
+	SetPrincipal(c, p)
+	return c.Next()
+}
+
+// AuthenticateKey resolves a tenant API key to its principal; errors are
+// 401 API errors that never say which check failed.
+func (s *Server) authenticateKey(c *fiber.Ctx, key string) (*Principal, error) {
+	invalid := apiErr(http.StatusUnauthorized, "unauthorized", "invalid or revoked API key")
+	lookup, ok := apikey.Lookup(key)
+	if !ok {
+		return nil, invalid
+	}
+	k, err := s.deps.Store.LookupAPIKey(c.UserContext(), lookup)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, invalid
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !apikey.Verify(key, k.Hash) || k.RevokedAt != nil {
+		return nil, invalid
+	}
+	return &Principal{TenantID: k.TenantID, KeyID: k.ID}, nil
+}
+
+// requireAdmin checks ATOM_ADMIN_KEY in constant time.
+func (s *Server) requireAdmin(c *fiber.Ctx) error {
+	want := s.deps.Config.AdminKey
+	if want == "" {
+		return apiErr(http.StatusForbidden, "admin_disabled", "the admin API is disabled: set ATOM_ADMIN_KEY")
+	}
+	key, ok := bearer(c)
+	if !ok {
+		return apiErr(http.StatusUnauthorized, "unauthorized", "missing admin key: send Authorization: Bearer <ATOM_ADMIN_KEY>")
+	}
+	a, b := sha256.Sum256([]byte(key)), sha256.Sum256([]byte(want))
+	if subtle.ConstantTimeCompare(a[:], b[:]) != 1 {
+		return apiErr(http.StatusUnauthorized, "unauthorized", "invalid admin key")
+	}
+	return c.Next()
+}
+
+func (s *Server) me(c *fiber.Ctx) error {
+	p := principalOf(c)
+	var t *store.Tenant
+	err := s.deps.Store.InTenant(c.UserContext(), p.TenantID, func(tx store.Tx) error {
+		var err error
+		t, err = tx.GetTenant(c.UserContext())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(tenantJSON(t, p))
+}
+
+type tenantBody struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	CreatedAt  time.Time `json:"created_at"`
+	WebhookURL string    `json:"webhook_url,omitempty"`
+	UserID     string    `json:"user_id,omitempty"`
+	APIKeyID   string    `json:"api_key_id,omitempty"`
+}
+
+func tenantJSON(t *store.Tenant, p *Principal) tenantBody {
+	b := tenantBody{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt, WebhookURL: t.WebhookURL}
+	if p != nil {
+		b.UserID, b.APIKeyID = p.UserID, p.KeyID
+	}
+	return b
+}

@@ -1,0 +1,272 @@
+// Package api is Atom's HTTP surface: the spec's integration routes, the
+// REST v1 API for tenants, the admin API and operational endpoints, on
+// Fiber. Handlers are thin: they authenticate, decode, call the service
+// packages and encode. Every error leaves as one JSON shape,
+// {"error":{"code","message","request_id"}}, whose request id matches the
+// log line.
+package api
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/vault"
+	"github.com/atomhq/atom/host/internal/webhook"
+)
+
+// Deps are the services the API serves. Store, Keyring, Catalog and
+// Logger are required; the others enable their routes when set.
+type Deps struct {
+	Config  config.Config
+	Store   store.Store
+	Keyring *vault.Keyring
+	// Catalog returns the current catalog snapshot (it changes when
+	// custom descriptors change).
+	Catalog func() *catalog.Catalog
+	Connect *connect.Service
+	// Webhooks manages tenant webhook URLs.
+	Webhooks *webhook.Sender
+	Exec    Executor
+	Plugins PluginAdmin
+	// Demo serves /demo/ in the development setup.
+	Demo   http.Handler
+	Web    WebUI
+	Logger *slog.Logger
+	// Registry receives the HTTP metrics; nil creates a new one.
+	Registry *prometheus.Registry
+	// Version is reported by /healthz.
+	Version string
+}
+
+// Server is the HTTP app.
+type Server struct {
+	deps    Deps
+	app     *fiber.App
+	log     *slog.Logger
+	metrics *httpMetrics
+	ready   atomic.Bool
+}
+
+// New builds the Fiber app with every route.
+func New(d Deps) *Server {
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry)}
+	bodyLimit := d.Config.BodyLimit
+	if bodyLimit <= 0 {
+		bodyLimit = 1 << 20
+	}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "atom",
+		BodyLimit:             bodyLimit,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.handleError,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          120 * time.Second,
+		IdleTimeout:           120 * time.Second,
+		ReadBufferSize:        16 << 10,
+	})
+	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id", Generator: newRequestID}))
+	s.app.Use(s.recoverPanics)
+	s.app.Use(s.observe)
+	s.ready.Store(true)
+	s.routes()
+	return s
+}
+
+// App exposes the Fiber app (for tests with app.Test and for Listen).
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until ctx ends, then shuts down gracefully,
+// letting in-flight requests finish within timeout.
+func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.app.Listen(addr) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	s.log.Info("shutting down", "timeout", timeout.String())
+	if err := s.app.ShutdownWithTimeout(timeout); err != nil {
+		return err
+	}
+	return <-errc
+}
+
+func (s *Server) routes() {
+	a := s.app
+	a.Get("/healthz", s.healthz)
+	a.Get("/readyz", s.readyz)
+	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+	if s.deps.Demo != nil {
+		a.All("/demo/*", adaptor.HTTPHandler(s.deps.Demo))
+	}
+
+	// One authentication gate for /api: admin routes need ATOM_ADMIN_KEY,
+	// OAuth callbacks are bound to a tenant by their state, everything
+	// else needs a tenant API key (or a browser session).
+	a.Use("/api", s.authenticate)
+
+	admin := a.Group("/api/v1")
+	admin.Post("/tenants", s.createTenant)
+	admin.Post("/tenants/:id/api-keys", s.createAPIKey)
+	admin.Delete("/tenants/:id/api-keys/:keyId", s.revokeAPIKey)
+	admin.Get("/tenants/:id/api-keys", s.listAPIKeys)
+	s.adminPluginRoutes(admin)
+
+	a.Get("/api/integrations/:provider/callback", s.oauthCallback)
+
+	tenant := a.Group("/api")
+	tenant.Get("/v1/me", s.me)
+	tenant.Get("/integrations/status", s.integrationsStatus)
+	tenant.Get("/integrations/:provider", s.integrationAction)
+	tenant.Get("/v1/catalog", s.catalogList)
+	tenant.Get("/v1/catalog/categories", s.catalogCategories)
+	tenant.Get("/v1/catalog/:id", s.catalogGet)
+	s.connectionRoutes(tenant)
+	s.execRoutes(tenant)
+	if s.deps.Web != nil {
+		s.deps.Web.Mount(a)
+	}
+	a.Use(func(c *fiber.Ctx) error {
+		return apiErr(http.StatusNotFound, "not_found", "no route for "+c.Method()+" "+c.Path())
+	})
+}
+
+func (s *Server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok", "version": s.deps.Version})
+}
+
+func (s *Server) readyz(c *fiber.Ctx) error {
+	if !s.ready.Load() {
+		return apiErr(http.StatusServiceUnavailable, "shutting_down", "the host is shutting down")
+	}
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.Store.Ping(ctx); err != nil {
+		s.log.Warn("readiness: database unreachable", "err", err)
+		return apiErr(http.StatusServiceUnavailable, "database_unavailable", "the database does not answer")
+	}
+	return c.JSON(fiber.Map{"status": "ready", "database": s.deps.Store.Backend()})
+}
+
+// Error is an API error with an HTTP status and a short code.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func apiErr(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+func (s *Server) handleError(c *fiber.Ctx, err error) error {
+	status, code, msg := http.StatusInternalServerError, "internal", "internal error"
+	var ae *Error
+	var fe *fiber.Error
+	var ce *connect.Error
+	switch {
+	case errors.As(err, &ae):
+		status, code, msg = ae.Status, ae.Code, ae.Message
+	case errors.As(err, &ce):
+		status, code, msg = ce.Status, ce.Code, ce.Message()
+		if status == 0 {
+			status = http.StatusBadRequest
+		}
+	case errors.As(err, &fe):
+		status, msg = fe.Code, fe.Message
+		code = codeForStatus(fe.Code)
+		if fe.Code == http.StatusRequestEntityTooLarge {
+			msg = "request body exceeds the limit of " + strconv.Itoa(s.deps.Config.BodyLimit) + " bytes"
+		}
+	case errors.Is(err, context.DeadlineExceeded):
+		status, code, msg = http.StatusGatewayTimeout, "timeout", "the request timed out"
+	}
+	rid := requestID(c)
+	if status >= 500 {
+		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "route", routeOf(c), "err", err.Error())
+	}
+	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: rid}})
+}
+
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return "bad_request"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "body_too_large"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	case http.StatusTooManyRequests:
+		return "rate_limited"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return "error"
+}
+
+func requestID(c *fiber.Ctx) string {
+	if v, ok := c.Locals("requestid").(string); ok {
+		return v
+	}
+	return ""
+}
+
+func routeOf(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && r.Path != "" && r.Path != "/" {
+		return r.Path
+	}
+	return "unmatched"
+}
+
+func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("panic in handler", "request_id", requestID(c), "route", routeOf(c), "panic", r)
+			err = apiErr(http.StatusInternalServerError, "internal", "internal error")
+		}
+	}()
+	return c.Next()
+}

@@ -1,0 +1,329 @@
+// Package app assembles a host from its configuration: store, vault,
+// catalog, connections, jobs, runtimes and the HTTP API. `atom serve`
+// and the end-to-end tests both start hosts through it.
+package app
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/postgres"
+	"github.com/atomhq/atom/host/internal/store/sqlite"
+	"github.com/atomhq/atom/host/internal/vault"
+	"github.com/atomhq/atom/host/internal/webhook"
+)
+
+// Version is set at build time (-ldflags "-X …/app.Version=…").
+var Version = "dev"
+
+// Host is a running Atom host.
+type Host struct {
+	Config   config.Config
+	Store    store.Store
+	Keyring  *vault.Keyring
+	Catalog  *catalog.Watcher
+	Connect  *connect.Service
+	Webhooks *webhook.Sender
+	Jobs     *jobs.Client
+	Server   *api.Server
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+
+	closers []func(context.Context) error
+	workers *river.Workers
+	onJobs  []func(*jobs.Client)
+}
+
+// Options adjust a host beyond its Config (tests use them).
+type Options struct {
+	// Env resolves {PROVIDER}_* variables; os.Getenv when nil.
+	Env func(string) string
+	// Logger; a JSON logger on stderr at Config.LogLevel when nil.
+	Logger *slog.Logger
+	// Hooks run after the core is built, before the API is assembled, to
+	// add runtimes, executors and the web UI.
+	Hooks []func(ctx context.Context, h *Host, deps *api.Deps) error
+}
+
+// NewLogger returns the host's JSON logger.
+func NewLogger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// OpenStore opens the configured database without migrating.
+func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
+	if cfg.Backend() == "postgres" {
+		return postgres.Open(ctx, cfg.DatabaseURL)
+	}
+	return sqlite.Open(ctx, cfg.SQLitePath())
+}
+
+// Migrate applies Atom's and River's migrations. On Postgres they run as
+// the owner (MigrateDatabaseURL) and grant the host's role.
+func Migrate(ctx context.Context, cfg config.Config, st store.Store) ([]store.Migration, error) {
+	if cfg.Backend() == "postgres" {
+		role := roleOf(cfg.DatabaseURL)
+		ms, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL, role)
+		if err != nil {
+			return ms, err
+		}
+		if err := jobs.MigratePostgres(ctx, cfg.MigrateDatabaseURL, role); err != nil {
+			return ms, err
+		}
+		return ms, postgres.GrantURL(ctx, cfg.MigrateDatabaseURL, role)
+	}
+	s, ok := st.(*sqlite.Store)
+	if !ok {
+		return nil, errors.New("migrate: sqlite store expected")
+	}
+	ms, err := s.Migrate(ctx)
+	if err != nil {
+		return ms, err
+	}
+	return ms, jobs.Migrate(ctx, st)
+}
+
+// MigrationStatus lists Atom's migrations and their state.
+func MigrationStatus(ctx context.Context, cfg config.Config, st store.Store) ([]store.Migration, error) {
+	if cfg.Backend() == "postgres" {
+		return postgres.MigrationStatus(ctx, cfg.MigrateDatabaseURL)
+	}
+	return st.(*sqlite.Store).MigrationStatus(ctx)
+}
+
+func roleOf(dbURL string) string {
+	u, err := parseURL(dbURL)
+	if err != nil || u.User == nil {
+		return ""
+	}
+	return u.User.Username()
+}
+
+// LoadKeyring parses ATOM_ENCRYPTION_KEYS.
+func LoadKeyring(cfg config.Config) (*vault.Keyring, error) {
+	if cfg.EncryptionKeys == "" {
+		return nil, errors.New("no encryption key: set ATOM_ENCRYPTION_KEYS=id:base64key (generate one with `atom vault genkey`), or run `make run` for the development setup")
+	}
+	return vault.Parse(cfg.EncryptionKeys)
+}
+
+// DevSetup fills in the development keys: it reads <data dir>/dev.keys,
+// creating it (mode 0600) with a new encryption key and admin key when
+// missing. It returns the updated config and whether the file was created.
+func DevSetup(cfg config.Config) (config.Config, bool, error) {
+	path := cfg.DevKeysPath()
+	vals, err := readEnvFile(path)
+	created := false
+	if errors.Is(err, os.ErrNotExist) {
+		key, gerr := vault.Generate("dev1")
+		if gerr != nil {
+			return cfg, false, gerr
+		}
+		vals = map[string]string{"ATOM_ENCRYPTION_KEYS": key, "ATOM_ADMIN_KEY": "adm_" + randomToken()}
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return cfg, false, err
+		}
+		content := "# Development keys for the embedded setup. Never use them in production.\n" +
+			"ATOM_ENCRYPTION_KEYS=" + vals["ATOM_ENCRYPTION_KEYS"] + "\n" +
+			"ATOM_ADMIN_KEY=" + vals["ATOM_ADMIN_KEY"] + "\n"
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			return cfg, false, fmt.Errorf("write %s: %w", path, err)
+		}
+		created = true
+	} else if err != nil {
+		return cfg, false, err
+	}
+	if cfg.EncryptionKeys == "" {
+		cfg.EncryptionKeys = vals["ATOM_ENCRYPTION_KEYS"]
+	}
+	if cfg.AdminKey == "" {
+		cfg.AdminKey = vals["ATOM_ADMIN_KEY"]
+	}
+	return cfg, created, nil
+}
+
+// AppendDevValue records a value in dev.keys (e.g. the demo tenant key).
+func AppendDevValue(cfg config.Config, name, value string) error {
+	f, err := os.OpenFile(cfg.DevKeysPath(), os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = fmt.Fprintf(f, "%s=%s\n", name, value)
+	return err
+}
+
+// ReadDevValue reads one value of dev.keys.
+func ReadDevValue(cfg config.Config, name string) string {
+	vals, _ := readEnvFile(cfg.DevKeysPath())
+	return vals[name]
+}
+
+func readEnvFile(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	vals := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if k, v, ok := strings.Cut(line, "="); ok {
+			vals[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	return vals, sc.Err()
+}
+
+// New builds a host from cfg: it opens and (unless disabled) migrates the
+// database, loads the key ring and the catalog, and assembles the
+// services and the API. Start runs its background work; Close stops it.
+func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
+	h := &Host{Config: cfg, Log: opts.Logger}
+	if h.Log == nil {
+		h.Log = NewLogger(cfg.LogLevel)
+	}
+	env := opts.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			h.Close(context.Background())
+		}
+	}()
+	kr, err := LoadKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.Keyring = kr
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.Store = st
+	h.closers = append(h.closers, func(context.Context) error { return st.Close() })
+	if cfg.AutoMigrate {
+		if _, err := Migrate(ctx, cfg, st); err != nil {
+			return nil, err
+		}
+	}
+	if pg, isPG := st.(*postgres.Store); isPG {
+		role, err := pg.Role(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("check database role: %w", err)
+		}
+		if !role.Safe() {
+			h.Log.Warn("the host's database role bypasses row-level security; connect as a role that is neither superuser nor table owner (set ATOM_MIGRATE_DATABASE_URL to the owner)",
+				"role", role.Name, "superuser", role.Superuser, "bypassrls", role.BypassRLS, "owner", role.OwnsTables)
+		}
+	}
+
+	catOpts := catalog.Options{CustomDir: cfg.CatalogDir, Demo: cfg.Dev, DemoBaseURL: cfg.BaseURL}
+	w, err := catalog.NewWatcher(catOpts, func(c *catalog.Catalog) {
+		h.Log.Info("catalog reloaded", "integrations", c.Len())
+	}, func(err error) {
+		h.Log.Error("custom catalog file refused; the catalog is unchanged", "err", err.Error())
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Catalog = w
+	h.closers = append(h.closers, func(context.Context) error { return w.Close() })
+
+	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log})
+	h.Connect, err = connect.New(connect.Config{
+		Store: st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
+		AllowedReturnTo: cfg.ReturnToOrigins, Logger: h.Log, Webhooks: h.Webhooks,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	workers := river.NewWorkers()
+	webhook.AddWorkers(workers, h.Webhooks)
+	connect.AddWorkers(workers, h.Connect)
+	deps := api.Deps{
+		Config: cfg, Store: st, Keyring: kr, Catalog: w.Current, Connect: h.Connect, Webhooks: h.Webhooks,
+		Logger: h.Log, Version: Version,
+	}
+	h.Registry = prometheus.NewRegistry()
+	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps.Registry = h.Registry
+	h.workers = workers
+	for _, hook := range opts.Hooks {
+		if err := hook(ctx, h, &deps); err != nil {
+			return nil, err
+		}
+	}
+	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers,
+		PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute)})
+	if err != nil {
+		return nil, err
+	}
+	h.Webhooks.SetQueue(h.Jobs)
+	h.Connect.SetJobs(h.Jobs)
+	for _, fn := range h.onJobs {
+		fn(h.Jobs)
+	}
+	h.Server = api.New(deps)
+	ok = true
+	return h, nil
+}
+
+// Workers exposes River's worker registry to hooks (before jobs start).
+func (h *Host) Workers() *river.Workers { return h.workers }
+
+// OnJobs registers a callback that receives the job client once built.
+func (h *Host) OnJobs(fn func(*jobs.Client)) { h.onJobs = append(h.onJobs, fn) }
+
+// AddCloser registers a shutdown step (run in reverse order).
+func (h *Host) AddCloser(fn func(context.Context) error) { h.closers = append(h.closers, fn) }
+
+// Start runs background work (jobs).
+func (h *Host) Start(ctx context.Context) error {
+	if err := h.Jobs.Start(ctx); err != nil {
+		return fmt.Errorf("start jobs: %w", err)
+	}
+	h.closers = append(h.closers, func(ctx context.Context) error { return h.Jobs.Stop(ctx) })
+	return nil
+}
+
+// Close stops everything in reverse order of start.
+func (h *Host) Close(ctx context.Context) error {
+	var errs []error
+	for i := len(h.closers) - 1; i >= 0; i-- {
+		if err := h.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	h.closers = nil
+	return errors.Join(errs...)
+}
+
+type currentCatalog struct{ w *catalog.Watcher }
+
+func (c currentCatalog) Get(id string) (*catalog.Descriptor, bool) { return c.w.Current().Get(id) }

@@ -1,0 +1,200 @@
+// Package config builds the host's configuration once at start-up from
+// ATOM_* environment variables and the flags that mirror them (a flag
+// wins over its variable), validates it in one place and hands out an
+// immutable value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Config is the host's configuration.
+type Config struct {
+	// Addr is the listen address (ATOM_ADDR, default ":8080").
+	Addr string
+	// DatabaseURL is postgres://… or sqlite://path (ATOM_DATABASE_URL,
+	// default sqlite://<data dir>/atom.db). On Postgres the host should
+	// connect as a role that is neither superuser nor table owner.
+	DatabaseURL string
+	// MigrateDatabaseURL connects as the owner of the schema for
+	// migrations (ATOM_MIGRATE_DATABASE_URL, default DatabaseURL).
+	MigrateDatabaseURL string
+	// DataDir holds the SQLite file, dev keys, the wasm compile cache and
+	// private plugin copies (ATOM_DATA_DIR, default ./data).
+	DataDir string
+	// EncryptionKeys is the vault key ring "id1:base64,id2:base64"
+	// (ATOM_ENCRYPTION_KEYS); the first encrypts.
+	EncryptionKeys string
+	// AdminKey guards the admin API (ATOM_ADMIN_KEY).
+	AdminKey string
+	// PluginDir is watched for native plugins and .wasm pieces
+	// (ATOM_PLUGIN_DIR, default ./bin/plugins).
+	PluginDir string
+	// PluginVerify requires plugin binaries to match plugins.lock
+	// (ATOM_PLUGIN_VERIFY).
+	PluginVerify bool
+	// CatalogDir holds custom descriptors (ATOM_CATALOG_DIR).
+	CatalogDir string
+	// BaseURL is the public URL, used for OAuth callbacks (ATOM_BASE_URL,
+	// default http://localhost<port>).
+	BaseURL string
+	// Dev enables the embedded development setup: generated keys in
+	// <data dir>/dev.keys and the demo provider (ATOM_DEV). Only allowed on
+	// SQLite.
+	Dev bool
+	// AutoMigrate applies migrations at serve start (ATOM_AUTO_MIGRATE,
+	// default true).
+	AutoMigrate bool
+	// LogLevel is debug, info, warn or error (ATOM_LOG_LEVEL).
+	LogLevel string
+	// BodyLimit caps request bodies in bytes (ATOM_BODY_LIMIT, default 1 MiB).
+	BodyLimit int
+	// AllowPrivateHosts lists hosts (host or host:port) on private or
+	// loopback addresses that outbound calls may reach
+	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
+	// is refused.
+	AllowPrivateHosts []string
+	// ShutdownTimeout bounds graceful shutdown (ATOM_SHUTDOWN_TIMEOUT).
+	ShutdownTimeout time.Duration
+	// ReturnToHosts are extra origins a post-connect redirect may target
+	// (ATOM_RETURN_TO_ORIGINS, comma-separated); relative paths are
+	// always allowed.
+	ReturnToOrigins []string
+}
+
+// Backend returns "postgres" or "sqlite".
+func (c Config) Backend() string {
+	if strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// SQLitePath is the file path of a sqlite:// URL.
+func (c Config) SQLitePath() string {
+	return strings.TrimPrefix(c.DatabaseURL, "sqlite://")
+}
+
+// DevKeysPath is where the dev setup keeps its generated keys.
+func (c Config) DevKeysPath() string { return filepath.Join(c.DataDir, "dev.keys") }
+
+type field struct {
+	env, flag, def, usage string
+	target             *string
+}
+
+// Load reads the environment (through getenv) and parses args.
+func Load(name string, args []string, getenv func(string) string) (Config, *flag.FlagSet, error) {
+	return LoadWith(name, args, getenv, nil)
+}
+
+// LoadWith is Load with extra, command-specific flags registered by extra.
+func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
+	var c Config
+	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo string
+	fields := []field{
+		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
+		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
+		{"ATOM_MIGRATE_DATABASE_URL", "migrate-database-url", "", "owner connection for migrations (default: database URL)", &c.MigrateDatabaseURL},
+		{"ATOM_DATA_DIR", "data-dir", "./data", "data directory", &c.DataDir},
+		{"ATOM_ENCRYPTION_KEYS", "encryption-keys", "", "vault key ring id1:base64key,id2:base64key (first encrypts)", &c.EncryptionKeys},
+		{"ATOM_ADMIN_KEY", "admin-key", "", "key for the admin API", &c.AdminKey},
+		{"ATOM_PLUGIN_DIR", "plugin-dir", "./bin/plugins", "directory of native plugins and .wasm pieces", &c.PluginDir},
+		{"ATOM_PLUGIN_VERIFY", "plugin-verify", "false", "require plugins to match <plugin dir>/plugins.lock", &verify},
+		{"ATOM_CATALOG_DIR", "catalog-dir", "", "directory of custom provider descriptors (YAML or JSON)", &c.CatalogDir},
+		{"ATOM_BASE_URL", "base-url", "", "public base URL used for OAuth callbacks (default http://localhost<addr>)", &c.BaseURL},
+		{"ATOM_DEV", "dev", "false", "embedded development setup: generated keys and the demo provider (SQLite only)", &dev},
+		{"ATOM_AUTO_MIGRATE", "auto-migrate", "true", "apply migrations when serve starts", &autoMigrate},
+		{"ATOM_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
+		{"ATOM_BODY_LIMIT", "body-limit", "1048576", "maximum request body in bytes", &bodyLimit},
+		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach", &private},
+		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
+		{"ATOM_RETURN_TO_ORIGINS", "return-to-origins", "", "comma-separated origins allowed as post-connect redirect targets", &returnTo},
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	for _, f := range fields {
+		def := f.def
+		if v := getenv(f.env); v != "" {
+			def = v
+		}
+		fs.StringVar(f.target, f.flag, def, f.usage+" ($"+f.env+")")
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, fs, err
+	}
+	var errs []error
+	parseBool := func(name, v string) bool {
+		switch strings.ToLower(v) {
+		case "1", "true", "yes", "on":
+			return true
+		case "0", "false", "no", "off", "":
+			return false
+		}
+		errs = append(errs, fmt.Errorf("%s: %q is not a boolean (use true or false)", name, v))
+		return false
+	}
+	c.AutoMigrate = parseBool("ATOM_AUTO_MIGRATE", autoMigrate)
+	c.Dev = parseBool("ATOM_DEV", dev)
+	c.PluginVerify = parseBool("ATOM_PLUGIN_VERIFY", verify)
+	if _, err := fmt.Sscanf(bodyLimit, "%d", &c.BodyLimit); err != nil || c.BodyLimit <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_BODY_LIMIT: %q is not a positive number of bytes", bodyLimit))
+	}
+	d, err := time.ParseDuration(shutdown)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("ATOM_SHUTDOWN_TIMEOUT: %q is not a duration (e.g. 20s)", shutdown))
+	}
+	c.ShutdownTimeout = d
+	c.AllowPrivateHosts = splitList(private)
+	c.ReturnToOrigins = splitList(returnTo)
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "atom.db")
+	}
+	if c.MigrateDatabaseURL == "" {
+		c.MigrateDatabaseURL = c.DatabaseURL
+	}
+	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && c.Backend() != "postgres" {
+		errs = append(errs, errors.New("ATOM_DATABASE_URL: must start with postgres:// or sqlite://"))
+	}
+	if c.Backend() == "sqlite" && c.SQLitePath() == "" {
+		errs = append(errs, errors.New("ATOM_DATABASE_URL: sqlite:// needs a file path, e.g. sqlite://./data/atom.db"))
+	}
+	if c.Dev && c.Backend() != "sqlite" {
+		errs = append(errs, errors.New("ATOM_DEV: the development setup runs only on the embedded SQLite database"))
+	}
+	if c.BaseURL == "" {
+		host := c.Addr
+		if strings.HasPrefix(host, ":") {
+			host = "localhost" + host
+		}
+		c.BaseURL = "http://" + host
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("ATOM_BASE_URL: %q must be an absolute http(s) URL", c.BaseURL))
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("ATOM_LOG_LEVEL: %q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	return c, fs, errors.Join(errs...)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
