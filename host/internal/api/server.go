@@ -42,8 +42,8 @@ type Deps struct {
 	Connect *connect.Service
 	// Webhooks manages tenant webhook URLs.
 	Webhooks *webhook.Sender
-	Exec    Executor
-	Plugins PluginAdmin
+	Exec     Executor
+	Plugins  PluginAdmin
 	// Demo serves /demo/ in the development setup.
 	Demo   http.Handler
 	Web    WebUI

@@ -86,7 +86,7 @@ func (c Config) DevKeysPath() string { return filepath.Join(c.DataDir, "dev.keys
 
 type field struct {
 	env, flag, def, usage string
-	target             *string
+	target                *string
 }
 
 // Load reads the environment (through getenv) and parses args.
