@@ -150,7 +150,7 @@ func Run(t testing.TB, p provider.Provider, action string, input any, creds prov
 	}
 	o.req.Input = raw
 	ctx := context.Background()
-	if d, ok := t.(interface{ Context() context.Context }); ok {
+	if d, ok := t.(interface{ Context() context.Context }); ok && d.Context() != nil {
 		ctx = d.Context()
 	}
 	client := o.client

@@ -1,0 +1,54 @@
+package providertest_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/atomhq/atom/sdk/provider"
+	"github.com/atomhq/atom/sdk/providertest"
+)
+
+func hello() *provider.Builder {
+	return provider.New(provider.Manifest{ID: "hello", Version: "1.0.0"}).Action(provider.ActionDef{
+		Name: "whoami",
+		Handle: func(ctx context.Context, c *provider.Call) (any, error) {
+			c.Log(provider.LevelInfo, "called")
+			return map[string]string{"tenant": c.Request().TenantID, "type": c.Credentials().Type}, nil
+		},
+	})
+}
+
+func ExampleRun() {
+	t := &testing.T{} // in a test, use the test's t
+	host := providertest.NewHost()
+	resp := providertest.Run(t, hello(), "whoami", nil, provider.Credentials{Type: "api_key", APIKey: "k"},
+		providertest.Tenant("acme"), providertest.WithHost(host))
+	var out map[string]string
+	providertest.Output(t, resp, &out)
+	fmt.Println(out["tenant"], out["type"], host.Logs()[0].Message)
+	// Output: acme api_key called
+}
+
+func ExampleOverGRPC() {
+	t := &testing.T{}
+	resp := providertest.Run(t, hello(), "whoami", nil, provider.Credentials{Type: "oauth2"}, providertest.OverGRPC())
+	fmt.Println(string(resp.Output))
+	// Output: {"tenant":"tenant-test","type":"oauth2"}
+}
+
+func ExampleServe() {
+	t := &testing.T{}
+	client := providertest.Serve(t, hello())
+	fmt.Println(client.Manifest().ID)
+	// Output: hello
+}
+
+func ExampleHost() {
+	h := providertest.NewHost()
+	_ = h.StorePut(context.Background(), "cursor", []byte("42"))
+	v, ok, _ := h.StoreGet(context.Background(), "cursor")
+	_, err := h.Refresh(context.Background())
+	fmt.Println(string(v), ok, err != nil, h.Refreshes())
+	// Output: 42 true true 1
+}
