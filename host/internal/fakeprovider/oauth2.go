@@ -151,6 +151,9 @@ func oauthError(status int, code, desc string) tokenResult {
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 	q := s.Quirks()
+	// The body is read first so that the server notices a client that
+	// gives up while the response is delayed.
+	ct, fields, err := readFields(r)
 	if q.SlowToken > 0 {
 		t := time.NewTimer(q.SlowToken)
 		select {
@@ -158,11 +161,17 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			t.Stop()
 			return
+		case <-s.done:
+			t.Stop()
+			return
 		}
 	}
-	tr := TokenRequest{Accept: r.Header.Get("Accept")}
-	res := s.token(r, q, &tr)
+	tr := TokenRequest{Accept: r.Header.Get("Accept"), ContentType: ct, Fields: fields}
+	res := s.token(r, q, &tr, err)
 	tr.Status, tr.Error = res.status, res.errCode
+	if res.errCode != "" && q.ErrorsWithOK {
+		tr.Status = http.StatusOK
+	}
 	s.mu.Lock()
 	s.tokenReqs = append(s.tokenReqs, tr)
 	s.mu.Unlock()
@@ -197,9 +206,8 @@ func writeTokenResult(w http.ResponseWriter, q Quirks, res tokenResult) {
 	writeJSON(w, status, res.body)
 }
 
-func (s *Server) token(r *http.Request, q Quirks, tr *TokenRequest) tokenResult {
-	ct, fields, err := readFields(r)
-	tr.ContentType, tr.Fields = ct, fields
+func (s *Server) token(r *http.Request, q Quirks, tr *TokenRequest, err error) tokenResult {
+	ct, fields := tr.ContentType, tr.Fields
 	if err != nil {
 		return oauthError(http.StatusBadRequest, "invalid_request", err.Error())
 	}

@@ -167,7 +167,9 @@ type Server struct {
 	// APIKey is the key /api/key-check accepts.
 	APIKey string
 
-	ts *httptest.Server
+	ts        *httptest.Server
+	done      chan struct{}
+	closeOnce sync.Once
 
 	mu            sync.Mutex
 	q             Quirks
@@ -271,6 +273,7 @@ func newServer(q Quirks) *Server {
 		access:       map[string]*accessToken{},
 		refresh:      map[string]*refreshToken{},
 		o1:           newOAuth1State(),
+		done:         make(chan struct{}),
 	}
 }
 
@@ -298,6 +301,7 @@ func (s *Server) routes() http.Handler {
 
 // Close stops the server and blocks until its requests have finished.
 func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
 	if s.ts != nil {
 		s.ts.Close()
 	}
