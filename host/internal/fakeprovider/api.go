@@ -13,6 +13,9 @@ import (
 // caller is who made a call to the protected API.
 type caller struct {
 	auth, token, subject, kind, scope string
+	// o1err is why an OAuth 1.0a call was refused; it is answered as
+	// plain text, as Trello does.
+	o1err error
 }
 
 // apiCaller authenticates an API call by bearer token, OAuth 1.0a
@@ -36,7 +39,7 @@ func (s *Server) apiCaller(r *http.Request) (caller, bool) {
 		}
 		tok := p.oauth["oauth_token"]
 		if err != nil {
-			return caller{token: tok}, false
+			return caller{token: tok, o1err: err}, false
 		}
 		s.mu.Lock()
 		defer s.mu.Unlock()
@@ -66,7 +69,10 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	s.mu.Lock()
 	s.apiReqs = append(s.apiReqs, APIRequest{Method: r.Method, Path: r.URL.Path, Auth: c.auth, Token: c.token, Status: status})
 	s.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok && c.o1err != nil:
+		o1Error(w, c.o1err)
+	case !ok:
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token"})
 	}
