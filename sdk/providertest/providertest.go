@@ -176,11 +176,10 @@ func Run(t testing.TB, p provider.Provider, action string, input any, creds prov
 func Serve(t testing.TB, p provider.Provider) *pluginhost.Client {
 	t.Helper()
 	set := provider.ServeConfig(p).VersionedPlugins[pluginhost.ProtocolVersion]
-	client, server := plugin.TestPluginGRPCConn(t, false, set)
-	t.Cleanup(func() {
-		_ = client.Close()
-		server.Stop()
-	})
+	client, _ := plugin.TestPluginGRPCConn(t, false, set)
+	// Closing the client shuts the server down through go-plugin's
+	// controller; stopping it here as well would race with that.
+	t.Cleanup(func() { _ = client.Close() })
 	c, err := pluginhost.Dispense(context.Background(), client)
 	if err != nil {
 		t.Fatalf("providertest: %v", err)

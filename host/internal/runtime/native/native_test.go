@@ -662,3 +662,35 @@ func main() {
 		t.Fatalf("output %v", out)
 	}
 }
+
+func TestHealthCheckNoticesDeadProcess(t *testing.T) {
+	dir := t.TempDir()
+	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	m, logs := newManager(t, dir, func(c *Config) { c.HealthInterval = 50 * time.Millisecond })
+	impl, _ := m.Get("echo")
+	pid := echo(t, impl).PID
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, "the janitor to notice", func() bool { return strings.Contains(logs.String(), "plugin process lost") })
+	t.Logf("crash noticed after %s", time.Since(start).Round(time.Millisecond))
+	if in := info(m, "echo"); in.State != StateCrashed {
+		t.Fatalf("info %+v", in)
+	}
+	if echo(t, impl).PID == pid {
+		t.Fatal("not restarted")
+	}
+}
+
+func TestPluginLogsReachHostLogger(t *testing.T) {
+	dir := t.TempDir()
+	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	m, logs := newManager(t, dir, nil)
+	impl, _ := m.Get("echo")
+	echo(t, impl)
+	// go-plugin reports the plugin's start through the plugin logger.
+	if !strings.Contains(logs.String(), "plugin=echo") {
+		t.Fatalf("no plugin-tagged log line:\n%s", logs)
+	}
+}

@@ -332,6 +332,10 @@ func (v *version) lost(proc *process, err error) {
 	v.p.m.log.Warn("plugin process lost", "plugin", v.p.id, "version", v.manifest.Version, "error", err)
 }
 
+// pingTimeout bounds a health check; a plugin that does not answer is
+// killed and restarted on its next call.
+const pingTimeout = 5 * time.Second
+
 // backoff is the delay before start attempt n+1 after n failures: none
 // after the first, then 200ms doubling to 30s.
 func backoff(n int) time.Duration {
@@ -419,8 +423,15 @@ func (v *version) maintain(idle time.Duration, ping bool) {
 		v.mu.Unlock()
 	}
 	if ping {
-		if err := proc.rpc.Ping(); err != nil {
-			v.lost(proc, fmt.Errorf("health check: %w", err))
+		done := make(chan error, 1)
+		go func() { done <- proc.rpc.Ping() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				v.lost(proc, fmt.Errorf("health check: %w", err))
+			}
+		case <-time.After(pingTimeout):
+			v.lost(proc, errors.New("health check: no answer within "+pingTimeout.String()))
 		}
 	}
 }
