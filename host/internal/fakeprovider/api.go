@@ -67,7 +67,7 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 		c.auth = ""
 	}
 	s.mu.Lock()
-	s.apiReqs = append(s.apiReqs, APIRequest{Method: r.Method, Path: r.URL.Path, Auth: c.auth, Token: c.token, Status: status})
+	s.apiReqs = append(s.apiReqs, APIRequest{Method: r.Method, Path: r.URL.Path, Auth: c.auth, Token: c.token, Status: status, PathParam: pathOf(r).param})
 	s.mu.Unlock()
 	switch {
 	case !ok && c.o1err != nil:
@@ -164,7 +164,7 @@ func (s *Server) handleKeyCheck(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	ok := key != "" && equal(key, s.APIKey)
-	rec := APIRequest{Method: r.Method, Path: r.URL.Path, Token: key, Status: http.StatusOK}
+	rec := APIRequest{Method: r.Method, Path: r.URL.Path, Token: key, Status: http.StatusOK, PathParam: pathOf(r).param}
 	if ok {
 		rec.Auth = "api_key"
 	} else {

@@ -41,6 +41,11 @@
 //	GET  /_fake/stats              counters as JSON, for other processes
 //	POST /_fake/{fail-next-refresh,fail-refresh-transient,revoke-all,expire-access-tokens}
 //
+// Every route is also served under "/p/{value}/": the value stands for a
+// connection parameter templated into a descriptor's URLs (Shopify's shop,
+// Zoho's region) and is recorded as PathParam; Quirks.PathParams limits the
+// values accepted.
+//
 // All methods of Server are safe for concurrent use. The command in
 // cmd/fakeprovider serves a Server on a chosen address for tests that span
 // several processes.

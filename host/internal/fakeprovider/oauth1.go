@@ -206,7 +206,7 @@ func (s *Server) verifyOAuth1(r *http.Request, p o1Params, secretFor func(token 
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	base := o1BaseString(r.Method, scheme, r.Host, r.URL.EscapedPath(), p.all)
+	base := o1BaseString(r.Method, scheme, r.Host, pathOf(r).rawPath, p.all)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -282,6 +282,7 @@ func (s *Server) handleOAuth1Authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	s.auths = append(s.auths, Authorization{
 		ClientID: s.ClientID, RedirectURI: req.callback, Scope: params.Get("scope"), Scopes: scopes, Params: params,
+		PathParam: pathOf(r).param,
 	})
 	consent := s.q.Consent
 	callback := req.callback

@@ -84,7 +84,7 @@ func (s *Server) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.auths = append(s.auths, Authorization{
 		ClientID: s.ClientID, RedirectURI: redirectURI, Scope: scope, Scopes: scopes, State: state,
-		CodeChallenge: challenge, CodeChallengeMethod: method, Params: params,
+		CodeChallenge: challenge, CodeChallengeMethod: method, Params: params, PathParam: pathOf(r).param,
 	})
 	if q.Consent {
 		id := randomString(24)
@@ -166,7 +166,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	tr := TokenRequest{Accept: r.Header.Get("Accept"), ContentType: ct, Fields: fields}
+	tr := TokenRequest{Accept: r.Header.Get("Accept"), ContentType: ct, Fields: fields, PathParam: pathOf(r).param}
 	res := s.token(r, q, &tr, err)
 	tr.Status, tr.Error = res.status, res.errCode
 	if res.errCode != "" && q.ErrorsWithOK {

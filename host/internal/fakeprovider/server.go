@@ -87,6 +87,10 @@ type Quirks struct {
 	// zero.
 	PageSize int
 	Items    int
+	// PathParams, when set, are the only values accepted as a connection
+	// parameter in the path prefix "/p/{value}/" (an unknown Shopify shop
+	// or Zoho region gets 404). Any value is accepted when empty.
+	PathParams []string
 }
 
 // TokenRequest is one request the token endpoint received, as seen on the
@@ -109,6 +113,9 @@ type TokenRequest struct {
 	Status int
 	// Error is the OAuth error code answered, if any.
 	Error string
+	// PathParam is the connection parameter from the "/p/{value}/" path
+	// prefix, if the request used one.
+	PathParam string
 }
 
 // Authorization is one authorization request the fake accepted for
@@ -124,6 +131,8 @@ type Authorization struct {
 	// Params are all query parameters, for extra provider parameters such
 	// as access_type=offline.
 	Params map[string][]string
+	// PathParam is the connection parameter from the path prefix, if any.
+	PathParam string
 }
 
 // Revocation is one token revoked through /oauth/revoke.
@@ -143,6 +152,8 @@ type APIRequest struct {
 	// key).
 	Token  string
 	Status int
+	// PathParam is the connection parameter from the path prefix, if any.
+	PathParam string
 }
 
 // Token is a token pair minted by IssueToken or returned by the fake.
@@ -244,7 +255,7 @@ func Listen(addr string, q Quirks) (*Server, error) {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
 	s := newServer(q)
-	ts := httptest.NewUnstartedServer(s.routes())
+	ts := httptest.NewUnstartedServer(s.withPathParam(s.routes()))
 	ts.Listener.Close()
 	ts.Listener = l
 	ts.Start()
