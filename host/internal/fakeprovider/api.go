@@ -2,6 +2,7 @@ package fakeprovider
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -64,6 +65,9 @@ func (s *Server) authed(w http.ResponseWriter, r *http.Request) (caller, bool) {
 	status := http.StatusOK
 	if !ok {
 		status = http.StatusUnauthorized
+		if errors.Is(c.o1err, errO1Missing) {
+			status = http.StatusBadRequest
+		}
 		c.auth = ""
 	}
 	s.mu.Lock()

@@ -3,6 +3,7 @@ package fakeprovider_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +28,7 @@ func BenchmarkRefresh(b *testing.B) {
 		if err != nil || resp.StatusCode != 200 {
 			b.Fatal(err, resp.StatusCode)
 		}
+		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 		rt = s.CurrentRefreshToken()
 	}
@@ -46,6 +48,7 @@ func BenchmarkAPIMe(b *testing.B) {
 				b.Error(err)
 				return
 			}
+			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
 	})

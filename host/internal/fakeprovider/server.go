@@ -66,7 +66,8 @@ type Quirks struct {
 	// invalidates the old one; reusing it gives invalid_grant.
 	RotateRefresh bool
 	// OmitRefreshOnRefresh leaves refresh_token out of refresh responses:
-	// the client must keep the one it has.
+	// the client must keep the one it has, which stays valid (it takes
+	// precedence over RotateRefresh for refreshes).
 	OmitRefreshOnRefresh bool
 	// SlowToken delays every token-endpoint response.
 	SlowToken time.Duration
@@ -364,8 +365,9 @@ func (s *Server) UpdateQuirks(fn func(*Quirks)) {
 	s.q = q
 }
 
-// Refreshes returns how many refresh_token grant requests the token
-// endpoint received, failed ones included.
+// Refreshes returns how many refresh_token grant requests passed client
+// authentication, including those that then failed (injected failures,
+// invalid refresh tokens).
 func (s *Server) Refreshes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
