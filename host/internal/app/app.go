@@ -21,6 +21,7 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/demo"
 	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/postgres"
@@ -254,6 +255,24 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	h.Catalog = w
 	h.closers = append(h.closers, func(context.Context) error { return w.Close() })
 
+	var demoServer *demo.Demo
+	if cfg.Dev {
+		// The built-in demo provider: an OAuth server and API served by
+		// this host, with a client registered through the spec's env vars.
+		demoCfg := demo.Config{ClientID: "atom-demo", ClientSecret: randomToken(), BaseURL: cfg.BaseURL}
+		demoServer = demo.New(demoCfg)
+		base := env
+		env = func(k string) string {
+			switch k {
+			case "DEMO_CLIENT_ID":
+				return demoCfg.ClientID
+			case "DEMO_CLIENT_SECRET":
+				return demoCfg.ClientSecret
+			}
+			return base(k)
+		}
+	}
+
 	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log})
 	h.Connect, err = connect.New(connect.Config{
 		Store: st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
@@ -269,6 +288,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	deps := api.Deps{
 		Config: cfg, Store: st, Keyring: kr, Catalog: w.Current, Connect: h.Connect, Webhooks: h.Webhooks,
 		Logger: h.Log, Version: Version,
+	}
+	if demoServer != nil {
+		deps.Demo = demoServer
 	}
 	h.Registry = prometheus.NewRegistry()
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

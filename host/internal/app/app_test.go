@@ -1,0 +1,396 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/sqlite"
+	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/host/internal/vault"
+)
+
+const adminKey = "adm_test_0123456789abcdef"
+
+// backend is one database a host under test runs on.
+type backend struct {
+	name string
+	cfg  func(t *testing.T, cfg *config.Config)
+	// dump returns every value of every column of every table.
+	dump func(t *testing.T, h *app.Host) []string
+}
+
+func backends() []backend {
+	return []backend{
+		{name: "sqlite", cfg: func(t *testing.T, cfg *config.Config) {}, dump: dumpSQLite},
+		{name: "postgres", cfg: func(t *testing.T, cfg *config.Config) {
+			pg := storetest.NewPostgres(t)
+			cfg.DatabaseURL, cfg.MigrateDatabaseURL = pg.AppURL, pg.OwnerURL
+		}, dump: dumpPostgres},
+	}
+}
+
+func newHost(t *testing.T, b backend, keys string, mutate func(*config.Config)) *app.Host {
+	t.Helper()
+	dir := t.TempDir()
+	catDir := filepath.Join(dir, "catalog")
+	os.MkdirAll(catDir, 0o700)
+	os.WriteFile(filepath.Join(catDir, "acme.json"), []byte(`{"id":"acme","name":"Acme API","categories":["development"],
+		"auth":{"kind":"api_key","credential_fields":["apiKey"],"api_key_in":"header","api_key_name":"Authorization","api_key_prefix":"Bearer "},
+		"api":{"base_url":"https://api.acme.test"},"implementations":["generic"],"connectable":true}`), 0o600)
+	os.WriteFile(filepath.Join(catDir, "acme-oauth.json"), []byte(`{"id":"acme-oauth","name":"Acme OAuth","categories":["development"],
+		"auth":{"kind":"oauth2","authorization_url":"https://auth.acme.test/authorize","token_url":"https://auth.acme.test/token","pkce":true,"scopes":["read"]},
+		"api":{"base_url":"https://api.acme.test"},"implementations":["generic"],"connectable":true}`), 0o600)
+	cfg, _, err := config.Load("test", nil, func(k string) string {
+		switch k {
+		case "ATOM_DATA_DIR":
+			return dir
+		case "ATOM_ENCRYPTION_KEYS":
+			return keys
+		case "ATOM_ADMIN_KEY":
+			return adminKey
+		case "ATOM_CATALOG_DIR":
+			return catDir
+		case "ATOM_BASE_URL":
+			return "http://atom.test"
+		case "ATOM_LOG_LEVEL":
+			return "error"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.cfg(t, &cfg)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	env := map[string]string{"ACME_OAUTH_CLIENT_ID": "cid", "ACME_OAUTH_CLIENT_SECRET": "env-secret-not-stored"}
+	h, err := app.New(context.Background(), cfg, app.Options{
+		Env:    func(k string) string { return env[k] },
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close(context.Background()) })
+	return h
+}
+
+func do(t *testing.T, h *app.Host, method, path, key string, body any) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	resp, err := h.Server.App().Test(req, 10000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+func newKeys(t *testing.T, ids ...string) string {
+	var parts []string
+	for _, id := range ids {
+		k, err := vault.Generate(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, k)
+	}
+	return strings.Join(parts, ",")
+}
+
+// TestAPIKeys covers tenants, keys and the 401 cases in the error shape.
+func TestAPIKeys(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			h := newHost(t, b, newKeys(t, "k1"), nil)
+			st, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"name": "Acme"})
+			if st != http.StatusCreated || body["id"] == "" {
+				t.Fatalf("create tenant: %d %v", st, body)
+			}
+			tenant := body["id"].(string)
+			if st, _ := do(t, h, "POST", "/api/v1/tenants", "wrong", map[string]any{"name": "x"}); st != 401 {
+				t.Fatalf("wrong admin key: %d", st)
+			}
+			if st, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"nme": "x"}); st != 400 || !strings.Contains(errMsg(body), "nme") {
+				t.Fatalf("unknown field: %d %v", st, body)
+			}
+			st, body = do(t, h, "POST", "/api/v1/tenants/"+tenant+"/api-keys", adminKey, map[string]any{"name": "ci"})
+			if st != 201 {
+				t.Fatalf("create key: %d %v", st, body)
+			}
+			key, keyID := body["key"].(string), body["id"].(string)
+			if st, _ := do(t, h, "POST", "/api/v1/tenants/nope/api-keys", adminKey, nil); st != 404 {
+				t.Fatalf("key for unknown tenant: %d", st)
+			}
+			st, body = do(t, h, "GET", "/api/v1/me", key, nil)
+			if st != 200 || body["id"] != tenant {
+				t.Fatalf("me: %d %v", st, body)
+			}
+			cases := map[string]string{
+				"missing":   "",
+				"malformed": "not-a-key",
+				"wrong":     "atom_" + key[5:13] + "_wrongwrongwrongwrongwrong",
+				"unknown":   "atom_zzzzzzzzzzzzz_aaaaaaaaaaaaaaaaaaaaaaaaa",
+			}
+			for name, k := range cases {
+				st, body := do(t, h, "GET", "/api/v1/me", k, nil)
+				e, _ := body["error"].(map[string]any)
+				if st != 401 || e["code"] != "unauthorized" || e["message"] == "" || e["request_id"] == "" {
+					t.Errorf("%s key: %d %v", name, st, body)
+				}
+			}
+			if st, _ := do(t, h, "DELETE", "/api/v1/tenants/"+tenant+"/api-keys/"+keyID, adminKey, nil); st != 204 {
+				t.Fatalf("revoke: %d", st)
+			}
+			if st, _ := do(t, h, "GET", "/api/v1/me", key, nil); st != 401 {
+				t.Fatalf("revoked key: %d", st)
+			}
+			// The key itself is stored nowhere.
+			for _, v := range b.dump(t, h) {
+				if strings.Contains(v, key) || strings.Contains(v, key[14:]) {
+					t.Fatalf("API key stored in plaintext: %q", v)
+				}
+			}
+		})
+	}
+}
+
+func errMsg(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	s, _ := e["message"].(string)
+	return s
+}
+
+// TestNoPlaintextSecretsAndRotation stores known secrets through every
+// path that takes one, scans every column of every table for them, then
+// rotates keys and drops the old one.
+func TestNoPlaintextSecretsAndRotation(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			oldKeys := newKeys(t, "old")
+			h := newHost(t, b, oldKeys, nil)
+			ctx := context.Background()
+			_, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"name": "Acme"})
+			tenant := body["id"].(string)
+			_, body = do(t, h, "POST", "/api/v1/tenants/"+tenant+"/api-keys", adminKey, nil)
+			key := body["key"].(string)
+
+			secrets := []string{"sk_live_APIKEY_1234567890abcdef", "oauth-app-secret-ABCDEF123456"}
+			if st, body := do(t, h, "POST", "/api/v1/connections/acme", key, map[string]any{"fields": map[string]string{"apiKey": secrets[0]}}); st != 201 {
+				t.Fatalf("connect api key: %d %v", st, body)
+			}
+			if st, body := do(t, h, "PUT", "/api/v1/oauth-apps/acme-oauth", key, map[string]any{"client_id": "cid", "client_secret": secrets[1]}); st != 200 {
+				t.Fatalf("oauth app: %d %v", st, body)
+			}
+			if st, body := do(t, h, "GET", "/api/integrations/acme-oauth?action=connect", key, nil); st != 200 || body["state"] == "" {
+				t.Fatalf("connect oauth: %d %v", st, body)
+			} else {
+				secrets = append(secrets, body["state"].(string))
+			}
+			st, body := do(t, h, "PUT", "/api/v1/webhook", key, map[string]any{"url": "https://hooks.acme.test/atom"})
+			if st != 200 || body["secret"] == nil {
+				t.Fatalf("webhook: %d %v", st, body)
+			}
+			secrets = append(secrets, body["secret"].(string))
+
+			scan := func(h *app.Host) {
+				t.Helper()
+				values := b.dump(t, h)
+				if len(values) < 20 {
+					t.Fatalf("dump returned only %d values", len(values))
+				}
+				for _, v := range values {
+					for _, s := range secrets {
+						if strings.Contains(v, s) {
+							t.Fatalf("secret %q found in plaintext in %q", s[:8], v)
+						}
+					}
+				}
+			}
+			scan(h)
+
+			// A ciphertext moved to another row fails with a clear error.
+			var rows []store.SecretRow
+			h.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
+				var err error
+				rows, err = tx.SecretRows(ctx)
+				return err
+			})
+			if len(rows) < 3 {
+				t.Fatalf("secret rows: %v", rows)
+			}
+			moved := rows[0]
+			moved.RowID = "con_other"
+			_, err := h.Keyring.Open(rows[0].Ciphertext, vault.AD{Table: moved.Table, Column: moved.Column, TenantID: moved.TenantID, Provider: moved.Provider, RowID: moved.RowID})
+			if !errors.Is(err, vault.ErrDecrypt) || !strings.Contains(err.Error(), "does not authenticate") {
+				t.Fatalf("moved ciphertext: %v", err)
+			}
+			h.Close(ctx)
+
+			// Rotate: new key first, old still present; then drop the old.
+			newKey := newKeys(t, "new")
+			kr, err := vault.Parse(newKey + "," + oldKeys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h2 := newHost(t, b, newKey+","+oldKeys, func(c *config.Config) { *c = h.Config; c.EncryptionKeys = newKey + "," + oldKeys })
+			var progress bytes.Buffer
+			res, err := app.RotateKeys(ctx, h2.Store, kr, &progress)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Rotated != len(rows) || !strings.Contains(progress.String(), "rotated:") {
+				t.Fatalf("rotated %d of %d: %q", res.Rotated, len(rows), progress.String())
+			}
+			again, err := app.RotateKeys(ctx, h2.Store, kr, nil)
+			if err != nil || again.Rotated != 0 {
+				t.Fatalf("second rotation rotated %d: %v", again.Rotated, err)
+			}
+			onlyNew, _ := vault.Parse(newKey)
+			h2.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
+				rows, _ := tx.SecretRows(ctx)
+				for _, r := range rows {
+					if _, err := onlyNew.Open(r.Ciphertext, vault.AD{Table: r.Table, Column: r.Column, TenantID: r.TenantID, Provider: r.Provider, RowID: r.RowID}); err != nil {
+						t.Errorf("%s.%s %s after rotation: %v", r.Table, r.Column, r.RowID, err)
+					}
+				}
+				return nil
+			})
+			h2.Close(ctx)
+			h3 := newHost(t, b, newKey, func(c *config.Config) { *c = h.Config; c.EncryptionKeys = newKey })
+			creds, _, err := h3.Connect.Credentials(ctx, tenant, "", "acme")
+			if err != nil || creds.Fields["apiKey"] != secrets[0] && creds.APIKey != secrets[0] {
+				t.Fatalf("credentials after dropping the old key: %+v %v", creds, err)
+			}
+			scan(h3)
+		})
+	}
+}
+
+func dumpSQLite(t *testing.T, h *app.Host) []string {
+	t.Helper()
+	db := h.Store.(*sqlite.Store).DB()
+	tables := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table'`)
+	var out []string
+	for _, table := range tables {
+		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch x := v.(type) {
+				case []byte:
+					out = append(out, string(x))
+				case nil:
+				default:
+					out = append(out, fmt.Sprint(x))
+				}
+			}
+		}
+		rows.Close()
+	}
+	return out
+}
+
+func queryStrings(t *testing.T, db *sql.DB, q string) []string {
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		rows.Scan(&s)
+		out = append(out, s)
+	}
+	return out
+}
+
+// dumpPostgres reads every table as the owner (which sees all rows),
+// each row rendered as text, bytea as raw bytes too.
+func dumpPostgres(t *testing.T, h *app.Host) []string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, h.Config.MigrateDatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables [][2]string
+	for rows.Next() {
+		var s, n string
+		rows.Scan(&s, &n)
+		tables = append(tables, [2]string{s, n})
+	}
+	rows.Close()
+	var out []string
+	for _, tn := range tables {
+		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT * FROM %s`, pgx.Identifier{tn[0], tn[1]}.Sanitize()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			vals, err := rows.Values()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range vals {
+				switch x := v.(type) {
+				case []byte:
+					out = append(out, string(x))
+				case nil:
+				default:
+					b, _ := json.Marshal(x)
+					out = append(out, fmt.Sprint(x), string(b))
+				}
+			}
+		}
+		rows.Close()
+	}
+	return out
+}
