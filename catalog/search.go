@@ -62,8 +62,8 @@ func (c *Catalog) Search(q Query) Page {
 
 // Find runs q and returns one page, or ErrBadCursor when q.Cursor was not
 // issued for the same query. Without Q, entries come in name order;
-// with Q, best match first: exact id or name, then id/name prefix, then
-// entries of the category the query names, whole words of the name, name
+// with Q, best match first: exact id or name, then entries of the
+// category the query names, id/name prefix, whole words of the name, name
 // substrings, action names (whole name, then a word or word prefix of
 // one), and last, for words that matched no name,
 // near matches (edit distance 1 for words up to 5 letters, 2 beyond).
@@ -133,8 +133,8 @@ func decodeCursor(s string, fp uint32) (int, error) {
 // Match tiers, best first.
 const (
 	tierExact    = 100
+	tierCategory = 95 // the query names a category ("crm", "E-commerce")
 	tierPrefix   = 90
-	tierCategory = 85 // the query names a category ("crm", "E-commerce")
 	tierWord     = 80
 	tierSubstr   = 70
 	tierAction   = 50
@@ -151,6 +151,7 @@ type doc struct {
 	authKinds        []string
 	impls            []string
 	popular, native  bool
+	connectable      bool
 	nameLen          int
 	sortName, sortID string
 	rank             int // position in tie-break order
@@ -258,15 +259,16 @@ func newIndex(entries []*Descriptor) *index {
 	vocab := map[string][]int{}
 	for i, d := range entries {
 		x := doc{
-			id:       normalize(d.ID),
-			name:     normalize(d.Name),
-			cats:     d.Categories,
-			impls:    d.Implementations,
-			popular:  d.Popular,
-			native:   hasString(d.Implementations, ImplNative),
-			nameLen:  len(d.Name),
-			sortName: strings.ToLower(d.Name),
-			sortID:   d.ID,
+			id:          normalize(d.ID),
+			name:        normalize(d.Name),
+			cats:        d.Categories,
+			impls:       d.Implementations,
+			popular:     d.Popular,
+			native:      hasString(d.Implementations, ImplNative),
+			connectable: d.Connectable,
+			nameLen:     len(d.Name),
+			sortName:    strings.ToLower(d.Name),
+			sortID:      d.ID,
 		}
 		x.idC = strings.ReplaceAll(x.id, " ", "")
 		x.nameC = strings.ReplaceAll(x.name, " ", "")
@@ -336,11 +338,14 @@ func newIndex(entries []*Descriptor) *index {
 	}
 	sort.Slice(ix.byRank, func(a, b int) bool {
 		da, db := &ix.docs[ix.byRank[a]], &ix.docs[ix.byRank[b]]
-		if da.popular != db.popular {
-			return da.popular
-		}
 		if da.native != db.native {
 			return da.native
+		}
+		if da.connectable != db.connectable {
+			return da.connectable
+		}
+		if da.popular != db.popular {
+			return da.popular
 		}
 		if da.nameLen != db.nameLen {
 			return da.nameLen < db.nameLen
@@ -403,6 +408,11 @@ func (ix *index) run(q Query) []hit {
 		return hits
 	}
 	terms := strings.Fields(qn)
+	// "monday.com", "loops.so": the domain suffix is not part of names.
+	if len(terms) > 1 && domainSuffix[terms[len(terms)-1]] {
+		terms = terms[:len(terms)-1]
+		qn = strings.Join(terms, " ")
+	}
 	scores := make([]int, len(ix.docs))
 	ix.score(qn, scores)
 	if len(terms) == 1 && !anyAtLeast(scores, tierWord) {
@@ -432,7 +442,7 @@ func (ix *index) run(q Query) []hit {
 		}
 	}
 	// One integer per hit: better score first, then the precomputed
-	// tie-break rank (popular, native, shorter name, id).
+	// tie-break rank (native, connectable, popular, shorter name, id).
 	keys := make([]uint64, 0, 64)
 	for i, s := range scores {
 		if s > 0 && keep(&ix.docs[i]) {
@@ -504,6 +514,8 @@ func uniq(ss ...string) []string {
 	}
 	return out
 }
+
+var domainSuffix = map[string]bool{"com": true, "io": true, "ai": true, "so": true, "app": true, "co": true, "dev": true, "net": true, "org": true}
 
 func anyAtLeast(scores []int, tier int) bool {
 	for _, s := range scores {

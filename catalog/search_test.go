@@ -25,6 +25,8 @@ func TestSearchFirstResult(t *testing.T) {
 		{"multi word", "google drive", "google-drive"},
 		{"action name", "send_channel_message", "slack"},
 		{"action words", "create payment intent", "stripe"},
+		{"domain suffix", "monday.com", "monday"},
+		{"native before unconnectable", "git", "github"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -62,6 +64,15 @@ func TestSearchCategoryWord(t *testing.T) {
 	for _, want := range []string{"salesforce", "hubspot", "pipedrive"} {
 		if !contains(ids(all.Items), want) {
 			t.Errorf("q=crm misses %s", want)
+		}
+	}
+	for _, q := range []string{"storage", "AI/ML", "ai"} {
+		want, _ := catalog.LookupCategory(q)
+		p := c.Search(catalog.Query{Q: q, Limit: 5})
+		for _, d := range p.Items[1:] { // the first may be an exact id ("ai")
+			if !contains(d.Categories, want.ID) {
+				t.Errorf("q=%s: %s (%v) ranked above the category", q, d.ID, d.Categories)
+			}
 		}
 	}
 	if p := c.Search(catalog.Query{Q: "E-commerce", Limit: 500}); !contains(ids(p.Items), "stripe") {
