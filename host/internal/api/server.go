@@ -148,9 +148,6 @@ func (s *Server) routes() {
 	if s.deps.Web != nil {
 		s.deps.Web.Mount(a)
 	}
-	a.Use(func(c *fiber.Ctx) error {
-		return apiErr(http.StatusNotFound, "not_found", "no route for "+c.Method()+" "+c.Path())
-	})
 }
 
 func (s *Server) healthz(c *fiber.Ctx) error {
@@ -209,6 +206,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
 		code = codeForStatus(fe.Code)
+		if fe.Code == http.StatusNotFound && routeOf(c) == "unmatched" {
+			msg = "no route for " + c.Method() + " " + c.Path()
+		}
 		if fe.Code == http.StatusRequestEntityTooLarge {
 			msg = "request body exceeds the limit of " + strconv.Itoa(s.deps.Config.BodyLimit) + " bytes"
 		}
