@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -70,13 +71,12 @@ func New(d Deps) *Server {
 		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry)}
-	bodyLimit := d.Config.BodyLimit
-	if bodyLimit <= 0 {
-		bodyLimit = 1 << 20
-	}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "atom",
-		BodyLimit:             bodyLimit,
+		// The transport limit is the largest body any route takes (plugin
+		// uploads); limitBody enforces ATOM_BODY_LIMIT everywhere else
+		// with the JSON error shape.
+		BodyLimit:             MaxUploadBytes,
 		DisableStartupMessage: true,
 		ErrorHandler:          s.handleError,
 		ReadTimeout:           30 * time.Second,
@@ -87,6 +87,7 @@ func New(d Deps) *Server {
 	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id", Generator: newRequestID}))
 	s.app.Use(s.recoverPanics)
 	s.app.Use(s.observe)
+	s.app.Use(s.limitBody)
 	s.ready.Store(true)
 	s.routes()
 	return s
@@ -111,6 +112,23 @@ func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration)
 		return err
 	}
 	return <-errc
+}
+
+// MaxUploadBytes bounds plugin uploads, the largest bodies the API takes.
+const MaxUploadBytes = 128 << 20
+
+func (s *Server) limitBody(c *fiber.Ctx) error {
+	limit := s.deps.Config.BodyLimit
+	if limit <= 0 {
+		limit = 1 << 20
+	}
+	if c.Method() == fiber.MethodPut && strings.HasPrefix(c.Path(), "/api/v1/admin/plugins/") {
+		return c.Next()
+	}
+	if n := c.Request().Header.ContentLength(); n > limit || len(c.Body()) > limit {
+		return apiErr(http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the limit of "+strconv.Itoa(limit)+" bytes (ATOM_BODY_LIMIT)")
+	}
+	return c.Next()
 }
 
 func (s *Server) routes() {
