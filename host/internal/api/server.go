@@ -72,7 +72,7 @@ func New(d Deps) *Server {
 	}
 	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry)}
 	s.app = fiber.New(fiber.Config{
-		AppName:               "atom",
+		AppName: "atom",
 		// The transport limit is the largest body any route takes (plugin
 		// uploads); limitBody enforces ATOM_BODY_LIMIT everywhere else
 		// with the JSON error shape.
