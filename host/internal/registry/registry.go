@@ -1,0 +1,150 @@
+// Package registry maps provider ids to the implementation serving them:
+// a native plugin when one is loaded, else a wasm piece, else the generic
+// HTTP action for any connectable catalog entry.
+//
+// A Registry is a value (no globals): the host builds one with New and the
+// native manager's and wasm loader's events update it. Updates replace an
+// immutable snapshot with an atomic pointer swap, so lookups never block
+// and never see a half-applied change.
+package registry
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Generic serves the generic action for connectable catalog entries.
+type Generic interface {
+	// For returns the generic implementation of provider id, or false when
+	// the catalog has no connectable entry with that id.
+	For(id string) (runtime.Implementation, bool)
+}
+
+// Registry resolves provider ids to implementations. It is safe for
+// concurrent use.
+type Registry struct {
+	mu      sync.Mutex // serializes writers
+	snap    atomic.Pointer[snapshot]
+	generic Generic
+}
+
+type snapshot struct {
+	native map[string]runtime.Implementation
+	pieces map[string]runtime.Implementation
+}
+
+// New returns an empty Registry; generic may be nil (no generic action).
+func New(generic Generic) *Registry {
+	r := &Registry{generic: generic}
+	r.snap.Store(&snapshot{native: map[string]runtime.Implementation{}, pieces: map[string]runtime.Implementation{}})
+	return r
+}
+
+func (r *Registry) update(fn func(s *snapshot)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old := r.snap.Load()
+	s := &snapshot{native: make(map[string]runtime.Implementation, len(old.native)+1), pieces: make(map[string]runtime.Implementation, len(old.pieces)+1)}
+	for k, v := range old.native {
+		s.native[k] = v
+	}
+	for k, v := range old.pieces {
+		s.pieces[k] = v
+	}
+	fn(s)
+	r.snap.Store(s)
+}
+
+// SetNative registers (or replaces) the native implementation of id.
+func (r *Registry) SetNative(id string, impl runtime.Implementation) {
+	r.update(func(s *snapshot) { s.native[id] = impl })
+}
+
+// RemoveNative unregisters the native implementation of id.
+func (r *Registry) RemoveNative(id string) {
+	r.update(func(s *snapshot) { delete(s.native, id) })
+}
+
+// SetPiece registers (or replaces) the wasm piece serving id.
+func (r *Registry) SetPiece(id string, impl runtime.Implementation) {
+	r.update(func(s *snapshot) { s.pieces[id] = impl })
+}
+
+// RemovePiece unregisters the wasm piece serving id.
+func (r *Registry) RemovePiece(id string) {
+	r.update(func(s *snapshot) { delete(s.pieces, id) })
+}
+
+// Resolve returns the implementation serving id: native, then piece,
+// then generic.
+func (r *Registry) Resolve(id string) (runtime.Implementation, bool) {
+	s := r.snap.Load()
+	if impl, ok := s.native[id]; ok {
+		return impl, true
+	}
+	if impl, ok := s.pieces[id]; ok {
+		return impl, true
+	}
+	if r.generic != nil {
+		return r.generic.For(id)
+	}
+	return nil, false
+}
+
+// Get returns the implementation of id of one kind (runtime.KindNative,
+// KindPiece or KindGeneric).
+func (r *Registry) Get(id, kind string) (runtime.Implementation, bool) {
+	s := r.snap.Load()
+	switch kind {
+	case runtime.KindNative:
+		impl, ok := s.native[id]
+		return impl, ok
+	case runtime.KindPiece:
+		impl, ok := s.pieces[id]
+		return impl, ok
+	case runtime.KindGeneric:
+		if r.generic != nil {
+			return r.generic.For(id)
+		}
+	}
+	return nil, false
+}
+
+// Actions returns the actions offered for id by the implementation that
+// serves it, and that implementation's kind.
+func (r *Registry) Actions(id string) ([]provider.Action, string, bool) {
+	impl, ok := r.Resolve(id)
+	if !ok {
+		return nil, "", false
+	}
+	return impl.Manifest().Actions, impl.Kind(), true
+}
+
+// Natives returns the ids of the registered native implementations, sorted.
+func (r *Registry) Natives() []string { return keys(r.snap.Load().native) }
+
+// Pieces returns the ids of the registered pieces, sorted.
+func (r *Registry) Pieces() []string { return keys(r.snap.Load().pieces) }
+
+func keys(m map[string]runtime.Implementation) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FindAction returns the action named name in m.
+func FindAction(m provider.Manifest, name string) (provider.Action, bool) {
+	for _, a := range m.Actions {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return provider.Action{}, false
+}
