@@ -204,7 +204,7 @@ func TestDemoDescriptor(t *testing.T) {
 		d.Auth.TokenURL != "http://127.0.0.1:9999/demo/oauth/token" ||
 		d.Auth.RevocationURL != "http://127.0.0.1:9999/demo/oauth/revoke" ||
 		d.API.BaseURL != "http://127.0.0.1:9999/demo/api" ||
-		strings.Join(d.Auth.Scopes, " ") != "read write" || d.Categories[0] != "productivity" {
+		strings.Join(d.Auth.Scopes, " ") != "profile items:read echo" || d.Categories[0] != "productivity" {
 		t.Errorf("demo descriptor = %+v", d)
 	}
 	if err := catalog.Validate(d); err != nil {

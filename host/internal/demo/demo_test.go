@@ -3,6 +3,7 @@ package demo_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/atomhq/atom/catalog"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -371,8 +372,14 @@ func TestConcurrentConnections(t *testing.T) {
 	wg.Wait()
 }
 
+// TestDescriptor checks the catalog's demo entry matches this server.
 func TestDescriptor(t *testing.T) {
-	d := demo.Descriptor(base + "/")
+	d := catalog.DemoDescriptor(base + "/")
+	for _, sc := range d.Auth.Scopes {
+		if _, ok := demo.Scopes[sc]; !ok {
+			t.Fatalf("catalog demo scope %q is not one the demo grants", sc)
+		}
+	}
 	if d.ID != "demo" || d.Auth.TokenURL != base+"/demo/oauth/token" || !d.Auth.PKCE || d.Auth.TokenAuth != "body" || !d.Connectable {
 		t.Fatalf("descriptor = %+v", d)
 	}
