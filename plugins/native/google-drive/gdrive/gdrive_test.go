@@ -1,0 +1,192 @@
+package gdrive_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/atomhq/atom/plugins/native/google-drive/gdrive"
+	"github.com/atomhq/atom/sdk/provider"
+	"github.com/atomhq/atom/sdk/providertest"
+)
+
+const token = "ya29.drive-token"
+
+func googleError(w http.ResponseWriter, status int, statusName, reason, msg, location, locType string) {
+	e := map[string]any{"domain": "global", "reason": reason, "message": msg}
+	if location != "" {
+		e["location"], e["locationType"] = location, locType
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{
+		"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
+}
+
+// fakeDrive serves the Drive v3 endpoints the provider uses, with the
+// required fields parameter, pageSize/pageToken paging, multipart/related
+// uploads and Google's error body.
+func fakeDrive(t *testing.T) *recorder {
+	files := []map[string]any{
+		{"id": "f1", "name": "Q1 report.pdf", "mimeType": "application/pdf", "parents": []string{"root"}, "size": "1024"},
+		{"id": "f2", "name": "Notes", "mimeType": "application/vnd.google-apps.document", "parents": []string{"root"}},
+		{"id": "f3", "name": "Photos", "mimeType": gdrive.FolderMIME, "parents": []string{"root"}},
+	}
+	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			googleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.", "Authorization", "header")
+			return
+		}
+		q := r.URL.Query()
+		path := r.URL.Path
+		switch {
+		case r.Method == "GET" && path == "/drive/v3/about":
+			if q.Get("fields") == "" {
+				googleError(w, 400, "INVALID_ARGUMENT", "required", "The 'fields' parameter is required for this method.", "fields", "parameter")
+				return
+			}
+			writeJSON(w, 200, map[string]any{"user": map[string]any{"kind": "drive#user", "displayName": "Ada Lovelace", "emailAddress": "ada@example.com"}})
+		case r.Method == "GET" && path == "/drive/v3/files":
+			size := 100
+			if s := q.Get("pageSize"); s != "" {
+				size, _ = strconv.Atoi(s)
+			}
+			start := 0
+			if tok := q.Get("pageToken"); tok != "" {
+				n, err := strconv.Atoi(strings.TrimPrefix(tok, "page-"))
+				if err != nil {
+					googleError(w, 400, "INVALID_ARGUMENT", "invalid", "Invalid Value", "pageToken", "parameter")
+					return
+				}
+				start = n
+			}
+			end := min(start+size, len(files))
+			out := map[string]any{"kind": "drive#fileList", "incompleteSearch": false, "files": files[start:end]}
+			if end < len(files) {
+				out["nextPageToken"] = "page-" + strconv.Itoa(end)
+			}
+			writeJSON(w, 200, out)
+		case r.Method == "GET" && strings.HasPrefix(path, "/drive/v3/files/"):
+			id := strings.TrimPrefix(path, "/drive/v3/files/")
+			for _, f := range files {
+				if f["id"] == id {
+					writeJSON(w, 200, f)
+					return
+				}
+			}
+			googleError(w, 404, "NOT_FOUND", "notFound", "File not found: "+id+".", "fileId", "parameter")
+		case r.Method == "POST" && path == "/drive/v3/files":
+			var meta map[string]any
+			if json.Unmarshal(body, &meta) != nil {
+				googleError(w, 400, "INVALID_ARGUMENT", "parseError", "Parse Error", "", "")
+				return
+			}
+			meta["id"] = "new-folder"
+			writeJSON(w, 200, meta)
+		case r.Method == "POST" && path == "/upload/drive/v3/files":
+			mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if q.Get("uploadType") != "multipart" || mt != "multipart/related" {
+				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "Unsupported content with type: "+mt, "", "")
+				return
+			}
+			mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+			metaPart, err := mr.NextPart()
+			if err != nil {
+				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing metadata part", "", "")
+				return
+			}
+			var meta map[string]any
+			_ = json.NewDecoder(metaPart).Decode(&meta)
+			media, err := mr.NextPart()
+			if err != nil {
+				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing media part", "", "")
+				return
+			}
+			data, _ := io.ReadAll(media)
+			meta["id"] = "uploaded"
+			meta["size"] = strconv.Itoa(len(data))
+			if meta["mimeType"] == nil {
+				meta["mimeType"] = media.Header.Get("Content-Type")
+			}
+			writeJSON(w, 200, meta)
+		case r.Method == "DELETE" && strings.HasPrefix(path, "/drive/v3/files/"):
+			if strings.TrimPrefix(path, "/drive/v3/files/") != "f1" {
+				googleError(w, 404, "NOT_FOUND", "notFound", "File not found: x.", "fileId", "parameter")
+				return
+			}
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			googleError(w, 404, "NOT_FOUND", "notFound", fmt.Sprintf("Not Found: %s %s", r.Method, path), "", "")
+		}
+	})
+}
+
+func TestActions(t *testing.T) {
+	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
+	cases := []struct {
+		name, action, input string
+		creds               provider.Credentials
+		failed              bool
+	}{
+		{"test_connection", "test_connection", `{}`, creds, false},
+		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "expired"}, true},
+		{"list_files_page1", "list_files", `{"page_size":2,"q":"trashed = false","order_by":"name"}`, creds, false},
+		{"list_files_page2", "list_files", `{"page_size":2,"q":"trashed = false","order_by":"name","page_token":"page-2"}`, creds, false},
+		{"list_files_folder", "list_files", `{"folder_id":"it's","include_shared_drives":true}`, creds, false},
+		{"get_file", "get_file", `{"file_id":"f1"}`, creds, false},
+		{"get_file_not_found", "get_file", `{"file_id":"nope"}`, creds, true},
+		{"create_folder", "create_folder", `{"name":"Invoices","parent_id":"f3"}`, creds, false},
+		{"upload_file", "upload_file", `{"name":"hello.txt","content":"hello, drive","parent_id":"f3"}`, creds, false},
+		{"upload_file_base64", "upload_file", `{"name":"a.bin","content_base64":"AAEC","mime_type":"application/octet-stream"}`, creds, false},
+		{"upload_file_bad_base64", "upload_file", `{"name":"a.bin","content_base64":"***"}`, creds, true},
+		{"delete_file", "delete_file", `{"file_id":"f1"}`, creds, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := fakeDrive(t)
+			resp := providertest.Run(t, gdrive.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
+			if resp.Failed() != tc.failed {
+				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
+			}
+			golden(t, tc.name+".request.golden", fake.take())
+			golden(t, tc.name+".response.golden", pretty(t, resp))
+		})
+	}
+}
+
+func TestGoogleErrorBecomesDiagnostic(t *testing.T) {
+	fake := fakeDrive(t)
+	resp := providertest.Run(t, gdrive.New(), "get_file", `{"file_id":"nope"}`,
+		provider.Credentials{Type: "oauth2", AccessToken: token}, providertest.BaseURL(fake.URL), providertest.OverGRPC())
+	d := resp.Diagnostics[0]
+	if d.Status != 404 || d.Field != "fileId" || d.Summary != "File not found: nope." || !strings.Contains(d.Detail, "NOT_FOUND") {
+		t.Fatalf("diagnostic %+v", d)
+	}
+}
+
+func TestRefreshAfter401(t *testing.T) {
+	fake := fakeDrive(t)
+	host := providertest.NewHost()
+	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: token}
+	resp := providertest.Run(t, gdrive.New(), "test_connection", nil,
+		provider.Credentials{Type: "oauth2", AccessToken: "expired"},
+		providertest.BaseURL(fake.URL), providertest.WithHost(host))
+	var out map[string]any
+	providertest.Output(t, resp, &out)
+	if out["email"] != "ada@example.com" || host.Refreshes() != 1 {
+		t.Fatalf("out %v refreshes %d", out, host.Refreshes())
+	}
+}
+
+func TestManifest(t *testing.T) {
+	b, err := json.MarshalIndent(gdrive.New().Manifest(), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "manifest.golden.json", append(b, '\n'))
+}
