@@ -1,0 +1,77 @@
+# Atom — the only entry point. `make run` and `make test` are the quickstart.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin
+PLUGIN_DIR := $(BIN)/plugins
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/atomhq/atom/host/internal/app.Version=$(VERSION)
+NATIVE := $(notdir $(wildcard plugins/native/*))
+TEST_TIMEOUT ?= 12m
+
+.PHONY: all run build atom plugins natives pieces test test-go test-sdk test-faults bench lint fmt proto check catalog deps clean
+
+all: build
+
+## run: build everything and start the host on embedded SQLite with the demo provider
+run: build
+	ATOM_DEV=true ATOM_PLUGIN_DIR=$(PLUGIN_DIR) ./$(BIN)/atom serve
+
+## build: the atom binary, every native plugin and every piece
+build: atom plugins
+
+atom:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/atom ./host/cmd/atom
+
+plugins: natives pieces
+
+natives:
+	@mkdir -p $(PLUGIN_DIR)
+	@for p in $(NATIVE); do \
+		$(GO) build -trimpath -ldflags '-s -w' -o $(PLUGIN_DIR)/atom-provider-$$p ./plugins/native/$$p || exit 1; \
+	done
+	@echo "built $(words $(NATIVE)) native plugins into $(PLUGIN_DIR)"
+
+pieces:
+	@./plugins/pieces/build.sh $(PLUGIN_DIR) >/dev/null
+	@echo "built pieces into $(PLUGIN_DIR)"
+
+## test: every test, including PostgreSQL, plugin builds and the browser test
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	cd sdk && $(GO) vet ./... && $(GO) test -count=1 ./...
+
+## test-faults: the fault suite (bounded; FAULT_FUZZTIME sets each fuzz run)
+test-faults: deps
+	$(GO) test -count=1 -timeout 15m -run 'Fault|Attack|Leak' ./...
+
+## bench: benchmarks side by side, written to BENCHMARKS.md
+bench: deps build
+	$(GO) run ./host/internal/bench/cmd/benchreport -out BENCHMARKS.md
+
+deps:
+	@./scripts/deps.sh
+
+## catalog: regenerate catalog/data from ../shared/data/providers.json
+catalog:
+	$(GO) generate ./catalog
+
+## proto: regenerate the plugin protocol's Go code
+proto:
+	cd sdk && ./scripts/genproto.sh
+
+lint:
+	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+## check: format, tidy the sdk module, lint, and fail on any diff
+check: fmt lint
+	cd sdk && $(GO) mod tidy
+	git diff --exit-code
+
+clean:
+	rm -rf $(BIN)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what the tests need beyond Go: Debian packages (Chromium for the
+# browser test, wabt for the WebAssembly-text piece, wrk for benchmarks) and
+# starts PostgreSQL when it is installed but not running. Idempotent; quiet
+# when everything is present.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v wat2wasm >/dev/null 2>&1 || need+=(wabt)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "deps: installing ${need[*]} from Debian"
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq >/dev/null
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# PostgreSQL: start the local cluster if it is installed and down.
+if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if [ -d /etc/postgresql ]; then
+    echo "deps: starting PostgreSQL"
+    for v in $(ls /etc/postgresql); do
+      pg_ctlcluster --skip-systemctl-redirect "$v" main start || true
+    done
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+fi
