@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X github.com/atomhq/atom/host/internal/app.Version=$(VERSION)
 NATIVE := $(notdir $(wildcard plugins/native/*))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all run build atom plugins natives pieces test test-go test-sdk test-faults bench lint fmt proto check catalog deps clean
+.PHONY: all run build atom plugins natives pieces test test-faults bench lint fmt proto check catalog catalog-sync deps clean
 
 all: build
 
@@ -55,6 +55,10 @@ deps:
 ## catalog: regenerate catalog/data from ../shared/data/providers.json
 catalog:
 	$(GO) generate ./catalog
+
+## catalog-sync: mark shipped native plugins and pieces in catalog/implementations.json
+catalog-sync:
+	$(GO) run ./catalog/cmd/syncimpl
 
 ## proto: regenerate the plugin protocol's Go code
 proto:
