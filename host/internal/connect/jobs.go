@@ -2,6 +2,7 @@ package connect
 
 import (
 	"context"
+	"github.com/atomhq/atom/host/internal/store"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -63,7 +64,10 @@ type SweepWorker struct {
 
 // Work enqueues one RefreshArgs job per due connection.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	_, err := w.Service.RefreshDue(ctx, job.Args.Window, job.Args.Limit)
+	if _, err := w.Service.RefreshDue(ctx, job.Args.Window, job.Args.Limit); err != nil {
+		return err
+	}
+	_, err := w.Service.SweepStates(ctx)
 	return err
 }
 
@@ -91,4 +95,27 @@ func PeriodicJobs(interval, window time.Duration) []*river.PeriodicJob {
 		},
 		&river.PeriodicJobOpts{RunOnStart: true},
 	)}
+}
+
+// SweepStates deletes expired OAuth states of every tenant and returns how
+// many it removed. Expired states are already unusable; the sweep only
+// keeps the table small.
+func (s *Service) SweepStates(ctx context.Context) (int, error) {
+	tenants, err := s.cfg.Store.TenantIDs(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	total := 0
+	for _, id := range tenants {
+		err := s.cfg.Store.InTenant(ctx, id, func(tx store.Tx) error {
+			n, err := tx.DeleteExpiredStates(ctx, now)
+			total += n
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
