@@ -289,4 +289,3 @@ func listFolders(ctx context.Context, c *provider.Call, in foldersIn) (any, erro
 	}
 	return list(ctx, c, me+"/mailFolders", q, in.Cursor)
 }
-

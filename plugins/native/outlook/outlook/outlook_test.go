@@ -114,7 +114,9 @@ func TestActions(t *testing.T) {
 		{"test_connection", "test_connection", fixed(`{}`), creds, false},
 		{"test_connection_expired", "test_connection", fixed(`{}`), provider.Credentials{Type: "oauth2", AccessToken: "old"}, true},
 		{"list_messages_page1", "list_messages", fixed(`{"folder":"inbox","top":2,"filter":"isRead eq false"}`), creds, false},
-		{"list_messages_page2", "list_messages", func(base string) string { return `{"folder":"inbox","cursor":"` + base + `/v1.0/me/mailFolders/inbox/messages?%24filter=isRead+eq+false&%24top=2&%24skip=2"}` }, creds, false},
+		{"list_messages_page2", "list_messages", func(base string) string {
+			return `{"folder":"inbox","cursor":"` + base + `/v1.0/me/mailFolders/inbox/messages?%24filter=isRead+eq+false&%24top=2&%24skip=2"}`
+		}, creds, false},
 		{"list_messages_foreign_cursor", "list_messages", fixed(`{"cursor":"https://evil.example/v1.0/me/messages"}`), creds, true},
 		{"list_messages_search", "list_messages", fixed(`{"search":"invoice"}`), creds, false},
 		{"get_message_text", "get_message", fixed(`{"id":"AAMk1","body_type":"text"}`), creds, false},
