@@ -1,0 +1,288 @@
+package exec
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtime/wasm"
+)
+
+// DefaultMaxPluginBytes bounds an uploaded plugin.
+const DefaultMaxPluginBytes = 256 << 20
+
+var wasmMagic = []byte{0x00, 'a', 's', 'm'}
+
+var pluginIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
+
+// Admin serves the admin plugin API over the native manager and the wasm
+// loader. It implements api.PluginAdmin.
+type Admin struct {
+	e        *Engine
+	native   *native.Manager
+	wasmRT   *wasm.Runtime
+	loader   *wasm.Loader
+	dir      string
+	verify   bool
+	lockFile string
+	maxBytes int64
+	mu       sync.Mutex // serializes piece uploads and lock-file writes
+	pending  sync.Map   // checksums of uploads being checked
+}
+
+var _ api.PluginAdmin = (*Admin)(nil)
+
+// AdminRoutes registers GET /admin/plugins and PUT /admin/plugins/:id on
+// the admin-authenticated /api/v1 router.
+func (a *Admin) AdminRoutes(r fiber.Router) {
+	r.Get("/admin/plugins", a.list)
+	r.Put("/admin/plugins/:id", a.put)
+}
+
+// NativeCount is the number of native providers loaded and serving.
+func (a *Admin) NativeCount() int {
+	if a.native == nil {
+		return 0
+	}
+	n := 0
+	for _, p := range a.native.List() {
+		if p.State != native.StateRefused && p.State != native.StateFailed {
+			n++
+		}
+	}
+	return n
+}
+
+// PluginJSON describes one plugin in GET /admin/plugins.
+type PluginJSON struct {
+	ID        string   `json:"id"`
+	Kind      string   `json:"kind"`
+	Name      string   `json:"name,omitempty"`
+	Version   string   `json:"version,omitempty"`
+	Checksum  string   `json:"checksum,omitempty"`
+	State     string   `json:"state"`
+	Calls     int64    `json:"calls"`
+	Restarts  int64    `json:"restarts,omitempty"`
+	LastError string   `json:"last_error,omitempty"`
+	Actions   []string `json:"actions,omitempty"`
+}
+
+// Plugins lists native plugins and pieces.
+func (a *Admin) Plugins() []PluginJSON {
+	var out []PluginJSON
+	if a.native != nil {
+		for _, p := range a.native.List() {
+			out = append(out, PluginJSON{ID: p.ID, Kind: runtime.KindNative, Name: p.Name, Version: p.Version, Checksum: p.Checksum,
+				State: p.State, Calls: p.Calls, Restarts: p.Restarts, LastError: p.LastError, Actions: p.Actions})
+		}
+	}
+	if a.loader != nil {
+		for _, id := range a.loader.IDs() {
+			h, ok := a.loader.Handle(id)
+			if !ok {
+				continue
+			}
+			j := PluginJSON{ID: id, Kind: runtime.KindPiece, State: "loaded"}
+			if p := h.Current(); p != nil {
+				m := p.Manifest()
+				j.Name, j.Version, j.Checksum = m.Name, m.Version, p.Checksum()
+				for _, act := range m.Actions {
+					j.Actions = append(j.Actions, act.Name)
+				}
+			} else {
+				j.State = "unloaded"
+			}
+			j.Calls, j.LastError = a.e.statsOf(runtime.KindPiece, id)
+			out = append(out, j)
+		}
+	}
+	sort.Slice(out, func(i, k int) bool {
+		if out[i].ID != out[k].ID {
+			return out[i].ID < out[k].ID
+		}
+		return out[i].Kind < out[k].Kind
+	})
+	return out
+}
+
+func (a *Admin) list(c *fiber.Ctx) error {
+	out := a.Plugins()
+	if out == nil {
+		out = []PluginJSON{}
+	}
+	return c.JSON(fiber.Map{"plugins": out})
+}
+
+// put installs a native binary or a wasm piece (told apart by the wasm
+// magic bytes) as plugin id.
+func (a *Admin) put(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if !pluginIDRe.MatchString(id) {
+		return api.Fail(http.StatusBadRequest, "invalid_plugin_id", "plugin ids are 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit")
+	}
+	body := c.Body()
+	if len(body) == 0 {
+		return api.Fail(http.StatusBadRequest, "empty_body", "send the plugin binary or .wasm module as the request body")
+	}
+	if int64(len(body)) > a.maxBytes {
+		return api.Fail(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("plugins are limited to %d bytes", a.maxBytes))
+	}
+	data := bytes.Clone(body)
+	sum := sha256.Sum256(data)
+	if bytes.HasPrefix(data, wasmMagic) {
+		return a.putPiece(c, id, data, hex.EncodeToString(sum[:]))
+	}
+	if a.native == nil {
+		return api.Fail(http.StatusServiceUnavailable, "native_disabled", "native plugins are not enabled on this host")
+	}
+	if err := a.native.Install(id, bytes.NewReader(data)); err != nil {
+		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was written but did not load: "+err.Error())
+	}
+	for _, p := range a.Plugins() {
+		if p.ID == id && p.Kind == runtime.KindNative {
+			return c.JSON(p)
+		}
+	}
+	return c.JSON(PluginJSON{ID: id, Kind: runtime.KindNative, Checksum: hex.EncodeToString(sum[:]), State: native.StateIdle})
+}
+
+func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error {
+	if a.wasmRT == nil || a.loader == nil {
+		return api.Fail(http.StatusServiceUnavailable, "pieces_disabled", "wasm pieces are not enabled on this host")
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	// Check the module before it reaches the directory: it must load and
+	// declare the id it is installed as.
+	a.pending.Store(sum, true)
+	p, err := a.wasmRT.LoadBytes(id+".wasm", data)
+	a.pending.Delete(sum)
+	if err != nil {
+		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the module is not a valid piece: "+err.Error())
+	}
+	got := p.Spec().ID
+	p.Close()
+	if got != id {
+		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", fmt.Sprintf("the module declares piece id %q, not %q", got, id))
+	}
+	if a.verify {
+		if err := appendLock(a.lockFile, sum, id+".wasm"); err != nil {
+			return err
+		}
+	}
+	if err := writeAtomic(a.dir, id+".wasm", data, 0o644); err != nil {
+		return fmt.Errorf("write piece %s: %w", id, err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if h, ok := a.loader.Handle(id); ok {
+			if cur := h.Current(); cur != nil && cur.Checksum() == sum {
+				m := cur.Manifest()
+				return c.JSON(PluginJSON{ID: id, Kind: runtime.KindPiece, Name: m.Name, Version: m.Version, Checksum: sum, State: "loaded"})
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return api.Fail(http.StatusAccepted, "pending", "the piece was written and is still loading")
+}
+
+// verifyPiece is the wasm runtime's verifier when verification is on: a
+// module must match its line in the lock file (or be an admin upload
+// being checked).
+func (a *Admin) verifyPiece(path string, sum [32]byte) error {
+	hexSum := hex.EncodeToString(sum[:])
+	if _, ok := a.pending.Load(hexSum); ok {
+		return nil
+	}
+	lock, err := readLock(a.lockFile)
+	if err != nil {
+		return fmt.Errorf("read lock file: %w", err)
+	}
+	want, ok := lock[filepath.Base(path)]
+	if !ok {
+		return fmt.Errorf("%s is not listed in %s", filepath.Base(path), filepath.Base(a.lockFile))
+	}
+	if want != hexSum {
+		return fmt.Errorf("%s has SHA-256 %s, the lock file expects %s", filepath.Base(path), hexSum, want)
+	}
+	return nil
+}
+
+// writeAtomic writes data to dir/name through a temporary file renamed
+// into place, so watchers never see a partial file.
+func writeAtomic(dir, name string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, name))
+}
+
+// readLock parses a lock file: "<sha256 hex>  <file name>" per line.
+func readLock(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
+			out[f[1]] = strings.ToLower(f[0])
+		}
+	}
+	return out, nil
+}
+
+// appendLock records name's checksum in the lock file, replacing any
+// earlier line for it.
+func appendLock(path, sum, name string) error {
+	b, err := os.ReadFile(path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	var lines []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[1] == name || strings.TrimSpace(line) == "" {
+			continue
+		}
+		lines = append(lines, line)
+	}
+	lines = append(lines, sum+"  "+name)
+	return writeAtomic(filepath.Dir(path), filepath.Base(path), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}

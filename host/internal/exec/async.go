@@ -1,0 +1,94 @@
+package exec
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// ExecuteArgs is the River job running one asynchronous execution. It
+// carries ids only: the input waits in the execution record.
+type ExecuteArgs struct {
+	TenantID    string `json:"tenant_id"`
+	ExecutionID string `json:"execution_id"`
+	// Pieces is true for executions started on the pieces route.
+	Pieces bool `json:"pieces,omitempty"`
+}
+
+// Kind is the River job kind.
+func (ExecuteArgs) Kind() string { return "atom_execute" }
+
+// InsertOpts runs each execution at most once: a crash mid-run must not
+// repeat a provider call that may have had effects.
+func (ExecuteArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }
+
+// Enqueuer inserts jobs; *jobs.Client satisfies it.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+}
+
+type jobQueue struct{ q Enqueuer }
+
+// SetJobs gives the engine its job queue (for ?async=true).
+func (e *Engine) SetJobs(q Enqueuer) { e.jobs.Store(&jobQueue{q: q}) }
+
+// AddWorkers registers the asynchronous execution worker.
+func (e *Engine) AddWorkers(w *river.Workers) { jobs.AddWorker(w, &Worker{e: e}) }
+
+func (e *Engine) enqueue(ctx context.Context, tenant, id string) error {
+	q := e.jobs.Load()
+	if q == nil {
+		return errors.New("no job queue")
+	}
+	return q.q.Enqueue(ctx, ExecuteArgs{TenantID: tenant, ExecutionID: id}, nil)
+}
+
+// Worker runs asynchronous executions.
+type Worker struct {
+	river.WorkerDefaults[ExecuteArgs]
+	e *Engine
+}
+
+// Timeout bounds a job by the execution timeout.
+func (w *Worker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
+	return w.e.cfg.Timeout + 10*time.Second
+}
+
+// Work runs the pending execution and records its outcome. Failures are
+// recorded on the execution, not returned, so River does not retry.
+func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
+	e := w.e
+	var rec *store.Execution
+	err := e.cfg.Store.InTenant(ctx, job.Args.TenantID, func(tx store.Tx) error {
+		var err error
+		rec, err = tx.GetExecution(ctx, job.Args.ExecutionID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("load execution %s: %w", job.Args.ExecutionID, err)
+	}
+	if rec.Status != store.ExecPending {
+		return nil
+	}
+	c := &call{tenant: job.Args.TenantID, user: rec.UserID, provider: rec.Provider, action: rec.Action, input: rec.Input}
+	impl, ok := e.cfg.Registry.Get(rec.Provider, rec.Implementation)
+	if !ok {
+		impl, ok = e.cfg.Registry.Resolve(rec.Provider)
+	}
+	if !ok {
+		res := &Result{ExecutionID: rec.ID, Status: 404, Code: CodeUnknownProvider, Message: "provider " + rec.Provider + " is no longer served"}
+		e.finish(ctx, c, rec, rec.Implementation, res, 0)
+		return nil
+	}
+	e.run(ctx, c, rec, impl)
+	return nil
+}

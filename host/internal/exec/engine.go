@@ -1,0 +1,703 @@
+// Package exec runs provider actions for tenants over REST: it resolves the
+// implementation serving a provider (native plugin, wasm piece or the
+// generic HTTP action) through the registry, validates the input against
+// the action's JSON Schema, fetches the tenant's credentials, runs the
+// action with a runtime.Host bound to that one execution, and records every
+// execution (never its credentials).
+//
+// Routes (tenant API key):
+//
+//	GET  /api/v1/integrations/:provider/actions
+//	POST /api/v1/integrations/:provider/actions/:action   [?async=true] [Idempotency-Key]
+//	GET  /api/v1/executions?provider=&status=&limit=&before=
+//	GET  /api/v1/executions/:id
+//	POST /api/v1/pieces/:pieceId/actions/:action           {"config":{…},"input":{…}}
+//	GET  /api/v1/pieces?category=
+//	GET  /api/v1/pieces/search?q=
+//
+// Admin routes (ATOM_ADMIN_KEY), served by Admin:
+//
+//	GET  /api/v1/admin/plugins
+//	PUT  /api/v1/admin/plugins/:id
+//
+// Inputs are stored only for asynchronous executions, which need them to
+// run later; synchronous executions keep no input. Outputs are stored (up
+// to MaxStoredOutput bytes) so idempotent replays and GET /executions can
+// return them. Hook wires everything into app.New.
+package exec
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/registry"
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtime/generic"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Error codes of executions, as they appear in JSON error bodies and in
+// the executions' error_code.
+const (
+	CodeActionFailed        = "action_failed"
+	CodePluginUnavailable   = "plugin_unavailable"
+	CodeTimeout             = "timeout"
+	CodeRateLimited         = "rate_limited"
+	CodeInternal            = "internal"
+	CodeInvalidInput        = "invalid_input"
+	CodeUnknownProvider     = "unknown_provider"
+	CodeUnknownAction       = "unknown_action"
+	CodeIdempotencyConflict = "idempotency_conflict"
+)
+
+// MaxStoredOutput bounds the output kept with an execution record; a
+// larger output is returned to the caller but stored as a truncation note.
+const MaxStoredOutput = 1 << 20
+
+// Credentials supplies an execution's credentials. *connect.Service
+// satisfies it.
+type Credentials interface {
+	Credentials(ctx context.Context, tenantID, userID, providerID string) (provider.Credentials, *store.Connection, error)
+	ForceRefresh(ctx context.Context, tenantID, connectionID string) (provider.Credentials, error)
+}
+
+// Config configures an Engine. Store, Registry, Credentials and Catalog
+// are required.
+type Config struct {
+	Store       store.Store
+	Registry    *registry.Registry
+	Credentials Credentials
+	// Catalog returns the current catalog snapshot.
+	Catalog func() *catalog.Catalog
+	// Env reads {PROVIDER}_API_BASE_URL; none when nil.
+	Env func(string) string
+	// Logger; slog.Default() when nil.
+	Logger *slog.Logger
+	// Metrics receives the execution metrics; none when nil.
+	Metrics prometheus.Registerer
+	// Timeout bounds one execution (default 60s).
+	Timeout time.Duration
+	// IdempotencyWindow is how long an Idempotency-Key replays its first
+	// result (default 24h).
+	IdempotencyWindow time.Duration
+}
+
+// Engine runs executions. It is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	schemas sync.Map // sha256 of a schema → *jsonschema.Schema or error
+	jobs    atomic.Pointer[jobQueue]
+	stats   sync.Map // provider → *callStats
+
+	execs    *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+type callStats struct {
+	calls   atomic.Int64
+	lastErr atomic.Pointer[string]
+}
+
+// New returns an Engine.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil || cfg.Registry == nil || cfg.Credentials == nil || cfg.Catalog == nil {
+		return nil, errors.New("exec: Store, Registry, Credentials and Catalog are required")
+	}
+	if cfg.Env == nil {
+		cfg.Env = func(string) string { return "" }
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.IdempotencyWindow <= 0 {
+		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	e := &Engine{cfg: cfg, log: cfg.Logger}
+	e.execs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "atom_executions_total", Help: "Executions by provider, action, implementation and final status.",
+	}, []string{"provider", "action", "implementation", "status"})
+	e.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "atom_execution_duration_seconds", Help: "Execution duration by provider and implementation.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"provider", "implementation"})
+	if cfg.Metrics != nil {
+		for _, c := range []prometheus.Collector{e.execs, e.duration} {
+			if err := cfg.Metrics.Register(c); err != nil {
+				return nil, fmt.Errorf("exec: register metrics: %w", err)
+			}
+		}
+	}
+	return e, nil
+}
+
+// call is one execution request.
+type call struct {
+	tenant, user   string
+	provider       string
+	action         string
+	input          json.RawMessage
+	config         map[string]string // pieces route: per-call connection config
+	pieces         bool              // pieces route: prefer piece, then native, then generic
+	idempotencyKey string
+	async          bool
+}
+
+// Result is an execution's outcome as the API answers it.
+type Result struct {
+	ExecutionID string
+	// Status is the HTTP status: 200, 202 (async) or an error status.
+	Status      int
+	Output      json.RawMessage
+	Diagnostics []provider.Diagnostic
+	Code        string
+	Message     string
+	Replayed    bool
+}
+
+// resolve finds the implementation for c and the action in its manifest.
+func (e *Engine) resolve(c *call) (runtime.Implementation, provider.Action, error) {
+	var impl runtime.Implementation
+	var ok bool
+	if c.pieces {
+		impl, ok = e.cfg.Registry.Get(c.provider, runtime.KindPiece)
+		if !ok {
+			if n, nok := e.cfg.Registry.Get(c.provider, runtime.KindNative); nok {
+				if _, has := registry.FindAction(n.Manifest(), c.action); has {
+					impl, ok = n, true
+				}
+			}
+		}
+		if !ok {
+			impl, ok = e.cfg.Registry.Get(c.provider, runtime.KindGeneric)
+		}
+	} else {
+		impl, ok = e.cfg.Registry.Resolve(c.provider)
+	}
+	if !ok {
+		return nil, provider.Action{}, apiError(http.StatusNotFound, CodeUnknownProvider,
+			fmt.Sprintf("unknown provider %q: it is not in the catalog (or not connectable) and no plugin serves it", c.provider))
+	}
+	m := impl.Manifest()
+	a, has := registry.FindAction(m, c.action)
+	if !has {
+		names := make([]string, 0, len(m.Actions))
+		for _, x := range m.Actions {
+			names = append(names, x.Name)
+		}
+		sort.Strings(names)
+		return nil, provider.Action{}, apiError(http.StatusNotFound, CodeUnknownAction,
+			fmt.Sprintf("provider %q has no action %q (its %s implementation offers: %s)", c.provider, c.action, impl.Kind(), strings.Join(names, ", ")))
+	}
+	return impl, a, nil
+}
+
+var printer = message.NewPrinter(language.English)
+
+// validate checks input against the action's input schema, compiled once
+// per distinct schema.
+func (e *Engine) validate(a provider.Action, input json.RawMessage) error {
+	if len(bytes.TrimSpace(input)) == 0 {
+		input = json.RawMessage("{}")
+	}
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
+	if err != nil {
+		return apiError(http.StatusBadRequest, CodeInvalidInput, "input is not valid JSON: "+err.Error())
+	}
+	if _, isObj := v.(map[string]any); !isObj {
+		return apiError(http.StatusBadRequest, CodeInvalidInput, "input must be a JSON object")
+	}
+	if len(bytes.TrimSpace(a.Input)) == 0 {
+		return nil
+	}
+	sch, err := e.schema(a.Input)
+	if err != nil {
+		e.log.Warn("action input schema does not compile; input not validated", "action", a.Name, "err", err)
+		return nil
+	}
+	verr := sch.Validate(v)
+	if verr == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(verr, &ve) {
+		return apiError(http.StatusBadRequest, CodeInvalidInput, verr.Error())
+	}
+	leaf := ve
+	for len(leaf.Causes) > 0 {
+		leaf = leaf.Causes[0]
+	}
+	ptr := "/" + strings.Join(escapePointer(leaf.InstanceLocation), "/")
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidInput,
+		Message: fmt.Sprintf("input %s: %s", ptr, leaf.ErrorKind.LocalizedString(printer)), Field: ptr}
+}
+
+func escapePointer(parts []string) []string {
+	out := make([]string, len(parts))
+	for i, p := range parts {
+		out[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
+	}
+	return out
+}
+
+func (e *Engine) schema(raw json.RawMessage) (*jsonschema.Schema, error) {
+	sum := sha256.Sum256(raw)
+	key := hex.EncodeToString(sum[:])
+	if v, ok := e.schemas.Load(key); ok {
+		if s, ok := v.(*jsonschema.Schema); ok {
+			return s, nil
+		}
+		return nil, v.(error)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	var sch *jsonschema.Schema
+	if err == nil {
+		c := jsonschema.NewCompiler()
+		c.DefaultDraft(jsonschema.Draft2020)
+		loc := "mem://schema/" + key + ".json"
+		if err = c.AddResource(loc, doc); err == nil {
+			sch, err = c.Compile(loc)
+		}
+	}
+	if err != nil {
+		e.schemas.Store(key, err)
+		return nil, err
+	}
+	e.schemas.Store(key, sch)
+	return sch, nil
+}
+
+// requestHash fingerprints what an idempotency key stands for.
+func requestHash(c *call) string {
+	h := sha256.New()
+	canon := func(raw json.RawMessage) []byte {
+		var v any
+		if json.Unmarshal(raw, &v) != nil {
+			return raw
+		}
+		b, _ := json.Marshal(v)
+		return b
+	}
+	route := "integrations"
+	if c.pieces {
+		route = "pieces"
+	}
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00%t\x00", route, c.provider, c.action, c.user, c.async)
+	h.Write(canon(c.input))
+	h.Write([]byte{0})
+	if len(c.config) > 0 {
+		b, _ := json.Marshal(c.config) // map keys are sorted
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Execute runs (or replays, or enqueues) one execution.
+func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
+	impl, action, err := e.resolve(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.validate(action, c.input); err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(c.input)) == 0 {
+		c.input = json.RawMessage("{}")
+	}
+	if c.async && len(c.config) > 0 {
+		return nil, apiError(http.StatusBadRequest, "async_config", "config cannot be combined with async=true (it would have to be stored); connect the provider instead")
+	}
+	rec := &store.Execution{
+		UserID: c.user, Provider: c.provider, Action: c.action, Implementation: impl.Kind(),
+		Status: store.ExecRunning, IdempotencyKey: c.idempotencyKey, CreatedAt: time.Now().UTC(),
+	}
+	if c.async {
+		rec.Status = store.ExecPending
+		rec.Input = c.input
+	}
+	if c.idempotencyKey != "" {
+		rec.RequestHash = requestHash(c)
+		if prev, err := e.findByKey(ctx, c.tenant, c.idempotencyKey); err == nil {
+			return e.replay(ctx, c.tenant, prev, rec.RequestHash)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	err = e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) })
+	if errors.Is(err, store.ErrConflict) && c.idempotencyKey != "" {
+		prev, ferr := e.findByKey(ctx, c.tenant, c.idempotencyKey)
+		if errors.Is(ferr, store.ErrNotFound) {
+			return nil, apiError(http.StatusConflict, CodeIdempotencyConflict,
+				"this Idempotency-Key was used more than 24 hours ago; use a new key")
+		}
+		if ferr != nil {
+			return nil, ferr
+		}
+		return e.replay(ctx, c.tenant, prev, rec.RequestHash)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record execution: %w", err)
+	}
+	if c.async {
+		if err := e.enqueue(ctx, c.tenant, rec.ID); err != nil {
+			res := &Result{ExecutionID: rec.ID, Status: http.StatusServiceUnavailable, Code: "queue_unavailable", Message: "the execution could not be queued: " + err.Error()}
+			e.finish(context.WithoutCancel(ctx), c, rec, impl.Kind(), res, 0)
+			return res, nil
+		}
+		return &Result{ExecutionID: rec.ID, Status: http.StatusAccepted}, nil
+	}
+	return e.run(ctx, c, rec, impl), nil
+}
+
+func (e *Engine) findByKey(ctx context.Context, tenant, key string) (*store.Execution, error) {
+	var prev *store.Execution
+	err := e.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
+		var err error
+		prev, err = tx.FindExecutionByKey(ctx, key, time.Now().Add(-e.cfg.IdempotencyWindow))
+		return err
+	})
+	return prev, err
+}
+
+// replay answers a repeated idempotent request with the first result,
+// waiting for it if it is still running.
+func (e *Engine) replay(ctx context.Context, tenant string, prev *store.Execution, hash string) (*Result, error) {
+	if prev.RequestHash != hash {
+		return nil, apiError(http.StatusConflict, CodeIdempotencyConflict,
+			"this Idempotency-Key was used with a different request; use a new key for a new request")
+	}
+	if prev.Status == store.ExecPending && len(prev.Input) > 0 {
+		return &Result{ExecutionID: prev.ID, Status: http.StatusAccepted, Replayed: true}, nil
+	}
+	deadline := time.Now().Add(e.cfg.Timeout + 5*time.Second)
+	for prev.Status == store.ExecRunning || prev.Status == store.ExecPending {
+		if time.Now().After(deadline) {
+			return nil, apiError(http.StatusConflict, CodeIdempotencyConflict, "a request with this Idempotency-Key is still running")
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		err := e.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
+			var err error
+			prev, err = tx.GetExecution(ctx, prev.ID)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	res := resultOf(prev)
+	res.Replayed = true
+	return res, nil
+}
+
+// envelope is what an execution record's output column holds.
+type envelope struct {
+	Output      json.RawMessage       `json:"output,omitempty"`
+	Diagnostics []provider.Diagnostic `json:"diagnostics,omitempty"`
+	Truncated   bool                  `json:"truncated,omitempty"`
+}
+
+// statusOfCode maps recorded error codes back to HTTP statuses.
+var statusOfCode = map[string]int{
+	"":                               http.StatusOK,
+	CodeActionFailed:                 http.StatusUnprocessableEntity,
+	CodePluginUnavailable:            http.StatusBadGateway,
+	CodeTimeout:                      http.StatusGatewayTimeout,
+	CodeRateLimited:                  http.StatusTooManyRequests,
+	"queue_unavailable":              http.StatusServiceUnavailable,
+	connect.CodeProviderNotConnected: http.StatusNotFound,
+	connect.CodeConnectionExpired:    http.StatusUnauthorized,
+	connect.CodeConnectionRevoked:    http.StatusUnauthorized,
+	connect.CodeRefreshFailed:        http.StatusBadGateway,
+	connect.CodeInvalidInput:         http.StatusBadRequest,
+	connect.CodeNotConfigured:        http.StatusBadRequest,
+	connect.CodeUnknownProvider:      http.StatusNotFound,
+	connect.CodeInvalidCredentials:   http.StatusBadRequest,
+	CodeInternal:                     http.StatusInternalServerError,
+}
+
+func resultOf(x *store.Execution) *Result {
+	res := &Result{ExecutionID: x.ID, Code: x.ErrorCode, Message: x.Error}
+	var env envelope
+	if len(x.Output) > 0 {
+		_ = json.Unmarshal(x.Output, &env)
+	}
+	res.Output, res.Diagnostics = env.Output, env.Diagnostics
+	st, ok := statusOfCode[x.ErrorCode]
+	if !ok {
+		st = http.StatusInternalServerError
+	}
+	res.Status = st
+	return res
+}
+
+// run executes c now and records the outcome.
+func (e *Engine) run(ctx context.Context, c *call, rec *store.Execution, impl runtime.Implementation) *Result {
+	start := time.Now()
+	res := e.invoke(ctx, c, rec.ID, impl)
+	e.finish(context.WithoutCancel(ctx), c, rec, impl.Kind(), res, time.Since(start))
+	return res
+}
+
+func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtime.Implementation) *Result {
+	res := &Result{ExecutionID: execID}
+	d, hasDesc := e.cfg.Catalog().Get(c.provider)
+	creds, conn, err := e.cfg.Credentials.Credentials(ctx, c.tenant, c.user, c.provider)
+	if errors.Is(err, connect.ErrProviderNotConnected) {
+		switch {
+		case len(c.config) > 0:
+			creds, err = configCredentials(d, c.config), nil
+		case hasDesc && d.Auth.Kind == catalog.AuthNone:
+			creds, err = provider.Credentials{Type: catalog.AuthNone}, nil
+		}
+	} else if err == nil && len(c.config) > 0 {
+		creds = mergeConfig(creds, c.config)
+	}
+	if err != nil {
+		return e.failure(res, err)
+	}
+	req := provider.Request{ExecutionID: execID, TenantID: c.tenant, Action: c.action, Input: c.input, Credentials: creds}
+	if hasDesc {
+		base, berr := generic.BaseURL(d, creds, e.cfg.Env)
+		if berr == nil {
+			req.BaseURL = base
+		} else if impl.Kind() == runtime.KindGeneric {
+			res.Status, res.Code, res.Message = http.StatusUnprocessableEntity, CodeActionFailed, berr.Error()
+			res.Diagnostics = []provider.Diagnostic{{Severity: provider.SeverityError, Summary: berr.Error()}}
+			return res
+		}
+	} else if v := strings.TrimSpace(e.cfg.Env(generic.EnvName(c.provider))); v != "" {
+		req.BaseURL = strings.TrimRight(v, "/")
+	}
+	h := &execHost{e: e, tenant: c.tenant, provider: c.provider, execID: execID}
+	if conn != nil {
+		h.connID = conn.ID
+	}
+	ctx, cancel := context.WithTimeout(outbound.Scope(ctx, c.tenant, c.provider), e.cfg.Timeout)
+	defer cancel()
+	resp, err := impl.Execute(ctx, req, h)
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, outbound.ErrRateLimited) {
+			err = fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
+		}
+		return e.failure(res, err)
+	}
+	res.Output, res.Diagnostics = resp.Output, resp.Diagnostics
+	if resp.Failed() {
+		res.Status, res.Code = http.StatusUnprocessableEntity, CodeActionFailed
+		for _, d := range resp.Diagnostics {
+			if d.Severity == provider.SeverityError {
+				res.Message = d.Summary
+				break
+			}
+		}
+		return res
+	}
+	res.Status = http.StatusOK
+	if len(res.Output) == 0 {
+		res.Output = json.RawMessage("null")
+	}
+	return res
+}
+
+// failure classifies a Go error of an execution.
+func (e *Engine) failure(res *Result, err error) *Result {
+	var ce *connect.Error
+	var rl *outbound.RateLimitError
+	switch {
+	case errors.As(err, &ce):
+		res.Status, res.Code, res.Message = ce.Status, ce.Code, ce.Message()
+		if res.Status == 0 {
+			res.Status = http.StatusBadRequest
+		}
+	case errors.Is(err, runtime.ErrUnavailable):
+		res.Status, res.Code = http.StatusBadGateway, CodePluginUnavailable
+		res.Message = fmt.Sprintf("the plugin serving this provider is unavailable (%v); retry shortly", err)
+	case errors.Is(err, context.DeadlineExceeded):
+		res.Status, res.Code = http.StatusGatewayTimeout, CodeTimeout
+		res.Message = fmt.Sprintf("the action did not finish within %s", e.cfg.Timeout)
+	case errors.As(err, &rl):
+		res.Status, res.Code, res.Message = http.StatusTooManyRequests, CodeRateLimited, rl.Error()
+	case errors.Is(err, context.Canceled):
+		res.Status, res.Code, res.Message = 499, "canceled", "the request was canceled"
+	default:
+		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", err.Error())
+		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+err.Error()
+	}
+	return res
+}
+
+// finish records the outcome, counts it and updates the plugin stats.
+func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind string, res *Result, d time.Duration) {
+	rec.Status = store.ExecSucceeded
+	if res.Code != "" {
+		rec.Status = store.ExecFailed
+	}
+	rec.Error, rec.ErrorCode, rec.DurationMS, rec.Implementation = res.Message, res.Code, d.Milliseconds(), kind
+	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics}
+	b, _ := json.Marshal(env)
+	if len(b) > MaxStoredOutput {
+		b, _ = json.Marshal(envelope{Diagnostics: res.Diagnostics, Truncated: true})
+	}
+	rec.Output = b
+	now := time.Now().UTC()
+	rec.FinishedAt = &now
+	if err := e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }); err != nil {
+		e.log.Error("record execution outcome", "execution_id", rec.ID, "err", err.Error())
+	}
+	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()
+	e.duration.WithLabelValues(c.provider, kind).Observe(d.Seconds())
+	v, _ := e.stats.LoadOrStore(kind+"/"+c.provider, &callStats{})
+	st := v.(*callStats)
+	st.calls.Add(1)
+	if res.Code == CodePluginUnavailable || res.Code == CodeInternal || res.Code == CodeTimeout {
+		msg := res.Message
+		st.lastErr.Store(&msg)
+	}
+	level := slog.LevelInfo
+	if rec.Status == store.ExecFailed {
+		level = slog.LevelWarn
+	}
+	e.log.Log(ctx, level, "execution finished", "execution_id", rec.ID, "tenant_id", c.tenant, "provider", c.provider,
+		"action", c.action, "implementation", kind, "status", rec.Status, "error_code", res.Code, "duration_ms", rec.DurationMS)
+}
+
+func (e *Engine) statsOf(kind, id string) (int64, string) {
+	v, ok := e.stats.Load(kind + "/" + id)
+	if !ok {
+		return 0, ""
+	}
+	st := v.(*callStats)
+	msg := ""
+	if p := st.lastErr.Load(); p != nil {
+		msg = *p
+	}
+	return st.calls.Load(), msg
+}
+
+// configCredentials turns a pieces call's config into credentials.
+func configCredentials(d *catalog.Descriptor, cfg map[string]string) provider.Credentials {
+	kind := catalog.AuthCustom
+	if d != nil && d.Auth.Kind == catalog.AuthNone {
+		kind = catalog.AuthNone
+	}
+	return mergeConfig(provider.Credentials{Type: kind}, cfg)
+}
+
+func mergeConfig(c provider.Credentials, cfg map[string]string) provider.Credentials {
+	fields := map[string]string{}
+	params := map[string]string{}
+	for k, v := range c.Fields {
+		fields[k] = v
+	}
+	for k, v := range c.Params {
+		params[k] = v
+	}
+	for k, v := range cfg {
+		fields[k], params[k] = v, v
+		switch k {
+		case "api_key", "apiKey":
+			if c.APIKey == "" {
+				c.APIKey = v
+			}
+		case "access_token", "accessToken":
+			if c.AccessToken == "" {
+				c.AccessToken = v
+			}
+		}
+	}
+	c.Fields, c.Params = fields, params
+	return c
+}
+
+// execHost is the runtime.Host of one execution.
+type execHost struct {
+	e                                *Engine
+	tenant, provider, connID, execID string
+	refreshed                        atomic.Bool
+}
+
+var _ runtime.Host = (*execHost)(nil)
+
+// Refresh forces one refresh of the execution's connection.
+func (h *execHost) Refresh(ctx context.Context) (provider.Credentials, error) {
+	if h.connID == "" {
+		return provider.Credentials{}, errors.New("this execution has no stored connection to refresh")
+	}
+	if h.refreshed.Swap(true) {
+		return provider.Credentials{}, errors.New("the connection was already refreshed once during this execution")
+	}
+	return h.e.cfg.Credentials.ForceRefresh(ctx, h.tenant, h.connID)
+}
+
+// StoreGet reads the tenant's store, scoped to the provider.
+func (h *execHost) StoreGet(ctx context.Context, key string) ([]byte, bool, error) {
+	var v []byte
+	var ok bool
+	err := h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error {
+		var err error
+		v, ok, err = tx.KVGet(ctx, h.provider, key)
+		return err
+	})
+	return v, ok, err
+}
+
+// StorePut writes the tenant's store, scoped to the provider.
+func (h *execHost) StorePut(ctx context.Context, key string, value []byte) error {
+	return h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error { return tx.KVPut(ctx, h.provider, key, value) })
+}
+
+// Log records a plugin's log line with the execution's ids.
+func (h *execHost) Log(ctx context.Context, level, msg string) {
+	l := slog.LevelInfo
+	switch level {
+	case provider.LevelDebug:
+		l = slog.LevelDebug
+	case provider.LevelWarn:
+		l = slog.LevelWarn
+	case provider.LevelError:
+		l = slog.LevelError
+	}
+	h.e.log.Log(ctx, l, msg, "source", "plugin", "execution_id", h.execID, "tenant_id", h.tenant, "provider", h.provider)
+}
+
+// Error is an API error with a status, a code and the input field at fault.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func apiError(status int, code, msg string) *Error {
+	return &Error{Status: status, Code: code, Message: msg}
+}

@@ -1,0 +1,164 @@
+package exec
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/registry"
+	"github.com/atomhq/atom/host/internal/runtime/generic"
+	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtime/wasm"
+)
+
+// Options adjust the execution engine's wiring. The zero value serves
+// `atom serve`: everything comes from the host's Config.
+type Options struct {
+	// Env reads {PROVIDER}_API_BASE_URL overrides; os.Getenv when nil.
+	Env func(string) string
+	// Timeout bounds one execution (default 60s).
+	Timeout time.Duration
+	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
+	MaxPluginBytes int64
+	// Native, Wasm and Outbound adjust the runtimes' configurations
+	// after the defaults are filled in (tests shorten debounces, map
+	// provider hosts to local fakes, …).
+	Native   func(*native.Config)
+	Wasm     func(*wasm.Config)
+	Outbound func(*outbound.Config)
+	// OnReady receives the assembled parts (tests inspect them).
+	OnReady func(*Parts)
+}
+
+// Parts are the pieces Hook assembled.
+type Parts struct {
+	Engine   *Engine
+	Admin    *Admin
+	Registry *registry.Registry
+	Native   *native.Manager
+	Wasm     *wasm.Runtime
+	Loader   *wasm.Loader
+	Outbound *outbound.Client
+}
+
+// Hook returns the app hook that adds the execution engine to a host: the
+// outbound client, the native plugin manager and the wasm loader on
+// ATOM_PLUGIN_DIR, the registry fed by both, the generic runtime over the
+// current catalog, the REST executor, the admin plugin API and the
+// asynchronous execution worker. Everything closes with the host.
+func Hook(opts Options) func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+		p, err := assemble(h, deps, opts)
+		if err != nil {
+			return err
+		}
+		deps.Exec = p.Engine
+		deps.Plugins = p.Admin
+		p.Engine.AddWorkers(h.Workers())
+		h.OnJobs(func(c *jobs.Client) { p.Engine.SetJobs(c) })
+		if opts.OnReady != nil {
+			opts.OnReady(p)
+		}
+		return nil
+	}
+}
+
+func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
+	cfg := h.Config
+	env := opts.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	p := &Parts{}
+	ocfg := outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts}
+	if opts.Outbound != nil {
+		opts.Outbound(&ocfg)
+	}
+	p.Outbound = outbound.New(ocfg)
+	h.AddCloser(func(context.Context) error { p.Outbound.Close(); return nil })
+
+	cat := h.Catalog.Current
+	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env})
+	p.Registry = registry.New(gen)
+
+	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env,
+		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout})
+	if err != nil {
+		return nil, err
+	}
+	p.Engine = eng
+
+	dir := cfg.PluginDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("plugin dir %s: %w", dir, err)
+	}
+	maxBytes := opts.MaxPluginBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxPluginBytes
+	}
+	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
+	p.Admin = adm
+
+	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log}
+	if opts.Native != nil {
+		opts.Native(&ncfg)
+	}
+	if ncfg.LockFile != "" {
+		adm.lockFile = ncfg.LockFile
+	}
+	mgr, err := native.NewManager(ncfg)
+	if err != nil {
+		return nil, fmt.Errorf("native plugins: %w", err)
+	}
+	p.Native, adm.native = mgr, mgr
+	h.AddCloser(func(context.Context) error { return mgr.Close() })
+	cancel := mgr.Subscribe(func(ev native.Event) {
+		switch ev.Type {
+		case native.EventAdded, native.EventUpdated:
+			if pl, ok := mgr.Plugin(ev.ID); ok {
+				p.Registry.SetNative(ev.ID, pl)
+			}
+		case native.EventRemoved, native.EventRefused:
+			if _, ok := mgr.Plugin(ev.ID); !ok {
+				p.Registry.RemoveNative(ev.ID)
+			}
+		}
+	})
+	h.AddCloser(func(context.Context) error { cancel(); return nil })
+	for _, info := range mgr.List() {
+		if pl, ok := mgr.Plugin(info.ID); ok {
+			p.Registry.SetNative(info.ID, pl)
+		}
+	}
+
+	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log}
+	if cfg.PluginVerify {
+		wcfg.Verify = adm.verifyPiece
+	}
+	if opts.Wasm != nil {
+		opts.Wasm(&wcfg)
+	}
+	rt, err := wasm.NewRuntime(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("wasm runtime: %w", err)
+	}
+	p.Wasm, adm.wasmRT = rt, rt
+	h.AddCloser(func(context.Context) error { return rt.Close() })
+	loader, err := wasm.NewLoader(rt, dir,
+		func(id string, hd *wasm.Handle) { p.Registry.SetPiece(id, hd) },
+		func(id string) { p.Registry.RemovePiece(id) })
+	if err != nil {
+		return nil, fmt.Errorf("wasm pieces: %w", err)
+	}
+	p.Loader, adm.loader = loader, loader
+	h.AddCloser(func(context.Context) error { return loader.Close() })
+	_ = deps
+	return p, nil
+}

@@ -1,0 +1,363 @@
+package exec
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtime/generic"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+var _ api.Executor = (*Engine)(nil)
+
+// Routes registers the execution routes on the tenant-authenticated /api
+// router.
+func (e *Engine) Routes(r fiber.Router) {
+	r.Get("/v1/integrations/:provider/actions", e.listActions)
+	r.Post("/v1/integrations/:provider/actions/:action", e.executeAction)
+	r.Get("/v1/executions", e.listExecutions)
+	r.Get("/v1/executions/:id", e.getExecution)
+	r.Get("/v1/pieces", e.listPieces)
+	r.Get("/v1/pieces/search", e.searchPieces)
+	r.Post("/v1/pieces/:pieceId/actions/:action", e.executePiece)
+}
+
+// toAPI converts engine errors to the API's error type.
+func toAPI(err error) error {
+	var ee *Error
+	if errors.As(err, &ee) {
+		return api.Fail(ee.Status, ee.Code, ee.Message)
+	}
+	return err
+}
+
+type actionJSON struct {
+	Name         string          `json:"name"`
+	DisplayName  string          `json:"display_name"`
+	Description  string          `json:"description,omitempty"`
+	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+}
+
+func actionsJSON(acts []provider.Action, schemas bool) []actionJSON {
+	out := make([]actionJSON, 0, len(acts))
+	for _, a := range acts {
+		j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description}
+		if j.DisplayName == "" {
+			j.DisplayName = a.Name
+		}
+		if schemas {
+			j.InputSchema, j.OutputSchema = a.Input, a.Output
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+func (e *Engine) listActions(c *fiber.Ctx) error {
+	id := c.Params("provider")
+	impl, ok := e.cfg.Registry.Resolve(id)
+	if !ok {
+		return api.Fail(http.StatusNotFound, CodeUnknownProvider, "unknown provider \""+id+"\": it is not in the catalog (or not connectable) and no plugin serves it")
+	}
+	m := impl.Manifest()
+	name := m.Name
+	if d, ok := e.cfg.Catalog().Get(id); ok && name == "" {
+		name = d.Name
+	}
+	return c.JSON(fiber.Map{"provider": id, "name": name, "implementation": impl.Kind(), "version": m.Version,
+		"actions": actionsJSON(m.Actions, true)})
+}
+
+type executeBody struct {
+	Input json.RawMessage `json:"input"`
+}
+
+type pieceBody struct {
+	Config map[string]string `json:"config"`
+	Input  json.RawMessage   `json:"input"`
+}
+
+func (e *Engine) executeAction(c *fiber.Ctx) error {
+	var body executeBody
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := api.DecodeJSON(c, &body); err != nil {
+			return err
+		}
+	}
+	return e.serve(c, &call{provider: c.Params("provider"), action: c.Params("action"), input: body.Input})
+}
+
+func (e *Engine) executePiece(c *fiber.Ctx) error {
+	var body pieceBody
+	if len(bytes.TrimSpace(c.Body())) > 0 {
+		if err := api.DecodeJSON(c, &body); err != nil {
+			return err
+		}
+	}
+	return e.serve(c, &call{provider: c.Params("pieceId"), action: c.Params("action"), input: body.Input, config: body.Config, pieces: true})
+}
+
+func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
+	p := api.PrincipalOf(c)
+	cl.tenant, cl.user = p.TenantID, p.UserID
+	cl.idempotencyKey = strings.TrimSpace(c.Get("Idempotency-Key"))
+	if len(cl.idempotencyKey) > 255 {
+		return api.Fail(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
+	}
+	switch c.Query("async") {
+	case "", "false", "0":
+	case "true", "1":
+		cl.async = true
+	default:
+		return api.Fail(http.StatusBadRequest, "bad_request", "async must be true or false")
+	}
+	res, err := e.execute(c.UserContext(), cl)
+	if err != nil {
+		return toAPI(err)
+	}
+	return e.respond(c, res)
+}
+
+// respond writes an execution result.
+func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
+	if res.Replayed {
+		c.Set("Idempotent-Replayed", "true")
+	}
+	switch {
+	case res.Status == http.StatusAccepted:
+		return c.Status(http.StatusAccepted).JSON(fiber.Map{"execution_id": res.ExecutionID, "status": store.ExecPending})
+	case res.Code == "":
+		out := res.Output
+		if len(out) == 0 {
+			out = json.RawMessage("null")
+		}
+		return c.JSON(fiber.Map{"output": out, "execution_id": res.ExecutionID})
+	}
+	if res.Code == CodeRateLimited {
+		c.Set("Retry-After", "1")
+	}
+	rid, _ := c.Locals("requestid").(string)
+	body := fiber.Map{
+		"error":        fiber.Map{"code": res.Code, "message": res.Message, "request_id": rid},
+		"execution_id": res.ExecutionID,
+	}
+	if len(res.Diagnostics) > 0 {
+		body["diagnostics"] = res.Diagnostics
+	}
+	if len(res.Output) > 0 && string(res.Output) != "null" {
+		body["output"] = res.Output
+	}
+	return c.Status(res.Status).JSON(body)
+}
+
+type executionJSON struct {
+	ID             string                `json:"id"`
+	Provider       string                `json:"provider"`
+	Action         string                `json:"action"`
+	Implementation string                `json:"implementation"`
+	Status         string                `json:"status"`
+	UserID         string                `json:"user_id,omitempty"`
+	IdempotencyKey string                `json:"idempotency_key,omitempty"`
+	Error          *errorJSON            `json:"error,omitempty"`
+	DurationMS     int64                 `json:"duration_ms"`
+	CreatedAt      time.Time             `json:"created_at"`
+	FinishedAt     *time.Time            `json:"finished_at,omitempty"`
+	Output         json.RawMessage       `json:"output,omitempty"`
+	Diagnostics    []provider.Diagnostic `json:"diagnostics,omitempty"`
+	Truncated      bool                  `json:"output_truncated,omitempty"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func toJSON(x *store.Execution, full bool) executionJSON {
+	j := executionJSON{ID: x.ID, Provider: x.Provider, Action: x.Action, Implementation: x.Implementation, Status: x.Status,
+		UserID: x.UserID, IdempotencyKey: x.IdempotencyKey, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt, FinishedAt: x.FinishedAt}
+	if x.ErrorCode != "" {
+		j.Error = &errorJSON{Code: x.ErrorCode, Message: x.Error}
+	}
+	if full && len(x.Output) > 0 {
+		var env envelope
+		if json.Unmarshal(x.Output, &env) == nil {
+			j.Output, j.Diagnostics, j.Truncated = env.Output, env.Diagnostics, env.Truncated
+		}
+	}
+	return j
+}
+
+func (e *Engine) listExecutions(c *fiber.Ctx) error {
+	p := api.PrincipalOf(c)
+	ctx := c.UserContext()
+	f := store.ExecutionFilter{Provider: c.Query("provider"), Status: c.Query("status")}
+	switch f.Status {
+	case "", store.ExecPending, store.ExecRunning, store.ExecSucceeded, store.ExecFailed:
+	default:
+		return api.Fail(http.StatusBadRequest, "bad_request", "status must be one of pending, running, succeeded, failed")
+	}
+	f.Limit = 50
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return api.Fail(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	before := c.Query("before")
+	var list []store.Execution
+	err := e.cfg.Store.InTenant(ctx, p.TenantID, func(tx store.Tx) error {
+		if before != "" {
+			if t, err := time.Parse(time.RFC3339Nano, before); err == nil {
+				f.Before = t
+			} else {
+				x, err := tx.GetExecution(ctx, before)
+				if errors.Is(err, store.ErrNotFound) {
+					return api.Fail(http.StatusBadRequest, "bad_request", "before must be an RFC 3339 time or an execution id of this tenant")
+				}
+				if err != nil {
+					return err
+				}
+				f.Before = x.CreatedAt
+			}
+		}
+		var err error
+		list, err = tx.ListExecutions(ctx, f)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	out := make([]executionJSON, 0, len(list))
+	for i := range list {
+		out = append(out, toJSON(&list[i], false))
+	}
+	body := fiber.Map{"executions": out}
+	if len(list) == f.Limit {
+		body["next_before"] = list[len(list)-1].ID
+	}
+	return c.JSON(body)
+}
+
+func (e *Engine) getExecution(c *fiber.Ctx) error {
+	p := api.PrincipalOf(c)
+	id := c.Params("id")
+	var x *store.Execution
+	err := e.cfg.Store.InTenant(c.UserContext(), p.TenantID, func(tx store.Tx) error {
+		var err error
+		x, err = tx.GetExecution(c.UserContext(), id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Fail(http.StatusNotFound, "not_found", "no execution "+id)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(toJSON(x, true))
+}
+
+type pieceJSON struct {
+	ID             string       `json:"id"`
+	Name           string       `json:"name"`
+	Categories     []string     `json:"categories"`
+	AuthKind       string       `json:"auth_kind"`
+	Connectable    bool         `json:"connectable"`
+	Implementation string       `json:"implementation,omitempty"`
+	Version        string       `json:"version,omitempty"`
+	Actions        []actionJSON `json:"actions"`
+}
+
+// pieceOf describes a catalog entry with the actions it really offers:
+// those of a loaded piece or native plugin, and custom_api_call when it is
+// connectable.
+func (e *Engine) pieceOf(d *catalog.Descriptor) pieceJSON {
+	j := pieceJSON{ID: d.ID, Name: d.Name, Categories: d.Categories, AuthKind: d.Auth.Kind, Connectable: d.Connectable, Actions: []actionJSON{}}
+	seen := map[string]bool{}
+	add := func(kind string) {
+		impl, ok := e.cfg.Registry.Get(d.ID, kind)
+		if !ok {
+			return
+		}
+		m := impl.Manifest()
+		if j.Implementation == "" {
+			j.Implementation, j.Version = kind, m.Version
+		}
+		for _, a := range actionsJSON(m.Actions, false) {
+			if !seen[a.Name] {
+				seen[a.Name] = true
+				j.Actions = append(j.Actions, a)
+			}
+		}
+	}
+	add(runtime.KindPiece)
+	add(runtime.KindNative)
+	if d.Connectable && !seen[generic.ActionName] {
+		if j.Implementation == "" {
+			j.Implementation, j.Version = runtime.KindGeneric, generic.Version
+		}
+		j.Actions = append(j.Actions, actionsJSON([]provider.Action{generic.Action(d.Name)}, false)...)
+	}
+	return j
+}
+
+func (e *Engine) pieceQuery(c *fiber.Ctx, q catalog.Query) error {
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > catalog.MaxLimit {
+			return api.Fail(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to "+strconv.Itoa(catalog.MaxLimit))
+		}
+		q.Limit = n
+	}
+	q.Cursor = c.Query("cursor")
+	page, err := e.cfg.Catalog().Find(q)
+	if errors.Is(err, catalog.ErrBadCursor) {
+		return api.Fail(http.StatusBadRequest, "bad_request", "cursor is not one this API returned")
+	}
+	if err != nil {
+		return err
+	}
+	out := make([]pieceJSON, 0, len(page.Items))
+	for _, d := range page.Items {
+		out = append(out, e.pieceOf(d))
+	}
+	body := fiber.Map{"pieces": out, "total": page.Total}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	return c.JSON(body)
+}
+
+func (e *Engine) listPieces(c *fiber.Ctx) error {
+	cat := c.Query("category")
+	if cat != "" {
+		if _, ok := catalog.LookupCategory(cat); !ok {
+			names := []string{}
+			for _, k := range catalog.AllCategories() {
+				names = append(names, k.ID)
+			}
+			return api.Fail(http.StatusBadRequest, "unknown_category", "unknown category \""+cat+"\"; categories: "+strings.Join(names, ", "))
+		}
+	}
+	return e.pieceQuery(c, catalog.Query{Category: cat})
+}
+
+func (e *Engine) searchPieces(c *fiber.Ctx) error {
+	q := strings.TrimSpace(c.Query("q"))
+	if q == "" {
+		return api.Fail(http.StatusBadRequest, "bad_request", "q is required: the text to search for")
+	}
+	return e.pieceQuery(c, catalog.Query{Q: q, Category: c.Query("category")})
+}
