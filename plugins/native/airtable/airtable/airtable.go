@@ -107,9 +107,9 @@ func New() *provider.Builder {
 			Name:        "update_record",
 			DisplayName: "Update record",
 			Description: "Updates the given fields of a record, leaving the others as they are.",
-			Input: recordRefSchema(`"fields":{"type":"object"},"typecast":{"type":"boolean"},`),
-			Output: recordSchema,
-			Handle: provider.Typed(updateRecord),
+			Input:       recordRefSchema(`"fields":{"type":"object"},"typecast":{"type":"boolean"},`),
+			Output:      recordSchema,
+			Handle:      provider.Typed(updateRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_record",
