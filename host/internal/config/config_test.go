@@ -1,0 +1,43 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsAndFlagsOverEnv(t *testing.T) {
+	c, _, err := Load("t", []string{"--addr", ":9999"}, env(map[string]string{"ATOM_ADDR": ":7000", "ATOM_DATA_DIR": "/tmp/x"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9999" {
+		t.Errorf("flag did not win: %s", c.Addr)
+	}
+	if c.DatabaseURL != "sqlite:///tmp/x/atom.db" || c.Backend() != "sqlite" || c.SQLitePath() != "/tmp/x/atom.db" {
+		t.Errorf("default database: %s", c.DatabaseURL)
+	}
+	if c.BaseURL != "http://localhost:9999" || !c.AutoMigrate || c.BodyLimit != 1<<20 {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.MigrateDatabaseURL != c.DatabaseURL {
+		t.Errorf("migrate URL default: %s", c.MigrateDatabaseURL)
+	}
+}
+
+func TestValidation(t *testing.T) {
+	cases := map[string]map[string]string{
+		"ATOM_DATABASE_URL": {"ATOM_DATABASE_URL": "mysql://x"},
+		"ATOM_DEV":          {"ATOM_DEV": "true", "ATOM_DATABASE_URL": "postgres://x/y"},
+		"ATOM_BODY_LIMIT":   {"ATOM_BODY_LIMIT": "lots"},
+		"ATOM_BASE_URL":     {"ATOM_BASE_URL": "ftp://x"},
+		"ATOM_LOG_LEVEL":    {"ATOM_LOG_LEVEL": "loud"},
+		"ATOM_AUTO_MIGRATE": {"ATOM_AUTO_MIGRATE": "maybe"},
+	}
+	for name, vars := range cases {
+		if _, _, err := Load("t", nil, env(vars)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: error %v does not name the variable", name, err)
+		}
+	}
+}
