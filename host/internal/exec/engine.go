@@ -470,8 +470,12 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	res := &Result{ExecutionID: execID}
 	d, hasDesc := e.cfg.Catalog().Get(c.provider)
 	creds, conn, err := e.cfg.Credentials.Credentials(ctx, c.tenant, c.user, c.provider)
-	if errors.Is(err, connect.ErrProviderNotConnected) {
+	if errors.Is(err, connect.ErrProviderNotConnected) || (!hasDesc && errors.Is(err, connect.ErrUnknownProvider)) {
 		switch {
+		case !hasDesc:
+			// A plugin serving an id the catalog does not know decides
+			// itself what it needs.
+			creds, err = mergeConfig(provider.Credentials{Type: catalog.AuthNone}, c.config), nil
 		case len(c.config) > 0:
 			creds, err = configCredentials(d, c.config), nil
 		case hasDesc && d.Auth.Kind == catalog.AuthNone:
