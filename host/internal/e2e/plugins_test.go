@@ -1,0 +1,336 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/adapter"
+)
+
+// fakeDiscord behaves like Discord's webhook endpoint:
+// POST /api/webhooks/{id}/{token} answers 204, or the message with ?wait=true;
+// an empty message is refused with Discord's error shape.
+func fakeDiscord(t *testing.T) (*httptest.Server, *atomic.Value) {
+	var last atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+		if r.Method != "POST" || len(parts) != 4 || parts[0] != "api" || parts[1] != "webhooks" || parts[3] != "tok" {
+			w.WriteHeader(404)
+			io.WriteString(w, `{"message":"Unknown Webhook","code":10015}`)
+			return
+		}
+		var m map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&m)
+		if m["content"] == nil || m["content"] == "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(400)
+			io.WriteString(w, `{"message":"Cannot send an empty message","code":50006}`)
+			return
+		}
+		last.Store(m)
+		if r.URL.Query().Get("wait") == "true" {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"id":"111","content":`+jsonString(m["content"])+`}`)
+			return
+		}
+		w.WriteHeader(204)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, &last
+}
+
+func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+func TestPiecesAdapter(t *testing.T) {
+	discord, last := fakeDiscord(t)
+	wasmFile := build(t, "plugins/pieces/discord", "", true)
+	h := startHost(t, hostOpts{
+		rewrite: map[string]string{"discord.com": discord.URL},
+		prepare: func(dir string) { install(t, wasmFile, dir, "discord.wasm", 0o644) },
+	})
+	a := adapter.New(h.url, h.key, "user-1")
+	ctx := context.Background()
+
+	res, err := a.ExecutePiece(ctx, adapter.ExecuteRequest{
+		PieceID: "discord", Action: "send_message",
+		Config: map[string]string{"webhook_url": "https://discord.com/api/webhooks/1/tok"},
+		Input:  map[string]any{"content": "Hello from ATOM!"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(res.Output) != `{"sent":true}` || !strings.HasPrefix(res.ExecutionID, "exe_") {
+		t.Fatalf("result %s %s", res.Output, res.ExecutionID)
+	}
+	if m, _ := last.Load().(map[string]any); m["content"] != "Hello from ATOM!" {
+		t.Fatalf("discord received %v", m)
+	}
+	var x struct{ Implementation, Status, Provider string }
+	h.must(h.call("GET", "/api/v1/executions/"+res.ExecutionID, h.key, nil, nil), 200, &x)
+	if x.Implementation != "piece" || x.Status != "succeeded" || x.Provider != "discord" {
+		t.Fatalf("recorded %+v", x)
+	}
+
+	// Input validated by the piece's schema; provider errors as diagnostics.
+	_, err = a.ExecutePiece(ctx, adapter.ExecuteRequest{PieceID: "discord", Action: "send_message",
+		Config: map[string]string{"webhook_url": "https://discord.com/api/webhooks/1/tok"}, Input: map[string]any{}})
+	var ae *adapter.Error
+	if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "invalid_input" || !strings.Contains(ae.Message, "content") {
+		t.Fatalf("missing content: %v", err)
+	}
+	_, err = a.ExecutePiece(ctx, adapter.ExecuteRequest{PieceID: "discord", Action: "send_message",
+		Config: map[string]string{"webhook_url": "https://discord.com/api/webhooks/1/wrong"}, Input: map[string]any{"content": "x"}})
+	if !errors.As(err, &ae) || ae.Status != 422 || !strings.Contains(ae.Message, "Unknown Webhook") || ae.ExecutionID == "" {
+		t.Fatalf("unknown webhook: %v", err)
+	}
+
+	// Listing and search return catalog entries with their actions.
+	comm, err := a.ListPieces(ctx, "communication")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comm.Total == 0 || len(comm.Pieces) == 0 {
+		t.Fatalf("communication: %+v", comm)
+	}
+	found := false
+	for _, p := range comm.Pieces {
+		if p.ID == "discord" {
+			found = true
+			if p.Implementation != "piece" || !hasAction(p, "send_message") || !hasAction(p, "custom_api_call") {
+				t.Fatalf("discord entry %+v", p)
+			}
+		}
+		if p.Connectable && !hasAction(p, "custom_api_call") {
+			t.Fatalf("connectable %s lacks custom_api_call", p.ID)
+		}
+	}
+	if !found && comm.Total <= len(comm.Pieces) {
+		t.Fatal("discord missing from communication")
+	}
+	crm, err := a.SearchPieces(ctx, "crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(crm.Pieces) == 0 {
+		t.Fatal("no crm results")
+	}
+	for _, p := range crm.Pieces[:min(5, len(crm.Pieces))] {
+		if !contains(p.Categories, "crm") && !strings.Contains(strings.ToLower(p.ID+p.Name), "crm") {
+			t.Fatalf("top crm result %+v is not about crm", p)
+		}
+	}
+	if _, err := a.ListPieces(ctx, "no-such-category"); !errors.As(err, &ae) || ae.Status != 400 {
+		t.Fatalf("unknown category: %v", err)
+	}
+}
+
+func hasAction(p adapter.Piece, name string) bool {
+	for _, a := range p.Actions {
+		if a.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(xs []string, s string) bool {
+	for _, x := range xs {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+type pluginRow struct {
+	ID, Kind, Version, Checksum, State string
+	LastError                          string `json:"last_error"`
+	Calls                              int64
+}
+
+func (h *host) pluginList() []pluginRow {
+	var v struct{ Plugins []pluginRow }
+	h.must(h.call("GET", "/api/v1/admin/plugins", h.adminKey, nil, nil), 200, &v)
+	return v.Plugins
+}
+
+func (h *host) plugin(id string) (pluginRow, bool) {
+	for _, p := range h.pluginList() {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return pluginRow{}, false
+}
+
+// load runs n clients calling echo until stop is closed and returns the
+// failures by status.
+func load(h *host, n int, provider, action string, input map[string]any, stop <-chan struct{}) (func() (ok int64, failures map[int]int), *sync.WaitGroup) {
+	var mu sync.Mutex
+	failures := map[int]int{}
+	var okCount atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				r, err := h.try("POST", "/api/v1/integrations/"+provider+"/actions/"+action, h.key, map[string]any{"input": input}, nil)
+				mu.Lock()
+				switch {
+				case err != nil:
+					failures[-1]++
+				case r.status != 200:
+					failures[r.status]++
+				default:
+					okCount.Add(1)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	return func() (int64, map[int]int) {
+		mu.Lock()
+		defer mu.Unlock()
+		out := map[int]int{}
+		for k, v := range failures {
+			out[k] = v
+		}
+		return okCount.Load(), out
+	}, &wg
+}
+
+func TestHotReloadUnderLoad(t *testing.T) {
+	v := []string{echoBinary(t, "echo", "1.0.0"), echoBinary(t, "echo", "2.0.0"), echoBinary(t, "echo", "3.0.0"), echoBinary(t, "echo", "4.0.0")}
+	other := echoBinary(t, "echo2", "1.0.0")
+	h := startHost(t, hostOpts{prepare: func(dir string) { install(t, v[0], dir, "atom-provider-echo", 0o755) }})
+	h.must(h.exec("echo", "echo", map[string]any{"n": 1}, nil), 200, nil)
+
+	stop := make(chan struct{})
+	stats, wg := load(h, 8, "echo", "echo", map[string]any{"n": 1}, stop)
+	for i := 1; i <= 3; i++ {
+		time.Sleep(300 * time.Millisecond)
+		install(t, v[i], h.plugins, "atom-provider-echo", 0o755)
+		want := []string{"", "2.0.0", "3.0.0", "4.0.0"}[i]
+		waitFor(t, 20*time.Second, "version "+want, func() bool {
+			p, _ := h.plugin("echo")
+			return p.Version == want
+		})
+	}
+	install(t, other, h.plugins, "atom-provider-echo2", 0o755)
+	waitFor(t, 20*time.Second, "echo2", func() bool {
+		return h.exec("echo2", "echo", map[string]any{}, nil).status == 200
+	})
+	time.Sleep(300 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	ok, failures := stats()
+	if len(failures) != 0 || ok == 0 {
+		t.Fatalf("%d ok, failures by status %v: reloads must fail no request", ok, failures)
+	}
+	var out struct {
+		Output struct{ Version string } `json:"output"`
+	}
+	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &out)
+	if out.Output.Version != "4.0.0" {
+		t.Fatalf("serving %s after reloads", out.Output.Version)
+	}
+	t.Logf("%d requests during 3 replacements and 1 addition, 0 failed", ok)
+}
+
+func TestKillPluginUnderLoad(t *testing.T) {
+	bin := echoBinary(t, "echo", "1.0.0")
+	h := startHost(t, hostOpts{prepare: func(dir string) { install(t, bin, dir, "atom-provider-echo", 0o755) }})
+	var first struct {
+		Output struct{ PID int } `json:"output"`
+	}
+	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &first)
+
+	stop := make(chan struct{})
+	stats, wg := load(h, 8, "echo", "sleep", map[string]any{"ms": 100}, stop)
+	time.Sleep(300 * time.Millisecond)
+	if err := syscall.Kill(first.Output.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	// The host stays up and serves again.
+	var recovered time.Duration
+	waitFor(t, 10*time.Second, "echo serving again", func() bool {
+		r, err := h.try("POST", "/api/v1/integrations/echo/actions/echo", h.key, map[string]any{"input": map[string]any{}}, nil)
+		if err == nil && r.status == 200 {
+			recovered = time.Since(killed)
+			return true
+		}
+		return false
+	})
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	ok, failures := stats()
+	for status := range failures {
+		if status != http.StatusBadGateway {
+			t.Fatalf("failures %v: only in-flight calls may fail, with 502", failures)
+		}
+	}
+	h.must(h.call("GET", "/healthz", h.key, nil, nil), 200, nil)
+	var after struct {
+		Output struct{ PID int } `json:"output"`
+	}
+	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &after)
+	if after.Output.PID == first.Output.PID {
+		t.Fatal("the killed process still serves")
+	}
+	t.Logf("%d ok, %d in-flight 502s, serving again %s after kill -9", ok, failures[http.StatusBadGateway], recovered.Round(time.Millisecond))
+}
+
+func TestTamperedBinaryRefused(t *testing.T) {
+	good := echoBinary(t, "echo", "1.0.0")
+	h := startHost(t, hostOpts{verify: true})
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// An admin upload is trusted and recorded in the lock file.
+	var row pluginRow
+	h.must(h.call("PUT", "/api/v1/admin/plugins/echo", h.adminKey, data, nil), 200, &row)
+	if row.Kind != "native" || row.Checksum == "" {
+		t.Fatalf("uploaded %+v", row)
+	}
+	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, nil)
+
+	// A binary swapped behind the host's back is refused.
+	tampered := append(append([]byte{}, data...), []byte("tampered")...)
+	if err := os.WriteFile(h.plugins+"/.tmp-echo", tampered, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(h.plugins+"/.tmp-echo", h.plugins+"/atom-provider-echo"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "the refusal", func() bool {
+		p, _ := h.plugin("echo")
+		return p.State == "refused"
+	})
+	p, _ := h.plugin("echo")
+	if !strings.Contains(strings.ToLower(p.LastError), "sha-256") && !strings.Contains(strings.ToLower(p.LastError), "checksum") && !strings.Contains(p.LastError, "lock") {
+		t.Fatalf("refusal reason %q does not say why", p.LastError)
+	}
+	if r := h.exec("echo", "echo", map[string]any{}, nil); r.status == 200 {
+		t.Fatalf("tampered plugin served: %s", r.body)
+	}
+}
