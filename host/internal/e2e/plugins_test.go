@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -301,21 +303,40 @@ func TestKillPluginUnderLoad(t *testing.T) {
 
 func TestTamperedBinaryRefused(t *testing.T) {
 	good := echoBinary(t, "echo", "1.0.0")
-	h := startHost(t, hostOpts{verify: true})
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// An admin upload is trusted and recorded in the lock file.
+	tampered := append(append([]byte{}, data...), []byte("tampered")...)
+	goodSum := sha256.Sum256(data)
+	h := startHost(t, hostOpts{verify: true, prepare: func(dir string) {
+		// The lock file trusts the good binary; the directory holds another.
+		lock := hex.EncodeToString(goodSum[:]) + "  atom-provider-echo\n"
+		if err := os.WriteFile(dir+"/plugins.lock", []byte(lock), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/atom-provider-echo", tampered, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}})
+	p, _ := h.plugin("echo")
+	if p.State != "refused" || !strings.Contains(strings.ToLower(p.LastError), "sha") {
+		t.Fatalf("tampered binary listed as %+v, want refused with the reason", p)
+	}
+	if r := h.exec("echo", "echo", map[string]any{}, nil); r.status != 404 {
+		t.Fatalf("tampered plugin answered %d: %s", r.status, r.body)
+	}
+
+	// An admin upload is trusted, recorded in the lock file and served.
 	var row pluginRow
 	h.must(h.call("PUT", "/api/v1/admin/plugins/echo", h.adminKey, data, nil), 200, &row)
-	if row.Kind != "native" || row.Checksum == "" {
+	if row.Kind != "native" || row.Checksum != hex.EncodeToString(goodSum[:]) {
 		t.Fatalf("uploaded %+v", row)
 	}
 	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, nil)
 
-	// A binary swapped behind the host's back is refused.
-	tampered := append(append([]byte{}, data...), []byte("tampered")...)
+	// A binary swapped behind the host's back is refused; the verified
+	// version keeps serving and the listing says why.
 	if err := os.WriteFile(h.plugins+"/.tmp-echo", tampered, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -324,13 +345,11 @@ func TestTamperedBinaryRefused(t *testing.T) {
 	}
 	waitFor(t, 20*time.Second, "the refusal", func() bool {
 		p, _ := h.plugin("echo")
-		return p.State == "refused"
+		return p.LastError != ""
 	})
-	p, _ := h.plugin("echo")
-	if !strings.Contains(strings.ToLower(p.LastError), "sha-256") && !strings.Contains(strings.ToLower(p.LastError), "checksum") && !strings.Contains(p.LastError, "lock") {
-		t.Fatalf("refusal reason %q does not say why", p.LastError)
+	p, _ = h.plugin("echo")
+	if p.Checksum != row.Checksum || !strings.Contains(strings.ToLower(p.LastError), "sha") {
+		t.Fatalf("after tampering: %+v", p)
 	}
-	if r := h.exec("echo", "echo", map[string]any{}, nil); r.status == 200 {
-		t.Fatalf("tampered plugin served: %s", r.body)
-	}
+	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, nil)
 }
