@@ -419,9 +419,10 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	if n := failures.Load(); n != 0 {
 		t.Fatalf("%d of %d calls failed during reloads; first: %v", n, calls.Load(), firstErr.Load())
 	}
-	// Old versions drain and stop: only one echo process remains.
+	// Old versions drain and stop: only one echo process of this manager
+	// remains.
 	waitFor(t, "old versions to stop", func() bool {
-		out, _ := exec.Command("pgrep", "-f", "atom-provider-echo-").Output()
+		out, _ := exec.Command("pgrep", "-f", filepath.Join(m.cfg.DataDir, "bin", "atom-provider-echo-")).Output()
 		return len(strings.Fields(string(out))) <= 1
 	})
 }
