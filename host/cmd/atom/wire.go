@@ -7,6 +7,7 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/exec"
 )
 
 type configT = config.Config
@@ -19,5 +20,5 @@ func configFor(name string, args []string) (config.Config, interface{}, error) {
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI.
 func hooks() []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return nil
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{})}
 }
