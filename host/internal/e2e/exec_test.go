@@ -296,3 +296,5 @@ func TestCustomAPICallSSRF(t *testing.T) {
 		})
 	}
 }
+
+func connectInput(key string) connect.CredentialsInput { return connect.CredentialsInput{APIKey: key} }
