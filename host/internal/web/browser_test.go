@@ -284,7 +284,7 @@ func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 	run(t, ctx, "connected state shown",
 		waitJS(`(document.getElementById('conn-status')||{}).textContent === 'Connected'`),
 		waitJS(`document.querySelector('li[data-id="demo"] .state').textContent === 'Connected'`),
-		waitJS(`document.getElementById('status').textContent.includes('` + demo.Name + ` connected')`),
+		waitJS(`document.getElementById('status').textContent.includes('`+demo.Name+` connected')`),
 	)
 	scopes := must(t, ctx, "scopes", chromedp.Evaluate[string](`[...document.querySelectorAll('#panel dt')].find(d => d.textContent === 'Scopes').nextElementSibling.textContent`))
 	if !strings.Contains(scopes, "profile") {
@@ -355,7 +355,7 @@ func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 		chromedp.Click(chromedp.ID("confirm-disconnect")),
 		chromedp.WaitVisible(chromedp.ID("connect-submit")),
 		waitJS(`document.querySelector('li[data-id="demo"] .state').textContent === ''`),
-		waitJS(`document.getElementById('status').textContent.includes('` + demo.Name + ` disconnected')`),
+		waitJS(`document.getElementById('status').textContent.includes('`+demo.Name+` disconnected')`),
 	)
 	shot(t, ctx, t.Name()+"-09-disconnected")
 
