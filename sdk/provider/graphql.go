@@ -76,11 +76,17 @@ func (e *GraphQLError) Unwrap() error {
 // its HTTP status, is returned as a *GraphQLError (out still receives any
 // partial data); any other non-2xx response, or a 2xx one without "data"
 // (some APIs answer errors in their own shape with HTTP 200), is returned
-// as an *HTTPError read by HTTPOptions.DecodeError. variables may be nil.
+// as an *HTTPError read by HTTPOptions.DecodeError. variables may be nil (or a nil map).
 func (c *HTTPClient) GraphQL(ctx context.Context, path, query string, variables, out any) error {
 	payload := map[string]any{"query": query}
 	if variables != nil {
-		payload["variables"] = variables
+		vars, err := json.Marshal(variables)
+		if err != nil {
+			return fmt.Errorf("provider: encode graphql variables: %w", err)
+		}
+		if string(vars) != "null" { // a nil map or pointer is no variables
+			payload["variables"] = json.RawMessage(vars)
+		}
 	}
 	body, err := json.Marshal(payload)
 	if err != nil {

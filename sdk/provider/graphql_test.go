@@ -1,6 +1,7 @@
 package provider_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +29,10 @@ func graphQLServer(t testing.TB) *httptest.Server {
 		w.Header().Set("Content-Type", "application/json")
 		switch req.Query {
 		case "{ viewer { id } }":
+			if bytes.Contains(b, []byte(`"variables"`)) {
+				fmt.Fprint(w, `{"errors":[{"message":"unexpected variables"}]}`)
+				return
+			}
 			fmt.Fprint(w, `{"data":{"viewer":{"id":"u1"}}}`)
 		case "query($id: ID!) { node(id: $id) { id } }":
 			fmt.Fprintf(w, `{"data":{"node":null},"errors":[{"message":"Entity not found: %s","path":["node"],"extensions":{"code":"NOT_FOUND"}}]}`, req.Variables["id"])
@@ -52,6 +57,10 @@ func TestGraphQL(t *testing.T) {
 	}
 	if err := c.GraphQL(ctx, "/graphql", "{ viewer { id } }", nil, &out); err != nil || out.Viewer.ID != "u1" {
 		t.Fatalf("out %+v err %v", out, err)
+	}
+	var noVars map[string]any
+	if err := c.GraphQL(ctx, "/graphql", "{ viewer { id } }", noVars, &out); err != nil {
+		t.Fatalf("a nil map must send no variables: %v", err)
 	}
 
 	err := c.GraphQL(ctx, "/graphql", "query($id: ID!) { node(id: $id) { id } }", map[string]any{"id": "x9"}, nil)
