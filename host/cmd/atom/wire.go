@@ -8,6 +8,7 @@ import (
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/exec"
+	"github.com/atomhq/atom/host/internal/web"
 )
 
 type configT = config.Config
@@ -20,5 +21,5 @@ func configFor(name string, args []string) (config.Config, interface{}, error) {
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI.
 func hooks() []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{})}
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{}), web.Hook()}
 }
