@@ -51,7 +51,12 @@ func fakeSlack(t *testing.T) *recorder {
 			return
 		}
 		q := r.URL.Query()
-		switch r.URL.Path {
+		method, ok := strings.CutPrefix(r.URL.Path, "/api/")
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		switch "/" + method {
 		case "/auth.test":
 			out := map[string]any{"ok": true, "url": "https://acme.slack.com/", "team": "Acme", "team_id": "T01", "user": "atom", "user_id": "U01"}
 			if tok == botToken {
@@ -152,7 +157,7 @@ func TestActions(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake := fakeSlack(t)
-			resp := providertest.Run(t, slack.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
+			resp := providertest.Run(t, slack.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL+"/api"))
 			if resp.Failed() != tc.failed {
 				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
 			}
@@ -167,7 +172,7 @@ func TestTokenExpiredRefreshes(t *testing.T) {
 	host := providertest.NewHost()
 	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: botToken}
 	resp := providertest.Run(t, slack.New(), "test_connection", nil, provider.Credentials{Type: "oauth2", AccessToken: "xoxe.xoxb-expired"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host), providertest.OverGRPC())
+		providertest.BaseURL(fake.URL+"/api"), providertest.WithHost(host), providertest.OverGRPC())
 	var out map[string]any
 	providertest.Output(t, resp, &out)
 	if out["bot_id"] != "B01" || host.Refreshes() != 1 {
@@ -178,7 +183,7 @@ func TestTokenExpiredRefreshes(t *testing.T) {
 func TestSlackErrorDiagnostic(t *testing.T) {
 	fake := fakeSlack(t)
 	resp := providertest.Run(t, slack.New(), "post_message", `{"channel":"C99","text":"x"}`,
-		provider.Credentials{Type: "oauth2", AccessToken: botToken}, providertest.BaseURL(fake.URL), providertest.OverGRPC())
+		provider.Credentials{Type: "oauth2", AccessToken: botToken}, providertest.BaseURL(fake.URL+"/api"), providertest.OverGRPC())
 	d := resp.Diagnostics[0]
 	if d.Summary != "channel_not_found" || d.Field != "channel" {
 		t.Fatalf("diagnostic %+v", d)
