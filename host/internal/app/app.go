@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/demo"
 	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/postgres"
 	"github.com/atomhq/atom/host/internal/store/sqlite"
@@ -43,6 +45,9 @@ type Host struct {
 	Webhooks *webhook.Sender
 	Jobs     *jobs.Client
 	Server   *api.Server
+	// Outbound guards the host's own outbound calls (OAuth endpoints,
+	// webhooks).
+	Outbound *outbound.Client
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 
@@ -202,6 +207,12 @@ func readEnvFile(path string) (map[string]string, error) {
 // database, loads the key ring and the catalog, and assembles the
 // services and the API. Start runs its background work; Close stops it.
 func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
+	if cfg.Dev {
+		// The demo provider lives on this host: let outbound calls reach it.
+		if u, err := parseURL(cfg.BaseURL); err == nil && u.Host != "" {
+			cfg.AllowPrivateHosts = append(append([]string(nil), cfg.AllowPrivateHosts...), u.Host)
+		}
+	}
 	h := &Host{Config: cfg, Log: opts.Logger}
 	if h.Log == nil {
 		h.Log = NewLogger(cfg.LogLevel)
@@ -273,9 +284,17 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		}
 	}
 
-	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log})
+	// Token endpoints, revocation, credential checks and webhook
+	// receivers are reached through the same guard as provider APIs: no
+	// private or loopback address unless ATOM_ALLOW_PRIVATE_HOSTS lists it.
+	h.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts, Rate: -1})
+	h.closers = append(h.closers, func(context.Context) error { h.Outbound.Close(); return nil })
+	webhookClient := &http.Client{Transport: h.Outbound.Transport(), Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log, HTTPClient: webhookClient})
 	h.Connect, err = connect.New(connect.Config{
-		Store: st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
+		HTTPClient: h.Outbound.HTTPClient(),
+		Store:      st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
 		AllowedReturnTo: cfg.ReturnToOrigins, Logger: h.Log, Webhooks: h.Webhooks,
 	})
 	if err != nil {
