@@ -125,7 +125,10 @@ func run(t *testing.T, ctx context.Context, step string, steps ...chromedp.Actio
 	tctx, cancel := context.WithTimeout(ctx, stepTimeout)
 	defer cancel()
 	if err := chromedp.Do(tctx, steps...); err != nil {
-		page, _ := get(ctx, chromedp.Evaluate[string](`(document.getElementById('alert-text')||{}).textContent + ' | ' + (document.getElementById('status')||{}).textContent`))
+		page, _ := get(ctx, chromedp.Evaluate[string](`(document.getElementById('alert-text')||{}).textContent + ' | ' + (document.getElementById('status')||{}).textContent + ' | ' + ((document.getElementById('action-result')||{}).textContent||'')`))
+		if png, err := get(ctx, chromedp.CaptureScreenshot()); err == nil {
+			_ = os.WriteFile(filepath.Join(artifactDir(t), strings.ReplaceAll(t.Name(), "/", "_")+"-failure.png"), png, 0o644)
+		}
 		t.Fatalf("%s: %v (page says: %s)", step, err, page)
 	}
 }

@@ -8,12 +8,12 @@ import (
 
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/exec"
 )
 
 // execHooks install the execution engine in the browser test's host, so
-// the page's "try an action" step runs. It stays empty until the exec
-// package offers a hook; the test then skips that step and says so.
-var execHooks []func(ctx context.Context, h *app.Host, deps *api.Deps) error
+// the page's "try an action" step runs.
+var execHooks = []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{Env: func(string) string { return "" }})}
 
 // demoCopyHooks give the demo provider requests whose strings it may keep.
 // Fiber's adaptor hands net/http handlers strings that alias fasthttp's

@@ -57,7 +57,9 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 		Dev:               true,
 		AutoMigrate:       true,
 		CatalogDir:        o.catalogDir,
-		AllowPrivateHosts: o.allowPrivate,
+		PluginDir:         filepath.Join(dir, "plugins"),
+		// The demo provider is this host: actions reach it on loopback.
+		AllowPrivateHosts: append([]string{ln.Addr().String()}, o.allowPrivate...),
 		LogLevel:          "warn",
 		BodyLimit:         1 << 20,
 		ShutdownTimeout:   5 * time.Second,

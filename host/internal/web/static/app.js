@@ -888,6 +888,9 @@
       const x = await call('GET', '/api/v1/executions/' + enc(id));
       box.append(el('dt', { text: 'Status' }), el('dd', { id: 'execution-status', text: x.status || '—' }),
         el('dt', { text: 'Duration' }), el('dd', { text: duration(x) }));
+      if (x.error) {
+        box.append(el('dt', { text: 'Error' }), el('dd', { text: (x.error.code ? x.error.code + ': ' : '') + (x.error.message || '') }));
+      }
     } catch (e) {
       box.append(el('dt', { text: 'Record' }), el('dd', { text: e.message }));
     }
@@ -919,7 +922,8 @@
       box.replaceChildren(el('p', { class: 'muted', text: e.status === 404 ? 'Executions are not recorded on this host.' : e.message }));
       return;
     }
-    const items = (res && res.items) || [];
+    // The list is "items" in the REST contract; the engine also names it "executions".
+    const items = (res && (res.items || res.executions)) || [];
     if (!items.length) {
       box.replaceChildren(el('p', { class: 'muted', text: 'No executions yet.' }));
       return;
