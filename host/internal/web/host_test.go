@@ -50,14 +50,14 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 		scheme = "http"
 	}
 	cfg := config.Config{
-		Addr:              ln.Addr().String(),
-		DataDir:           dir,
-		DatabaseURL:       "sqlite://" + filepath.Join(dir, "atom.db"),
-		BaseURL:           scheme + "://" + ln.Addr().String(),
-		Dev:               true,
-		AutoMigrate:       true,
-		CatalogDir:        o.catalogDir,
-		PluginDir:         filepath.Join(dir, "plugins"),
+		Addr:        ln.Addr().String(),
+		DataDir:     dir,
+		DatabaseURL: "sqlite://" + filepath.Join(dir, "atom.db"),
+		BaseURL:     scheme + "://" + ln.Addr().String(),
+		Dev:         true,
+		AutoMigrate: true,
+		CatalogDir:  o.catalogDir,
+		PluginDir:   filepath.Join(dir, "plugins"),
 		// The demo provider is this host: actions reach it on loopback.
 		AllowPrivateHosts: append([]string{ln.Addr().String()}, o.allowPrivate...),
 		LogLevel:          "warn",
