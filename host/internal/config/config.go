@@ -60,6 +60,12 @@ type Config struct {
 	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
 	// is refused.
 	AllowPrivateHosts []string
+	// RateLimit is the outbound request rate allowed per tenant and
+	// provider, in requests per second (ATOM_RATE_LIMIT, default 20;
+	// negative turns the limit off); RateBurst is its burst
+	// (ATOM_RATE_BURST, default 40).
+	RateLimit float64
+	RateBurst int
 	// ShutdownTimeout bounds graceful shutdown (ATOM_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// ReturnToHosts are extra origins a post-connect redirect may target
@@ -97,7 +103,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
-	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo string
+	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo, rate, burst string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
 		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
@@ -114,6 +120,8 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"ATOM_BODY_LIMIT", "body-limit", "1048576", "maximum request body in bytes", &bodyLimit},
 		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach", &private},
+		{"ATOM_RATE_LIMIT", "rate-limit", "20", "outbound requests per second per tenant and provider (negative: no limit)", &rate},
+		{"ATOM_RATE_BURST", "rate-burst", "40", "burst of the outbound rate limit", &burst},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
 		{"ATOM_RETURN_TO_ORIGINS", "return-to-origins", "", "comma-separated origins allowed as post-connect redirect targets", &returnTo},
 	}
@@ -147,6 +155,12 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	c.PluginVerify = parseBool("ATOM_PLUGIN_VERIFY", verify)
 	if _, err := fmt.Sscanf(bodyLimit, "%d", &c.BodyLimit); err != nil || c.BodyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_BODY_LIMIT: %q is not a positive number of bytes", bodyLimit))
+	}
+	if _, err := fmt.Sscanf(rate, "%g", &c.RateLimit); err != nil || c.RateLimit == 0 {
+		errs = append(errs, fmt.Errorf("ATOM_RATE_LIMIT: %q is not a non-zero number (requests per second; negative for no limit)", rate))
+	}
+	if _, err := fmt.Sscanf(burst, "%d", &c.RateBurst); err != nil || c.RateBurst <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_RATE_BURST: %q is not a positive number", burst))
 	}
 	d, err := time.ParseDuration(shutdown)
 	if err != nil {
