@@ -757,7 +757,7 @@
     if (Array.isArray(t)) {
       t = t.find((x) => x !== 'null') || t[0];
     }
-    return t || (s && s.enum ? 'string' : 'object');
+    return t || (s && s.enum ? 'string' : 'any');
   }
 
   function buildActionForm(d, a, form, out) {
@@ -793,7 +793,7 @@
       } else if (type === 'string') {
         input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false', value: s.default !== undefined ? String(s.default) : null }, common));
       } else {
-        input = el('textarea', Object.assign({ rows: '3', spellcheck: 'false', placeholder: type === 'array' ? '[ ]' : '{ }' }, common));
+        input = el('textarea', Object.assign({ rows: '3', spellcheck: 'false', placeholder: { array: '[ ]', object: '{ }' }[type] || 'JSON or text' }, common));
         if (s.default !== undefined) {
           input.value = JSON.stringify(s.default);
         }
@@ -874,6 +874,10 @@
         try {
           input[name] = JSON.parse(v);
         } catch (e) {
+          if (type === 'any') {
+            input[name] = v; // a field of any type takes plain text as a string
+            continue;
+          }
           n.focus();
           throw new Error(name + ' must be JSON: ' + e.message);
         }
