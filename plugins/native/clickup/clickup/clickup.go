@@ -2,8 +2,9 @@
 // tasks and comments over ClickUp's API v2
 // (https://clickup.com/api), built only on the public SDK.
 //
-// A personal API token (pk_...) goes bare in the Authorization header,
-// without "Bearer"; OAuth access tokens are sent as Bearer. Task lists
+// Tokens go bare in the Authorization header, without "Bearer": personal
+// API tokens (pk_...) as they are, OAuth access tokens moved out of the
+// Bearer scheme per request. Task lists
 // page by page number (0-based, 100 tasks a page) and answer last_page;
 // the next page number is handed back as next_page. ClickUp's error body
 // {"err","ECODE"} becomes a diagnostic carrying the ECODE.
@@ -39,6 +40,7 @@ func New() *provider.Builder {
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,
 			APIKey:      provider.APIKeyHeader("Authorization", ""),
+			Client:      provider.TokenHeader("Authorization", "", nil),
 			UserAgent:   "atom-provider-clickup/" + Version,
 			DecodeError: decodeError,
 		}).

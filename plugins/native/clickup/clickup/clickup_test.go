@@ -70,3 +70,17 @@ func TestManifest(t *testing.T) {
 	}
 	golden(t, "manifest.golden.json", append(b, '\n'))
 }
+
+func TestBareTokenAfterRefresh(t *testing.T) {
+	fake := newFakeClickUp(t)
+	host := providertest.NewHost()
+	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: "oauth-valid", TokenType: "Bearer"}
+	resp := providertest.Run(t, clickup.New(), "test_connection", nil,
+		provider.Credentials{Type: "oauth2", AccessToken: "expired", TokenType: "Bearer"},
+		providertest.BaseURL(fake.URL), providertest.WithHost(host), providertest.OverGRPC())
+	var out map[string]any
+	providertest.Output(t, resp, &out)
+	if host.Refreshes() != 1 {
+		t.Fatalf("refreshes %d", host.Refreshes())
+	}
+}

@@ -13,8 +13,8 @@ import (
 )
 
 // fakeClickUp behaves like the parts of api.clickup.com/api/v2 the
-// provider uses: personal tokens bare in Authorization and OAuth tokens
-// as Bearer, task lists paged by 0-based page number with last_page, and
+// provider uses: personal and OAuth tokens bare in Authorization (a
+// Bearer scheme is refused), task lists paged by 0-based page number with last_page, and
 // ClickUp's {"err","ECODE"} errors.
 type fakeClickUp struct {
 	*httptest.Server
@@ -44,8 +44,8 @@ func (f *fakeClickUp) serve(w http.ResponseWriter, r *http.Request) {
 	raw, _ := io.ReadAll(r.Body)
 	f.record(r, raw)
 	switch r.Header.Get("Authorization") {
-	case "pk_12345_VALID", "Bearer oauth-valid":
-	case "Bearer pk_12345_VALID":
+	case "pk_12345_VALID", "oauth-valid":
+	case "Bearer pk_12345_VALID", "Bearer oauth-valid":
 		cuError(w, 401, "Oauth token not found", "OAUTH_019")
 		return
 	default:

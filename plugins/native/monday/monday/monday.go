@@ -5,8 +5,7 @@
 //
 // Every call is a POST to /v2 with a query and variables and an
 // API-Version header. The token, personal API token or OAuth access token
-// alike, goes bare in the Authorization header (monday tokens do not
-// expire, so there is no refresh). Errors arrive in errors[] with HTTP
+// alike, goes bare in the Authorization header. Errors arrive in errors[] with HTTP
 // 200 (extensions.code, e.g. ComplexityException) or, for older failures,
 // as {"error_code","error_message","status_code"}; both become
 // diagnostics. Items page with items_page/next_items_page cursors, handed
@@ -34,7 +33,12 @@ const BaseURL = "https://api.monday.com"
 const endpoint = "/v2"
 
 var httpOptions = provider.HTTPOptions{
-	BaseURL:     BaseURL,
+	BaseURL: BaseURL,
+	// Personal API tokens go bare in Authorization; so do OAuth access
+	// tokens, moved out of the Bearer scheme per request (after a refresh
+	// too, for apps on monday's expiring-token OAuth flow).
+	APIKey:      provider.APIKeyHeader("Authorization", ""),
+	Client:      provider.TokenHeader("Authorization", "", nil),
 	Header:      http.Header{"Api-Version": {APIVersion}},
 	UserAgent:   "atom-provider-monday/" + Version,
 	DecodeError: decodeError,
@@ -156,23 +160,9 @@ func decodeError(e *provider.HTTPError, body []byte) {
 	}
 }
 
-// gql runs one GraphQL call with the token bare in Authorization.
+// gql runs one GraphQL call.
 func gql(ctx context.Context, c *provider.Call, query string, vars map[string]any, out any) error {
-	cr := c.Credentials()
-	token := cr.AccessToken
-	if cr.Type == "api_key" {
-		token = cr.APIKey
-	}
-	if token == "" {
-		token = cr.Fields["apiKey"]
-	}
-	if token == "" {
-		return provider.UserError("", "the monday connection has no token")
-	}
-	req := c.Request()
-	req.Credentials = provider.Credentials{Type: "none"}
-	h := provider.Client(provider.WithRequest(ctx, req), httpOptions).WithHeader("Authorization", token)
-	return h.GraphQL(ctx, endpoint, query, vars, out)
+	return c.HTTP().GraphQL(ctx, endpoint, query, vars, out)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
