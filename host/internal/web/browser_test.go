@@ -524,3 +524,35 @@ func TestBrowserRedirectErrors(t *testing.T) {
 		t.Errorf("callback with a bad state shows %q", text)
 	}
 }
+
+// TestBrowserNarrowScreen checks that the catalog and the panel fit a
+// phone-sized viewport without horizontal scrolling, and that the panel is
+// reachable from the keyboard alone.
+func TestBrowserNarrowScreen(t *testing.T) {
+	ctx := newBrowser(t)
+	h := startHost(t, hostOptions{})
+	run(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	signInBrowser(t, ctx, h)
+	fits := `document.documentElement.scrollWidth <= document.documentElement.clientWidth`
+	if !must(t, ctx, "catalog fits", chromedp.Evaluate[bool](fits)) {
+		t.Error("the catalog scrolls sideways on a 390 px screen")
+	}
+	shot(t, ctx, t.Name()+"-01-catalog")
+
+	// Keyboard only: search, Tab to the first visible row's button, Enter.
+	run(t, ctx, "open with the keyboard",
+		chromedp.SendKeys(chromedp.ID("q"), "demo"),
+		waitJS(`!document.querySelector('li[data-id="demo"]').hidden`),
+		js(`document.querySelector('li[data-id="demo"] button.open').focus()`),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("connect-submit")),
+	)
+	inDialog := must(t, ctx, "focus moved into the dialog", chromedp.Evaluate[bool](`document.getElementById('panel').contains(document.activeElement)`))
+	if !inDialog {
+		t.Error("opening the panel leaves the focus outside it")
+	}
+	if !must(t, ctx, "panel fits", chromedp.Evaluate[bool](`document.getElementById('panel').getBoundingClientRect().right <= document.documentElement.clientWidth + 1`)) {
+		t.Error("the panel is wider than a 390 px screen")
+	}
+	shot(t, ctx, t.Name()+"-02-panel")
+}
