@@ -175,6 +175,11 @@ func orRoot(id string) string {
 }
 
 func listFolderItems(ctx context.Context, c *provider.Call, in folderItemsIn) (any, error) {
+	if in.FolderID != "" {
+		if _, err := provider.PathSegment("folder_id", in.FolderID); err != nil {
+			return nil, err
+		}
+	}
 	q := url.Values{"usemarker": {"true"}, "fields": {itemFields}}
 	if in.Limit != 0 {
 		q.Set("limit", strconv.Itoa(in.Limit))
@@ -202,6 +207,9 @@ type fileIn struct {
 }
 
 func getFile(ctx context.Context, c *provider.Call, in fileIn) (any, error) {
+	if _, err := provider.PathSegments("file_id", in.FileID); err != nil {
+		return nil, err
+	}
 	var out json.RawMessage
 	if err := c.HTTP().GetJSON(ctx, api+"/files/"+url.PathEscape(in.FileID), url.Values{"fields": {itemFields}}, &out); err != nil {
 		return nil, err
@@ -274,6 +282,9 @@ func search(ctx context.Context, c *provider.Call, in searchIn) (any, error) {
 }
 
 func deleteFile(ctx context.Context, c *provider.Call, in fileIn) (any, error) {
+	if _, err := provider.PathSegments("file_id", in.FileID); err != nil {
+		return nil, err
+	}
 	client := c.HTTP()
 	if in.ETag != "" {
 		client = client.WithHeader("If-Match", in.ETag)

@@ -135,6 +135,7 @@ func TestActions(t *testing.T) {
 		{"search_page2", "search", `{"query":"budget","type":"file","file_extensions":["pdf","xlsx"],"limit":1,"offset":1}`, creds, false},
 		{"delete_file", "delete_file", `{"file_id":"12345","etag":"3"}`, creds, false},
 		{"delete_file_stale_etag", "delete_file", `{"file_id":"12345","etag":"1"}`, creds, true},
+		{"get_file_dot_segment", "get_file", `{"file_id":".."}`, creds, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -254,6 +254,9 @@ type guildIn struct {
 }
 
 func listChannels(ctx context.Context, c *provider.Call, in guildIn) (any, error) {
+	if _, err := provider.PathSegments("guild_id", in.GuildID); err != nil {
+		return nil, err
+	}
 	var chans []json.RawMessage
 	if err := send(ctx, c, http.MethodGet, api+"/guilds/"+url.PathEscape(in.GuildID)+"/channels", nil, nil, &chans); err != nil {
 		return nil, err
@@ -284,6 +287,9 @@ type createMessage struct {
 }
 
 func sendMessage(ctx context.Context, c *provider.Call, in sendIn) (any, error) {
+	if _, err := provider.PathSegments("channel_id", in.ChannelID); err != nil {
+		return nil, err
+	}
 	if in.Content == "" && len(in.Embeds) == 0 {
 		return nil, provider.UserError("content", "give content or embeds")
 	}
@@ -310,6 +316,9 @@ type messagesIn struct {
 }
 
 func listMessages(ctx context.Context, c *provider.Call, in messagesIn) (any, error) {
+	if _, err := provider.PathSegments("channel_id", in.ChannelID); err != nil {
+		return nil, err
+	}
 	if in.Before != "" && in.After != "" {
 		return nil, provider.UserError("after", "give before or after, not both")
 	}

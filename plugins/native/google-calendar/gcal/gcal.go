@@ -198,6 +198,11 @@ type eventsIn struct {
 }
 
 func listEvents(ctx context.Context, c *provider.Call, in eventsIn) (any, error) {
+	if in.CalendarID != "" {
+		if _, err := provider.PathSegment("calendar_id", in.CalendarID); err != nil {
+			return nil, err
+		}
+	}
 	if in.OrderBy == "startTime" && !in.SingleEvents {
 		return nil, provider.UserError("order_by", "startTime ordering needs single_events")
 	}
@@ -276,6 +281,16 @@ func toEventTime(field string, t *timeIn) (*eventTime, error) {
 }
 
 func (in eventIn) body() ([]byte, error) {
+	if in.CalendarID != "" {
+		if _, err := provider.PathSegment("calendar_id", in.CalendarID); err != nil {
+			return nil, err
+		}
+	}
+	if in.EventID != "" {
+		if _, err := provider.PathSegment("event_id", in.EventID); err != nil {
+			return nil, err
+		}
+	}
 	start, err := toEventTime("start", in.Start)
 	if err != nil {
 		return nil, err
@@ -327,6 +342,14 @@ type deleteIn struct {
 }
 
 func deleteEvent(ctx context.Context, c *provider.Call, in deleteIn) (any, error) {
+	if in.CalendarID != "" {
+		if _, err := provider.PathSegment("calendar_id", in.CalendarID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := provider.PathSegments("event_id", in.EventID); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	set(q, "sendUpdates", in.SendUpdates)
 	if err := c.HTTP().Send(ctx, http.MethodDelete, calPath(in.CalendarID)+"/events/"+url.PathEscape(in.EventID), q, "", nil, nil); err != nil {

@@ -214,6 +214,9 @@ type idIn struct {
 func filePath(id string) string { return "/drive/v3/files/" + url.PathEscape(id) }
 
 func getFile(ctx context.Context, c *provider.Call, in idIn) (any, error) {
+	if _, err := provider.PathSegments("file_id", in.FileID); err != nil {
+		return nil, err
+	}
 	var out json.RawMessage
 	q := url.Values{"fields": {fileFields}, "supportsAllDrives": {"true"}}
 	if err := c.HTTP().GetJSON(ctx, filePath(in.FileID), q, &out); err != nil {
@@ -303,6 +306,9 @@ func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error)
 }
 
 func deleteFile(ctx context.Context, c *provider.Call, in idIn) (any, error) {
+	if _, err := provider.PathSegments("file_id", in.FileID); err != nil {
+		return nil, err
+	}
 	q := url.Values{"supportsAllDrives": {"true"}}
 	if err := c.HTTP().Send(ctx, http.MethodDelete, filePath(in.FileID), q, "", nil, nil); err != nil {
 		return nil, err

@@ -145,6 +145,7 @@ func TestActions(t *testing.T) {
 		{"upload_file_base64", "upload_file", `{"name":"a.bin","content_base64":"AAEC","mime_type":"application/octet-stream"}`, creds, false},
 		{"upload_file_bad_base64", "upload_file", `{"name":"a.bin","content_base64":"***"}`, creds, true},
 		{"delete_file", "delete_file", `{"file_id":"f1"}`, creds, false},
+		{"delete_file_dot_segment", "delete_file", `{"file_id":".."}`, creds, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

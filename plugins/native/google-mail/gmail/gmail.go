@@ -184,6 +184,9 @@ type getIn struct {
 }
 
 func getMessage(ctx context.Context, c *provider.Call, in getIn) (any, error) {
+	if _, err := provider.PathSegments("id", in.ID); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	if in.Format != "" {
 		q.Set("format", in.Format)

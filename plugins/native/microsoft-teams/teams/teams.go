@@ -159,6 +159,9 @@ func channelPath(team, channel string) string {
 }
 
 func listChannels(ctx context.Context, c *provider.Call, in channelsIn) (any, error) {
+	if _, err := provider.PathSegments("team_id", in.TeamID); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	if in.MembershipType != "" {
 		q.Set("$filter", "membershipType eq '"+in.MembershipType+"'")
@@ -174,6 +177,9 @@ type messagesIn struct {
 }
 
 func listMessages(ctx context.Context, c *provider.Call, in messagesIn) (any, error) {
+	if _, err := provider.PathSegments("team_id", in.TeamID, "channel_id", in.ChannelID); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	if in.Top != 0 {
 		q.Set("$top", strconv.Itoa(in.Top))
@@ -209,6 +215,14 @@ type channelMessageIn struct {
 }
 
 func sendChannelMessage(ctx context.Context, c *provider.Call, in channelMessageIn) (any, error) {
+	if _, err := provider.PathSegments("team_id", in.TeamID, "channel_id", in.ChannelID); err != nil {
+		return nil, err
+	}
+	if in.ReplyToID != "" {
+		if _, err := provider.PathSegment("reply_to_id", in.ReplyToID); err != nil {
+			return nil, err
+		}
+	}
 	path := channelPath(in.TeamID, in.ChannelID) + "/messages"
 	if in.ReplyToID != "" {
 		if in.Subject != "" {
@@ -230,6 +244,9 @@ type chatMessageIn struct {
 }
 
 func sendChatMessage(ctx context.Context, c *provider.Call, in chatMessageIn) (any, error) {
+	if _, err := provider.PathSegments("chat_id", in.ChatID); err != nil {
+		return nil, err
+	}
 	var out json.RawMessage
 	path := v1 + "/chats/" + url.PathEscape(in.ChatID) + "/messages"
 	if err := c.HTTP().PostJSON(ctx, path, newMessage("", in.Content, in.HTML), &out); err != nil {

@@ -178,6 +178,11 @@ type childrenIn struct {
 }
 
 func listChildren(ctx context.Context, c *provider.Call, in childrenIn) (any, error) {
+	if in.ItemID != "" {
+		if _, err := provider.PathSegment("item_id", in.ItemID); err != nil {
+			return nil, err
+		}
+	}
 	return list(ctx, c, itemPath(in.ItemID)+"/children", in.Top, in.Cursor)
 }
 
@@ -198,6 +203,9 @@ type idIn struct {
 }
 
 func getItem(ctx context.Context, c *provider.Call, in idIn) (any, error) {
+	if _, err := provider.PathSegments("item_id", in.ItemID); err != nil {
+		return nil, err
+	}
 	var out json.RawMessage
 	if err := c.HTTP().GetJSON(ctx, itemPath(in.ItemID), nil, &out); err != nil {
 		return nil, err
@@ -212,6 +220,11 @@ type folderIn struct {
 }
 
 func createFolder(ctx context.Context, c *provider.Call, in folderIn) (any, error) {
+	if in.ParentID != "" {
+		if _, err := provider.PathSegment("parent_id", in.ParentID); err != nil {
+			return nil, err
+		}
+	}
 	cb := in.ConflictBehavior
 	if cb == "" {
 		cb = "fail"
@@ -236,6 +249,14 @@ type uploadIn struct {
 func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error) {
 	if strings.ContainsAny(in.Name, `/\:*?"<>|`) {
 		return nil, provider.UserError("name", `may not contain / \ : * ? " < > |`)
+	}
+	if in.ParentID != "" {
+		if _, err := provider.PathSegment("parent_id", in.ParentID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := provider.PathSegments("name", in.Name); err != nil {
+		return nil, err
 	}
 	if in.Content != "" && in.ContentBase64 != "" {
 		return nil, provider.UserError("content_base64", "give content or content_base64, not both")
@@ -270,6 +291,9 @@ func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error)
 }
 
 func deleteItem(ctx context.Context, c *provider.Call, in idIn) (any, error) {
+	if _, err := provider.PathSegments("item_id", in.ItemID); err != nil {
+		return nil, err
+	}
 	if in.ItemID == "root" {
 		return nil, provider.UserError("item_id", "the drive root cannot be deleted")
 	}

@@ -120,6 +120,7 @@ func TestActions(t *testing.T) {
 		{"upload_file_bad_name", "upload_file", fixed(`{"name":"a/b.txt","content":"x"}`), creds, true},
 		{"search_items", "search_items", fixed(`{"query":"budget '24"}`), creds, false},
 		{"delete_item", "delete_item", fixed(`{"item_id":"01C"}`), creds, false},
+		{"delete_item_dot_segment", "delete_item", fixed(`{"item_id":".."}`), creds, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -165,6 +165,11 @@ func listMessages(ctx context.Context, c *provider.Call, in listIn) (any, error)
 	if in.Search != "" && in.Filter != "" {
 		return nil, provider.UserError("search", "cannot be combined with filter in Microsoft Graph")
 	}
+	if in.Folder != "" {
+		if _, err := provider.PathSegment("folder", in.Folder); err != nil {
+			return nil, err
+		}
+	}
 	path := me + "/messages"
 	if in.Folder != "" {
 		path = me + "/mailFolders/" + url.PathEscape(in.Folder) + "/messages"
@@ -190,6 +195,9 @@ type getIn struct {
 }
 
 func getMessage(ctx context.Context, c *provider.Call, in getIn) (any, error) {
+	if _, err := provider.PathSegments("id", in.ID); err != nil {
+		return nil, err
+	}
 	client := c.HTTP()
 	if in.BodyType != "" {
 		client = client.WithHeader("Prefer", `outlook.body-content-type="`+in.BodyType+`"`)
@@ -266,6 +274,9 @@ type replyIn struct {
 }
 
 func reply(ctx context.Context, c *provider.Call, in replyIn) (any, error) {
+	if _, err := provider.PathSegments("id", in.ID); err != nil {
+		return nil, err
+	}
 	verb := "/reply"
 	if in.ReplyAll {
 		verb = "/replyAll"

@@ -209,6 +209,9 @@ type meetingIn struct {
 func meetingPath(id string) string { return "meetings/" + url.PathEscape(id) }
 
 func getMeeting(ctx context.Context, c *provider.Call, in meetingIn) (any, error) {
+	if _, err := provider.PathSegments("meeting_id", in.MeetingID); err != nil {
+		return nil, err
+	}
 	var out json.RawMessage
 	if err := c.HTTP().GetJSON(ctx, meetingPath(in.MeetingID), nil, &out); err != nil {
 		return nil, err
@@ -272,6 +275,9 @@ type deleteIn struct {
 }
 
 func deleteMeeting(ctx context.Context, c *provider.Call, in deleteIn) (any, error) {
+	if _, err := provider.PathSegments("meeting_id", in.MeetingID); err != nil {
+		return nil, err
+	}
 	q := url.Values{}
 	if in.OccurrenceID != "" {
 		q.Set("occurrence_id", in.OccurrenceID)
