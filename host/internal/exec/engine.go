@@ -54,6 +54,7 @@ import (
 	"github.com/atomhq/atom/host/internal/runtime"
 	"github.com/atomhq/atom/host/internal/runtime/generic"
 	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
@@ -101,6 +102,9 @@ type Config struct {
 	// IdempotencyWindow is how long an Idempotency-Key replays its first
 	// result (default 24h).
 	IdempotencyWindow time.Duration
+	// Keyring seals values plugins put in the tenant's store; plugins
+	// keep secrets there (e.g. Plaid item tokens). Required.
+	Keyring *vault.Keyring
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -122,8 +126,8 @@ type callStats struct {
 
 // New returns an Engine.
 func New(cfg Config) (*Engine, error) {
-	if cfg.Store == nil || cfg.Registry == nil || cfg.Credentials == nil || cfg.Catalog == nil {
-		return nil, errors.New("exec: Store, Registry, Credentials and Catalog are required")
+	if cfg.Store == nil || cfg.Registry == nil || cfg.Credentials == nil || cfg.Catalog == nil || cfg.Keyring == nil {
+		return nil, errors.New("exec: Store, Registry, Credentials, Catalog and Keyring are required")
 	}
 	if cfg.Env == nil {
 		cfg.Env = func(string) string { return "" }
@@ -661,7 +665,13 @@ func (h *execHost) Refresh(ctx context.Context) (provider.Credentials, error) {
 	return h.e.cfg.Credentials.ForceRefresh(ctx, h.tenant, h.connID)
 }
 
-// StoreGet reads the tenant's store, scoped to the provider.
+// kvAD binds a store value to its tenant, provider and key.
+func (h *execHost) kvAD(key string) vault.AD {
+	return vault.AD{Table: "kv_store", Column: "value", TenantID: h.tenant, Provider: h.provider, RowID: key}
+}
+
+// StoreGet reads the tenant's store, scoped to the provider. Values are
+// stored encrypted.
 func (h *execHost) StoreGet(ctx context.Context, key string) ([]byte, bool, error) {
 	var v []byte
 	var ok bool
@@ -670,12 +680,24 @@ func (h *execHost) StoreGet(ctx context.Context, key string) ([]byte, bool, erro
 		v, ok, err = tx.KVGet(ctx, h.provider, key)
 		return err
 	})
-	return v, ok, err
+	if err != nil || !ok {
+		return nil, ok, err
+	}
+	pt, err := h.e.cfg.Keyring.Open(v, h.kvAD(key))
+	if err != nil {
+		return nil, false, fmt.Errorf("store value %q: %w", key, err)
+	}
+	return pt, true, nil
 }
 
-// StorePut writes the tenant's store, scoped to the provider.
+// StorePut writes the tenant's store, scoped to the provider, sealed
+// under the active key.
 func (h *execHost) StorePut(ctx context.Context, key string, value []byte) error {
-	return h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error { return tx.KVPut(ctx, h.provider, key, value) })
+	ct, _, err := h.e.cfg.Keyring.Seal(value, h.kvAD(key))
+	if err != nil {
+		return err
+	}
+	return h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error { return tx.KVPut(ctx, h.provider, key, ct) })
 }
 
 // Log records a plugin's log line with the execution's ids.

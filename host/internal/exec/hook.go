@@ -88,7 +88,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env})
 	p.Registry = registry.New(gen)
 
-	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env,
+	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
 		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout})
 	if err != nil {
 		return nil, err

@@ -566,7 +566,8 @@ func (t *Tx) SecretRows(ctx context.Context) ([]store.SecretRow, error) {
 		SELECT 'integration_tokens', 'credentials', id, provider, key_id, credentials FROM integration_tokens WHERE tenant_id = $1
 		UNION ALL SELECT 'oauth_apps', 'client_secret', provider, provider, key_id, client_secret FROM oauth_apps WHERE tenant_id = $1
 		UNION ALL SELECT 'oauth_states', 'secret', id, provider, key_id, secret FROM oauth_states WHERE tenant_id = $1 AND secret IS NOT NULL
-		UNION ALL SELECT 'tenants', 'webhook_secret', id, '', webhook_key_id, webhook_secret FROM tenants WHERE id = $1 AND webhook_secret IS NOT NULL`), t.tenant)
+		UNION ALL SELECT 'tenants', 'webhook_secret', id, '', webhook_key_id, webhook_secret FROM tenants WHERE id = $1 AND webhook_secret IS NOT NULL
+		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`), t.tenant)
 	if err != nil {
 		return nil, t.classify(err)
 	}
@@ -597,6 +598,14 @@ func (t *Tx) UpdateSecret(ctx context.Context, old store.SecretRow, ciphertext [
 		q = `UPDATE oauth_states SET secret = $3, key_id = $4 WHERE tenant_id = $1 AND id = $2 AND secret = $5`
 	case "tenants.webhook_secret":
 		q = `UPDATE tenants SET webhook_secret = $3, webhook_key_id = $4 WHERE id = $1 AND id = $2 AND webhook_secret = $5`
+	case "kv_store.value":
+		// Values carry their key id inside the ciphertext.
+		n, err := t.exec(ctx, `UPDATE kv_store SET value = $3 WHERE tenant_id = $1 AND key = $2 AND provider = $4 AND value = $5`,
+			t.tenant, old.RowID, ciphertext, old.Provider, old.Ciphertext)
+		if err == nil && n == 0 {
+			return fmt.Errorf("%w: kv_store value %s changed", store.ErrConflict, old.RowID)
+		}
+		return err
 	default:
 		return fmt.Errorf("store: unknown secret column %s.%s", old.Table, old.Column)
 	}

@@ -1,0 +1,53 @@
+package exec
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/host/internal/vault"
+)
+
+// TestStoreValuesSealed: what plugins put in the tenant store (Plaid item
+// tokens, cached ids) is stored only encrypted, bound to tenant, provider
+// and key.
+func TestStoreValuesSealed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		k, _ := vault.Generate("k1")
+		kr, err := vault.Parse(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		tenant := storetest.NewTenant(t, st)
+		e := &Engine{cfg: Config{Store: st, Keyring: kr}}
+		h := &execHost{e: e, tenant: tenant, provider: "plaid"}
+		secret := []byte("access-sandbox-0123456789")
+		if err := h.StorePut(ctx, "item/abc", secret); err != nil {
+			t.Fatal(err)
+		}
+		var raw []byte
+		st.InTenant(ctx, tenant, func(tx store.Tx) error {
+			raw, _, err = tx.KVGet(ctx, "plaid", "item/abc")
+			return err
+		})
+		if len(raw) == 0 || bytes.Contains(raw, secret) {
+			t.Fatalf("store value not sealed: %q", raw)
+		}
+		got, ok, err := h.StoreGet(ctx, "item/abc")
+		if err != nil || !ok || !bytes.Equal(got, secret) {
+			t.Fatalf("StoreGet: %q %v %v", got, ok, err)
+		}
+		// The same ciphertext under another provider's namespace fails.
+		st.InTenant(ctx, tenant, func(tx store.Tx) error { return tx.KVPut(ctx, "xero", "item/abc", raw) })
+		other := &execHost{e: e, tenant: tenant, provider: "xero"}
+		if _, _, err := other.StoreGet(ctx, "item/abc"); err == nil {
+			t.Fatal("a value moved to another provider decrypted")
+		}
+		if _, ok, _ := h.StoreGet(ctx, "missing"); ok {
+			t.Fatal("missing key found")
+		}
+	})
+}
