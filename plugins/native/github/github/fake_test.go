@@ -27,7 +27,9 @@ type fakeGitHub struct {
 	issues []map[string]any // of atomhq/atom
 }
 
-func newFakeGitHub(t *testing.T) *fakeGitHub {
+func newFakeGitHub(t *testing.T) *fakeGitHub { return newFakeGitHubB(t) }
+
+func newFakeGitHubB(t testing.TB) *fakeGitHub {
 	f := &fakeGitHub{
 		recorder: recorder{headers: []string{"Authorization", "Accept", "X-Github-Api-Version", "Content-Type"}},
 		tokens:   map[string]string{"gho_valid": "octocat", "ghp_pat": "hubot", "gho_limited": "octocat"},

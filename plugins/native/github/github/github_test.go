@@ -91,3 +91,27 @@ func TestManifest(t *testing.T) {
 	}
 	golden(t, "manifest.golden.json", append(b, '\n'))
 }
+
+// BenchmarkListIssues measures one list_issues execution against the
+// local fake: in-process and through the go-plugin gRPC transport.
+func BenchmarkListIssues(b *testing.B) {
+	creds := provider.Credentials{Type: "oauth2", AccessToken: "gho_valid"}
+	input := `{"owner":"atomhq","repo":"atom","per_page":2}`
+	for _, transport := range []string{"direct", "grpc"} {
+		b.Run(transport, func(b *testing.B) {
+			fake := newFakeGitHubB(b)
+			p := github.New()
+			opts := []providertest.Option{providertest.BaseURL(fake.URL)}
+			if transport == "grpc" {
+				opts = append(opts, providertest.Using(providertest.Serve(b, p)))
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if resp := providertest.Run(b, p, "list_issues", input, creds, opts...); resp.Failed() {
+					b.Fatal(resp.Diagnostics)
+				}
+				fake.take()
+			}
+		})
+	}
+}
