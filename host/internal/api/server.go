@@ -114,6 +114,33 @@ func (s *Server) Listen(ctx context.Context, addr string, timeout time.Duration)
 	return <-errc
 }
 
+// detach gives a net/http handler a request whose strings it owns. Fiber's
+// adaptor builds requests over fasthttp's reused buffers, so a handler
+// that keeps a value (the demo keeps PKCE challenges and states) would
+// see it overwritten by a later request.
+func detach(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r2 := r.Clone(r.Context())
+		u := *r.URL
+		u.Path = strings.Clone(u.Path)
+		u.RawPath = strings.Clone(u.RawPath)
+		u.RawQuery = strings.Clone(u.RawQuery)
+		r2.URL = &u
+		r2.Host = strings.Clone(r.Host)
+		r2.RequestURI = strings.Clone(r.RequestURI)
+		r2.RemoteAddr = strings.Clone(r.RemoteAddr)
+		r2.Header = make(http.Header, len(r.Header))
+		for k, vs := range r.Header {
+			cp := make([]string, len(vs))
+			for i, v := range vs {
+				cp[i] = strings.Clone(v)
+			}
+			r2.Header[strings.Clone(k)] = cp
+		}
+		h.ServeHTTP(w, r2)
+	})
+}
+
 // MaxUploadBytes bounds plugin uploads, the largest bodies the API takes.
 const MaxUploadBytes = 128 << 20
 
@@ -137,12 +164,17 @@ func (s *Server) routes() {
 	a.Get("/readyz", s.readyz)
 	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
 	if s.deps.Demo != nil {
-		a.All("/demo/*", adaptor.HTTPHandler(s.deps.Demo))
+		a.All("/demo/*", adaptor.HTTPHandler(detach(s.deps.Demo)))
 	}
 
 	// One authentication gate for /api: admin routes need ATOM_ADMIN_KEY,
 	// OAuth callbacks are bound to a tenant by their state, everything
 	// else needs a tenant API key (or a browser session).
+	if g, ok := s.deps.Web.(interface{ Guard(*fiber.Ctx) error }); ok {
+		// Cookie-authenticated calls from the page must carry its CSRF
+		// token; the page's guard answers 403 before authentication.
+		a.Use("/api", g.Guard)
+	}
 	a.Use("/api", s.authenticate)
 
 	admin := a.Group("/api/v1")

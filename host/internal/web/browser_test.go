@@ -18,8 +18,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
-	"github.com/atomhq/atom/host/internal/api"
-	"github.com/atomhq/atom/host/internal/app"
 )
 
 // The browser tests drive Debian's Chromium (never a downloaded browser)
@@ -224,7 +222,7 @@ func search(t *testing.T, ctx context.Context, q string) []filterRecord {
 
 func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 	ctx := newBrowser(t)
-	h := startHost(t, hostOptions{extraHooks: append(append([]func(ctx context.Context, h *app.Host, deps *api.Deps) error{}, demoCopyHooks...), execHooks...)})
+	h := startHost(t, hostOptions{extraHooks: execHooks})
 	demo, ok := h.Catalog.Current().Get("demo")
 	if !ok {
 		t.Fatal("the dev catalog has no demo entry")
