@@ -1,10 +1,12 @@
 package main
 
 import (
-	"errors"
 	"io"
+
+	gen "github.com/atomhq/atom/host/internal/generate"
 )
 
+// generate runs `atom generate` (see gen.Usage).
 func generate(args []string, stdout io.Writer) error {
-	return errors.New("usage: atom generate integration --provider ID --auth oauth2|api_key|basic")
+	return gen.Main(args, stdout)
 }
