@@ -252,7 +252,7 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 	return []Row{
 		{Name: "token lookup: connect.Service.Credentials p50 / p99", Ours: Fmt(svc.P(50)) + " / " + Fmt(svc.P(99)),
 			Baseline: Fmt(direct.P(50)) + " / " + Fmt(direct.P(99)) + " (bare indexed SELECT as owner)",
-			Goal: "p99 ≤ 2 ms", Met: svc.P(99) <= 2*time.Millisecond, Note: note},
+			Goal:     "p99 ≤ 2 ms", Met: svc.P(99) <= 2*time.Millisecond, Note: note},
 		{Name: "token lookup: store InTenant + GetConnection p50 / p99", Ours: Fmt(storeLat.P(50)) + " / " + Fmt(storeLat.P(99)),
 			Baseline: Fmt(direct.P(50)) + " / " + Fmt(direct.P(99)), Goal: "p99 ≤ 2 ms", Met: storeLat.P(99) <= 2*time.Millisecond},
 	}, nil

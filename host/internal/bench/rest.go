@@ -162,8 +162,8 @@ func (nopHost) Refresh(context.Context) (provider.Credentials, error) {
 	return provider.Credentials{}, errors.New("no connection")
 }
 func (nopHost) StoreGet(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
-func (nopHost) StorePut(context.Context, string, []byte) error        { return nil }
-func (nopHost) Log(context.Context, string, string)                   {}
+func (nopHost) StorePut(context.Context, string, []byte) error         { return nil }
+func (nopHost) Log(context.Context, string, string)                    {}
 
 // benchFixtures builds the echo plugin and the echo piece.
 func (e *Env) benchFixtures() (nativeBin, pieceWasm string, err error) {
