@@ -5,10 +5,12 @@ BIN := bin
 PLUGIN_DIR := $(BIN)/plugins
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/atomhq/atom/host/internal/app.Version=$(VERSION)
-NATIVE := $(notdir $(wildcard plugins/native/*))
+NATIVE := $(patsubst plugins/native/%/main.go,%,$(wildcard plugins/native/*/main.go))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: all run build atom plugins natives pieces test test-faults bench lint fmt proto check catalog catalog-sync deps clean
+MAKEFLAGS += -j2
+
+.PHONY: FORCE all run build atom plugins natives pieces test test-faults bench lint fmt proto check catalog catalog-sync deps clean
 
 all: build
 
@@ -24,19 +26,23 @@ atom:
 
 plugins: natives pieces
 
-natives:
-	@mkdir -p $(PLUGIN_DIR)
-	@for p in $(NATIVE); do \
-		$(GO) build -trimpath -ldflags '-s -w' -o $(PLUGIN_DIR)/atom-provider-$$p ./plugins/native/$$p || exit 1; \
-	done
+natives: $(addprefix $(PLUGIN_DIR)/atom-provider-,$(NATIVE))
 	@echo "built $(words $(NATIVE)) native plugins into $(PLUGIN_DIR)"
+
+# One rule per plugin so `make -j` builds them in parallel; Go's build
+# cache makes unchanged ones cheap.
+$(PLUGIN_DIR)/atom-provider-%: FORCE
+	@mkdir -p $(PLUGIN_DIR)
+	@$(GO) build -trimpath -ldflags '-s -w' -o $@ ./plugins/native/$*
+
+FORCE:
 
 pieces:
 	@./plugins/pieces/build.sh $(PLUGIN_DIR) >/dev/null
 	@echo "built pieces into $(PLUGIN_DIR)"
 
 ## test: every test, including PostgreSQL, plugin builds and the browser test
-test: deps
+test: deps build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd sdk && $(GO) vet ./... && $(GO) test -count=1 ./...
