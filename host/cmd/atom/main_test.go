@@ -73,7 +73,20 @@ func (l *lockedBuf) String() string {
 // startAtom runs `atom serve` in dir with env and waits for /healthz.
 func startAtom(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	port := freePort(t)
+	return startAtomOn(t, dir, freePort(t), env, args...)
+}
+
+// startAtomOn is startAtom on a given port.
+func startAtomOn(t *testing.T, dir string, port int, env []string, args ...string) *proc {
+	t.Helper()
+	p := launchAtom(t, dir, port, env, args...)
+	p.waitHealthy(t)
+	return p
+}
+
+// launchAtom starts `atom serve` without waiting for it.
+func launchAtom(t *testing.T, dir string, port int, env []string, args ...string) *proc {
+	t.Helper()
 	p := &proc{stdout: &lockedBuf{}, stderr: &lockedBuf{}, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	p.cmd = exec.Command(atomBin, append([]string{"serve", "--addr", fmt.Sprintf("127.0.0.1:%d", port)}, args...)...)
 	p.cmd.Dir = dir
@@ -95,13 +108,19 @@ func startAtom(t *testing.T, dir string, env []string, args ...string) *proc {
 			t.Logf("atom stderr (%s):\n%s", p.base, tail(p.stderr.String(), 3000))
 		}
 	})
+	return p
+}
+
+// waitHealthy waits until /healthz answers 200.
+func (p *proc) waitHealthy(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		resp, err := http.Get(p.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return
 			}
 		}
 		if p.cmd.ProcessState != nil {
@@ -110,7 +129,6 @@ func startAtom(t *testing.T, dir string, env []string, args ...string) *proc {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("atom did not become healthy:\n%s\n%s", p.stdout.String(), tail(p.stderr.String(), 3000))
-	return nil
 }
 
 func tail(s string, n int) string {
@@ -183,4 +201,3 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Fatalf("unknown command: %v %s", err, out)
 	}
 }
-
