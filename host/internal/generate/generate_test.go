@@ -18,7 +18,7 @@ var repoRoot = filepath.Join("..", "..", "..")
 // miniRepo returns a repository root with what the generator reads: a
 // go.mod naming the module, the committed catalog overlays, Airtable's
 // descriptor, the spec's .env.example and an empty pieces directory.
-func miniRepo(t *testing.T) string {
+func miniRepo(t testing.TB) string {
 	t.Helper()
 	root := t.TempDir()
 	write(t, filepath.Join(root, "go.mod"), "module github.com/atomhq/atom\n\ngo 1.26\n")
@@ -35,7 +35,7 @@ func miniRepo(t *testing.T) string {
 	return root
 }
 
-func write(t *testing.T, p, body string) {
+func write(t testing.TB, p, body string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func write(t *testing.T, p, body string) {
 	}
 }
 
-func read(t *testing.T, p string) string {
+func read(t testing.TB, p string) string {
 	t.Helper()
 	b, err := os.ReadFile(p)
 	if err != nil {
