@@ -21,6 +21,7 @@ const (
 	CodeConnectionExpired    = "connection_expired"
 	CodeConnectionRevoked    = "connection_revoked"
 	CodeInvalidReturnTo      = "invalid_return_to"
+	CodeUnknownUser          = "unknown_user"
 )
 
 // Error is a connection-flow failure a user may see. Code is a short

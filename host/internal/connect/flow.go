@@ -125,7 +125,15 @@ func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider s
 			return ConnectResult{}, err
 		}
 	}
-	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.CreateState(ctx, st) })
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		if err := checkUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		return tx.CreateState(ctx, st)
+	})
+	if _, ok := AsError(err); ok {
+		return ConnectResult{}, err
+	}
 	if err != nil {
 		return ConnectResult{}, fmt.Errorf("save state: %w", err)
 	}

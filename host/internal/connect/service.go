@@ -277,6 +277,9 @@ func (s *Service) open(c *store.Connection) (*secrets, error) {
 // existing row's id is reused.
 func (s *Service) saveConnection(ctx context.Context, c *store.Connection, sec *secrets) error {
 	return s.cfg.Store.InTenant(ctx, c.TenantID, func(tx store.Tx) error {
+		if err := checkUser(ctx, tx, c.UserID); err != nil {
+			return err
+		}
 		old, err := tx.GetConnection(ctx, c.Provider, c.UserID)
 		switch {
 		case err == nil:
@@ -301,6 +304,20 @@ func (s *Service) saveConnection(ctx context.Context, c *store.Connection, sec *
 		}
 		return nil
 	})
+}
+
+// checkUser refuses a user id the tenant has not created, with an error
+// that says how to create it.
+func checkUser(ctx context.Context, tx store.Tx, userID string) error {
+	if userID == "" {
+		return nil
+	}
+	_, err := tx.GetUser(ctx, userID)
+	if errors.Is(err, store.ErrNotFound) {
+		return &Error{Code: CodeUnknownUser, Status: http.StatusBadRequest,
+			Msg: fmt.Sprintf("unknown user %q: create it with POST /api/v1/users before connecting on its behalf", userID)}
+	}
+	return err
 }
 
 func (s *Service) getConnection(ctx context.Context, tenantID, userID, provider string) (*store.Connection, error) {
