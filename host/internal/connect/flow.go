@@ -337,7 +337,7 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 	c.InstanceURL = metadata["instance_url"]
 	s.applyExpiry(c, tok, now)
 	c.LastRefreshedAt = &now
-	sec2 := &secrets{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenSecret: tok.TokenSecret}
+	sec2 := &secrets{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenSecret: tok.TokenSecret, Fields: tok.Secrets}
 	if err := s.saveConnection(ctx, c, sec2); err != nil {
 		return res, fmt.Errorf("save connection: %w", err)
 	}

@@ -60,6 +60,9 @@ func TestOAuth2Quirks(t *testing.T) {
 				if strings.HasPrefix(cr.AccessToken, "xoxb-") {
 					t.Fatalf("stored the top-level bot token instead of authed_user's")
 				}
+				if bot := cr.Fields[connect.RootTokenField]; !strings.HasPrefix(bot, "xoxb-") {
+					t.Fatalf("the top-level bot token was not kept beside the user token: %q", bot)
+				}
 				if a := e.fp.Authorizations()[0]; a.Scope != "read,write" {
 					t.Fatalf("scope sent as %q, want comma-separated", a.Scope)
 				}

@@ -20,6 +20,14 @@ import (
 // For api_key providers without a connection, {PROVIDER}_API_KEY serves as
 // the credential when set (the returned connection is then nil).
 func (s *Service) Credentials(ctx context.Context, tenantID, userID, providerID string) (provider.Credentials, *store.Connection, error) {
+	key := cacheKey(tenantID, userID, providerID)
+	ttl := s.cfg.CredentialCacheTTL
+	if ttl > 0 {
+		if cr, c, ok := s.creds.get(key, s.now()); ok && !s.needsRefresh(c, s.cfg.RefreshSkew) {
+			return cr, c, nil
+		}
+	}
+	gen := s.creds.generation()
 	c, err := s.getConnection(ctx, tenantID, userID, providerID)
 	if errors.Is(err, ErrProviderNotConnected) {
 		if d, ok := s.cfg.Catalog.Get(providerID); ok && d.Auth.Kind == catalog.AuthAPIKey {
@@ -41,6 +49,9 @@ func (s *Service) Credentials(ctx context.Context, tenantID, userID, providerID 
 		}
 	}
 	creds, err := s.credentialsOf(c)
+	if err == nil && ttl > 0 && !s.needsRefresh(c, s.cfg.RefreshSkew) {
+		s.creds.put(gen, key, c, creds, s.now().Add(ttl))
+	}
 	return creds, c, err
 }
 
@@ -123,6 +134,8 @@ type refreshOutcome struct {
 // refreshed is used rather than refreshed again.
 func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
 	key := tenantID + "\x00" + connID
+	s.creds.forgetConn(connID)
+	defer s.creds.forgetConn(connID)
 	ch := s.sf.DoChan(key, func() (any, error) {
 		// The flight outlives any one caller's cancellation.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -287,6 +300,12 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 		sec.AccessToken = tok.AccessToken
 		if tok.RefreshToken != "" { // rotated; otherwise keep the one we have
 			sec.RefreshToken = tok.RefreshToken
+		}
+		for k, v := range tok.Secrets {
+			if sec.Fields == nil {
+				sec.Fields = map[string]string{}
+			}
+			sec.Fields[k] = v
 		}
 		if tok.TokenType != "" {
 			next.TokenType = tok.TokenType

@@ -25,8 +25,17 @@ type tokenResult struct {
 	Scope        string
 	ExpiresIn    time.Duration // 0 when the provider did not say
 	Metadata     map[string]string
-	raw          map[string]any
+	// Secrets are other tokens of the response kept encrypted with the
+	// connection's credentials (as credential fields).
+	Secrets map[string]string
+	raw     map[string]any
 }
+
+// RootTokenField names the credential field that keeps the token found at
+// the root of a token response when the descriptor reads the
+// connection's token from a nested path (Slack: the bot token beside the
+// user token under authed_user).
+const RootTokenField = "root_access_token"
 
 // providerError is an error answer from a provider's token, revocation or
 // check endpoint. Its text is the provider's own error and description;
@@ -283,13 +292,21 @@ func extractToken(a *catalog.Auth, raw map[string]any) (*tokenResult, error) {
 		return nil, &providerError{Code: "invalid_response", Description: "token response is neither JSON nor form-encoded"}
 	}
 	obj := raw
+	var rootToken string
 	if a.TokenPath != "" {
 		v, ok := lookup(raw, a.TokenPath)
 		nested, isObj := v.(map[string]any)
-		if !ok || !isObj {
+		switch {
+		case isObj && str(nested["access_token"]) != "":
+			obj, rootToken = nested, str(raw["access_token"])
+		case str(raw["access_token"]) != "":
+			// Nothing under the path (e.g. a Slack install with bot
+			// scopes only): the root token is the connection's token.
+		case !ok || !isObj:
 			return nil, &providerError{Code: "invalid_response", Description: fmt.Sprintf("token response has no %q object", a.TokenPath)}
+		default:
+			obj = nested
 		}
-		obj = nested
 	}
 	t := &tokenResult{
 		AccessToken:  str(obj["access_token"]),
@@ -298,6 +315,9 @@ func extractToken(a *catalog.Auth, raw map[string]any) (*tokenResult, error) {
 		Scope:        str(obj["scope"]),
 		TokenSecret:  str(obj["oauth_token_secret"]),
 		raw:          raw,
+	}
+	if rootToken != "" && rootToken != t.AccessToken {
+		t.Secrets = map[string]string{RootTokenField: rootToken}
 	}
 	if t.AccessToken == "" {
 		t.AccessToken = str(obj["oauth_token"])

@@ -9,11 +9,12 @@
 // page numbers. A rotated token that expired ("token_expired") is
 // refreshed through the host once and the call retried.
 //
-// Tokens: the connection's access token is used for bot-scoped methods.
-// search.messages only accepts a user token; it is taken from the
-// connection metadata "authed_user.access_token" when the host keeps it,
-// and otherwise the access token itself is used (the catalog's default
-// connection stores the user token as the access token).
+// Tokens: the catalog's Slack connection reads the user token from
+// authed_user and keeps the bot token beside it as the credential field
+// "root_access_token". Bot-scoped methods use the bot token when there is
+// one; search.messages, which only accepts a user token, uses the
+// connection's access token (or the metadata "authed_user.access_token"
+// of connections made elsewhere).
 package slack
 
 import (
@@ -37,6 +38,10 @@ const BaseURL = "https://slack.com/api"
 
 // UserTokenKey is the connection metadata key holding the user token.
 const UserTokenKey = "authed_user.access_token"
+
+// BotTokenField is the credential field holding the bot token when the
+// connection's access token is the user's.
+const BotTokenField = "root_access_token"
 
 var httpOpts = provider.HTTPOptions{
 	BaseURL:   BaseURL,
@@ -172,6 +177,9 @@ func client(ctx context.Context, c *provider.Call, user bool) *provider.HTTPClie
 		return c.HTTP()
 	}
 	if tok := creds.Metadata[UserTokenKey]; user && tok != "" {
+		creds.AccessToken = tok
+	}
+	if tok := creds.Fields[BotTokenField]; !user && tok != "" {
 		creds.AccessToken = tok
 	}
 	creds.TokenType = "Bearer"
