@@ -49,6 +49,7 @@ import (
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtime"
@@ -169,6 +170,9 @@ type call struct {
 	pieces         bool              // pieces route: prefer piece, then native, then generic
 	idempotencyKey string
 	async          bool
+	// deferRecord: the execution record is inserted by finish, with the
+	// outcome, instead of being created before the run.
+	deferRecord bool
 }
 
 // Result is an execution's outcome as the API answers it.
@@ -350,6 +354,13 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return nil, err
 		}
+	}
+	if !c.async && c.idempotencyKey == "" {
+		// A synchronous execution without an idempotency key has nobody
+		// to coordinate with while it runs: its record is written once,
+		// with its outcome, before the response is sent.
+		rec.ID, c.deferRecord = ids.New("exe"), true
+		return e.run(ctx, c, rec, impl), nil
 	}
 	err = e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) })
 	if errors.Is(err, store.ErrConflict) && c.idempotencyKey != "" {
@@ -577,7 +588,11 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	rec.Output = b
 	now := time.Now().UTC()
 	rec.FinishedAt = &now
-	if err := e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }); err != nil {
+	write := func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }
+	if c.deferRecord {
+		write = func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) }
+	}
+	if err := e.cfg.Store.InTenant(ctx, c.tenant, write); err != nil {
 		e.log.Error("record execution outcome", "execution_id", rec.ID, "err", err.Error())
 	}
 	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()
