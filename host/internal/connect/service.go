@@ -74,6 +74,13 @@ type Config struct {
 	Webhooks *webhook.Sender
 	// Jobs enqueues background refreshes; optional.
 	Jobs Enqueuer
+	// CredentialCacheTTL is how long Credentials may serve a connection's
+	// decrypted credentials from memory instead of reading and decrypting
+	// the row again (default 2s; negative turns the cache off). Saving,
+	// refreshing or disconnecting a connection in this process drops its
+	// entry at once; a change made by another replica is seen within the
+	// TTL.
+	CredentialCacheTTL time.Duration
 }
 
 // Service runs connection flows and keeps tokens fresh. It is safe for
@@ -86,6 +93,8 @@ type Service struct {
 
 	mu   sync.RWMutex
 	jobs Enqueuer
+
+	creds *credCache
 }
 
 // New validates cfg, fills defaults and returns a Service.
@@ -104,6 +113,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.CredentialCacheTTL == 0 {
+		cfg.CredentialCacheTTL = 2 * time.Second
 	}
 	if cfg.RefreshSkew <= 0 {
 		cfg.RefreshSkew = 60 * time.Second
@@ -124,7 +136,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.BackoffMax = time.Hour
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs}, nil
+	return &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs, creds: newCredCache()}, nil
 }
 
 // SetJobs sets the job queue after construction, for wiring where the
@@ -276,6 +288,7 @@ func (s *Service) open(c *store.Connection) (*secrets, error) {
 // must be known before sealing (it is part of the associated data), so an
 // existing row's id is reused.
 func (s *Service) saveConnection(ctx context.Context, c *store.Connection, sec *secrets) error {
+	defer s.creds.forget(cacheKey(c.TenantID, c.UserID, c.Provider))
 	return s.cfg.Store.InTenant(ctx, c.TenantID, func(tx store.Tx) error {
 		if err := checkUser(ctx, tx, c.UserID); err != nil {
 			return err

@@ -95,7 +95,9 @@ func (s *Service) Disconnect(ctx context.Context, tenantID, userID, provider str
 			s.log.WarnContext(ctx, "token revocation failed", "tenant", tenantID, "provider", provider, "connection", c.ID, "err", err)
 		}
 	}
+	s.creds.forgetConn(c.ID)
 	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.DeleteConnection(ctx, c.ID) })
+	s.creds.forgetConn(c.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return &Error{Code: CodeProviderNotConnected, Status: 404, Msg: "Provider not connected"}
 	}
