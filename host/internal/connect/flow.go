@@ -326,6 +326,11 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 	for k, v := range tok.Metadata {
 		metadata[k] = v
 	}
+	if d.Auth.Kind == catalog.AuthOAuth1 {
+		// OAuth 1.0a tokens are used with the consumer key (Trello's
+		// key+token); the key is public, the secret stays in the host.
+		metadata["consumer_key"] = cl.ID
+	}
 	c := &store.Connection{
 		TenantID: st.TenantID, UserID: st.UserID, Provider: provider, AuthKind: d.Auth.Kind,
 		TokenType: tok.TokenType, Scope: tok.Scope, Status: store.StatusActive,

@@ -202,11 +202,20 @@ func TestOAuth1Trello(t *testing.T) {
 		if a := e.fp.Authorizations()[0]; a.Params["expiration"][0] != "never" || a.Scope != "read,write" {
 			t.Fatalf("authorize params %+v", a.Params)
 		}
+		if cr.Metadata["consumer_key"] != e.fp.ClientID {
+			t.Fatalf("consumer key not kept with the connection: %q", cr.Metadata["consumer_key"])
+		}
+		// Trello-style key+token calls work with what the plugin receives.
+		resp, err := e.client.Get(e.fp.URL + "/api/me?key=" + cr.Metadata["consumer_key"] + "&token=" + cr.AccessToken)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("key+token API call: %v %v", resp.Status, err)
+		}
+		resp.Body.Close()
 		// The token works for a signed API call.
 		u, _ := url.Parse(e.fp.URL + "/api/me")
 		req, _ := http.NewRequest(http.MethodGet, u.String(), nil)
 		req.Header.Set("Authorization", connect.OAuth1Header("GET", u, nil, e.fp.ClientID, e.fp.ClientSecret, cr.AccessToken, cr.TokenSecret, nil, time.Now().Unix(), "n1"))
-		resp, err := e.client.Do(req)
+		resp, err = e.client.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("signed API call: %v %v", resp.Status, err)
 		}
