@@ -3,6 +3,7 @@ package providertest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 
 	"github.com/atomhq/atom/sdk/provider"
@@ -51,4 +52,37 @@ func ExampleHost() {
 	_, err := h.Refresh(context.Background())
 	fmt.Println(string(v), ok, err != nil, h.Refreshes())
 	// Output: 42 true true 1
+}
+
+// A table test of a provider against a fake API: each case runs in-process
+// and over gRPC, and the requests the fake saw and the response are
+// compared with testdata/<name>.request.golden and .response.golden
+// (go test -update rewrites them).
+func ExampleRunCases() {
+	t := &testing.T{} // in a test, use the test's t
+	providertest.RunCases(t, providertest.Suite{
+		New:  echo,
+		Fake: fakeItems,
+		GRPC: true,
+	}, []providertest.Case{
+		{Name: "put", Action: "put", Input: `{"id":"a b","data":{"z":1,"y":[true]}}`, Creds: provider.Credentials{Type: "api_key", APIKey: "k"}},
+	})
+}
+
+func ExampleNewRecorder() {
+	t := &testing.T{}
+	fake := providertest.NewRecorder(t, []string{"Authorization"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		providertest.WriteJSON(w, 200, map[string]string{"login": "ada"})
+	})
+	resp := providertest.Run(t, echo(), "put", `{"id":"7","data":{"n":1}}`,
+		provider.Credentials{Type: "api_key", APIKey: "k"}, providertest.BaseURL(fake.URL))
+	fmt.Printf("%s\n%s\n", fake.Take(), resp.Output)
+	// Output:
+	// PUT /items/7
+	// query a=x
+	// query b=2,1
+	// header Authorization: Bearer k
+	// body {"n":1}
+	//
+	// {"login":"ada"}
 }

@@ -6,6 +6,12 @@
 //	resp := providertest.Run(t, stripe.New(), "get_balance", nil,
 //		provider.Credentials{Type: "api_key", APIKey: "sk_test"},
 //		providertest.BaseURL(fake.URL))
+//
+// For table tests against a fake API, NewRecorder starts an httptest
+// server that records each request it answers, Golden and GoldenJSON
+// compare output with files under testdata/ (rewritten with -update), and
+// RunCases runs a table of Case values, comparing both the requests and
+// the responses with golden files.
 package providertest
 
 import (

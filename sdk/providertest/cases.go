@@ -1,0 +1,73 @@
+package providertest
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Case is one action call of a table test run by RunCases.
+type Case struct {
+	// Name names the subtest and the golden files
+	// <Name>.request.golden and <Name>.response.golden.
+	Name string
+	// Action is the action to execute with Input (JSON) and Creds.
+	Action string
+	Input  string
+	Creds  provider.Credentials
+	// Failed says whether the response is expected to carry an error
+	// diagnostic.
+	Failed bool
+	// Options are added to the Run of this case (e.g. Tenant, WithHost).
+	Options []Option
+}
+
+// Suite says how RunCases runs a table of cases against a provider.
+type Suite struct {
+	// New returns the provider under test; it is called for every case.
+	New func() provider.Provider
+	// Fake starts a fresh fake API for one case.
+	Fake func(t testing.TB) *Recorder
+	// Dir is the directory of the golden files; "testdata" when empty.
+	Dir string
+	// GRPC runs the whole table twice, in subtests "direct" (in-process)
+	// and "grpc" (through one go-plugin gRPC connection per table).
+	GRPC bool
+}
+
+// RunCases runs each case as a subtest against a fresh fake: it executes
+// the action, checks Failed, and compares the requests the fake recorded
+// and the response (rendered by Pretty) with golden files. The fake's URL
+// reads {fake} in both.
+func RunCases(t *testing.T, s Suite, cases []Case) {
+	t.Helper()
+	if !s.GRPC {
+		s.run(t, cases, nil)
+		return
+	}
+	t.Run("direct", func(t *testing.T) { s.run(t, cases, nil) })
+	t.Run("grpc", func(t *testing.T) { s.run(t, cases, []Option{Using(Serve(t, s.New()))}) })
+}
+
+func (s Suite) run(t *testing.T, cases []Case, via []Option) {
+	dir := s.Dir
+	if dir == "" {
+		dir = "testdata"
+	}
+	for _, tc := range cases {
+		t.Run(tc.Name, func(t *testing.T) {
+			fake := s.Fake(t)
+			opts := append([]Option{BaseURL(fake.URL)}, via...)
+			opts = append(opts, tc.Options...)
+			resp := Run(t, s.New(), tc.Action, tc.Input, tc.Creds, opts...)
+			if resp.Failed() != tc.Failed {
+				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.Failed, resp.Diagnostics)
+			}
+			url := []byte(fake.URL)
+			Golden(t, filepath.Join(dir, tc.Name+".request.golden"), bytes.ReplaceAll(fake.Take(), url, []byte("{fake}")))
+			Golden(t, filepath.Join(dir, tc.Name+".response.golden"), bytes.ReplaceAll(Pretty(t, resp), url, []byte("{fake}")))
+		})
+	}
+}
