@@ -165,6 +165,20 @@ func TestRESTToNativePlugin(t *testing.T) {
 					t.Fatal("another tenant lists the execution")
 				}
 			}
+
+			// The provider's test_connection action is the health check.
+			var health struct {
+				Output      map[string]any `json:"output"`
+				ExecutionID string         `json:"execution_id"`
+			}
+			h.must(h.call("POST", "/api/v1/connections/stripe/test", h.key, nil, nil), 200, &health)
+			if health.Output["ok"] != true || health.ExecutionID == "" {
+				t.Fatalf("health check %+v", health)
+			}
+			r = h.call("POST", "/api/v1/connections/stripe/test", otherKey, nil, nil)
+			if r.status != 404 || !strings.Contains(string(r.body), "Provider not connected") {
+				t.Fatalf("health check without a connection: %d %s", r.status, r.body)
+			}
 		})
 	}
 }

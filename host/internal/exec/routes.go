@@ -31,6 +31,17 @@ func (e *Engine) Routes(r fiber.Router) {
 	r.Get("/v1/pieces", e.listPieces)
 	r.Get("/v1/pieces/search", e.searchPieces)
 	r.Post("/v1/pieces/:pieceId/actions/:action", e.executePiece)
+	r.Post("/v1/connections/:provider/test", e.testConnection)
+}
+
+// HealthAction is the action a provider offers as its connection health
+// check (Stripe: read the balance; Slack: auth.test; GitHub: GET /user).
+const HealthAction = "test_connection"
+
+// testConnection runs the provider's health-check action with the
+// tenant's connection; it is recorded like any execution.
+func (e *Engine) testConnection(c *fiber.Ctx) error {
+	return e.serve(c, &call{provider: c.Params("provider"), action: HealthAction, input: json.RawMessage(`{}`)})
 }
 
 // toAPI converts engine errors to the API's error type.
