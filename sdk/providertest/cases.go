@@ -13,7 +13,8 @@ type Case struct {
 	// Name names the subtest and the golden files
 	// <Name>.request.golden and <Name>.response.golden.
 	Name string
-	// Action is the action to execute with Input (JSON) and Creds.
+	// Action is the action to execute with Input (JSON, in which the
+	// suite's Placeholder stands for the fake's URL) and Creds.
 	Action string
 	Input  string
 	Creds  provider.Credentials
@@ -32,6 +33,12 @@ type Suite struct {
 	Fake func(t testing.TB) *Recorder
 	// Dir is the directory of the golden files; "testdata" when empty.
 	Dir string
+	// Path is appended to the fake's URL to make the request's base URL
+	// (e.g. "/v2" for an API whose base URL has a path).
+	Path string
+	// Placeholder stands for the fake's URL in Input and in the golden
+	// files; "{fake}" when empty.
+	Placeholder string
 	// GRPC runs the whole table twice, in subtests "direct" (in-process)
 	// and "grpc" (through one go-plugin gRPC connection per table).
 	GRPC bool
@@ -40,7 +47,7 @@ type Suite struct {
 // RunCases runs each case as a subtest against a fresh fake: it executes
 // the action, checks Failed, and compares the requests the fake recorded
 // and the response (rendered by Pretty) with golden files. The fake's URL
-// reads {fake} in both.
+// reads as the suite's Placeholder in both.
 func RunCases(t *testing.T, s Suite, cases []Case) {
 	t.Helper()
 	if !s.GRPC {
@@ -52,22 +59,26 @@ func RunCases(t *testing.T, s Suite, cases []Case) {
 }
 
 func (s Suite) run(t *testing.T, cases []Case, via []Option) {
-	dir := s.Dir
+	dir, placeholder := s.Dir, []byte(s.Placeholder)
 	if dir == "" {
 		dir = "testdata"
+	}
+	if len(placeholder) == 0 {
+		placeholder = []byte("{fake}")
 	}
 	for _, tc := range cases {
 		t.Run(tc.Name, func(t *testing.T) {
 			fake := s.Fake(t)
-			opts := append([]Option{BaseURL(fake.URL)}, via...)
+			url := []byte(fake.URL)
+			opts := append([]Option{BaseURL(fake.URL + s.Path)}, via...)
 			opts = append(opts, tc.Options...)
-			resp := Run(t, s.New(), tc.Action, tc.Input, tc.Creds, opts...)
+			input := bytes.ReplaceAll([]byte(tc.Input), placeholder, url)
+			resp := Run(t, s.New(), tc.Action, input, tc.Creds, opts...)
 			if resp.Failed() != tc.Failed {
 				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.Failed, resp.Diagnostics)
 			}
-			url := []byte(fake.URL)
-			Golden(t, filepath.Join(dir, tc.Name+".request.golden"), bytes.ReplaceAll(fake.Take(), url, []byte("{fake}")))
-			Golden(t, filepath.Join(dir, tc.Name+".response.golden"), bytes.ReplaceAll(Pretty(t, resp), url, []byte("{fake}")))
+			Golden(t, filepath.Join(dir, tc.Name+".request.golden"), bytes.ReplaceAll(fake.Take(), url, placeholder))
+			Golden(t, filepath.Join(dir, tc.Name+".response.golden"), bytes.ReplaceAll(Pretty(t, resp), url, placeholder))
 		})
 	}
 }

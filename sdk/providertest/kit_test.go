@@ -62,6 +62,10 @@ func TestRunCases(t *testing.T) {
 			Options: []providertest.Option{providertest.Tenant("t2")}},
 		{Name: "put_dot_segment", Action: "put", Input: `{"id":".."}`, Creds: key, Failed: true},
 	})
+	// The base URL has a path, and the input names the fake's own URL.
+	providertest.RunCases(t, providertest.Suite{New: echo, Fake: fakeItems, Path: "/api", Placeholder: "{base}"}, []providertest.Case{
+		{Name: "put_base_path", Action: "put", Input: `{"id":"b","data":{"link":"{base}/x"}}`, Creds: key},
+	})
 }
 
 func TestRecorderRecords(t *testing.T) {
