@@ -3,13 +3,13 @@ package github_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeGitHub behaves like the parts of api.github.com the provider uses:
@@ -18,8 +18,7 @@ import (
 // errors in GitHub's shape, and a primary rate limit answered with 403
 // and X-RateLimit-Remaining: 0.
 type fakeGitHub struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 	tokens map[string]string // token -> login
 
 	mu     sync.Mutex
@@ -27,12 +26,9 @@ type fakeGitHub struct {
 	issues []map[string]any // of atomhq/atom
 }
 
-func newFakeGitHub(t *testing.T) *fakeGitHub { return newFakeGitHubB(t) }
-
-func newFakeGitHubB(t testing.TB) *fakeGitHub {
+func newFakeGitHub(t testing.TB) *fakeGitHub {
 	f := &fakeGitHub{
-		recorder: recorder{headers: []string{"Authorization", "Accept", "X-Github-Api-Version", "Content-Type"}},
-		tokens:   map[string]string{"gho_valid": "octocat", "ghp_pat": "hubot", "gho_limited": "octocat"},
+		tokens: map[string]string{"gho_valid": "octocat", "ghp_pat": "hubot", "gho_limited": "octocat"},
 	}
 	for i := 1; i <= 5; i++ {
 		f.repos = append(f.repos, map[string]any{"id": 1000 + i, "name": fmt.Sprintf("repo%d", i), "full_name": fmt.Sprintf("octocat/repo%d", i), "private": i%2 == 0})
@@ -40,8 +36,7 @@ func newFakeGitHubB(t testing.TB) *fakeGitHub {
 	for i := 1; i <= 3; i++ {
 		f.issues = append(f.issues, map[string]any{"id": 500 + i, "number": i, "title": fmt.Sprintf("Issue %d", i), "state": "open", "body": nil, "labels": []any{}, "html_url": fmt.Sprintf("https://github.com/atomhq/atom/issues/%d", i)})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Accept", "X-Github-Api-Version", "Content-Type"}, f.serve)
 	return f
 }
 
@@ -50,12 +45,10 @@ func ghError(w http.ResponseWriter, status int, msg string, errs ...map[string]s
 	if len(errs) > 0 {
 		body["errors"] = errs
 	}
-	writeJSON(w, status, body)
+	providertest.WriteJSON(w, status, body)
 }
 
-func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.record(r, body)
+func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Header.Get("X-GitHub-Api-Version") != "2022-11-28" || r.Header.Get("Accept") != "application/vnd.github+json" {
 		ghError(w, 400, "missing media type or API version")
 		return
@@ -78,7 +71,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == "GET" && r.URL.Path == "/user":
 		w.Header().Set("X-OAuth-Scopes", "repo, gist")
-		writeJSON(w, 200, map[string]any{"login": login, "id": 583231, "type": "User"})
+		providertest.WriteJSON(w, 200, map[string]any{"login": login, "id": 583231, "type": "User"})
 	case r.Method == "GET" && r.URL.Path == "/user/repos":
 		f.page(w, r, f.repos)
 	case len(parts) >= 4 && parts[0] == "repos" && parts[3] == "issues":
@@ -126,7 +119,7 @@ func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, all []map[stri
 	if end > len(all) {
 		end = len(all)
 	}
-	writeJSON(w, 200, all[start:end])
+	providertest.WriteJSON(w, 200, all[start:end])
 }
 
 func (f *fakeGitHub) issuesAPI(w http.ResponseWriter, r *http.Request, rest []string, body []byte) {
@@ -155,7 +148,7 @@ func (f *fakeGitHub) issuesAPI(w http.ResponseWriter, r *http.Request, rest []st
 			}
 			is := map[string]any{"id": 500 + len(f.issues) + 1, "number": len(f.issues) + 1, "title": in["title"], "body": in["body"], "state": "open", "labels": in["labels"], "html_url": fmt.Sprintf("https://github.com/atomhq/atom/issues/%d", len(f.issues)+1)}
 			f.issues = append(f.issues, is)
-			writeJSON(w, 201, is)
+			providertest.WriteJSON(w, 201, is)
 		}
 		return
 	}
@@ -167,18 +160,18 @@ func (f *fakeGitHub) issuesAPI(w http.ResponseWriter, r *http.Request, rest []st
 	is := f.issues[n-1]
 	switch {
 	case len(rest) == 1 && r.Method == "GET":
-		writeJSON(w, 200, is)
+		providertest.WriteJSON(w, 200, is)
 	case len(rest) == 1 && r.Method == "PATCH":
 		var in map[string]any
 		_ = json.Unmarshal(body, &in)
 		for k, v := range in {
 			is[k] = v
 		}
-		writeJSON(w, 200, is)
+		providertest.WriteJSON(w, 200, is)
 	case len(rest) == 2 && rest[1] == "comments" && r.Method == "POST":
 		var in map[string]string
 		_ = json.Unmarshal(body, &in)
-		writeJSON(w, 201, map[string]any{"id": 9001, "body": in["body"], "html_url": fmt.Sprintf("https://github.com/atomhq/atom/issues/%d#issuecomment-9001", n)})
+		providertest.WriteJSON(w, 201, map[string]any{"id": 9001, "body": in["body"], "html_url": fmt.Sprintf("https://github.com/atomhq/atom/issues/%d#issuecomment-9001", n)})
 	default:
 		ghError(w, 404, "Not Found")
 	}

@@ -1,7 +1,6 @@
 package github_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/github/github"
@@ -12,48 +11,30 @@ import (
 func TestActions(t *testing.T) {
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "gho_valid", TokenType: "bearer"}
 	pat := provider.Credentials{Type: "api_key", APIKey: "ghp_pat"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, oauth, false},
-		{"test_connection_pat", "test_connection", `{}`, pat, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "gho_revoked"}, true},
-		{"rate_limited", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "gho_limited"}, true},
-		{"list_repositories_page1", "list_repositories", `{"per_page":2,"sort":"full_name"}`, oauth, false},
-		{"list_repositories_page2", "list_repositories", `{"per_page":2,"sort":"full_name","page":2}`, oauth, false},
-		{"list_repositories_last_page", "list_repositories", `{"per_page":2,"sort":"full_name","page":3}`, oauth, false},
-		{"list_issues", "list_issues", `{"owner":"atomhq","repo":"atom","state":"open"}`, oauth, false},
-		{"list_issues_missing_repo", "list_issues", `{"owner":"atomhq","repo":"nope"}`, oauth, true},
-		{"list_issues_dot_segment", "list_issues", `{"owner":"atomhq","repo":".."}`, oauth, true},
-		{"get_issue", "get_issue", `{"owner":"atomhq","repo":"atom","issue_number":2}`, oauth, false},
-		{"create_issue", "create_issue", `{"owner":"atomhq","repo":"atom","title":"Crash on start","body":"Steps...","labels":["bug"]}`, oauth, false},
-		{"create_issue_validation", "create_issue", `{"owner":"atomhq","repo":"atom","title":""}`, oauth, true},
-		{"update_issue", "update_issue", `{"owner":"atomhq","repo":"atom","issue_number":1,"state":"closed","state_reason":"completed"}`, oauth, false},
-		{"update_issue_nothing", "update_issue", `{"owner":"atomhq","repo":"atom","issue_number":1}`, oauth, true},
-		{"create_issue_comment", "create_issue_comment", `{"owner":"atomhq","repo":"atom","issue_number":3,"body":"Fixed in #4."}`, oauth, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_pat", Action: "test_connection", Input: `{}`, Creds: pat},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "gho_revoked"}, Failed: true},
+		{Name: "rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "gho_limited"}, Failed: true},
+		{Name: "list_repositories_page1", Action: "list_repositories", Input: `{"per_page":2,"sort":"full_name"}`, Creds: oauth},
+		{Name: "list_repositories_page2", Action: "list_repositories", Input: `{"per_page":2,"sort":"full_name","page":2}`, Creds: oauth},
+		{Name: "list_repositories_last_page", Action: "list_repositories", Input: `{"per_page":2,"sort":"full_name","page":3}`, Creds: oauth},
+		{Name: "list_issues", Action: "list_issues", Input: `{"owner":"atomhq","repo":"atom","state":"open"}`, Creds: oauth},
+		{Name: "list_issues_missing_repo", Action: "list_issues", Input: `{"owner":"atomhq","repo":"nope"}`, Creds: oauth, Failed: true},
+		{Name: "list_issues_dot_segment", Action: "list_issues", Input: `{"owner":"atomhq","repo":".."}`, Creds: oauth, Failed: true},
+		{Name: "get_issue", Action: "get_issue", Input: `{"owner":"atomhq","repo":"atom","issue_number":2}`, Creds: oauth},
+		{Name: "create_issue", Action: "create_issue", Input: `{"owner":"atomhq","repo":"atom","title":"Crash on start","body":"Steps...","labels":["bug"]}`, Creds: oauth},
+		{Name: "create_issue_validation", Action: "create_issue", Input: `{"owner":"atomhq","repo":"atom","title":""}`, Creds: oauth, Failed: true},
+		{Name: "update_issue", Action: "update_issue", Input: `{"owner":"atomhq","repo":"atom","issue_number":1,"state":"closed","state_reason":"completed"}`, Creds: oauth},
+		{Name: "update_issue_nothing", Action: "update_issue", Input: `{"owner":"atomhq","repo":"atom","issue_number":1}`, Creds: oauth, Failed: true},
+		{Name: "create_issue_comment", Action: "create_issue_comment", Input: `{"owner":"atomhq","repo":"atom","issue_number":3,"body":"Fixed in #4."}`, Creds: oauth},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, github.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeGitHub(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, github.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return github.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeGitHub(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestValidationErrorNamesField(t *testing.T) {
@@ -85,11 +66,7 @@ func TestManifest(t *testing.T) {
 	if len(m.Actions) < 5 {
 		t.Fatalf("%d actions", len(m.Actions))
 	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
 
 // BenchmarkListIssues measures one list_issues execution against the
@@ -99,7 +76,7 @@ func BenchmarkListIssues(b *testing.B) {
 	input := `{"owner":"atomhq","repo":"atom","per_page":2}`
 	for _, transport := range []string{"direct", "grpc"} {
 		b.Run(transport, func(b *testing.B) {
-			fake := newFakeGitHubB(b)
+			fake := newFakeGitHub(b)
 			p := github.New()
 			opts := []providertest.Option{providertest.BaseURL(fake.URL)}
 			if transport == "grpc" {
@@ -110,7 +87,7 @@ func BenchmarkListIssues(b *testing.B) {
 				if resp := providertest.Run(b, p, "list_issues", input, creds, opts...); resp.Failed() {
 					b.Fatal(resp.Diagnostics)
 				}
-				fake.take()
+				fake.Take()
 			}
 		})
 	}
