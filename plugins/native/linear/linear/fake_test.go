@@ -3,12 +3,12 @@ package linear_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeLinear behaves like the parts of api.linear.app/graphql the
@@ -17,24 +17,22 @@ import (
 // errors in errors[] with Linear's extensions (HTTP 400 for
 // authentication, HTTP 200 for input errors).
 type fakeLinear struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu     sync.Mutex
 	teams  []map[string]any
 	issues []map[string]any
 }
 
-func newFakeLinear(t *testing.T) *fakeLinear {
-	f := &fakeLinear{recorder: recorder{headers: []string{"Authorization", "Content-Type"}}}
+func newFakeLinear(t testing.TB) *fakeLinear {
+	f := &fakeLinear{}
 	for i, k := range []string{"ENG", "OPS", "DES"} {
 		f.teams = append(f.teams, map[string]any{"id": fmt.Sprintf("team-%d", i+1), "name": strings.ToLower(k) + " team", "key": k, "description": nil})
 	}
 	for i := 1; i <= 3; i++ {
 		f.issues = append(f.issues, f.issue(fmt.Sprintf("issue-%d", i), "team-1", fmt.Sprintf("Bug %d", i), i))
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
@@ -46,13 +44,11 @@ func (f *fakeLinear) issue(id, team, title string, n int) map[string]any {
 }
 
 func gqlErrors(w http.ResponseWriter, status int, msg, typ, code, userMsg string) {
-	writeJSON(w, status, map[string]any{"data": nil, "errors": []any{map[string]any{"message": msg,
+	providertest.WriteJSON(w, status, map[string]any{"data": nil, "errors": []any{map[string]any{"message": msg,
 		"extensions": map[string]any{"type": typ, "code": code, "userError": true, "userPresentableMessage": userMsg}}}})
 }
 
-func (f *fakeLinear) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeLinear) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.Method != http.MethodPost || r.URL.Path != "/graphql" {
 		http.NotFound(w, r)
 		return
@@ -77,11 +73,11 @@ func (f *fakeLinear) serve(w http.ResponseWriter, r *http.Request) {
 	v := req.Variables
 	switch q := req.Query; {
 	case strings.Contains(q, "viewer {"):
-		writeJSON(w, 200, map[string]any{"data": map[string]any{
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{
 			"viewer":       map[string]any{"id": "user-1", "name": "Ada Lovelace", "email": "ada@acme.test"},
 			"organization": map[string]any{"id": "org-1", "name": "Acme", "urlKey": "acme"}}})
 	case strings.Contains(q, "teams(first: $first, after: $after)"):
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"teams": page(f.teams, v)}})
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"teams": page(f.teams, v)}})
 	case strings.Contains(q, "issues(first: $first, after: $after, filter: $filter"):
 		items := f.issues
 		if flt, ok := v["filter"].(map[string]any); ok {
@@ -93,7 +89,7 @@ func (f *fakeLinear) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"issues": page(items, v)}})
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"issues": page(items, v)}})
 	case strings.Contains(q, "issueCreate(input: $input)"):
 		in := v["input"].(map[string]any)
 		if in["teamId"] != "team-1" {
@@ -107,21 +103,21 @@ func (f *fakeLinear) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		f.issues = append(f.issues, is)
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"issueCreate": map[string]any{"success": true, "issue": is}}})
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"issueCreate": map[string]any{"success": true, "issue": is}}})
 	case strings.Contains(q, "issueUpdate(id: $id, input: $input)"):
 		for _, is := range f.issues {
 			if is["id"] == v["id"] || is["identifier"] == v["id"] {
 				for k, x := range v["input"].(map[string]any) {
 					is[k] = x
 				}
-				writeJSON(w, 200, map[string]any{"data": map[string]any{"issueUpdate": map[string]any{"success": true, "issue": is}}})
+				providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"issueUpdate": map[string]any{"success": true, "issue": is}}})
 				return
 			}
 		}
 		gqlErrors(w, 200, "Entity not found: Issue", "invalid input", "INVALID_INPUT", "Could not find referenced Issue.")
 	case strings.Contains(q, "commentCreate(input: $input)"):
 		in := v["input"].(map[string]any)
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"commentCreate": map[string]any{"success": true, "comment": map[string]any{
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"commentCreate": map[string]any{"success": true, "comment": map[string]any{
 			"id": "comment-1", "body": in["body"], "url": "https://linear.app/acme/issue/ENG-1#comment-1", "createdAt": "2024-05-09T10:00:00.000Z"}}}})
 	default:
 		gqlErrors(w, 400, "Cannot query field", "graphql error", "GRAPHQL_VALIDATION_FAILED", "")

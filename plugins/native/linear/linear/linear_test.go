@@ -1,7 +1,6 @@
 package linear_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/linear/linear"
@@ -12,43 +11,25 @@ import (
 func TestActions(t *testing.T) {
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "lin_oauth_valid", TokenType: "Bearer"}
 	key := provider.Credentials{Type: "api_key", APIKey: "lin_api_valid"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, oauth, false},
-		{"test_connection_api_key", "test_connection", `{}`, key, false},
-		{"test_connection_bad_key", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "lin_api_revoked"}, true},
-		{"list_teams_page1", "list_teams", `{"first":2}`, oauth, false},
-		{"list_teams_page2", "list_teams", `{"first":2,"after":"team-2"}`, oauth, false},
-		{"list_issues_team", "list_issues", `{"team_id":"team-1","first":10}`, key, false},
-		{"create_issue", "create_issue", `{"team_id":"team-1","title":"Login fails","description":"**Steps**","priority":2}`, oauth, false},
-		{"create_issue_unknown_team", "create_issue", `{"team_id":"team-9","title":"x"}`, oauth, true},
-		{"update_issue", "update_issue", `{"id":"ENG-2","title":"Bug 2 (renamed)","priority":1}`, oauth, false},
-		{"update_issue_nothing", "update_issue", `{"id":"ENG-2"}`, oauth, true},
-		{"create_comment", "create_comment", `{"issue_id":"issue-1","body":"Looking into it."}`, oauth, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_api_key", Action: "test_connection", Input: `{}`, Creds: key},
+		{Name: "test_connection_bad_key", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "lin_api_revoked"}, Failed: true},
+		{Name: "list_teams_page1", Action: "list_teams", Input: `{"first":2}`, Creds: oauth},
+		{Name: "list_teams_page2", Action: "list_teams", Input: `{"first":2,"after":"team-2"}`, Creds: oauth},
+		{Name: "list_issues_team", Action: "list_issues", Input: `{"team_id":"team-1","first":10}`, Creds: key},
+		{Name: "create_issue", Action: "create_issue", Input: `{"team_id":"team-1","title":"Login fails","description":"**Steps**","priority":2}`, Creds: oauth},
+		{Name: "create_issue_unknown_team", Action: "create_issue", Input: `{"team_id":"team-9","title":"x"}`, Creds: oauth, Failed: true},
+		{Name: "update_issue", Action: "update_issue", Input: `{"id":"ENG-2","title":"Bug 2 (renamed)","priority":1}`, Creds: oauth},
+		{Name: "update_issue_nothing", Action: "update_issue", Input: `{"id":"ENG-2"}`, Creds: oauth, Failed: true},
+		{Name: "create_comment", Action: "create_comment", Input: `{"issue_id":"issue-1","body":"Looking into it."}`, Creds: oauth},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, linear.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeLinear(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, linear.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return linear.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeLinear(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestGraphQLErrorBecomesDiagnostic(t *testing.T) {
@@ -62,9 +43,5 @@ func TestGraphQLErrorBecomesDiagnostic(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(linear.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", linear.New().Manifest())
 }
