@@ -3,13 +3,13 @@ package notion_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeNotion behaves like the parts of api.notion.com the provider uses:
@@ -17,16 +17,15 @@ import (
 // start_cursor/page_size/has_more/next_cursor (in the body for POST
 // endpoints, the query for GET ones), and Notion's error object.
 type fakeNotion struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu     sync.Mutex
 	pages  []map[string]any
 	blocks []map[string]any
 }
 
-func newFakeNotion(t *testing.T) *fakeNotion {
-	f := &fakeNotion{recorder: recorder{headers: []string{"Authorization", "Notion-Version", "Content-Type"}}}
+func newFakeNotion(t testing.TB) *fakeNotion {
+	f := &fakeNotion{}
 	for i := 1; i <= 3; i++ {
 		f.pages = append(f.pages, map[string]any{"object": "page", "id": fmt.Sprintf("page-%d", i),
 			"parent": map[string]any{"type": "database_id", "database_id": "db-1"}, "url": fmt.Sprintf("https://www.notion.so/page-%d", i),
@@ -36,18 +35,15 @@ func newFakeNotion(t *testing.T) *fakeNotion {
 		f.blocks = append(f.blocks, map[string]any{"object": "block", "id": fmt.Sprintf("block-%d", i), "type": "paragraph", "has_children": false,
 			"paragraph": map[string]any{"rich_text": []any{map[string]any{"plain_text": fmt.Sprintf("Line %d", i)}}}})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Notion-Version", "Content-Type"}, f.serve)
 	return f
 }
 
 func notionError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"object": "error", "status": status, "code": code, "message": msg, "request_id": "req-fake"})
+	providertest.WriteJSON(w, status, map[string]any{"object": "error", "status": status, "code": code, "message": msg, "request_id": "req-fake"})
 }
 
-func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.Header.Get("Notion-Version") == "" {
 		notionError(w, 400, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.")
 		return
@@ -72,7 +68,7 @@ func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case r.Method == "GET" && p == "/v1/users/me":
-		writeJSON(w, 200, map[string]any{"object": "user", "id": "bot-1", "type": "bot", "name": "Atom",
+		providertest.WriteJSON(w, 200, map[string]any{"object": "user", "id": "bot-1", "type": "bot", "name": "Atom",
 			"bot": map[string]any{"owner": map[string]any{"type": "workspace", "workspace": true}, "workspace_name": "Acme HQ"}})
 	case r.Method == "POST" && p == "/v1/search":
 		items := f.pages
@@ -89,7 +85,7 @@ func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request) {
 		id := strings.TrimPrefix(p, "/v1/pages/")
 		for _, pg := range f.pages {
 			if pg["id"] == id {
-				writeJSON(w, 200, pg)
+				providertest.WriteJSON(w, 200, pg)
 				return
 			}
 		}
@@ -103,7 +99,7 @@ func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request) {
 		pg := map[string]any{"object": "page", "id": fmt.Sprintf("page-%d", len(f.pages)+1), "parent": body["parent"], "properties": props,
 			"url": fmt.Sprintf("https://www.notion.so/page-%d", len(f.pages)+1)}
 		f.pages = append(f.pages, pg)
-		writeJSON(w, 200, pg)
+		providertest.WriteJSON(w, 200, pg)
 	case r.Method == "PATCH" && p == "/v1/blocks/page-1/children":
 		children, _ := body["children"].([]any)
 		var added []map[string]any
@@ -113,7 +109,7 @@ func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request) {
 			b["has_children"] = false
 			added = append(added, b)
 		}
-		writeJSON(w, 200, map[string]any{"object": "list", "results": added, "next_cursor": nil, "has_more": false, "type": "block", "block": map[string]any{}})
+		providertest.WriteJSON(w, 200, map[string]any{"object": "list", "results": added, "next_cursor": nil, "has_more": false, "type": "block", "block": map[string]any{}})
 	case r.Method == "GET" && p == "/v1/blocks/page-1/children":
 		n, _ := strconv.Atoi(r.URL.Query().Get("page_size"))
 		f.list(w, f.blocks, r.URL.Query().Get("start_cursor"), n)
@@ -149,7 +145,7 @@ func (f *fakeNotion) list(w http.ResponseWriter, items []map[string]any, cursor 
 	if end < len(items) {
 		next = items[end]["id"]
 	}
-	writeJSON(w, 200, map[string]any{"object": "list", "results": res, "next_cursor": next, "has_more": end < len(items), "type": "page_or_database"})
+	providertest.WriteJSON(w, 200, map[string]any{"object": "list", "results": res, "next_cursor": next, "has_more": end < len(items), "type": "page_or_database"})
 }
 
 func str(v any) string { s, _ := v.(string); return s }
