@@ -3,13 +3,13 @@ package airtable_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeAirtable behaves like the parts of api.airtable.com the provider
@@ -17,8 +17,7 @@ import (
 // that page with pageSize and an opaque offset, table addressing by id
 // or name, and Airtable's two error shapes.
 type fakeAirtable struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu      sync.Mutex
 	records []map[string]any
@@ -27,25 +26,22 @@ type fakeAirtable struct {
 
 const baseID = "appSales123"
 
-func newFakeAirtable(t *testing.T) *fakeAirtable {
-	f := &fakeAirtable{recorder: recorder{headers: []string{"Authorization", "Content-Type"}}}
+func newFakeAirtable(t testing.TB) *fakeAirtable {
+	f := &fakeAirtable{}
 	for i := 1; i <= 3; i++ {
 		f.records = append(f.records, map[string]any{"id": fmt.Sprintf("rec%03d", i), "createdTime": "2024-01-0" + strconv.Itoa(i) + "T00:00:00.000Z",
 			"fields": map[string]any{"Name": fmt.Sprintf("Lead %d", i), "Status": "Open"}})
 	}
 	f.nextID = 4
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
 func atError(w http.ResponseWriter, status int, typ, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]string{"type": typ, "message": msg}})
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]string{"type": typ, "message": msg}})
 }
 
-func (f *fakeAirtable) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeAirtable) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	switch r.Header.Get("Authorization") {
 	case "Bearer patValid.0123", "Bearer oaaValid":
 	default:
@@ -57,7 +53,7 @@ func (f *fakeAirtable) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/v0/"), "/")
 	switch {
 	case r.Method == "GET" && r.URL.Path == "/v0/meta/whoami":
-		writeJSON(w, 200, map[string]any{"id": "usrAda", "email": "ada@acme.test", "scopes": []string{"data.records:read", "data.records:write", "schema.bases:read"}})
+		providertest.WriteJSON(w, 200, map[string]any{"id": "usrAda", "email": "ada@acme.test", "scopes": []string{"data.records:read", "data.records:write", "schema.bases:read"}})
 	case r.Method == "GET" && r.URL.Path == "/v0/meta/bases":
 		bases := []map[string]any{
 			{"id": baseID, "name": "Sales", "permissionLevel": "create"},
@@ -75,14 +71,14 @@ func (f *fakeAirtable) serve(w http.ResponseWriter, r *http.Request) {
 		if start == 0 {
 			out["offset"] = "itrBases/2"
 		}
-		writeJSON(w, 200, out)
+		providertest.WriteJSON(w, 200, out)
 	case r.Method == "GET" && r.URL.Path == "/v0/meta/bases/"+baseID+"/tables":
-		writeJSON(w, 200, map[string]any{"tables": []any{map[string]any{"id": "tblLeads", "name": "Leads", "primaryFieldId": "fldName",
+		providertest.WriteJSON(w, 200, map[string]any{"tables": []any{map[string]any{"id": "tblLeads", "name": "Leads", "primaryFieldId": "fldName",
 			"fields": []any{map[string]any{"id": "fldName", "name": "Name", "type": "singleLineText"}, map[string]any{"id": "fldStatus", "name": "Status", "type": "singleSelect"}},
 			"views":  []any{map[string]any{"id": "viwGrid", "name": "Grid view", "type": "grid"}}}}})
 	case len(parts) >= 2 && parts[0] != "meta":
 		if parts[0] != baseID {
-			writeJSON(w, 404, map[string]string{"error": "NOT_FOUND"})
+			providertest.WriteJSON(w, 404, map[string]string{"error": "NOT_FOUND"})
 			return
 		}
 		if parts[1] != "tblLeads" && parts[1] != "Leads" {
@@ -91,7 +87,7 @@ func (f *fakeAirtable) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		f.table(w, r, parts[2:], raw)
 	default:
-		writeJSON(w, 404, map[string]string{"error": "NOT_FOUND"})
+		providertest.WriteJSON(w, 404, map[string]string{"error": "NOT_FOUND"})
 	}
 }
 
@@ -125,7 +121,7 @@ func (f *fakeAirtable) table(w http.ResponseWriter, r *http.Request, rest []stri
 			if end < len(f.records) {
 				out["offset"] = "itrLeads/" + f.records[end]["id"].(string)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case "POST":
 			recs, _ := body["records"].([]any)
 			var created []map[string]any
@@ -142,7 +138,7 @@ func (f *fakeAirtable) table(w http.ResponseWriter, r *http.Request, rest []stri
 				f.records = append(f.records, rec)
 				created = append(created, rec)
 			}
-			writeJSON(w, 200, map[string]any{"records": created})
+			providertest.WriteJSON(w, 200, map[string]any{"records": created})
 		}
 		return
 	}
@@ -152,15 +148,15 @@ func (f *fakeAirtable) table(w http.ResponseWriter, r *http.Request, rest []stri
 		}
 		switch r.Method {
 		case "GET":
-			writeJSON(w, 200, rec)
+			providertest.WriteJSON(w, 200, rec)
 		case "PATCH":
 			for k, v := range body["fields"].(map[string]any) {
 				rec["fields"].(map[string]any)[k] = v
 			}
-			writeJSON(w, 200, rec)
+			providertest.WriteJSON(w, 200, rec)
 		case "DELETE":
 			f.records = append(f.records[:i], f.records[i+1:]...)
-			writeJSON(w, 200, map[string]any{"id": rest[0], "deleted": true})
+			providertest.WriteJSON(w, 200, map[string]any{"id": rest[0], "deleted": true})
 		}
 		return
 	}
