@@ -1,7 +1,6 @@
 package asana_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/asana/asana"
@@ -12,47 +11,29 @@ import (
 func TestActions(t *testing.T) {
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "2/oauth-valid", TokenType: "bearer"}
 	pat := provider.Credentials{Type: "api_key", APIKey: "1/pat-valid"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, oauth, false},
-		{"test_connection_pat", "test_connection", `{}`, pat, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "2/revoked"}, true},
-		{"rate_limited", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "2/limited"}, true},
-		{"list_workspaces", "list_workspaces", `{}`, oauth, false},
-		{"list_projects_page1", "list_projects", `{"workspace":"ws1","limit":2}`, oauth, false},
-		{"list_projects_page2", "list_projects", `{"workspace":"ws1","limit":2,"offset":"eyJ2"}`, oauth, false},
-		{"list_projects_bad_workspace", "list_projects", `{"workspace":"ws9"}`, oauth, true},
-		{"list_tasks", "list_tasks", `{"project":"p1","completed_since":"now"}`, pat, false},
-		{"get_task", "get_task", `{"task_gid":"1002"}`, oauth, false},
-		{"get_task_missing", "get_task", `{"task_gid":"9999"}`, oauth, true},
-		{"create_task", "create_task", `{"name":"Write launch post","notes":"Draft by Friday","projects":["p1"],"due_on":"2024-06-07"}`, oauth, false},
-		{"create_task_no_container", "create_task", `{"name":"Orphan"}`, oauth, true},
-		{"update_task", "update_task", `{"task_gid":"1001","completed":true}`, oauth, false},
-		{"add_comment", "add_comment", `{"task_gid":"1001","text":"Done, see PR."}`, oauth, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_pat", Action: "test_connection", Input: `{}`, Creds: pat},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "2/revoked"}, Failed: true},
+		{Name: "rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "2/limited"}, Failed: true},
+		{Name: "list_workspaces", Action: "list_workspaces", Input: `{}`, Creds: oauth},
+		{Name: "list_projects_page1", Action: "list_projects", Input: `{"workspace":"ws1","limit":2}`, Creds: oauth},
+		{Name: "list_projects_page2", Action: "list_projects", Input: `{"workspace":"ws1","limit":2,"offset":"eyJ2"}`, Creds: oauth},
+		{Name: "list_projects_bad_workspace", Action: "list_projects", Input: `{"workspace":"ws9"}`, Creds: oauth, Failed: true},
+		{Name: "list_tasks", Action: "list_tasks", Input: `{"project":"p1","completed_since":"now"}`, Creds: pat},
+		{Name: "get_task", Action: "get_task", Input: `{"task_gid":"1002"}`, Creds: oauth},
+		{Name: "get_task_missing", Action: "get_task", Input: `{"task_gid":"9999"}`, Creds: oauth, Failed: true},
+		{Name: "create_task", Action: "create_task", Input: `{"name":"Write launch post","notes":"Draft by Friday","projects":["p1"],"due_on":"2024-06-07"}`, Creds: oauth},
+		{Name: "create_task_no_container", Action: "create_task", Input: `{"name":"Orphan"}`, Creds: oauth, Failed: true},
+		{Name: "update_task", Action: "update_task", Input: `{"task_gid":"1001","completed":true}`, Creds: oauth},
+		{Name: "add_comment", Action: "add_comment", Input: `{"task_gid":"1001","text":"Done, see PR."}`, Creds: oauth},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, asana.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeAsana(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, asana.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return asana.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeAsana(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestErrorNamesParam(t *testing.T) {
@@ -66,9 +47,5 @@ func TestErrorNamesParam(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(asana.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", asana.New().Manifest())
 }

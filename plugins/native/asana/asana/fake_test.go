@@ -3,13 +3,13 @@ package asana_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeAsana behaves like the parts of app.asana.com/api/1.0 the provider
@@ -17,31 +17,27 @@ import (
 // and offset pagination answering next_page, 429 with Retry-After, and
 // Asana's {"errors":[{"message","help"}]} body.
 type fakeAsana struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu    sync.Mutex
 	tasks []map[string]any
 }
 
-func newFakeAsana(t *testing.T) *fakeAsana {
-	f := &fakeAsana{recorder: recorder{headers: []string{"Authorization", "Content-Type"}}}
+func newFakeAsana(t testing.TB) *fakeAsana {
+	f := &fakeAsana{}
 	for i := 1; i <= 3; i++ {
 		f.tasks = append(f.tasks, map[string]any{"gid": fmt.Sprintf("100%d", i), "resource_type": "task", "name": fmt.Sprintf("Task %d", i), "completed": false, "notes": ""})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
 func asanaError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"errors": []any{map[string]string{"message": msg,
+	providertest.WriteJSON(w, status, map[string]any{"errors": []any{map[string]string{"message": msg,
 		"help": "For more information on API status codes and how to handle them, read the docs on errors: https://developers.asana.com/docs/errors"}}})
 }
 
-func (f *fakeAsana) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeAsana) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	switch r.Header.Get("Authorization") {
 	case "Bearer 2/oauth-valid", "Bearer 1/pat-valid":
 	case "Bearer 2/limited":
@@ -69,7 +65,7 @@ func (f *fakeAsana) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	switch {
 	case r.Method == "GET" && path == "/users/me":
-		writeJSON(w, 200, map[string]any{"data": map[string]any{"gid": "12345", "resource_type": "user", "name": "Greg Sanchez", "email": "gsanchez@example.com"}})
+		providertest.WriteJSON(w, 200, map[string]any{"data": map[string]any{"gid": "12345", "resource_type": "user", "name": "Greg Sanchez", "email": "gsanchez@example.com"}})
 	case r.Method == "GET" && path == "/workspaces":
 		f.list(w, r, "/workspaces", []map[string]any{{"gid": "ws1", "name": "Acme"}, {"gid": "ws2", "name": "Personal"}})
 	case r.Method == "GET" && path == "/projects":
@@ -89,7 +85,7 @@ func (f *fakeAsana) serve(w http.ResponseWriter, r *http.Request) {
 		t := map[string]any{"gid": fmt.Sprintf("100%d", len(f.tasks)+1), "resource_type": "task", "name": name, "notes": in.Data["notes"], "completed": false,
 			"projects": in.Data["projects"], "due_on": in.Data["due_on"]}
 		f.tasks = append(f.tasks, t)
-		writeJSON(w, 201, map[string]any{"data": t})
+		providertest.WriteJSON(w, 201, map[string]any{"data": t})
 	case strings.HasPrefix(path, "/tasks/"):
 		rest := strings.Split(strings.TrimPrefix(path, "/tasks/"), "/")
 		var task map[string]any
@@ -104,14 +100,14 @@ func (f *fakeAsana) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case len(rest) == 1 && r.Method == "GET":
-			writeJSON(w, 200, map[string]any{"data": task})
+			providertest.WriteJSON(w, 200, map[string]any{"data": task})
 		case len(rest) == 1 && r.Method == "PUT":
 			for k, v := range in.Data {
 				task[k] = v
 			}
-			writeJSON(w, 200, map[string]any{"data": task})
+			providertest.WriteJSON(w, 200, map[string]any{"data": task})
 		case len(rest) == 2 && rest[1] == "stories" && r.Method == "POST":
-			writeJSON(w, 201, map[string]any{"data": map[string]any{"gid": "9001", "resource_type": "story", "type": "comment", "text": in.Data["text"], "created_at": "2024-06-01T12:00:00.000Z"}})
+			providertest.WriteJSON(w, 201, map[string]any{"data": map[string]any{"gid": "9001", "resource_type": "story", "type": "comment", "text": in.Data["text"], "created_at": "2024-06-01T12:00:00.000Z"}})
 		default:
 			asanaError(w, 404, "No matching route for request")
 		}
@@ -147,5 +143,5 @@ func (f *fakeAsana) list(w http.ResponseWriter, r *http.Request, path string, it
 		off := fmt.Sprintf("eyJ%d", end)
 		next = map[string]string{"offset": off, "path": path + "?limit=" + strconv.Itoa(limit) + "&offset=" + off, "uri": "https://app.asana.com/api/1.0" + path + "?limit=" + strconv.Itoa(limit) + "&offset=" + off}
 	}
-	writeJSON(w, 200, map[string]any{"data": items[start:end], "next_page": next})
+	providertest.WriteJSON(w, 200, map[string]any{"data": items[start:end], "next_page": next})
 }
