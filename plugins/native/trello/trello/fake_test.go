@@ -2,14 +2,14 @@ package trello_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeTrello behaves like the parts of api.trello.com/1 the provider
@@ -18,8 +18,7 @@ import (
 // actions newest first paged with limit and before, and Trello's plain
 // text errors.
 type fakeTrello struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu    sync.Mutex
 	cards map[string]map[string]any
@@ -32,12 +31,11 @@ const (
 
 var authHeader = regexp.MustCompile(`^OAuth oauth_consumer_key="([^"]*)", oauth_token="([^"]*)"$`)
 
-func newFakeTrello(t *testing.T) *fakeTrello {
-	f := &fakeTrello{recorder: recorder{headers: []string{"Authorization", "Content-Type"}}, cards: map[string]map[string]any{
+func newFakeTrello(t testing.TB) *fakeTrello {
+	f := &fakeTrello{cards: map[string]map[string]any{
 		"card1": {"id": "card1", "name": "Write spec", "desc": "", "idList": "list1", "idBoard": "board1", "closed": false, "url": "https://trello.com/c/abc/1-write-spec"},
 	}}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
@@ -47,9 +45,7 @@ func text(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprint(w, msg)
 }
 
-func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	key, token := r.URL.Query().Get("key"), r.URL.Query().Get("token")
 	if m := authHeader.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
 		key, token = m[1], m[2]
@@ -73,13 +69,13 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(p, "/")
 	switch {
 	case r.Method == "GET" && p == "members/me":
-		writeJSON(w, 200, map[string]any{"id": "member1", "username": "ada", "fullName": "Ada Lovelace"})
+		providertest.WriteJSON(w, 200, map[string]any{"id": "member1", "username": "ada", "fullName": "Ada Lovelace"})
 	case r.Method == "GET" && p == "members/me/boards":
-		writeJSON(w, 200, []any{map[string]any{"id": "board1", "name": "Roadmap", "desc": "", "url": "https://trello.com/b/xyz/roadmap", "closed": false, "idOrganization": nil}})
+		providertest.WriteJSON(w, 200, []any{map[string]any{"id": "board1", "name": "Roadmap", "desc": "", "url": "https://trello.com/b/xyz/roadmap", "closed": false, "idOrganization": nil}})
 	case r.Method == "GET" && len(parts) == 3 && parts[0] == "boards" && parts[1] != "board1":
 		text(w, 400, "invalid id")
 	case r.Method == "GET" && p == "boards/board1/lists":
-		writeJSON(w, 200, []any{map[string]any{"id": "list1", "name": "To do", "closed": false, "pos": 16384}, map[string]any{"id": "list2", "name": "Done", "closed": false, "pos": 32768}})
+		providertest.WriteJSON(w, 200, []any{map[string]any{"id": "list1", "name": "To do", "closed": false, "pos": 16384}, map[string]any{"id": "list2", "name": "Done", "closed": false, "pos": 32768}})
 	case r.Method == "GET" && p == "boards/board1/actions":
 		var all []map[string]any
 		for i := 5; i >= 1; i-- { // newest first
@@ -94,7 +90,7 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
-		writeJSON(w, 200, all[start:min(start+limit, len(all))])
+		providertest.WriteJSON(w, 200, all[start:min(start+limit, len(all))])
 	case r.Method == "POST" && p == "cards":
 		if q.Get("idList") != "list1" && q.Get("idList") != "list2" {
 			text(w, 400, "invalid value for idList")
@@ -102,7 +98,7 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		c := map[string]any{"id": "card2", "name": q.Get("name"), "desc": q.Get("desc"), "idList": q.Get("idList"), "idBoard": "board1", "closed": false, "url": "https://trello.com/c/def/2"}
 		f.cards["card2"] = c
-		writeJSON(w, 200, c)
+		providertest.WriteJSON(w, 200, c)
 	case len(parts) >= 2 && parts[0] == "cards":
 		c, ok := f.cards[parts[1]]
 		if !ok {
@@ -111,7 +107,7 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case len(parts) == 2 && r.Method == "GET":
-			writeJSON(w, 200, c)
+			providertest.WriteJSON(w, 200, c)
 		case len(parts) == 2 && r.Method == "PUT":
 			for qk, ck := range map[string]string{"name": "name", "desc": "desc", "idList": "idList"} {
 				if v := q.Get(qk); v != "" {
@@ -121,9 +117,9 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request) {
 			if v := q.Get("closed"); v != "" {
 				c["closed"] = v == "true"
 			}
-			writeJSON(w, 200, c)
+			providertest.WriteJSON(w, 200, c)
 		case len(parts) == 4 && parts[2] == "actions" && parts[3] == "comments" && r.Method == "POST":
-			writeJSON(w, 200, map[string]any{"id": "act6", "type": "commentCard", "data": map[string]any{"text": q.Get("text"), "card": map[string]any{"id": c["id"], "name": c["name"]}}})
+			providertest.WriteJSON(w, 200, map[string]any{"id": "act6", "type": "commentCard", "data": map[string]any{"text": q.Get("text"), "card": map[string]any{"id": c["id"], "name": c["name"]}}})
 		default:
 			text(w, 404, "Cannot "+r.Method+" "+r.URL.Path)
 		}

@@ -1,7 +1,6 @@
 package trello_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/trello/trello"
@@ -13,49 +12,31 @@ func TestActions(t *testing.T) {
 	basic := provider.Credentials{Type: "basic", Username: appKey, Password: userToken}
 	oauth1 := provider.Credentials{Type: "oauth1", AccessToken: userToken, TokenSecret: "s3cret", Metadata: map[string]string{"consumer_key": appKey}}
 	custom := provider.Credentials{Type: "custom", Fields: map[string]string{"key": appKey, "token": userToken}}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, basic, false},
-		{"test_connection_oauth1", "test_connection", `{}`, oauth1, false},
-		{"test_connection_custom", "test_connection", `{}`, custom, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "basic", Username: appKey, Password: "ATTArevoked"}, true},
-		{"test_connection_no_key", "test_connection", `{}`, provider.Credentials{Type: "oauth1", AccessToken: userToken}, true},
-		{"list_boards", "list_boards", `{"filter":"open"}`, basic, false},
-		{"list_lists", "list_lists", `{"board_id":"board1"}`, basic, false},
-		{"list_lists_bad_board", "list_lists", `{"board_id":"nope"}`, basic, true},
-		{"list_board_actions_page1", "list_board_actions", `{"board_id":"board1","limit":2,"filter":"commentCard"}`, basic, false},
-		{"list_board_actions_page2", "list_board_actions", `{"board_id":"board1","limit":2,"filter":"commentCard","before":"act4"}`, basic, false},
-		{"list_board_actions_last_page", "list_board_actions", `{"board_id":"board1","limit":2,"filter":"commentCard","before":"act2"}`, basic, false},
-		{"get_card", "get_card", `{"card_id":"card1"}`, oauth1, false},
-		{"get_card_missing", "get_card", `{"card_id":"card9"}`, oauth1, true},
-		{"create_card", "create_card", `{"list_id":"list1","name":"Ship it","desc":"Release v2","pos":"top","label_ids":["lab1","lab2"]}`, basic, false},
-		{"create_card_bad_list", "create_card", `{"list_id":"list9","name":"x"}`, basic, true},
-		{"update_card", "update_card", `{"card_id":"card1","list_id":"list2","closed":true}`, basic, false},
-		{"add_comment", "add_comment", `{"card_id":"card1","text":"Reviewed & approved"}`, basic, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: basic},
+		{Name: "test_connection_oauth1", Action: "test_connection", Input: `{}`, Creds: oauth1},
+		{Name: "test_connection_custom", Action: "test_connection", Input: `{}`, Creds: custom},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "basic", Username: appKey, Password: "ATTArevoked"}, Failed: true},
+		{Name: "test_connection_no_key", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth1", AccessToken: userToken}, Failed: true},
+		{Name: "list_boards", Action: "list_boards", Input: `{"filter":"open"}`, Creds: basic},
+		{Name: "list_lists", Action: "list_lists", Input: `{"board_id":"board1"}`, Creds: basic},
+		{Name: "list_lists_bad_board", Action: "list_lists", Input: `{"board_id":"nope"}`, Creds: basic, Failed: true},
+		{Name: "list_board_actions_page1", Action: "list_board_actions", Input: `{"board_id":"board1","limit":2,"filter":"commentCard"}`, Creds: basic},
+		{Name: "list_board_actions_page2", Action: "list_board_actions", Input: `{"board_id":"board1","limit":2,"filter":"commentCard","before":"act4"}`, Creds: basic},
+		{Name: "list_board_actions_last_page", Action: "list_board_actions", Input: `{"board_id":"board1","limit":2,"filter":"commentCard","before":"act2"}`, Creds: basic},
+		{Name: "get_card", Action: "get_card", Input: `{"card_id":"card1"}`, Creds: oauth1},
+		{Name: "get_card_missing", Action: "get_card", Input: `{"card_id":"card9"}`, Creds: oauth1, Failed: true},
+		{Name: "create_card", Action: "create_card", Input: `{"list_id":"list1","name":"Ship it","desc":"Release v2","pos":"top","label_ids":["lab1","lab2"]}`, Creds: basic},
+		{Name: "create_card_bad_list", Action: "create_card", Input: `{"list_id":"list9","name":"x"}`, Creds: basic, Failed: true},
+		{Name: "update_card", Action: "update_card", Input: `{"card_id":"card1","list_id":"list2","closed":true}`, Creds: basic},
+		{Name: "add_comment", Action: "add_comment", Input: `{"card_id":"card1","text":"Reviewed & approved"}`, Creds: basic},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, trello.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeTrello(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, trello.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return trello.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeTrello(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestPlainTextErrorAndNoRefresh(t *testing.T) {
@@ -71,9 +52,5 @@ func TestPlainTextErrorAndNoRefresh(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(trello.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", trello.New().Manifest())
 }
