@@ -3,13 +3,13 @@ package jira_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeAtlassian behaves like the parts of api.atlassian.com the provider
@@ -19,21 +19,19 @@ import (
 // startAt/maxResults/isLast, ADF bodies, and Jira's
 // {"errorMessages","errors"} body.
 type fakeAtlassian struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu     sync.Mutex
 	issues []map[string]any
 }
 
-func newFakeAtlassian(t *testing.T) *fakeAtlassian {
-	f := &fakeAtlassian{recorder: recorder{headers: []string{"Authorization", "Content-Type"}}}
+func newFakeAtlassian(t testing.TB) *fakeAtlassian {
+	f := &fakeAtlassian{}
 	for i := 1; i <= 3; i++ {
 		f.issues = append(f.issues, map[string]any{"id": strconv.Itoa(10000 + i), "key": fmt.Sprintf("ENG-%d", i),
 			"fields": map[string]any{"summary": fmt.Sprintf("Issue %d", i), "status": map[string]any{"name": "To Do"}}})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
@@ -44,18 +42,16 @@ func jiraError(w http.ResponseWriter, status int, msgs []string, errs map[string
 	if errs == nil {
 		errs = map[string]string{}
 	}
-	writeJSON(w, status, map[string]any{"errorMessages": msgs, "errors": errs})
+	providertest.WriteJSON(w, status, map[string]any{"errorMessages": msgs, "errors": errs})
 }
 
-func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.Header.Get("Authorization") != "Bearer atl-valid" {
-		writeJSON(w, 401, map[string]any{"code": 401, "message": "Unauthorized"})
+		providertest.WriteJSON(w, 401, map[string]any{"code": 401, "message": "Unauthorized"})
 		return
 	}
 	if r.URL.Path == "/oauth/token/accessible-resources" {
-		writeJSON(w, 200, []any{
+		providertest.WriteJSON(w, 200, []any{
 			map[string]any{"id": "cloud-acme", "url": "https://acme.atlassian.net", "name": "acme", "scopes": []string{"read:jira-work", "write:jira-work", "read:jira-user"}, "avatarUrl": "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/rocket.png"},
 			map[string]any{"id": "cloud-wiki", "url": "https://wiki.atlassian.net", "name": "wiki", "scopes": []string{"read:confluence-content.all"}},
 			map[string]any{"id": "cloud-beta", "url": "https://beta.atlassian.net", "name": "beta", "scopes": []string{"read:jira-work"}},
@@ -65,7 +61,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/ex/jira/")
 	cloud, p, _ := strings.Cut(rest, "/rest/api/3")
 	if !ok || (cloud != "cloud-acme" && cloud != "cloud-beta") {
-		writeJSON(w, 404, map[string]any{"code": 404, "message": "Not Found"})
+		providertest.WriteJSON(w, 404, map[string]any{"code": 404, "message": "Not Found"})
 		return
 	}
 	var body map[string]any
@@ -75,7 +71,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 	defer f.mu.Unlock()
 	switch {
 	case r.Method == "GET" && p == "/myself":
-		writeJSON(w, 200, map[string]any{"accountId": "5b10a2844c20165700ede21g", "displayName": "Mia Krystof", "emailAddress": "mia@acme.test", "active": true})
+		providertest.WriteJSON(w, 200, map[string]any{"accountId": "5b10a2844c20165700ede21g", "displayName": "Mia Krystof", "emailAddress": "mia@acme.test", "active": true})
 	case r.Method == "GET" && p == "/project/search":
 		all := []map[string]any{{"id": "10000", "key": "ENG", "name": "Engineering"}, {"id": "10001", "key": "OPS", "name": "Operations"}, {"id": "10002", "key": "MKT", "name": "Marketing"}}
 		start, _ := strconv.Atoi(q.Get("startAt"))
@@ -84,7 +80,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 			max, _ = strconv.Atoi(s)
 		}
 		end := min(start+max, len(all))
-		writeJSON(w, 200, map[string]any{"self": "https://acme.atlassian.net/rest/api/3/project/search", "startAt": start, "maxResults": max, "total": len(all), "isLast": end >= len(all), "values": all[start:end]})
+		providertest.WriteJSON(w, 200, map[string]any{"self": "https://acme.atlassian.net/rest/api/3/project/search", "startAt": start, "maxResults": max, "total": len(all), "isLast": end >= len(all), "values": all[start:end]})
 	case r.Method == "GET" && p == "/search/jql":
 		if !strings.HasPrefix(q.Get("jql"), "project = ENG") {
 			jiraError(w, 400, []string{"The value '" + q.Get("jql") + "' does not exist for the field 'project'."}, nil)
@@ -103,7 +99,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 		if end < len(f.issues) {
 			out["nextPageToken"] = fmt.Sprintf("tok-%d", end)
 		}
-		writeJSON(w, 200, out)
+		providertest.WriteJSON(w, 200, out)
 	case r.Method == "POST" && p == "/issue":
 		fields, _ := body["fields"].(map[string]any)
 		if s, _ := fields["summary"].(string); s == "" {
@@ -112,7 +108,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		is := map[string]any{"id": strconv.Itoa(10000 + len(f.issues) + 1), "key": fmt.Sprintf("ENG-%d", len(f.issues)+1), "fields": fields}
 		f.issues = append(f.issues, is)
-		writeJSON(w, 201, map[string]any{"id": is["id"], "key": is["key"], "self": "https://api.atlassian.com/ex/jira/" + cloud + "/rest/api/3/issue/" + is["id"].(string)})
+		providertest.WriteJSON(w, 201, map[string]any{"id": is["id"], "key": is["key"], "self": "https://api.atlassian.com/ex/jira/" + cloud + "/rest/api/3/issue/" + is["id"].(string)})
 	case strings.HasPrefix(p, "/issue/"):
 		parts := strings.Split(strings.TrimPrefix(p, "/issue/"), "/")
 		var is map[string]any
@@ -127,14 +123,14 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		switch {
 		case len(parts) == 1 && r.Method == "GET":
-			writeJSON(w, 200, is)
+			providertest.WriteJSON(w, 200, is)
 		case len(parts) == 1 && r.Method == "PUT":
 			for k, v := range body["fields"].(map[string]any) {
 				is["fields"].(map[string]any)[k] = v
 			}
 			w.WriteHeader(204)
 		case len(parts) == 2 && parts[1] == "comment" && r.Method == "POST":
-			writeJSON(w, 201, map[string]any{"id": "10100", "self": "https://api.atlassian.com/ex/jira/" + cloud + "/rest/api/3/issue/" + is["id"].(string) + "/comment/10100", "created": "2024-04-01T10:00:00.000+0000", "body": body["body"]})
+			providertest.WriteJSON(w, 201, map[string]any{"id": "10100", "self": "https://api.atlassian.com/ex/jira/" + cloud + "/rest/api/3/issue/" + is["id"].(string) + "/comment/10100", "created": "2024-04-01T10:00:00.000+0000", "body": body["body"]})
 		default:
 			jiraError(w, 405, []string{"Method not allowed"}, nil)
 		}

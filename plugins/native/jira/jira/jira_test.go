@@ -2,7 +2,6 @@ package jira_test
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 
@@ -17,49 +16,31 @@ func creds(subdomain string) provider.Credentials {
 
 func TestActions(t *testing.T) {
 	acme := creds("acme")
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, acme, false},
-		{"test_connection_beta_site", "test_connection", `{}`, creds("beta.atlassian.net"), false},
-		{"test_connection_ambiguous_site", "test_connection", `{}`, creds(""), true},
-		{"test_connection_unknown_site", "test_connection", `{}`, creds("wiki"), true},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "atl-expired"}, true},
-		{"test_connection_cloud_id_param", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "atl-valid", Params: map[string]string{"cloud_id": "cloud-acme"}}, false},
-		{"list_projects_page1", "list_projects", `{"max_results":2}`, acme, false},
-		{"list_projects_page2", "list_projects", `{"max_results":2,"start_at":2}`, acme, false},
-		{"search_issues_page1", "search_issues", `{"jql":"project = ENG ORDER BY created","max_results":2}`, acme, false},
-		{"search_issues_page2", "search_issues", `{"jql":"project = ENG ORDER BY created","max_results":2,"next_page_token":"tok-2"}`, acme, false},
-		{"search_issues_bad_jql", "search_issues", `{"jql":"project = NOPE"}`, acme, true},
-		{"get_issue", "get_issue", `{"issue":"ENG-2","fields":["summary","status"]}`, acme, false},
-		{"get_issue_missing", "get_issue", `{"issue":"ENG-99"}`, acme, true},
-		{"create_issue", "create_issue", `{"project_key":"ENG","summary":"Checkout broken","issue_type":"Bug","description":"Steps:\n1. open cart\n\nExpected: works","labels":["web"],"priority":"High"}`, acme, false},
-		{"create_issue_no_summary", "create_issue", `{"project_key":"ENG","summary":"","issue_type":"Bug"}`, acme, true},
-		{"update_issue", "update_issue", `{"issue":"ENG-1","summary":"Issue 1 (triaged)","labels":["triaged"]}`, acme, false},
-		{"add_comment", "add_comment", `{"issue":"ENG-1","body":"Reproduced on staging."}`, acme, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: acme},
+		{Name: "test_connection_beta_site", Action: "test_connection", Input: `{}`, Creds: creds("beta.atlassian.net")},
+		{Name: "test_connection_ambiguous_site", Action: "test_connection", Input: `{}`, Creds: creds(""), Failed: true},
+		{Name: "test_connection_unknown_site", Action: "test_connection", Input: `{}`, Creds: creds("wiki"), Failed: true},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "atl-expired"}, Failed: true},
+		{Name: "test_connection_cloud_id_param", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "atl-valid", Params: map[string]string{"cloud_id": "cloud-acme"}}},
+		{Name: "list_projects_page1", Action: "list_projects", Input: `{"max_results":2}`, Creds: acme},
+		{Name: "list_projects_page2", Action: "list_projects", Input: `{"max_results":2,"start_at":2}`, Creds: acme},
+		{Name: "search_issues_page1", Action: "search_issues", Input: `{"jql":"project = ENG ORDER BY created","max_results":2}`, Creds: acme},
+		{Name: "search_issues_page2", Action: "search_issues", Input: `{"jql":"project = ENG ORDER BY created","max_results":2,"next_page_token":"tok-2"}`, Creds: acme},
+		{Name: "search_issues_bad_jql", Action: "search_issues", Input: `{"jql":"project = NOPE"}`, Creds: acme, Failed: true},
+		{Name: "get_issue", Action: "get_issue", Input: `{"issue":"ENG-2","fields":["summary","status"]}`, Creds: acme},
+		{Name: "get_issue_missing", Action: "get_issue", Input: `{"issue":"ENG-99"}`, Creds: acme, Failed: true},
+		{Name: "create_issue", Action: "create_issue", Input: `{"project_key":"ENG","summary":"Checkout broken","issue_type":"Bug","description":"Steps:\n1. open cart\n\nExpected: works","labels":["web"],"priority":"High"}`, Creds: acme},
+		{Name: "create_issue_no_summary", Action: "create_issue", Input: `{"project_key":"ENG","summary":"","issue_type":"Bug"}`, Creds: acme, Failed: true},
+		{Name: "update_issue", Action: "update_issue", Input: `{"issue":"ENG-1","summary":"Issue 1 (triaged)","labels":["triaged"]}`, Creds: acme},
+		{Name: "add_comment", Action: "add_comment", Input: `{"issue":"ENG-1","body":"Reproduced on staging."}`, Creds: acme},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, jira.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeAtlassian(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL), providertest.WithHost(providertest.NewHost())}, via...)
-					resp := providertest.Run(t, jira.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return jira.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeAtlassian(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestCloudIDCachedInHostStore(t *testing.T) {
@@ -72,7 +53,7 @@ func TestCloudIDCachedInHostStore(t *testing.T) {
 			t.Fatal(resp.Diagnostics)
 		}
 	}
-	reqs := fake.take()
+	reqs := string(fake.Take())
 	if n := strings.Count(reqs, "accessible-resources"); n != 1 {
 		t.Fatalf("looked up the site %d times:\n%s", n, reqs)
 	}
@@ -91,7 +72,7 @@ func TestStaleCloudIDLookedUpAgain(t *testing.T) {
 	if resp.Failed() {
 		t.Fatal(resp.Diagnostics)
 	}
-	golden(t, "stale_cloud_id.request.golden", []byte(fake.take()))
+	providertest.Golden(t, "../testdata/stale_cloud_id.request.golden", fake.Take())
 	if v, _, _ := host.StoreGet(context.Background(), "cloud_id:acme"); string(v) != "cloud-acme" {
 		t.Fatalf("store holds %q", v)
 	}
@@ -107,9 +88,5 @@ func TestFieldErrorNamesField(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(jira.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", jira.New().Manifest())
 }
