@@ -3,13 +3,13 @@ package monday_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeMonday behaves like the parts of api.monday.com/v2 the provider
@@ -18,38 +18,34 @@ import (
 // values as a JSON string, GraphQL errors[] with HTTP 200 and the legacy
 // {"error_message","status_code"} body for authentication failures.
 type fakeMonday struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu    sync.Mutex
 	items []map[string]any
 }
 
-func newFakeMonday(t *testing.T) *fakeMonday {
-	f := &fakeMonday{recorder: recorder{headers: []string{"Authorization", "Api-Version", "Content-Type"}}}
+func newFakeMonday(t testing.TB) *fakeMonday {
+	f := &fakeMonday{}
 	for i := 1; i <= 3; i++ {
 		f.items = append(f.items, map[string]any{"id": strconv.Itoa(500 + i), "name": fmt.Sprintf("Item %d", i), "group": map[string]any{"id": "topics", "title": "Group Title"},
 			"column_values": []any{map[string]any{"id": "status", "type": "status", "text": "Working on it", "value": `{"index":0}`}}})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Api-Version", "Content-Type"}, f.serve)
 	return f
 }
 
 func gqlError(w http.ResponseWriter, msg, code string, data map[string]any) {
-	writeJSON(w, 200, map[string]any{"errors": []any{map[string]any{"message": msg, "locations": []any{map[string]int{"line": 2, "column": 3}},
+	providertest.WriteJSON(w, 200, map[string]any{"errors": []any{map[string]any{"message": msg, "locations": []any{map[string]int{"line": 2, "column": 3}},
 		"extensions": map[string]any{"code": code, "status_code": 200, "error_data": data}}}, "account_id": 1234})
 }
 
-func (f *fakeMonday) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeMonday) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.Method != "POST" || r.URL.Path != "/v2" {
-		writeJSON(w, 404, map[string]any{"error_message": "Not Found", "status_code": 404})
+		providertest.WriteJSON(w, 404, map[string]any{"error_message": "Not Found", "status_code": 404})
 		return
 	}
 	if a := r.Header.Get("Authorization"); a != "mon_pat_valid" && a != "mon_oauth_valid" {
-		writeJSON(w, 401, map[string]any{"error_message": "Not Authenticated", "status_code": 401})
+		providertest.WriteJSON(w, 401, map[string]any{"error_message": "Not Authenticated", "status_code": 401})
 		return
 	}
 	if r.Header.Get("API-Version") != "2024-10" {
@@ -61,13 +57,13 @@ func (f *fakeMonday) serve(w http.ResponseWriter, r *http.Request) {
 		Variables map[string]any `json:"variables"`
 	}
 	if json.Unmarshal(raw, &req) != nil {
-		writeJSON(w, 400, map[string]any{"error_message": "Invalid JSON", "status_code": 400})
+		providertest.WriteJSON(w, 400, map[string]any{"error_message": "Invalid JSON", "status_code": 400})
 		return
 	}
 	v := req.Variables
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	data := func(d map[string]any) { writeJSON(w, 200, map[string]any{"data": d, "account_id": 1234}) }
+	data := func(d map[string]any) { providertest.WriteJSON(w, 200, map[string]any{"data": d, "account_id": 1234}) }
 	switch q := req.Query; {
 	case strings.Contains(q, "me { id name email"):
 		data(map[string]any{"me": map[string]any{"id": "42", "name": "Dana", "email": "dana@acme.test", "account": map[string]any{"id": "1234", "name": "Acme", "slug": "acme"}}})

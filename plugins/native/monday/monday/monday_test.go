@@ -1,7 +1,6 @@
 package monday_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/monday/monday"
@@ -12,44 +11,26 @@ import (
 func TestActions(t *testing.T) {
 	pat := provider.Credentials{Type: "api_key", APIKey: "mon_pat_valid"}
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "mon_oauth_valid", TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, pat, false},
-		{"test_connection_oauth", "test_connection", `{}`, oauth, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "mon_revoked"}, true},
-		{"list_boards_page1", "list_boards", `{"limit":2}`, pat, false},
-		{"list_boards_page2", "list_boards", `{"limit":2,"page":2}`, pat, false},
-		{"list_items_page1", "list_items", `{"board_id":"1001","limit":2}`, pat, false},
-		{"list_items_page2", "list_items", `{"board_id":"1001","limit":2,"cursor":"MSw5NzI4MDA5MDAsaV9YcmxJb0p1VEdYc1VWeGlxeF9kLDg4MiwzNXw0MTQ1NzU1MTE5-2"}`, pat, false},
-		{"list_items_unknown_board", "list_items", `{"board_id":"9999"}`, pat, true},
-		{"create_item", "create_item", `{"board_id":"1001","group_id":"topics","name":"New lead","column_values":{"status":{"label":"Done"},"date4":{"date":"2024-07-01"}}}`, oauth, false},
-		{"create_item_bad_board", "create_item", `{"board_id":"2002","name":"x"}`, oauth, true},
-		{"change_column_values", "change_column_values", `{"board_id":"1001","item_id":"501","column_values":{"status":{"label":"Stuck"}}}`, pat, false},
-		{"create_update", "create_update", `{"item_id":"501","body":"Called the client"}`, pat, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: pat},
+		{Name: "test_connection_oauth", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "mon_revoked"}, Failed: true},
+		{Name: "list_boards_page1", Action: "list_boards", Input: `{"limit":2}`, Creds: pat},
+		{Name: "list_boards_page2", Action: "list_boards", Input: `{"limit":2,"page":2}`, Creds: pat},
+		{Name: "list_items_page1", Action: "list_items", Input: `{"board_id":"1001","limit":2}`, Creds: pat},
+		{Name: "list_items_page2", Action: "list_items", Input: `{"board_id":"1001","limit":2,"cursor":"MSw5NzI4MDA5MDAsaV9YcmxJb0p1VEdYc1VWeGlxeF9kLDg4MiwzNXw0MTQ1NzU1MTE5-2"}`, Creds: pat},
+		{Name: "list_items_unknown_board", Action: "list_items", Input: `{"board_id":"9999"}`, Creds: pat, Failed: true},
+		{Name: "create_item", Action: "create_item", Input: `{"board_id":"1001","group_id":"topics","name":"New lead","column_values":{"status":{"label":"Done"},"date4":{"date":"2024-07-01"}}}`, Creds: oauth},
+		{Name: "create_item_bad_board", Action: "create_item", Input: `{"board_id":"2002","name":"x"}`, Creds: oauth, Failed: true},
+		{Name: "change_column_values", Action: "change_column_values", Input: `{"board_id":"1001","item_id":"501","column_values":{"status":{"label":"Stuck"}}}`, Creds: pat},
+		{Name: "create_update", Action: "create_update", Input: `{"item_id":"501","body":"Called the client"}`, Creds: pat},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, monday.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeMonday(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, monday.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return monday.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeMonday(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestGraphQLErrorWith200(t *testing.T) {
@@ -63,11 +44,7 @@ func TestGraphQLErrorWith200(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(monday.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", monday.New().Manifest())
 }
 
 func TestBareTokenAfterRefresh(t *testing.T) {
