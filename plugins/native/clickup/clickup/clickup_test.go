@@ -1,7 +1,6 @@
 package clickup_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/clickup/clickup"
@@ -12,45 +11,27 @@ import (
 func TestActions(t *testing.T) {
 	pat := provider.Credentials{Type: "api_key", APIKey: "pk_12345_VALID"}
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "oauth-valid", TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, pat, false},
-		{"test_connection_oauth", "test_connection", `{}`, oauth, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "pk_revoked"}, true},
-		{"list_workspaces", "list_workspaces", `{}`, pat, false},
-		{"list_spaces", "list_spaces", `{"workspace_id":"9001"}`, pat, false},
-		{"list_spaces_not_authorized", "list_spaces", `{"workspace_id":"9002"}`, pat, true},
-		{"list_tasks_page0", "list_tasks", `{"list_id":"900100","include_closed":true,"statuses":["to do","in progress"]}`, pat, false},
-		{"list_tasks_page1", "list_tasks", `{"list_id":"900100","include_closed":true,"statuses":["to do","in progress"],"page":1}`, pat, false},
-		{"get_task", "get_task", `{"task_id":"86a2","include_subtasks":true}`, oauth, false},
-		{"create_task", "create_task", `{"list_id":"900100","name":"Prepare demo","description":"For Friday","priority":2,"due_date":1719792000000,"tags":["demo"]}`, pat, false},
-		{"create_task_invalid_name", "create_task", `{"list_id":"900100","name":""}`, pat, true},
-		{"update_task", "update_task", `{"task_id":"86a1","status":"complete"}`, pat, false},
-		{"create_task_comment", "create_task_comment", `{"task_id":"86a1","comment_text":"Shipped","notify_all":true}`, pat, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: pat},
+		{Name: "test_connection_oauth", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "pk_revoked"}, Failed: true},
+		{Name: "list_workspaces", Action: "list_workspaces", Input: `{}`, Creds: pat},
+		{Name: "list_spaces", Action: "list_spaces", Input: `{"workspace_id":"9001"}`, Creds: pat},
+		{Name: "list_spaces_not_authorized", Action: "list_spaces", Input: `{"workspace_id":"9002"}`, Creds: pat, Failed: true},
+		{Name: "list_tasks_page0", Action: "list_tasks", Input: `{"list_id":"900100","include_closed":true,"statuses":["to do","in progress"]}`, Creds: pat},
+		{Name: "list_tasks_page1", Action: "list_tasks", Input: `{"list_id":"900100","include_closed":true,"statuses":["to do","in progress"],"page":1}`, Creds: pat},
+		{Name: "get_task", Action: "get_task", Input: `{"task_id":"86a2","include_subtasks":true}`, Creds: oauth},
+		{Name: "create_task", Action: "create_task", Input: `{"list_id":"900100","name":"Prepare demo","description":"For Friday","priority":2,"due_date":1719792000000,"tags":["demo"]}`, Creds: pat},
+		{Name: "create_task_invalid_name", Action: "create_task", Input: `{"list_id":"900100","name":""}`, Creds: pat, Failed: true},
+		{Name: "update_task", Action: "update_task", Input: `{"task_id":"86a1","status":"complete"}`, Creds: pat},
+		{Name: "create_task_comment", Action: "create_task_comment", Input: `{"task_id":"86a1","comment_text":"Shipped","notify_all":true}`, Creds: pat},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, clickup.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeClickUp(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, clickup.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return clickup.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeClickUp(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestECodeInDiagnostic(t *testing.T) {
@@ -64,11 +45,7 @@ func TestECodeInDiagnostic(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(clickup.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", clickup.New().Manifest())
 }
 
 func TestBareTokenAfterRefresh(t *testing.T) {
