@@ -3,13 +3,13 @@ package figma_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeFigma behaves like the parts of api.figma.com the provider uses:
@@ -18,28 +18,24 @@ import (
 // "before", image renders keyed by node id, and Figma's
 // {"status","err"} errors with Retry-After on 429.
 type fakeFigma struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu sync.Mutex
 }
 
 const fileKey = "FdQ8kZ1n2S3t4U"
 
-func newFakeFigma(t *testing.T) *fakeFigma {
-	f := &fakeFigma{recorder: recorder{headers: []string{"X-Figma-Token", "Authorization", "Content-Type"}}}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+func newFakeFigma(t testing.TB) *fakeFigma {
+	f := &fakeFigma{}
+	f.Recorder = providertest.NewRecorder(t, []string{"X-Figma-Token", "Authorization", "Content-Type"}, f.serve)
 	return f
 }
 
 func figmaError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]any{"status": status, "err": msg})
+	providertest.WriteJSON(w, status, map[string]any{"status": status, "err": msg})
 }
 
-func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	pat, bearer := r.Header.Get("X-Figma-Token"), r.Header.Get("Authorization")
 	switch {
 	case pat == "figd_valid" && bearer == "", bearer == "Bearer figu_oauth" && pat == "":
@@ -65,16 +61,16 @@ func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request) {
 	base := "/v1/files/" + fileKey
 	switch {
 	case r.Method == "GET" && p == "/v1/me":
-		writeJSON(w, 200, map[string]any{"id": "1234567", "handle": "ada", "email": "ada@acme.test", "img_url": "https://s3-alpha.figma.com/profile/ada"})
+		providertest.WriteJSON(w, 200, map[string]any{"id": "1234567", "handle": "ada", "email": "ada@acme.test", "img_url": "https://s3-alpha.figma.com/profile/ada"})
 	case r.Method == "GET" && p == base:
 		doc := map[string]any{"id": "0:0", "name": "Document", "type": "DOCUMENT", "children": []any{map[string]any{"id": "0:1", "name": "Page 1", "type": "CANVAS"}}}
-		writeJSON(w, 200, map[string]any{"name": "Design system", "lastModified": "2024-05-01T10:00:00Z", "version": "5432", "role": "editor", "editorType": "figma", "document": doc, "components": map[string]any{}, "styles": map[string]any{}, "schemaVersion": 0})
+		providertest.WriteJSON(w, 200, map[string]any{"name": "Design system", "lastModified": "2024-05-01T10:00:00Z", "version": "5432", "role": "editor", "editorType": "figma", "document": doc, "components": map[string]any{}, "styles": map[string]any{}, "schemaVersion": 0})
 	case r.Method == "GET" && p == base+"/nodes":
 		nodes := map[string]any{}
 		for _, id := range strings.Split(q.Get("ids"), ",") {
 			nodes[id] = map[string]any{"document": map[string]any{"id": id, "name": "Frame " + id, "type": "FRAME"}, "components": map[string]any{}}
 		}
-		writeJSON(w, 200, map[string]any{"name": "Design system", "nodes": nodes})
+		providertest.WriteJSON(w, 200, map[string]any{"name": "Design system", "nodes": nodes})
 	case r.Method == "GET" && p == base+"/versions":
 		var all []map[string]any
 		for i := 5; i >= 1; i-- {
@@ -97,7 +93,7 @@ func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request) {
 		if end < len(all) {
 			pag["next_page"] = fmt.Sprintf("https://api.figma.com%s?page_size=%d&before=%s", p, size, all[end-1]["id"])
 		}
-		writeJSON(w, 200, map[string]any{"versions": all[start:end], "pagination": pag})
+		providertest.WriteJSON(w, 200, map[string]any{"versions": all[start:end], "pagination": pag})
 	case r.Method == "GET" && p == "/v1/images/"+fileKey:
 		images := map[string]any{}
 		for _, id := range strings.Split(q.Get("ids"), ",") {
@@ -107,9 +103,9 @@ func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			images[id] = "https://figma-alpha-api.s3.us-west-2.amazonaws.com/images/" + strings.ReplaceAll(id, ":", "-") + "." + q.Get("format")
 		}
-		writeJSON(w, 200, map[string]any{"err": nil, "images": images})
+		providertest.WriteJSON(w, 200, map[string]any{"err": nil, "images": images})
 	case r.Method == "GET" && p == base+"/comments":
-		writeJSON(w, 200, map[string]any{"comments": []any{map[string]any{"id": "c1", "message": "Looks good", "created_at": "2024-05-02T10:00:00Z", "user": map[string]any{"handle": "bob"}, "order_id": "1"}}})
+		providertest.WriteJSON(w, 200, map[string]any{"comments": []any{map[string]any{"id": "c1", "message": "Looks good", "created_at": "2024-05-02T10:00:00Z", "user": map[string]any{"handle": "bob"}, "order_id": "1"}}})
 	case r.Method == "POST" && p == base+"/comments":
 		var body map[string]any
 		if json.Unmarshal(raw, &body) != nil || body["message"] == "" || body["message"] == nil {
@@ -120,7 +116,7 @@ func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request) {
 			figmaError(w, 404, "Comment not found")
 			return
 		}
-		writeJSON(w, 200, map[string]any{"id": "c2", "message": body["message"], "created_at": "2024-05-03T10:00:00Z", "parent_id": body["comment_id"], "client_meta": body["client_meta"]})
+		providertest.WriteJSON(w, 200, map[string]any{"id": "c2", "message": body["message"], "created_at": "2024-05-03T10:00:00Z", "parent_id": body["comment_id"], "client_meta": body["client_meta"]})
 	default:
 		figmaError(w, 404, "Not found")
 	}

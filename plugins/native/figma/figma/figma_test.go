@@ -1,7 +1,6 @@
 package figma_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/figma/figma"
@@ -12,46 +11,28 @@ import (
 func TestActions(t *testing.T) {
 	pat := provider.Credentials{Type: "api_key", APIKey: "figd_valid"}
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "figu_oauth", TokenType: "bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, pat, false},
-		{"test_connection_oauth", "test_connection", `{}`, oauth, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "figd_revoked"}, true},
-		{"rate_limited", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "figd_limited"}, true},
-		{"get_file", "get_file", `{"file_key":"FdQ8kZ1n2S3t4U","depth":2}`, pat, false},
-		{"get_file_missing", "get_file", `{"file_key":"Nope123"}`, pat, true},
-		{"get_file_nodes", "get_file_nodes", `{"file_key":"FdQ8kZ1n2S3t4U","ids":["1:2","1:3"]}`, oauth, false},
-		{"list_file_versions_page1", "list_file_versions", `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2}`, pat, false},
-		{"list_file_versions_page2", "list_file_versions", `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2,"before":"1004"}`, pat, false},
-		{"list_file_versions_last_page", "list_file_versions", `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2,"before":"1002"}`, pat, false},
-		{"render_images", "render_images", `{"file_key":"FdQ8kZ1n2S3t4U","ids":["1:2","9:9"],"format":"png","scale":2}`, pat, false},
-		{"list_comments", "list_comments", `{"file_key":"FdQ8kZ1n2S3t4U"}`, pat, false},
-		{"post_comment", "post_comment", `{"file_key":"FdQ8kZ1n2S3t4U","message":"Can we use the brand blue?","node_id":"1:2"}`, oauth, false},
-		{"post_comment_reply_missing", "post_comment", `{"file_key":"FdQ8kZ1n2S3t4U","message":"+1","comment_id":"c9"}`, oauth, true},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: pat},
+		{Name: "test_connection_oauth", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "figd_revoked"}, Failed: true},
+		{Name: "rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "figd_limited"}, Failed: true},
+		{Name: "get_file", Action: "get_file", Input: `{"file_key":"FdQ8kZ1n2S3t4U","depth":2}`, Creds: pat},
+		{Name: "get_file_missing", Action: "get_file", Input: `{"file_key":"Nope123"}`, Creds: pat, Failed: true},
+		{Name: "get_file_nodes", Action: "get_file_nodes", Input: `{"file_key":"FdQ8kZ1n2S3t4U","ids":["1:2","1:3"]}`, Creds: oauth},
+		{Name: "list_file_versions_page1", Action: "list_file_versions", Input: `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2}`, Creds: pat},
+		{Name: "list_file_versions_page2", Action: "list_file_versions", Input: `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2,"before":"1004"}`, Creds: pat},
+		{Name: "list_file_versions_last_page", Action: "list_file_versions", Input: `{"file_key":"FdQ8kZ1n2S3t4U","page_size":2,"before":"1002"}`, Creds: pat},
+		{Name: "render_images", Action: "render_images", Input: `{"file_key":"FdQ8kZ1n2S3t4U","ids":["1:2","9:9"],"format":"png","scale":2}`, Creds: pat},
+		{Name: "list_comments", Action: "list_comments", Input: `{"file_key":"FdQ8kZ1n2S3t4U"}`, Creds: pat},
+		{Name: "post_comment", Action: "post_comment", Input: `{"file_key":"FdQ8kZ1n2S3t4U","message":"Can we use the brand blue?","node_id":"1:2"}`, Creds: oauth},
+		{Name: "post_comment_reply_missing", Action: "post_comment", Input: `{"file_key":"FdQ8kZ1n2S3t4U","message":"+1","comment_id":"c9"}`, Creds: oauth, Failed: true},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, figma.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeFigma(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, figma.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return figma.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeFigma(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestFigmaErrorBecomesDiagnostic(t *testing.T) {
@@ -65,9 +46,5 @@ func TestFigmaErrorBecomesDiagnostic(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(figma.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", figma.New().Manifest())
 }
