@@ -3,13 +3,13 @@ package intercom_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeIntercom behaves like the parts of api.intercom.io the provider
@@ -17,20 +17,18 @@ import (
 // per_page and pages.next.starting_after, admin-authored replies and
 // notes, and Intercom's error.list body.
 type fakeIntercom struct {
-	*httptest.Server
-	recorder
+	*providertest.Recorder
 
 	mu       sync.Mutex
 	contacts []map[string]any
 }
 
-func newFakeIntercom(t *testing.T) *fakeIntercom {
-	f := &fakeIntercom{recorder: recorder{headers: []string{"Authorization", "Intercom-Version", "Content-Type"}}}
+func newFakeIntercom(t testing.TB) *fakeIntercom {
+	f := &fakeIntercom{}
 	for i := 1; i <= 3; i++ {
 		f.contacts = append(f.contacts, map[string]any{"type": "contact", "id": fmt.Sprintf("65a%d", i), "role": "user", "email": fmt.Sprintf("user%d@acme.test", i), "name": fmt.Sprintf("User %d", i)})
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Intercom-Version", "Content-Type"}, f.serve)
 	return f
 }
 
@@ -39,12 +37,10 @@ func icError(w http.ResponseWriter, status int, code, msg, field string) {
 	if field != "" {
 		e["field"] = field
 	}
-	writeJSON(w, status, map[string]any{"type": "error.list", "request_id": "req-fake", "errors": []any{e}})
+	providertest.WriteJSON(w, status, map[string]any{"type": "error.list", "request_id": "req-fake", "errors": []any{e}})
 }
 
-func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, raw)
+func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	if r.Header.Get("Intercom-Version") != "2.11" {
 		icError(w, 400, "intercom_version_invalid", "Requested version is not valid", "")
 		return
@@ -63,7 +59,7 @@ func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	switch {
 	case r.Method == "GET" && p == "/me":
-		writeJSON(w, 200, map[string]any{"type": "admin", "id": "991267", "name": "Ciaran", "email": "ciaran@acme.test", "email_verified": true,
+		providertest.WriteJSON(w, 200, map[string]any{"type": "admin", "id": "991267", "name": "Ciaran", "email": "ciaran@acme.test", "email_verified": true,
 			"app": map[string]any{"type": "app", "id_code": "abc123", "name": "Acme Support", "region": "US", "timezone": "Europe/Dublin"}})
 	case r.Method == "GET" && p == "/contacts":
 		per := 50
@@ -84,7 +80,7 @@ func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request) {
 		if end < len(f.contacts) {
 			pages["next"] = map[string]any{"page": start/per + 2, "starting_after": fmt.Sprintf("WzE3MDAwMDAwMDAsIjY1YSIs%d", end)}
 		}
-		writeJSON(w, 200, map[string]any{"type": "list", "data": f.contacts[start:end], "total_count": len(f.contacts), "pages": pages})
+		providertest.WriteJSON(w, 200, map[string]any{"type": "list", "data": f.contacts[start:end], "total_count": len(f.contacts), "pages": pages})
 	case r.Method == "POST" && p == "/contacts":
 		email, _ := body["email"].(string)
 		for _, c := range f.contacts {
@@ -95,24 +91,24 @@ func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		c := map[string]any{"type": "contact", "id": fmt.Sprintf("65a%d", len(f.contacts)+1), "role": body["role"], "email": body["email"], "name": body["name"], "custom_attributes": body["custom_attributes"]}
 		f.contacts = append(f.contacts, c)
-		writeJSON(w, 200, c)
+		providertest.WriteJSON(w, 200, c)
 	case r.Method == "POST" && strings.HasPrefix(p, "/contacts/") && strings.HasSuffix(p, "/notes"):
 		id := strings.TrimSuffix(strings.TrimPrefix(p, "/contacts/"), "/notes")
 		if id != "65a1" {
 			icError(w, 404, "not_found", "User Not Found", "")
 			return
 		}
-		writeJSON(w, 200, map[string]any{"type": "note", "id": "17495962", "body": "<p>" + body["body"].(string) + "</p>", "author": map[string]any{"type": "admin", "id": body["admin_id"]}})
+		providertest.WriteJSON(w, 200, map[string]any{"type": "note", "id": "17495962", "body": "<p>" + body["body"].(string) + "</p>", "author": map[string]any{"type": "admin", "id": body["admin_id"]}})
 	case r.Method == "GET" && p == "/tags":
-		writeJSON(w, 200, map[string]any{"type": "list", "data": []any{map[string]any{"type": "tag", "id": "81", "name": "vip"}}})
+		providertest.WriteJSON(w, 200, map[string]any{"type": "list", "data": []any{map[string]any{"type": "tag", "id": "81", "name": "vip"}}})
 	case r.Method == "GET" && p == "/conversations/147":
-		writeJSON(w, 200, map[string]any{"type": "conversation", "id": "147", "state": "open", "conversation_parts": map[string]any{"type": "conversation_part.list", "conversation_parts": []any{}, "total_count": 0}})
+		providertest.WriteJSON(w, 200, map[string]any{"type": "conversation", "id": "147", "state": "open", "conversation_parts": map[string]any{"type": "conversation_part.list", "conversation_parts": []any{}, "total_count": 0}})
 	case r.Method == "POST" && p == "/conversations/147/reply":
 		if body["admin_id"] == nil || body["type"] != "admin" {
 			icError(w, 400, "parameter_not_found", "admin_id not found", "admin_id")
 			return
 		}
-		writeJSON(w, 200, map[string]any{"type": "conversation", "id": "147", "state": "open"})
+		providertest.WriteJSON(w, 200, map[string]any{"type": "conversation", "id": "147", "state": "open"})
 	case strings.HasPrefix(p, "/conversations/"):
 		icError(w, 404, "not_found", "Resource Not Found", "")
 	default:

@@ -1,7 +1,6 @@
 package intercom_test
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/intercom/intercom"
@@ -12,45 +11,27 @@ import (
 func TestActions(t *testing.T) {
 	oauth := provider.Credentials{Type: "oauth2", AccessToken: "dG9rOnZhbGlk", TokenType: "Bearer"}
 	custom := provider.Credentials{Type: "custom", Fields: map[string]string{"accessToken": "custom-token", "region": "us"}}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, oauth, false},
-		{"test_connection_custom", "test_connection", `{}`, custom, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, true},
-		{"list_contacts_page1", "list_contacts", `{"per_page":2}`, oauth, false},
-		{"list_contacts_page2", "list_contacts", `{"per_page":2,"starting_after":"WzE3MDAwMDAwMDAsIjY1YSIs2"}`, oauth, false},
-		{"create_contact", "create_contact", `{"role":"lead","email":"new@acme.test","name":"New Lead","custom_attributes":{"plan":"pro"}}`, oauth, false},
-		{"create_contact_conflict", "create_contact", `{"role":"user","email":"user1@acme.test"}`, oauth, true},
-		{"add_note_to_contact", "add_note_to_contact", `{"contact_id":"65a1","body":"Asked for a demo"}`, oauth, false},
-		{"add_note_missing_contact", "add_note_to_contact", `{"contact_id":"65a9","body":"x","admin_id":"991267"}`, oauth, true},
-		{"list_tags", "list_tags", `{}`, custom, false},
-		{"get_conversation", "get_conversation", `{"conversation_id":"147","display_as":"plaintext"}`, oauth, false},
-		{"reply_to_conversation", "reply_to_conversation", `{"conversation_id":"147","body":"We are on it","admin_id":"991267"}`, oauth, false},
-		{"reply_as_note_default_admin", "reply_to_conversation", `{"conversation_id":"147","body":"internal","message_type":"note"}`, oauth, false},
+	cases := []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: oauth},
+		{Name: "test_connection_custom", Action: "test_connection", Input: `{}`, Creds: custom},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, Failed: true},
+		{Name: "list_contacts_page1", Action: "list_contacts", Input: `{"per_page":2}`, Creds: oauth},
+		{Name: "list_contacts_page2", Action: "list_contacts", Input: `{"per_page":2,"starting_after":"WzE3MDAwMDAwMDAsIjY1YSIs2"}`, Creds: oauth},
+		{Name: "create_contact", Action: "create_contact", Input: `{"role":"lead","email":"new@acme.test","name":"New Lead","custom_attributes":{"plan":"pro"}}`, Creds: oauth},
+		{Name: "create_contact_conflict", Action: "create_contact", Input: `{"role":"user","email":"user1@acme.test"}`, Creds: oauth, Failed: true},
+		{Name: "add_note_to_contact", Action: "add_note_to_contact", Input: `{"contact_id":"65a1","body":"Asked for a demo"}`, Creds: oauth},
+		{Name: "add_note_missing_contact", Action: "add_note_to_contact", Input: `{"contact_id":"65a9","body":"x","admin_id":"991267"}`, Creds: oauth, Failed: true},
+		{Name: "list_tags", Action: "list_tags", Input: `{}`, Creds: custom},
+		{Name: "get_conversation", Action: "get_conversation", Input: `{"conversation_id":"147","display_as":"plaintext"}`, Creds: oauth},
+		{Name: "reply_to_conversation", Action: "reply_to_conversation", Input: `{"conversation_id":"147","body":"We are on it","admin_id":"991267"}`, Creds: oauth},
+		{Name: "reply_as_note_default_admin", Action: "reply_to_conversation", Input: `{"conversation_id":"147","body":"internal","message_type":"note"}`, Creds: oauth},
 	}
-	for _, transport := range []string{"direct", "grpc"} {
-		t.Run(transport, func(t *testing.T) {
-			var via []providertest.Option
-			if transport == "grpc" {
-				via = append(via, providertest.Using(providertest.Serve(t, intercom.New())))
-			}
-			for _, tc := range cases {
-				t.Run(tc.name, func(t *testing.T) {
-					fake := newFakeIntercom(t)
-					opts := append([]providertest.Option{providertest.BaseURL(fake.URL)}, via...)
-					resp := providertest.Run(t, intercom.New(), tc.action, tc.input, tc.creds, opts...)
-					if resp.Failed() != tc.failed {
-						t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-					}
-					golden(t, tc.name+".request.golden", []byte(fake.take()))
-					golden(t, tc.name+".response.golden", pretty(t, resp))
-				})
-			}
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return intercom.New() },
+		Fake: func(t testing.TB) *providertest.Recorder { return newFakeIntercom(t).Recorder },
+		Dir:  "../testdata",
+		GRPC: true,
+	}, cases)
 }
 
 func TestRegionBaseURL(t *testing.T) {
@@ -81,11 +62,7 @@ func TestErrorListBecomesDiagnostic(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(intercom.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", intercom.New().Manifest())
 }
 
 func TestRefreshAfter401(t *testing.T) {
