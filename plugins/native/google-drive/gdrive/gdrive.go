@@ -8,7 +8,6 @@ package gdrive
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"mime/multipart"
 	"net/http"
@@ -53,21 +52,21 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the Drive user (about.get).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"email":{"type":"string"},"display_name":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"email":{"type":"string"},"display_name":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_files",
 			DisplayName: "List files",
 			Description: "Lists files matching a Drive query, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"q":{"type":"string","description":"Drive search query, e.g. name contains 'report' and trashed = false"},
 				"folder_id":{"type":"string","description":"Only files directly in this folder"},
 				"page_size":{"type":"integer","minimum":1,"maximum":1000},
 				"page_token":{"type":"string"},
 				"order_by":{"type":"string"},
 				"include_shared_drives":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["files"],"properties":{
+			Output: provider.Schema(`{"type":"object","required":["files"],"properties":{
 				"files":{"type":"array","items":` + fileSchema + `},
 				"next_page_token":{"type":"string"},
 				"incomplete_search":{"type":"boolean"}}}`),
@@ -77,52 +76,44 @@ func New() *provider.Builder {
 			Name:        "get_file",
 			DisplayName: "Get file or folder",
 			Description: "Reads the metadata of a file or folder by id.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","minLength":1}}}`),
-			Output:      schema(fileSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","minLength":1}}}`),
+			Output:      provider.Schema(fileSchema),
 			Handle:      provider.Typed(getFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_folder",
 			DisplayName: "Create folder",
 			Description: "Creates a folder, optionally inside a parent folder.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},
 				"parent_id":{"type":"string"}}}`),
-			Output: schema(fileSchema),
+			Output: provider.Schema(fileSchema),
 			Handle: provider.Typed(createFolder),
 		}).
 		Action(provider.ActionDef{
 			Name:        "upload_file",
 			DisplayName: "Upload file",
 			Description: "Uploads a file (up to 5 MB) with its metadata in one multipart request.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},
 				"mime_type":{"type":"string"},
 				"parent_id":{"type":"string"},
 				"content":{"type":"string","description":"Text content"},
 				"content_base64":{"type":"string","description":"Binary content, base64-encoded"}}}`),
-			Output: schema(fileSchema),
+			Output: provider.Schema(fileSchema),
 			Handle: provider.Typed(uploadFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_file",
 			DisplayName: "Delete file",
 			Description: "Permanently deletes a file or folder the user owns, skipping the trash.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","minLength":1}}}`),
-			Output:      schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"file_id":{"type":"string"}}}`),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","minLength":1}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"file_id":{"type":"string"}}}`),
 			Handle:      provider.Typed(deleteFile),
 		})
 }
 
 const fileSchema = `{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"mimeType":{"type":"string"},"parents":{"type":"array","items":{"type":"string"}},"size":{"type":"string"},"modifiedTime":{"type":"string"},"webViewLink":{"type":"string"}}}`
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("gdrive: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 	var about struct {
@@ -251,37 +242,21 @@ func createFolder(ctx context.Context, c *provider.Call, in folderIn) (any, erro
 }
 
 type uploadIn struct {
-	Name          string `json:"name"`
-	MimeType      string `json:"mime_type"`
-	ParentID      string `json:"parent_id"`
-	Content       string `json:"content"`
-	ContentBase64 string `json:"content_base64"`
+	Name     string `json:"name"`
+	MimeType string `json:"mime_type"`
+	ParentID string `json:"parent_id"`
+	provider.Upload
 }
 
 // maxUpload is the largest file a multipart upload may carry.
 const maxUpload = 5 << 20
 
 func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error) {
-	if in.Content != "" && in.ContentBase64 != "" {
-		return nil, provider.UserError("content_base64", "give content or content_base64, not both")
+	data, err := in.Bytes(maxUpload, "is larger than 5 MB; use a resumable upload")
+	if err != nil {
+		return nil, err
 	}
-	data := []byte(in.Content)
-	if in.ContentBase64 != "" {
-		var err error
-		if data, err = base64.StdEncoding.DecodeString(in.ContentBase64); err != nil {
-			return nil, provider.UserError("content_base64", "is not valid base64")
-		}
-	}
-	if len(data) > maxUpload {
-		return nil, provider.UserError("content", "is larger than 5 MB; use a resumable upload")
-	}
-	mt := in.MimeType
-	if mt == "" {
-		mt = "application/octet-stream"
-		if in.ContentBase64 == "" {
-			mt = "text/plain"
-		}
-	}
+	mt := in.MediaType(in.MimeType)
 	meta := fileMeta{Name: in.Name, MimeType: in.MimeType}
 	if in.ParentID != "" {
 		meta.Parents = []string{in.ParentID}

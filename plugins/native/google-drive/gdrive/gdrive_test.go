@@ -24,20 +24,20 @@ func googleError(w http.ResponseWriter, status int, statusName, reason, msg, loc
 	if location != "" {
 		e["location"], e["locationType"] = location, locType
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{
 		"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
 }
 
 // fakeDrive serves the Drive v3 endpoints the provider uses, with the
 // required fields parameter, pageSize/pageToken paging, multipart/related
 // uploads and Google's error body.
-func fakeDrive(t *testing.T) *recorder {
+func fakeDrive(t testing.TB) *providertest.Recorder {
 	files := []map[string]any{
 		{"id": "f1", "name": "Q1 report.pdf", "mimeType": "application/pdf", "parents": []string{"root"}, "size": "1024"},
 		{"id": "f2", "name": "Notes", "mimeType": "application/vnd.google-apps.document", "parents": []string{"root"}},
 		{"id": "f3", "name": "Photos", "mimeType": gdrive.FolderMIME, "parents": []string{"root"}},
 	}
-	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			googleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.", "Authorization", "header")
 			return
@@ -50,7 +50,7 @@ func fakeDrive(t *testing.T) *recorder {
 				googleError(w, 400, "INVALID_ARGUMENT", "required", "The 'fields' parameter is required for this method.", "fields", "parameter")
 				return
 			}
-			writeJSON(w, 200, map[string]any{"user": map[string]any{"kind": "drive#user", "displayName": "Ada Lovelace", "emailAddress": "ada@example.com"}})
+			providertest.WriteJSON(w, 200, map[string]any{"user": map[string]any{"kind": "drive#user", "displayName": "Ada Lovelace", "emailAddress": "ada@example.com"}})
 		case r.Method == "GET" && path == "/drive/v3/files":
 			size := 100
 			if s := q.Get("pageSize"); s != "" {
@@ -70,12 +70,12 @@ func fakeDrive(t *testing.T) *recorder {
 			if end < len(files) {
 				out["nextPageToken"] = "page-" + strconv.Itoa(end)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && strings.HasPrefix(path, "/drive/v3/files/"):
 			id := strings.TrimPrefix(path, "/drive/v3/files/")
 			for _, f := range files {
 				if f["id"] == id {
-					writeJSON(w, 200, f)
+					providertest.WriteJSON(w, 200, f)
 					return
 				}
 			}
@@ -87,7 +87,7 @@ func fakeDrive(t *testing.T) *recorder {
 				return
 			}
 			meta["id"] = "new-folder"
-			writeJSON(w, 200, meta)
+			providertest.WriteJSON(w, 200, meta)
 		case r.Method == "POST" && path == "/upload/drive/v3/files":
 			mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if q.Get("uploadType") != "multipart" || mt != "multipart/related" {
@@ -113,7 +113,7 @@ func fakeDrive(t *testing.T) *recorder {
 			if meta["mimeType"] == nil {
 				meta["mimeType"] = media.Header.Get("Content-Type")
 			}
-			writeJSON(w, 200, meta)
+			providertest.WriteJSON(w, 200, meta)
 		case r.Method == "DELETE" && strings.HasPrefix(path, "/drive/v3/files/"):
 			if strings.TrimPrefix(path, "/drive/v3/files/") != "f1" {
 				googleError(w, 404, "NOT_FOUND", "notFound", "File not found: x.", "fileId", "parameter")
@@ -128,36 +128,25 @@ func fakeDrive(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "expired"}, true},
-		{"list_files_page1", "list_files", `{"page_size":2,"q":"trashed = false","order_by":"name"}`, creds, false},
-		{"list_files_page2", "list_files", `{"page_size":2,"q":"trashed = false","order_by":"name","page_token":"page-2"}`, creds, false},
-		{"list_files_folder", "list_files", `{"folder_id":"it's","include_shared_drives":true}`, creds, false},
-		{"get_file", "get_file", `{"file_id":"f1"}`, creds, false},
-		{"get_file_not_found", "get_file", `{"file_id":"nope"}`, creds, true},
-		{"create_folder", "create_folder", `{"name":"Invoices","parent_id":"f3"}`, creds, false},
-		{"upload_file", "upload_file", `{"name":"hello.txt","content":"hello, drive","parent_id":"f3"}`, creds, false},
-		{"upload_file_base64", "upload_file", `{"name":"a.bin","content_base64":"AAEC","mime_type":"application/octet-stream"}`, creds, false},
-		{"upload_file_bad_base64", "upload_file", `{"name":"a.bin","content_base64":"***"}`, creds, true},
-		{"delete_file", "delete_file", `{"file_id":"f1"}`, creds, false},
-		{"delete_file_dot_segment", "delete_file", `{"file_id":".."}`, creds, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeDrive(t)
-			resp := providertest.Run(t, gdrive.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return gdrive.New() },
+		Fake: fakeDrive,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "expired"}, Failed: true},
+		{Name: "list_files_page1", Action: "list_files", Input: `{"page_size":2,"q":"trashed = false","order_by":"name"}`, Creds: creds},
+		{Name: "list_files_page2", Action: "list_files", Input: `{"page_size":2,"q":"trashed = false","order_by":"name","page_token":"page-2"}`, Creds: creds},
+		{Name: "list_files_folder", Action: "list_files", Input: `{"folder_id":"it's","include_shared_drives":true}`, Creds: creds},
+		{Name: "get_file", Action: "get_file", Input: `{"file_id":"f1"}`, Creds: creds},
+		{Name: "get_file_not_found", Action: "get_file", Input: `{"file_id":"nope"}`, Creds: creds, Failed: true},
+		{Name: "create_folder", Action: "create_folder", Input: `{"name":"Invoices","parent_id":"f3"}`, Creds: creds},
+		{Name: "upload_file", Action: "upload_file", Input: `{"name":"hello.txt","content":"hello, drive","parent_id":"f3"}`, Creds: creds},
+		{Name: "upload_file_base64", Action: "upload_file", Input: `{"name":"a.bin","content_base64":"AAEC","mime_type":"application/octet-stream"}`, Creds: creds},
+		{Name: "upload_file_bad_base64", Action: "upload_file", Input: `{"name":"a.bin","content_base64":"***"}`, Creds: creds, Failed: true},
+		{Name: "delete_file", Action: "delete_file", Input: `{"file_id":"f1"}`, Creds: creds},
+		{Name: "delete_file_dot_segment", Action: "delete_file", Input: `{"file_id":".."}`, Creds: creds, Failed: true},
+	})
 }
 
 func TestGoogleErrorBecomesDiagnostic(t *testing.T) {
@@ -185,9 +174,5 @@ func TestRefreshAfter401(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(gdrive.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", gdrive.New().Manifest())
 }
