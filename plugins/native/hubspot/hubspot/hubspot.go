@@ -49,15 +49,15 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the account's details.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok","portal_id"],"properties":{"ok":{"type":"boolean"},"portal_id":{"type":"integer"},"account_type":{"type":"string"},"time_zone":{"type":"string"},"currency":{"type":"string"},"ui_domain":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok","portal_id"],"properties":{"ok":{"type":"boolean"},"portal_id":{"type":"integer"},"account_type":{"type":"string"},"time_zone":{"type":"string"},"currency":{"type":"string"},"ui_domain":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_records",
 			DisplayName: "List records",
 			Description: "Lists records of a CRM object one page at a time; pass next_after back as after.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["object_type"],"properties":{` + objectTypes + `,
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["object_type"],"properties":{` + objectTypes + `,
 				"limit":{"type":"integer","minimum":1,"maximum":100},
 				"after":{"type":"string"},
 				"properties":{"type":"array","items":{"type":"string"}},
@@ -69,7 +69,7 @@ func New() *provider.Builder {
 			Name:        "get_record",
 			DisplayName: "Get record",
 			Description: "Reads one record by id, or by a unique property such as email.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["object_type","id"],"properties":{` + objectTypes + `,
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["object_type","id"],"properties":{` + objectTypes + `,
 				"id":{"type":"string","minLength":1},
 				"id_property":{"type":"string","description":"unique property id is a value of, e.g. email"},
 				"properties":{"type":"array","items":{"type":"string"}}}}`),
@@ -80,7 +80,7 @@ func New() *provider.Builder {
 			Name:        "create_record",
 			DisplayName: "Create record",
 			Description: "Creates a record from property values.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["object_type","properties"],"properties":{` + objectTypes + `,
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["object_type","properties"],"properties":{` + objectTypes + `,
 				"properties":{"type":"object","minProperties":1,"additionalProperties":{"type":["string","number","boolean"]}}}}`),
 			Output: recordSchema,
 			Handle: provider.Typed(createRecord),
@@ -89,7 +89,7 @@ func New() *provider.Builder {
 			Name:        "update_record",
 			DisplayName: "Update record",
 			Description: "Updates property values of a record.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["object_type","id","properties"],"properties":{` + objectTypes + `,
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["object_type","id","properties"],"properties":{` + objectTypes + `,
 				"id":{"type":"string","minLength":1},
 				"properties":{"type":"object","minProperties":1,"additionalProperties":{"type":["string","number","boolean"]}}}}`),
 			Output: recordSchema,
@@ -99,7 +99,7 @@ func New() *provider.Builder {
 			Name:        "search_records",
 			DisplayName: "Search records",
 			Description: "Searches records with property filters (ANDed) or a free-text query.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["object_type"],"properties":{` + objectTypes + `,
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["object_type"],"properties":{` + objectTypes + `,
 				"query":{"type":"string"},
 				"filters":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["property","operator"],"properties":{
 					"property":{"type":"string"},
@@ -114,22 +114,13 @@ func New() *provider.Builder {
 }
 
 var (
-	listSchema = schema(`{"type":"object","required":["results"],"properties":{
+	listSchema = provider.SortedSchema(`{"type":"object","required":["results"],"properties":{
 		"results":{"type":"array","items":{"type":"object"}},
 		"total":{"type":"integer"},
 		"next_after":{"type":"string"},
 		"rate_limit_remaining":{"type":"integer"}}}`)
-	recordSchema = schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"properties":{"type":"object"},"createdAt":{"type":"string"},"updatedAt":{"type":"string"},"archived":{"type":"boolean"}}}`)
+	recordSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"properties":{"type":"object"},"createdAt":{"type":"string"},"updatedAt":{"type":"string"},"archived":{"type":"boolean"}}}`)
 )
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("hubspot: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 // DecodeError reads HubSpot's error body into e: the message, the
 // category as Type, the first detailed error's code, and its property as
@@ -148,9 +139,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		Description string `json:"error_description"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message, e.Type = v.Message, v.Category

@@ -20,7 +20,7 @@ func hsError(w http.ResponseWriter, status int, category, msg string, errs ...ma
 	if len(errs) > 0 {
 		body["errors"] = errs
 	}
-	writeJSON(w, status, body)
+	providertest.WriteJSON(w, status, body)
 }
 
 func contact(i int) map[string]any {
@@ -33,8 +33,8 @@ func contact(i int) map[string]any {
 // auth, after-cursor paging (3 contacts), search, create (409 on a taken
 // email, 400 VALIDATION_ERROR with propertyName context), PATCH updates,
 // 404 for unknown ids, rate-limit headers and a 429 for one token.
-func newFake(t *testing.T) *fakeAPI {
-	return newFakeAPI(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func newFake(t testing.TB) *providertest.Recorder {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer " + token:
 		case "Bearer ratelimited":
@@ -50,7 +50,7 @@ func newFake(t *testing.T) *fakeAPI {
 		p, q := r.URL.Path, r.URL.Query()
 		switch {
 		case r.Method == "GET" && p == "/account-info/v3/details":
-			writeJSON(w, 200, map[string]any{"portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern",
+			providertest.WriteJSON(w, 200, map[string]any{"portalId": 62515, "accountType": "STANDARD", "timeZone": "US/Eastern",
 				"companyCurrency": "USD", "additionalCurrencies": []string{}, "utcOffset": "-04:00", "uiDomain": "app.hubspot.com", "dataHostingLocation": "na1"})
 		case r.Method == "GET" && p == "/crm/v3/objects/contacts":
 			limit, _ := strconv.Atoi(q.Get("limit"))
@@ -70,9 +70,9 @@ func newFake(t *testing.T) *fakeAPI {
 				out["paging"] = map[string]any{"next": map[string]string{"after": strconv.Itoa(next),
 					"link": "https://api.hubapi.com/crm/v3/objects/contacts?after=" + strconv.Itoa(next)}}
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && p == "/crm/v3/objects/contacts/user2@example.com" && q.Get("idProperty") == "email":
-			writeJSON(w, 200, contact(2))
+			providertest.WriteJSON(w, 200, contact(2))
 		case r.Method == "POST" && p == "/crm/v3/objects/contacts":
 			var in struct {
 				Properties map[string]string `json:"properties"`
@@ -87,37 +87,46 @@ func newFake(t *testing.T) *fakeAPI {
 			default:
 				c := contact(4)
 				c["properties"] = in.Properties
-				writeJSON(w, 201, c)
+				providertest.WriteJSON(w, 201, c)
 			}
 		case r.Method == "PATCH" && p == "/crm/v3/objects/deals/77":
 			var in map[string]any
 			_ = json.Unmarshal(body, &in)
-			writeJSON(w, 200, map[string]any{"id": "77", "properties": in["properties"], "updatedAt": "2024-05-03T10:00:00Z", "archived": false})
+			providertest.WriteJSON(w, 200, map[string]any{"id": "77", "properties": in["properties"], "updatedAt": "2024-05-03T10:00:00Z", "archived": false})
 		case r.Method == "POST" && p == "/crm/v3/objects/companies/search":
-			writeJSON(w, 200, map[string]any{"total": 1, "results": []any{map[string]any{"id": "9", "properties": map[string]string{"name": "Acme", "domain": "acme.com"}}}})
+			providertest.WriteJSON(w, 200, map[string]any{"total": 1, "results": []any{map[string]any{"id": "9", "properties": map[string]string{"name": "Acme", "domain": "acme.com"}}}})
 		default:
 			hsError(w, 404, "OBJECT_NOT_FOUND", "resource not found")
 		}
-	})
+	}, providertest.RecordBody(providertest.CanonicalBody))
+}
+
+// suite runs each case in-process and over gRPC against a fresh fake,
+// with the golden files in the provider's testdata/.
+var suite = providertest.Suite{
+	New:  func() provider.Provider { return hubspot.New() },
+	Fake: newFake,
+	Dir:  "../testdata",
+	GRPC: true,
 }
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token}
-	runCases(t, newFake, []testCase{
-		{name: "test_connection", action: "test_connection", input: `{}`, creds: creds},
-		{name: "test_connection_private_app", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "api_key", APIKey: token}},
-		{name: "test_connection_bad_token", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "nope"}, failed: true},
-		{name: "list_contacts_page1", action: "list_records", input: `{"object_type":"contacts","limit":2,"properties":["email","firstname"]}`, creds: creds},
-		{name: "list_contacts_page2", action: "list_records", input: `{"object_type":"contacts","limit":2,"after":"3"}`, creds: creds},
-		{name: "list_rate_limited", action: "list_records", input: `{"object_type":"contacts"}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "ratelimited"}, failed: true},
-		{name: "get_contact_by_email", action: "get_record", input: `{"object_type":"contacts","id":"user2@example.com","id_property":"email"}`, creds: creds},
-		{name: "get_contact_missing", action: "get_record", input: `{"object_type":"contacts","id":"404"}`, creds: creds, failed: true},
-		{name: "get_record_bad_id", action: "get_record", input: `{"object_type":"contacts","id":"../../account-info"}`, creds: creds, failed: true},
-		{name: "create_contact", action: "create_record", input: `{"object_type":"contacts","properties":{"email":"new@example.com","firstname":"New"}}`, creds: creds},
-		{name: "create_contact_conflict", action: "create_record", input: `{"object_type":"contacts","properties":{"email":"user1@example.com"}}`, creds: creds, failed: true},
-		{name: "create_contact_invalid_email", action: "create_record", input: `{"object_type":"contacts","properties":{"email":"not-an-email"}}`, creds: creds, failed: true},
-		{name: "update_deal", action: "update_record", input: `{"object_type":"deals","id":"77","properties":{"dealstage":"closedwon","amount":"1500"}}`, creds: creds},
-		{name: "search_companies", action: "search_records", input: `{"object_type":"companies","filters":[{"property":"domain","operator":"EQ","value":"acme.com"}],"properties":["name","domain"],"limit":5}`, creds: creds},
+	providertest.RunCases(t, suite, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_private_app", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: token}},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "nope"}, Failed: true},
+		{Name: "list_contacts_page1", Action: "list_records", Input: `{"object_type":"contacts","limit":2,"properties":["email","firstname"]}`, Creds: creds},
+		{Name: "list_contacts_page2", Action: "list_records", Input: `{"object_type":"contacts","limit":2,"after":"3"}`, Creds: creds},
+		{Name: "list_rate_limited", Action: "list_records", Input: `{"object_type":"contacts"}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "ratelimited"}, Failed: true},
+		{Name: "get_contact_by_email", Action: "get_record", Input: `{"object_type":"contacts","id":"user2@example.com","id_property":"email"}`, Creds: creds},
+		{Name: "get_contact_missing", Action: "get_record", Input: `{"object_type":"contacts","id":"404"}`, Creds: creds, Failed: true},
+		{Name: "get_record_bad_id", Action: "get_record", Input: `{"object_type":"contacts","id":"../../account-info"}`, Creds: creds, Failed: true},
+		{Name: "create_contact", Action: "create_record", Input: `{"object_type":"contacts","properties":{"email":"new@example.com","firstname":"New"}}`, Creds: creds},
+		{Name: "create_contact_conflict", Action: "create_record", Input: `{"object_type":"contacts","properties":{"email":"user1@example.com"}}`, Creds: creds, Failed: true},
+		{Name: "create_contact_invalid_email", Action: "create_record", Input: `{"object_type":"contacts","properties":{"email":"not-an-email"}}`, Creds: creds, Failed: true},
+		{Name: "update_deal", Action: "update_record", Input: `{"object_type":"deals","id":"77","properties":{"dealstage":"closedwon","amount":"1500"}}`, Creds: creds},
+		{Name: "search_companies", Action: "search_records", Input: `{"object_type":"companies","filters":[{"property":"domain","operator":"EQ","value":"acme.com"}],"properties":["name","domain"],"limit":5}`, Creds: creds},
 	})
 }
 
@@ -140,4 +149,13 @@ func TestRefreshOn401(t *testing.T) {
 	if resp.Failed() || host.Refreshes() != 1 {
 		t.Fatalf("resp %+v refreshes %d", resp, host.Refreshes())
 	}
+}
+
+func TestManifest(t *testing.T) {
+	m := hubspot.New().Manifest()
+	if m.ID != "hubspot" || m.Version != "1.0.0" || len(m.Actions) < 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	providertest.ClosedInputs(t, m, "test_connection")
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
