@@ -119,6 +119,9 @@ type HostOptions struct {
 	Native func(*native.Config)
 	// NoTenant skips creating a tenant and key.
 	NoTenant bool
+	// Keys is the vault key ring (replicas of one database share it); a
+	// new one when empty.
+	Keys string
 }
 
 // StartHost starts a host in this process with the execution engine's hook,
@@ -126,9 +129,12 @@ type HostOptions struct {
 // than 20 requests per second to one provider) and loopback upstreams
 // allowed. It stops at Close.
 func (e *Env) StartHost(ctx context.Context, o HostOptions) (*Host, error) {
-	keys, err := vault.Generate("k1")
-	if err != nil {
-		return nil, err
+	keys := o.Keys
+	if keys == "" {
+		var err error
+		if keys, err = vault.Generate("k1"); err != nil {
+			return nil, err
+		}
 	}
 	data, err := e.TempDir()
 	if err != nil {

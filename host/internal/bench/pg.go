@@ -17,6 +17,7 @@ import (
 	"github.com/atomhq/atom/host/internal/fakeprovider"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/vault"
 )
 
 // oauthDescriptor describes the fake OAuth provider at base.
@@ -56,11 +57,15 @@ func refreshStorm(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	env := map[string]string{"FAKE_CLIENT_ID": fp.ClientID, "FAKE_CLIENT_SECRET": fp.ClientSecret}
 	cat := map[string]string{"fake.json": oauthDescriptor(fp.URL)}
-	a, err := e.StartHost(ctx, HostOptions{DB: db, Env: env, Catalog: cat})
+	keys, err := vault.Generate("k1")
 	if err != nil {
 		return nil, err
 	}
-	b, err := e.StartHost(ctx, HostOptions{DB: db, Env: env, Catalog: cat, NoTenant: true})
+	a, err := e.StartHost(ctx, HostOptions{DB: db, Env: env, Catalog: cat, Keys: keys})
+	if err != nil {
+		return nil, err
+	}
+	b, err := e.StartHost(ctx, HostOptions{DB: db, Env: env, Catalog: cat, Keys: keys, NoTenant: true})
 	if err != nil {
 		return nil, err
 	}
@@ -70,64 +75,78 @@ func refreshStorm(ctx context.Context, e *Env) ([]Row, error) {
 	input := map[string]any{"method": "GET", "path": "/me"}
 	reqs := []Request{a.Exec("fake", "custom_api_call", input), a.Exec("fake", "custom_api_call", input)}
 	reqs[1].URL = b.URL + reqs[1].URL[len(a.URL):]
-	for _, r := range reqs {
-		if st, body, err := Do(ctx, r); err != nil || st != http.StatusOK {
-			return nil, fmt.Errorf("call before the storm: %d %s %v", st, body, err)
-		}
-	}
+	// No call runs before the storm: a host would keep the token it used
+	// in its credential cache (2s), and an expiry written by SQL behind its
+	// back, unlike one that comes with time, is not seen in that cache.
 	owner, err := pgx.Connect(ctx, db.OwnerURL)
 	if err != nil {
 		return nil, err
 	}
 	defer owner.Close(ctx)
+	before := fp.Stats().Refreshes
 	fp.ExpireAccessTokens()
 	if _, err := owner.Exec(ctx, `UPDATE integration_tokens SET expires_at = now() - interval '1 minute' WHERE tenant_id = $1`, a.Tenant); err != nil {
 		return nil, err
 	}
-	before := fp.Stats().Refreshes
+	early := fp.Stats().Refreshes - before
 	calls := 1000
 	if e.Opts.Quick {
 		calls = 100
 	}
-	lat := make([]time.Duration, calls)
-	errs := make([]error, calls)
-	var ready, wg sync.WaitGroup
-	gate := make(chan struct{})
-	ready.Add(calls)
-	for i := range calls {
-		wg.Go(func() {
-			r := reqs[i%2]
-			ready.Done()
-			<-gate
-			start := time.Now()
-			st, body, err := Do(ctx, r)
-			lat[i] = time.Since(start)
-			if err == nil && st != http.StatusOK {
-				err = fmt.Errorf("status %d: %.200s", st, body)
-			}
-			errs[i] = err
-		})
-	}
-	ready.Wait()
-	close(gate)
-	wg.Wait()
-	failed := 0
-	var first error
-	for _, err := range errs {
-		if err != nil {
-			failed++
-			first = cmpErr(first, err)
+	storm := func() (Latencies, int, error) {
+		lat := make([]time.Duration, calls)
+		errs := make([]error, calls)
+		var ready, wg sync.WaitGroup
+		gate := make(chan struct{})
+		ready.Add(calls)
+		for i := range calls {
+			wg.Go(func() {
+				r := reqs[i%2]
+				ready.Done()
+				<-gate
+				start := time.Now()
+				st, body, err := Do(ctx, r)
+				lat[i] = time.Since(start)
+				if err == nil && st != http.StatusOK {
+					err = fmt.Errorf("status %d: %.200s", st, body)
+				}
+				errs[i] = err
+			})
 		}
+		ready.Wait()
+		close(gate)
+		wg.Wait()
+		failed := 0
+		var first error
+		for _, err := range errs {
+			if err != nil {
+				failed++
+				first = cmpErr(first, err)
+			}
+		}
+		slices.Sort(lat)
+		return lat, failed, first
 	}
+	lat, failed, first := storm()
 	refreshes := fp.Stats().Refreshes - before
-	slices.Sort(lat)
+	// The same storm again, on the fresh token: the baseline.
+	time.Sleep(2500 * time.Millisecond)
+	base, bfailed, berr := storm()
+	if berr != nil {
+		return nil, fmt.Errorf("baseline storm: %d failed: %w", bfailed, berr)
+	}
 	note := fmt.Sprintf("%d calls released at once, half to each host; %d failed", calls, failed)
+	if early > 0 {
+		note += fmt.Sprintf("; %d refresh(es) by the background refresher before the storm", early)
+	}
 	if first != nil {
 		note += " (first: " + oneLine(first.Error()) + ")"
 	}
 	return []Row{
 		{Name: "refresh storm: upstream refreshes", Ours: fmt.Sprint(refreshes), Goal: "exactly 1", Met: refreshes == 1 && failed == 0, Note: note},
-		{Name: "refresh storm: call latency p50 / p99", Ours: Fmt(Percentile(lat, 50)) + " / " + Fmt(Percentile(lat, 99)), Note: "the 1,000 calls include queueing behind each other on 2 cores"},
+		{Name: "refresh storm: call latency p50 / p99", Ours: Fmt(lat.P(50)) + " / " + Fmt(lat.P(99)),
+			Baseline: Fmt(base.P(50)) + " / " + Fmt(base.P(99)) + " (same storm, fresh token)",
+			Note: "all calls in flight at once: the figures are mostly queueing on 2 cores"},
 	}, nil
 }
 

@@ -17,6 +17,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -28,7 +29,18 @@ func main() {
 	only := flag.String("only", "", "comma-separated scenario ids to run (all when empty): "+ids())
 	wrkFor := flag.Duration("wrk-duration", 10*time.Second, "duration of each wrk run")
 	backend := flag.String("db", "postgres", "database of the in-process REST hosts: postgres or sqlite")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process hosts included) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fail(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fail(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	root, err := repoRoot()
 	if err != nil {
 		fail(err)
@@ -94,6 +106,7 @@ func repoRoot() (string, error) {
 }
 
 func fail(err error) {
+	pprof.StopCPUProfile()
 	fmt.Fprintln(os.Stderr, "benchreport:", err)
 	os.Exit(1)
 }
