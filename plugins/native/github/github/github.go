@@ -56,7 +56,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the authenticated user (GET /user).",
-			Output: schema(`{"type":"object","required":["ok","login"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok","login"],"properties":{
 				"ok":{"type":"boolean"},"login":{"type":"string"},"id":{"type":"integer"},
 				"scopes":{"type":"array","items":{"type":"string"}}}}`),
 			Handle: testConnection,
@@ -65,7 +65,7 @@ func New() *provider.Builder {
 			Name:        "list_repositories",
 			DisplayName: "List repositories",
 			Description: "Lists repositories the authenticated user can access, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"visibility":{"type":"string","enum":["all","public","private"]},
 				"affiliation":{"type":"string"},
 				"sort":{"type":"string","enum":["created","updated","pushed","full_name"]},
@@ -79,7 +79,7 @@ func New() *provider.Builder {
 			Name:        "list_issues",
 			DisplayName: "List issues",
 			Description: "Lists a repository's issues (and pull requests), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["owner","repo"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["owner","repo"],"properties":{
 				"owner":{"type":"string","minLength":1},"repo":{"type":"string","minLength":1},
 				"state":{"type":"string","enum":["open","closed","all"]},
 				"labels":{"type":"string","description":"Comma-separated label names."},
@@ -94,7 +94,7 @@ func New() *provider.Builder {
 			Name:        "get_issue",
 			DisplayName: "Get issue",
 			Description: "Returns one issue by number.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number"],"properties":{
 				"owner":{"type":"string","minLength":1},"repo":{"type":"string","minLength":1},
 				"issue_number":{"type":"integer","minimum":1}}}`),
 			Output: issueSchema,
@@ -104,7 +104,7 @@ func New() *provider.Builder {
 			Name:        "create_issue",
 			DisplayName: "Create issue",
 			Description: "Opens an issue in a repository.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["owner","repo","title"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["owner","repo","title"],"properties":{
 				"owner":{"type":"string","minLength":1},"repo":{"type":"string","minLength":1},
 				"title":{"type":"string","minLength":1},"body":{"type":"string"},
 				"labels":{"type":"array","items":{"type":"string"}},
@@ -117,7 +117,7 @@ func New() *provider.Builder {
 			Name:        "update_issue",
 			DisplayName: "Update issue",
 			Description: "Changes an issue's title, body, state, labels or assignees.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number"],"properties":{
 				"owner":{"type":"string","minLength":1},"repo":{"type":"string","minLength":1},
 				"issue_number":{"type":"integer","minimum":1},
 				"title":{"type":"string"},"body":{"type":"string"},
@@ -132,31 +132,22 @@ func New() *provider.Builder {
 			Name:        "create_issue_comment",
 			DisplayName: "Comment on issue",
 			Description: "Adds a comment to an issue or pull request.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["owner","repo","issue_number","body"],"properties":{
 				"owner":{"type":"string","minLength":1},"repo":{"type":"string","minLength":1},
 				"issue_number":{"type":"integer","minimum":1},"body":{"type":"string","minLength":1}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"html_url":{"type":"string"},"body":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"html_url":{"type":"string"},"body":{"type":"string"}}}`),
 			Handle: provider.Typed(createComment),
 		})
 }
 
-var issueSchema = schema(`{"type":"object","required":["id","number"],"properties":{
+var issueSchema = provider.SortedSchema(`{"type":"object","required":["id","number"],"properties":{
 	"id":{"type":"integer"},"number":{"type":"integer"},"title":{"type":"string"},
 	"state":{"type":"string"},"html_url":{"type":"string"}}}`)
 
 func pageSchema(items string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + items + `"],"properties":{
+	return provider.SortedSchema(`{"type":"object","required":["` + items + `"],"properties":{
 		"` + items + `":{"type":"array","items":{"type":"object"}},
 		"next_page":{"type":"integer","description":"Page to ask for next; absent on the last page."}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("github: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // decodeError reads GitHub's error body. A validation failure names the
@@ -194,16 +185,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 // call sends one request and turns an exhausted rate limit into a
 // diagnostic that says when it resets.
 func call(ctx context.Context, c *provider.Call, method, path string, query url.Values, in, out any) (http.Header, error) {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return nil, err
-		}
-		ct = "application/json"
-	}
-	h, err := c.HTTP().Exchange(ctx, method, path, query, ct, body, out)
+	h, err := c.HTTP().ExchangeJSON(ctx, method, path, query, in, out)
 	if he, ok := err.(*provider.HTTPError); ok && (he.Status == 403 || he.Status == 429) && h.Get("X-RateLimit-Remaining") == "0" {
 		he.Code = "rate_limited"
 		if reset, perr := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64); perr == nil {
