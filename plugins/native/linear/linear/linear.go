@@ -44,7 +44,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the credentials by reading the viewer and organization.",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"user_id":{"type":"string"},"name":{"type":"string"},
 				"email":{"type":"string"},"organization":{"type":"string"},"url_key":{"type":"string"}}}`),
 			Handle: testConnection,
@@ -69,7 +69,7 @@ func New() *provider.Builder {
 			Name:        "create_issue",
 			DisplayName: "Create issue",
 			Description: "Creates an issue in a team.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["team_id","title"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["team_id","title"],"properties":{
 				"team_id":{"type":"string","minLength":1},"title":{"type":"string","minLength":1},
 				"description":{"type":"string","description":"Markdown."},
 				"priority":{"type":"integer","minimum":0,"maximum":4},
@@ -82,7 +82,7 @@ func New() *provider.Builder {
 			Name:        "update_issue",
 			DisplayName: "Update issue",
 			Description: "Updates an issue's title, description, priority, state or assignee.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
 				"id":{"type":"string","minLength":1,"description":"Issue id or identifier (e.g. ENG-12)."},
 				"title":{"type":"string"},"description":{"type":"string"},
 				"priority":{"type":"integer","minimum":0,"maximum":4},
@@ -94,34 +94,25 @@ func New() *provider.Builder {
 			Name:        "create_comment",
 			DisplayName: "Comment on issue",
 			Description: "Adds a Markdown comment to an issue.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["issue_id","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["issue_id","body"],"properties":{
 				"issue_id":{"type":"string","minLength":1},"body":{"type":"string","minLength":1}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"url":{"type":"string"},"body":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"url":{"type":"string"},"body":{"type":"string"}}}`),
 			Handle: provider.Typed(createComment),
 		})
 }
 
-var issueSchema = schema(`{"type":"object","required":["id","identifier"],"properties":{
+var issueSchema = provider.SortedSchema(`{"type":"object","required":["id","identifier"],"properties":{
 	"id":{"type":"string"},"identifier":{"type":"string"},"title":{"type":"string"},
 	"url":{"type":"string"},"priority":{"type":"number"}}}`)
 
-var pageSchema = schema(`{"type":"object","required":["nodes","has_next_page"],"properties":{
+var pageSchema = provider.SortedSchema(`{"type":"object","required":["nodes","has_next_page"],"properties":{
 	"nodes":{"type":"array","items":{"type":"object"}},
 	"has_next_page":{"type":"boolean"},
 	"next_cursor":{"type":"string","description":"Pass as after to get the next page."}}}`)
 
 func pageInput(extra string) json.RawMessage {
-	return schema(`{"type":"object","additionalProperties":false,"properties":{` + extra + `
+	return provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{` + extra + `
 		"first":{"type":"integer","minimum":1,"maximum":250},"after":{"type":"string"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("linear: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
