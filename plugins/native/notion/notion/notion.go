@@ -49,7 +49,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the integration's bot user (GET /v1/users/me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"bot_id":{"type":"string"},"name":{"type":"string"},"workspace_name":{"type":"string"}}}`),
 			Handle: testConnection,
 		}).
@@ -57,7 +57,7 @@ func New() *provider.Builder {
 			Name:        "search",
 			DisplayName: "Search",
 			Description: "Searches pages and databases shared with the integration by title, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"query":{"type":"string"},
 				"object":{"type":"string","enum":["page","database"]},
 				"sort_direction":{"type":"string","enum":["ascending","descending"]},
@@ -69,7 +69,7 @@ func New() *provider.Builder {
 			Name:        "query_database",
 			DisplayName: "Query database",
 			Description: "Returns a database's pages matching a Notion filter and sorts, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["database_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["database_id"],"properties":{
 				"database_id":{"type":"string","minLength":1},
 				"filter":{"type":"object","description":"A Notion database filter object."},
 				"sorts":{"type":"array","items":{"type":"object"}},
@@ -81,7 +81,7 @@ func New() *provider.Builder {
 			Name:        "get_page",
 			DisplayName: "Get page",
 			Description: "Returns a page's properties.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["page_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["page_id"],"properties":{
 				"page_id":{"type":"string","minLength":1}}}`),
 			Output: objectSchema,
 			Handle: provider.Typed(getPage),
@@ -90,7 +90,7 @@ func New() *provider.Builder {
 			Name:        "create_page",
 			DisplayName: "Create page",
 			Description: "Creates a page in a database (a database item) or under a page.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["properties"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["properties"],"properties":{
 				"database_id":{"type":"string"},"parent_page_id":{"type":"string"},
 				"properties":{"type":"object","description":"Notion property values keyed by property name."},
 				"children":{"type":"array","items":{"type":"object"},"maxItems":100},
@@ -102,7 +102,7 @@ func New() *provider.Builder {
 			Name:        "append_blocks",
 			DisplayName: "Append blocks",
 			Description: "Appends block children (paragraphs, headings, to-dos...) to a page or block.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["block_id","children"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["block_id","children"],"properties":{
 				"block_id":{"type":"string","minLength":1},
 				"children":{"type":"array","items":{"type":"object"},"minItems":1,"maxItems":100},
 				"after":{"type":"string"}}}`),
@@ -113,7 +113,7 @@ func New() *provider.Builder {
 			Name:        "list_block_children",
 			DisplayName: "List block children",
 			Description: "Lists a page's or block's children, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["block_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["block_id"],"properties":{
 				"block_id":{"type":"string","minLength":1},
 				"start_cursor":{"type":"string"},"page_size":{"type":"integer","minimum":1,"maximum":100}}}`),
 			Output: listSchema,
@@ -121,22 +121,13 @@ func New() *provider.Builder {
 		})
 }
 
-var objectSchema = schema(`{"type":"object","required":["id","object"],"properties":{
+var objectSchema = provider.SortedSchema(`{"type":"object","required":["id","object"],"properties":{
 	"id":{"type":"string"},"object":{"type":"string"},"url":{"type":"string"}}}`)
 
-var listSchema = schema(`{"type":"object","required":["results","has_more"],"properties":{
+var listSchema = provider.SortedSchema(`{"type":"object","required":["results","has_more"],"properties":{
 	"results":{"type":"array","items":{"type":"object"}},
 	"has_more":{"type":"boolean"},
 	"next_cursor":{"type":"string","description":"Pass as start_cursor to get the next page."}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("notion: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 // client returns the HTTP client, sending an internal integration's
 // token (a custom credential field) as Bearer too.
@@ -156,16 +147,7 @@ func client(c *provider.Call) *provider.HTTPClient {
 }
 
 func send(ctx context.Context, c *provider.Call, method, path string, query url.Values, in, out any) error {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return err
-		}
-		ct = "application/json"
-	}
-	return client(c).Send(ctx, method, path, query, ct, body, out)
+	return client(c).SendJSON(ctx, method, path, query, in, out)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
