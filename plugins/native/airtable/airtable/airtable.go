@@ -43,7 +43,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading its user and scopes (GET /v0/meta/whoami).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"user_id":{"type":"string"},"email":{"type":"string"},
 				"scopes":{"type":"array","items":{"type":"string"}}}}`),
 			Handle: testConnection,
@@ -52,8 +52,8 @@ func New() *provider.Builder {
 			Name:        "list_bases",
 			DisplayName: "List bases",
 			Description: "Lists the bases the token can access, one page at a time.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"offset":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["bases"],"properties":{
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"offset":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["bases"],"properties":{
 				"bases":{"type":"array","items":{"type":"object"}},"next_offset":{"type":"string"}}}`),
 			Handle: provider.Typed(listBases),
 		}).
@@ -61,16 +61,16 @@ func New() *provider.Builder {
 			Name:        "get_base_schema",
 			DisplayName: "Get base schema",
 			Description: "Returns a base's tables with their fields and views.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["base_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["base_id"],"properties":{
 				"base_id":{"type":"string","pattern":"^app[A-Za-z0-9]+$"}}}`),
-			Output: schema(`{"type":"object","required":["tables"],"properties":{"tables":{"type":"array","items":{"type":"object"}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["tables"],"properties":{"tables":{"type":"array","items":{"type":"object"}}}}`),
 			Handle: provider.Typed(getBaseSchema),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_records",
 			DisplayName: "List records",
 			Description: "Lists a table's records, optionally filtered by a formula, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["base_id","table"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["base_id","table"],"properties":{
 				"base_id":{"type":"string","pattern":"^app[A-Za-z0-9]+$"},
 				"table":{"type":"string","minLength":1,"description":"Table id or name."},
 				"view":{"type":"string"},"filter_by_formula":{"type":"string"},
@@ -80,7 +80,7 @@ func New() *provider.Builder {
 				"max_records":{"type":"integer","minimum":1},
 				"page_size":{"type":"integer","minimum":1,"maximum":100},
 				"offset":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["records"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["records"],"properties":{
 				"records":{"type":"array","items":{"type":"object"}},"next_offset":{"type":"string"}}}`),
 			Handle: provider.Typed(listRecords),
 		}).
@@ -96,11 +96,11 @@ func New() *provider.Builder {
 			Name:        "create_records",
 			DisplayName: "Create records",
 			Description: "Creates up to 10 records in a table.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["base_id","table","records"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["base_id","table","records"],"properties":{
 				"base_id":{"type":"string","pattern":"^app[A-Za-z0-9]+$"},"table":{"type":"string","minLength":1},
 				"records":{"type":"array","minItems":1,"maxItems":10,"items":{"type":"object","description":"Cell values keyed by field name or id."}},
 				"typecast":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["records"],"properties":{"records":{"type":"array","items":{"type":"object"}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["records"],"properties":{"records":{"type":"array","items":{"type":"object"}}}}`),
 			Handle: provider.Typed(createRecords),
 		}).
 		Action(provider.ActionDef{
@@ -116,12 +116,12 @@ func New() *provider.Builder {
 			DisplayName: "Delete record",
 			Description: "Deletes a record.",
 			Input:       recordRefSchema(""),
-			Output:      schema(`{"type":"object","required":["id","deleted"],"properties":{"id":{"type":"string"},"deleted":{"type":"boolean"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["id","deleted"],"properties":{"id":{"type":"string"},"deleted":{"type":"boolean"}}}`),
 			Handle:      provider.Typed(deleteRecord),
 		})
 }
 
-var recordSchema = schema(`{"type":"object","required":["id","fields"],"properties":{
+var recordSchema = provider.SortedSchema(`{"type":"object","required":["id","fields"],"properties":{
 	"id":{"type":"string"},"createdTime":{"type":"string"},"fields":{"type":"object"}}}`)
 
 func recordRefSchema(extra string) json.RawMessage {
@@ -129,31 +129,9 @@ func recordRefSchema(extra string) json.RawMessage {
 	if extra != "" {
 		req += `,"fields"`
 	}
-	return schema(`{"type":"object","additionalProperties":false,"required":[` + req + `],"properties":{` + extra + `
+	return provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":[` + req + `],"properties":{` + extra + `
 		"base_id":{"type":"string","pattern":"^app[A-Za-z0-9]+$"},"table":{"type":"string","minLength":1},
 		"record_id":{"type":"string","pattern":"^rec[A-Za-z0-9]+$"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("airtable: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
-
-func send(ctx context.Context, c *provider.Call, method, path string, query url.Values, in, out any) error {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return err
-		}
-		ct = "application/json"
-	}
-	return c.HTTP().Send(ctx, method, path, query, ct, body, out)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
@@ -162,7 +140,7 @@ func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 		Email  string   `json:"email"`
 		Scopes []string `json:"scopes"`
 	}
-	if err := send(ctx, c, http.MethodGet, "/v0/meta/whoami", nil, nil, &me); err != nil {
+	if err := c.HTTP().SendJSON(ctx, http.MethodGet, "/v0/meta/whoami", nil, nil, &me); err != nil {
 		return nil, err
 	}
 	if me.Scopes == nil {
@@ -184,7 +162,7 @@ func listBases(ctx context.Context, c *provider.Call, in offsetIn) (any, error) 
 		Bases  []json.RawMessage `json:"bases"`
 		Offset string            `json:"offset"`
 	}
-	if err := send(ctx, c, http.MethodGet, "/v0/meta/bases", q, nil, &page); err != nil {
+	if err := c.HTTP().SendJSON(ctx, http.MethodGet, "/v0/meta/bases", q, nil, &page); err != nil {
 		return nil, err
 	}
 	return paged("bases", page.Bases, page.Offset), nil
@@ -211,7 +189,7 @@ func getBaseSchema(ctx context.Context, c *provider.Call, in baseIn) (any, error
 		return nil, err
 	}
 	var out json.RawMessage
-	err = send(ctx, c, http.MethodGet, "/v0/meta/bases/"+id+"/tables", nil, nil, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodGet, "/v0/meta/bases/"+id+"/tables", nil, nil, &out)
 	return out, err
 }
 
@@ -280,7 +258,7 @@ func listRecords(ctx context.Context, c *provider.Call, in listIn) (any, error) 
 		Records []json.RawMessage `json:"records"`
 		Offset  string            `json:"offset"`
 	}
-	if err := send(ctx, c, http.MethodGet, p, q, nil, &page); err != nil {
+	if err := c.HTTP().SendJSON(ctx, http.MethodGet, p, q, nil, &page); err != nil {
 		return nil, err
 	}
 	return paged("records", page.Records, page.Offset), nil
@@ -299,7 +277,7 @@ func getRecord(ctx context.Context, c *provider.Call, in recordIn) (any, error) 
 		return nil, err
 	}
 	var out json.RawMessage
-	err = send(ctx, c, http.MethodGet, p, nil, nil, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodGet, p, nil, nil, &out)
 	return out, err
 }
 
@@ -326,7 +304,7 @@ func createRecords(ctx context.Context, c *provider.Call, in createIn) (any, err
 		body["typecast"] = true
 	}
 	var out json.RawMessage
-	err = send(ctx, c, http.MethodPost, p, nil, body, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodPost, p, nil, body, &out)
 	return out, err
 }
 
@@ -343,7 +321,7 @@ func updateRecord(ctx context.Context, c *provider.Call, in recordIn) (any, erro
 		body["typecast"] = true
 	}
 	var out json.RawMessage
-	err = send(ctx, c, http.MethodPatch, p, nil, body, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodPatch, p, nil, body, &out)
 	return out, err
 }
 
@@ -353,6 +331,6 @@ func deleteRecord(ctx context.Context, c *provider.Call, in recordIn) (any, erro
 		return nil, err
 	}
 	var out json.RawMessage
-	err = send(ctx, c, http.MethodDelete, p, nil, nil, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodDelete, p, nil, nil, &out)
 	return out, err
 }
