@@ -50,7 +50,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the authenticated user (GET /users/me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"gid":{"type":"string"},"name":{"type":"string"},"email":{"type":"string"}}}`),
 			Handle: testConnection,
 		}).
@@ -82,7 +82,7 @@ func New() *provider.Builder {
 			Name:        "get_task",
 			DisplayName: "Get task",
 			Description: "Returns one task.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_gid"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_gid"],"properties":{
 				"task_gid":{"type":"string","pattern":"^[0-9]+$"}}}`),
 			Output: taskSchema,
 			Handle: provider.Typed(getTask),
@@ -91,7 +91,7 @@ func New() *provider.Builder {
 			Name:        "create_task",
 			DisplayName: "Create task",
 			Description: "Creates a task in a project or workspace.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},"notes":{"type":"string"},
 				"workspace":{"type":"string"},"projects":{"type":"array","items":{"type":"string"}},
 				"assignee":{"type":"string","description":"User gid, email or \"me\"."},
@@ -103,7 +103,7 @@ func New() *provider.Builder {
 			Name:        "update_task",
 			DisplayName: "Update task",
 			Description: "Updates a task's name, notes, assignee, due date or completion.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_gid"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_gid"],"properties":{
 				"task_gid":{"type":"string","pattern":"^[0-9]+$"},
 				"name":{"type":"string"},"notes":{"type":"string"},"assignee":{"type":"string"},
 				"due_on":{"type":"string","format":"date"},"completed":{"type":"boolean"}}}`),
@@ -114,17 +114,17 @@ func New() *provider.Builder {
 			Name:        "add_comment",
 			DisplayName: "Comment on task",
 			Description: "Adds a comment (a story) to a task.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_gid","text"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_gid","text"],"properties":{
 				"task_gid":{"type":"string","pattern":"^[0-9]+$"},"text":{"type":"string","minLength":1}}}`),
-			Output: schema(`{"type":"object","required":["gid"],"properties":{"gid":{"type":"string"},"text":{"type":"string"},"created_at":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["gid"],"properties":{"gid":{"type":"string"},"text":{"type":"string"},"created_at":{"type":"string"}}}`),
 			Handle: provider.Typed(addComment),
 		})
 }
 
-var taskSchema = schema(`{"type":"object","required":["gid"],"properties":{
+var taskSchema = provider.SortedSchema(`{"type":"object","required":["gid"],"properties":{
 	"gid":{"type":"string"},"name":{"type":"string"},"completed":{"type":"boolean"},"permalink_url":{"type":"string"}}}`)
 
-var listSchema = schema(`{"type":"object","required":["data"],"properties":{
+var listSchema = provider.SortedSchema(`{"type":"object","required":["data"],"properties":{
 	"data":{"type":"array","items":{"type":"object"}},
 	"next_offset":{"type":"string","description":"Pass as offset to get the next page."}}}`)
 
@@ -133,17 +133,8 @@ func pageInput(extra string, required ...string) json.RawMessage {
 	if len(required) > 0 {
 		req = `"required":["` + strings.Join(required, `","`) + `"],`
 	}
-	return schema(`{"type":"object","additionalProperties":false,` + req + `"properties":{` + extra + `
+	return provider.SortedSchema(`{"type":"object","additionalProperties":false,` + req + `"properties":{` + extra + `
 		"limit":{"type":"integer","minimum":1,"maximum":100},"offset":{"type":"string"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("asana: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 var paramMessage = regexp.MustCompile(`^([a-z_.]+): `)
@@ -175,17 +166,12 @@ type envelope struct {
 }
 
 func send(ctx context.Context, c *provider.Call, method, path string, query url.Values, data any) (envelope, error) {
-	var body []byte
-	ct := ""
+	var in any
 	if data != nil {
-		var err error
-		if body, err = json.Marshal(map[string]any{"data": data}); err != nil {
-			return envelope{}, err
-		}
-		ct = "application/json"
+		in = map[string]any{"data": data}
 	}
 	var env envelope
-	err := c.HTTP().Send(ctx, method, "/api/1.0"+path, query, ct, body, &env)
+	err := c.HTTP().SendJSON(ctx, method, "/api/1.0"+path, query, in, &env)
 	return env, err
 }
 
