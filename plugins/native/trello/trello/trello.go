@@ -53,7 +53,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the key and token by reading the member they belong to (GET /1/members/me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"id":{"type":"string"},"username":{"type":"string"},"full_name":{"type":"string"}}}`),
 			Handle: testConnection,
 		}).
@@ -61,7 +61,7 @@ func New() *provider.Builder {
 			Name:        "list_boards",
 			DisplayName: "List boards",
 			Description: "Lists the member's boards.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"filter":{"type":"string","enum":["all","open","closed","members","organization","public","starred"]}}}`),
 			Output: itemsSchema("boards"),
 			Handle: provider.Typed(listBoards),
@@ -70,7 +70,7 @@ func New() *provider.Builder {
 			Name:        "list_lists",
 			DisplayName: "List lists",
 			Description: "Lists a board's lists.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
 				"board_id":{"type":"string","minLength":1},"filter":{"type":"string","enum":["all","open","closed"]}}}`),
 			Output: itemsSchema("lists"),
 			Handle: provider.Typed(listLists),
@@ -79,12 +79,12 @@ func New() *provider.Builder {
 			Name:        "list_board_actions",
 			DisplayName: "List board activity",
 			Description: "Lists a board's actions (activity), newest first, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
 				"board_id":{"type":"string","minLength":1},
 				"filter":{"type":"string","description":"Comma-separated action types, e.g. commentCard,createCard."},
 				"limit":{"type":"integer","minimum":1,"maximum":1000},
 				"before":{"type":"string","description":"Return actions older than this action id."}}}`),
-			Output: schema(`{"type":"object","required":["actions"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["actions"],"properties":{
 				"actions":{"type":"array","items":{"type":"object"}},
 				"next_before":{"type":"string","description":"Pass as before to get the next (older) page."}}}`),
 			Handle: provider.Typed(listBoardActions),
@@ -93,7 +93,7 @@ func New() *provider.Builder {
 			Name:        "get_card",
 			DisplayName: "Get card",
 			Description: "Returns one card.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["card_id"],"properties":{"card_id":{"type":"string","minLength":1}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["card_id"],"properties":{"card_id":{"type":"string","minLength":1}}}`),
 			Output:      cardSchema,
 			Handle:      provider.Typed(getCard),
 		}).
@@ -101,7 +101,7 @@ func New() *provider.Builder {
 			Name:        "create_card",
 			DisplayName: "Create card",
 			Description: "Creates a card in a list.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["list_id","name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["list_id","name"],"properties":{
 				"list_id":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"desc":{"type":"string"},
 				"pos":{"type":"string","description":"top, bottom or a positive number."},
 				"due":{"type":"string","format":"date-time"},
@@ -113,7 +113,7 @@ func New() *provider.Builder {
 			Name:        "update_card",
 			DisplayName: "Update card",
 			Description: "Renames, describes, moves, archives or sets the due date of a card.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["card_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["card_id"],"properties":{
 				"card_id":{"type":"string","minLength":1},"name":{"type":"string"},"desc":{"type":"string"},
 				"list_id":{"type":"string"},"closed":{"type":"boolean"},"due":{"type":"string"},"due_complete":{"type":"boolean"}}}`),
 			Output: cardSchema,
@@ -123,27 +123,18 @@ func New() *provider.Builder {
 			Name:        "add_comment",
 			DisplayName: "Comment on card",
 			Description: "Adds a comment to a card.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["card_id","text"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["card_id","text"],"properties":{
 				"card_id":{"type":"string","minLength":1},"text":{"type":"string","minLength":1,"maxLength":16384}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"type":{"type":"string"},"data":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"type":{"type":"string"},"data":{"type":"object"}}}`),
 			Handle: provider.Typed(addComment),
 		})
 }
 
-var cardSchema = schema(`{"type":"object","required":["id"],"properties":{
+var cardSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{
 	"id":{"type":"string"},"name":{"type":"string"},"idList":{"type":"string"},"url":{"type":"string"},"closed":{"type":"boolean"}}}`)
 
 func itemsSchema(key string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("trello: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
+	return provider.SortedSchema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}}}}`)
 }
 
 // keyToken returns the application key and user token of a connection.
