@@ -50,7 +50,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Finds the connected site and reads the current user (GET /rest/api/3/myself).",
-			Output: schema(`{"type":"object","required":["ok","cloud_id"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok","cloud_id"],"properties":{
 				"ok":{"type":"boolean"},"cloud_id":{"type":"string"},"account_id":{"type":"string"},
 				"display_name":{"type":"string"},"email":{"type":"string"}}}`),
 			Handle: testConnection,
@@ -59,10 +59,10 @@ func New() *provider.Builder {
 			Name:        "list_projects",
 			DisplayName: "List projects",
 			Description: "Lists projects visible to the user, one page at a time (startAt/maxResults).",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"query":{"type":"string"},"start_at":{"type":"integer","minimum":0},
 				"max_results":{"type":"integer","minimum":1,"maximum":100}}}`),
-			Output: schema(`{"type":"object","required":["projects","is_last"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["projects","is_last"],"properties":{
 				"projects":{"type":"array","items":{"type":"object"}},"total":{"type":"integer"},
 				"is_last":{"type":"boolean"},"next_start_at":{"type":"integer"}}}`),
 			Handle: provider.Typed(listProjects),
@@ -71,12 +71,12 @@ func New() *provider.Builder {
 			Name:        "search_issues",
 			DisplayName: "Search issues (JQL)",
 			Description: "Finds issues with a JQL query, one page at a time (nextPageToken).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["jql"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["jql"],"properties":{
 				"jql":{"type":"string","minLength":1},
 				"fields":{"type":"array","items":{"type":"string"}},
 				"max_results":{"type":"integer","minimum":1,"maximum":5000},
 				"next_page_token":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["issues"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["issues"],"properties":{
 				"issues":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"}}}`),
 			Handle: provider.Typed(searchIssues),
 		}).
@@ -84,54 +84,45 @@ func New() *provider.Builder {
 			Name:        "get_issue",
 			DisplayName: "Get issue",
 			Description: "Returns an issue by id or key.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["issue"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["issue"],"properties":{
 				"issue":{"type":"string","minLength":1,"description":"Issue id or key, e.g. PROJ-12."},
 				"fields":{"type":"array","items":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","required":["id","key"],"properties":{"id":{"type":"string"},"key":{"type":"string"},"fields":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","key"],"properties":{"id":{"type":"string"},"key":{"type":"string"},"fields":{"type":"object"}}}`),
 			Handle: provider.Typed(getIssue),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_issue",
 			DisplayName: "Create issue",
 			Description: "Creates an issue. A plain-text description is converted to Atlassian Document Format.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["project_key","summary","issue_type"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["project_key","summary","issue_type"],"properties":{
 				"project_key":{"type":"string","minLength":1},"summary":{"type":"string"},
 				"issue_type":{"type":"string","minLength":1,"description":"Issue type name, e.g. Task or Bug."},
 				"description":{"type":"string"},"labels":{"type":"array","items":{"type":"string"}},
 				"assignee_account_id":{"type":"string"},"priority":{"type":"string"},
 				"fields":{"type":"object","description":"Extra fields (custom fields) merged into the request."}}}`),
-			Output: schema(`{"type":"object","required":["id","key"],"properties":{"id":{"type":"string"},"key":{"type":"string"},"self":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","key"],"properties":{"id":{"type":"string"},"key":{"type":"string"},"self":{"type":"string"}}}`),
 			Handle: provider.Typed(createIssue),
 		}).
 		Action(provider.ActionDef{
 			Name:        "update_issue",
 			DisplayName: "Update issue",
 			Description: "Sets fields of an issue (summary, description, labels, assignee, priority or any field).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["issue"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["issue"],"properties":{
 				"issue":{"type":"string","minLength":1},"summary":{"type":"string"},"description":{"type":"string"},
 				"labels":{"type":"array","items":{"type":"string"}},"assignee_account_id":{"type":"string"},
 				"priority":{"type":"string"},"fields":{"type":"object"}}}`),
-			Output: schema(`{"type":"object","required":["ok","issue"],"properties":{"ok":{"type":"boolean"},"issue":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["ok","issue"],"properties":{"ok":{"type":"boolean"},"issue":{"type":"string"}}}`),
 			Handle: provider.Typed(updateIssue),
 		}).
 		Action(provider.ActionDef{
 			Name:        "add_comment",
 			DisplayName: "Comment on issue",
 			Description: "Adds a plain-text comment to an issue.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["issue","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["issue","body"],"properties":{
 				"issue":{"type":"string","minLength":1},"body":{"type":"string","minLength":1}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"self":{"type":"string"},"created":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"self":{"type":"string"},"created":{"type":"string"}}}`),
 			Handle: provider.Typed(addComment),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("jira: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // decodeError reads Jira's {"errorMessages":[],"errors":{}} and the
@@ -237,21 +228,12 @@ func pickSite(sites []site, subdomain string) (site, error) {
 // gateway rejects a cached cloudId (404 or 401 after the SDK's refresh),
 // it forgets it and retries once with a fresh lookup.
 func send(ctx context.Context, c *provider.Call, method, path string, q url.Values, in, out any) (string, error) {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return "", err
-		}
-		ct = "application/json"
-	}
 	for attempt := 0; ; attempt++ {
 		id, err := cloudID(ctx, c)
 		if err != nil {
 			return "", err
 		}
-		err = c.HTTP().Send(ctx, method, "/ex/jira/"+url.PathEscape(id)+"/rest/api/3"+path, q, ct, body, out)
+		err = c.HTTP().SendJSON(ctx, method, "/ex/jira/"+url.PathEscape(id)+"/rest/api/3"+path, q, in, out)
 		var he *provider.HTTPError
 		if attempt == 0 && errors.As(err, &he) && (he.Status == 404 || he.Status == 401) && siteGone(he) {
 			c.Log(provider.LevelWarn, "jira: cached site id rejected, looking it up again")
