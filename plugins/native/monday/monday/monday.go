@@ -58,7 +58,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the user and account (query me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"user_id":{"type":"string"},"name":{"type":"string"},
 				"email":{"type":"string"},"account":{"type":"string"}}}`),
 			Handle: testConnection,
@@ -67,10 +67,10 @@ func New() *provider.Builder {
 			Name:        "list_boards",
 			DisplayName: "List boards",
 			Description: "Lists boards, one page at a time (page numbers start at 1).",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":500},"page":{"type":"integer","minimum":1},
 				"state":{"type":"string","enum":["active","archived","deleted","all"]}}}`),
-			Output: schema(`{"type":"object","required":["boards"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["boards"],"properties":{
 				"boards":{"type":"array","items":{"type":"object"}},"next_page":{"type":"integer"}}}`),
 			Handle: provider.Typed(listBoards),
 		}).
@@ -78,11 +78,11 @@ func New() *provider.Builder {
 			Name:        "list_items",
 			DisplayName: "List items",
 			Description: "Lists a board's items with their column values, one page at a time (cursor).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["board_id"],"properties":{
 				"board_id":{"type":"string","pattern":"^[0-9]+$"},
 				"limit":{"type":"integer","minimum":1,"maximum":500},
 				"cursor":{"type":"string","description":"next_cursor of the previous page."}}}`),
-			Output: schema(`{"type":"object","required":["items"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["items"],"properties":{
 				"items":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`),
 			Handle: provider.Typed(listItems),
 		}).
@@ -90,7 +90,7 @@ func New() *provider.Builder {
 			Name:        "create_item",
 			DisplayName: "Create item",
 			Description: "Creates an item on a board, optionally in a group and with column values.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["board_id","name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["board_id","name"],"properties":{
 				"board_id":{"type":"string","pattern":"^[0-9]+$"},"group_id":{"type":"string"},
 				"name":{"type":"string","minLength":1},
 				"column_values":{"type":"object","description":"Column values keyed by column id, e.g. {\"status\":{\"label\":\"Done\"}}."},
@@ -102,7 +102,7 @@ func New() *provider.Builder {
 			Name:        "change_column_values",
 			DisplayName: "Change column values",
 			Description: "Sets several column values of an item at once.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["board_id","item_id","column_values"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["board_id","item_id","column_values"],"properties":{
 				"board_id":{"type":"string","pattern":"^[0-9]+$"},"item_id":{"type":"string","pattern":"^[0-9]+$"},
 				"column_values":{"type":"object","minProperties":1},"create_labels_if_missing":{"type":"boolean"}}}`),
 			Output: itemSchema,
@@ -112,23 +112,14 @@ func New() *provider.Builder {
 			Name:        "create_update",
 			DisplayName: "Post update",
 			Description: "Posts an update (comment) on an item.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["item_id","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["item_id","body"],"properties":{
 				"item_id":{"type":"string","pattern":"^[0-9]+$"},"body":{"type":"string","minLength":1}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"body":{"type":"string"},"created_at":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"body":{"type":"string"},"created_at":{"type":"string"}}}`),
 			Handle: provider.Typed(createUpdate),
 		})
 }
 
-var itemSchema = schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"name":{"type":"string"}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("monday: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
+var itemSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"name":{"type":"string"}}}`)
 
 // decodeError reads monday's {"error_code","error_message","status_code"}
 // and, failing that, the common shapes ({"errors":[...]}, {"message"}).
