@@ -48,7 +48,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the authorized user (GET /api/v2/user).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"user_id":{"type":"integer"},"username":{"type":"string"},"email":{"type":"string"}}}`),
 			Handle: testConnection,
 		}).
@@ -56,28 +56,28 @@ func New() *provider.Builder {
 			Name:        "list_workspaces",
 			DisplayName: "List workspaces",
 			Description: "Lists the workspaces (teams) the token can access.",
-			Output:      schema(`{"type":"object","required":["workspaces"],"properties":{"workspaces":{"type":"array","items":{"type":"object"}}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["workspaces"],"properties":{"workspaces":{"type":"array","items":{"type":"object"}}}}`),
 			Handle:      listWorkspaces,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_spaces",
 			DisplayName: "List spaces",
 			Description: "Lists a workspace's spaces.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["workspace_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["workspace_id"],"properties":{
 				"workspace_id":{"type":"string","pattern":"^[0-9]+$"},"archived":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["spaces"],"properties":{"spaces":{"type":"array","items":{"type":"object"}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["spaces"],"properties":{"spaces":{"type":"array","items":{"type":"object"}}}}`),
 			Handle: provider.Typed(listSpaces),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_tasks",
 			DisplayName: "List tasks",
 			Description: "Lists a list's tasks, 100 per page.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["list_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["list_id"],"properties":{
 				"list_id":{"type":"string","minLength":1},"page":{"type":"integer","minimum":0},
 				"archived":{"type":"boolean"},"include_closed":{"type":"boolean"},"subtasks":{"type":"boolean"},
 				"order_by":{"type":"string","enum":["id","created","updated","due_date"]},"reverse":{"type":"boolean"},
 				"statuses":{"type":"array","items":{"type":"string"}},"assignees":{"type":"array","items":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","required":["tasks"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["tasks"],"properties":{
 				"tasks":{"type":"array","items":{"type":"object"}},"next_page":{"type":"integer"}}}`),
 			Handle: provider.Typed(listTasks),
 		}).
@@ -85,7 +85,7 @@ func New() *provider.Builder {
 			Name:        "get_task",
 			DisplayName: "Get task",
 			Description: "Returns one task.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_id"],"properties":{
 				"task_id":{"type":"string","minLength":1},"include_subtasks":{"type":"boolean"}}}`),
 			Output: taskSchema,
 			Handle: provider.Typed(getTask),
@@ -94,7 +94,7 @@ func New() *provider.Builder {
 			Name:        "create_task",
 			DisplayName: "Create task",
 			Description: "Creates a task in a list.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["list_id","name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["list_id","name"],"properties":{
 				"list_id":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},
 				"description":{"type":"string"},"markdown_description":{"type":"string"},
 				"assignees":{"type":"array","items":{"type":"integer"}},"tags":{"type":"array","items":{"type":"string"}},
@@ -107,7 +107,7 @@ func New() *provider.Builder {
 			Name:        "update_task",
 			DisplayName: "Update task",
 			Description: "Updates a task's name, description, status, priority or due date.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_id"],"properties":{
 				"task_id":{"type":"string","minLength":1},"name":{"type":"string"},"description":{"type":"string"},
 				"status":{"type":"string"},"priority":{"type":"integer","minimum":1,"maximum":4},
 				"due_date":{"type":"integer"},"archived":{"type":"boolean"}}}`),
@@ -118,25 +118,16 @@ func New() *provider.Builder {
 			Name:        "create_task_comment",
 			DisplayName: "Comment on task",
 			Description: "Adds a comment to a task.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["task_id","comment_text"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["task_id","comment_text"],"properties":{
 				"task_id":{"type":"string","minLength":1},"comment_text":{"type":"string","minLength":1},
 				"assignee":{"type":"integer"},"notify_all":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{},"hist_id":{"type":"string"},"date":{}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{},"hist_id":{"type":"string"},"date":{}}}`),
 			Handle: provider.Typed(createComment),
 		})
 }
 
-var taskSchema = schema(`{"type":"object","required":["id"],"properties":{
+var taskSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{
 	"id":{"type":"string"},"name":{"type":"string"},"status":{"type":"object"},"url":{"type":"string"}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("clickup: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 // decodeError reads ClickUp's {"err","ECODE"}.
 func decodeError(e *provider.HTTPError, body []byte) {
@@ -154,16 +145,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 }
 
 func send(ctx context.Context, c *provider.Call, method, path string, q url.Values, in, out any) error {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return err
-		}
-		ct = "application/json"
-	}
-	return c.HTTP().Send(ctx, method, "/api/v2"+path, q, ct, body, out)
+	return c.HTTP().SendJSON(ctx, method, "/api/v2"+path, q, in, out)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
