@@ -45,7 +45,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the user (GET /v1/me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"id":{"type":"string"},"handle":{"type":"string"},"email":{"type":"string"}}}`),
 			Handle: testConnection,
 		}).
@@ -53,31 +53,31 @@ func New() *provider.Builder {
 			Name:        "get_file",
 			DisplayName: "Get file",
 			Description: "Returns a file's document tree (to a depth), components and styles.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},
 				"depth":{"type":"integer","minimum":1},"version":{"type":"string"},
 				"ids":{"type":"array","items":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"lastModified":{"type":"string"},"version":{"type":"string"},"document":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["name"],"properties":{"name":{"type":"string"},"lastModified":{"type":"string"},"version":{"type":"string"},"document":{"type":"object"}}}`),
 			Handle: provider.Typed(getFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_file_nodes",
 			DisplayName: "Get file nodes",
 			Description: "Returns the given nodes of a file with their subtrees.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key","ids"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key","ids"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},
 				"ids":{"type":"array","minItems":1,"items":{"type":"string"}},"depth":{"type":"integer","minimum":1}}}`),
-			Output: schema(`{"type":"object","required":["nodes"],"properties":{"name":{"type":"string"},"nodes":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["nodes"],"properties":{"name":{"type":"string"},"nodes":{"type":"object"}}}`),
 			Handle: provider.Typed(getFileNodes),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_file_versions",
 			DisplayName: "List file versions",
 			Description: "Lists a file's version history, newest first, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},
 				"page_size":{"type":"integer","minimum":1,"maximum":50},"before":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["versions"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["versions"],"properties":{
 				"versions":{"type":"array","items":{"type":"object"}},"next_before":{"type":"string"}}}`),
 			Handle: provider.Typed(listVersions),
 		}).
@@ -85,42 +85,33 @@ func New() *provider.Builder {
 			Name:        "render_images",
 			DisplayName: "Render images",
 			Description: "Renders nodes of a file and returns temporary image URLs by node id.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key","ids"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key","ids"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},
 				"ids":{"type":"array","minItems":1,"items":{"type":"string"}},
 				"format":{"type":"string","enum":["jpg","png","svg","pdf"]},"scale":{"type":"number","minimum":0.01,"maximum":4}}}`),
-			Output: schema(`{"type":"object","required":["images"],"properties":{"images":{"type":"object","additionalProperties":{"type":["string","null"]}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["images"],"properties":{"images":{"type":"object","additionalProperties":{"type":["string","null"]}}}}`),
 			Handle: provider.Typed(renderImages),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_comments",
 			DisplayName: "List comments",
 			Description: "Lists a file's comments.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},"as_md":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["comments"],"properties":{"comments":{"type":"array","items":{"type":"object"}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["comments"],"properties":{"comments":{"type":"array","items":{"type":"object"}}}}`),
 			Handle: provider.Typed(listComments),
 		}).
 		Action(provider.ActionDef{
 			Name:        "post_comment",
 			DisplayName: "Post comment",
 			Description: "Posts a comment on a file, or a reply to a comment.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_key","message"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["file_key","message"],"properties":{
 				"file_key":{"type":"string","pattern":"^[A-Za-z0-9]+$"},"message":{"type":"string","minLength":1},
 				"comment_id":{"type":"string","description":"Reply to this comment."},
 				"node_id":{"type":"string","description":"Pin the comment to this node."}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"message":{"type":"string"},"created_at":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"message":{"type":"string"},"created_at":{"type":"string"}}}`),
 			Handle: provider.Typed(postComment),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("figma: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // decodeError reads Figma's {"status","err"} and
