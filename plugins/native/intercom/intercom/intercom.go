@@ -59,7 +59,7 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the admin it belongs to (GET /me).",
-			Output: schema(`{"type":"object","required":["ok"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{
 				"ok":{"type":"boolean"},"admin_id":{"type":"string"},"name":{"type":"string"},"email":{"type":"string"},
 				"workspace_id":{"type":"string"},"workspace_name":{"type":"string"},"region":{"type":"string"}}}`),
 			Handle: testConnection,
@@ -68,9 +68,9 @@ func New() *provider.Builder {
 			Name:        "list_contacts",
 			DisplayName: "List contacts",
 			Description: "Lists contacts (users and leads), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"per_page":{"type":"integer","minimum":1,"maximum":150},"starting_after":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["data"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["data"],"properties":{
 				"data":{"type":"array","items":{"type":"object"}},"total_count":{"type":"integer"},
 				"next_starting_after":{"type":"string","description":"Pass as starting_after to get the next page."}}}`),
 			Handle: provider.Typed(listContacts),
@@ -79,7 +79,7 @@ func New() *provider.Builder {
 			Name:        "create_contact",
 			DisplayName: "Create contact",
 			Description: "Creates a user or lead.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["role"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["role"],"properties":{
 				"role":{"type":"string","enum":["user","lead"]},"email":{"type":"string"},"external_id":{"type":"string"},
 				"name":{"type":"string"},"phone":{"type":"string"},"custom_attributes":{"type":"object"}}}`),
 			Output: contactSchema,
@@ -89,52 +89,43 @@ func New() *provider.Builder {
 			Name:        "add_note_to_contact",
 			DisplayName: "Add note to contact",
 			Description: "Adds an internal note to a contact.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["contact_id","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["contact_id","body"],"properties":{
 				"contact_id":{"type":"string","minLength":1},"body":{"type":"string","minLength":1},
 				"admin_id":{"type":"string","description":"Author; defaults to the connected admin."}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"body":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"body":{"type":"string"}}}`),
 			Handle: provider.Typed(addNote),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_tags",
 			DisplayName: "List tags",
 			Description: "Lists the workspace's tags.",
-			Output:      schema(`{"type":"object","required":["data"],"properties":{"data":{"type":"array","items":{"type":"object"}}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["data"],"properties":{"data":{"type":"array","items":{"type":"object"}}}}`),
 			Handle:      listTags,
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_conversation",
 			DisplayName: "Get conversation",
 			Description: "Returns a conversation with its parts.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["conversation_id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["conversation_id"],"properties":{
 				"conversation_id":{"type":"string","minLength":1},"display_as":{"type":"string","enum":["plaintext"]}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"state":{"type":"string"},"conversation_parts":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"state":{"type":"string"},"conversation_parts":{"type":"object"}}}`),
 			Handle: provider.Typed(getConversation),
 		}).
 		Action(provider.ActionDef{
 			Name:        "reply_to_conversation",
 			DisplayName: "Reply to conversation",
 			Description: "Replies to a conversation as an admin, visibly (comment) or as an internal note.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["conversation_id","body"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["conversation_id","body"],"properties":{
 				"conversation_id":{"type":"string","minLength":1},"body":{"type":"string","minLength":1},
 				"message_type":{"type":"string","enum":["comment","note"]},
 				"admin_id":{"type":"string","description":"Author; defaults to the connected admin."}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"state":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"state":{"type":"string"}}}`),
 			Handle: provider.Typed(reply),
 		})
 }
 
-var contactSchema = schema(`{"type":"object","required":["id"],"properties":{
+var contactSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{
 	"id":{"type":"string"},"role":{"type":"string"},"email":{"type":["string","null"]},"name":{"type":["string","null"]}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("intercom: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 // decodeError reads Intercom's error list.
 func decodeError(e *provider.HTTPError, body []byte) {
@@ -189,16 +180,7 @@ func client(ctx context.Context, c *provider.Call) *provider.HTTPClient {
 }
 
 func send(ctx context.Context, c *provider.Call, method, path string, q url.Values, in, out any) error {
-	var body []byte
-	ct := ""
-	if in != nil {
-		var err error
-		if body, err = json.Marshal(in); err != nil {
-			return err
-		}
-		ct = "application/json"
-	}
-	return client(ctx, c).Send(ctx, method, path, q, ct, body, out)
+	return client(ctx, c).SendJSON(ctx, method, path, q, in, out)
 }
 
 type me struct {
