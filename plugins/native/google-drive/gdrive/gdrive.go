@@ -232,10 +232,9 @@ func createFolder(ctx context.Context, c *provider.Call, in folderIn) (any, erro
 	if in.ParentID != "" {
 		meta.Parents = []string{in.ParentID}
 	}
-	body, _ := json.Marshal(meta)
 	var out json.RawMessage
 	q := url.Values{"fields": {fileFields}, "supportsAllDrives": {"true"}}
-	if err := c.HTTP().Send(ctx, http.MethodPost, "/drive/v3/files", q, "application/json", body, &out); err != nil {
+	if err := c.HTTP().SendJSON(ctx, http.MethodPost, "/drive/v3/files", q, meta, &out); err != nil {
 		return nil, err
 	}
 	return out, nil
