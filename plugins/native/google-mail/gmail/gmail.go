@@ -6,7 +6,6 @@
 package gmail
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -46,20 +45,20 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the mailbox profile (users.getProfile).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"email":{"type":"string"},"messages_total":{"type":"integer"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"email":{"type":"string"},"messages_total":{"type":"integer"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_messages",
 			DisplayName: "List messages",
 			Description: "Lists message ids matching a Gmail search query, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"q":{"type":"string","description":"Gmail search, e.g. from:someone is:unread"},
 				"label_ids":{"type":"array","items":{"type":"string"}},
 				"max_results":{"type":"integer","minimum":1,"maximum":500},
 				"page_token":{"type":"string"},
 				"include_spam_trash":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["messages"],"properties":{
+			Output: provider.Schema(`{"type":"object","required":["messages"],"properties":{
 				"messages":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"threadId":{"type":"string"}}}},
 				"next_page_token":{"type":"string"},
 				"result_size_estimate":{"type":"integer"}}}`),
@@ -69,11 +68,11 @@ func New() *provider.Builder {
 			Name:        "get_message",
 			DisplayName: "Get message",
 			Description: "Reads one message in full, metadata or minimal format.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
 				"id":{"type":"string","minLength":1},
 				"format":{"type":"string","enum":["full","metadata","minimal","raw"]},
 				"metadata_headers":{"type":"array","items":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","properties":{"id":{"type":"string"},"threadId":{"type":"string"},"labelIds":{"type":"array"},"snippet":{"type":"string"},"payload":{"type":"object"}}}`),
+			Output: provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"threadId":{"type":"string"},"labelIds":{"type":"array"},"snippet":{"type":"string"},"payload":{"type":"object"}}}`),
 			Handle: provider.Typed(getMessage),
 		}).
 		Action(provider.ActionDef{
@@ -89,19 +88,19 @@ func New() *provider.Builder {
 			DisplayName: "Create draft",
 			Description: "Saves an email as a draft without sending it.",
 			Input:       mailSchema,
-			Output:      schema(`{"type":"object","properties":{"id":{"type":"string"},"message":{"type":"object"}}}`),
+			Output:      provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"message":{"type":"object"}}}`),
 			Handle:      provider.Typed(createDraft),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_labels",
 			DisplayName: "List labels",
 			Description: "Lists the mailbox's system and user labels.",
-			Output:      schema(`{"type":"object","required":["labels"],"properties":{"labels":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"type":{"type":"string"}}}}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["labels"],"properties":{"labels":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"type":{"type":"string"}}}}}}`),
 			Handle:      listLabels,
 		})
 }
 
-var mailSchema = schema(`{"type":"object","additionalProperties":false,"required":["to","subject"],"properties":{
+var mailSchema = provider.Schema(`{"type":"object","additionalProperties":false,"required":["to","subject"],"properties":{
 	"to":{"type":"array","minItems":1,"items":{"type":"string"}},
 	"cc":{"type":"array","items":{"type":"string"}},
 	"bcc":{"type":"array","items":{"type":"string"}},
@@ -111,15 +110,7 @@ var mailSchema = schema(`{"type":"object","additionalProperties":false,"required
 	"thread_id":{"type":"string"},
 	"in_reply_to":{"type":"string","description":"Message-ID header of the message replied to"}}}`)
 
-var sentSchema = schema(`{"type":"object","properties":{"id":{"type":"string"},"threadId":{"type":"string"},"labelIds":{"type":"array","items":{"type":"string"}}}}`)
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("gmail: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
+var sentSchema = provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"threadId":{"type":"string"},"labelIds":{"type":"array","items":{"type":"string"}}}}`)
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 	var p struct {

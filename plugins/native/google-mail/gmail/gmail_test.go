@@ -23,15 +23,15 @@ func googleError(w http.ResponseWriter, status int, statusName, reason, msg, loc
 	if location != "" {
 		e["location"], e["locationType"] = location, "parameter"
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
 }
 
 // fakeGmail serves the users.* endpoints the provider uses: maxResults and
 // pageToken paging, RFC 2822 messages in base64url "raw" fields (parsed
 // and checked the way Gmail does) and Google's error body.
-func fakeGmail(t *testing.T) *recorder {
+func fakeGmail(t testing.TB) *providertest.Recorder {
 	ids := []string{"18c1", "18c2", "18c3"}
-	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			googleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials.", "")
 			return
@@ -44,7 +44,7 @@ func fakeGmail(t *testing.T) *recorder {
 		}
 		switch {
 		case r.Method == "GET" && p == "profile":
-			writeJSON(w, 200, map[string]any{"emailAddress": "ada@example.com", "messagesTotal": 3, "threadsTotal": 2, "historyId": "9001"})
+			providertest.WriteJSON(w, 200, map[string]any{"emailAddress": "ada@example.com", "messagesTotal": 3, "threadsTotal": 2, "historyId": "9001"})
 		case r.Method == "GET" && p == "messages":
 			size := 100
 			if s := q.Get("maxResults"); s != "" {
@@ -63,14 +63,14 @@ func fakeGmail(t *testing.T) *recorder {
 			if end < len(ids) {
 				out["nextPageToken"] = strconv.Itoa(end)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && strings.HasPrefix(p, "messages/"):
 			id := strings.TrimPrefix(p, "messages/")
 			if id != "18c1" {
 				googleError(w, 404, "NOT_FOUND", "notFound", "Requested entity was not found.", "")
 				return
 			}
-			writeJSON(w, 200, map[string]any{"id": id, "threadId": "t18c1", "labelIds": []string{"INBOX", "UNREAD"}, "snippet": "Lunch tomorrow?",
+			providertest.WriteJSON(w, 200, map[string]any{"id": id, "threadId": "t18c1", "labelIds": []string{"INBOX", "UNREAD"}, "snippet": "Lunch tomorrow?",
 				"payload": map[string]any{"mimeType": "text/plain", "headers": []map[string]string{{"name": "Subject", "value": "Lunch"}, {"name": "From", "value": "bob@example.com"}}}})
 		case r.Method == "POST" && (p == "messages/send" || p == "drafts"):
 			var in struct {
@@ -105,12 +105,12 @@ func fakeGmail(t *testing.T) *recorder {
 				"fake_parsed": map[string]string{"to": m.Header.Get("To"), "cc": m.Header.Get("Cc"), "subject": subject, "body": string(text),
 					"in_reply_to": m.Header.Get("In-Reply-To"), "content_type": m.Header.Get("Content-Type")}}
 			if p == "drafts" {
-				writeJSON(w, 200, map[string]any{"id": "r-1", "message": sent})
+				providertest.WriteJSON(w, 200, map[string]any{"id": "r-1", "message": sent})
 				return
 			}
-			writeJSON(w, 200, sent)
+			providertest.WriteJSON(w, 200, sent)
 		case r.Method == "GET" && p == "labels":
-			writeJSON(w, 200, map[string]any{"labels": []map[string]string{{"id": "INBOX", "name": "INBOX", "type": "system"}, {"id": "Label_1", "name": "Receipts", "type": "user"}}})
+			providertest.WriteJSON(w, 200, map[string]any{"labels": []map[string]string{{"id": "INBOX", "name": "INBOX", "type": "system"}, {"id": "Label_1", "name": "Receipts", "type": "user"}}})
 		default:
 			googleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "")
 		}
@@ -119,34 +119,23 @@ func fakeGmail(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, true},
-		{"list_messages_page1", "list_messages", `{"q":"is:unread","label_ids":["INBOX","UNREAD"],"max_results":2}`, creds, false},
-		{"list_messages_page2", "list_messages", `{"q":"is:unread","label_ids":["INBOX","UNREAD"],"max_results":2,"page_token":"2"}`, creds, false},
-		{"get_message", "get_message", `{"id":"18c1","format":"metadata","metadata_headers":["Subject","From"]}`, creds, false},
-		{"get_message_not_found", "get_message", `{"id":"zzz"}`, creds, true},
-		{"send_email", "send_email", `{"to":["Bob <bob@example.com>"],"cc":["carol@example.com"],"subject":"Grüße","body":"See you at noon."}`, creds, false},
-		{"send_email_reply", "send_email", `{"to":["bob@example.com"],"subject":"Re: Lunch","body":"<b>Yes</b>","html":true,"thread_id":"t18c1","in_reply_to":"<CAB123@mail.example.com>"}`, creds, false},
-		{"send_email_bad_address", "send_email", `{"to":["bob@example.com\r\nBcc: eve@example.com"],"subject":"x"}`, creds, true},
-		{"create_draft", "create_draft", `{"to":["bob@example.com"],"subject":"Draft","body":"later"}`, creds, false},
-		{"list_labels", "list_labels", `{}`, creds, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeGmail(t)
-			resp := providertest.Run(t, gmail.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return gmail.New() },
+		Fake: fakeGmail,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, Failed: true},
+		{Name: "list_messages_page1", Action: "list_messages", Input: `{"q":"is:unread","label_ids":["INBOX","UNREAD"],"max_results":2}`, Creds: creds},
+		{Name: "list_messages_page2", Action: "list_messages", Input: `{"q":"is:unread","label_ids":["INBOX","UNREAD"],"max_results":2,"page_token":"2"}`, Creds: creds},
+		{Name: "get_message", Action: "get_message", Input: `{"id":"18c1","format":"metadata","metadata_headers":["Subject","From"]}`, Creds: creds},
+		{Name: "get_message_not_found", Action: "get_message", Input: `{"id":"zzz"}`, Creds: creds, Failed: true},
+		{Name: "send_email", Action: "send_email", Input: `{"to":["Bob <bob@example.com>"],"cc":["carol@example.com"],"subject":"Grüße","body":"See you at noon."}`, Creds: creds},
+		{Name: "send_email_reply", Action: "send_email", Input: `{"to":["bob@example.com"],"subject":"Re: Lunch","body":"<b>Yes</b>","html":true,"thread_id":"t18c1","in_reply_to":"<CAB123@mail.example.com>"}`, Creds: creds},
+		{Name: "send_email_bad_address", Action: "send_email", Input: `{"to":["bob@example.com\r\nBcc: eve@example.com"],"subject":"x"}`, Creds: creds, Failed: true},
+		{Name: "create_draft", Action: "create_draft", Input: `{"to":["bob@example.com"],"subject":"Draft","body":"later"}`, Creds: creds},
+		{Name: "list_labels", Action: "list_labels", Input: `{}`, Creds: creds},
+	})
 }
 
 func TestNotFoundOverGRPC(t *testing.T) {
@@ -160,9 +149,5 @@ func TestNotFoundOverGRPC(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(gmail.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", gmail.New().Manifest())
 }
