@@ -6,7 +6,6 @@
 package gcal
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -43,14 +42,14 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the primary calendar.",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"calendar_id":{"type":"string"},"time_zone":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"calendar_id":{"type":"string"},"time_zone":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_calendars",
 			DisplayName: "List calendars",
 			Description: "Lists the calendars on the user's calendar list, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"max_results":{"type":"integer","minimum":1,"maximum":250},
 				"page_token":{"type":"string"},
 				"min_access_role":{"type":"string","enum":["freeBusyReader","owner","reader","writer"]}}}`),
@@ -61,7 +60,7 @@ func New() *provider.Builder {
 			Name:        "list_events",
 			DisplayName: "List events",
 			Description: "Lists events of a calendar in a time range, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"calendar_id":{"type":"string","description":"Defaults to primary"},
 				"time_min":{"type":"string","format":"date-time"},
 				"time_max":{"type":"string","format":"date-time"},
@@ -78,7 +77,7 @@ func New() *provider.Builder {
 			DisplayName: "Create event",
 			Description: "Creates an event, optionally inviting attendees.",
 			Input:       eventSchema(`"required":["summary","start","end"],`),
-			Output:      schema(eventOut),
+			Output:      provider.Schema(eventOut),
 			Handle:      provider.Typed(createEvent),
 		}).
 		Action(provider.ActionDef{
@@ -86,23 +85,23 @@ func New() *provider.Builder {
 			DisplayName: "Update event",
 			Description: "Changes the given fields of an event (patch semantics).",
 			Input:       eventSchema(`"required":["event_id"],`),
-			Output:      schema(eventOut),
+			Output:      provider.Schema(eventOut),
 			Handle:      provider.Typed(updateEvent),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_event",
 			DisplayName: "Delete event",
 			Description: "Deletes an event.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["event_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["event_id"],"properties":{
 				"calendar_id":{"type":"string"},
 				"event_id":{"type":"string","minLength":1},
 				"send_updates":{"type":"string","enum":["all","externalOnly","none"]}}}`),
-			Output: schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"event_id":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"event_id":{"type":"string"}}}`),
 			Handle: provider.Typed(deleteEvent),
 		})
 }
 
-var pageSchema = schema(`{"type":"object","required":["items"],"properties":{
+var pageSchema = provider.Schema(`{"type":"object","required":["items"],"properties":{
 	"items":{"type":"array","items":{"type":"object"}},
 	"next_page_token":{"type":"string"},
 	"time_zone":{"type":"string"}}}`)
@@ -112,7 +111,7 @@ const eventOut = `{"type":"object","properties":{"id":{"type":"string"},"status"
 const timeSchema = `{"type":"object","additionalProperties":false,"properties":{"date_time":{"type":"string","format":"date-time"},"date":{"type":"string","format":"date"},"time_zone":{"type":"string"}}}`
 
 func eventSchema(required string) json.RawMessage {
-	return schema(`{"type":"object","additionalProperties":false,` + required + `"properties":{
+	return provider.Schema(`{"type":"object","additionalProperties":false,` + required + `"properties":{
 		"calendar_id":{"type":"string","description":"Defaults to primary"},
 		"event_id":{"type":"string","minLength":1},
 		"summary":{"type":"string"},
@@ -122,14 +121,6 @@ func eventSchema(required string) json.RawMessage {
 		"end":` + timeSchema + `,
 		"attendees":{"type":"array","items":{"type":"string"}},
 		"send_updates":{"type":"string","enum":["all","externalOnly","none"]}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("gcal: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
 }
 
 func calPath(id string) string {
@@ -280,7 +271,7 @@ func toEventTime(field string, t *timeIn) (*eventTime, error) {
 	return &eventTime{DateTime: t.DateTime, Date: t.Date, TimeZone: t.TimeZone}, nil
 }
 
-func (in eventIn) body() ([]byte, error) {
+func (in eventIn) body() (*event, error) {
 	if in.CalendarID != "" {
 		if _, err := provider.PathSegment("calendar_id", in.CalendarID); err != nil {
 			return nil, err
@@ -303,7 +294,7 @@ func (in eventIn) body() ([]byte, error) {
 	for _, a := range in.Attendees {
 		ev.Attendees = append(ev.Attendees, attendee{Email: a})
 	}
-	return json.Marshal(ev)
+	return &ev, nil
 }
 
 func (in eventIn) query() url.Values {
@@ -321,7 +312,7 @@ func createEvent(ctx context.Context, c *provider.Call, in eventIn) (any, error)
 		return nil, err
 	}
 	var out json.RawMessage
-	err = c.HTTP().Send(ctx, http.MethodPost, calPath(in.CalendarID)+"/events", in.query(), "application/json", body, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodPost, calPath(in.CalendarID)+"/events", in.query(), body, &out)
 	return out, err
 }
 
@@ -331,7 +322,7 @@ func updateEvent(ctx context.Context, c *provider.Call, in eventIn) (any, error)
 		return nil, err
 	}
 	var out json.RawMessage
-	err = c.HTTP().Send(ctx, http.MethodPatch, calPath(in.CalendarID)+"/events/"+url.PathEscape(in.EventID), in.query(), "application/json", body, &out)
+	err = c.HTTP().SendJSON(ctx, http.MethodPatch, calPath(in.CalendarID)+"/events/"+url.PathEscape(in.EventID), in.query(), body, &out)
 	return out, err
 }
 

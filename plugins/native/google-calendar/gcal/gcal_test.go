@@ -19,19 +19,19 @@ func googleError(w http.ResponseWriter, status int, statusName, reason, msg, loc
 	if location != "" {
 		e["location"], e["locationType"] = location, "parameter"
 	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
 }
 
 // fakeCalendar serves the Calendar v3 endpoints the provider uses, with
 // maxResults/pageToken paging, event time validation as Google does it,
 // patch semantics and Google's error body.
-func fakeCalendar(t *testing.T) *recorder {
+func fakeCalendar(t testing.TB) *providertest.Recorder {
 	events := []map[string]any{
 		{"id": "ev1", "status": "confirmed", "summary": "Standup", "start": map[string]string{"dateTime": "2024-05-06T09:00:00Z"}, "end": map[string]string{"dateTime": "2024-05-06T09:15:00Z"}},
 		{"id": "ev2", "status": "confirmed", "summary": "Lunch", "start": map[string]string{"dateTime": "2024-05-06T12:00:00Z"}, "end": map[string]string{"dateTime": "2024-05-06T13:00:00Z"}},
 		{"id": "ev3", "status": "confirmed", "summary": "Holiday", "start": map[string]string{"date": "2024-05-07"}, "end": map[string]string{"date": "2024-05-08"}},
 	}
-	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			googleError(w, 401, "UNAUTHENTICATED", "authError", "Invalid Credentials", "")
 			return
@@ -40,9 +40,9 @@ func fakeCalendar(t *testing.T) *recorder {
 		p := r.URL.Path
 		switch {
 		case r.Method == "GET" && p == "/calendar/v3/calendars/primary":
-			writeJSON(w, 200, map[string]any{"kind": "calendar#calendar", "id": "ada@example.com", "summary": "ada@example.com", "timeZone": "Europe/London"})
+			providertest.WriteJSON(w, 200, map[string]any{"kind": "calendar#calendar", "id": "ada@example.com", "summary": "ada@example.com", "timeZone": "Europe/London"})
 		case r.Method == "GET" && p == "/calendar/v3/users/me/calendarList":
-			writeJSON(w, 200, map[string]any{"kind": "calendar#calendarList", "items": []map[string]any{
+			providertest.WriteJSON(w, 200, map[string]any{"kind": "calendar#calendarList", "items": []map[string]any{
 				{"id": "ada@example.com", "summary": "Ada", "primary": true, "accessRole": "owner"},
 				{"id": "team@group.calendar.google.com", "summary": "Team", "accessRole": "writer"}}})
 		case r.Method == "GET" && strings.HasSuffix(p, "/events") && strings.HasPrefix(p, "/calendar/v3/calendars/"):
@@ -60,7 +60,7 @@ func fakeCalendar(t *testing.T) *recorder {
 			if end < len(events) {
 				out["nextPageToken"] = strconv.Itoa(end)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "POST" && strings.HasSuffix(p, "/events"):
 			var ev map[string]any
 			_ = json.Unmarshal(body, &ev)
@@ -71,7 +71,7 @@ func fakeCalendar(t *testing.T) *recorder {
 				return
 			}
 			ev["id"], ev["status"], ev["htmlLink"] = "evnew", "confirmed", "https://www.google.com/calendar/event?eid=evnew"
-			writeJSON(w, 200, ev)
+			providertest.WriteJSON(w, 200, ev)
 		case r.Method == "PATCH" && strings.Contains(p, "/events/"):
 			id := p[strings.LastIndex(p, "/")+1:]
 			for _, ev := range events {
@@ -81,7 +81,7 @@ func fakeCalendar(t *testing.T) *recorder {
 					for k, v := range patch {
 						ev[k] = v
 					}
-					writeJSON(w, 200, ev)
+					providertest.WriteJSON(w, 200, ev)
 					return
 				}
 			}
@@ -100,36 +100,25 @@ func fakeCalendar(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "bad"}, true},
-		{"list_calendars", "list_calendars", `{"min_access_role":"writer","max_results":10}`, creds, false},
-		{"list_events_page1", "list_events", `{"time_min":"2024-05-06T00:00:00Z","single_events":true,"order_by":"startTime","max_results":2}`, creds, false},
-		{"list_events_page2", "list_events", `{"time_min":"2024-05-06T00:00:00Z","single_events":true,"order_by":"startTime","max_results":2,"page_token":"2"}`, creds, false},
-		{"list_events_order_needs_single", "list_events", `{"calendar_id":"team@group.calendar.google.com","order_by":"startTime"}`, creds, true},
-		{"create_event", "create_event", `{"calendar_id":"team@group.calendar.google.com","summary":"Review","location":"Room 1","start":{"date_time":"2024-05-09T15:00:00+01:00","time_zone":"Europe/London"},"end":{"date_time":"2024-05-09T16:00:00+01:00"},"attendees":["bob@example.com"],"send_updates":"all"}`, creds, false},
-		{"create_event_all_day", "create_event", `{"summary":"Offsite","start":{"date":"2024-06-01"},"end":{"date":"2024-06-02"}}`, creds, false},
-		{"create_event_bad_time", "create_event", `{"summary":"x","start":{"date":"2024-06-01","date_time":"2024-06-01T10:00:00Z"},"end":{"date":"2024-06-02"}}`, creds, true},
-		{"update_event", "update_event", `{"event_id":"ev2","summary":"Long lunch"}`, creds, false},
-		{"update_event_missing", "update_event", `{"event_id":"nope","summary":"x"}`, creds, true},
-		{"delete_event", "delete_event", `{"event_id":"ev1","send_updates":"none"}`, creds, false},
-		{"delete_event_gone", "delete_event", `{"event_id":"ev9"}`, creds, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeCalendar(t)
-			resp := providertest.Run(t, gcal.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return gcal.New() },
+		Fake: fakeCalendar,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "bad"}, Failed: true},
+		{Name: "list_calendars", Action: "list_calendars", Input: `{"min_access_role":"writer","max_results":10}`, Creds: creds},
+		{Name: "list_events_page1", Action: "list_events", Input: `{"time_min":"2024-05-06T00:00:00Z","single_events":true,"order_by":"startTime","max_results":2}`, Creds: creds},
+		{Name: "list_events_page2", Action: "list_events", Input: `{"time_min":"2024-05-06T00:00:00Z","single_events":true,"order_by":"startTime","max_results":2,"page_token":"2"}`, Creds: creds},
+		{Name: "list_events_order_needs_single", Action: "list_events", Input: `{"calendar_id":"team@group.calendar.google.com","order_by":"startTime"}`, Creds: creds, Failed: true},
+		{Name: "create_event", Action: "create_event", Input: `{"calendar_id":"team@group.calendar.google.com","summary":"Review","location":"Room 1","start":{"date_time":"2024-05-09T15:00:00+01:00","time_zone":"Europe/London"},"end":{"date_time":"2024-05-09T16:00:00+01:00"},"attendees":["bob@example.com"],"send_updates":"all"}`, Creds: creds},
+		{Name: "create_event_all_day", Action: "create_event", Input: `{"summary":"Offsite","start":{"date":"2024-06-01"},"end":{"date":"2024-06-02"}}`, Creds: creds},
+		{Name: "create_event_bad_time", Action: "create_event", Input: `{"summary":"x","start":{"date":"2024-06-01","date_time":"2024-06-01T10:00:00Z"},"end":{"date":"2024-06-02"}}`, Creds: creds, Failed: true},
+		{Name: "update_event", Action: "update_event", Input: `{"event_id":"ev2","summary":"Long lunch"}`, Creds: creds},
+		{Name: "update_event_missing", Action: "update_event", Input: `{"event_id":"nope","summary":"x"}`, Creds: creds, Failed: true},
+		{Name: "delete_event", Action: "delete_event", Input: `{"event_id":"ev1","send_updates":"none"}`, Creds: creds},
+		{Name: "delete_event_gone", Action: "delete_event", Input: `{"event_id":"ev9"}`, Creds: creds, Failed: true},
+	})
 }
 
 func TestOverGRPC(t *testing.T) {
@@ -143,9 +132,5 @@ func TestOverGRPC(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(gcal.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", gcal.New().Manifest())
 }
