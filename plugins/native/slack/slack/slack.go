@@ -18,7 +18,6 @@
 package slack
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,14 +61,14 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token with auth.test and returns the workspace and identity it belongs to.",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"team":{"type":"string"},"team_id":{"type":"string"},"user":{"type":"string"},"user_id":{"type":"string"},"bot_id":{"type":"string"},"url":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"team":{"type":"string"},"team_id":{"type":"string"},"user":{"type":"string"},"user_id":{"type":"string"},"bot_id":{"type":"string"},"url":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "post_message",
 			DisplayName: "Post message",
 			Description: "Posts a message to a channel, DM or thread (chat.postMessage).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["channel"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["channel"],"properties":{
 				"channel":{"type":"string","minLength":1,"description":"Channel, DM or user id"},
 				"text":{"type":"string"},
 				"blocks":{"type":"array","items":{"type":"object"}},
@@ -77,66 +76,58 @@ func New() *provider.Builder {
 				"reply_broadcast":{"type":"boolean"},
 				"unfurl_links":{"type":"boolean"},
 				"mrkdwn":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","properties":{"channel":{"type":"string"},"ts":{"type":"string"},"message":{"type":"object"}}}`),
+			Output: provider.Schema(`{"type":"object","properties":{"channel":{"type":"string"},"ts":{"type":"string"},"message":{"type":"object"}}}`),
 			Handle: provider.Typed(postMessage),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_conversations",
 			DisplayName: "List conversations",
 			Description: "Lists channels the token can see, one page at a time (conversations.list).",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"types":{"type":"array","items":{"type":"string","enum":["public_channel","private_channel","mpim","im"]}},
 				"exclude_archived":{"type":"boolean"},
 				"limit":{"type":"integer","minimum":1,"maximum":1000},
 				"cursor":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["channels"],"properties":{"channels":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["channels"],"properties":{"channels":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`),
 			Handle: provider.Typed(listConversations),
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_conversation_history",
 			DisplayName: "Get conversation history",
 			Description: "Reads messages of a conversation, newest first, one page at a time (conversations.history).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["channel"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["channel"],"properties":{
 				"channel":{"type":"string","minLength":1},
 				"oldest":{"type":"string"},
 				"latest":{"type":"string"},
 				"inclusive":{"type":"boolean"},
 				"limit":{"type":"integer","minimum":1,"maximum":999},
 				"cursor":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["messages"],"properties":{"messages":{"type":"array","items":{"type":"object"}},"has_more":{"type":"boolean"},"next_cursor":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["messages"],"properties":{"messages":{"type":"array","items":{"type":"object"}},"has_more":{"type":"boolean"},"next_cursor":{"type":"string"}}}`),
 			Handle: provider.Typed(history),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_users",
 			DisplayName: "List users",
 			Description: "Lists the workspace's members, one page at a time (users.list).",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":1000},
 				"cursor":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["members"],"properties":{"members":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["members"],"properties":{"members":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`),
 			Handle: provider.Typed(listUsers),
 		}).
 		Action(provider.ActionDef{
 			Name:        "search_messages",
 			DisplayName: "Search messages",
 			Description: "Searches messages with Slack's search syntax; needs a user token (search.messages).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
 				"query":{"type":"string","minLength":1},
 				"sort":{"type":"string","enum":["score","timestamp"]},
 				"sort_dir":{"type":"string","enum":["asc","desc"]},
 				"count":{"type":"integer","minimum":1,"maximum":100},
 				"page":{"type":"integer","minimum":1,"maximum":100}}}`),
-			Output: schema(`{"type":"object","required":["matches"],"properties":{"matches":{"type":"array","items":{"type":"object"}},"total":{"type":"integer"},"page":{"type":"integer"},"next_page":{"type":"integer"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["matches"],"properties":{"matches":{"type":"array","items":{"type":"object"}},"total":{"type":"integer"},"page":{"type":"integer"},"next_page":{"type":"integer"}}}`),
 			Handle: provider.Typed(searchMessages),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("slack: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
 }
 
 // envelope is the part of every Web API response the provider inspects.

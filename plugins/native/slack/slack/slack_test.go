@@ -22,7 +22,7 @@ func slackErr(w http.ResponseWriter, code string, extra map[string]any) {
 	for k, v := range extra {
 		out[k] = v
 	}
-	writeJSON(w, 200, out)
+	providertest.WriteJSON(w, 200, out)
 }
 
 // fakeSlack serves the Web API methods the provider uses the way Slack
@@ -30,15 +30,15 @@ func slackErr(w http.ResponseWriter, code string, extra map[string]any) {
 // cursor paging with response_metadata.next_cursor ("" on the last page),
 // page-numbered search for user tokens only, a missing_charset warning for
 // JSON bodies without a charset, and 429 with Retry-After.
-func fakeSlack(t *testing.T) *recorder {
+func fakeSlack(t testing.TB) *providertest.Recorder {
 	channels := []map[string]any{{"id": "C01", "name": "general", "is_channel": true}, {"id": "C02", "name": "random", "is_channel": true}, {"id": "C03", "name": "ops", "is_private": true}}
-	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		switch tok {
 		case botToken, userToken:
 		case "xoxb-rate-limited":
 			w.Header().Set("Retry-After", "30")
-			writeJSON(w, 429, map[string]any{"ok": false, "error": "ratelimited"})
+			providertest.WriteJSON(w, 429, map[string]any{"ok": false, "error": "ratelimited"})
 			return
 		case "xoxe.xoxb-expired":
 			slackErr(w, "token_expired", nil)
@@ -62,7 +62,7 @@ func fakeSlack(t *testing.T) *recorder {
 			if tok == botToken {
 				out["bot_id"] = "B01"
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case "/chat.postMessage":
 			if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 				slackErr(w, "invalid_arguments", nil)
@@ -80,7 +80,7 @@ func fakeSlack(t *testing.T) *recorder {
 				out["warning"] = "missing_charset"
 				out["response_metadata"] = map[string]any{"warnings": []string{"missing_charset"}}
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case "/conversations.list":
 			limit := 100
 			if s := q.Get("limit"); s != "" {
@@ -100,17 +100,17 @@ func fakeSlack(t *testing.T) *recorder {
 			if end < len(channels) {
 				next = "dGVhbTpD" + strconv.Itoa(end)
 			}
-			writeJSON(w, 200, map[string]any{"ok": true, "channels": channels[start:end], "response_metadata": map[string]string{"next_cursor": next}})
+			providertest.WriteJSON(w, 200, map[string]any{"ok": true, "channels": channels[start:end], "response_metadata": map[string]string{"next_cursor": next}})
 		case "/conversations.history":
 			if q.Get("channel") != "C01" {
 				slackErr(w, "channel_not_found", nil)
 				return
 			}
-			writeJSON(w, 200, map[string]any{"ok": true, "has_more": true, "pin_count": 0,
+			providertest.WriteJSON(w, 200, map[string]any{"ok": true, "has_more": true, "pin_count": 0,
 				"messages":          []map[string]any{{"type": "message", "user": "U02", "text": "deploy done", "ts": "1715000000.000100"}},
 				"response_metadata": map[string]string{"next_cursor": "bmV4dF90czoxNzE0"}})
 		case "/users.list":
-			writeJSON(w, 200, map[string]any{"ok": true, "members": []map[string]any{{"id": "U01", "name": "atom", "is_bot": true}, {"id": "U02", "name": "ada", "real_name": "Ada Lovelace"}},
+			providertest.WriteJSON(w, 200, map[string]any{"ok": true, "members": []map[string]any{{"id": "U01", "name": "atom", "is_bot": true}, {"id": "U02", "name": "ada", "real_name": "Ada Lovelace"}},
 				"response_metadata": map[string]string{"next_cursor": ""}})
 		case "/search.messages":
 			if tok != userToken {
@@ -121,7 +121,7 @@ func fakeSlack(t *testing.T) *recorder {
 			if page == 0 {
 				page = 1
 			}
-			writeJSON(w, 200, map[string]any{"ok": true, "query": q.Get("query"), "messages": map[string]any{
+			providertest.WriteJSON(w, 200, map[string]any{"ok": true, "query": q.Get("query"), "messages": map[string]any{
 				"total":   3,
 				"matches": []map[string]any{{"iid": "m" + strconv.Itoa(page), "text": "deploy done", "channel": map[string]string{"id": "C01", "name": "general"}, "ts": "1715000000.000100"}},
 				"paging":  map[string]int{"count": 1, "total": 3, "page": page, "pages": 3}}})
@@ -134,37 +134,27 @@ func fakeSlack(t *testing.T) *recorder {
 func TestActions(t *testing.T) {
 	bot := provider.Credentials{Type: "oauth2", AccessToken: botToken, TokenType: "bot"}
 	both := provider.Credentials{Type: "oauth2", AccessToken: botToken, TokenType: "bot", Metadata: map[string]string{slack.UserTokenKey: userToken, "team.id": "T01"}}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, bot, false},
-		{"test_connection_invalid_auth", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "xoxb-wrong"}, true},
-		{"test_connection_rate_limited", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "xoxb-rate-limited"}, true},
-		{"post_message", "post_message", `{"channel":"C01","text":"hello *world*","thread_ts":"1715000000.000100","reply_broadcast":true}`, bot, false},
-		{"post_message_blocks", "post_message", `{"channel":"C01","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}],"unfurl_links":false}`, bot, false},
-		{"post_message_no_channel", "post_message", `{"channel":"C99","text":"x"}`, bot, true},
-		{"post_message_empty", "post_message", `{"channel":"C01"}`, bot, true},
-		{"list_conversations_page1", "list_conversations", `{"types":["public_channel","private_channel"],"exclude_archived":true,"limit":2}`, bot, false},
-		{"list_conversations_page2", "list_conversations", `{"types":["public_channel","private_channel"],"exclude_archived":true,"limit":2,"cursor":"dGVhbTpD2"}`, bot, false},
-		{"list_conversations_bad_cursor", "list_conversations", `{"cursor":"zzz"}`, bot, true},
-		{"get_conversation_history", "get_conversation_history", `{"channel":"C01","oldest":"1714000000.000000","limit":1}`, bot, false},
-		{"list_users", "list_users", `{"limit":200}`, bot, false},
-		{"search_messages_user_token", "search_messages", `{"query":"deploy in:#general","sort":"timestamp","count":1,"page":2}`, both, false},
-		{"search_messages_bot_token", "search_messages", `{"query":"deploy"}`, bot, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeSlack(t)
-			resp := providertest.Run(t, slack.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL+"/api"))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return slack.New() },
+		Fake: fakeSlack,
+		Dir:  "../testdata",
+		Path: "/api",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: bot},
+		{Name: "test_connection_invalid_auth", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "xoxb-wrong"}, Failed: true},
+		{Name: "test_connection_rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "xoxb-rate-limited"}, Failed: true},
+		{Name: "post_message", Action: "post_message", Input: `{"channel":"C01","text":"hello *world*","thread_ts":"1715000000.000100","reply_broadcast":true}`, Creds: bot},
+		{Name: "post_message_blocks", Action: "post_message", Input: `{"channel":"C01","blocks":[{"type":"section","text":{"type":"mrkdwn","text":"hi"}}],"unfurl_links":false}`, Creds: bot},
+		{Name: "post_message_no_channel", Action: "post_message", Input: `{"channel":"C99","text":"x"}`, Creds: bot, Failed: true},
+		{Name: "post_message_empty", Action: "post_message", Input: `{"channel":"C01"}`, Creds: bot, Failed: true},
+		{Name: "list_conversations_page1", Action: "list_conversations", Input: `{"types":["public_channel","private_channel"],"exclude_archived":true,"limit":2}`, Creds: bot},
+		{Name: "list_conversations_page2", Action: "list_conversations", Input: `{"types":["public_channel","private_channel"],"exclude_archived":true,"limit":2,"cursor":"dGVhbTpD2"}`, Creds: bot},
+		{Name: "list_conversations_bad_cursor", Action: "list_conversations", Input: `{"cursor":"zzz"}`, Creds: bot, Failed: true},
+		{Name: "get_conversation_history", Action: "get_conversation_history", Input: `{"channel":"C01","oldest":"1714000000.000000","limit":1}`, Creds: bot},
+		{Name: "list_users", Action: "list_users", Input: `{"limit":200}`, Creds: bot},
+		{Name: "search_messages_user_token", Action: "search_messages", Input: `{"query":"deploy in:#general","sort":"timestamp","count":1,"page":2}`, Creds: both},
+		{Name: "search_messages_bot_token", Action: "search_messages", Input: `{"query":"deploy"}`, Creds: bot, Failed: true},
+	})
 }
 
 func TestTokenExpiredRefreshes(t *testing.T) {
@@ -191,9 +181,5 @@ func TestSlackErrorDiagnostic(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(slack.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", slack.New().Manifest())
 }
