@@ -12,7 +12,6 @@
 package discord
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -52,62 +51,54 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the current user or bot (GET /users/@me).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"username":{"type":"string"},"bot":{"type":"boolean"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"username":{"type":"string"},"bot":{"type":"boolean"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_guilds",
 			DisplayName: "List guilds",
 			Description: "Lists the guilds the user or bot is in, by ascending id, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":200},
 				"after":{"type":"string","description":"Guild id to start after (next_after of the previous page)"},
 				"with_counts":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["guilds"],"properties":{"guilds":{"type":"array","items":{"type":"object"}},"next_after":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["guilds"],"properties":{"guilds":{"type":"array","items":{"type":"object"}},"next_after":{"type":"string"}}}`),
 			Handle: provider.Typed(listGuilds),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_channels",
 			DisplayName: "List guild channels",
 			Description: "Lists a guild's channels (bot token).",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["guild_id"],"properties":{"guild_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output:      schema(`{"type":"object","required":["channels"],"properties":{"channels":{"type":"array","items":{"type":"object"}}}}`),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["guild_id"],"properties":{"guild_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["channels"],"properties":{"channels":{"type":"array","items":{"type":"object"}}}}`),
 			Handle:      provider.Typed(listChannels),
 		}).
 		Action(provider.ActionDef{
 			Name:        "send_message",
 			DisplayName: "Send message",
 			Description: "Posts a message to a channel, optionally as a reply (bot token).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["channel_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["channel_id"],"properties":{
 				"channel_id":{"type":"string","pattern":"^[0-9]+$"},
 				"content":{"type":"string","maxLength":2000},
 				"embeds":{"type":"array","maxItems":10,"items":{"type":"object"}},
 				"tts":{"type":"boolean"},
 				"reply_to":{"type":"string","description":"Message id to reply to"},
 				"allow_mentions":{"type":"boolean","description":"Let @everyone, roles and users in content ping (off by default)"}}}`),
-			Output: schema(`{"type":"object","properties":{"id":{"type":"string"},"channel_id":{"type":"string"},"content":{"type":"string"},"timestamp":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"channel_id":{"type":"string"},"content":{"type":"string"},"timestamp":{"type":"string"}}}`),
 			Handle: provider.Typed(sendMessage),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_messages",
 			DisplayName: "List messages",
 			Description: "Reads a channel's messages, newest first, paging backwards with before (bot token).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["channel_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["channel_id"],"properties":{
 				"channel_id":{"type":"string","pattern":"^[0-9]+$"},
 				"limit":{"type":"integer","minimum":1,"maximum":100},
 				"before":{"type":"string"},
 				"after":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["messages"],"properties":{"messages":{"type":"array","items":{"type":"object"}},"next_before":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["messages"],"properties":{"messages":{"type":"array","items":{"type":"object"}},"next_before":{"type":"string"}}}`),
 			Handle: provider.Typed(listMessages),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("discord: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
 }
 
 // decodeError reads Discord's error body, {"code":50035,"message":"Invalid
@@ -176,16 +167,7 @@ func firstFieldError(node any, path []string) ([]string, string) {
 
 // send performs a request and warns when the rate-limit bucket is empty.
 func send(ctx context.Context, c *provider.Call, method, path string, q url.Values, body any, out any) error {
-	var data []byte
-	ct := ""
-	if body != nil {
-		var err error
-		if data, err = json.Marshal(body); err != nil {
-			return err
-		}
-		ct = "application/json"
-	}
-	h, err := c.HTTP().Exchange(ctx, method, path, q, ct, data, out)
+	h, err := c.HTTP().ExchangeJSON(ctx, method, path, q, body, out)
 	if err != nil {
 		return err
 	}

@@ -22,17 +22,17 @@ func discordError(w http.ResponseWriter, status int, code int, msg string, errs 
 	if errs != nil {
 		out["errors"] = errs
 	}
-	writeJSON(w, status, out)
+	providertest.WriteJSON(w, status, out)
 }
 
 // fakeDiscord serves the v10 endpoints the provider uses: "Bot" and
 // "Bearer" authorization, snowflake paging with limit/after/before,
 // rate-limit headers, the nested Invalid Form Body error, JSON error codes
 // and 429 bodies with retry_after.
-func fakeDiscord(t *testing.T) *recorder {
+func fakeDiscord(t testing.TB) *providertest.Recorder {
 	guilds := []map[string]any{{"id": "100", "name": "Alpha"}, {"id": "200", "name": "Beta"}, {"id": "300", "name": "Gamma"}}
 	msgs := []map[string]any{{"id": "903", "content": "three"}, {"id": "902", "content": "two"}, {"id": "901", "content": "one"}}
-	return newRecorder(t, []string{"Authorization", "Content-Type", "User-Agent"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "User-Agent"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		auth := r.Header.Get("Authorization")
 		isBot := auth == "Bot "+botToken
 		if !isBot && auth != "Bearer "+userToken {
@@ -49,9 +49,9 @@ func fakeDiscord(t *testing.T) *recorder {
 		switch {
 		case r.Method == "GET" && p == "/api/v10/users/@me":
 			if isBot {
-				writeJSON(w, 200, map[string]any{"id": "111", "username": "atom-bot", "bot": true, "discriminator": "0"})
+				providertest.WriteJSON(w, 200, map[string]any{"id": "111", "username": "atom-bot", "bot": true, "discriminator": "0"})
 			} else {
-				writeJSON(w, 200, map[string]any{"id": "222", "username": "ada", "discriminator": "0"})
+				providertest.WriteJSON(w, 200, map[string]any{"id": "222", "username": "ada", "discriminator": "0"})
 			}
 		case r.Method == "GET" && p == "/api/v10/users/@me/guilds":
 			var out []map[string]any
@@ -66,7 +66,7 @@ func fakeDiscord(t *testing.T) *recorder {
 			if q.Get("after") != "" {
 				w.Header().Set("X-RateLimit-Remaining", "0")
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && strings.HasSuffix(p, "/channels") && strings.HasPrefix(p, "/api/v10/guilds/"):
 			if !isBot {
 				discordError(w, 401, 0, "401: Unauthorized", nil)
@@ -76,11 +76,11 @@ func fakeDiscord(t *testing.T) *recorder {
 				discordError(w, 404, 10004, "Unknown Guild", nil)
 				return
 			}
-			writeJSON(w, 200, []map[string]any{{"id": "500", "type": 0, "name": "general", "guild_id": "100"}, {"id": "501", "type": 2, "name": "Voice", "guild_id": "100"}})
+			providertest.WriteJSON(w, 200, []map[string]any{{"id": "500", "type": 0, "name": "general", "guild_id": "100"}, {"id": "501", "type": 2, "name": "Voice", "guild_id": "100"}})
 		case p == "/api/v10/channels/429/messages":
 			w.Header().Set("Retry-After", "2")
 			w.Header().Set("X-RateLimit-Scope", "user")
-			writeJSON(w, 429, map[string]any{"message": "You are being rate limited.", "retry_after": 1.5, "global": false})
+			providertest.WriteJSON(w, 429, map[string]any{"message": "You are being rate limited.", "retry_after": 1.5, "global": false})
 		case r.Method == "POST" && p == "/api/v10/channels/500/messages":
 			var in struct {
 				Content string `json:"content"`
@@ -96,7 +96,7 @@ func fakeDiscord(t *testing.T) *recorder {
 					return
 				}
 			}
-			writeJSON(w, 200, map[string]any{"id": "904", "channel_id": "500", "content": in.Content, "timestamp": "2024-05-06T10:00:00.000000+00:00", "author": map[string]any{"id": "111", "bot": true}})
+			providertest.WriteJSON(w, 200, map[string]any{"id": "904", "channel_id": "500", "content": in.Content, "timestamp": "2024-05-06T10:00:00.000000+00:00", "author": map[string]any{"id": "111", "bot": true}})
 		case r.Method == "GET" && p == "/api/v10/channels/500/messages":
 			var out []map[string]any
 			for _, m := range msgs {
@@ -107,7 +107,7 @@ func fakeDiscord(t *testing.T) *recorder {
 			if len(out) > limit {
 				out = out[:limit]
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		default:
 			discordError(w, 404, 0, "404: Not Found", nil)
 		}
@@ -117,35 +117,24 @@ func fakeDiscord(t *testing.T) *recorder {
 func TestActions(t *testing.T) {
 	bot := provider.Credentials{Type: "api_key", APIKey: botToken}
 	user := provider.Credentials{Type: "oauth2", AccessToken: userToken, TokenType: "Bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection_bot", "test_connection", `{}`, bot, false},
-		{"test_connection_oauth", "test_connection", `{}`, user, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "api_key", APIKey: "nope"}, true},
-		{"list_guilds_page1", "list_guilds", `{"limit":2,"with_counts":true}`, user, false},
-		{"list_guilds_page2", "list_guilds", `{"limit":2,"after":"200"}`, user, false},
-		{"list_channels", "list_channels", `{"guild_id":"100"}`, bot, false},
-		{"list_channels_unknown_guild", "list_channels", `{"guild_id":"999"}`, bot, true},
-		{"send_message", "send_message", `{"channel_id":"500","content":"@everyone deploy done","reply_to":"903"}`, bot, false},
-		{"send_message_invalid_form", "send_message", `{"channel_id":"500","embeds":[{"title":"` + strings.Repeat("x", 300) + `"}]}`, bot, true},
-		{"send_message_rate_limited", "send_message", `{"channel_id":"429","content":"hi","allow_mentions":true}`, bot, true},
-		{"list_messages_page1", "list_messages", `{"channel_id":"500","limit":2}`, bot, false},
-		{"list_messages_page2", "list_messages", `{"channel_id":"500","limit":2,"before":"902"}`, bot, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeDiscord(t)
-			resp := providertest.Run(t, discord.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return discord.New() },
+		Fake: fakeDiscord,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection_bot", Action: "test_connection", Input: `{}`, Creds: bot},
+		{Name: "test_connection_oauth", Action: "test_connection", Input: `{}`, Creds: user},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "nope"}, Failed: true},
+		{Name: "list_guilds_page1", Action: "list_guilds", Input: `{"limit":2,"with_counts":true}`, Creds: user},
+		{Name: "list_guilds_page2", Action: "list_guilds", Input: `{"limit":2,"after":"200"}`, Creds: user},
+		{Name: "list_channels", Action: "list_channels", Input: `{"guild_id":"100"}`, Creds: bot},
+		{Name: "list_channels_unknown_guild", Action: "list_channels", Input: `{"guild_id":"999"}`, Creds: bot, Failed: true},
+		{Name: "send_message", Action: "send_message", Input: `{"channel_id":"500","content":"@everyone deploy done","reply_to":"903"}`, Creds: bot},
+		{Name: "send_message_invalid_form", Action: "send_message", Input: `{"channel_id":"500","embeds":[{"title":"` + strings.Repeat("x", 300) + `"}]}`, Creds: bot, Failed: true},
+		{Name: "send_message_rate_limited", Action: "send_message", Input: `{"channel_id":"429","content":"hi","allow_mentions":true}`, Creds: bot, Failed: true},
+		{Name: "list_messages_page1", Action: "list_messages", Input: `{"channel_id":"500","limit":2}`, Creds: bot},
+		{Name: "list_messages_page2", Action: "list_messages", Input: `{"channel_id":"500","limit":2,"before":"902"}`, Creds: bot},
+	})
 }
 
 func TestInvalidFormBodyNamesField(t *testing.T) {
@@ -159,9 +148,5 @@ func TestInvalidFormBodyNamesField(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(discord.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", discord.New().Manifest())
 }
