@@ -42,33 +42,33 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the connected user (GET /users/me).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"email":{"type":"string"},"account_id":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"email":{"type":"string"},"account_id":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_meetings",
 			DisplayName: "List meetings",
 			Description: "Lists the user's meetings of a kind, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"type":{"type":"string","enum":["scheduled","live","upcoming","upcoming_meetings","previous_meetings"]},
 				"page_size":{"type":"integer","minimum":1,"maximum":300},
 				"next_page_token":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["meetings"],"properties":{"meetings":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"total_records":{"type":"integer"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["meetings"],"properties":{"meetings":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"total_records":{"type":"integer"}}}`),
 			Handle: provider.Typed(listMeetings),
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_meeting",
 			DisplayName: "Get meeting",
 			Description: "Reads a meeting, including its join URL and settings.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["meeting_id"],"properties":{"meeting_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output:      schema(meetingSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["meeting_id"],"properties":{"meeting_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
+			Output:      provider.Schema(meetingSchema),
 			Handle:      provider.Typed(getMeeting),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_meeting",
 			DisplayName: "Create meeting",
 			Description: "Schedules a meeting (or starts an instant one when start_time is empty).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["topic"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["topic"],"properties":{
 				"topic":{"type":"string","minLength":1,"maxLength":200},
 				"start_time":{"type":"string","format":"date-time"},
 				"duration":{"type":"integer","minimum":1},
@@ -77,43 +77,35 @@ func New() *provider.Builder {
 				"password":{"type":"string","maxLength":10},
 				"waiting_room":{"type":"boolean"},
 				"join_before_host":{"type":"boolean"}}}`),
-			Output: schema(meetingSchema),
+			Output: provider.Schema(meetingSchema),
 			Handle: provider.Typed(createMeeting),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_meeting",
 			DisplayName: "Delete meeting",
 			Description: "Deletes a meeting, optionally e-mailing registrants.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["meeting_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["meeting_id"],"properties":{
 				"meeting_id":{"type":"string","pattern":"^[0-9]+$"},
 				"occurrence_id":{"type":"string"},
 				"cancel_meeting_reminder":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"meeting_id":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"meeting_id":{"type":"string"}}}`),
 			Handle: provider.Typed(deleteMeeting),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_recordings",
 			DisplayName: "List cloud recordings",
 			Description: "Lists the user's cloud recordings in a date range (at most one month), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"from":{"type":"string","format":"date"},
 				"to":{"type":"string","format":"date"},
 				"page_size":{"type":"integer","minimum":1,"maximum":300},
 				"next_page_token":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["meetings"],"properties":{"meetings":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"from":{"type":"string"},"to":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["meetings"],"properties":{"meetings":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"from":{"type":"string"},"to":{"type":"string"}}}`),
 			Handle: provider.Typed(listRecordings),
 		})
 }
 
 const meetingSchema = `{"type":"object","properties":{"id":{"type":"integer"},"uuid":{"type":"string"},"topic":{"type":"string"},"start_time":{"type":"string"},"duration":{"type":"integer"},"join_url":{"type":"string"},"start_url":{"type":"string"},"settings":{"type":"object"}}}`
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("zoom: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
 
 // decodeError reads Zoom's error body.
 func decodeError(e *provider.HTTPError, body []byte) {

@@ -20,20 +20,20 @@ func zoomError(w http.ResponseWriter, status, code int, msg string, errs []map[s
 	if errs != nil {
 		out["errors"] = errs
 	}
-	writeJSON(w, status, out)
+	providertest.WriteJSON(w, status, out)
 }
 
 // fakeZoom serves the v2 endpoints the provider uses: page_size and
 // next_page_token paging, 201 on create and 204 on delete, validation
 // errors with an errors[] list, Zoom's error codes and the daily
 // rate-limit 429 with Retry-After.
-func fakeZoom(t *testing.T) *recorder {
+func fakeZoom(t testing.TB) *providertest.Recorder {
 	meetings := []map[string]any{
 		{"id": 85746065001, "uuid": "aDYlohsHRtCd4ii1uC2+hA==", "topic": "Standup", "type": 8, "start_time": "2024-05-06T09:00:00Z", "duration": 15},
 		{"id": 85746065002, "uuid": "bDYlohsHRtCd4ii1uC2+hA==", "topic": "Planning", "type": 2, "start_time": "2024-05-07T14:00:00Z", "duration": 60},
 		{"id": 85746065003, "uuid": "cDYlohsHRtCd4ii1uC2+hA==", "topic": "Retro", "type": 2, "start_time": "2024-05-10T15:00:00Z", "duration": 45},
 	}
-	return newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer " + token:
 		case "Bearer limited":
@@ -54,7 +54,7 @@ func fakeZoom(t *testing.T) *recorder {
 		p = "/" + p
 		switch {
 		case r.Method == "GET" && p == "/users/me":
-			writeJSON(w, 200, map[string]any{"id": "KDcuGIm1QgePTO8WbOqwIQ", "email": "ada@example.com", "account_id": "q6gBJVO5TzexKYTb_I2rpg", "type": 2})
+			providertest.WriteJSON(w, 200, map[string]any{"id": "KDcuGIm1QgePTO8WbOqwIQ", "email": "ada@example.com", "account_id": "q6gBJVO5TzexKYTb_I2rpg", "type": 2})
 		case r.Method == "GET" && p == "/users/me/meetings":
 			size := 30
 			if s := q.Get("page_size"); s != "" {
@@ -74,7 +74,7 @@ func fakeZoom(t *testing.T) *recorder {
 			if end < len(meetings) {
 				next = "IAfJX3jsOLW7w3dokmFl84zOa0MAVGyMEB" + strconv.Itoa(end)
 			}
-			writeJSON(w, 200, map[string]any{"page_size": size, "total_records": len(meetings), "next_page_token": next, "meetings": meetings[start:end]})
+			providertest.WriteJSON(w, 200, map[string]any{"page_size": size, "total_records": len(meetings), "next_page_token": next, "meetings": meetings[start:end]})
 		case r.Method == "GET" && strings.HasPrefix(p, "/meetings/"):
 			id := strings.TrimPrefix(p, "/meetings/")
 			for _, m := range meetings {
@@ -83,7 +83,7 @@ func fakeZoom(t *testing.T) *recorder {
 					for k, v := range m {
 						out[k] = v
 					}
-					writeJSON(w, 200, out)
+					providertest.WriteJSON(w, 200, out)
 					return
 				}
 			}
@@ -98,13 +98,13 @@ func fakeZoom(t *testing.T) *recorder {
 				}
 			}
 			in["id"], in["join_url"] = 85746065999, "https://us05web.zoom.us/j/85746065999"
-			writeJSON(w, 201, in)
+			providertest.WriteJSON(w, 201, in)
 		case r.Method == "DELETE" && p == "/meetings/85746065002":
 			w.WriteHeader(http.StatusNoContent)
 		case r.Method == "DELETE":
 			zoomError(w, 404, 3001, "Meeting does not exist: "+strings.TrimPrefix(p, "/meetings/")+".", nil)
 		case r.Method == "GET" && p == "/users/me/recordings":
-			writeJSON(w, 200, map[string]any{"from": q.Get("from"), "to": q.Get("to"), "page_size": 30, "total_records": 1, "next_page_token": "",
+			providertest.WriteJSON(w, 200, map[string]any{"from": q.Get("from"), "to": q.Get("to"), "page_size": 30, "total_records": 1, "next_page_token": "",
 				"meetings": []map[string]any{{"uuid": "aDYlohsHRtCd4ii1uC2+hA==", "topic": "Standup", "recording_count": 2, "total_size": 1048576}}})
 		default:
 			zoomError(w, 404, 404, "No handler found for "+p, nil)
@@ -114,35 +114,25 @@ func fakeZoom(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_invalid_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "expired"}, true},
-		{"test_connection_rate_limited", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "limited"}, true},
-		{"list_meetings_page1", "list_meetings", `{"type":"scheduled","page_size":2}`, creds, false},
-		{"list_meetings_page2", "list_meetings", `{"type":"scheduled","page_size":2,"next_page_token":"IAfJX3jsOLW7w3dokmFl84zOa0MAVGyMEB2"}`, creds, false},
-		{"get_meeting", "get_meeting", `{"meeting_id":"85746065002"}`, creds, false},
-		{"get_meeting_missing", "get_meeting", `{"meeting_id":"1"}`, creds, true},
-		{"create_meeting", "create_meeting", `{"topic":"Design review","start_time":"2024-05-20T16:00:00Z","duration":30,"timezone":"Europe/Berlin","waiting_room":true}`, creds, false},
-		{"create_meeting_instant", "create_meeting", `{"topic":"Quick sync"}`, creds, false},
-		{"create_meeting_bad_time", "create_meeting", `{"topic":"x","start_time":"tomorrow"}`, creds, true},
-		{"delete_meeting", "delete_meeting", `{"meeting_id":"85746065002","cancel_meeting_reminder":true}`, creds, false},
-		{"list_recordings", "list_recordings", `{"from":"2024-05-01","to":"2024-05-31","page_size":30}`, creds, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeZoom(t)
-			resp := providertest.Run(t, zoom.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL+"/v2"))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return zoom.New() },
+		Fake: fakeZoom,
+		Dir:  "../testdata",
+		Path: "/v2",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_invalid_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "expired"}, Failed: true},
+		{Name: "test_connection_rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "limited"}, Failed: true},
+		{Name: "list_meetings_page1", Action: "list_meetings", Input: `{"type":"scheduled","page_size":2}`, Creds: creds},
+		{Name: "list_meetings_page2", Action: "list_meetings", Input: `{"type":"scheduled","page_size":2,"next_page_token":"IAfJX3jsOLW7w3dokmFl84zOa0MAVGyMEB2"}`, Creds: creds},
+		{Name: "get_meeting", Action: "get_meeting", Input: `{"meeting_id":"85746065002"}`, Creds: creds},
+		{Name: "get_meeting_missing", Action: "get_meeting", Input: `{"meeting_id":"1"}`, Creds: creds, Failed: true},
+		{Name: "create_meeting", Action: "create_meeting", Input: `{"topic":"Design review","start_time":"2024-05-20T16:00:00Z","duration":30,"timezone":"Europe/Berlin","waiting_room":true}`, Creds: creds},
+		{Name: "create_meeting_instant", Action: "create_meeting", Input: `{"topic":"Quick sync"}`, Creds: creds},
+		{Name: "create_meeting_bad_time", Action: "create_meeting", Input: `{"topic":"x","start_time":"tomorrow"}`, Creds: creds, Failed: true},
+		{Name: "delete_meeting", Action: "delete_meeting", Input: `{"meeting_id":"85746065002","cancel_meeting_reminder":true}`, Creds: creds},
+		{Name: "list_recordings", Action: "list_recordings", Input: `{"from":"2024-05-01","to":"2024-05-31","page_size":30}`, Creds: creds},
+	})
 }
 
 func TestValidationErrorNamesField(t *testing.T) {
@@ -156,9 +146,5 @@ func TestValidationErrorNamesField(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(zoom.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", zoom.New().Manifest())
 }
