@@ -7,7 +7,6 @@
 package box
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -48,73 +47,65 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the current user (GET /users/me).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"login":{"type":"string"},"name":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"login":{"type":"string"},"name":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_folder_items",
 			DisplayName: "List folder items",
 			Description: "Lists the files, folders and web links in a folder (the root, id 0, by default), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"folder_id":{"type":"string","pattern":"^[0-9]+$"},
 				"limit":{"type":"integer","minimum":1,"maximum":1000},
 				"marker":{"type":"string","description":"next_marker of the previous page"}}}`),
-			Output: schema(`{"type":"object","required":["entries"],"properties":{"entries":{"type":"array","items":` + itemSchema + `},"next_marker":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["entries"],"properties":{"entries":{"type":"array","items":` + itemSchema + `},"next_marker":{"type":"string"}}}`),
 			Handle: provider.Typed(listFolderItems),
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_file",
 			DisplayName: "Get file",
 			Description: "Reads a file's metadata.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output:      schema(itemSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
+			Output:      provider.Schema(itemSchema),
 			Handle:      provider.Typed(getFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_folder",
 			DisplayName: "Create folder",
 			Description: "Creates a folder inside a parent folder (the root, id 0, by default).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1,"maxLength":255},
 				"parent_id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output: schema(itemSchema),
+			Output: provider.Schema(itemSchema),
 			Handle: provider.Typed(createFolder),
 		}).
 		Action(provider.ActionDef{
 			Name:        "search",
 			DisplayName: "Search",
 			Description: "Searches files and folders by name, description and content, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
 				"query":{"type":"string","minLength":1},
 				"type":{"type":"string","enum":["file","folder","web_link"]},
 				"ancestor_folder_ids":{"type":"array","items":{"type":"string"}},
 				"file_extensions":{"type":"array","items":{"type":"string"}},
 				"limit":{"type":"integer","minimum":1,"maximum":200},
 				"offset":{"type":"integer","minimum":0}}}`),
-			Output: schema(`{"type":"object","required":["entries"],"properties":{"entries":{"type":"array","items":` + itemSchema + `},"total_count":{"type":"integer"},"next_offset":{"type":"integer"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["entries"],"properties":{"entries":{"type":"array","items":` + itemSchema + `},"total_count":{"type":"integer"},"next_offset":{"type":"integer"}}}`),
 			Handle: provider.Typed(search),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_file",
 			DisplayName: "Delete file",
 			Description: "Moves a file to the trash; with etag, only if it has not changed since.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{
 				"file_id":{"type":"string","pattern":"^[0-9]+$"},
 				"etag":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"file_id":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"file_id":{"type":"string"}}}`),
 			Handle: provider.Typed(deleteFile),
 		})
 }
 
 const itemSchema = `{"type":"object","properties":{"type":{"type":"string"},"id":{"type":"string"},"name":{"type":"string"},"size":{"type":"integer"},"modified_at":{"type":"string"},"etag":{"type":"string"},"parent":{"type":["object","null"]}}}`
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("box: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
 
 // decodeError reads Box's client error body.
 func decodeError(e *provider.HTTPError, body []byte) {
@@ -227,9 +218,8 @@ func createFolder(ctx context.Context, c *provider.Call, in folderIn) (any, erro
 		return nil, provider.UserError("name", `may not contain / or \, be "." or "..", or start or end with spaces`)
 	}
 	body := map[string]any{"name": in.Name, "parent": map[string]string{"id": orRoot(in.ParentID)}}
-	b, _ := json.Marshal(body)
 	var out json.RawMessage
-	if err := c.HTTP().Send(ctx, http.MethodPost, api+"/folders", url.Values{"fields": {itemFields}}, "application/json", b, &out); err != nil {
+	if err := c.HTTP().SendJSON(ctx, http.MethodPost, api+"/folders", url.Values{"fields": {itemFields}}, body, &out); err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -20,20 +20,20 @@ func boxError(w http.ResponseWriter, status int, code, msg string, ctxInfo any) 
 	if ctxInfo != nil {
 		out["context_info"] = ctxInfo
 	}
-	writeJSON(w, status, out)
+	providertest.WriteJSON(w, status, out)
 }
 
 // fakeBox serves the 2.0 endpoints the provider uses: marker paging for
 // folder items (usemarker/next_marker), offset paging for search, 201 on
 // folder creation with 409 item_name_in_use, If-Match preconditions on
 // delete, and Box's error body.
-func fakeBox(t *testing.T) *recorder {
+func fakeBox(t testing.TB) *providertest.Recorder {
 	items := []map[string]any{
 		{"type": "folder", "id": "11446498", "name": "Pictures", "etag": "1"},
 		{"type": "file", "id": "12345", "name": "Contract.pdf", "size": 629644, "etag": "3"},
 		{"type": "file", "id": "12346", "name": "Budget.xlsx", "size": 2048, "etag": "1"},
 	}
-	return newRecorder(t, []string{"Authorization", "Content-Type", "If-Match"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "If-Match"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="Service", error="invalid_token", error_description="The access token provided is invalid."`)
 			w.WriteHeader(401)
@@ -43,7 +43,7 @@ func fakeBox(t *testing.T) *recorder {
 		p := r.URL.Path
 		switch {
 		case r.Method == "GET" && p == "/2.0/users/me":
-			writeJSON(w, 200, map[string]any{"type": "user", "id": "11446498", "login": "ceo@example.com", "name": "Aaron Levie"})
+			providertest.WriteJSON(w, 200, map[string]any{"type": "user", "id": "11446498", "login": "ceo@example.com", "name": "Aaron Levie"})
 		case r.Method == "GET" && p == "/2.0/folders/0/items":
 			if q.Get("usemarker") != "true" {
 				boxError(w, 400, "bad_request", "usemarker required", nil)
@@ -67,12 +67,12 @@ func fakeBox(t *testing.T) *recorder {
 			if end < len(items) {
 				out["next_marker"] = "JV9IRGZmieiBasejOG9yDCRNgd2ymoZIbjsxbJMjIs3kioVii" + strconv.Itoa(end)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && strings.HasPrefix(p, "/2.0/files/"):
 			id := strings.TrimPrefix(p, "/2.0/files/")
 			for _, it := range items {
 				if it["id"] == id && it["type"] == "file" {
-					writeJSON(w, 200, it)
+					providertest.WriteJSON(w, 200, it)
 					return
 				}
 			}
@@ -90,7 +90,7 @@ func fakeBox(t *testing.T) *recorder {
 					map[string]any{"conflicts": []map[string]string{{"type": "folder", "id": "11446498", "name": "Pictures"}}})
 				return
 			}
-			writeJSON(w, 201, map[string]any{"type": "folder", "id": "99999", "name": in.Name, "etag": "0", "parent": map[string]string{"type": "folder", "id": in.Parent.ID}})
+			providertest.WriteJSON(w, 201, map[string]any{"type": "folder", "id": "99999", "name": in.Name, "etag": "0", "parent": map[string]string{"type": "folder", "id": in.Parent.ID}})
 		case r.Method == "GET" && p == "/2.0/search":
 			limit, _ := strconv.Atoi(q.Get("limit"))
 			offset, _ := strconv.Atoi(q.Get("offset"))
@@ -101,7 +101,7 @@ func fakeBox(t *testing.T) *recorder {
 				}
 			}
 			end := min(offset+limit, len(files))
-			writeJSON(w, 200, map[string]any{"total_count": len(files), "limit": limit, "offset": offset, "entries": files[min(offset, end):end]})
+			providertest.WriteJSON(w, 200, map[string]any{"total_count": len(files), "limit": limit, "offset": offset, "entries": files[min(offset, end):end]})
 		case r.Method == "DELETE" && p == "/2.0/files/12345":
 			if m := r.Header.Get("If-Match"); m != "" && m != "3" {
 				boxError(w, 412, "precondition_failed", "The resource has been modified. Please retrieve the resource again and retry", nil)
@@ -116,38 +116,27 @@ func fakeBox(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_bad_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "x"}, true},
-		{"list_folder_items_page1", "list_folder_items", `{"limit":2}`, creds, false},
-		{"list_folder_items_page2", "list_folder_items", `{"limit":2,"marker":"JV9IRGZmieiBasejOG9yDCRNgd2ymoZIbjsxbJMjIs3kioVii2"}`, creds, false},
-		{"list_folder_items_bad_marker", "list_folder_items", `{"marker":"zzz"}`, creds, true},
-		{"get_file", "get_file", `{"file_id":"12345"}`, creds, false},
-		{"get_file_not_found", "get_file", `{"file_id":"1"}`, creds, true},
-		{"create_folder", "create_folder", `{"name":"Invoices","parent_id":"11446498"}`, creds, false},
-		{"create_folder_conflict", "create_folder", `{"name":"Pictures"}`, creds, true},
-		{"create_folder_bad_name", "create_folder", `{"name":"a/b"}`, creds, true},
-		{"search_page1", "search", `{"query":"budget","type":"file","file_extensions":["pdf","xlsx"],"limit":1}`, creds, false},
-		{"search_page2", "search", `{"query":"budget","type":"file","file_extensions":["pdf","xlsx"],"limit":1,"offset":1}`, creds, false},
-		{"delete_file", "delete_file", `{"file_id":"12345","etag":"3"}`, creds, false},
-		{"delete_file_stale_etag", "delete_file", `{"file_id":"12345","etag":"1"}`, creds, true},
-		{"get_file_dot_segment", "get_file", `{"file_id":".."}`, creds, true},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeBox(t)
-			resp := providertest.Run(t, box.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return box.New() },
+		Fake: fakeBox,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "x"}, Failed: true},
+		{Name: "list_folder_items_page1", Action: "list_folder_items", Input: `{"limit":2}`, Creds: creds},
+		{Name: "list_folder_items_page2", Action: "list_folder_items", Input: `{"limit":2,"marker":"JV9IRGZmieiBasejOG9yDCRNgd2ymoZIbjsxbJMjIs3kioVii2"}`, Creds: creds},
+		{Name: "list_folder_items_bad_marker", Action: "list_folder_items", Input: `{"marker":"zzz"}`, Creds: creds, Failed: true},
+		{Name: "get_file", Action: "get_file", Input: `{"file_id":"12345"}`, Creds: creds},
+		{Name: "get_file_not_found", Action: "get_file", Input: `{"file_id":"1"}`, Creds: creds, Failed: true},
+		{Name: "create_folder", Action: "create_folder", Input: `{"name":"Invoices","parent_id":"11446498"}`, Creds: creds},
+		{Name: "create_folder_conflict", Action: "create_folder", Input: `{"name":"Pictures"}`, Creds: creds, Failed: true},
+		{Name: "create_folder_bad_name", Action: "create_folder", Input: `{"name":"a/b"}`, Creds: creds, Failed: true},
+		{Name: "search_page1", Action: "search", Input: `{"query":"budget","type":"file","file_extensions":["pdf","xlsx"],"limit":1}`, Creds: creds},
+		{Name: "search_page2", Action: "search", Input: `{"query":"budget","type":"file","file_extensions":["pdf","xlsx"],"limit":1,"offset":1}`, Creds: creds},
+		{Name: "delete_file", Action: "delete_file", Input: `{"file_id":"12345","etag":"3"}`, Creds: creds},
+		{Name: "delete_file_stale_etag", Action: "delete_file", Input: `{"file_id":"12345","etag":"1"}`, Creds: creds, Failed: true},
+		{Name: "get_file_dot_segment", Action: "get_file", Input: `{"file_id":".."}`, Creds: creds, Failed: true},
+	})
 }
 
 func TestBoxErrorNamesField(t *testing.T) {
@@ -174,9 +163,5 @@ func TestRefreshAfter401(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(box.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", box.New().Manifest())
 }
