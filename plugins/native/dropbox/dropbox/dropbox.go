@@ -15,9 +15,7 @@
 package dropbox
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -62,72 +60,64 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the current account (users/get_current_account).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"account_id":{"type":"string"},"email":{"type":"string"},"name":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"account_id":{"type":"string"},"email":{"type":"string"},"name":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_folder",
 			DisplayName: "List folder",
 			Description: "Lists a folder's entries (\"\" is the root), or continues a listing from its cursor.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"path":{"type":"string","description":"Folder path such as /Reports, or \"\" for the root"},
 				"recursive":{"type":"boolean"},
 				"limit":{"type":"integer","minimum":1,"maximum":2000},
 				"cursor":{"type":"string","description":"cursor of the previous page; path and other options are then ignored"}}}`),
-			Output: schema(`{"type":"object","required":["entries","cursor","has_more"],"properties":{"entries":{"type":"array","items":` + metaSchema + `},"cursor":{"type":"string"},"has_more":{"type":"boolean"}}}`),
+			Output: provider.Schema(`{"type":"object","required":["entries","cursor","has_more"],"properties":{"entries":{"type":"array","items":` + metaSchema + `},"cursor":{"type":"string"},"has_more":{"type":"boolean"}}}`),
 			Handle: provider.Typed(listFolder),
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_metadata",
 			DisplayName: "Get metadata",
 			Description: "Reads the metadata of a file or folder by path or id (id:...).",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","minLength":1}}}`),
-			Output:      schema(metaSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","minLength":1}}}`),
+			Output:      provider.Schema(metaSchema),
 			Handle:      provider.Typed(getMetadata),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_folder",
 			DisplayName: "Create folder",
 			Description: "Creates a folder at a path.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{
 				"path":{"type":"string","pattern":"^/"},
 				"autorename":{"type":"boolean"}}}`),
-			Output: schema(metaSchema),
+			Output: provider.Schema(metaSchema),
 			Handle: provider.Typed(createFolder),
 		}).
 		Action(provider.ActionDef{
 			Name:        "upload_file",
 			DisplayName: "Upload file",
 			Description: "Uploads a file to a path, adding it or overwriting the existing one.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{
 				"path":{"type":"string","pattern":"^/"},
 				"content":{"type":"string"},
 				"content_base64":{"type":"string"},
 				"mode":{"type":"string","enum":["add","overwrite"]},
 				"autorename":{"type":"boolean"},
 				"mute":{"type":"boolean"}}}`),
-			Output: schema(metaSchema),
+			Output: provider.Schema(metaSchema),
 			Handle: provider.Typed(uploadFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete",
 			DisplayName: "Delete file or folder",
 			Description: "Deletes a file or a folder with everything in it.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","minLength":2}}}`),
-			Output:      schema(metaSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["path"],"properties":{"path":{"type":"string","minLength":2}}}`),
+			Output:      provider.Schema(metaSchema),
 			Handle:      provider.Typed(deletePath),
 		})
 }
 
 const metaSchema = `{"type":"object","properties":{".tag":{"type":"string"},"id":{"type":"string"},"name":{"type":"string"},"path_display":{"type":"string"},"path_lower":{"type":"string"},"size":{"type":"integer"},"rev":{"type":"string"},"server_modified":{"type":"string"}}}`
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("dropbox: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
 
 // decodeError reads Dropbox's error bodies: a route error (409), an auth
 // or rate-limit error (401, 429) as JSON, and a bad-input error (400) as
@@ -261,12 +251,11 @@ func deletePath(ctx context.Context, c *provider.Call, in pathIn) (any, error) {
 }
 
 type uploadIn struct {
-	Path          string `json:"path"`
-	Content       string `json:"content"`
-	ContentBase64 string `json:"content_base64"`
-	Mode          string `json:"mode"`
-	Autorename    bool   `json:"autorename"`
-	Mute          bool   `json:"mute"`
+	Path       string `json:"path"`
+	Mode       string `json:"mode"`
+	Autorename bool   `json:"autorename"`
+	Mute       bool   `json:"mute"`
+	provider.Upload
 }
 
 type uploadArg struct {
@@ -315,18 +304,9 @@ func contentClient(ctx context.Context, c *provider.Call) *provider.HTTPClient {
 }
 
 func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error) {
-	if in.Content != "" && in.ContentBase64 != "" {
-		return nil, provider.UserError("content_base64", "give content or content_base64, not both")
-	}
-	data := []byte(in.Content)
-	if in.ContentBase64 != "" {
-		var err error
-		if data, err = base64.StdEncoding.DecodeString(in.ContentBase64); err != nil {
-			return nil, provider.UserError("content_base64", "is not valid base64")
-		}
-	}
-	if len(data) > maxUpload {
-		return nil, provider.UserError("content", "is larger than 150 MB; use an upload session")
+	data, err := in.Bytes(maxUpload, "is larger than 150 MB; use an upload session")
+	if err != nil {
+		return nil, err
 	}
 	mode := in.Mode
 	if mode == "" {

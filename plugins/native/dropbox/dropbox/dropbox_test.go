@@ -15,7 +15,7 @@ import (
 const token = "sl.BAbCdEfGhIjKlMnOpQrStUvWxYz"
 
 func routeError(w http.ResponseWriter, status int, summary string, errObj any) {
-	writeJSON(w, status, map[string]any{"error_summary": summary, "error": errObj})
+	providertest.WriteJSON(w, status, map[string]any{"error_summary": summary, "error": errObj})
 }
 
 // fakeDropbox serves the RPC and content routes the provider uses the way
@@ -23,13 +23,13 @@ func routeError(w http.ResponseWriter, status int, summary string, errObj any) {
 // where a JSON content type with an empty body is a 400), plain-text 400s
 // for malformed arguments, 409 route errors, cursor paging through
 // list_folder/continue, Dropbox-API-Arg uploads and 429 with Retry-After.
-func fakeDropbox(t *testing.T) *recorder {
+func fakeDropbox(t testing.TB) *providertest.Recorder {
 	entries := []map[string]any{
 		{".tag": "folder", "name": "Reports", "path_lower": "/reports", "path_display": "/Reports", "id": "id:a4ayc_80_OEAAAAAAAAAXw"},
 		{".tag": "file", "name": "q1.pdf", "path_lower": "/reports/q1.pdf", "path_display": "/Reports/q1.pdf", "id": "id:a4ayc_80_OEAAAAAAAAAXz", "size": 7212, "rev": "a1c10ce0dd78"},
 		{".tag": "file", "name": "notes.txt", "path_lower": "/notes.txt", "path_display": "/notes.txt", "id": "id:a4ayc_80_OEAAAAAAAAAYa", "size": 12, "rev": "a1c10ce0dd79"},
 	}
-	return newRecorder(t, []string{"Authorization", "Content-Type", "Dropbox-API-Arg"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "Dropbox-API-Arg"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch r.Header.Get("Authorization") {
 		case "Bearer " + token:
 		case "Bearer sl.limited":
@@ -70,7 +70,7 @@ func fakeDropbox(t *testing.T) *recorder {
 				_, _ = w.Write([]byte(`Error in call to API function "users/get_current_account": request body: could not decode input as JSON`))
 				return
 			}
-			writeJSON(w, 200, map[string]any{"account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc", "email": "franz@dropbox.com",
+			providertest.WriteJSON(w, 200, map[string]any{"account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc", "email": "franz@dropbox.com",
 				"name": map[string]string{"display_name": "Franz Ferdinand (Personal)"}, "account_type": map[string]string{".tag": "basic"}})
 		case "files/list_folder":
 			if path != "" && !strings.HasPrefix(path, "/") {
@@ -83,7 +83,7 @@ func fakeDropbox(t *testing.T) *recorder {
 				limit = int(l)
 			}
 			end := min(limit, len(entries))
-			writeJSON(w, 200, map[string]any{"entries": entries[:end], "cursor": "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-" + strconv.Itoa(end), "has_more": end < len(entries)})
+			providertest.WriteJSON(w, 200, map[string]any{"entries": entries[:end], "cursor": "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-" + strconv.Itoa(end), "has_more": end < len(entries)})
 		case "files/list_folder/continue":
 			cur, _ := arg["cursor"].(string)
 			n, err := strconv.Atoi(strings.TrimPrefix(cur, "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-"))
@@ -91,10 +91,10 @@ func fakeDropbox(t *testing.T) *recorder {
 				routeError(w, 409, "reset/..", map[string]string{".tag": "reset"})
 				return
 			}
-			writeJSON(w, 200, map[string]any{"entries": entries[n:], "cursor": "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-3", "has_more": false})
+			providertest.WriteJSON(w, 200, map[string]any{"entries": entries[n:], "cursor": "ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-3", "has_more": false})
 		case "files/get_metadata":
 			if e := find(path); e != nil {
-				writeJSON(w, 200, e)
+				providertest.WriteJSON(w, 200, e)
 				return
 			}
 			routeError(w, 409, "path/not_found/..", map[string]any{".tag": "path", "path": map[string]string{".tag": "not_found"}})
@@ -103,14 +103,14 @@ func fakeDropbox(t *testing.T) *recorder {
 				routeError(w, 409, "path/conflict/folder/...", map[string]any{".tag": "path", "path": map[string]any{".tag": "conflict", "conflict": map[string]string{".tag": "folder"}}})
 				return
 			}
-			writeJSON(w, 200, map[string]any{"metadata": map[string]any{"name": path[strings.LastIndex(path, "/")+1:], "path_display": path, "path_lower": strings.ToLower(path), "id": "id:new"}})
+			providertest.WriteJSON(w, 200, map[string]any{"metadata": map[string]any{"name": path[strings.LastIndex(path, "/")+1:], "path_display": path, "path_lower": strings.ToLower(path), "id": "id:new"}})
 		case "files/delete_v2":
 			e := find(path)
 			if e == nil {
 				routeError(w, 409, "path_lookup/not_found/", map[string]any{".tag": "path_lookup", "path_lookup": map[string]string{".tag": "not_found"}})
 				return
 			}
-			writeJSON(w, 200, map[string]any{"metadata": e})
+			providertest.WriteJSON(w, 200, map[string]any{"metadata": e})
 		case "files/upload":
 			var up struct {
 				Path string `json:"path"`
@@ -121,7 +121,7 @@ func fakeDropbox(t *testing.T) *recorder {
 				_, _ = w.Write([]byte(`Error in call to API function "files/upload": Bad HTTP "Dropbox-API-Arg" header`))
 				return
 			}
-			writeJSON(w, 200, map[string]any{".tag": "file", "name": up.Path[strings.LastIndex(up.Path, "/")+1:], "path_display": up.Path, "size": len(body), "id": "id:up", "rev": "015f"})
+			providertest.WriteJSON(w, 200, map[string]any{".tag": "file", "name": up.Path[strings.LastIndex(up.Path, "/")+1:], "path_display": up.Path, "size": len(body), "id": "id:up", "rev": "015f"})
 		default:
 			w.WriteHeader(404)
 			_, _ = w.Write([]byte("Unknown API function: " + route))
@@ -131,36 +131,25 @@ func fakeDropbox(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "bearer"}
-	cases := []struct {
-		name, action, input string
-		creds               provider.Credentials
-		failed              bool
-	}{
-		{"test_connection", "test_connection", `{}`, creds, false},
-		{"test_connection_invalid_token", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, true},
-		{"test_connection_rate_limited", "test_connection", `{}`, provider.Credentials{Type: "oauth2", AccessToken: "sl.limited"}, true},
-		{"list_folder_page1", "list_folder", `{"path":"","recursive":true,"limit":2}`, creds, false},
-		{"list_folder_page2", "list_folder", `{"cursor":"ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-2"}`, creds, false},
-		{"list_folder_bad_path", "list_folder", `{"path":"Reports"}`, creds, true},
-		{"list_folder_reset_cursor", "list_folder", `{"cursor":"stale"}`, creds, true},
-		{"get_metadata", "get_metadata", `{"path":"/Reports/Q1.pdf"}`, creds, false},
-		{"get_metadata_not_found", "get_metadata", `{"path":"/missing.txt"}`, creds, true},
-		{"create_folder", "create_folder", `{"path":"/Invoices","autorename":true}`, creds, false},
-		{"create_folder_conflict", "create_folder", `{"path":"/Reports"}`, creds, true},
-		{"upload_file", "upload_file", `{"path":"/Notes/café ☕ 🎉.txt","content":"hello","mode":"overwrite","mute":true}`, creds, false},
-		{"delete", "delete", `{"path":"/notes.txt"}`, creds, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeDropbox(t)
-			resp := providertest.Run(t, dropbox.New(), tc.action, tc.input, tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", pretty(t, resp))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:  func() provider.Provider { return dropbox.New() },
+		Fake: fakeDropbox,
+		Dir:  "../testdata",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_invalid_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, Failed: true},
+		{Name: "test_connection_rate_limited", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "sl.limited"}, Failed: true},
+		{Name: "list_folder_page1", Action: "list_folder", Input: `{"path":"","recursive":true,"limit":2}`, Creds: creds},
+		{Name: "list_folder_page2", Action: "list_folder", Input: `{"cursor":"ZtkX9_EHj3x7PMkVuFIhwKYXEpwpLwyxp9vMKomUhllil9q7eWiAu-2"}`, Creds: creds},
+		{Name: "list_folder_bad_path", Action: "list_folder", Input: `{"path":"Reports"}`, Creds: creds, Failed: true},
+		{Name: "list_folder_reset_cursor", Action: "list_folder", Input: `{"cursor":"stale"}`, Creds: creds, Failed: true},
+		{Name: "get_metadata", Action: "get_metadata", Input: `{"path":"/Reports/Q1.pdf"}`, Creds: creds},
+		{Name: "get_metadata_not_found", Action: "get_metadata", Input: `{"path":"/missing.txt"}`, Creds: creds, Failed: true},
+		{Name: "create_folder", Action: "create_folder", Input: `{"path":"/Invoices","autorename":true}`, Creds: creds},
+		{Name: "create_folder_conflict", Action: "create_folder", Input: `{"path":"/Reports"}`, Creds: creds, Failed: true},
+		{Name: "upload_file", Action: "upload_file", Input: `{"path":"/Notes/café ☕ 🎉.txt","content":"hello","mode":"overwrite","mute":true}`, Creds: creds},
+		{Name: "delete", Action: "delete", Input: `{"path":"/notes.txt"}`, Creds: creds},
+	})
 }
 
 func TestRouteErrorNamesPath(t *testing.T) {
@@ -201,9 +190,5 @@ func TestAPIArgIsASCII(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(dropbox.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", dropbox.New().Manifest())
 }
