@@ -56,15 +56,15 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the shop.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"shop":{"type":"object"},"call_limit":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"shop":{"type":"object"},"call_limit":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_products",
 			DisplayName: "List products",
 			Description: "Lists products one page at a time; pass next_page_info back as page_info.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":250},
 				"page_info":{"type":"string"},
 				"status":{"type":"string","enum":["active","archived","draft"]},
@@ -77,15 +77,15 @@ func New() *provider.Builder {
 			Name:        "get_product",
 			DisplayName: "Get product",
 			Description: "Reads one product with its variants and images.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"integer","minimum":1}}}`),
-			Output:      schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"},"variants":{"type":"array"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"integer","minimum":1}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"},"variants":{"type":"array"}}}`),
 			Handle:      provider.Typed(getProduct),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_product",
 			DisplayName: "Create product",
 			Description: "Creates a product, optionally with variants.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["title"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["title"],"properties":{
 				"title":{"type":"string","minLength":1},
 				"body_html":{"type":"string"},
 				"vendor":{"type":"string"},
@@ -94,14 +94,14 @@ func New() *provider.Builder {
 				"tags":{"type":"array","items":{"type":"string"}},
 				"variants":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{
 					"option1":{"type":"string"},"price":{"type":"string"},"sku":{"type":"string"},"inventory_quantity":{"type":"integer"}}}}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"}}}`),
 			Handle: provider.Typed(createProduct),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_orders",
 			DisplayName: "List orders",
 			Description: "Lists orders (any status unless filtered), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":250},
 				"page_info":{"type":"string"},
 				"status":{"type":"string","enum":["open","closed","cancelled","any"]},
@@ -114,7 +114,7 @@ func New() *provider.Builder {
 			Name:        "create_customer",
 			DisplayName: "Create customer",
 			Description: "Creates a customer.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"email":{"type":"string"},
 				"first_name":{"type":"string"},
 				"last_name":{"type":"string"},
@@ -122,26 +122,17 @@ func New() *provider.Builder {
 				"tags":{"type":"array","items":{"type":"string"}},
 				"note":{"type":"string"},
 				"verified_email":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"email":{"type":["string","null"]}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"email":{"type":["string","null"]}}}`),
 			Handle: provider.Typed(createCustomer),
 		})
 }
 
 func pageSchema(key string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + key + `"],"properties":{
+	return provider.SortedSchema(`{"type":"object","required":["` + key + `"],"properties":{
 		"` + key + `":{"type":"array","items":{"type":"object"}},
 		"next_page_info":{"type":"string"},
 		"previous_page_info":{"type":"string"},
 		"call_limit":{"type":"string"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("shopify: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 var shopRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
@@ -194,9 +185,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		Description string          `json:"error_description"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	var str string

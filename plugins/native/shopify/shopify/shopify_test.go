@@ -23,21 +23,21 @@ func product(id int) map[string]any {
 // only in X-Shopify-Access-Token, Link-header paging with page_info (and
 // 400 when page_info is mixed with filters), the call-limit header, a 429
 // with a fractional Retry-After, and Shopify's {"errors": ...} bodies.
-func newFake(t *testing.T) *fakeAPI {
-	var f *fakeAPI
-	f = newFakeAPI(t, []string{"X-Shopify-Access-Token", "Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func newFake(t testing.TB) *providertest.Recorder {
+	var f *providertest.Recorder
+	f = providertest.NewRecorder(t, []string{"X-Shopify-Access-Token", "Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "" {
-			writeJSON(w, 401, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+			providertest.WriteJSON(w, 401, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 			return
 		}
 		switch r.Header.Get("X-Shopify-Access-Token") {
 		case token, "shpat_custom_app":
 		case "throttled":
 			w.Header().Set("Retry-After", "2.0")
-			writeJSON(w, 429, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
+			providertest.WriteJSON(w, 429, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
 			return
 		default:
-			writeJSON(w, 401, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+			providertest.WriteJSON(w, 401, map[string]string{"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
 			return
 		}
 		w.Header().Set("X-Shopify-Shop-Api-Call-Limit", "3/40")
@@ -45,7 +45,7 @@ func newFake(t *testing.T) *fakeAPI {
 		p, q := r.URL.Path, r.URL.Query()
 		switch {
 		case r.Method == "GET" && p == base+"/shop.json":
-			writeJSON(w, 200, map[string]any{"shop": map[string]any{"id": 548380009, "name": "John Smith Test Store", "email": "j.smith@example.com",
+			providertest.WriteJSON(w, 200, map[string]any{"shop": map[string]any{"id": 548380009, "name": "John Smith Test Store", "email": "j.smith@example.com",
 				"domain": "shop.apple.com", "myshopify_domain": "jsmith.myshopify.com", "plan_name": "enterprise", "currency": "USD", "iana_timezone": "America/New_York", "address1": "1 Infinite Loop"}})
 		case r.Method == "GET" && p == base+"/products.json":
 			link := func(pi, rel string) string {
@@ -54,68 +54,77 @@ func newFake(t *testing.T) *fakeAPI {
 			switch q.Get("page_info") {
 			case "":
 				w.Header().Set("Link", link("eyJsYXN0X2lkIjoyfQ", "next"))
-				writeJSON(w, 200, map[string]any{"products": []any{product(1), product(2)}})
+				providertest.WriteJSON(w, 200, map[string]any{"products": []any{product(1), product(2)}})
 			case "eyJsYXN0X2lkIjoyfQ":
 				if q.Get("status") != "" {
-					writeJSON(w, 400, map[string]string{"errors": "page_info - Invalid value."})
+					providertest.WriteJSON(w, 400, map[string]string{"errors": "page_info - Invalid value."})
 					return
 				}
 				w.Header().Set("Link", link("eyJmaXJzdF9pZCI6M30", "previous"))
-				writeJSON(w, 200, map[string]any{"products": []any{product(3)}})
+				providertest.WriteJSON(w, 200, map[string]any{"products": []any{product(3)}})
 			default:
-				writeJSON(w, 400, map[string]string{"errors": "page_info - Invalid value."})
+				providertest.WriteJSON(w, 400, map[string]string{"errors": "page_info - Invalid value."})
 			}
 		case r.Method == "GET" && p == base+"/products/632910392.json":
-			writeJSON(w, 200, map[string]any{"product": product(632910392)})
+			providertest.WriteJSON(w, 200, map[string]any{"product": product(632910392)})
 		case r.Method == "POST" && p == base+"/products.json":
 			var in struct {
 				Product map[string]any `json:"product"`
 			}
 			_ = json.Unmarshal(body, &in)
 			if in.Product["title"] == "" {
-				writeJSON(w, 422, map[string]any{"errors": map[string][]string{"title": {"can't be blank"}}})
+				providertest.WriteJSON(w, 422, map[string]any{"errors": map[string][]string{"title": {"can't be blank"}}})
 				return
 			}
 			out := product(1072481042)
 			out["title"] = in.Product["title"]
 			out["tags"] = in.Product["tags"]
-			writeJSON(w, 201, map[string]any{"product": out})
+			providertest.WriteJSON(w, 201, map[string]any{"product": out})
 		case r.Method == "GET" && p == base+"/orders.json":
-			writeJSON(w, 200, map[string]any{"orders": []any{map[string]any{"id": 450789469, "name": "#1001", "financial_status": "paid", "total_price": "598.94"}}})
+			providertest.WriteJSON(w, 200, map[string]any{"orders": []any{map[string]any{"id": 450789469, "name": "#1001", "financial_status": "paid", "total_price": "598.94"}}})
 		case r.Method == "POST" && p == base+"/customers.json":
 			var in struct {
 				Customer map[string]any `json:"customer"`
 			}
 			_ = json.Unmarshal(body, &in)
 			if in.Customer["email"] == "bob.norman@mail.example.com" {
-				writeJSON(w, 422, map[string]any{"errors": map[string][]string{"email": {"has already been taken"}, "phone": {"has already been taken"}}})
+				providertest.WriteJSON(w, 422, map[string]any{"errors": map[string][]string{"email": {"has already been taken"}, "phone": {"has already been taken"}}})
 				return
 			}
-			writeJSON(w, 201, map[string]any{"customer": map[string]any{"id": 1073339467, "email": in.Customer["email"], "first_name": in.Customer["first_name"], "tags": in.Customer["tags"]}})
+			providertest.WriteJSON(w, 201, map[string]any{"customer": map[string]any{"id": 1073339467, "email": in.Customer["email"], "first_name": in.Customer["first_name"], "tags": in.Customer["tags"]}})
 		default:
-			writeJSON(w, 404, map[string]string{"errors": "Not Found"})
+			providertest.WriteJSON(w, 404, map[string]string{"errors": "Not Found"})
 		}
-	})
+	}, providertest.RecordBody(providertest.CanonicalBody))
 	return f
+}
+
+// suite runs each case in-process and over gRPC against a fresh fake,
+// with the golden files in the provider's testdata/.
+var suite = providertest.Suite{
+	New:  func() provider.Provider { return shopify.New() },
+	Fake: newFake,
+	Dir:  "../testdata",
+	GRPC: true,
 }
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, Params: map[string]string{"shop": "jsmith"}}
-	runCases(t, newFake, []testCase{
-		{name: "test_connection", action: "test_connection", input: `{}`, creds: creds},
-		{name: "test_connection_custom_app", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "custom", Fields: map[string]string{"shopName": "jsmith", "adminToken": "shpat_custom_app"}}},
-		{name: "test_connection_bad_token", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, failed: true},
-		{name: "list_products_page1", action: "list_products", input: `{"limit":2,"status":"active"}`, creds: creds},
-		{name: "list_products_page2", action: "list_products", input: `{"limit":2,"page_info":"eyJsYXN0X2lkIjoyfQ"}`, creds: creds},
-		{name: "list_products_page_info_with_filter", action: "list_products", input: `{"page_info":"eyJsYXN0X2lkIjoyfQ","vendor":"Acme"}`, creds: creds, failed: true},
-		{name: "list_products_throttled", action: "list_products", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "throttled"}, failed: true},
-		{name: "get_product", action: "get_product", input: `{"id":632910392}`, creds: creds},
-		{name: "get_product_missing", action: "get_product", input: `{"id":1}`, creds: creds, failed: true},
-		{name: "create_product", action: "create_product", input: `{"title":"Burton Custom Freestyle 151","vendor":"Burton","tags":["Barnes & Noble","Big Air"],"variants":[{"option1":"First","price":"10.00","sku":"123"}]}`, creds: creds},
-		{name: "create_product_blank_title", action: "create_product", input: `{"title":""}`, creds: creds, failed: true},
-		{name: "list_orders", action: "list_orders", input: `{"financial_status":"paid"}`, creds: creds},
-		{name: "create_customer", action: "create_customer", input: `{"email":"steve.lastnameson@example.com","first_name":"Steve","tags":["vip"]}`, creds: creds},
-		{name: "create_customer_taken", action: "create_customer", input: `{"email":"bob.norman@mail.example.com"}`, creds: creds, failed: true},
+	providertest.RunCases(t, suite, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_custom_app", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "custom", Fields: map[string]string{"shopName": "jsmith", "adminToken": "shpat_custom_app"}}},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "revoked"}, Failed: true},
+		{Name: "list_products_page1", Action: "list_products", Input: `{"limit":2,"status":"active"}`, Creds: creds},
+		{Name: "list_products_page2", Action: "list_products", Input: `{"limit":2,"page_info":"eyJsYXN0X2lkIjoyfQ"}`, Creds: creds},
+		{Name: "list_products_page_info_with_filter", Action: "list_products", Input: `{"page_info":"eyJsYXN0X2lkIjoyfQ","vendor":"Acme"}`, Creds: creds, Failed: true},
+		{Name: "list_products_throttled", Action: "list_products", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "throttled"}, Failed: true},
+		{Name: "get_product", Action: "get_product", Input: `{"id":632910392}`, Creds: creds},
+		{Name: "get_product_missing", Action: "get_product", Input: `{"id":1}`, Creds: creds, Failed: true},
+		{Name: "create_product", Action: "create_product", Input: `{"title":"Burton Custom Freestyle 151","vendor":"Burton","tags":["Barnes & Noble","Big Air"],"variants":[{"option1":"First","price":"10.00","sku":"123"}]}`, Creds: creds},
+		{Name: "create_product_blank_title", Action: "create_product", Input: `{"title":""}`, Creds: creds, Failed: true},
+		{Name: "list_orders", Action: "list_orders", Input: `{"financial_status":"paid"}`, Creds: creds},
+		{Name: "create_customer", Action: "create_customer", Input: `{"email":"steve.lastnameson@example.com","first_name":"Steve","tags":["vip"]}`, Creds: creds},
+		{Name: "create_customer_taken", Action: "create_customer", Input: `{"email":"bob.norman@mail.example.com"}`, Creds: creds, Failed: true},
 	})
 }
 
@@ -152,4 +161,13 @@ func TestShopURL(t *testing.T) {
 	if !resp.Failed() {
 		t.Fatal("bad shop accepted")
 	}
+}
+
+func TestManifest(t *testing.T) {
+	m := shopify.New().Manifest()
+	if m.ID != "shopify" || m.Version != "1.0.0" || len(m.Actions) < 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	providertest.ClosedInputs(t, m, "test_connection")
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
