@@ -48,15 +48,15 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the organization.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"org_id":{"type":"string"},"company_name":{"type":"string"},"domain_name":{"type":"string"},"currency":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"org_id":{"type":"string"},"company_name":{"type":"string"},"domain_name":{"type":"string"},"currency":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_records",
 			DisplayName: "List records",
 			Description: "Lists records of a module one page at a time; pass next_page_token back as page_token.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["module","fields"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["module","fields"],"properties":{
 				"module":{"type":"string","description":"API name, e.g. Leads, Contacts, Deals"},
 				"fields":{"type":"array","minItems":1,"maxItems":50,"items":{"type":"string"}},
 				"per_page":{"type":"integer","minimum":1,"maximum":200},
@@ -70,15 +70,15 @@ func New() *provider.Builder {
 			Name:        "get_record",
 			DisplayName: "Get record",
 			Description: "Reads one record of a module by id.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["module","id"],"properties":{"module":{"type":"string"},"id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output:      schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["module","id"],"properties":{"module":{"type":"string"},"id":{"type":"string","pattern":"^[0-9]+$"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
 			Handle:      provider.Typed(getRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_record",
 			DisplayName: "Create record",
 			Description: "Creates a record in a module, optionally running workflow rules.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["module","fields"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["module","fields"],"properties":{
 				"module":{"type":"string"},
 				"fields":{"type":"object","minProperties":1},
 				"trigger":{"type":"array","items":{"type":"string","enum":["approval","workflow","blueprint"]}}}}`),
@@ -89,7 +89,7 @@ func New() *provider.Builder {
 			Name:        "update_record",
 			DisplayName: "Update record",
 			Description: "Updates fields of a record.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["module","id","fields"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["module","id","fields"],"properties":{
 				"module":{"type":"string"},
 				"id":{"type":"string","pattern":"^[0-9]+$"},
 				"fields":{"type":"object","minProperties":1},
@@ -101,7 +101,7 @@ func New() *provider.Builder {
 			Name:        "search_records",
 			DisplayName: "Search records",
 			Description: "Searches a module by criteria such as (Last_Name:equals:Smith), by email, phone or word.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["module"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["module"],"properties":{
 				"module":{"type":"string"},
 				"criteria":{"type":"string"},
 				"email":{"type":"string"},
@@ -115,22 +115,13 @@ func New() *provider.Builder {
 }
 
 var (
-	listSchema = schema(`{"type":"object","required":["data","more_records"],"properties":{
+	listSchema = provider.SortedSchema(`{"type":"object","required":["data","more_records"],"properties":{
 		"data":{"type":"array","items":{"type":"object"}},
 		"more_records":{"type":"boolean"},
 		"next_page_token":{"type":"string"},
 		"next_page":{"type":"integer"}}}`)
-	writeSchema = schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"code":{"type":"string"},"message":{"type":"string"},"details":{"type":"object"}}}`)
+	writeSchema = provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"code":{"type":"string"},"message":{"type":"string"},"details":{"type":"object"}}}`)
 )
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("zohocrm: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 var extRe = regexp.MustCompile(`^(com|eu|in|com\.au|com\.cn|jp|ca|sa|uk)$`)
 
@@ -190,9 +181,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		Data []zohoStatus `json:"data"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	if v.Code == "" && len(v.Data) > 0 {

@@ -16,7 +16,7 @@ func zohoError(w http.ResponseWriter, status int, code, msg string, details map[
 	if details == nil {
 		details = map[string]any{}
 	}
-	writeJSON(w, status, map[string]any{"code": code, "details": details, "message": msg, "status": "error"})
+	providertest.WriteJSON(w, status, map[string]any{"code": code, "details": details, "message": msg, "status": "error"})
 }
 
 func lead(id, name string) map[string]any {
@@ -26,8 +26,8 @@ func lead(id, name string) map[string]any {
 // newFake behaves like www.zohoapis.{dc}/crm/v6: the Zoho-oauthtoken
 // scheme only, page_token paging, 204 for empty results, per-record
 // status in data[] and Zoho's error bodies.
-func newFake(t *testing.T) *fakeAPI {
-	return newFakeAPI(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func newFake(t testing.TB) *providertest.Recorder {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Zoho-oauthtoken "+token {
 			zohoError(w, 401, "INVALID_TOKEN", "invalid oauth token", nil)
 			return
@@ -35,34 +35,34 @@ func newFake(t *testing.T) *fakeAPI {
 		p, q := r.URL.Path, r.URL.Query()
 		switch {
 		case r.Method == "GET" && p == "/crm/v6/org":
-			writeJSON(w, 200, map[string]any{"org": []any{map[string]any{"id": "4150868000000225013", "company_name": "Zylker", "domain_name": "org671823930", "iso_code": "USD", "time_zone": "PST"}}})
+			providertest.WriteJSON(w, 200, map[string]any{"org": []any{map[string]any{"id": "4150868000000225013", "company_name": "Zylker", "domain_name": "org671823930", "iso_code": "USD", "time_zone": "PST"}}})
 		case r.Method == "GET" && p == "/crm/v6/Leads":
 			if q.Get("fields") == "" {
 				zohoError(w, 400, "REQUIRED_PARAM_MISSING", "One of the expected parameter is missing", map[string]any{"param_name": "fields"})
 				return
 			}
 			if q.Get("page_token") == "" {
-				writeJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith"), lead("112", "Jones")},
+				providertest.WriteJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith"), lead("112", "Jones")},
 					"info": map[string]any{"per_page": 2, "count": 2, "page": 1, "more_records": true, "next_page_token": "c8582xx9e7c", "page_token_expiry": "2024-05-02T10:00:00+05:30"}})
 				return
 			}
-			writeJSON(w, 200, map[string]any{"data": []any{lead("113", "Brown")},
+			providertest.WriteJSON(w, 200, map[string]any{"data": []any{lead("113", "Brown")},
 				"info": map[string]any{"per_page": 2, "count": 1, "page": 2, "more_records": false, "next_page_token": nil}})
 		case r.Method == "GET" && p == "/crm/v6/Leads/111":
-			writeJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith")}})
+			providertest.WriteJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith")}})
 		case r.Method == "GET" && p == "/crm/v6/Leads/search":
 			if q.Get("criteria") == "(Last_Name:equals:Nobody)" {
 				w.WriteHeader(204)
 				return
 			}
-			writeJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith")}, "info": map[string]any{"per_page": 200, "count": 1, "page": 1, "more_records": false}})
+			providertest.WriteJSON(w, 200, map[string]any{"data": []any{lead("111", "Smith")}, "info": map[string]any{"per_page": 200, "count": 1, "page": 1, "more_records": false}})
 		case (r.Method == "POST" && p == "/crm/v6/Leads") || (r.Method == "PUT" && p == "/crm/v6/Leads/111"):
 			var in struct {
 				Data []map[string]any `json:"data"`
 			}
 			_ = json.Unmarshal(body, &in)
 			if r.Method == "POST" && in.Data[0]["Last_Name"] == nil {
-				writeJSON(w, 400, map[string]any{"data": []any{map[string]any{"code": "MANDATORY_NOT_FOUND", "details": map[string]any{"api_name": "Last_Name", "json_path": "$.data[0].Last_Name"},
+				providertest.WriteJSON(w, 400, map[string]any{"data": []any{map[string]any{"code": "MANDATORY_NOT_FOUND", "details": map[string]any{"api_name": "Last_Name", "json_path": "$.data[0].Last_Name"},
 					"message": "required field not found", "status": "error"}}})
 				return
 			}
@@ -70,28 +70,37 @@ func newFake(t *testing.T) *fakeAPI {
 			if r.Method == "PUT" {
 				msg, status = "record updated", 200
 			}
-			writeJSON(w, status, map[string]any{"data": []any{map[string]any{"code": code, "details": map[string]any{"id": "111",
+			providertest.WriteJSON(w, status, map[string]any{"data": []any{map[string]any{"code": code, "details": map[string]any{"id": "111",
 				"Modified_Time": "2024-05-01T10:00:00+05:30", "Created_Time": "2024-05-01T10:00:00+05:30"}, "message": msg, "status": "success"}}})
 		default:
 			zohoError(w, 400, "INVALID_MODULE", "the module name given seems to be invalid", nil)
 		}
-	})
+	}, providertest.RecordBody(providertest.CanonicalBody))
+}
+
+// suite runs each case in-process and over gRPC against a fresh fake,
+// with the golden files in the provider's testdata/.
+var suite = providertest.Suite{
+	New:  func() provider.Provider { return zohocrm.New() },
+	Fake: newFake,
+	Dir:  "../testdata",
+	GRPC: true,
 }
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
-	runCases(t, newFake, []testCase{
-		{name: "test_connection", action: "test_connection", input: `{}`, creds: creds},
-		{name: "test_connection_bad_token", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "expired"}, failed: true},
-		{name: "list_leads_page1", action: "list_records", input: `{"module":"Leads","fields":["Last_Name","Email"],"per_page":2}`, creds: creds},
-		{name: "list_leads_page2", action: "list_records", input: `{"module":"Leads","fields":["Last_Name","Email"],"per_page":2,"page_token":"c8582xx9e7c"}`, creds: creds},
-		{name: "list_unknown_module", action: "list_records", input: `{"module":"Nope","fields":["id"]}`, creds: creds, failed: true},
-		{name: "get_record", action: "get_record", input: `{"module":"Leads","id":"111"}`, creds: creds},
-		{name: "create_record", action: "create_record", input: `{"module":"Leads","fields":{"Last_Name":"Daly","Company":"Zylker"},"trigger":["workflow"]}`, creds: creds},
-		{name: "create_record_missing_field", action: "create_record", input: `{"module":"Leads","fields":{"Company":"Zylker"}}`, creds: creds, failed: true},
-		{name: "update_record", action: "update_record", input: `{"module":"Leads","id":"111","fields":{"Lead_Status":"Contacted"}}`, creds: creds},
-		{name: "search_records", action: "search_records", input: `{"module":"Leads","criteria":"(Last_Name:equals:Smith)"}`, creds: creds},
-		{name: "search_records_none", action: "search_records", input: `{"module":"Leads","criteria":"(Last_Name:equals:Nobody)"}`, creds: creds},
+	providertest.RunCases(t, suite, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_bad_token", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "expired"}, Failed: true},
+		{Name: "list_leads_page1", Action: "list_records", Input: `{"module":"Leads","fields":["Last_Name","Email"],"per_page":2}`, Creds: creds},
+		{Name: "list_leads_page2", Action: "list_records", Input: `{"module":"Leads","fields":["Last_Name","Email"],"per_page":2,"page_token":"c8582xx9e7c"}`, Creds: creds},
+		{Name: "list_unknown_module", Action: "list_records", Input: `{"module":"Nope","fields":["id"]}`, Creds: creds, Failed: true},
+		{Name: "get_record", Action: "get_record", Input: `{"module":"Leads","id":"111"}`, Creds: creds},
+		{Name: "create_record", Action: "create_record", Input: `{"module":"Leads","fields":{"Last_Name":"Daly","Company":"Zylker"},"trigger":["workflow"]}`, Creds: creds},
+		{Name: "create_record_missing_field", Action: "create_record", Input: `{"module":"Leads","fields":{"Company":"Zylker"}}`, Creds: creds, Failed: true},
+		{Name: "update_record", Action: "update_record", Input: `{"module":"Leads","id":"111","fields":{"Lead_Status":"Contacted"}}`, Creds: creds},
+		{Name: "search_records", Action: "search_records", Input: `{"module":"Leads","criteria":"(Last_Name:equals:Smith)"}`, Creds: creds},
+		{Name: "search_records_none", Action: "search_records", Input: `{"module":"Leads","criteria":"(Last_Name:equals:Nobody)"}`, Creds: creds},
 	})
 }
 
@@ -122,4 +131,13 @@ func TestAPIBase(t *testing.T) {
 			t.Errorf("APIBase(%+v) = %q, %v", tc.creds, got, err)
 		}
 	}
+}
+
+func TestManifest(t *testing.T) {
+	m := zohocrm.New().Manifest()
+	if m.ID != "zoho-crm" || m.Version != "1.0.0" || len(m.Actions) < 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	providertest.ClosedInputs(t, m, "test_connection")
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
