@@ -47,15 +47,15 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the company's info.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok","realm_id"],"properties":{"ok":{"type":"boolean"},"realm_id":{"type":"string"},"company_name":{"type":"string"},"country":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok","realm_id"],"properties":{"ok":{"type":"boolean"},"realm_id":{"type":"string"},"company_name":{"type":"string"},"country":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_customers",
 			DisplayName: "List customers",
 			Description: "Lists customers, optionally those whose display name starts with a prefix; pass next_start_position back as start_position.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"name_prefix":{"type":"string"},
 				"active_only":{"type":"boolean"},
 				"start_position":{"type":"integer","minimum":1},
@@ -67,60 +67,51 @@ func New() *provider.Builder {
 			Name:        "get_customer",
 			DisplayName: "Get customer",
 			Description: "Reads one customer by id.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"string","pattern":"^[0-9]+$"}}}`),
-			Output:      schema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"DisplayName":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{"id":{"type":"string","pattern":"^[0-9]+$"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"DisplayName":{"type":"string"}}}`),
 			Handle:      provider.Typed(getCustomer),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_customer",
 			DisplayName: "Create customer",
 			Description: "Creates a customer; DisplayName must be unique across customers, vendors and employees.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["display_name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["display_name"],"properties":{
 				"display_name":{"type":"string","minLength":1,"maxLength":500},
 				"given_name":{"type":"string"},
 				"family_name":{"type":"string"},
 				"company_name":{"type":"string"},
 				"email":{"type":"string"},
 				"phone":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"SyncToken":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"SyncToken":{"type":"string"}}}`),
 			Handle: provider.Typed(createCustomer),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_invoice",
 			DisplayName: "Create invoice",
 			Description: "Creates an invoice for a customer from sales item lines.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["customer_id","lines"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["customer_id","lines"],"properties":{
 				"customer_id":{"type":"string","pattern":"^[0-9]+$"},
 				"lines":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["amount","item_id"],"properties":{
 					"amount":{"type":"number"},"item_id":{"type":"string"},"description":{"type":"string"},"quantity":{"type":"number"}}}},
 				"due_date":{"type":"string","format":"date"},
 				"email":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"DocNumber":{"type":"string"},"TotalAmt":{"type":"number"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["Id"],"properties":{"Id":{"type":"string"},"DocNumber":{"type":"string"},"TotalAmt":{"type":"number"}}}`),
 			Handle: provider.Typed(createInvoice),
 		}).
 		Action(provider.ActionDef{
 			Name:        "query",
 			DisplayName: "Query",
 			Description: "Runs a QuickBooks query (e.g. select * from Invoice where Balance > '0' STARTPOSITION 1 MAXRESULTS 100).",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{"query":{"type":"string","minLength":1}}}`),
-			Output:      schema(`{"type":"object","properties":{"QueryResponse":{"type":"object"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{"query":{"type":"string","minLength":1}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","properties":{"QueryResponse":{"type":"object"}}}`),
 			Handle:      provider.Typed(runQuery),
 		})
 }
 
-var pageSchema = schema(`{"type":"object","required":["customers"],"properties":{
+var pageSchema = provider.SortedSchema(`{"type":"object","required":["customers"],"properties":{
 	"customers":{"type":"array","items":{"type":"object"}},
 	"start_position":{"type":"integer"},
 	"next_start_position":{"type":"integer"}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("quickbooks: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 var realmRe = regexp.MustCompile(`^[0-9]{1,32}$`)
 
@@ -161,9 +152,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		} `json:"Fault"`
 	}
 	if json.Unmarshal(body, &v) != nil || len(v.Fault.Error) == 0 {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	f := v.Fault.Error[0]

@@ -18,7 +18,7 @@ const (
 )
 
 func fault(w http.ResponseWriter, status int, typ, code, msg, detail, element string) {
-	writeJSON(w, status, map[string]any{"Fault": map[string]any{"Error": []any{map[string]string{
+	providertest.WriteJSON(w, status, map[string]any{"Fault": map[string]any{"Error": []any{map[string]string{
 		"Message": msg, "Detail": detail, "code": code, "element": element}}, "type": typ}, "time": "2024-05-01T10:00:00.000-07:00"})
 }
 
@@ -30,10 +30,10 @@ func customer(id int) map[string]any {
 // Bearer auth (401 with the lower-cased fault), minorversion, the query
 // language with STARTPOSITION/MAXRESULTS over three customers, and
 // ValidationFault bodies.
-func newFake(t *testing.T) *fakeAPI {
-	return newFakeAPI(t, []string{"Authorization", "Accept", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func newFake(t testing.TB) *providertest.Recorder {
+	return providertest.NewRecorder(t, []string{"Authorization", "Accept", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
-			writeJSON(w, 401, map[string]any{"fault": map[string]any{"error": []any{map[string]string{
+			providertest.WriteJSON(w, 401, map[string]any{"fault": map[string]any{"error": []any{map[string]string{
 				"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401", "detail": "Token expired: " + "eyJ...", "code": "3200"}}, "type": "AUTHENTICATION"}, "time": "2024-05-01T10:00:00.000-07:00"})
 			return
 		}
@@ -45,7 +45,7 @@ func newFake(t *testing.T) *fakeAPI {
 		}
 		switch {
 		case r.Method == "GET" && p == base+"/companyinfo/"+realm:
-			writeJSON(w, 200, map[string]any{"CompanyInfo": map[string]any{"CompanyName": "Sandbox Company_US_1", "Country": "US", "Id": "1"}, "time": "2024-05-01T10:00:00.000-07:00"})
+			providertest.WriteJSON(w, 200, map[string]any{"CompanyInfo": map[string]any{"CompanyName": "Sandbox Company_US_1", "Country": "US", "Id": "1"}, "time": "2024-05-01T10:00:00.000-07:00"})
 		case r.Method == "GET" && p == base+"/query":
 			sql := q.Get("query")
 			var start, max int
@@ -61,9 +61,9 @@ func newFake(t *testing.T) *fakeAPI {
 			if len(list) > 0 {
 				qr["Customer"] = list
 			}
-			writeJSON(w, 200, map[string]any{"QueryResponse": qr, "time": "2024-05-01T10:00:00.000-07:00"})
+			providertest.WriteJSON(w, 200, map[string]any{"QueryResponse": qr, "time": "2024-05-01T10:00:00.000-07:00"})
 		case r.Method == "GET" && p == base+"/customer/2":
-			writeJSON(w, 200, map[string]any{"Customer": customer(2), "time": "2024-05-01T10:00:00.000-07:00"})
+			providertest.WriteJSON(w, 200, map[string]any{"Customer": customer(2), "time": "2024-05-01T10:00:00.000-07:00"})
 		case r.Method == "POST" && p == base+"/customer":
 			var in map[string]any
 			_ = json.Unmarshal(body, &in)
@@ -73,32 +73,41 @@ func newFake(t *testing.T) *fakeAPI {
 			}
 			out := customer(58)
 			out["DisplayName"], out["PrimaryEmailAddr"] = in["DisplayName"], in["PrimaryEmailAddr"]
-			writeJSON(w, 200, map[string]any{"Customer": out, "time": "2024-05-01T10:00:00.000-07:00"})
+			providertest.WriteJSON(w, 200, map[string]any{"Customer": out, "time": "2024-05-01T10:00:00.000-07:00"})
 		case r.Method == "POST" && p == base+"/invoice":
 			var in map[string]any
 			_ = json.Unmarshal(body, &in)
-			writeJSON(w, 200, map[string]any{"Invoice": map[string]any{"Id": "130", "DocNumber": "1037", "TotalAmt": 100.0, "CustomerRef": in["CustomerRef"], "Line": in["Line"]}})
+			providertest.WriteJSON(w, 200, map[string]any{"Invoice": map[string]any{"Id": "130", "DocNumber": "1037", "TotalAmt": 100.0, "CustomerRef": in["CustomerRef"], "Line": in["Line"]}})
 		default:
 			fault(w, 400, "ValidationFault", "610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive. Check the fields with accounts, customers, items, vendors or employees.", "")
 		}
-	})
+	}, providertest.RecordBody(providertest.CanonicalBody))
+}
+
+// suite runs each case in-process and over gRPC against a fresh fake,
+// with the golden files in the provider's testdata/.
+var suite = providertest.Suite{
+	New:  func() provider.Provider { return quickbooks.New() },
+	Fake: newFake,
+	Dir:  "../testdata",
+	GRPC: true,
 }
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, Params: map[string]string{"realmId": realm}}
-	runCases(t, newFake, []testCase{
-		{name: "test_connection", action: "test_connection", input: `{}`, creds: creds},
-		{name: "test_connection_realm_from_metadata", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: token, Metadata: map[string]string{"realmId": realm}}},
-		{name: "test_connection_no_realm", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: token}, failed: true},
-		{name: "test_connection_expired", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "old", Params: map[string]string{"realmId": realm}}, failed: true},
-		{name: "list_customers_page1", action: "list_customers", input: `{"max_results":2,"name_prefix":"Cust"}`, creds: creds},
-		{name: "list_customers_page2", action: "list_customers", input: `{"max_results":2,"start_position":3,"name_prefix":"Cust"}`, creds: creds},
-		{name: "get_customer", action: "get_customer", input: `{"id":"2"}`, creds: creds},
-		{name: "get_customer_missing", action: "get_customer", input: `{"id":"999"}`, creds: creds, failed: true},
-		{name: "create_customer", action: "create_customer", input: `{"display_name":"King's Groceries","email":"jdrew@myemail.com"}`, creds: creds},
-		{name: "create_customer_duplicate", action: "create_customer", input: `{"display_name":"Customer 1"}`, creds: creds, failed: true},
-		{name: "create_invoice", action: "create_invoice", input: `{"customer_id":"1","lines":[{"amount":100,"item_id":"1","description":"Services","quantity":2}]}`, creds: creds},
-		{name: "query_bad", action: "query", input: `{"query":"select * from Nope"}`, creds: creds, failed: true},
+	providertest.RunCases(t, suite, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_realm_from_metadata", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: token, Metadata: map[string]string{"realmId": realm}}},
+		{Name: "test_connection_no_realm", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: token}, Failed: true},
+		{Name: "test_connection_expired", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "old", Params: map[string]string{"realmId": realm}}, Failed: true},
+		{Name: "list_customers_page1", Action: "list_customers", Input: `{"max_results":2,"name_prefix":"Cust"}`, Creds: creds},
+		{Name: "list_customers_page2", Action: "list_customers", Input: `{"max_results":2,"start_position":3,"name_prefix":"Cust"}`, Creds: creds},
+		{Name: "get_customer", Action: "get_customer", Input: `{"id":"2"}`, Creds: creds},
+		{Name: "get_customer_missing", Action: "get_customer", Input: `{"id":"999"}`, Creds: creds, Failed: true},
+		{Name: "create_customer", Action: "create_customer", Input: `{"display_name":"King's Groceries","email":"jdrew@myemail.com"}`, Creds: creds},
+		{Name: "create_customer_duplicate", Action: "create_customer", Input: `{"display_name":"Customer 1"}`, Creds: creds, Failed: true},
+		{Name: "create_invoice", Action: "create_invoice", Input: `{"customer_id":"1","lines":[{"amount":100,"item_id":"1","description":"Services","quantity":2}]}`, Creds: creds},
+		{Name: "query_bad", Action: "query", Input: `{"query":"select * from Nope"}`, Creds: creds, Failed: true},
 	})
 }
 
@@ -109,4 +118,13 @@ func TestDuplicateNameDiagnostic(t *testing.T) {
 	if d := resp.Diagnostics[0]; d.Status != 400 || !strings.HasPrefix(d.Summary, "Duplicate Name Exists Error: ") || !strings.Contains(d.Detail, "code 6240") {
 		t.Fatalf("diagnostic %+v", d)
 	}
+}
+
+func TestManifest(t *testing.T) {
+	m := quickbooks.New().Manifest()
+	if m.ID != "quickbooks" || m.Version != "1.0.0" || len(m.Actions) < 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	providertest.ClosedInputs(t, m, "test_connection")
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
