@@ -47,15 +47,15 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the organisation the connection uses.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok","tenant_id"],"properties":{"ok":{"type":"boolean"},"tenant_id":{"type":"string"},"name":{"type":"string"},"country_code":{"type":"string"},"base_currency":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok","tenant_id"],"properties":{"ok":{"type":"boolean"},"tenant_id":{"type":"string"},"name":{"type":"string"},"country_code":{"type":"string"},"base_currency":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_contacts",
 			DisplayName: "List contacts",
 			Description: "Lists contacts a page (100 unless page_size) at a time; pass next_page back as page.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"page":{"type":"integer","minimum":1},
 				"page_size":{"type":"integer","minimum":1,"maximum":1000},
 				"where":{"type":"string","description":"Xero filter, e.g. ContactStatus==\"ACTIVE\""},
@@ -68,20 +68,20 @@ func New() *provider.Builder {
 			Name:        "create_contact",
 			DisplayName: "Create contact",
 			Description: "Creates a contact.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1,"maxLength":255},
 				"email":{"type":"string"},
 				"first_name":{"type":"string"},
 				"last_name":{"type":"string"},
 				"account_number":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["ContactID"],"properties":{"ContactID":{"type":"string"},"Name":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["ContactID"],"properties":{"ContactID":{"type":"string"},"Name":{"type":"string"}}}`),
 			Handle: provider.Typed(createContact),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_invoices",
 			DisplayName: "List invoices",
 			Description: "Lists invoices a page (100 unless page_size) at a time, optionally by status or contact.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"page":{"type":"integer","minimum":1},
 				"page_size":{"type":"integer","minimum":1,"maximum":1000},
 				"statuses":{"type":"array","items":{"type":"string","enum":["DRAFT","SUBMITTED","AUTHORISED","PAID","VOIDED","DELETED"]}},
@@ -94,7 +94,7 @@ func New() *provider.Builder {
 			Name:        "create_invoice",
 			DisplayName: "Create invoice",
 			Description: "Creates a sales (ACCREC) or bill (ACCPAY) invoice.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["type","contact_id","line_items"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["type","contact_id","line_items"],"properties":{
 				"type":{"type":"string","enum":["ACCREC","ACCPAY"]},
 				"contact_id":{"type":"string"},
 				"date":{"type":"string","format":"date"},
@@ -103,22 +103,13 @@ func New() *provider.Builder {
 				"status":{"type":"string","enum":["DRAFT","SUBMITTED","AUTHORISED"]},
 				"line_items":{"type":"array","minItems":1,"items":{"type":"object","additionalProperties":false,"required":["description"],"properties":{
 					"description":{"type":"string"},"quantity":{"type":"number"},"unit_amount":{"type":"number"},"account_code":{"type":"string"},"item_code":{"type":"string"},"tax_type":{"type":"string"}}}}}}`),
-			Output: schema(`{"type":"object","required":["InvoiceID"],"properties":{"InvoiceID":{"type":"string"},"InvoiceNumber":{"type":"string"},"Total":{"type":"number"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["InvoiceID"],"properties":{"InvoiceID":{"type":"string"},"InvoiceNumber":{"type":"string"},"Total":{"type":"number"}}}`),
 			Handle: provider.Typed(createInvoice),
 		})
 }
 
 func pageSchema(key string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + key + `","page"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"page":{"type":"integer"},"next_page":{"type":"integer"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("xero: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
+	return provider.SortedSchema(`{"type":"object","required":["` + key + `","page"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"page":{"type":"integer"},"next_page":{"type":"integer"}}}`)
 }
 
 // DecodeError reads Xero's error bodies into e: {"Type","Message",
@@ -137,9 +128,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		} `json:"Elements"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Type = v.Type

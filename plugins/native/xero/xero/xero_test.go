@@ -21,27 +21,27 @@ const (
 // tenants, Accounting calls need Xero-tenant-id (403 problem+json
 // otherwise), pages of pageSize over three contacts, PUT creation with
 // ValidationException bodies.
-func newFake(t *testing.T) *fakeAPI {
-	return newFakeAPI(t, []string{"Authorization", "Xero-tenant-id", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+func newFake(t testing.TB) *providertest.Recorder {
+	return providertest.NewRecorder(t, []string{"Authorization", "Xero-tenant-id", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
-			writeJSON(w, 401, map[string]any{"Type": nil, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired: token expired at 05/01/2024 10:00:00", "Instance": "b2a8e5f4"})
+			providertest.WriteJSON(w, 401, map[string]any{"Type": nil, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired: token expired at 05/01/2024 10:00:00", "Instance": "b2a8e5f4"})
 			return
 		}
 		p, q := r.URL.Path, r.URL.Query()
 		if p == "/connections" {
-			writeJSON(w, 200, []any{
+			providertest.WriteJSON(w, 200, []any{
 				map[string]any{"id": "e1eede29-f875-4a5d-8470-17f6a29a88b1", "authEventId": "d99ecdfe-391d-43d2-b834-17636ba90e8d", "tenantId": "0000aaaa-0000-0000-0000-000000000000", "tenantType": "PRACTICEMANAGER", "tenantName": "Practice"},
 				map[string]any{"id": "32587c85-a9b3-4306-ac30-b416e8f2c841", "authEventId": "d99ecdfe-391d-43d2-b834-17636ba90e8d", "tenantId": tenant, "tenantType": "ORGANISATION", "tenantName": "Demo Company (AU)"},
 			})
 			return
 		}
 		if r.Header.Get("Xero-tenant-id") != tenant {
-			writeJSON(w, 403, map[string]any{"Type": nil, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful", "Instance": "c3d1a2b0"})
+			providertest.WriteJSON(w, 403, map[string]any{"Type": nil, "Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful", "Instance": "c3d1a2b0"})
 			return
 		}
 		switch {
 		case r.Method == "GET" && p == "/api.xro/2.0/Organisation":
-			writeJSON(w, 200, map[string]any{"Id": "1", "Status": "OK", "Organisations": []any{map[string]any{"Name": "Demo Company (AU)", "CountryCode": "AU", "BaseCurrency": "AUD"}}})
+			providertest.WriteJSON(w, 200, map[string]any{"Id": "1", "Status": "OK", "Organisations": []any{map[string]any{"Name": "Demo Company (AU)", "CountryCode": "AU", "BaseCurrency": "AUD"}}})
 		case r.Method == "GET" && p == "/api.xro/2.0/Contacts":
 			pg, _ := strconv.Atoi(q.Get("page"))
 			size, _ := strconv.Atoi(q.Get("pageSize"))
@@ -49,44 +49,53 @@ func newFake(t *testing.T) *fakeAPI {
 			for i := (pg-1)*size + 1; i <= 3 && len(list) < size; i++ {
 				list = append(list, map[string]any{"ContactID": fmt.Sprintf("00000000-0000-0000-0000-00000000000%d", i), "Name": fmt.Sprintf("Contact %d", i), "ContactStatus": "ACTIVE"})
 			}
-			writeJSON(w, 200, map[string]any{"Id": "2", "Status": "OK", "Contacts": list, "pagination": map[string]int{"page": pg, "pageSize": size, "pageCount": 2, "itemCount": 3}})
+			providertest.WriteJSON(w, 200, map[string]any{"Id": "2", "Status": "OK", "Contacts": list, "pagination": map[string]int{"page": pg, "pageSize": size, "pageCount": 2, "itemCount": 3}})
 		case r.Method == "GET" && p == "/api.xro/2.0/Invoices":
-			writeJSON(w, 200, map[string]any{"Id": "3", "Status": "OK", "Invoices": []any{map[string]any{"InvoiceID": "243216c5-369e-4056-ac67-05388f86dc81", "Type": "ACCREC", "Status": "AUTHORISED", "Total": 50.0}}})
+			providertest.WriteJSON(w, 200, map[string]any{"Id": "3", "Status": "OK", "Invoices": []any{map[string]any{"InvoiceID": "243216c5-369e-4056-ac67-05388f86dc81", "Type": "ACCREC", "Status": "AUTHORISED", "Total": 50.0}}})
 		case r.Method == "PUT" && p == "/api.xro/2.0/Contacts":
 			var in struct{ Contacts []map[string]string }
 			_ = json.Unmarshal(body, &in)
 			if in.Contacts[0]["EmailAddress"] == "bad" {
-				writeJSON(w, 400, map[string]any{"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
+				providertest.WriteJSON(w, 400, map[string]any{"ErrorNumber": 10, "Type": "ValidationException", "Message": "A validation exception occurred",
 					"Elements": []any{map[string]any{"Name": in.Contacts[0]["Name"], "ValidationErrors": []any{map[string]string{"Message": "Email address must be valid."}}}}})
 				return
 			}
 			c := map[string]any{"ContactID": "bd2270c3-8706-4c11-9cfb-000b551c3f51", "Name": in.Contacts[0]["Name"], "EmailAddress": in.Contacts[0]["EmailAddress"], "ContactStatus": "ACTIVE"}
-			writeJSON(w, 200, map[string]any{"Id": "4", "Status": "OK", "Contacts": []any{c}})
+			providertest.WriteJSON(w, 200, map[string]any{"Id": "4", "Status": "OK", "Contacts": []any{c}})
 		case r.Method == "PUT" && p == "/api.xro/2.0/Invoices":
 			var in struct{ Invoices []map[string]any }
 			_ = json.Unmarshal(body, &in)
 			inv := in.Invoices[0]
 			inv["InvoiceID"], inv["InvoiceNumber"], inv["Total"] = "fee88eea-f2aa-4a71-a372-33d6d83d3c45", "INV-0027", 40.0
-			writeJSON(w, 200, map[string]any{"Id": "5", "Status": "OK", "Invoices": []any{inv}})
+			providertest.WriteJSON(w, 200, map[string]any{"Id": "5", "Status": "OK", "Invoices": []any{inv}})
 		default:
-			writeJSON(w, 404, map[string]any{"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"})
+			providertest.WriteJSON(w, 404, map[string]any{"Title": "Not Found", "Status": 404, "Detail": "The resource you're looking for cannot be found"})
 		}
-	})
+	}, providertest.RecordBody(providertest.CanonicalBody))
+}
+
+// suite runs each case in-process and over gRPC against a fresh fake,
+// with the golden files in the provider's testdata/.
+var suite = providertest.Suite{
+	New:  func() provider.Provider { return xero.New() },
+	Fake: newFake,
+	Dir:  "../testdata",
+	GRPC: true,
 }
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token}
 	pinned := provider.Credentials{Type: "oauth2", AccessToken: token, Params: map[string]string{"tenant_id": tenant}}
-	runCases(t, newFake, []testCase{
-		{name: "test_connection_looks_up_tenant", action: "test_connection", input: `{}`, creds: creds},
-		{name: "test_connection_expired", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: "old"}, failed: true},
-		{name: "test_connection_wrong_tenant", action: "test_connection", input: `{}`, creds: provider.Credentials{Type: "oauth2", AccessToken: token, Params: map[string]string{"tenant_id": "11111111-2222-3333-4444-555555555555"}}, failed: true},
-		{name: "list_contacts_page1", action: "list_contacts", input: `{"page_size":2,"where":"ContactStatus==\"ACTIVE\""}`, creds: pinned},
-		{name: "list_contacts_page2", action: "list_contacts", input: `{"page_size":2,"page":2,"where":"ContactStatus==\"ACTIVE\""}`, creds: pinned},
-		{name: "create_contact", action: "create_contact", input: `{"name":"ABC Limited","email":"a@abc.example"}`, creds: pinned},
-		{name: "create_contact_invalid", action: "create_contact", input: `{"name":"Bad Email Ltd","email":"bad"}`, creds: pinned, failed: true},
-		{name: "list_invoices", action: "list_invoices", input: `{"statuses":["AUTHORISED","PAID"]}`, creds: pinned},
-		{name: "create_invoice", action: "create_invoice", input: `{"type":"ACCREC","contact_id":"bd2270c3-8706-4c11-9cfb-000b551c3f51","due_date":"2024-06-01","status":"DRAFT","line_items":[{"description":"Consulting","quantity":4,"unit_amount":10,"account_code":"200"}]}`, creds: pinned},
+	providertest.RunCases(t, suite, []providertest.Case{
+		{Name: "test_connection_looks_up_tenant", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_expired", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "old"}, Failed: true},
+		{Name: "test_connection_wrong_tenant", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: token, Params: map[string]string{"tenant_id": "11111111-2222-3333-4444-555555555555"}}, Failed: true},
+		{Name: "list_contacts_page1", Action: "list_contacts", Input: `{"page_size":2,"where":"ContactStatus==\"ACTIVE\""}`, Creds: pinned},
+		{Name: "list_contacts_page2", Action: "list_contacts", Input: `{"page_size":2,"page":2,"where":"ContactStatus==\"ACTIVE\""}`, Creds: pinned},
+		{Name: "create_contact", Action: "create_contact", Input: `{"name":"ABC Limited","email":"a@abc.example"}`, Creds: pinned},
+		{Name: "create_contact_invalid", Action: "create_contact", Input: `{"name":"Bad Email Ltd","email":"bad"}`, Creds: pinned, Failed: true},
+		{Name: "list_invoices", Action: "list_invoices", Input: `{"statuses":["AUTHORISED","PAID"]}`, Creds: pinned},
+		{Name: "create_invoice", Action: "create_invoice", Input: `{"type":"ACCREC","contact_id":"bd2270c3-8706-4c11-9cfb-000b551c3f51","due_date":"2024-06-01","status":"DRAFT","line_items":[{"description":"Consulting","quantity":4,"unit_amount":10,"account_code":"200"}]}`, Creds: pinned},
 	})
 }
 
@@ -102,7 +111,7 @@ func TestTenantCachedInStore(t *testing.T) {
 			t.Fatal(resp.Diagnostics)
 		}
 	}
-	if got := fake.takeRequests(); countPrefix(got, "GET /connections") != 1 {
+	if got := string(fake.Take()); countPrefix(got, "GET /connections") != 1 {
 		t.Fatalf("connections looked up more than once:\n%s", got)
 	}
 	_ = host.StorePut(t.Context(), "xero_tenant_id", []byte("11111111-2222-3333-4444-555555555555"))
@@ -137,4 +146,13 @@ func splitBlocks(log string) []string {
 		}
 	}
 	return append(out, log[start:])
+}
+
+func TestManifest(t *testing.T) {
+	m := xero.New().Manifest()
+	if m.ID != "xero" || m.Version != "1.0.0" || len(m.Actions) < 5 {
+		t.Fatalf("manifest %+v", m)
+	}
+	providertest.ClosedInputs(t, m, "test_connection")
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", m)
 }
