@@ -45,40 +45,40 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "test_connection", DisplayName: "Test connection",
 			Description: "Checks the connection by reading the authorized user.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"user_id":{"type":"integer"},"name":{"type":"string"},"company_domain":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"user_id":{"type":"integer"},"name":{"type":"string"},"company_domain":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name: "list_persons", DisplayName: "List persons",
 			Description: "Lists persons one page at a time; pass next_start back as start.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"start":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1,"maximum":500},"filter_id":{"type":"integer"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"start":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1,"maximum":500},"filter_id":{"type":"integer"}}}`),
 			Output:      listSchema,
 			Handle:      provider.Typed(listPersons),
 		}).
 		Action(provider.ActionDef{
 			Name: "create_person", DisplayName: "Create person",
 			Description: "Creates a person.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},
 				"email":{"type":"string"},
 				"phone":{"type":"string"},
 				"org_id":{"type":"integer"},
 				"owner_id":{"type":"integer"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"name":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"name":{"type":"string"}}}`),
 			Handle: provider.Typed(createPerson),
 		}).
 		Action(provider.ActionDef{
 			Name: "search_persons", DisplayName: "Search persons",
 			Description: "Searches persons by name, email, phone or notes (at least 2 characters).",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["term"],"properties":{"term":{"type":"string","minLength":2},"fields":{"type":"array","items":{"type":"string","enum":["custom_fields","email","notes","phone","name"]}},"exact_match":{"type":"boolean"},"start":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1,"maximum":500}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["term"],"properties":{"term":{"type":"string","minLength":2},"fields":{"type":"array","items":{"type":"string","enum":["custom_fields","email","notes","phone","name"]}},"exact_match":{"type":"boolean"},"start":{"type":"integer","minimum":0},"limit":{"type":"integer","minimum":1,"maximum":500}}}`),
 			Output:      listSchema,
 			Handle:      provider.Typed(searchPersons),
 		}).
 		Action(provider.ActionDef{
 			Name: "create_deal", DisplayName: "Create deal",
 			Description: "Creates a deal.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["title"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["title"],"properties":{
 				"title":{"type":"string","minLength":1},
 				"value":{"type":"number"},
 				"currency":{"type":"string","minLength":3,"maxLength":3},
@@ -87,34 +87,25 @@ func New() *provider.Builder {
 				"stage_id":{"type":"integer"},
 				"status":{"type":"string","enum":["open","won","lost"]},
 				"expected_close_date":{"type":"string","format":"date"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"title":{"type":"string"}}}`),
 			Handle: provider.Typed(createDeal),
 		}).
 		Action(provider.ActionDef{
 			Name: "update_deal", DisplayName: "Update deal",
 			Description: "Updates a deal: its stage, status, value or title.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
 				"id":{"type":"integer","minimum":1},
 				"title":{"type":"string"},
 				"value":{"type":"number"},
 				"stage_id":{"type":"integer"},
 				"status":{"type":"string","enum":["open","won","lost","deleted"]},
 				"lost_reason":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"status":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"status":{"type":"string"}}}`),
 			Handle: provider.Typed(updateDeal),
 		})
 }
 
-var listSchema = schema(`{"type":"object","required":["items","more_items"],"properties":{"items":{"type":"array","items":{"type":"object"}},"more_items":{"type":"boolean"},"next_start":{"type":"integer"}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("pipedrive: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
+var listSchema = provider.SortedSchema(`{"type":"object","required":["items","more_items"],"properties":{"items":{"type":"array","items":{"type":"object"}},"more_items":{"type":"boolean"},"next_start":{"type":"integer"}}}`)
 
 // DecodeError reads Pipedrive's {"success":false,"error","error_info"}
 // body into e.
@@ -126,9 +117,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		Message   string          `json:"message"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message = v.Error
