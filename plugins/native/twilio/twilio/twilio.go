@@ -17,7 +17,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"strings"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -39,14 +38,14 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "test_connection", DisplayName: "Test connection",
 			Description: "Checks the credentials by reading the account.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok","account_sid"],"properties":{"ok":{"type":"boolean"},"account_sid":{"type":"string"},"friendly_name":{"type":"string"},"status":{"type":"string"},"type":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok","account_sid"],"properties":{"ok":{"type":"boolean"},"account_sid":{"type":"string"},"friendly_name":{"type":"string"},"status":{"type":"string"},"type":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name: "send_sms", DisplayName: "Send SMS",
 			Description: "Sends an SMS or MMS from a number or a messaging service.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["to"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["to"],"properties":{
 				"to":{"type":"string","description":"E.164 number, e.g. +15558675310"},
 				"from":{"type":"string"},
 				"messaging_service_sid":{"type":"string","pattern":"^MG[0-9a-fA-F]{32}$"},
@@ -59,7 +58,7 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "list_messages", DisplayName: "List messages",
 			Description: "Lists messages, newest first; pass next_cursor back as cursor.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"to":{"type":"string"},"from":{"type":"string"},
 				"date_sent_after":{"type":"string","format":"date"},
 				"page_size":{"type":"integer","minimum":1,"maximum":1000},
@@ -70,37 +69,28 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "get_message", DisplayName: "Get message",
 			Description: "Reads one message by SID.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["sid"],"properties":{"sid":{"type":"string","pattern":"^(SM|MM)[0-9a-fA-F]{32}$"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sid"],"properties":{"sid":{"type":"string","pattern":"^(SM|MM)[0-9a-fA-F]{32}$"}}}`),
 			Output:      messageSchema,
 			Handle:      provider.Typed(getMessage),
 		}).
 		Action(provider.ActionDef{
 			Name: "make_call", DisplayName: "Make call",
 			Description: "Places an outbound call that runs TwiML from a URL or given inline.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["to","from"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["to","from"],"properties":{
 				"to":{"type":"string"},"from":{"type":"string"},
 				"url":{"type":"string","format":"uri"},
 				"twiml":{"type":"string"},
 				"status_callback":{"type":"string","format":"uri"},
 				"timeout":{"type":"integer","minimum":5,"maximum":600}}}`),
-			Output: schema(`{"type":"object","required":["sid"],"properties":{"sid":{"type":"string"},"status":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["sid"],"properties":{"sid":{"type":"string"},"status":{"type":"string"}}}`),
 			Handle: provider.Typed(makeCall),
 		})
 }
 
-var messageSchema = schema(`{"type":"object","required":["sid"],"properties":{"sid":{"type":"string"},"status":{"type":"string"},"to":{"type":"string"},"from":{"type":["string","null"]},"body":{"type":"string"},"error_code":{"type":["integer","null"]}}}`)
+var messageSchema = provider.SortedSchema(`{"type":"object","required":["sid"],"properties":{"sid":{"type":"string"},"status":{"type":"string"},"to":{"type":"string"},"from":{"type":["string","null"]},"body":{"type":"string"},"error_code":{"type":["integer","null"]}}}`)
 
 func listSchema(key string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("twilio: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
+	return provider.SortedSchema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"next_cursor":{"type":"string"}}}`)
 }
 
 // fieldOf maps Twilio error codes to the input field they are about.
@@ -120,9 +110,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		MoreInfo string      `json:"more_info"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message, e.Code, e.Field = v.Message, v.Code.String(), fieldOf[v.Code.String()]
