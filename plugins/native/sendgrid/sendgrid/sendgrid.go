@@ -44,14 +44,14 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "test_connection", DisplayName: "Test connection",
 			Description: "Checks the API key by listing its scopes.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok","scopes"],"properties":{"ok":{"type":"boolean"},"scopes":{"type":"array","items":{"type":"string"}}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok","scopes"],"properties":{"ok":{"type":"boolean"},"scopes":{"type":"array","items":{"type":"string"}}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name: "send_email", DisplayName: "Send email",
 			Description: "Sends an email with content or a dynamic template.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["to","from"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["to","from"],"properties":{
 				"to":{"type":"array","minItems":1,"maxItems":1000,"items":{"type":"string"}},
 				"cc":{"type":"array","items":{"type":"string"}},
 				"bcc":{"type":"array","items":{"type":"string"}},
@@ -65,42 +65,33 @@ func New() *provider.Builder {
 				"dynamic_template_data":{"type":"object"},
 				"categories":{"type":"array","maxItems":10,"items":{"type":"string"}},
 				"send_at":{"type":"integer"}}}`),
-			Output: schema(`{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"boolean"},"message_id":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"boolean"},"message_id":{"type":"string"}}}`),
 			Handle: provider.Typed(sendEmail),
 		}).
 		Action(provider.ActionDef{
 			Name: "list_templates", DisplayName: "List templates",
 			Description: "Lists transactional templates; pass next_page_token back as page_token.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"generations":{"type":"string","enum":["legacy","dynamic","legacy,dynamic"]},"page_size":{"type":"integer","minimum":1,"maximum":200},"page_token":{"type":"string"}}}`),
-			Output:      schema(`{"type":"object","required":["templates"],"properties":{"templates":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"count":{"type":"integer"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"generations":{"type":"string","enum":["legacy","dynamic","legacy,dynamic"]},"page_size":{"type":"integer","minimum":1,"maximum":200},"page_token":{"type":"string"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["templates"],"properties":{"templates":{"type":"array","items":{"type":"object"}},"next_page_token":{"type":"string"},"count":{"type":"integer"}}}`),
 			Handle:      provider.Typed(listTemplates),
 		}).
 		Action(provider.ActionDef{
 			Name: "upsert_contacts", DisplayName: "Add or update contacts",
 			Description: "Adds or updates marketing contacts (by email), optionally into lists; runs as a job.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["contacts"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["contacts"],"properties":{
 				"list_ids":{"type":"array","items":{"type":"string"}},
 				"contacts":{"type":"array","minItems":1,"maxItems":30000,"items":{"type":"object","additionalProperties":false,"required":["email"],"properties":{
 					"email":{"type":"string"},"first_name":{"type":"string"},"last_name":{"type":"string"},"city":{"type":"string"},"country":{"type":"string"},"custom_fields":{"type":"object"}}}}}}`),
-			Output: schema(`{"type":"object","required":["job_id"],"properties":{"job_id":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["job_id"],"properties":{"job_id":{"type":"string"}}}`),
 			Handle: provider.Typed(upsertContacts),
 		}).
 		Action(provider.ActionDef{
 			Name: "list_bounces", DisplayName: "List bounces",
 			Description: "Lists bounced addresses, optionally in a time range; pass next_offset back as offset.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"start_time":{"type":"integer"},"end_time":{"type":"integer"},"limit":{"type":"integer","minimum":1,"maximum":500},"offset":{"type":"integer","minimum":0},"email":{"type":"string"}}}`),
-			Output:      schema(`{"type":"object","required":["bounces"],"properties":{"bounces":{"type":"array","items":{"type":"object"}},"next_offset":{"type":"integer"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"start_time":{"type":"integer"},"end_time":{"type":"integer"},"limit":{"type":"integer","minimum":1,"maximum":500},"offset":{"type":"integer","minimum":0},"email":{"type":"string"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["bounces"],"properties":{"bounces":{"type":"array","items":{"type":"object"}},"next_offset":{"type":"integer"}}}`),
 			Handle:      provider.Typed(listBounces),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("sendgrid: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // DecodeError reads SendGrid's {"errors":[{"message","field","help"}]}
@@ -113,9 +104,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil || len(v.Errors) == 0 {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	var msgs []string
