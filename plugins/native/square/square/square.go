@@ -46,62 +46,53 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "test_connection", DisplayName: "Test connection",
 			Description: "Checks the connection by reading the merchant.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"merchant":{"type":"object"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"merchant":{"type":"object"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name: "list_locations", DisplayName: "List locations",
 			Description: "Lists the merchant's locations.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["locations"],"properties":{"locations":{"type":"array","items":{"type":"object"}}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["locations"],"properties":{"locations":{"type":"array","items":{"type":"object"}}}}`),
 			Handle:      listLocations,
 		}).
 		Action(provider.ActionDef{
 			Name: "list_customers", DisplayName: "List customers",
 			Description: "Lists customers one page at a time; pass cursor back for the next page.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"limit":{"type":"integer","minimum":1,"maximum":100},"cursor":{"type":"string"},"sort_field":{"type":"string","enum":["DEFAULT","CREATED_AT"]},"sort_order":{"type":"string","enum":["ASC","DESC"]}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"limit":{"type":"integer","minimum":1,"maximum":100},"cursor":{"type":"string"},"sort_field":{"type":"string","enum":["DEFAULT","CREATED_AT"]},"sort_order":{"type":"string","enum":["ASC","DESC"]}}}`),
 			Output:      pageSchema("customers"),
 			Handle:      provider.Typed(listCustomers),
 		}).
 		Action(provider.ActionDef{
 			Name: "create_customer", DisplayName: "Create customer",
 			Description: "Creates a customer profile.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"given_name":{"type":"string"},"family_name":{"type":"string"},"company_name":{"type":"string"},
 				"email_address":{"type":"string"},"phone_number":{"type":"string"},"reference_id":{"type":"string"},"note":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
 			Handle: provider.Typed(createCustomer),
 		}).
 		Action(provider.ActionDef{
 			Name: "list_payments", DisplayName: "List payments",
 			Description: "Lists payments, optionally in a time range or for a location; pass cursor back for the next page.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"begin_time":{"type":"string","format":"date-time"},"end_time":{"type":"string","format":"date-time"},"location_id":{"type":"string"},"sort_order":{"type":"string","enum":["ASC","DESC"]},"limit":{"type":"integer","minimum":1,"maximum":100},"cursor":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{"begin_time":{"type":"string","format":"date-time"},"end_time":{"type":"string","format":"date-time"},"location_id":{"type":"string"},"sort_order":{"type":"string","enum":["ASC","DESC"]},"limit":{"type":"integer","minimum":1,"maximum":100},"cursor":{"type":"string"}}}`),
 			Output:      pageSchema("payments"),
 			Handle:      provider.Typed(listPayments),
 		}).
 		Action(provider.ActionDef{
 			Name: "create_payment", DisplayName: "Create payment",
 			Description: "Charges a payment source (card nonce, card on file id) for an amount in the currency's smallest unit.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["source_id","amount","currency"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["source_id","amount","currency"],"properties":{
 				"source_id":{"type":"string"},"amount":{"type":"integer","minimum":1},"currency":{"type":"string","minLength":3,"maxLength":3},
 				"location_id":{"type":"string"},"customer_id":{"type":"string"},"reference_id":{"type":"string"},"note":{"type":"string"},"autocomplete":{"type":"boolean"}}}`),
-			Output: schema(`{"type":"object","required":["id","status"],"properties":{"id":{"type":"string"},"status":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","status"],"properties":{"id":{"type":"string"},"status":{"type":"string"}}}`),
 			Handle: provider.Typed(createPayment),
 		})
 }
 
 func pageSchema(key string) json.RawMessage {
-	return schema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"cursor":{"type":"string"}}}`)
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("square: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
+	return provider.SortedSchema(`{"type":"object","required":["` + key + `"],"properties":{"` + key + `":{"type":"array","items":{"type":"object"}},"cursor":{"type":"string"}}}`)
 }
 
 // DecodeError reads Square's {"errors":[{"category","code","detail",
@@ -116,9 +107,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil || len(v.Errors) == 0 {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	er := v.Errors[0]
