@@ -19,7 +19,6 @@ import (
 	"context"
 	"encoding/json"
 	"regexp"
-	"strings"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -47,14 +46,14 @@ func New() *provider.Builder {
 		Action(provider.ActionDef{
 			Name: "test_connection", DisplayName: "Test connection",
 			Description: "Checks the client id and secret by reading one institution.",
-			Input:       schema(`{"type":"object","additionalProperties":false}`),
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"environment":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"environment":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name: "create_link_token", DisplayName: "Create Link token",
 			Description: "Creates a link_token to start Plaid Link for one of your users.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["client_user_id","client_name"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["client_user_id","client_name"],"properties":{
 				"client_user_id":{"type":"string","minLength":1},
 				"client_name":{"type":"string","minLength":1,"maxLength":30},
 				"products":{"type":"array","items":{"type":"string","enum":["auth","transactions","identity","investments","liabilities","assets"]}},
@@ -62,39 +61,30 @@ func New() *provider.Builder {
 				"language":{"type":"string"},
 				"redirect_uri":{"type":"string","format":"uri"},
 				"webhook":{"type":"string","format":"uri"}}}`),
-			Output: schema(`{"type":"object","required":["link_token","expiration"],"properties":{"link_token":{"type":"string"},"expiration":{"type":"string"},"request_id":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["link_token","expiration"],"properties":{"link_token":{"type":"string"},"expiration":{"type":"string"},"request_id":{"type":"string"}}}`),
 			Handle: provider.Typed(createLinkToken),
 		}).
 		Action(provider.ActionDef{
 			Name: "exchange_public_token", DisplayName: "Exchange public token",
 			Description: "Exchanges the public_token from Link for an item; the access token is kept by the provider, and the item_id is returned.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["public_token"],"properties":{"public_token":{"type":"string","minLength":1}}}`),
-			Output:      schema(`{"type":"object","required":["item_id"],"properties":{"item_id":{"type":"string"},"request_id":{"type":"string"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["public_token"],"properties":{"public_token":{"type":"string","minLength":1}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["item_id"],"properties":{"item_id":{"type":"string"},"request_id":{"type":"string"}}}`),
 			Handle:      provider.Typed(exchangePublicToken),
 		}).
 		Action(provider.ActionDef{
 			Name: "get_accounts", DisplayName: "Get accounts",
 			Description: "Lists an item's accounts; with balances true, fetches real-time balances.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string"},"balances":{"type":"boolean"},"account_ids":{"type":"array","items":{"type":"string"}}}}`),
-			Output:      schema(`{"type":"object","required":["accounts"],"properties":{"accounts":{"type":"array","items":{"type":"object"}},"item":{"type":"object"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string"},"balances":{"type":"boolean"},"account_ids":{"type":"array","items":{"type":"string"}}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["accounts"],"properties":{"accounts":{"type":"array","items":{"type":"object"}},"item":{"type":"object"}}}`),
 			Handle:      provider.Typed(getAccounts),
 		}).
 		Action(provider.ActionDef{
 			Name: "sync_transactions", DisplayName: "Sync transactions",
 			Description: "Returns transactions added, modified and removed since cursor; pass next_cursor back while has_more.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string"},"cursor":{"type":"string"},"count":{"type":"integer","minimum":1,"maximum":500}}}`),
-			Output:      schema(`{"type":"object","required":["added","modified","removed","next_cursor","has_more"],"properties":{"added":{"type":"array"},"modified":{"type":"array"},"removed":{"type":"array"},"next_cursor":{"type":"string"},"has_more":{"type":"boolean"}}}`),
+			Input:       provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string"},"cursor":{"type":"string"},"count":{"type":"integer","minimum":1,"maximum":500}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["added","modified","removed","next_cursor","has_more"],"properties":{"added":{"type":"array"},"modified":{"type":"array"},"removed":{"type":"array"},"next_cursor":{"type":"string"},"has_more":{"type":"boolean"}}}`),
 			Handle:      provider.Typed(syncTransactions),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("plaid: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // DecodeError reads Plaid's error object into e.
@@ -106,9 +96,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		DisplayMessage string `json:"display_message"`
 	}
 	if json.Unmarshal(body, &v) != nil || v.ErrorCode == "" {
-		if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Type, e.Code, e.Message = v.ErrorType, v.ErrorCode, v.ErrorMessage
