@@ -135,9 +135,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		Code          json.RawMessage   `json:"code"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); len(s) < 300 && !strings.HasPrefix(s, "<") {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	keys := make([]string, 0, len(v.Errors))
