@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -136,9 +135,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		ECode string `json:"ECODE"`
 	}
 	if json.Unmarshal(body, &v) != nil || v.Err == "" {
-		if s := strings.TrimSpace(string(body)); len(s) < 300 && !strings.HasPrefix(s, "<") {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message, e.Code = v.Err, v.ECode
