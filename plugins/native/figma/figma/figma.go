@@ -122,9 +122,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		Message string `json:"message"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		if s := strings.TrimSpace(string(body)); len(s) < 300 && !strings.HasPrefix(s, "<") {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message = v.Err
