@@ -137,9 +137,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil || len(v.Errors) == 0 {
-		if s := strings.TrimSpace(string(body)); len(s) < 300 && !strings.HasPrefix(s, "<") {
-			e.Message = s
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message, e.Code, e.Field = v.Errors[0].Message, v.Errors[0].Code, v.Errors[0].Field
