@@ -163,10 +163,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		} `json:"errors"`
 	}
 	if json.Unmarshal(body, &v) != nil || v.Message == "" {
-		e.Message = strings.TrimSpace(string(body))
-		if len(e.Message) > 300 || strings.HasPrefix(e.Message, "<") {
-			e.Message = ""
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message = v.Message
