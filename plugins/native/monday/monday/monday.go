@@ -16,7 +16,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -131,10 +130,7 @@ func decodeError(e *provider.HTTPError, body []byte) {
 		Message      string          `json:"message"`
 	}
 	if json.Unmarshal(body, &v) != nil {
-		e.Message = strings.TrimSpace(string(body))
-		if len(e.Message) > 300 || strings.HasPrefix(e.Message, "<") {
-			e.Message = ""
-		}
+		e.Message = provider.ErrorText(body)
 		return
 	}
 	e.Message, e.Code = v.ErrorMessage, v.ErrorCode
