@@ -2,70 +2,23 @@ package salesforce_test
 
 import (
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 const token = "00DFAKE!AQ4AQFakeAccessToken"
 
-// fakeSalesforce behaves like the parts of an org's REST API the provider
-// uses: Bearer session auth, SOQL query batches linked by nextRecordsUrl,
+// newFake starts a fake that behaves like the parts of an org's REST API
+// the provider uses: Bearer session auth, SOQL query batches linked by
+// nextRecordsUrl,
 // sObject CRUD (201 with {id,success,errors}, 204 on update and delete),
 // describe, the Sforce-Limit-Info header and Salesforce's error array.
-type fakeSalesforce struct {
-	*httptest.Server
-	mu       sync.Mutex
-	requests []string
-}
-
-func newFake(t *testing.T) *fakeSalesforce {
-	f := &fakeSalesforce{}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeSalesforce) record(r *http.Request, body []byte) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.Path)
-	q := r.URL.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "query %s=%s\n", k, q.Get(k))
-	}
-	for _, h := range []string{"Authorization", "Content-Type", "Sforce-Query-Options"} {
-		if v := r.Header.Get(h); v != "" {
-			fmt.Fprintf(&b, "header %s: %s\n", h, v)
-		}
-	}
-	if len(body) > 0 {
-		var v any
-		if json.Unmarshal(body, &v) == nil {
-			body, _ = json.Marshal(v)
-		}
-		fmt.Fprintf(&b, "body %s\n", body)
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, b.String())
-	f.mu.Unlock()
-}
-
-func (f *fakeSalesforce) takeRequests() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := strings.Join(f.requests, "\n")
-	f.requests = nil
-	return out
+func newFake(t testing.TB) *providertest.Recorder {
+	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "Sforce-Query-Options"}, serve,
+		providertest.RecordBody(providertest.CanonicalBody))
 }
 
 func sfError(w http.ResponseWriter, status int, code, msg string, fields ...string) {
@@ -76,10 +29,10 @@ func sfError(w http.ResponseWriter, status int, code, msg string, fields ...stri
 	writeJSON(w, status, []any{e})
 }
 
+// writeJSON answers as Salesforce does, with the charset in Content-Type.
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	providertest.WriteJSON(w, status, v)
 }
 
 var contacts = []map[string]any{
@@ -88,9 +41,7 @@ var contacts = []map[string]any{
 	{"attributes": map[string]string{"type": "Contact", "url": "/services/data/v61.0/sobjects/Contact/003000000000003AAA"}, "Id": "003000000000003AAA", "Name": "Edsger Dijkstra"},
 }
 
-func (f *fakeSalesforce) serve(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.record(r, body)
+func serve(w http.ResponseWriter, r *http.Request, body []byte) {
 	if r.Header.Get("Authorization") != "Bearer "+token {
 		sfError(w, 401, "INVALID_SESSION_ID", "Session expired or invalid")
 		return

@@ -50,19 +50,19 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the connection by reading the org's REST API resource list.",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"api_version":{"type":"string"},"instance_url":{"type":"string"},"api_usage":{"type":"string"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"api_version":{"type":"string"},"instance_url":{"type":"string"},"api_usage":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "run_query",
 			DisplayName: "Run SOQL query",
 			Description: "Runs a SOQL query and returns one batch of records; pass next_cursor back as cursor for the next batch.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"query":{"type":"string","minLength":1,"description":"SOQL, e.g. SELECT Id, Name FROM Account"},
 				"batch_size":{"type":"integer","minimum":200,"maximum":2000},
 				"include_deleted":{"type":"boolean","description":"use queryAll to include deleted and archived records"},
 				"cursor":{"type":"string","description":"next_cursor of the previous batch"}}}`),
-			Output: schema(`{"type":"object","required":["records","done","total_size"],"properties":{
+			Output: provider.SortedSchema(`{"type":"object","required":["records","done","total_size"],"properties":{
 				"records":{"type":"array","items":{"type":"object"}},
 				"done":{"type":"boolean"},
 				"total_size":{"type":"integer"},
@@ -74,62 +74,53 @@ func New() *provider.Builder {
 			Name:        "get_record",
 			DisplayName: "Get record",
 			Description: "Reads one record of an sObject by id.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["sobject","id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sobject","id"],"properties":{
 				"sobject":{"type":"string","description":"API name, e.g. Account or Invoice__c"},
 				"id":{"type":"string"},
 				"fields":{"type":"array","items":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","properties":{"Id":{"type":"string"},"attributes":{"type":"object"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","properties":{"Id":{"type":"string"},"attributes":{"type":"object"}}}`),
 			Handle: provider.Typed(getRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_record",
 			DisplayName: "Create record",
 			Description: "Creates a record of an sObject from field values.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["sobject","fields"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sobject","fields"],"properties":{
 				"sobject":{"type":"string"},
 				"fields":{"type":"object","minProperties":1}}}`),
-			Output: schema(`{"type":"object","required":["id","success"],"properties":{"id":{"type":"string"},"success":{"type":"boolean"},"errors":{"type":"array"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","success"],"properties":{"id":{"type":"string"},"success":{"type":"boolean"},"errors":{"type":"array"}}}`),
 			Handle: provider.Typed(createRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "update_record",
 			DisplayName: "Update record",
 			Description: "Updates fields of a record of an sObject.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["sobject","id","fields"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sobject","id","fields"],"properties":{
 				"sobject":{"type":"string"},
 				"id":{"type":"string"},
 				"fields":{"type":"object","minProperties":1}}}`),
-			Output: schema(`{"type":"object","required":["id","updated"],"properties":{"id":{"type":"string"},"updated":{"type":"boolean"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","updated"],"properties":{"id":{"type":"string"},"updated":{"type":"boolean"}}}`),
 			Handle: provider.Typed(updateRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "delete_record",
 			DisplayName: "Delete record",
 			Description: "Deletes a record of an sObject (it goes to the Recycle Bin).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["sobject","id"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sobject","id"],"properties":{
 				"sobject":{"type":"string"},
 				"id":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["id","deleted"],"properties":{"id":{"type":"string"},"deleted":{"type":"boolean"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id","deleted"],"properties":{"id":{"type":"string"},"deleted":{"type":"boolean"}}}`),
 			Handle: provider.Typed(deleteRecord),
 		}).
 		Action(provider.ActionDef{
 			Name:        "describe_sobject",
 			DisplayName: "Describe sObject",
 			Description: "Returns an sObject's metadata: its fields, their types and which can be created or updated.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["sobject"],"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"required":["sobject"],"properties":{
 				"sobject":{"type":"string"}}}`),
-			Output: schema(`{"type":"object","required":["name","fields"],"properties":{"name":{"type":"string"},"label":{"type":"string"},"fields":{"type":"array","items":{"type":"object"}}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["name","fields"],"properties":{"name":{"type":"string"},"label":{"type":"string"},"fields":{"type":"array","items":{"type":"object"}}}}`),
 			Handle: provider.Typed(describe),
 		})
-}
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("salesforce: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
 }
 
 // client returns the HTTP client for the org: the host's base URL when it
@@ -171,9 +162,7 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 		e.Code, e.Message = oauth.Error, oauth.Description
 		return
 	}
-	if s := strings.TrimSpace(string(body)); s != "" && !strings.HasPrefix(s, "<") && len(s) < 300 {
-		e.Message = s
-	}
+	e.Message = provider.ErrorText(body)
 }
 
 var (
