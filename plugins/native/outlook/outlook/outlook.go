@@ -7,7 +7,6 @@
 package outlook
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -41,14 +40,14 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the signed-in user (GET /me).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"display_name":{"type":"string"},"email":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"display_name":{"type":"string"},"email":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_messages",
 			DisplayName: "List messages",
 			Description: "Lists messages of a mail folder (or the whole mailbox), newest first, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"folder":{"type":"string","description":"Folder id or well-known name (inbox, sentitems, drafts, archive)"},
 				"top":{"type":"integer","minimum":1,"maximum":1000},
 				"filter":{"type":"string","description":"OData $filter, e.g. isRead eq false"},
@@ -61,17 +60,17 @@ func New() *provider.Builder {
 			Name:        "get_message",
 			DisplayName: "Get message",
 			Description: "Reads one message, its body as text or HTML.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["id"],"properties":{
 				"id":{"type":"string","minLength":1},
 				"body_type":{"type":"string","enum":["text","html"]}}}`),
-			Output: schema(`{"type":"object","properties":{"id":{"type":"string"},"subject":{"type":"string"},"from":{"type":"object"},"body":{"type":"object"},"receivedDateTime":{"type":"string"}}}`),
+			Output: provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"subject":{"type":"string"},"from":{"type":"object"},"body":{"type":"object"},"receivedDateTime":{"type":"string"}}}`),
 			Handle: provider.Typed(getMessage),
 		}).
 		Action(provider.ActionDef{
 			Name:        "send_mail",
 			DisplayName: "Send mail",
 			Description: "Sends a message from the signed-in user's mailbox.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["to","subject"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["to","subject"],"properties":{
 				"to":{"type":"array","minItems":1,"items":{"type":"string"}},
 				"cc":{"type":"array","items":{"type":"string"}},
 				"bcc":{"type":"array","items":{"type":"string"}},
@@ -86,7 +85,7 @@ func New() *provider.Builder {
 			Name:        "reply_to_message",
 			DisplayName: "Reply to message",
 			Description: "Replies to the sender (or everyone) of a message with a comment.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["id","comment"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["id","comment"],"properties":{
 				"id":{"type":"string","minLength":1},
 				"comment":{"type":"string"},
 				"reply_all":{"type":"boolean"}}}`),
@@ -97,7 +96,7 @@ func New() *provider.Builder {
 			Name:        "list_mail_folders",
 			DisplayName: "List mail folders",
 			Description: "Lists the mailbox's top-level mail folders, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"top":{"type":"integer","minimum":1,"maximum":1000},
 				"cursor":{"type":"string"}}}`),
 			Output: pageSchema,
@@ -105,19 +104,11 @@ func New() *provider.Builder {
 		})
 }
 
-var pageSchema = schema(`{"type":"object","required":["value"],"properties":{
+var pageSchema = provider.Schema(`{"type":"object","required":["value"],"properties":{
 	"value":{"type":"array","items":{"type":"object"}},
 	"next_cursor":{"type":"string"}}}`)
 
-var acceptedSchema = schema(`{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"boolean"}}}`)
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("outlook: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
+var acceptedSchema = provider.Schema(`{"type":"object","required":["accepted"],"properties":{"accepted":{"type":"boolean"}}}`)
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 	var u struct {

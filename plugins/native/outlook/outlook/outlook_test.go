@@ -15,21 +15,21 @@ import (
 const token = "eyJ0eXAiOiJKV1QiLCJub25jZSI6Im91dGxvb2sifQ"
 
 func graphError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
 		"innerError": map[string]string{"date": "2024-05-06T10:00:00", "request-id": "a1b2", "client-request-id": "a1b2"}}})
 }
 
 // fakeGraphMail serves the Graph mail endpoints the provider uses: $top
 // paging with absolute @odata.nextLink URLs carrying $skip, 202 Accepted
 // for sendMail and reply, and Graph's error body.
-func fakeGraphMail(t *testing.T) *recorder {
+func fakeGraphMail(t testing.TB) *providertest.Recorder {
 	msgs := []map[string]any{
 		{"id": "AAMk1", "subject": "Invoice", "isRead": false},
 		{"id": "AAMk2", "subject": "Lunch", "isRead": false},
 		{"id": "AAMk3", "subject": "Hello", "isRead": true},
 	}
-	var rec *recorder
-	rec = newRecorder(t, []string{"Authorization", "Content-Type", "Prefer"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	var rec *providertest.Recorder
+	rec = providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "Prefer"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			graphError(w, 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 			return
@@ -38,7 +38,7 @@ func fakeGraphMail(t *testing.T) *recorder {
 		p := r.URL.Path
 		switch {
 		case r.Method == "GET" && p == "/v1.0/me":
-			writeJSON(w, 200, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+			providertest.WriteJSON(w, 200, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
 				"id": "48d31887-5fad-4d73-a9f5-3c356e68a038", "displayName": "Megan Bowen", "mail": nil, "userPrincipalName": "MeganB@contoso.com"})
 		case r.Method == "GET" && (p == "/v1.0/me/messages" || p == "/v1.0/me/mailFolders/inbox/messages"):
 			if q.Get("$search") != "" && q.Get("$orderby") != "" {
@@ -57,7 +57,7 @@ func fakeGraphMail(t *testing.T) *recorder {
 				next.Set("$skip", strconv.Itoa(end))
 				out["@odata.nextLink"] = rec.URL + p + "?" + next.Encode()
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "GET" && strings.HasPrefix(p, "/v1.0/me/messages/"):
 			id := strings.TrimPrefix(p, "/v1.0/me/messages/")
 			if id != "AAMk1" {
@@ -68,7 +68,7 @@ func fakeGraphMail(t *testing.T) *recorder {
 			if strings.Contains(r.Header.Get("Prefer"), `"text"`) {
 				ct = "text"
 			}
-			writeJSON(w, 200, map[string]any{"id": id, "subject": "Invoice", "body": map[string]string{"contentType": ct, "content": "Please pay."},
+			providertest.WriteJSON(w, 200, map[string]any{"id": id, "subject": "Invoice", "body": map[string]string{"contentType": ct, "content": "Please pay."},
 				"from": map[string]any{"emailAddress": map[string]string{"address": "billing@example.com"}}})
 		case r.Method == "POST" && p == "/v1.0/me/sendMail":
 			var in struct {
@@ -93,7 +93,7 @@ func fakeGraphMail(t *testing.T) *recorder {
 			}
 			w.WriteHeader(http.StatusAccepted)
 		case r.Method == "GET" && p == "/v1.0/me/mailFolders":
-			writeJSON(w, 200, map[string]any{"value": []map[string]any{
+			providertest.WriteJSON(w, 200, map[string]any{"value": []map[string]any{
 				{"id": "AQMkInbox", "displayName": "Inbox", "totalItemCount": 3, "unreadItemCount": 2},
 				{"id": "AQMkSent", "displayName": "Sent Items", "totalItemCount": 1, "unreadItemCount": 0}}})
 		default:
@@ -105,41 +105,26 @@ func fakeGraphMail(t *testing.T) *recorder {
 
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
-	cases := []struct {
-		name, action string
-		input        func(base string) string
-		creds        provider.Credentials
-		failed       bool
-	}{
-		{"test_connection", "test_connection", fixed(`{}`), creds, false},
-		{"test_connection_expired", "test_connection", fixed(`{}`), provider.Credentials{Type: "oauth2", AccessToken: "old"}, true},
-		{"list_messages_page1", "list_messages", fixed(`{"folder":"inbox","top":2,"filter":"isRead eq false"}`), creds, false},
-		{"list_messages_page2", "list_messages", func(base string) string {
-			return `{"folder":"inbox","cursor":"` + base + `/v1.0/me/mailFolders/inbox/messages?%24filter=isRead+eq+false&%24top=2&%24skip=2"}`
-		}, creds, false},
-		{"list_messages_foreign_cursor", "list_messages", fixed(`{"cursor":"https://evil.example/v1.0/me/messages"}`), creds, true},
-		{"list_messages_search", "list_messages", fixed(`{"search":"invoice"}`), creds, false},
-		{"get_message_text", "get_message", fixed(`{"id":"AAMk1","body_type":"text"}`), creds, false},
-		{"get_message_not_found", "get_message", fixed(`{"id":"AAMk9"}`), creds, true},
-		{"send_mail", "send_mail", fixed(`{"to":["bob@example.com"],"cc":["carol@example.com"],"subject":"Hi","body":"<p>Hello</p>","html":true}`), creds, false},
-		{"send_mail_bad_recipient", "send_mail", fixed(`{"to":["bob"],"subject":"Hi","save_to_sent_items":false}`), creds, true},
-		{"reply_all", "reply_to_message", fixed(`{"id":"AAMk1","comment":"Paid, thanks.","reply_all":true}`), creds, false},
-		{"list_mail_folders", "list_mail_folders", fixed(`{"top":10}`), creds, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeGraphMail(t)
-			resp := providertest.Run(t, outlook.New(), tc.action, tc.input(fake.URL), tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", []byte(strings.ReplaceAll(string(pretty(t, resp)), fake.URL, "{base}")))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:         func() provider.Provider { return outlook.New() },
+		Fake:        fakeGraphMail,
+		Dir:         "../testdata",
+		Placeholder: "{base}",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_expired", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "old"}, Failed: true},
+		{Name: "list_messages_page1", Action: "list_messages", Input: `{"folder":"inbox","top":2,"filter":"isRead eq false"}`, Creds: creds},
+		{Name: "list_messages_page2", Action: "list_messages", Input: `{"folder":"inbox","cursor":"{base}/v1.0/me/mailFolders/inbox/messages?%24filter=isRead+eq+false&%24top=2&%24skip=2"}`, Creds: creds},
+		{Name: "list_messages_foreign_cursor", Action: "list_messages", Input: `{"cursor":"https://evil.example/v1.0/me/messages"}`, Creds: creds, Failed: true},
+		{Name: "list_messages_search", Action: "list_messages", Input: `{"search":"invoice"}`, Creds: creds},
+		{Name: "get_message_text", Action: "get_message", Input: `{"id":"AAMk1","body_type":"text"}`, Creds: creds},
+		{Name: "get_message_not_found", Action: "get_message", Input: `{"id":"AAMk9"}`, Creds: creds, Failed: true},
+		{Name: "send_mail", Action: "send_mail", Input: `{"to":["bob@example.com"],"cc":["carol@example.com"],"subject":"Hi","body":"<p>Hello</p>","html":true}`, Creds: creds},
+		{Name: "send_mail_bad_recipient", Action: "send_mail", Input: `{"to":["bob"],"subject":"Hi","save_to_sent_items":false}`, Creds: creds, Failed: true},
+		{Name: "reply_all", Action: "reply_to_message", Input: `{"id":"AAMk1","comment":"Paid, thanks.","reply_all":true}`, Creds: creds},
+		{Name: "list_mail_folders", Action: "list_mail_folders", Input: `{"top":10}`, Creds: creds},
+	})
 }
-
-func fixed(s string) func(string) string { return func(string) string { return s } }
 
 func TestRefreshAfter401(t *testing.T) {
 	fake := fakeGraphMail(t)
@@ -155,9 +140,5 @@ func TestRefreshAfter401(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(outlook.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", outlook.New().Manifest())
 }
