@@ -7,7 +7,6 @@
 package teams
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -41,14 +40,14 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the signed-in user (GET /me).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"display_name":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"id":{"type":"string"},"display_name":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_joined_teams",
 			DisplayName: "List joined teams",
 			Description: "Lists the teams the signed-in user is a member of.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"properties":{"cursor":{"type":"string"}}}`),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"properties":{"cursor":{"type":"string"}}}`),
 			Output:      pageSchema,
 			Handle:      provider.Typed(listTeams),
 		}).
@@ -56,7 +55,7 @@ func New() *provider.Builder {
 			Name:        "list_channels",
 			DisplayName: "List channels",
 			Description: "Lists the channels of a team, optionally filtered by membership type.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["team_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["team_id"],"properties":{
 				"team_id":{"type":"string","minLength":1},
 				"membership_type":{"type":"string","enum":["standard","private","shared"]}}}`),
 			Output: pageSchema,
@@ -66,7 +65,7 @@ func New() *provider.Builder {
 			Name:        "list_channel_messages",
 			DisplayName: "List channel messages",
 			Description: "Lists the root messages of a channel, newest first, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["team_id","channel_id"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["team_id","channel_id"],"properties":{
 				"team_id":{"type":"string","minLength":1},
 				"channel_id":{"type":"string","minLength":1},
 				"top":{"type":"integer","minimum":1,"maximum":50},
@@ -78,7 +77,7 @@ func New() *provider.Builder {
 			Name:        "send_channel_message",
 			DisplayName: "Send channel message",
 			Description: "Posts a message to a channel, or a reply to one of its messages.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["team_id","channel_id","content"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["team_id","channel_id","content"],"properties":{
 				"team_id":{"type":"string","minLength":1},
 				"channel_id":{"type":"string","minLength":1},
 				"reply_to_id":{"type":"string","description":"Id of the root message to reply to"},
@@ -92,7 +91,7 @@ func New() *provider.Builder {
 			Name:        "send_chat_message",
 			DisplayName: "Send chat message",
 			Description: "Sends a message in a one-on-one or group chat.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["chat_id","content"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["chat_id","content"],"properties":{
 				"chat_id":{"type":"string","minLength":1},
 				"content":{"type":"string","minLength":1},
 				"html":{"type":"boolean"}}}`),
@@ -101,19 +100,11 @@ func New() *provider.Builder {
 		})
 }
 
-var pageSchema = schema(`{"type":"object","required":["value"],"properties":{
+var pageSchema = provider.Schema(`{"type":"object","required":["value"],"properties":{
 	"value":{"type":"array","items":{"type":"object"}},
 	"next_cursor":{"type":"string"}}}`)
 
-var messageSchema = schema(`{"type":"object","properties":{"id":{"type":"string"},"createdDateTime":{"type":"string"},"webUrl":{"type":"string"},"body":{"type":"object"}}}`)
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("teams: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
+var messageSchema = provider.Schema(`{"type":"object","properties":{"id":{"type":"string"},"createdDateTime":{"type":"string"},"webUrl":{"type":"string"},"body":{"type":"object"}}}`)
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 	var u struct {

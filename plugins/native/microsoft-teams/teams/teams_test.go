@@ -20,19 +20,19 @@ const (
 )
 
 func graphError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
+	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
 		"innerError": map[string]string{"date": "2024-05-06T10:00:00", "request-id": "c3d4"}}})
 }
 
 // fakeTeams serves the Graph Teams endpoints the provider uses, with
 // $top paging through absolute @odata.nextLink URLs carrying $skiptoken,
 // 201 Created for posted messages and Graph's error body.
-func fakeTeams(t *testing.T) *recorder {
+func fakeTeams(t testing.TB) *providertest.Recorder {
 	msgs := []map[string]any{{"id": "1715000000003", "body": map[string]string{"contentType": "text", "content": "third"}},
 		{"id": "1715000000002", "body": map[string]string{"contentType": "text", "content": "second"}},
 		{"id": "1715000000001", "body": map[string]string{"contentType": "text", "content": "first"}}}
-	var rec *recorder
-	rec = newRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
+	var rec *providertest.Recorder
+	rec = providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
 			graphError(w, 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 			return
@@ -42,11 +42,11 @@ func fakeTeams(t *testing.T) *recorder {
 		chPath := "/v1.0/teams/" + teamID + "/channels/" + channelID + "/messages"
 		switch {
 		case r.Method == "GET" && p == "/v1.0/me":
-			writeJSON(w, 200, map[string]any{"id": "48d31887", "displayName": "Megan Bowen"})
+			providertest.WriteJSON(w, 200, map[string]any{"id": "48d31887", "displayName": "Megan Bowen"})
 		case r.Method == "GET" && p == "/v1.0/me/joinedTeams":
-			writeJSON(w, 200, map[string]any{"@odata.count": 1, "value": []map[string]any{{"id": teamID, "displayName": "Contoso Team", "isArchived": false}}})
+			providertest.WriteJSON(w, 200, map[string]any{"@odata.count": 1, "value": []map[string]any{{"id": teamID, "displayName": "Contoso Team", "isArchived": false}}})
 		case r.Method == "GET" && p == "/v1.0/teams/"+teamID+"/channels":
-			writeJSON(w, 200, map[string]any{"value": []map[string]any{{"id": channelID, "displayName": "General", "membershipType": "standard"}}})
+			providertest.WriteJSON(w, 200, map[string]any{"value": []map[string]any{{"id": channelID, "displayName": "General", "membershipType": "standard"}}})
 		case r.Method == "GET" && strings.HasPrefix(p, "/v1.0/teams/") && strings.HasSuffix(p, "/channels"):
 			graphError(w, 404, "NotFound", "No team found with Group Id "+strings.Split(p, "/")[3])
 		case r.Method == "GET" && p == chPath:
@@ -64,7 +64,7 @@ func fakeTeams(t *testing.T) *recorder {
 			if end < len(msgs) {
 				out["@odata.nextLink"] = rec.URL + p + "?$top=" + strconv.Itoa(top) + "&$skiptoken=" + strconv.Itoa(end)
 			}
-			writeJSON(w, 200, out)
+			providertest.WriteJSON(w, 200, out)
 		case r.Method == "POST" && (p == chPath || p == chPath+"/1715000000001/replies" || p == "/v1.0/chats/19:meeting_abc@thread.v2/messages"):
 			var m map[string]any
 			if json.Unmarshal(body, &m) != nil || m["body"] == nil {
@@ -73,7 +73,7 @@ func fakeTeams(t *testing.T) *recorder {
 			}
 			m["id"] = "1715000000009"
 			m["createdDateTime"] = "2024-05-06T10:00:00Z"
-			writeJSON(w, 201, m)
+			providertest.WriteJSON(w, 201, m)
 		case r.Method == "POST":
 			graphError(w, 403, "Forbidden", "Forbidden")
 		default:
@@ -86,43 +86,26 @@ func fakeTeams(t *testing.T) *recorder {
 func TestActions(t *testing.T) {
 	creds := provider.Credentials{Type: "oauth2", AccessToken: token, TokenType: "Bearer"}
 	ch := `"team_id":"` + teamID + `","channel_id":"` + channelID + `"`
-	cases := []struct {
-		name, action string
-		input        func(base string) string
-		creds        provider.Credentials
-		failed       bool
-	}{
-		{"test_connection", "test_connection", fixed(`{}`), creds, false},
-		{"test_connection_expired", "test_connection", fixed(`{}`), provider.Credentials{Type: "oauth2", AccessToken: "old"}, true},
-		{"list_joined_teams", "list_joined_teams", fixed(`{}`), creds, false},
-		{"list_channels", "list_channels", fixed(`{"team_id":"` + teamID + `","membership_type":"standard"}`), creds, false},
-		{"list_channels_unknown_team", "list_channels", fixed(`{"team_id":"nope"}`), creds, true},
-		{"list_channel_messages_page1", "list_channel_messages", fixed(`{` + ch + `,"top":2}`), creds, false},
-		{"list_channel_messages_page2", "list_channel_messages", func(base string) string {
-			return `{` + ch + `,"cursor":"` + base + `/v1.0/teams/` + teamID + `/channels/` + channelID + `/messages?$top=2&$skiptoken=2"}`
-		}, creds, false},
-		{"list_channel_messages_bad_top", "list_channel_messages", func(base string) string {
-			return `{` + ch + `,"cursor":"` + base + `/v1.0/teams/` + teamID + `/channels/` + channelID + `/messages?$top=99"}`
-		}, creds, true},
-		{"send_channel_message", "send_channel_message", fixed(`{` + ch + `,"subject":"Release","content":"<b>v2</b> is out","html":true}`), creds, false},
-		{"send_channel_reply", "send_channel_message", fixed(`{` + ch + `,"reply_to_id":"1715000000001","content":"thanks"}`), creds, false},
-		{"send_channel_reply_subject", "send_channel_message", fixed(`{` + ch + `,"reply_to_id":"1715000000001","subject":"x","content":"thanks"}`), creds, true},
-		{"send_chat_message", "send_chat_message", fixed(`{"chat_id":"19:meeting_abc@thread.v2","content":"hello"}`), creds, false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			fake := fakeTeams(t)
-			resp := providertest.Run(t, teams.New(), tc.action, tc.input(fake.URL), tc.creds, providertest.BaseURL(fake.URL))
-			if resp.Failed() != tc.failed {
-				t.Fatalf("failed = %v, want %v: %+v", resp.Failed(), tc.failed, resp.Diagnostics)
-			}
-			golden(t, tc.name+".request.golden", fake.take())
-			golden(t, tc.name+".response.golden", []byte(strings.ReplaceAll(string(pretty(t, resp)), fake.URL, "{base}")))
-		})
-	}
+	providertest.RunCases(t, providertest.Suite{
+		New:         func() provider.Provider { return teams.New() },
+		Fake:        fakeTeams,
+		Dir:         "../testdata",
+		Placeholder: "{base}",
+	}, []providertest.Case{
+		{Name: "test_connection", Action: "test_connection", Input: `{}`, Creds: creds},
+		{Name: "test_connection_expired", Action: "test_connection", Input: `{}`, Creds: provider.Credentials{Type: "oauth2", AccessToken: "old"}, Failed: true},
+		{Name: "list_joined_teams", Action: "list_joined_teams", Input: `{}`, Creds: creds},
+		{Name: "list_channels", Action: "list_channels", Input: `{"team_id":"` + teamID + `","membership_type":"standard"}`, Creds: creds},
+		{Name: "list_channels_unknown_team", Action: "list_channels", Input: `{"team_id":"nope"}`, Creds: creds, Failed: true},
+		{Name: "list_channel_messages_page1", Action: "list_channel_messages", Input: `{` + ch + `,"top":2}`, Creds: creds},
+		{Name: "list_channel_messages_page2", Action: "list_channel_messages", Input: `{` + ch + `,"cursor":"{base}/v1.0/teams/` + teamID + `/channels/` + channelID + `/messages?$top=2&$skiptoken=2"}`, Creds: creds},
+		{Name: "list_channel_messages_bad_top", Action: "list_channel_messages", Input: `{` + ch + `,"cursor":"{base}/v1.0/teams/` + teamID + `/channels/` + channelID + `/messages?$top=99"}`, Creds: creds, Failed: true},
+		{Name: "send_channel_message", Action: "send_channel_message", Input: `{` + ch + `,"subject":"Release","content":"<b>v2</b> is out","html":true}`, Creds: creds},
+		{Name: "send_channel_reply", Action: "send_channel_message", Input: `{` + ch + `,"reply_to_id":"1715000000001","content":"thanks"}`, Creds: creds},
+		{Name: "send_channel_reply_subject", Action: "send_channel_message", Input: `{` + ch + `,"reply_to_id":"1715000000001","subject":"x","content":"thanks"}`, Creds: creds, Failed: true},
+		{Name: "send_chat_message", Action: "send_chat_message", Input: `{"chat_id":"19:meeting_abc@thread.v2","content":"hello"}`, Creds: creds},
+	})
 }
-
-func fixed(s string) func(string) string { return func(string) string { return s } }
 
 func TestOverGRPC(t *testing.T) {
 	fake := fakeTeams(t)
@@ -135,9 +118,5 @@ func TestOverGRPC(t *testing.T) {
 }
 
 func TestManifest(t *testing.T) {
-	b, err := json.MarshalIndent(teams.New().Manifest(), "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	golden(t, "manifest.golden.json", append(b, '\n'))
+	providertest.GoldenJSON(t, "../testdata/manifest.golden.json", teams.New().Manifest())
 }
