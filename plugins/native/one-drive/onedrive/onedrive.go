@@ -7,9 +7,7 @@
 package onedrive
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -48,14 +46,14 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the token by reading the user's drive (GET /me/drive).",
-			Output:      schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"drive_id":{"type":"string"},"drive_type":{"type":"string"},"owner":{"type":"string"}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["ok"],"properties":{"ok":{"type":"boolean"},"drive_id":{"type":"string"},"drive_type":{"type":"string"},"owner":{"type":"string"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_children",
 			DisplayName: "List folder contents",
 			Description: "Lists the items in a folder (the root by default), one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"properties":{
 				"item_id":{"type":"string","description":"Folder id; the drive root when empty"},
 				"top":{"type":"integer","minimum":1,"maximum":1000},
 				"cursor":{"type":"string"}}}`),
@@ -66,40 +64,40 @@ func New() *provider.Builder {
 			Name:        "get_item",
 			DisplayName: "Get item",
 			Description: "Reads a file's or folder's metadata, including its download URL.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string","minLength":1}}}`),
-			Output:      schema(itemSchema),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string","minLength":1}}}`),
+			Output:      provider.Schema(itemSchema),
 			Handle:      provider.Typed(getItem),
 		}).
 		Action(provider.ActionDef{
 			Name:        "create_folder",
 			DisplayName: "Create folder",
 			Description: "Creates a folder inside a parent folder (the root by default).",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},
 				"parent_id":{"type":"string"},
 				"conflict_behavior":{"type":"string","enum":["fail","rename","replace"]}}}`),
-			Output: schema(itemSchema),
+			Output: provider.Schema(itemSchema),
 			Handle: provider.Typed(createFolder),
 		}).
 		Action(provider.ActionDef{
 			Name:        "upload_file",
 			DisplayName: "Upload file",
 			Description: "Uploads a file of up to 4 MB into a folder in one request.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["name"],"properties":{
 				"name":{"type":"string","minLength":1},
 				"parent_id":{"type":"string"},
 				"content":{"type":"string"},
 				"content_base64":{"type":"string"},
 				"content_type":{"type":"string"},
 				"conflict_behavior":{"type":"string","enum":["fail","rename","replace"]}}}`),
-			Output: schema(itemSchema),
+			Output: provider.Schema(itemSchema),
 			Handle: provider.Typed(uploadFile),
 		}).
 		Action(provider.ActionDef{
 			Name:        "search_items",
 			DisplayName: "Search",
 			Description: "Searches the drive for items whose name or content matches the text.",
-			Input: schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
+			Input: provider.Schema(`{"type":"object","additionalProperties":false,"required":["query"],"properties":{
 				"query":{"type":"string","minLength":1},
 				"top":{"type":"integer","minimum":1,"maximum":1000},
 				"cursor":{"type":"string"}}}`),
@@ -110,25 +108,17 @@ func New() *provider.Builder {
 			Name:        "delete_item",
 			DisplayName: "Delete item",
 			Description: "Moves a file or folder to the recycle bin.",
-			Input:       schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string","minLength":1}}}`),
-			Output:      schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"item_id":{"type":"string"}}}`),
+			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["item_id"],"properties":{"item_id":{"type":"string","minLength":1}}}`),
+			Output:      provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"item_id":{"type":"string"}}}`),
 			Handle:      provider.Typed(deleteItem),
 		})
 }
 
-var pageSchema = schema(`{"type":"object","required":["value"],"properties":{
+var pageSchema = provider.Schema(`{"type":"object","required":["value"],"properties":{
 	"value":{"type":"array","items":` + itemSchema + `},
 	"next_cursor":{"type":"string"}}}`)
 
 const itemSchema = `{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"size":{"type":"integer"},"webUrl":{"type":"string"},"folder":{"type":"object"},"file":{"type":"object"},"parentReference":{"type":"object"},"@microsoft.graph.downloadUrl":{"type":"string"}}}`
-
-func schema(s string) json.RawMessage {
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, []byte(s)); err != nil {
-		panic("onedrive: bad schema: " + err.Error())
-	}
-	return buf.Bytes()
-}
 
 // itemPath addresses an item by id, or the root when id is empty.
 func itemPath(id string) string {
@@ -240,10 +230,9 @@ func createFolder(ctx context.Context, c *provider.Call, in folderIn) (any, erro
 type uploadIn struct {
 	Name             string `json:"name"`
 	ParentID         string `json:"parent_id"`
-	Content          string `json:"content"`
-	ContentBase64    string `json:"content_base64"`
 	ContentType      string `json:"content_type"`
 	ConflictBehavior string `json:"conflict_behavior"`
+	provider.Upload
 }
 
 func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error) {
@@ -258,26 +247,11 @@ func uploadFile(ctx context.Context, c *provider.Call, in uploadIn) (any, error)
 	if _, err := provider.PathSegments("name", in.Name); err != nil {
 		return nil, err
 	}
-	if in.Content != "" && in.ContentBase64 != "" {
-		return nil, provider.UserError("content_base64", "give content or content_base64, not both")
+	data, err := in.Bytes(maxSimpleUpload, "is larger than 4 MB; use an upload session")
+	if err != nil {
+		return nil, err
 	}
-	data := []byte(in.Content)
-	if in.ContentBase64 != "" {
-		var err error
-		if data, err = base64.StdEncoding.DecodeString(in.ContentBase64); err != nil {
-			return nil, provider.UserError("content_base64", "is not valid base64")
-		}
-	}
-	if len(data) > maxSimpleUpload {
-		return nil, provider.UserError("content", "is larger than 4 MB; use an upload session")
-	}
-	ct := in.ContentType
-	if ct == "" {
-		ct = "application/octet-stream"
-		if in.ContentBase64 == "" {
-			ct = "text/plain"
-		}
-	}
+	ct := in.MediaType(in.ContentType)
 	q := url.Values{}
 	if in.ConflictBehavior != "" {
 		q.Set("@microsoft.graph.conflictBehavior", in.ConflictBehavior)
