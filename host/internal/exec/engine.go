@@ -54,6 +54,7 @@ import (
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtime"
 	"github.com/atomhq/atom/host/internal/runtime/generic"
+	"github.com/atomhq/atom/host/internal/runtime/wasm"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/sdk/provider"
@@ -64,6 +65,7 @@ import (
 const (
 	CodeActionFailed        = "action_failed"
 	CodePluginUnavailable   = "plugin_unavailable"
+	CodePluginFailed        = "plugin_failed"
 	CodeTimeout             = "timeout"
 	CodeRateLimited         = "rate_limited"
 	CodeInternal            = "internal"
@@ -556,6 +558,11 @@ func (e *Engine) failure(res *Result, err error) *Result {
 		if res.Status == 0 {
 			res.Status = http.StatusBadRequest
 		}
+	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
+		// The guest misbehaved (trap, panic, memory cap): the piece
+		// failed, not the host.
+		res.Status, res.Code = http.StatusBadGateway, CodePluginFailed
+		res.Message = fmt.Sprintf("the piece failed: %v", err)
 	case errors.Is(err, runtime.ErrUnavailable):
 		res.Status, res.Code = http.StatusBadGateway, CodePluginUnavailable
 		res.Message = fmt.Sprintf("the plugin serving this provider is unavailable (%v); retry shortly", err)
@@ -600,7 +607,7 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	v, _ := e.stats.LoadOrStore(kind+"/"+c.provider, &callStats{})
 	st := v.(*callStats)
 	st.calls.Add(1)
-	if res.Code == CodePluginUnavailable || res.Code == CodeInternal || res.Code == CodeTimeout {
+	if res.Code == CodePluginUnavailable || res.Code == CodePluginFailed || res.Code == CodeInternal || res.Code == CodeTimeout {
 		msg := res.Message
 		st.lastErr.Store(&msg)
 	}
