@@ -1,18 +1,16 @@
 package stripe_test
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/atomhq/atom/sdk/providertest"
 )
 
 // fakeStripe behaves like the parts of api.stripe.com the provider uses:
@@ -21,17 +19,16 @@ import (
 // Idempotency-Key replay, and Stripe's error body. It records every
 // request for golden comparison.
 type fakeStripe struct {
-	*httptest.Server
+	*providertest.Recorder
 	keys map[string]bool
 
 	mu        sync.Mutex
 	customers []map[string]any // newest first
 	charges   []map[string]any // newest first
 	idem      map[string]map[string]any
-	requests  []string
 }
 
-func newFakeStripe(t *testing.T, keys ...string) *fakeStripe {
+func newFakeStripe(t testing.TB, keys ...string) *fakeStripe {
 	f := &fakeStripe{keys: map[string]bool{}, idem: map[string]map[string]any{}}
 	for _, k := range keys {
 		f.keys[k] = true
@@ -50,50 +47,9 @@ func newFakeStripe(t *testing.T, keys ...string) *fakeStripe {
 			"created": 1700001000 + i,
 		}}, f.charges...)
 	}
-	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
-	t.Cleanup(f.Close)
+	f.Recorder = providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version"},
+		f.serve, providertest.RecordBody(providertest.CanonicalBody))
 	return f
-}
-
-func (f *fakeStripe) record(r *http.Request, body string) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL.Path)
-	q := r.URL.Query()
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		fmt.Fprintf(&b, "query %s=%s\n", k, q.Get(k))
-	}
-	for _, h := range []string{"Authorization", "Content-Type", "Idempotency-Key", "Stripe-Version"} {
-		if v := r.Header.Get(h); v != "" {
-			fmt.Fprintf(&b, "header %s: %s\n", h, v)
-		}
-	}
-	if body != "" {
-		form, _ := url.ParseQuery(body)
-		fkeys := make([]string, 0, len(form))
-		for k := range form {
-			fkeys = append(fkeys, k)
-		}
-		sort.Strings(fkeys)
-		for _, k := range fkeys {
-			fmt.Fprintf(&b, "form %s=%s\n", k, form.Get(k))
-		}
-	}
-	f.mu.Lock()
-	f.requests = append(f.requests, b.String())
-	f.mu.Unlock()
-}
-
-func (f *fakeStripe) takeRequests() string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := strings.Join(f.requests, "\n")
-	f.requests = nil
-	return out
 }
 
 func stripeError(w http.ResponseWriter, status int, typ, code, param, msg string) {
@@ -104,15 +60,11 @@ func stripeError(w http.ResponseWriter, status int, typ, code, param, msg string
 	if param != "" {
 		e["param"] = param
 	}
-	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Request-Id", "req_fake")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	providertest.WriteJSON(w, status, map[string]any{"error": e})
 }
 
-func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(r.Body)
-	f.record(r, string(raw))
+func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || key == "" {
 		stripeError(w, 401, "invalid_request_error", "", "",
@@ -131,7 +83,7 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/v1/balance":
-		writeJSON(w, map[string]any{
+		providertest.WriteJSON(w, 200, map[string]any{
 			"object":    "balance",
 			"available": []map[string]any{{"amount": 123456, "currency": "usd", "source_types": map[string]int{"card": 123456}}},
 			"pending":   []map[string]any{{"amount": 789, "currency": "usd", "source_types": map[string]int{"card": 789}}},
@@ -160,11 +112,6 @@ func redact(key string) string {
 		return "****"
 	}
 	return key[:8] + "****" + key[len(key)-4:]
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (f *fakeStripe) list(w http.ResponseWriter, r *http.Request, path, kind string, all []map[string]any, keep func(map[string]any) bool) {
@@ -208,7 +155,7 @@ func (f *fakeStripe) list(w http.ResponseWriter, r *http.Request, path, kind str
 	if items == nil {
 		items = []map[string]any{}
 	}
-	writeJSON(w, map[string]any{"object": "list", "url": path, "has_more": more, "data": items})
+	providertest.WriteJSON(w, 200, map[string]any{"object": "list", "url": path, "has_more": more, "data": items})
 }
 
 func (f *fakeStripe) createCustomer(w http.ResponseWriter, r *http.Request, body string) {
@@ -226,7 +173,7 @@ func (f *fakeStripe) createCustomer(w http.ResponseWriter, r *http.Request, body
 	idem := r.Header.Get("Idempotency-Key")
 	if c, ok := f.idem[idem]; ok && idem != "" {
 		w.Header().Set("Idempotent-Replayed", "true")
-		writeJSON(w, c)
+		providertest.WriteJSON(w, 200, c)
 		return
 	}
 	if e := form.Get("email"); e != "" && !strings.Contains(e, "@") {
@@ -249,7 +196,7 @@ func (f *fakeStripe) createCustomer(w http.ResponseWriter, r *http.Request, body
 	if idem != "" {
 		f.idem[idem] = c
 	}
-	writeJSON(w, c)
+	providertest.WriteJSON(w, 200, c)
 }
 
 func nilIfEmpty(s string) any {

@@ -45,21 +45,21 @@ func New() *provider.Builder {
 			Name:        "test_connection",
 			DisplayName: "Test connection",
 			Description: "Checks the credentials by reading the account balance.",
-			Output:      schema(`{"type":"object","properties":{"ok":{"type":"boolean"},"livemode":{"type":"boolean"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","properties":{"ok":{"type":"boolean"},"livemode":{"type":"boolean"}}}`),
 			Handle:      testConnection,
 		}).
 		Action(provider.ActionDef{
 			Name:        "get_balance",
 			DisplayName: "Get balance",
 			Description: "Returns the account's available and pending balance per currency.",
-			Output:      schema(`{"type":"object","properties":{"available":{"type":"array"},"pending":{"type":"array"},"livemode":{"type":"boolean"}}}`),
+			Output:      provider.SortedSchema(`{"type":"object","properties":{"available":{"type":"array"},"pending":{"type":"array"},"livemode":{"type":"boolean"}}}`),
 			Handle:      getBalance,
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_customers",
 			DisplayName: "List customers",
 			Description: "Lists customers, newest first, one page at a time.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":100},
 				"starting_after":{"type":"string"},
 				"email":{"type":"string"}}}`),
@@ -70,20 +70,20 @@ func New() *provider.Builder {
 			Name:        "create_customer",
 			DisplayName: "Create customer",
 			Description: "Creates a customer. Retrying the same execution does not create a second one.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"email":{"type":"string"},
 				"name":{"type":"string"},
 				"description":{"type":"string"},
 				"phone":{"type":"string"},
 				"metadata":{"type":"object","additionalProperties":{"type":"string"}}}}`),
-			Output: schema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
+			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}}`),
 			Handle: provider.Typed(createCustomer),
 		}).
 		Action(provider.ActionDef{
 			Name:        "list_charges",
 			DisplayName: "List charges",
 			Description: "Lists charges, newest first, optionally for one customer.",
-			Input: schema(`{"type":"object","additionalProperties":false,"properties":{
+			Input: provider.SortedSchema(`{"type":"object","additionalProperties":false,"properties":{
 				"limit":{"type":"integer","minimum":1,"maximum":100},
 				"starting_after":{"type":"string"},
 				"customer":{"type":"string"}}}`),
@@ -92,19 +92,10 @@ func New() *provider.Builder {
 		})
 }
 
-var listSchema = schema(`{"type":"object","required":["data","has_more"],"properties":{
+var listSchema = provider.SortedSchema(`{"type":"object","required":["data","has_more"],"properties":{
 	"data":{"type":"array","items":{"type":"object"}},
 	"has_more":{"type":"boolean"},
 	"next_starting_after":{"type":"string"}}}`)
-
-func schema(s string) json.RawMessage {
-	var v any
-	if err := json.Unmarshal([]byte(s), &v); err != nil {
-		panic("stripe: bad schema: " + err.Error())
-	}
-	b, _ := json.Marshal(v)
-	return b
-}
 
 // Balance is Stripe's balance object.
 type Balance struct {
