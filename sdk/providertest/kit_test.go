@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -170,4 +171,23 @@ func TestGoldenJSONAndPretty(t *testing.T) {
 	providertest.GoldenJSON(t, "testdata/manifest.golden.json", echo().Manifest())
 	resp := provider.Response{Output: []byte(`{"b":1,"a":[2]}`), Diagnostics: []provider.Diagnostic{{Severity: "warning", Summary: "slow"}}}
 	providertest.Golden(t, "testdata/pretty.golden", providertest.Pretty(t, resp))
+}
+
+func TestRunRefreshing(t *testing.T) {
+	fake := fakeItems(t)
+	resp := providertest.RunRefreshing(t, echo(), "put", `{"id":"r","data":{}}`,
+		provider.Credentials{Type: "oauth2", AccessToken: "stale"}, provider.Credentials{Type: "oauth2", AccessToken: "k"},
+		providertest.BaseURL(fake.URL))
+	var out map[string]any
+	providertest.Output(t, resp, &out)
+	if out["id"] != "r" || !strings.Contains(string(fake.Take()), "Bearer stale") {
+		t.Fatalf("out %v", out)
+	}
+}
+
+func ExampleWriteGoogleError() {
+	rec := httptest.NewRecorder()
+	providertest.WriteGoogleError(rec, 404, "NOT_FOUND", "notFound", "File not found: x.", "fileId", "parameter")
+	fmt.Print(rec.Code, " ", rec.Body.String())
+	// Output: 404 {"error":{"code":404,"errors":[{"domain":"global","location":"fileId","locationType":"parameter","message":"File not found: x.","reason":"notFound"}],"message":"File not found: x.","status":"NOT_FOUND"}}
 }
