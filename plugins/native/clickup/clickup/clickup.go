@@ -166,10 +166,7 @@ func listWorkspaces(ctx context.Context, c *provider.Call) (any, error) {
 	if err := send(ctx, c, http.MethodGet, "/team", nil, nil, &out); err != nil {
 		return nil, err
 	}
-	if out.Teams == nil {
-		out.Teams = []json.RawMessage{}
-	}
-	return map[string]any{"workspaces": out.Teams}, nil
+	return provider.ListOutput("workspaces", out.Teams), nil
 }
 
 type spacesIn struct {
@@ -188,10 +185,7 @@ func listSpaces(ctx context.Context, c *provider.Call, in spacesIn) (any, error)
 	if err := send(ctx, c, http.MethodGet, "/team/"+id+"/space", url.Values{"archived": {strconv.FormatBool(in.Archived)}}, nil, &out); err != nil {
 		return nil, err
 	}
-	if out.Spaces == nil {
-		out.Spaces = []json.RawMessage{}
-	}
-	return map[string]any{"spaces": out.Spaces}, nil
+	return provider.ListOutput("spaces", out.Spaces), nil
 }
 
 type tasksIn struct {
@@ -233,10 +227,7 @@ func listTasks(ctx context.Context, c *provider.Call, in tasksIn) (any, error) {
 	if err := send(ctx, c, http.MethodGet, "/list/"+id+"/task", q, nil, &page); err != nil {
 		return nil, err
 	}
-	if page.Tasks == nil {
-		page.Tasks = []json.RawMessage{}
-	}
-	out := map[string]any{"tasks": page.Tasks}
+	out := provider.ListOutput("tasks", page.Tasks)
 	// last_page is authoritative; without it a full page of 100 may have more.
 	if (page.LastPage != nil && !*page.LastPage) || (page.LastPage == nil && len(page.Tasks) == 100) {
 		out["next_page"] = in.Page + 1
