@@ -222,10 +222,7 @@ func listVersions(ctx context.Context, c *provider.Call, in fileIn) (any, error)
 	if err := get(ctx, c, "/v1/files/"+key+"/versions", q, &page); err != nil {
 		return nil, err
 	}
-	if page.Versions == nil {
-		page.Versions = []json.RawMessage{}
-	}
-	out := map[string]any{"versions": page.Versions}
+	out := provider.ListOutput("versions", page.Versions)
 	if u, err := url.Parse(page.Pagination.NextPage); err == nil && u.Query().Get("before") != "" {
 		out["next_before"] = u.Query().Get("before")
 	}
@@ -278,10 +275,7 @@ func listComments(ctx context.Context, c *provider.Call, in fileIn) (any, error)
 	if err := get(ctx, c, "/v1/files/"+key+"/comments", q, &out); err != nil {
 		return nil, err
 	}
-	if out.Comments == nil {
-		out.Comments = []json.RawMessage{}
-	}
-	return out, nil
+	return provider.ListOutput("comments", out.Comments), nil
 }
 
 func postComment(ctx context.Context, c *provider.Call, in fileIn) (any, error) {
