@@ -242,10 +242,8 @@ func listContacts(ctx context.Context, c *provider.Call, in listIn) (any, error)
 	if err := send(ctx, c, http.MethodGet, "/contacts", q, nil, &page); err != nil {
 		return nil, err
 	}
-	if page.Data == nil {
-		page.Data = []json.RawMessage{}
-	}
-	out := map[string]any{"data": page.Data, "total_count": page.TotalCount}
+	out := provider.ListOutput("data", page.Data)
+	out["total_count"] = page.TotalCount
 	if page.Pages.Next != nil && page.Pages.Next.StartingAfter != "" {
 		out["next_starting_after"] = page.Pages.Next.StartingAfter
 	}
@@ -297,10 +295,7 @@ func listTags(ctx context.Context, c *provider.Call) (any, error) {
 	if err := send(ctx, c, http.MethodGet, "/tags", nil, nil, &out); err != nil {
 		return nil, err
 	}
-	if out.Data == nil {
-		out.Data = []json.RawMessage{}
-	}
-	return out, nil
+	return provider.ListOutput("data", out.Data), nil
 }
 
 type conversationIn struct {
