@@ -288,10 +288,8 @@ func listProjects(ctx context.Context, c *provider.Call, in projectsIn) (any, er
 	if _, err := send(ctx, c, http.MethodGet, "/project/search", q, nil, &page); err != nil {
 		return nil, err
 	}
-	if page.Values == nil {
-		page.Values = []json.RawMessage{}
-	}
-	out := map[string]any{"projects": page.Values, "total": page.Total, "is_last": page.IsLast}
+	out := provider.ListOutput("projects", page.Values)
+	out["total"], out["is_last"] = page.Total, page.IsLast
 	if !page.IsLast {
 		out["next_start_at"] = page.StartAt + len(page.Values)
 	}
@@ -326,10 +324,7 @@ func searchIssues(ctx context.Context, c *provider.Call, in searchIn) (any, erro
 	if _, err := send(ctx, c, http.MethodGet, "/search/jql", q, nil, &page); err != nil {
 		return nil, err
 	}
-	if page.Issues == nil {
-		page.Issues = []json.RawMessage{}
-	}
-	out := map[string]any{"issues": page.Issues}
+	out := provider.ListOutput("issues", page.Issues)
 	if page.NextPageToken != "" && !page.IsLast {
 		out["next_page_token"] = page.NextPageToken
 	}
