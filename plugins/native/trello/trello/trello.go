@@ -206,10 +206,7 @@ func items(ctx context.Context, c *provider.Call, path string, q url.Values, key
 	if err := send(ctx, c, http.MethodGet, path, q, &out); err != nil {
 		return nil, err
 	}
-	if out == nil {
-		out = []json.RawMessage{}
-	}
-	return map[string]any{key: out}, nil
+	return provider.ListOutput(key, out), nil
 }
 
 type boardsIn struct {
@@ -263,10 +260,7 @@ func listBoardActions(ctx context.Context, c *provider.Call, in boardIn) (any, e
 	if err := send(ctx, c, http.MethodGet, "/boards/"+id+"/actions", q, &actions); err != nil {
 		return nil, err
 	}
-	if actions == nil {
-		actions = []json.RawMessage{}
-	}
-	out := map[string]any{"actions": actions}
+	out := provider.ListOutput("actions", actions)
 	// A full page may have older actions behind it.
 	if len(actions) == limit {
 		var last struct {
