@@ -169,10 +169,7 @@ func listBases(ctx context.Context, c *provider.Call, in offsetIn) (any, error) 
 }
 
 func paged(key string, items []json.RawMessage, offset string) map[string]any {
-	if items == nil {
-		items = []json.RawMessage{}
-	}
-	out := map[string]any{key: items}
+	out := provider.ListOutput(key, items)
 	if offset != "" {
 		out["next_offset"] = offset
 	}
