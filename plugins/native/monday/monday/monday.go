@@ -196,10 +196,7 @@ func listBoards(ctx context.Context, c *provider.Call, in boardsIn) (any, error)
 	if err := gql(ctx, c, boardsQuery, vars, &out); err != nil {
 		return nil, err
 	}
-	if out.Boards == nil {
-		out.Boards = []json.RawMessage{}
-	}
-	res := map[string]any{"boards": out.Boards}
+	res := provider.ListOutput("boards", out.Boards)
 	if len(out.Boards) == in.Limit {
 		res["next_page"] = in.Page + 1
 	}
@@ -254,10 +251,7 @@ func listItems(ctx context.Context, c *provider.Call, in itemsIn) (any, error) {
 		}
 		page = out.Boards[0].ItemsPage
 	}
-	if page.Items == nil {
-		page.Items = []json.RawMessage{}
-	}
-	res := map[string]any{"items": page.Items}
+	res := provider.ListOutput("items", page.Items)
 	if page.Cursor != "" {
 		res["next_cursor"] = page.Cursor
 	}
