@@ -145,10 +145,8 @@ type connection struct {
 }
 
 func (cn connection) page() map[string]any {
-	if cn.Nodes == nil {
-		cn.Nodes = []json.RawMessage{}
-	}
-	out := map[string]any{"nodes": cn.Nodes, "has_next_page": cn.PageInfo.HasNextPage}
+	out := provider.ListOutput("nodes", cn.Nodes)
+	out["has_next_page"] = cn.PageInfo.HasNextPage
 	if cn.PageInfo.HasNextPage && cn.PageInfo.EndCursor != "" {
 		out["next_cursor"] = cn.PageInfo.EndCursor
 	}
