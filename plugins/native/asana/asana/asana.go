@@ -213,10 +213,7 @@ func list(ctx context.Context, c *provider.Call, path string, q url.Values, p pa
 	if err := json.Unmarshal(env.Data, &data); err != nil {
 		return nil, err
 	}
-	if data == nil {
-		data = []json.RawMessage{}
-	}
-	out := map[string]any{"data": data}
+	out := provider.ListOutput("data", data)
 	if env.NextPage != nil && env.NextPage.Offset != "" {
 		out["next_offset"] = env.NextPage.Offset
 	}
