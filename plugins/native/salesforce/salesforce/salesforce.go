@@ -126,16 +126,14 @@ func New() *provider.Builder {
 // client returns the HTTP client for the org: the host's base URL when it
 // sent one, else the connection's instance_url.
 func client(ctx context.Context, c *provider.Call) (*provider.HTTPClient, error) {
-	opts := options
-	if c.Request().BaseURL == "" {
+	return provider.ClientWithBase(ctx, options, func() (string, error) {
 		inst := strings.TrimRight(c.Credentials().Metadata["instance_url"], "/")
 		u, err := url.Parse(inst)
 		if inst == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return nil, provider.Errorf("the connection has no Salesforce instance_url: reconnect Salesforce")
+			return "", provider.Errorf("the connection has no Salesforce instance_url: reconnect Salesforce")
 		}
-		opts.BaseURL = inst
-	}
-	return provider.Client(ctx, opts), nil
+		return inst, nil
+	})
 }
 
 // DecodeError reads Salesforce's error body, an array of
