@@ -146,15 +146,7 @@ func APIBase(creds provider.Credentials) (string, error) {
 }
 
 func client(ctx context.Context, c *provider.Call) (*provider.HTTPClient, error) {
-	opts := options
-	if c.Request().BaseURL == "" {
-		base, err := APIBase(c.Credentials())
-		if err != nil {
-			return nil, err
-		}
-		opts.BaseURL = base
-	}
-	return provider.Client(ctx, opts), nil
+	return provider.ClientWithBase(ctx, options, func() (string, error) { return APIBase(c.Credentials()) })
 }
 
 type zohoStatus struct {
