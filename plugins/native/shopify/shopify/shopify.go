@@ -152,19 +152,16 @@ func ShopURL(shop string) (string, error) {
 // client returns the HTTP client for the shop.
 func client(ctx context.Context, c *provider.Call) (*provider.HTTPClient, error) {
 	creds := c.Credentials()
-	opts := options
-	if c.Request().BaseURL == "" {
+	hc, err := provider.ClientWithBase(ctx, options, func() (string, error) {
 		shop := creds.Params["shop"]
 		if shop == "" {
 			shop = creds.Fields["shopName"]
 		}
-		u, err := ShopURL(shop)
-		if err != nil {
-			return nil, err
-		}
-		opts.BaseURL = u
+		return ShopURL(shop)
+	})
+	if err != nil {
+		return nil, err
 	}
-	hc := provider.Client(ctx, opts)
 	if creds.Type == "custom" {
 		tok := creds.Fields["adminToken"]
 		if tok == "" {
