@@ -127,17 +127,19 @@ func post(ctx context.Context, c *provider.Call, path string, body map[string]an
 	if id == "" || secret == "" {
 		return provider.Errorf("the Plaid connection needs the clientId and secret fields")
 	}
-	opts := options
-	if c.Request().BaseURL == "" {
+	hc, err := provider.ClientWithBase(ctx, options, func() (string, error) {
 		env := creds.Params["environment"]
 		host, ok := envHosts[env]
 		if !ok {
-			return provider.Errorf("the Plaid connection's environment %q is not sandbox, development or production", env)
+			return "", provider.Errorf("the Plaid connection's environment %q is not sandbox, development or production", env)
 		}
-		opts.BaseURL = host
+		return host, nil
+	})
+	if err != nil {
+		return err
 	}
 	body["client_id"], body["secret"] = id, secret
-	return provider.Client(ctx, opts).PostJSON(ctx, path, body, out)
+	return hc.PostJSON(ctx, path, body, out)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {
