@@ -130,14 +130,17 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 	}
 }
 
+// client returns the HTTP client for the company's api_domain, or for the
+// default host when the connection has none; it cannot fail, so the error
+// of ClientWithBase is always nil.
 func client(ctx context.Context, c *provider.Call) *provider.HTTPClient {
-	opts := options
-	if c.Request().BaseURL == "" {
+	hc, _ := provider.ClientWithBase(ctx, options, func() (string, error) {
 		if d := strings.TrimRight(c.Credentials().Metadata["api_domain"], "/"); strings.HasPrefix(d, "https://") && strings.HasSuffix(d, ".pipedrive.com") {
-			opts.BaseURL = d + "/api"
+			return d + "/api", nil
 		}
-	}
-	return provider.Client(ctx, opts)
+		return "", nil
+	})
+	return hc
 }
 
 type envelope struct {
