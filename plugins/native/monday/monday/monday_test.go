@@ -49,14 +49,10 @@ func TestManifest(t *testing.T) {
 
 func TestBareTokenAfterRefresh(t *testing.T) {
 	fake := newFakeMonday(t)
-	host := providertest.NewHost()
-	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: "mon_oauth_valid", TokenType: "Bearer"}
-	resp := providertest.Run(t, monday.New(), "test_connection", nil,
+	resp := providertest.RunRefreshing(t, monday.New(), "test_connection", nil,
 		provider.Credentials{Type: "oauth2", AccessToken: "expired", TokenType: "Bearer"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host), providertest.OverGRPC())
+		provider.Credentials{Type: "oauth2", AccessToken: "mon_oauth_valid", TokenType: "Bearer"},
+		providertest.BaseURL(fake.URL), providertest.OverGRPC())
 	var out map[string]any
 	providertest.Output(t, resp, &out)
-	if host.Refreshes() != 1 {
-		t.Fatalf("refreshes %d", host.Refreshes())
-	}
 }
