@@ -18,14 +18,6 @@ import (
 
 const token = "ya29.gmail-token"
 
-func googleError(w http.ResponseWriter, status int, statusName, reason, msg, location string) {
-	e := map[string]any{"domain": "global", "reason": reason, "message": msg}
-	if location != "" {
-		e["location"], e["locationType"] = location, "parameter"
-	}
-	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
-}
-
 // fakeGmail serves the users.* endpoints the provider uses: maxResults and
 // pageToken paging, RFC 2822 messages in base64url "raw" fields (parsed
 // and checked the way Gmail does) and Google's error body.
@@ -33,13 +25,13 @@ func fakeGmail(t testing.TB) *providertest.Recorder {
 	ids := []string{"18c1", "18c2", "18c3"}
 	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
-			googleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials.", "")
+			providertest.WriteGoogleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials.", "", "")
 			return
 		}
 		q := r.URL.Query()
 		p, ok := strings.CutPrefix(r.URL.Path, "/gmail/v1/users/me/")
 		if !ok {
-			googleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "", "")
 			return
 		}
 		switch {
@@ -67,7 +59,7 @@ func fakeGmail(t testing.TB) *providertest.Recorder {
 		case r.Method == "GET" && strings.HasPrefix(p, "messages/"):
 			id := strings.TrimPrefix(p, "messages/")
 			if id != "18c1" {
-				googleError(w, 404, "NOT_FOUND", "notFound", "Requested entity was not found.", "")
+				providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "Requested entity was not found.", "", "")
 				return
 			}
 			providertest.WriteJSON(w, 200, map[string]any{"id": id, "threadId": "t18c1", "labelIds": []string{"INBOX", "UNREAD"}, "snippet": "Lunch tomorrow?",
@@ -87,12 +79,12 @@ func fakeGmail(t testing.TB) *providertest.Recorder {
 			}
 			raw, err := base64.URLEncoding.DecodeString(in.Raw)
 			if err != nil {
-				googleError(w, 400, "INVALID_ARGUMENT", "invalidArgument", "Invalid value for ByteString: "+in.Raw, "raw")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "invalidArgument", "Invalid value for ByteString: "+in.Raw, "raw", "parameter")
 				return
 			}
 			m, err := mail.ReadMessage(strings.NewReader(string(raw)))
 			if err != nil || m.Header.Get("To") == "" {
-				googleError(w, 400, "INVALID_ARGUMENT", "invalidArgument", "Invalid To header", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "invalidArgument", "Invalid To header", "", "")
 				return
 			}
 			subject, _ := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
@@ -112,7 +104,7 @@ func fakeGmail(t testing.TB) *providertest.Recorder {
 		case r.Method == "GET" && p == "labels":
 			providertest.WriteJSON(w, 200, map[string]any{"labels": []map[string]string{{"id": "INBOX", "name": "INBOX", "type": "system"}, {"id": "Label_1", "name": "Receipts", "type": "user"}}})
 		default:
-			googleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "", "")
 		}
 	})
 }
