@@ -14,14 +14,6 @@ import (
 
 const token = "ya29.calendar-token"
 
-func googleError(w http.ResponseWriter, status int, statusName, reason, msg, location string) {
-	e := map[string]any{"domain": "global", "reason": reason, "message": msg}
-	if location != "" {
-		e["location"], e["locationType"] = location, "parameter"
-	}
-	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
-}
-
 // fakeCalendar serves the Calendar v3 endpoints the provider uses, with
 // maxResults/pageToken paging, event time validation as Google does it,
 // patch semantics and Google's error body.
@@ -33,7 +25,7 @@ func fakeCalendar(t testing.TB) *providertest.Recorder {
 	}
 	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
-			googleError(w, 401, "UNAUTHENTICATED", "authError", "Invalid Credentials", "")
+			providertest.WriteGoogleError(w, 401, "UNAUTHENTICATED", "authError", "Invalid Credentials", "", "")
 			return
 		}
 		q := r.URL.Query()
@@ -47,7 +39,7 @@ func fakeCalendar(t testing.TB) *providertest.Recorder {
 				{"id": "team@group.calendar.google.com", "summary": "Team", "accessRole": "writer"}}})
 		case r.Method == "GET" && strings.HasSuffix(p, "/events") && strings.HasPrefix(p, "/calendar/v3/calendars/"):
 			if q.Get("orderBy") == "startTime" && q.Get("singleEvents") != "true" {
-				googleError(w, 400, "INVALID_ARGUMENT", "badRequest", "The requested ordering is not available for the particular query.", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "badRequest", "The requested ordering is not available for the particular query.", "", "")
 				return
 			}
 			size := 250
@@ -67,7 +59,7 @@ func fakeCalendar(t testing.TB) *providertest.Recorder {
 			st, _ := ev["start"].(map[string]any)
 			en, _ := ev["end"].(map[string]any)
 			if st == nil || en == nil {
-				googleError(w, 400, "INVALID_ARGUMENT", "required", "Missing end time.", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "required", "Missing end time.", "", "")
 				return
 			}
 			ev["id"], ev["status"], ev["htmlLink"] = "evnew", "confirmed", "https://www.google.com/calendar/event?eid=evnew"
@@ -85,15 +77,15 @@ func fakeCalendar(t testing.TB) *providertest.Recorder {
 					return
 				}
 			}
-			googleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "", "")
 		case r.Method == "DELETE" && strings.Contains(p, "/events/"):
 			if strings.HasSuffix(p, "/ev1") {
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-			googleError(w, 410, "GONE", "deleted", "Resource has been deleted", "")
+			providertest.WriteGoogleError(w, 410, "GONE", "deleted", "Resource has been deleted", "", "")
 		default:
-			googleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "Not Found", "", "")
 		}
 	})
 }
