@@ -151,14 +151,12 @@ func TestBoxErrorNamesField(t *testing.T) {
 
 func TestRefreshAfter401(t *testing.T) {
 	fake := fakeBox(t)
-	host := providertest.NewHost()
-	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: token}
-	resp := providertest.Run(t, box.New(), "test_connection", nil, provider.Credentials{Type: "oauth2", AccessToken: "expired"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host))
+	resp := providertest.RunRefreshing(t, box.New(), "test_connection", nil, provider.Credentials{Type: "oauth2", AccessToken: "expired"}, provider.Credentials{Type: "oauth2", AccessToken: token},
+		providertest.BaseURL(fake.URL))
 	var out map[string]any
 	providertest.Output(t, resp, &out)
-	if out["login"] != "ceo@example.com" || host.Refreshes() != 1 {
-		t.Fatalf("out %v refreshes %d", out, host.Refreshes())
+	if out["login"] != "ceo@example.com" {
+		t.Fatalf("out %v", out)
 	}
 }
 
