@@ -67,14 +67,10 @@ func TestManifest(t *testing.T) {
 
 func TestRefreshAfter401(t *testing.T) {
 	fake := newFakeIntercom(t)
-	host := providertest.NewHost()
-	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: "dG9rOnZhbGlk"}
-	resp := providertest.Run(t, intercom.New(), "list_tags", nil,
+	resp := providertest.RunRefreshing(t, intercom.New(), "list_tags", nil,
 		provider.Credentials{Type: "oauth2", AccessToken: "expired"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host), providertest.OverGRPC())
+		provider.Credentials{Type: "oauth2", AccessToken: "dG9rOnZhbGlk"},
+		providertest.BaseURL(fake.URL), providertest.OverGRPC())
 	var out map[string]any
 	providertest.Output(t, resp, &out)
-	if host.Refreshes() != 1 {
-		t.Fatalf("refreshes %d", host.Refreshes())
-	}
 }
