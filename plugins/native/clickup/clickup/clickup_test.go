@@ -50,14 +50,10 @@ func TestManifest(t *testing.T) {
 
 func TestBareTokenAfterRefresh(t *testing.T) {
 	fake := newFakeClickUp(t)
-	host := providertest.NewHost()
-	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: "oauth-valid", TokenType: "Bearer"}
-	resp := providertest.Run(t, clickup.New(), "test_connection", nil,
+	resp := providertest.RunRefreshing(t, clickup.New(), "test_connection", nil,
 		provider.Credentials{Type: "oauth2", AccessToken: "expired", TokenType: "Bearer"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host), providertest.OverGRPC())
+		provider.Credentials{Type: "oauth2", AccessToken: "oauth-valid", TokenType: "Bearer"},
+		providertest.BaseURL(fake.URL), providertest.OverGRPC())
 	var out map[string]any
 	providertest.Output(t, resp, &out)
-	if host.Refreshes() != 1 {
-		t.Fatalf("refreshes %d", host.Refreshes())
-	}
 }
