@@ -19,15 +19,6 @@ import (
 
 const token = "ya29.drive-token"
 
-func googleError(w http.ResponseWriter, status int, statusName, reason, msg, location, locType string) {
-	e := map[string]any{"domain": "global", "reason": reason, "message": msg}
-	if location != "" {
-		e["location"], e["locationType"] = location, locType
-	}
-	providertest.WriteJSON(w, status, map[string]any{"error": map[string]any{
-		"code": status, "message": msg, "status": statusName, "errors": []any{e}}})
-}
-
 // fakeDrive serves the Drive v3 endpoints the provider uses, with the
 // required fields parameter, pageSize/pageToken paging, multipart/related
 // uploads and Google's error body.
@@ -39,7 +30,7 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 	}
 	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type"}, func(w http.ResponseWriter, r *http.Request, body []byte) {
 		if r.Header.Get("Authorization") != "Bearer "+token {
-			googleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.", "Authorization", "header")
+			providertest.WriteGoogleError(w, 401, "UNAUTHENTICATED", "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.", "Authorization", "header")
 			return
 		}
 		q := r.URL.Query()
@@ -47,7 +38,7 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 		switch {
 		case r.Method == "GET" && path == "/drive/v3/about":
 			if q.Get("fields") == "" {
-				googleError(w, 400, "INVALID_ARGUMENT", "required", "The 'fields' parameter is required for this method.", "fields", "parameter")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "required", "The 'fields' parameter is required for this method.", "fields", "parameter")
 				return
 			}
 			providertest.WriteJSON(w, 200, map[string]any{"user": map[string]any{"kind": "drive#user", "displayName": "Ada Lovelace", "emailAddress": "ada@example.com"}})
@@ -60,7 +51,7 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 			if tok := q.Get("pageToken"); tok != "" {
 				n, err := strconv.Atoi(strings.TrimPrefix(tok, "page-"))
 				if err != nil {
-					googleError(w, 400, "INVALID_ARGUMENT", "invalid", "Invalid Value", "pageToken", "parameter")
+					providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "invalid", "Invalid Value", "pageToken", "parameter")
 					return
 				}
 				start = n
@@ -79,11 +70,11 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 					return
 				}
 			}
-			googleError(w, 404, "NOT_FOUND", "notFound", "File not found: "+id+".", "fileId", "parameter")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "File not found: "+id+".", "fileId", "parameter")
 		case r.Method == "POST" && path == "/drive/v3/files":
 			var meta map[string]any
 			if json.Unmarshal(body, &meta) != nil {
-				googleError(w, 400, "INVALID_ARGUMENT", "parseError", "Parse Error", "", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "parseError", "Parse Error", "", "")
 				return
 			}
 			meta["id"] = "new-folder"
@@ -91,20 +82,20 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 		case r.Method == "POST" && path == "/upload/drive/v3/files":
 			mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if q.Get("uploadType") != "multipart" || mt != "multipart/related" {
-				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "Unsupported content with type: "+mt, "", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "badContent", "Unsupported content with type: "+mt, "", "")
 				return
 			}
 			mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
 			metaPart, err := mr.NextPart()
 			if err != nil {
-				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing metadata part", "", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing metadata part", "", "")
 				return
 			}
 			var meta map[string]any
 			_ = json.NewDecoder(metaPart).Decode(&meta)
 			media, err := mr.NextPart()
 			if err != nil {
-				googleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing media part", "", "")
+				providertest.WriteGoogleError(w, 400, "INVALID_ARGUMENT", "badContent", "missing media part", "", "")
 				return
 			}
 			data, _ := io.ReadAll(media)
@@ -116,12 +107,12 @@ func fakeDrive(t testing.TB) *providertest.Recorder {
 			providertest.WriteJSON(w, 200, meta)
 		case r.Method == "DELETE" && strings.HasPrefix(path, "/drive/v3/files/"):
 			if strings.TrimPrefix(path, "/drive/v3/files/") != "f1" {
-				googleError(w, 404, "NOT_FOUND", "notFound", "File not found: x.", "fileId", "parameter")
+				providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", "File not found: x.", "fileId", "parameter")
 				return
 			}
 			w.WriteHeader(http.StatusNoContent)
 		default:
-			googleError(w, 404, "NOT_FOUND", "notFound", fmt.Sprintf("Not Found: %s %s", r.Method, path), "", "")
+			providertest.WriteGoogleError(w, 404, "NOT_FOUND", "notFound", fmt.Sprintf("Not Found: %s %s", r.Method, path), "", "")
 		}
 	})
 }
@@ -161,15 +152,12 @@ func TestGoogleErrorBecomesDiagnostic(t *testing.T) {
 
 func TestRefreshAfter401(t *testing.T) {
 	fake := fakeDrive(t)
-	host := providertest.NewHost()
-	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: token}
-	resp := providertest.Run(t, gdrive.New(), "test_connection", nil,
-		provider.Credentials{Type: "oauth2", AccessToken: "expired"},
-		providertest.BaseURL(fake.URL), providertest.WithHost(host))
+	resp := providertest.RunRefreshing(t, gdrive.New(), "test_connection", nil, provider.Credentials{Type: "oauth2", AccessToken: "expired"}, provider.Credentials{Type: "oauth2", AccessToken: token},
+		providertest.BaseURL(fake.URL))
 	var out map[string]any
 	providertest.Output(t, resp, &out)
-	if out["email"] != "ada@example.com" || host.Refreshes() != 1 {
-		t.Fatalf("out %v refreshes %d", out, host.Refreshes())
+	if out["email"] != "ada@example.com" {
+		t.Fatalf("out %v", out)
 	}
 }
 
