@@ -97,13 +97,23 @@ func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx)
 	if tenantID == "" {
 		return sqlcore.ErrNoTenant
 	}
-	tx, err := s.pool.Begin(ctx)
+	// A tenant id of plain characters is set in the same round trip as
+	// BEGIN (a simple-protocol statement list, the id as a literal);
+	// anything else goes as a bind parameter in a second one.
+	plain := plainID(tenantID)
+	opts := pgx.TxOptions{}
+	if plain {
+		opts.BeginQuery = "BEGIN; SELECT set_config('app.current_tenant_id', '" + tenantID + "', true)"
+	}
+	tx, err := s.pool.BeginTx(ctx, opts)
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, `SELECT set_config('app.current_tenant_id', $1, true)`, tenantID); err != nil {
-		return fmt.Errorf("postgres: set tenant: %w", err)
+	if !plain {
+		if _, err := tx.Exec(ctx, `SELECT set_config('app.current_tenant_id', $1, true)`, tenantID); err != nil {
+			return fmt.Errorf("postgres: set tenant: %w", err)
+		}
 	}
 	if err := fn(sqlcore.NewTx(querier{tx}, dialect{}, tenantID)); err != nil {
 		return err
@@ -112,6 +122,22 @@ func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx)
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
 	return nil
+}
+
+// plainID reports whether id consists only of ASCII letters, digits, '_'
+// and '-' (every id the host generates), so it can be written as a SQL
+// string literal as is.
+func plainID(id string) bool {
+	if len(id) == 0 || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // LookupAPIKey finds a key by prefix (SECURITY DEFINER function).
