@@ -87,6 +87,16 @@ func (e *Env) NewDatabase(ctx context.Context) (*Database, error) {
 	return db, nil
 }
 
+// SuperURL connects to the database as the superuser of AdminURL.
+func (d *Database) SuperURL() string {
+	u, err := url.Parse(AdminURL())
+	if err != nil {
+		return AdminURL()
+	}
+	u.Path = "/" + d.Name
+	return u.String()
+}
+
 // Host is a host running in this process.
 type Host struct {
 	H      *app.Host

@@ -146,7 +146,7 @@ func refreshStorm(ctx context.Context, e *Env) ([]Row, error) {
 		{Name: "refresh storm: upstream refreshes", Ours: fmt.Sprint(refreshes), Goal: "exactly 1", Met: refreshes == 1 && failed == 0, Note: note},
 		{Name: "refresh storm: call latency p50 / p99", Ours: Fmt(lat.P(50)) + " / " + Fmt(lat.P(99)),
 			Baseline: Fmt(base.P(50)) + " / " + Fmt(base.P(99)) + " (same storm, fresh token)",
-			Note: "all calls in flight at once: the figures are mostly queueing on 2 cores"},
+			Note:     "all calls in flight at once: the figures are mostly queueing on 2 cores"},
 	}, nil
 }
 
@@ -186,14 +186,16 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 		}
 		tenants[i] = id
 	}
-	owner, err := pgx.Connect(ctx, db.OwnerURL)
+	// The tables force row-level security even on their owner, which
+	// rules out COPY; the superuser loads the rows.
+	owner, err := pgx.Connect(ctx, db.SuperURL())
 	if err != nil {
 		return nil, err
 	}
 	defer owner.Close(ctx)
 	bulk := total - real
 	nt := (bulk + perTenant - 1) / perTenant
-	e.logf("lookup: COPY %d tenants and %d connections as the owner", nt, bulk)
+	e.logf("lookup: COPY %d tenants and %d connections", nt, bulk)
 	start := time.Now()
 	now := time.Now()
 	trows := make([][]any, nt)
@@ -219,7 +221,7 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 		[]string{"id", "tenant_id", "provider", "auth_kind", "credentials", "key_id", "expires_at", "status"}, src); err != nil {
 		return nil, err
 	}
-	if _, err := owner.Exec(ctx, `ANALYZE`); err != nil {
+	if _, err := owner.Exec(ctx, `VACUUM ANALYZE`); err != nil {
 		return nil, err
 	}
 	var count int64
@@ -237,8 +239,8 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 	next := func() string { t := order[i%len(order)]; i++; return t }
 	n := len(order)
 	warm := min(200, n)
-	// Baseline: the bare indexed query, as the owner, outside a
-	// transaction.
+	// Baseline: the bare indexed query, as the superuser (no row-level
+	// security), outside a transaction.
 	direct, err := Timed(warm, n, func() error {
 		var ct []byte
 		return owner.QueryRow(ctx, `SELECT credentials FROM integration_tokens WHERE tenant_id = $1 AND provider = $2 AND user_id IS NULL`, next(), "fakeapi").Scan(&ct)
@@ -255,9 +257,16 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A service without the in-memory credential cache, so every lookup
+	// reads and decrypts the row.
+	cold, err := connect.New(connect.Config{Store: st, Keyring: h.H.Keyring, Catalog: h.H.Catalog.Current(),
+		BaseURL: h.URL, Env: func(string) string { return "" }, CredentialCacheTTL: -1})
+	if err != nil {
+		return nil, err
+	}
 	svc, err := Timed(warm, n, func() error {
 		t := next()
-		c, _, err := h.H.Connect.Credentials(ctx, t, "", "fakeapi")
+		c, _, err := cold.Credentials(ctx, t, "", "fakeapi")
 		if err == nil && c.APIKey != "fk_"+t {
 			err = errors.New("wrong credentials returned")
 		}
@@ -269,8 +278,8 @@ func tokenLookup(ctx context.Context, e *Env) ([]Row, error) {
 	note := fmt.Sprintf("%s connections over %s tenants; %d lookups each over %d tenants in random order, app role with RLS",
 		thousands(count), thousands(int64(nt+real)), n, real)
 	return []Row{
-		{Name: "token lookup: connect.Service.Credentials p50 / p99", Ours: Fmt(svc.P(50)) + " / " + Fmt(svc.P(99)),
-			Baseline: Fmt(direct.P(50)) + " / " + Fmt(direct.P(99)) + " (bare indexed SELECT as owner)",
+		{Name: "token lookup: connect.Service.Credentials p50 / p99 (credential cache off: read + decrypt)", Ours: Fmt(svc.P(50)) + " / " + Fmt(svc.P(99)),
+			Baseline: Fmt(direct.P(50)) + " / " + Fmt(direct.P(99)) + " (bare indexed SELECT, no RLS)",
 			Goal:     "p99 ≤ 2 ms", Met: svc.P(99) <= 2*time.Millisecond, Note: note},
 		{Name: "token lookup: store InTenant + GetConnection p50 / p99", Ours: Fmt(storeLat.P(50)) + " / " + Fmt(storeLat.P(99)),
 			Baseline: Fmt(direct.P(50)) + " / " + Fmt(direct.P(99)), Goal: "p99 ≤ 2 ms", Met: storeLat.P(99) <= 2*time.Millisecond},
