@@ -307,11 +307,7 @@ func list(ctx context.Context, c *provider.Call, path, key string, in listIn, fi
 	if err != nil {
 		return nil, err
 	}
-	items := raw[key]
-	if items == nil {
-		items = []json.RawMessage{}
-	}
-	out := map[string]any{key: items}
+	out := provider.ListOutput(key, raw[key])
 	if cl := h.Get("X-Shopify-Shop-Api-Call-Limit"); cl != "" {
 		out["call_limit"] = cl
 	}
