@@ -223,10 +223,8 @@ func listCustomers(ctx context.Context, c *provider.Call, in listIn) (any, error
 	if err := query(ctx, c, q, &out); err != nil {
 		return nil, err
 	}
-	res := map[string]any{"customers": out.QueryResponse.Customer, "start_position": start}
-	if out.QueryResponse.Customer == nil {
-		res["customers"] = []json.RawMessage{}
-	}
+	res := provider.ListOutput("customers", out.QueryResponse.Customer)
+	res["start_position"] = start
 	if len(out.QueryResponse.Customer) == max {
 		res["next_start_position"] = start + max
 	}
