@@ -238,10 +238,8 @@ func page(ctx context.Context, c *provider.Call, path, key string, pg, pageSize 
 			return nil, err
 		}
 	}
-	if items == nil {
-		items = []json.RawMessage{}
-	}
-	out := map[string]any{key: items, "page": pg}
+	out := provider.ListOutput(key, items)
+	out["page"] = pg
 	if len(items) >= pageSize {
 		out["next_page"] = pg + 1
 	}
