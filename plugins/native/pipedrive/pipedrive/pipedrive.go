@@ -168,10 +168,8 @@ func testConnection(ctx context.Context, c *provider.Call) (any, error) {
 }
 
 func page(env envelope, items []json.RawMessage) map[string]any {
-	if items == nil {
-		items = []json.RawMessage{}
-	}
-	out := map[string]any{"items": items, "more_items": env.AdditionalData.Pagination.MoreItems}
+	out := provider.ListOutput("items", items)
+	out["more_items"] = env.AdditionalData.Pagination.MoreItems
 	if env.AdditionalData.Pagination.MoreItems {
 		out["next_start"] = env.AdditionalData.Pagination.NextStart
 	}
