@@ -231,10 +231,7 @@ func listMessages(ctx context.Context, c *provider.Call, in listIn) (any, error)
 	if err := c.HTTP().GetJSON(ctx, target, q, &page); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"messages": page.Messages}
-	if page.Messages == nil {
-		out["messages"] = []json.RawMessage{}
-	}
+	out := provider.ListOutput("messages", page.Messages)
 	if page.NextPageURI != nil && *page.NextPageURI != "" {
 		out["next_cursor"] = *page.NextPageURI
 	}
