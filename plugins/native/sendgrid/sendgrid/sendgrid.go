@@ -247,10 +247,8 @@ func listTemplates(ctx context.Context, c *provider.Call, in templatesIn) (any, 
 	if err := client(ctx, c).GetJSON(ctx, "/v3/templates", q, &raw); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"templates": raw.Result, "count": raw.Metadata.Count}
-	if raw.Result == nil {
-		out["templates"] = []json.RawMessage{}
-	}
+	out := provider.ListOutput("templates", raw.Result)
+	out["count"] = raw.Metadata.Count
 	if u, err := url.Parse(raw.Metadata.Next); err == nil && u.Query().Get("page_token") != "" {
 		out["next_page_token"] = u.Query().Get("page_token")
 	}
@@ -300,10 +298,7 @@ func listBounces(ctx context.Context, c *provider.Call, in bouncesIn) (any, erro
 	if err := client(ctx, c).GetJSON(ctx, "/v3/suppression/bounces", q, &list); err != nil {
 		return nil, err
 	}
-	if list == nil {
-		list = []json.RawMessage{}
-	}
-	out := map[string]any{"bounces": list}
+	out := provider.ListOutput("bounces", list)
 	if len(list) == limit {
 		out["next_offset"] = in.Offset + limit
 	}
