@@ -141,10 +141,7 @@ func listLocations(ctx context.Context, c *provider.Call) (any, error) {
 	if err := c.HTTP().GetJSON(ctx, "/v2/locations", nil, &out); err != nil {
 		return nil, err
 	}
-	if out.Locations == nil {
-		out.Locations = []json.RawMessage{}
-	}
-	return map[string]any{"locations": out.Locations}, nil
+	return provider.ListOutput("locations", out.Locations), nil
 }
 
 type listIn struct {
@@ -172,10 +169,7 @@ func list(ctx context.Context, c *provider.Call, path, key string, q url.Values,
 	if len(raw[key]) > 0 {
 		_ = json.Unmarshal(raw[key], &items)
 	}
-	if items == nil {
-		items = []json.RawMessage{}
-	}
-	out := map[string]any{key: items}
+	out := provider.ListOutput(key, items)
 	var cursor string
 	if json.Unmarshal(raw["cursor"], &cursor) == nil && cursor != "" {
 		out["cursor"] = cursor
