@@ -267,18 +267,12 @@ func listRecords(ctx context.Context, c *provider.Call, in listIn) (any, error) 
 	if err := hc.GetJSON(ctx, path, q, &raw); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"data": nonNil(raw.Data), "more_records": raw.Info.MoreRecords}
+	out := provider.ListOutput("data", raw.Data)
+	out["more_records"] = raw.Info.MoreRecords
 	if raw.Info.MoreRecords && raw.Info.NextPageToken != "" {
 		out["next_page_token"] = raw.Info.NextPageToken
 	}
 	return out, nil
-}
-
-func nonNil(d []json.RawMessage) []json.RawMessage {
-	if d == nil {
-		return []json.RawMessage{}
-	}
-	return d
 }
 
 type recordIn struct {
@@ -387,7 +381,8 @@ func searchRecords(ctx context.Context, c *provider.Call, in searchIn) (any, err
 	if err := hc.GetJSON(ctx, path+"/search", q, &raw); err != nil {
 		return nil, err
 	}
-	out := map[string]any{"data": nonNil(raw.Data), "more_records": raw.Info.MoreRecords}
+	out := provider.ListOutput("data", raw.Data)
+	out["more_records"] = raw.Info.MoreRecords
 	if raw.Info.MoreRecords {
 		page := raw.Info.Page
 		if page == 0 {
