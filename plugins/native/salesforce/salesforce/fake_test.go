@@ -13,9 +13,9 @@ const token = "00DFAKE!AQ4AQFakeAccessToken"
 
 // newFake starts a fake that behaves like the parts of an org's REST API
 // the provider uses: Bearer session auth, SOQL query batches linked by
-// nextRecordsUrl,
-// sObject CRUD (201 with {id,success,errors}, 204 on update and delete),
-// describe, the Sforce-Limit-Info header and Salesforce's error array.
+// nextRecordsUrl, sObject CRUD (201 with {id,success,errors}, 204 on
+// update and delete), describe, the Sforce-Limit-Info header and
+// Salesforce's error array.
 func newFake(t testing.TB) *providertest.Recorder {
 	return providertest.NewRecorder(t, []string{"Authorization", "Content-Type", "Sforce-Query-Options"}, serve,
 		providertest.RecordBody(providertest.CanonicalBody))
