@@ -87,13 +87,7 @@ func (f *fakeGitHub) serve(w http.ResponseWriter, r *http.Request, body []byte) 
 
 func (f *fakeGitHub) page(w http.ResponseWriter, r *http.Request, all []map[string]any) {
 	q := r.URL.Query()
-	per, page := 30, 1
-	if s := q.Get("per_page"); s != "" {
-		per, _ = strconv.Atoi(s)
-	}
-	if s := q.Get("page"); s != "" {
-		page, _ = strconv.Atoi(s)
-	}
+	per, page := providertest.QueryInt(q, "per_page", 30), providertest.QueryInt(q, "page", 1)
 	last := (len(all) + per - 1) / per
 	link := func(p int, rel string) string {
 		u := *r.URL
