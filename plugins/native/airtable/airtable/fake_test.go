@@ -98,10 +98,7 @@ func (f *fakeAirtable) table(w http.ResponseWriter, r *http.Request, rest []stri
 		switch r.Method {
 		case "GET":
 			q := r.URL.Query()
-			size := 100
-			if s := q.Get("pageSize"); s != "" {
-				size, _ = strconv.Atoi(s)
-			}
+			size := providertest.QueryInt(q, "pageSize", 100)
 			start := 0
 			if o := q.Get("offset"); o != "" {
 				_, after, _ := strings.Cut(o, "/")
