@@ -76,10 +76,7 @@ func (f *fakeFigma) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 		for i := 5; i >= 1; i-- {
 			all = append(all, map[string]any{"id": strconv.Itoa(1000 + i), "created_at": fmt.Sprintf("2024-05-0%dT10:00:00Z", i), "label": nil, "description": nil, "user": map[string]any{"handle": "ada"}})
 		}
-		size := 30
-		if s := q.Get("page_size"); s != "" {
-			size, _ = strconv.Atoi(s)
-		}
+		size := providertest.QueryInt(q, "page_size", 30)
 		start := 0
 		if b := q.Get("before"); b != "" {
 			for i, v := range all {
