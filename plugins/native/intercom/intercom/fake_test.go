@@ -62,10 +62,7 @@ func (f *fakeIntercom) serve(w http.ResponseWriter, r *http.Request, raw []byte)
 		providertest.WriteJSON(w, 200, map[string]any{"type": "admin", "id": "991267", "name": "Ciaran", "email": "ciaran@acme.test", "email_verified": true,
 			"app": map[string]any{"type": "app", "id_code": "abc123", "name": "Acme Support", "region": "US", "timezone": "Europe/Dublin"}})
 	case r.Method == "GET" && p == "/contacts":
-		per := 50
-		if s := q.Get("per_page"); s != "" {
-			per, _ = strconv.Atoi(s)
-		}
+		per := providertest.QueryInt(q, "per_page", 50)
 		start := 0
 		if a := q.Get("starting_after"); a != "" {
 			n, err := strconv.Atoi(strings.TrimPrefix(a, "WzE3MDAwMDAwMDAsIjY1YSIs"))
