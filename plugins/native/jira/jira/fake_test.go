@@ -74,11 +74,8 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request, raw []byte
 		providertest.WriteJSON(w, 200, map[string]any{"accountId": "5b10a2844c20165700ede21g", "displayName": "Mia Krystof", "emailAddress": "mia@acme.test", "active": true})
 	case r.Method == "GET" && p == "/project/search":
 		all := []map[string]any{{"id": "10000", "key": "ENG", "name": "Engineering"}, {"id": "10001", "key": "OPS", "name": "Operations"}, {"id": "10002", "key": "MKT", "name": "Marketing"}}
-		start, _ := strconv.Atoi(q.Get("startAt"))
-		max := 50
-		if s := q.Get("maxResults"); s != "" {
-			max, _ = strconv.Atoi(s)
-		}
+		start := providertest.QueryInt(q, "startAt", 0)
+		max := providertest.QueryInt(q, "maxResults", 50)
 		end := min(start+max, len(all))
 		providertest.WriteJSON(w, 200, map[string]any{"self": "https://acme.atlassian.net/rest/api/3/project/search", "startAt": start, "maxResults": max, "total": len(all), "isLast": end >= len(all), "values": all[start:end]})
 	case r.Method == "GET" && p == "/search/jql":
@@ -86,10 +83,7 @@ func (f *fakeAtlassian) serve(w http.ResponseWriter, r *http.Request, raw []byte
 			jiraError(w, 400, []string{"The value '" + q.Get("jql") + "' does not exist for the field 'project'."}, nil)
 			return
 		}
-		max := 50
-		if s := q.Get("maxResults"); s != "" {
-			max, _ = strconv.Atoi(s)
-		}
+		max := providertest.QueryInt(q, "maxResults", 50)
 		start := 0
 		if tok := q.Get("nextPageToken"); tok != "" {
 			start, _ = strconv.Atoi(strings.TrimPrefix(tok, "tok-"))
