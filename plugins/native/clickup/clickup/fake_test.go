@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -85,7 +84,7 @@ func (f *fakeClickUp) serve(w http.ResponseWriter, r *http.Request, raw []byte) 
 			providertest.WriteJSON(w, 200, task)
 			return
 		}
-		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		page := providertest.QueryInt(r.URL.Query(), "page", 0)
 		start := min(page*f.perPage, len(f.tasks))
 		end := min(start+f.perPage, len(f.tasks))
 		providertest.WriteJSON(w, 200, map[string]any{"tasks": f.tasks[start:end], "last_page": end >= len(f.tasks)})
