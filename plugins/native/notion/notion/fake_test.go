@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,7 +110,7 @@ func (f *fakeNotion) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 		}
 		providertest.WriteJSON(w, 200, map[string]any{"object": "list", "results": added, "next_cursor": nil, "has_more": false, "type": "block", "block": map[string]any{}})
 	case r.Method == "GET" && p == "/v1/blocks/page-1/children":
-		n, _ := strconv.Atoi(r.URL.Query().Get("page_size"))
+		n := providertest.QueryInt(r.URL.Query(), "page_size", 0)
 		f.list(w, f.blocks, r.URL.Query().Get("start_cursor"), n)
 	default:
 		notionError(w, 400, "invalid_request_url", "Invalid request URL.")
