@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -81,7 +80,7 @@ func (f *fakeTrello) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 		for i := 5; i >= 1; i-- { // newest first
 			all = append(all, map[string]any{"id": fmt.Sprintf("act%d", i), "type": "commentCard", "date": fmt.Sprintf("2024-03-0%dT10:00:00.000Z", i), "data": map[string]any{"text": fmt.Sprintf("comment %d", i)}})
 		}
-		limit, _ := strconv.Atoi(q.Get("limit"))
+		limit := providertest.QueryInt(q, "limit", 0)
 		start := 0
 		if b := q.Get("before"); b != "" {
 			for i, a := range all {
