@@ -163,6 +163,7 @@ func (s *Server) routes() {
 	a.Get("/healthz", s.healthz)
 	a.Get("/readyz", s.readyz)
 	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+	a.Get("/openapi.json", s.openAPI)
 	if s.deps.Demo != nil {
 		a.All("/demo/*", adaptor.HTTPHandler(detach(s.deps.Demo)))
 	}
