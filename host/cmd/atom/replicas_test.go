@@ -13,9 +13,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/fakeprovider"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -139,6 +141,9 @@ func TestTwoReplicas(t *testing.T) {
 	// The rotated refresh token was stored: another forced refresh works
 	// (the fake rejects the old, rotated-away refresh token).
 	owner.Exec(ctx, `UPDATE integration_tokens SET expires_at = now() - interval '1 minute'`)
+	// Replicas keep decrypted credentials for a moment; a token changed
+	// behind their back (this SQL) is seen once that passes.
+	time.Sleep(connect.DefaultCredentialCacheTTL + 500*time.Millisecond)
 	if st, body := call(t, "POST", b.base+"/api/v1/integrations/fake/actions/custom_api_call", key,
 		map[string]any{"input": map[string]any{"method": "GET", "path": "/me"}}); st != 200 {
 		t.Fatalf("call after second expiry: %d %v", st, body)

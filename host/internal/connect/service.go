@@ -83,6 +83,9 @@ type Config struct {
 	CredentialCacheTTL time.Duration
 }
 
+// DefaultCredentialCacheTTL is Config.CredentialCacheTTL's default.
+const DefaultCredentialCacheTTL = 2 * time.Second
+
 // Service runs connection flows and keeps tokens fresh. It is safe for
 // concurrent use; several Services (in one process or on several hosts)
 // may share one database.
@@ -115,7 +118,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.CredentialCacheTTL == 0 {
-		cfg.CredentialCacheTTL = 2 * time.Second
+		cfg.CredentialCacheTTL = DefaultCredentialCacheTTL
 	}
 	if cfg.RefreshSkew <= 0 {
 		cfg.RefreshSkew = 60 * time.Second
