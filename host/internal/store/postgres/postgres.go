@@ -29,6 +29,7 @@ import (
 // Store is a PostgreSQL-backed store.Store.
 type Store struct {
 	pool *pgxpool.Pool
+	keys *sqlcore.KeyCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -46,7 +47,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err))
 	}
-	return &Store{pool: pool}, nil
+	return &Store{pool: pool, keys: sqlcore.NewKeyCache()}, nil
 }
 
 // redact drops the connection string from pgx parse errors, which may
@@ -115,10 +116,15 @@ func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx)
 			return fmt.Errorf("postgres: set tenant: %w", err)
 		}
 	}
-	if err := fn(sqlcore.NewTx(querier{tx}, dialect{}, tenantID)); err != nil {
+	t := sqlcore.NewTx(querier{tx}, dialect{}, tenantID).WithKeyCache(s.keys)
+	if err := fn(t); err != nil {
 		return err
 	}
-	if err := tx.Commit(ctx); err != nil {
+	err = tx.Commit(ctx)
+	if t.RevokedKeys() {
+		s.keys.Clear()
+	}
+	if err != nil {
 		return fmt.Errorf("postgres: commit: %w", err)
 	}
 	return nil
@@ -140,13 +146,17 @@ func plainID(id string) bool {
 	return true
 }
 
-// LookupAPIKey finds a key by prefix (SECURITY DEFINER function).
+// LookupAPIKey finds a key by prefix (SECURITY DEFINER function). Found
+// rows are reused for sqlcore.APIKeyTTL; a revocation through this store
+// clears them at once.
 func (s *Store) LookupAPIKey(ctx context.Context, prefix string) (*store.APIKey, error) {
-	k, err := sqlcore.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT * FROM atom_lookup_api_key($1)`, prefix))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
-	return k, err
+	return s.keys.Lookup(prefix, func() (*store.APIKey, error) {
+		k, err := sqlcore.ScanAPIKey(s.pool.QueryRow(ctx, `SELECT * FROM atom_lookup_api_key($1)`, prefix))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		return k, err
+	})
 }
 
 // LookupStateTenant finds the tenant of a live state.

@@ -15,6 +15,9 @@ type Tx struct {
 	d      Dialect
 	tenant string
 	now    func() time.Time
+	// keys is cleared on revocation; revoked records one.
+	keys    *KeyCache
+	revoked bool
 }
 
 var _ store.Tx = (*Tx)(nil)
@@ -23,6 +26,16 @@ var _ store.Tx = (*Tx)(nil)
 func NewTx(q Querier, d Dialect, tenantID string) *Tx {
 	return &Tx{q: q, d: d, tenant: tenantID, now: func() time.Time { return time.Now().UTC() }}
 }
+
+// WithKeyCache makes RevokeAPIKey clear c; the store clears it again after
+// the commit when RevokedKeys reports a revocation.
+func (t *Tx) WithKeyCache(c *KeyCache) *Tx {
+	t.keys = c
+	return t
+}
+
+// RevokedKeys reports whether the transaction revoked an API key.
+func (t *Tx) RevokedKeys() bool { return t.revoked }
 
 // TenantID returns the transaction's tenant.
 func (t *Tx) TenantID() string { return t.tenant }
@@ -185,6 +198,10 @@ func ScanAPIKey(r Row) (*store.APIKey, error) {
 
 // RevokeAPIKey marks a key revoked.
 func (t *Tx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	t.revoked = true
+	if t.keys != nil {
+		t.keys.Clear()
+	}
 	n, err := t.exec(ctx, `UPDATE tenant_api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`, t.tenant, id, t.tm(at))
 	if err == nil && n == 0 {
 		return store.ErrNotFound

@@ -26,7 +26,8 @@ import (
 
 // Store is a SQLite-backed store.Store.
 type Store struct {
-	db *sql.DB
+	db   *sql.DB
+	keys *sqlcore.KeyCache
 }
 
 var _ store.Store = (*Store)(nil)
@@ -54,7 +55,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: chmod %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, keys: sqlcore.NewKeyCache()}, nil
 }
 
 // DB exposes the database handle (for River's SQLite driver).
@@ -120,23 +121,31 @@ func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	if err := fn(sqlcore.NewTx(querier{tx}, dialect{}, tenantID)); err != nil {
+	t := sqlcore.NewTx(querier{tx}, dialect{}, tenantID).WithKeyCache(s.keys)
+	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	err = tx.Commit()
+	if t.RevokedKeys() {
+		s.keys.Clear()
+	}
+	if err != nil {
 		return fmt.Errorf("sqlite: commit: %w", err)
 	}
 	return nil
 }
 
-// LookupAPIKey finds a key by prefix.
+// LookupAPIKey finds a key by prefix. Found rows are reused for
+// sqlcore.APIKeyTTL; a revocation through this store clears them at once.
 func (s *Store) LookupAPIKey(ctx context.Context, prefix string) (*store.APIKey, error) {
-	k, err := sqlcore.ScanAPIKey(s.db.QueryRowContext(ctx, `SELECT id, tenant_id, name, prefix, hash, created_at, revoked_at, last_used_at FROM tenant_api_keys WHERE prefix = ?1`, prefix))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, store.ErrNotFound
-	}
-	return k, err
+	return s.keys.Lookup(prefix, func() (*store.APIKey, error) {
+		k, err := sqlcore.ScanAPIKey(s.db.QueryRowContext(ctx, `SELECT id, tenant_id, name, prefix, hash, created_at, revoked_at, last_used_at FROM tenant_api_keys WHERE prefix = ?1`, prefix))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, store.ErrNotFound
+		}
+		return k, err
+	})
 }
 
 // LookupStateTenant finds the tenant of a live state.
