@@ -79,6 +79,17 @@ func WithHeader(key, value string) Option {
 	}
 }
 
+// WithQuery sets a query parameter, overriding the typed parameters
+// (tests send values the typed parameters leave out, such as limit=0).
+func WithQuery(key, value string) Option {
+	return func(r *http.Request) error {
+		q := r.URL.Query()
+		q.Set(key, value)
+		r.URL.RawQuery = q.Encode()
+		return nil
+	}
+}
+
 // WithRawBody replaces the request body with b sent as contentType (tests
 // send bodies the typed request cannot express, such as unknown fields).
 func WithRawBody(contentType string, b []byte) Option {

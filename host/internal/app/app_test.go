@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/store"
@@ -128,33 +129,67 @@ func newKeys(t *testing.T, ids ...string) string {
 	return strings.Join(parts, ",")
 }
 
+// apiClient calls the host in process through the client generated from
+// the OpenAPI document; Strict decoding fails on any field the document
+// does not declare.
+func apiClient(h *app.Host, token string) *apiclient.Client {
+	return &apiclient.Client{BaseURL: "http://atom.test", Token: token, HTTP: fiberDoer{h}, Strict: true}
+}
+
+// fiberDoer sends requests to the host's Fiber app without a listener.
+type fiberDoer struct{ h *app.Host }
+
+func (d fiberDoer) Do(r *http.Request) (*http.Response, error) {
+	return d.h.Server.App().Test(r, 10000)
+}
+
+// statusOf is the HTTP status of a client call (0 when nothing came back).
+func statusOf(resp *apiclient.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// apiError is the API error of a client call, or an empty one.
+func apiError(err error) *apiclient.APIError {
+	var ae *apiclient.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &apiclient.APIError{}
+}
+
 // TestAPIKeys covers tenants, keys and the 401 cases in the error shape.
 func TestAPIKeys(t *testing.T) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) {
 			h := newHost(t, b, newKeys(t, "k1"), nil)
-			st, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"name": "Acme"})
-			if st != http.StatusCreated || body["id"] == "" {
-				t.Fatalf("create tenant: %d %v", st, body)
+			ctx := context.Background()
+			admin := apiClient(h, adminKey)
+			tn, resp, err := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "Acme"})
+			if err != nil || statusOf(resp) != http.StatusCreated || tn.ID == "" {
+				t.Fatalf("create tenant: %d %v %+v", statusOf(resp), err, tn)
 			}
-			tenant := body["id"].(string)
-			if st, _ := do(t, h, "POST", "/api/v1/tenants", "wrong", map[string]any{"name": "x"}); st != 401 {
-				t.Fatalf("wrong admin key: %d", st)
+			tenant := tn.ID
+			if _, resp, _ := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "x"}, apiclient.WithToken("wrong")); statusOf(resp) != 401 {
+				t.Fatalf("wrong admin key: %d", statusOf(resp))
 			}
-			if st, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"nme": "x"}); st != 400 || !strings.Contains(errMsg(body), "nme") {
-				t.Fatalf("unknown field: %d %v", st, body)
+			_, resp, err = admin.CreateTenant(ctx, apiclient.CreateTenantRequest{}, apiclient.WithRawBody("application/json", []byte(`{"nme":"x"}`)))
+			if statusOf(resp) != 400 || !strings.Contains(apiError(err).Message, "nme") {
+				t.Fatalf("unknown field: %d %v", statusOf(resp), err)
 			}
-			st, body = do(t, h, "POST", "/api/v1/tenants/"+tenant+"/api-keys", adminKey, map[string]any{"name": "ci"})
-			if st != 201 {
-				t.Fatalf("create key: %d %v", st, body)
+			k, resp, err := admin.CreateAPIKey(ctx, tenant, &apiclient.CreateAPIKeyRequest{Name: "ci"})
+			if err != nil || statusOf(resp) != 201 {
+				t.Fatalf("create key: %d %v", statusOf(resp), err)
 			}
-			key, keyID := body["key"].(string), body["id"].(string)
-			if st, _ := do(t, h, "POST", "/api/v1/tenants/nope/api-keys", adminKey, nil); st != 404 {
-				t.Fatalf("key for unknown tenant: %d", st)
+			key, keyID := k.Key, k.ID
+			if _, resp, _ := admin.CreateAPIKey(ctx, "nope", nil); statusOf(resp) != 404 {
+				t.Fatalf("key for unknown tenant: %d", statusOf(resp))
 			}
-			st, body = do(t, h, "GET", "/api/v1/me", key, nil)
-			if st != 200 || body["id"] != tenant {
-				t.Fatalf("me: %d %v", st, body)
+			me, resp, err := apiClient(h, key).GetMe(ctx, nil)
+			if err != nil || statusOf(resp) != 200 || me.ID != tenant {
+				t.Fatalf("me: %d %v %+v", statusOf(resp), err, me)
 			}
 			cases := map[string]string{
 				"missing":   "",
@@ -163,17 +198,22 @@ func TestAPIKeys(t *testing.T) {
 				"unknown":   "atom_zzzzzzzzzzzzz_aaaaaaaaaaaaaaaaaaaaaaaaa",
 			}
 			for name, k := range cases {
-				st, body := do(t, h, "GET", "/api/v1/me", k, nil)
-				e, _ := body["error"].(map[string]any)
-				if st != 401 || e["code"] != "unauthorized" || e["message"] == "" || e["request_id"] == "" {
-					t.Errorf("%s key: %d %v", name, st, body)
+				_, resp, err := apiClient(h, k).GetMe(ctx, nil)
+				e := apiError(err)
+				if statusOf(resp) != 401 || e.Code != "unauthorized" || e.Message == "" || e.RequestID == "" {
+					t.Errorf("%s key: %d %v", name, statusOf(resp), err)
 				}
 			}
-			if st, _ := do(t, h, "DELETE", "/api/v1/tenants/"+tenant+"/api-keys/"+keyID, adminKey, nil); st != 204 {
-				t.Fatalf("revoke: %d", st)
+			if resp, err := admin.RevokeAPIKey(ctx, tenant, keyID); statusOf(resp) != 204 {
+				t.Fatalf("revoke: %d %v", statusOf(resp), err)
 			}
-			if st, _ := do(t, h, "GET", "/api/v1/me", key, nil); st != 401 {
-				t.Fatalf("revoked key: %d", st)
+			if _, resp, _ := apiClient(h, key).GetMe(ctx, nil); statusOf(resp) != 401 {
+				t.Fatalf("revoked key: %d", statusOf(resp))
+			}
+			// The list shows the key revoked, without its secret.
+			list, _, err := admin.ListAPIKeys(ctx, tenant)
+			if err != nil || len(list.Items) != 1 || list.Items[0].ID != keyID || list.Items[0].RevokedAt == nil || list.Items[0].Key != "" {
+				t.Fatalf("list keys: %v %+v", err, list)
 			}
 			// The key itself is stored nowhere.
 			for _, v := range b.dump(t, h) {

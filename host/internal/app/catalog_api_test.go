@@ -10,45 +10,52 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 )
 
 func tenantKey(t *testing.T, h *app.Host) string {
 	t.Helper()
-	_, body := do(t, h, "POST", "/api/v1/tenants", adminKey, map[string]any{"name": "Acme"})
-	_, body = do(t, h, "POST", "/api/v1/tenants/"+body["id"].(string)+"/api-keys", adminKey, nil)
-	return body["key"].(string)
+	ctx := context.Background()
+	admin := apiClient(h, adminKey)
+	tn, _, err := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "Acme"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := admin.CreateAPIKey(ctx, tn.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k.Key
 }
 
 func TestCatalogAPI(t *testing.T) {
 	h := newHost(t, backends()[0], newKeys(t, "k1"), nil)
-	key := tenantKey(t, h)
+	c := apiClient(h, tenantKey(t, h))
+	ctx := context.Background()
 
 	// Every entry, paged through, has an auth kind; connectable oauth2
 	// entries have both endpoints.
 	total, seen, cursor := 0, 0, ""
 	for {
-		st, body := do(t, h, "GET", "/api/v1/catalog?limit=500&cursor="+cursor, key, nil)
-		if st != 200 {
-			t.Fatalf("catalog: %d %v", st, body)
+		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 500, Cursor: cursor})
+		if err != nil || statusOf(resp) != 200 {
+			t.Fatalf("catalog: %d %v", statusOf(resp), err)
 		}
-		total = int(body["total"].(float64))
-		for _, it := range body["items"].([]any) {
-			d := it.(map[string]any)
-			auth := d["auth"].(map[string]any)
-			if auth["kind"] == "" || auth["kind"] == nil {
-				t.Errorf("%v has no auth kind", d["id"])
+		total = page.Total
+		for _, d := range page.Items {
+			if d.Auth.Kind == "" {
+				t.Errorf("%v has no auth kind", d.ID)
 			}
-			if auth["kind"] == "oauth2" && d["connectable"] == true && (auth["authorization_url"] == nil || auth["token_url"] == nil) {
-				t.Errorf("connectable oauth2 entry %v lacks endpoints", d["id"])
+			if d.Auth.Kind == apiclient.AuthKindOAuth2 && d.Connectable && (d.Auth.AuthorizationURL == "" || d.Auth.TokenURL == "") {
+				t.Errorf("connectable oauth2 entry %v lacks endpoints", d.ID)
 			}
 			seen++
 		}
-		next, _ := body["next_cursor"].(string)
-		if next == "" {
+		if page.NextCursor == "" {
 			break
 		}
-		cursor = next
+		cursor = page.NextCursor
 	}
 	if total < 1400 || seen != total {
 		t.Fatalf("catalog total %d, paged %d", total, seen)
@@ -67,13 +74,13 @@ func TestCatalogAPI(t *testing.T) {
 		"AI/ML":         {"openai", "anthropic", "hugging-face"},
 	}
 	for cat, ids := range spec {
-		st, body := do(t, h, "GET", "/api/v1/catalog?limit=500&category="+urlEscape(cat), key, nil)
-		if st != 200 {
-			t.Fatalf("%s: %d %v", cat, st, body)
+		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 500, Category: cat})
+		if err != nil || statusOf(resp) != 200 {
+			t.Fatalf("%s: %d %v", cat, statusOf(resp), err)
 		}
 		have := map[string]bool{}
-		for _, it := range body["items"].([]any) {
-			have[it.(map[string]any)["id"].(string)] = true
+		for _, d := range page.Items {
+			have[d.ID] = true
 		}
 		for _, id := range ids {
 			if !have[id] {
@@ -82,33 +89,32 @@ func TestCatalogAPI(t *testing.T) {
 		}
 	}
 	first := func(q string) string {
-		st, body := do(t, h, "GET", "/api/v1/catalog?limit=5&q="+urlEscape(q), key, nil)
-		items, _ := body["items"].([]any)
-		if st != 200 || len(items) == 0 {
-			t.Fatalf("search %q: %d %v", q, st, body)
+		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 5, Q: q})
+		if err != nil || statusOf(resp) != 200 || len(page.Items) == 0 {
+			t.Fatalf("search %q: %d %v", q, statusOf(resp), err)
 		}
-		return items[0].(map[string]any)["id"].(string)
+		return page.Items[0].ID
 	}
 	for q, want := range map[string]string{"slack": "slack", "slak": "slack", "salesf": "salesforce", "hubspot": "hubspot"} {
 		if got := first(q); got != want {
 			t.Errorf("q=%s first %s, want %s", q, got, want)
 		}
 	}
-	st, body := do(t, h, "GET", "/api/v1/catalog?category=nonsense", key, nil)
-	if st != 400 || !strings.Contains(errMsg(body), "categories") {
-		t.Errorf("bad category: %d %v", st, body)
+	_, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Category: "nonsense"})
+	if statusOf(resp) != 400 || !strings.Contains(apiError(err).Message, "categories") {
+		t.Errorf("bad category: %d %v", statusOf(resp), err)
 	}
-	st, body = do(t, h, "GET", "/api/v1/catalog?limit=0", key, nil)
-	if st != 400 {
-		t.Errorf("bad limit: %d %v", st, body)
+	_, resp, err = c.ListCatalog(ctx, nil, apiclient.WithQuery("limit", "0"))
+	if statusOf(resp) != 400 {
+		t.Errorf("bad limit: %d %v", statusOf(resp), err)
 	}
-	st, body = do(t, h, "GET", "/api/v1/catalog/categories", key, nil)
-	if st != 200 || len(body["items"].([]any)) < 9 {
-		t.Errorf("categories: %d %v", st, body)
+	cats, resp, err := c.ListCategories(ctx)
+	if err != nil || statusOf(resp) != 200 || len(cats.Items) < 9 {
+		t.Errorf("categories: %d %v %+v", statusOf(resp), err, cats)
 	}
-	st, body = do(t, h, "GET", "/api/integrations/status", key, nil)
-	if st != 200 || int(body["total_integrations"].(float64)) != total || len(body["providers"].([]any)) != total {
-		t.Errorf("status: %d total %v", st, body["total_integrations"])
+	st, resp, err := c.GetIntegrationsStatus(ctx, nil)
+	if err != nil || statusOf(resp) != 200 || st.TotalIntegrations != total || len(st.Providers) != total {
+		t.Errorf("status: %d %v total %+v", statusOf(resp), err, st)
 	}
 }
 
@@ -156,8 +162,4 @@ func TestCustomCatalogDir(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "broken.json") || !strings.Contains(err.Error(), "scopez") {
 		t.Fatalf("start with a broken descriptor: %v", err)
 	}
-}
-
-func urlEscape(s string) string {
-	return strings.NewReplacer(" ", "%20", "/", "%2F", "&", "%26").Replace(s)
 }
