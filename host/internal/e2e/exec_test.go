@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
@@ -86,98 +86,80 @@ func TestRESTToNativePlugin(t *testing.T) {
 				storetest.RequirePostgres(t)
 			}
 			h, fake := stripeHost(t, backend)
+			ctx := context.Background()
+			c := h.api(h.key)
+			empty := &apiclient.ExecuteRequest{Input: map[string]any{}}
 
-			var acts struct {
-				Provider       string `json:"provider"`
-				Implementation string `json:"implementation"`
-				Actions        []struct {
-					Name        string          `json:"name"`
-					InputSchema json.RawMessage `json:"input_schema"`
-				} `json:"actions"`
+			acts, _, err := c.ListActions(ctx, "stripe")
+			if err != nil {
+				t.Fatal(err)
 			}
-			h.must(h.call("GET", "/api/v1/integrations/stripe/actions", h.key, nil, nil), 200, &acts)
-			if acts.Implementation != "native" || len(acts.Actions) != 5 {
+			if acts.Implementation != apiclient.ImplementationKindNative || len(acts.Actions) != 5 {
 				t.Fatalf("actions %+v", acts)
 			}
 
-			var ok struct {
-				Output      map[string]any `json:"output"`
-				ExecutionID string         `json:"execution_id"`
+			ok, _, err := c.ExecuteAction(ctx, "stripe", "get_balance", nil, empty)
+			if err != nil {
+				t.Fatal(err)
 			}
-			h.must(h.exec("stripe", "get_balance", map[string]any{}, nil), 200, &ok)
-			if !strings.HasPrefix(ok.ExecutionID, "exe_") || ok.Output["livemode"] != false {
+			if !strings.HasPrefix(ok.ExecutionID, "exe_") || object(t, ok.Output)["livemode"] != false {
 				t.Fatalf("get_balance %+v", ok)
 			}
 
 			// Input validated before anything runs.
 			before := fake.calls.Load()
-			r := h.exec("stripe", "list_customers", map[string]any{"limit": 500}, nil)
-			var bad struct {
-				Error struct{ Code, Message string } `json:"error"`
+			_, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"limit": 500}})
+			if bad := apiError(err); statusOf(resp) != 400 || bad.Code != "invalid_input" || !strings.Contains(bad.Message, "/limit") {
+				t.Fatalf("validation error %d %v", statusOf(resp), err)
 			}
-			h.must(r, 400, &bad)
-			if bad.Error.Code != "invalid_input" || !strings.Contains(bad.Error.Message, "/limit") {
-				t.Fatalf("validation error %+v", bad.Error)
+			if _, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"colour": "red"}}); statusOf(resp) != 400 {
+				t.Fatalf("status %d, want 400: %v", statusOf(resp), err)
 			}
-			h.must(h.exec("stripe", "list_customers", map[string]any{"colour": "red"}, nil), 400, nil)
 			if fake.calls.Load() != before {
 				t.Fatal("invalid input reached the provider")
 			}
 
 			// Unknown provider and action name themselves.
-			r = h.exec("nope-provider", "x", map[string]any{}, nil)
-			if r.status != 404 || !strings.Contains(string(r.body), "nope-provider") {
-				t.Fatalf("unknown provider: %d %s", r.status, r.body)
+			_, resp, _ = c.ExecuteAction(ctx, "nope-provider", "x", nil, empty)
+			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "nope-provider") {
+				t.Fatalf("unknown provider: %d %s", statusOf(resp), resp.Body)
 			}
-			r = h.exec("stripe", "refund_everything", map[string]any{}, nil)
-			if r.status != 404 || !strings.Contains(string(r.body), "refund_everything") {
-				t.Fatalf("unknown action: %d %s", r.status, r.body)
+			_, resp, _ = c.ExecuteAction(ctx, "stripe", "refund_everything", nil, empty)
+			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "refund_everything") {
+				t.Fatalf("unknown action: %d %s", statusOf(resp), resp.Body)
 			}
 
 			// Not connected: the spec's message.
-			other, otherKey := h.newTenant("other")
-			_ = other
-			r = h.call("POST", "/api/v1/integrations/stripe/actions/get_balance", otherKey, map[string]any{"input": map[string]any{}}, nil)
-			if r.status != 404 || !strings.Contains(string(r.body), "Provider not connected") {
-				t.Fatalf("not connected: %d %s", r.status, r.body)
+			_, otherKey := h.newTenant("other")
+			oc := h.api(otherKey)
+			_, resp, _ = oc.ExecuteAction(ctx, "stripe", "get_balance", nil, empty)
+			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "Provider not connected") {
+				t.Fatalf("not connected: %d %s", statusOf(resp), resp.Body)
 			}
 
 			// The execution is recorded and private to the tenant.
-			var x struct {
-				ID, Provider, Action, Implementation, Status string
-				Output                                       map[string]any `json:"output"`
+			x, _, err := c.GetExecution(ctx, ok.ExecutionID)
+			if err != nil {
+				t.Fatal(err)
 			}
-			h.must(h.call("GET", "/api/v1/executions/"+ok.ExecutionID, h.key, nil, nil), 200, &x)
-			if x.Status != "succeeded" || x.Implementation != "native" || x.Action != "get_balance" || x.Output["livemode"] != false {
+			if x.Status != apiclient.ExecutionStatusSucceeded || x.Implementation != "native" || x.Action != "get_balance" || object(t, x.Output)["livemode"] != false {
 				t.Fatalf("execution %+v", x)
 			}
-			h.must(h.call("GET", "/api/v1/executions/"+ok.ExecutionID, otherKey, nil, nil), 404, nil)
-			var list struct {
-				Executions []struct{ ID, Status string } `json:"executions"`
+			if _, resp, err := oc.GetExecution(ctx, ok.ExecutionID); statusOf(resp) != 404 {
+				t.Fatalf("another tenant reads the execution: %d %v", statusOf(resp), err)
 			}
-			h.must(h.call("GET", "/api/v1/executions?provider=stripe&status=succeeded&limit=10", h.key, nil, nil), 200, &list)
-			if len(list.Executions) != 1 || list.Executions[0].ID != ok.ExecutionID {
-				t.Fatalf("list %+v", list)
+			list, _, err := c.ListExecutions(ctx, &apiclient.ListExecutionsParams{Provider: "stripe", Status: apiclient.ExecutionStatusSucceeded, Limit: 10})
+			if err != nil || len(list.Executions) != 1 || list.Executions[0].ID != ok.ExecutionID {
+				t.Fatalf("list %v %+v", err, list)
 			}
-			h.must(h.call("GET", "/api/v1/executions?limit=10", otherKey, nil, nil), 200, &list)
+			list, _, err = oc.ListExecutions(ctx, &apiclient.ListExecutionsParams{Limit: 10})
+			if err != nil {
+				t.Fatal(err)
+			}
 			for _, e := range list.Executions {
 				if e.ID == ok.ExecutionID {
 					t.Fatal("another tenant lists the execution")
 				}
-			}
-
-			// The provider's test_connection action is the health check.
-			var health struct {
-				Output      map[string]any `json:"output"`
-				ExecutionID string         `json:"execution_id"`
-			}
-			h.must(h.call("POST", "/api/v1/connections/stripe/test", h.key, nil, nil), 200, &health)
-			if health.Output["ok"] != true || health.ExecutionID == "" {
-				t.Fatalf("health check %+v", health)
-			}
-			r = h.call("POST", "/api/v1/connections/stripe/test", otherKey, nil, nil)
-			if r.status != 404 || !strings.Contains(string(r.body), "Provider not connected") {
-				t.Fatalf("health check without a connection: %d %s", r.status, r.body)
 			}
 		})
 	}
@@ -185,25 +167,28 @@ func TestRESTToNativePlugin(t *testing.T) {
 
 func TestIdempotency(t *testing.T) {
 	h, fake := stripeHost(t, "sqlite")
-	in := map[string]any{"email": "a@example.com"}
-	key := map[string]string{"Idempotency-Key": "create-a"}
+	ctx := context.Background()
+	c := h.api(h.key)
+	in := &apiclient.ExecuteRequest{Input: map[string]any{"email": "a@example.com"}}
+	key := &apiclient.ExecuteActionParams{IdempotencyKey: "create-a"}
 
-	var first, again struct {
-		Output      map[string]any `json:"output"`
-		ExecutionID string         `json:"execution_id"`
+	first, _, err := c.ExecuteAction(ctx, "stripe", "create_customer", key, in)
+	if err != nil {
+		t.Fatal(err)
 	}
-	h.must(h.exec("stripe", "create_customer", in, key), 200, &first)
-	r := h.exec("stripe", "create_customer", in, key)
-	h.must(r, 200, &again)
-	if again.ExecutionID != first.ExecutionID || again.Output["id"] != first.Output["id"] || r.header.Get("Idempotent-Replayed") != "true" {
-		t.Fatalf("replay %+v vs %+v (%v)", again, first, r.header)
+	again, resp, err := c.ExecuteAction(ctx, "stripe", "create_customer", key, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.ExecutionID != first.ExecutionID || object(t, again.Output)["id"] != object(t, first.Output)["id"] || resp.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("replay %+v vs %+v (%v)", again, first, resp.Header)
 	}
 	if fake.customers.Load() != 1 {
 		t.Fatalf("customers created %d, want 1", fake.customers.Load())
 	}
-	r = h.exec("stripe", "create_customer", map[string]any{"email": "b@example.com"}, key)
-	if r.status != 409 || !strings.Contains(string(r.body), "idempotency_conflict") {
-		t.Fatalf("different body: %d %s", r.status, r.body)
+	_, resp, err = c.ExecuteAction(ctx, "stripe", "create_customer", key, &apiclient.ExecuteRequest{Input: map[string]any{"email": "b@example.com"}})
+	if statusOf(resp) != 409 || apiError(err).Code != "idempotency_conflict" {
+		t.Fatalf("different body: %d %v", statusOf(resp), err)
 	}
 
 	// Concurrent duplicates run once.
@@ -214,17 +199,13 @@ func TestIdempotency(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			r, err := h.try("POST", "/api/v1/integrations/stripe/actions/create_customer", h.key,
-				map[string]any{"input": map[string]any{"email": "c@example.com"}}, map[string]string{"Idempotency-Key": "create-c"})
-			if err != nil || r.status != 200 {
-				t.Errorf("concurrent duplicate: %v %d %s", err, r.status, r.body)
+			res, resp, err := c.ExecuteAction(ctx, "stripe", "create_customer", &apiclient.ExecuteActionParams{IdempotencyKey: "create-c"},
+				&apiclient.ExecuteRequest{Input: map[string]any{"email": "c@example.com"}})
+			if err != nil || statusOf(resp) != 200 {
+				t.Errorf("concurrent duplicate: %v %d", err, statusOf(resp))
 				return
 			}
-			var v struct {
-				ExecutionID string `json:"execution_id"`
-			}
-			r.json(t, &v)
-			ids[i] = v.ExecutionID
+			ids[i] = res.ExecutionID
 		}(i)
 	}
 	wg.Wait()
@@ -240,23 +221,25 @@ func TestIdempotency(t *testing.T) {
 
 func TestAsyncExecution(t *testing.T) {
 	h, _ := stripeHost(t, "sqlite")
-	var acc struct {
-		ExecutionID string `json:"execution_id"`
-		Status      string `json:"status"`
+	ctx := context.Background()
+	c := h.api(h.key)
+	res, resp, err := c.ExecuteAction(ctx, "stripe", "get_balance", &apiclient.ExecuteActionParams{Async: true}, &apiclient.ExecuteRequest{Input: map[string]any{}})
+	if err != nil || statusOf(resp) != 202 || res != nil {
+		t.Fatalf("async: %d %v", statusOf(resp), err)
 	}
-	h.must(h.call("POST", "/api/v1/integrations/stripe/actions/get_balance?async=true", h.key, map[string]any{"input": map[string]any{}}, nil), 202, &acc)
-	if acc.Status != "pending" || acc.ExecutionID == "" {
-		t.Fatalf("accepted %+v", acc)
+	var acc apiclient.ExecutionAccepted
+	if err := resp.Decode(&acc); err != nil || acc.Status != "pending" || acc.ExecutionID == "" {
+		t.Fatalf("accepted %+v %v", acc, err)
 	}
-	var x struct {
-		Status string         `json:"status"`
-		Output map[string]any `json:"output"`
-	}
+	var x *apiclient.Execution
 	waitFor(t, 30*time.Second, "the async execution", func() bool {
-		h.must(h.call("GET", "/api/v1/executions/"+acc.ExecutionID, h.key, nil, nil), 200, &x)
-		return x.Status == "succeeded" || x.Status == "failed"
+		x, _, err = c.GetExecution(ctx, acc.ExecutionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return x.Status == apiclient.ExecutionStatusSucceeded || x.Status == apiclient.ExecutionStatusFailed
 	})
-	if x.Status != "succeeded" || x.Output["livemode"] != false {
+	if x.Status != apiclient.ExecutionStatusSucceeded || object(t, x.Output)["livemode"] != false {
 		t.Fatalf("async execution %+v", x)
 	}
 }

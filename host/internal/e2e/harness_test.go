@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
 	atomexec "github.com/atomhq/atom/host/internal/exec"
@@ -215,15 +217,51 @@ func startHost(t testing.TB, o hostOpts) *host {
 // newTenant creates a tenant and an API key through the admin API.
 func (h *host) newTenant(name string) (id, key string) {
 	h.t.Helper()
-	var tn struct {
-		ID string `json:"id"`
+	ctx := context.Background()
+	admin := h.api(h.adminKey)
+	tn, resp, err := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: name})
+	if err != nil || resp.StatusCode != 201 {
+		h.t.Fatalf("create tenant: %v", err)
 	}
-	h.must(h.call("POST", "/api/v1/tenants", h.adminKey, map[string]any{"name": name}, nil), 201, &tn)
-	var k struct {
-		Key string `json:"key"`
+	k, resp, err := admin.CreateAPIKey(ctx, tn.ID, &apiclient.CreateAPIKeyRequest{Name: "test"})
+	if err != nil || resp.StatusCode != 201 {
+		h.t.Fatalf("create API key: %v", err)
 	}
-	h.must(h.call("POST", "/api/v1/tenants/"+tn.ID+"/api-keys", h.adminKey, map[string]any{"name": "test"}, nil), 201, &k)
 	return tn.ID, k.Key
+}
+
+// api is a client of the host generated from the OpenAPI document,
+// authenticated with key. It decodes strictly: a response field the
+// document does not declare fails the call.
+func (h *host) api(key string) *apiclient.Client {
+	return &apiclient.Client{BaseURL: h.url, Token: key, HTTP: client, Strict: true}
+}
+
+// statusOf is the HTTP status of a client call (0 when nothing came back).
+func statusOf(resp *apiclient.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// apiError is the API error of a client call, or an empty one.
+func apiError(err error) *apiclient.APIError {
+	var ae *apiclient.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &apiclient.APIError{}
+}
+
+// object decodes an action's JSON output as an object.
+func object(t testing.TB, raw json.RawMessage) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("output %s: %v", raw, err)
+	}
+	return m
 }
 
 type response struct {
