@@ -70,6 +70,11 @@ catalog-sync:
 proto:
 	cd sdk && ./scripts/genproto.sh
 
+## openapi: regenerate the REST API client (host/internal/apiclient) from host/internal/api/openapi.yaml
+.PHONY: openapi
+openapi:
+	$(GO) generate ./host/internal/apiclient
+
 lint:
 	$(GO) vet ./...
 	cd sdk && $(GO) vet ./...
