@@ -1,12 +1,14 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -41,14 +43,24 @@ func fullHost(t *testing.T) *app.Host {
 		t.Fatal(err)
 	}
 	env := map[string]string{
-		"ATOM_DATA_DIR":        dir,
-		"ATOM_ENCRYPTION_KEYS": keys,
-		"ATOM_ADMIN_KEY":       "adm_openapi_test",
-		"ATOM_PLUGIN_DIR":      filepath.Join(dir, "plugins"),
-		"ATOM_BASE_URL":        "http://atom.test",
-		"ATOM_LOG_LEVEL":       "error",
-		"ATOM_DEV":             "true",
+		"ATOM_DATA_DIR":            dir,
+		"ATOM_ENCRYPTION_KEYS":     keys,
+		"ATOM_ADMIN_KEY":           "adm_openapi_test",
+		"ATOM_PLUGIN_DIR":          filepath.Join(dir, "plugins"),
+		"ATOM_BASE_URL":            "http://atom.test",
+		"ATOM_LOG_LEVEL":           "error",
+		"ATOM_DEV":                 "true",
+		"ATOM_CATALOG_DIR":         filepath.Join(dir, "catalog"),
+		"ACME_OAUTH_CLIENT_ID":     "cid",
+		"ACME_OAUTH_CLIENT_SECRET": "csecret",
 	}
+	os.MkdirAll(filepath.Join(dir, "catalog"), 0o700)
+	os.WriteFile(filepath.Join(dir, "catalog", "acme.json"), []byte(`{"id":"acme","name":"Acme API","categories":["development"],
+		"auth":{"kind":"api_key","credential_fields":["apiKey"],"api_key_in":"header","api_key_name":"Authorization","api_key_prefix":"Bearer "},
+		"api":{"base_url":"https://api.acme.test"},"implementations":["generic"],"connectable":true}`), 0o600)
+	os.WriteFile(filepath.Join(dir, "catalog", "acme-oauth.json"), []byte(`{"id":"acme-oauth","name":"Acme OAuth","categories":["development"],
+		"auth":{"kind":"oauth2","authorization_url":"https://auth.acme.test/authorize","token_url":"https://auth.acme.test/token","pkce":true,"scopes":["read"]},
+		"api":{"base_url":"https://api.acme.test"},"implementations":["generic"],"connectable":true}`), 0o600)
 	getenv := func(k string) string { return env[k] }
 	cfg, _, err := config.Load("test", nil, getenv)
 	if err != nil {
@@ -343,4 +355,159 @@ func TestOpenAPIServed(t *testing.T) {
 	if err := json.Unmarshal(body, &doc); err != nil || doc.OpenAPI != "3.1.0" {
 		t.Fatalf("served document: %v %q", err, doc.OpenAPI)
 	}
+}
+
+// exchange is one request of TestResponsesMatchDocument.
+type exchange struct {
+	method, path, token string
+	body                string
+	header              map[string]string
+	// valid requests must also pass request validation.
+	valid bool
+	want  int
+}
+
+// TestResponsesMatchDocument drives a host through every kind of
+// response its routes give and validates each request and response
+// against the document: status documented, body of the documented
+// schema.
+func TestResponsesMatchDocument(t *testing.T) {
+	h := fullHost(t)
+	b, _ := api.OpenAPIJSON()
+	d, err := libopenapi.NewDocument(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, errs := validator.NewValidator(d)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	const admin = "adm_openapi_test"
+	send := func(x exchange) (*http.Response, []byte) {
+		t.Helper()
+		mk := func() *http.Request {
+			r := httptest.NewRequest(x.method, "http://localhost:8080"+x.path, strings.NewReader(x.body))
+			if x.body != "" {
+				r.Header.Set("Content-Type", "application/json")
+			}
+			if x.token != "" {
+				r.Header.Set("Authorization", "Bearer "+x.token)
+			}
+			r.Header.Set("Accept", "application/json")
+			for k, val := range x.header {
+				r.Header.Set(k, val)
+			}
+			return r
+		}
+		resp, err := h.Server.App().Test(mk(), 30000)
+		if err != nil {
+			t.Fatalf("%s %s: %v", x.method, x.path, err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if x.want != 0 && resp.StatusCode != x.want {
+			t.Errorf("%s %s: status %d, want %d: %s", x.method, x.path, resp.StatusCode, x.want, body)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(body))
+		if ok, verrs := v.ValidateHttpResponse(mk(), resp); !ok {
+			for _, e := range verrs {
+				t.Errorf("%s %s -> %d: %s: %s", x.method, x.path, resp.StatusCode, e.Message, e.Reason)
+				for _, se := range e.SchemaValidationErrors {
+					t.Errorf("  at %s: %s", se.FieldPath, se.Reason)
+				}
+			}
+		}
+		if x.valid {
+			if ok, verrs := v.ValidateHttpRequest(mk()); !ok {
+				for _, e := range verrs {
+					t.Errorf("%s %s: request: %s: %s", x.method, x.path, e.Message, e.Reason)
+				}
+			}
+		}
+		return resp, body
+	}
+	decode := func(body []byte, into any) {
+		t.Helper()
+		if err := json.Unmarshal(body, into); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+	}
+
+	for _, x := range []exchange{
+		{method: "GET", path: "/healthz", valid: true, want: 200},
+		{method: "GET", path: "/readyz", valid: true, want: 200},
+		{method: "GET", path: "/openapi.json", valid: true, want: 200},
+		{method: "POST", path: "/api/v1/tenants", token: "wrong", body: `{"name":"x"}`, want: 401},
+		{method: "POST", path: "/api/v1/tenants", token: admin, body: `{"nme":"x"}`, want: 400},
+		{method: "POST", path: "/api/v1/tenants/nope/api-keys", token: admin, valid: true, want: 404},
+		{method: "GET", path: "/api/v1/me", want: 401},
+	} {
+		send(x)
+	}
+	_, body := send(exchange{method: "POST", path: "/api/v1/tenants", token: admin, body: `{"name":"Acme","id":"acme-co"}`, valid: true, want: 201})
+	send(exchange{method: "POST", path: "/api/v1/tenants", token: admin, body: `{"name":"Acme","id":"acme-co"}`, want: 409})
+	var key struct{ ID, Key string }
+	_, body = send(exchange{method: "POST", path: "/api/v1/tenants/acme-co/api-keys", token: admin, body: `{"name":"ci"}`, valid: true, want: 201})
+	decode(body, &key)
+	_, body = send(exchange{method: "POST", path: "/api/v1/tenants/acme-co/api-keys", token: admin, valid: true, want: 201})
+	var spare struct{ ID string }
+	decode(body, &spare)
+	tk := key.Key
+	for _, x := range []exchange{
+		{method: "DELETE", path: "/api/v1/tenants/acme-co/api-keys/" + spare.ID, token: admin, valid: true, want: 204},
+		{method: "GET", path: "/api/v1/tenants/acme-co/api-keys", token: admin, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/admin/plugins", token: admin, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/me", token: tk, header: map[string]string{"X-Atom-User-Id": "u1"}, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/me", token: tk, header: map[string]string{"X-Atom-User-Id": "not valid!"}, want: 400},
+		{method: "POST", path: "/api/v1/users", token: tk, body: `{"id":"u1","email":"u1@example.com"}`, valid: true, want: 201},
+		{method: "POST", path: "/api/v1/users", token: tk, body: `{"id":"u1"}`, valid: true, want: 409},
+		{method: "GET", path: "/api/v1/webhook", token: tk, valid: true, want: 200},
+		{method: "PUT", path: "/api/v1/webhook", token: tk, body: `{"url":"not a url"}`, valid: true, want: 400},
+		{method: "GET", path: "/api/integrations/status", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/integrations/acme?action=status", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/integrations/acme-oauth?action=connect&scopes=read", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/integrations/acme?action=explode", token: tk, want: 400},
+		{method: "GET", path: "/api/integrations/acme-oauth/callback?code=c&state=forged", valid: true, want: 400},
+		{method: "POST", path: "/api/v1/connections/acme", token: tk, body: `{"api_key":"k_123"}`, valid: true, want: 201},
+		{method: "POST", path: "/api/v1/connections/nope", token: tk, body: `{"api_key":"k_123"}`, valid: true, want: 404},
+		{method: "GET", path: "/api/v1/connections/acme", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/integrations/acme?action=status", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/connections", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/integrations/acme/actions", token: tk, valid: true, want: 200},
+		{method: "POST", path: "/api/v1/integrations/acme/actions/custom_api_call", token: tk, body: `{"input":{"method":"GET","path":42}}`, valid: true, want: 400},
+		{method: "POST", path: "/api/v1/integrations/acme/actions/no_such_action", token: tk, body: `{"input":{}}`, valid: true, want: 404},
+		{method: "POST", path: "/api/v1/integrations/acme/actions/custom_api_call?async=true", token: tk, body: `{"input":{"method":"GET","path":"/x"}}`,
+			header: map[string]string{"Idempotency-Key": "k1"}, valid: true, want: 202},
+		{method: "POST", path: "/api/v1/connections/acme/test", token: tk, valid: true, want: 404},
+		{method: "POST", path: "/api/v1/pieces/acme/actions/no_such_action", token: tk, body: `{"input":{}}`, valid: true, want: 404},
+		{method: "GET", path: "/api/v1/executions?limit=5", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/executions?status=bogus", token: tk, want: 400},
+		{method: "GET", path: "/api/v1/executions/exe_nope", token: tk, valid: true, want: 404},
+		{method: "GET", path: "/api/v1/pieces?limit=3", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/pieces/search?q=slack&limit=3", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/pieces/search", token: tk, want: 400},
+		{method: "GET", path: "/api/v1/catalog?limit=3&auth=oauth2", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/catalog?limit=0", token: tk, want: 400},
+		{method: "GET", path: "/api/v1/catalog/categories", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/catalog/salesforce", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/catalog/nope", token: tk, valid: true, want: 404},
+		{method: "PUT", path: "/api/v1/oauth-apps/acme-oauth", token: tk, body: `{"client_id":"mine","client_secret":"s3cret","scopes":["read"]}`, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/oauth-apps/acme-oauth", token: tk, valid: true, want: 200},
+		{method: "DELETE", path: "/api/v1/oauth-apps/acme-oauth", token: tk, valid: true, want: 204},
+		{method: "DELETE", path: "/api/v1/connections/acme", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/connections/acme", token: tk, valid: true, want: 404},
+		{method: "GET", path: "/api/integrations/acme?action=disconnect", token: tk, valid: true},
+	} {
+		send(x)
+	}
+	// The queued execution is readable.
+	_, body = send(exchange{method: "GET", path: "/api/v1/executions?limit=1", token: tk, valid: true, want: 200})
+	var list struct {
+		Executions []struct{ ID string } `json:"executions"`
+	}
+	decode(body, &list)
+	if len(list.Executions) == 0 {
+		t.Fatal("no execution recorded")
+	}
+	send(exchange{method: "GET", path: "/api/v1/executions/" + list.Executions[0].ID, token: tk, valid: true, want: 200})
 }
