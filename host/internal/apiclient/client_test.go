@@ -134,3 +134,24 @@ func TestErrors(t *testing.T) {
 		t.Fatalf("strict: %v", err)
 	}
 }
+
+// BenchmarkExecuteAction measures one typed call (encode, loopback HTTP,
+// strict decode) against a server answering a fixed execution result.
+func BenchmarkExecuteAction(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"output":{"object":"balance","available":[{"amount":1000,"currency":"usd"}]},"execution_id":"exe_1"}`)
+	}))
+	defer srv.Close()
+	c := &apiclient.Client{BaseURL: srv.URL, Token: "atom_k", Strict: true}
+	ctx := context.Background()
+	body := &apiclient.ExecuteRequest{Input: map[string]any{"email": "a@example.com"}}
+	params := &apiclient.ExecuteActionParams{IdempotencyKey: "k"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, _, err := c.ExecuteAction(ctx, "stripe", "create_customer", params, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
