@@ -56,6 +56,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.DataDir == "" {
 		c.DataDir = filepath.Join(c.Dir, ".atom")
 	}
+	// Private copies are executed with the data dir as working directory:
+	// a relative path (ATOM_DATA_DIR=./data) would resolve against it.
+	if c.DataDir, err = filepath.Abs(c.DataDir); err != nil {
+		return c, err
+	}
 	if c.LockFile == "" {
 		c.LockFile = filepath.Join(c.Dir, "plugins.lock")
 	}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/vault"
+)
+
+// TestShippedPluginsLoad starts the host on the plugins `make build` puts
+// in bin/plugins: every native provider and piece that ships is listed by
+// the admin API, and the dashboard counts the natives from what loaded.
+func TestShippedPluginsLoad(t *testing.T) {
+	root, _ := filepath.Abs("../../..")
+	dir := filepath.Join(root, "bin", "plugins")
+	shipped, err := catalog.ShippedImplementations(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	natives, pieces := 0, 0
+	for id, kinds := range shipped {
+		for _, k := range kinds {
+			bin := filepath.Join(dir, "atom-provider-"+id)
+			if k == catalog.ImplPiece {
+				pieces++
+				bin = filepath.Join(dir, id+".wasm")
+			} else {
+				natives++
+			}
+			if _, err := os.Stat(bin); err != nil {
+				if os.Getenv("CI") == "true" {
+					t.Fatalf("%s missing: `make test` builds every plugin before testing (%v)", bin, err)
+				}
+				t.Skipf("%s missing: run `make build` first", bin)
+			}
+		}
+	}
+	keys, _ := vault.Generate("k1")
+	p := startAtom(t, t.TempDir(), []string{
+		"ATOM_PLUGIN_DIR=" + dir, "ATOM_ENCRYPTION_KEYS=" + keys, "ATOM_ADMIN_KEY=" + testAdminKey,
+		"ATOM_DEV=false", "ATOM_DATABASE_URL=", "ATOM_LOG_LEVEL=warn",
+	})
+	st, body := call(t, "GET", p.base+"/api/v1/admin/plugins", testAdminKey, nil)
+	if st != 200 {
+		t.Fatalf("admin plugins: %d %v", st, body)
+	}
+	count := map[string]int{}
+	var bad []string
+	for _, it := range body["plugins"].([]any) {
+		pl := it.(map[string]any)
+		count[pl["kind"].(string)]++
+		if s := pl["state"].(string); s == "refused" || s == "failed" {
+			bad = append(bad, pl["id"].(string)+": "+s+" "+pl["last_error"].(string))
+		}
+	}
+	if len(bad) > 0 {
+		t.Fatalf("plugins that did not load: %s", strings.Join(bad, "; "))
+	}
+	if count["native"] != natives || count["piece"] != pieces || natives != 34 {
+		t.Fatalf("admin API lists %v; %d natives and %d pieces ship (34 natives expected)", count, natives, pieces)
+	}
+	_, tb := call(t, "POST", p.base+"/api/v1/tenants", testAdminKey, map[string]any{"name": "Acme"})
+	_, kb := call(t, "POST", p.base+"/api/v1/tenants/"+tb["id"].(string)+"/api-keys", testAdminKey, nil)
+	st, body = call(t, "GET", p.base+"/api/integrations/status", kb["key"].(string), nil)
+	if st != 200 || body["native_implementations"] != float64(34) {
+		t.Fatalf("status: %d native_implementations=%v", st, body["native_implementations"])
+	}
+	t.Logf("%d native providers and %d pieces loaded; total_integrations=%v", natives, pieces, body["total_integrations"])
+}
