@@ -17,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-
 )
 
 // The browser tests drive Debian's Chromium (never a downloaded browser)
