@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/atomhq/atom/sdk/provider"
 	"io"
 	"mime"
 	"net/http"
@@ -63,30 +64,41 @@ func (e *providerError) Error() string {
 
 // varsOf builds the template variables of a connection.
 func varsOf(params, metadata map[string]string, sec *secrets) map[string]map[string]string {
-	cred := map[string]string{}
+	c := provider.Credentials{Params: params, Metadata: metadata}
 	if sec != nil {
-		for k, v := range sec.Fields {
-			cred[k] = v
-		}
-		set := func(v string, names ...string) {
-			if v == "" {
-				return
-			}
-			for _, n := range names {
-				if _, ok := cred[n]; !ok {
-					cred[n] = v
-				}
-			}
-		}
-		set(sec.AccessToken, "accessToken", "access_token")
-		set(sec.APIKey, "apiKey", "api_key")
-		set(sec.Username, "username")
-		set(sec.Password, "password")
+		c.Fields, c.AccessToken, c.APIKey, c.Username, c.Password = sec.Fields, sec.AccessToken, sec.APIKey, sec.Username, sec.Password
 	}
+	return TemplateVars(c)
+}
+
+// TemplateVars returns the variables descriptor templates see for a
+// connection: {{connection.X}} its parameters, {{credentials.X}} its
+// credential fields and tokens (also under the names Nango and
+// Activepieces use: accessToken/access_token, apiKey/api_key, username,
+// password), {{metadata.X}} its token-response and callback fields.
+func TemplateVars(c provider.Credentials) map[string]map[string]string {
+	cred := map[string]string{}
+	for k, v := range c.Fields {
+		cred[k] = v
+	}
+	set := func(v string, names ...string) {
+		if v == "" {
+			return
+		}
+		for _, n := range names {
+			if _, ok := cred[n]; !ok {
+				cred[n] = v
+			}
+		}
+	}
+	set(c.AccessToken, "accessToken", "access_token")
+	set(c.APIKey, "apiKey", "api_key")
+	set(c.Username, "username")
+	set(c.Password, "password")
 	return map[string]map[string]string{
-		catalog.NSConnection:  nonNil(params),
+		catalog.NSConnection:  nonNil(c.Params),
 		catalog.NSCredentials: cred,
-		catalog.NSMetadata:    nonNil(metadata),
+		catalog.NSMetadata:    nonNil(c.Metadata),
 	}
 }
 

@@ -289,35 +289,7 @@ func firstField(m map[string]string, names ...string) string {
 
 // Vars returns the template variables of a connection's credentials:
 // connection parameters, credential fields and tokens, metadata.
-func Vars(c provider.Credentials) map[string]map[string]string {
-	cred := map[string]string{}
-	for k, v := range c.Fields {
-		cred[k] = v
-	}
-	set := func(v string, names ...string) {
-		if v == "" {
-			return
-		}
-		for _, n := range names {
-			if _, ok := cred[n]; !ok {
-				cred[n] = v
-			}
-		}
-	}
-	set(c.AccessToken, "accessToken", "access_token")
-	set(c.APIKey, "apiKey", "api_key")
-	set(c.Username, "username")
-	set(c.Password, "password")
-	nn := func(m map[string]string) map[string]string {
-		if m == nil {
-			return map[string]string{}
-		}
-		return m
-	}
-	return map[string]map[string]string{
-		catalog.NSConnection: nn(c.Params), catalog.NSCredentials: cred, catalog.NSMetadata: nn(c.Metadata),
-	}
-}
+func Vars(c provider.Credentials) map[string]map[string]string { return connect.TemplateVars(c) }
 
 // EnvName returns the {PROVIDER}_API_BASE_URL variable of a provider.
 func EnvName(id string) string { return connect.EnvName(id) + "_API_BASE_URL" }
