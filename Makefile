@@ -47,9 +47,16 @@ test: deps build
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 	cd sdk && $(GO) vet ./... && $(GO) test -count=1 ./...
 
-## test-faults: the fault suite (bounded; FAULT_FUZZTIME sets each fuzz run)
+## test-faults: the fault suite, then every fuzz target for FAULT_FUZZTIME each (see RELIABILITY.md)
+FAULT_FUZZTIME ?= 10s
+FUZZ_TARGETS := FuzzCallback:./host/internal/connect FuzzDecodeDescriptor:./catalog \
+	FuzzHTTPRequest:./host/internal/runtime/wasm FuzzManifest:./host/internal/runtime/wasm FuzzJSONBodies:./host/internal/api
 test-faults: deps
-	$(GO) test -count=1 -timeout 15m -run 'Fault|Attack|Leak' ./...
+	$(GO) test -count=1 -timeout 15m ./host/internal/faults/...
+	@for t in $(FUZZ_TARGETS); do \
+		name=$${t%%:*}; pkg=$${t#*:}; echo "fuzz $$name ($$pkg) for $(FAULT_FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FAULT_FUZZTIME) $$pkg || exit 1; \
+	done
 
 ## bench: benchmarks side by side, written to BENCHMARKS.md
 bench: deps build
