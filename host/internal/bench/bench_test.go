@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	var s []time.Duration
+	for i := 1; i <= 100; i++ {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond, 0: time.Millisecond} {
+		if got := Percentile(s, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if Percentile(nil, 50) != 0 {
+		t.Error("empty samples")
+	}
+	if got := Fmt(1500 * time.Microsecond); got != "1.50 ms" {
+		t.Errorf("Fmt = %q", got)
+	}
+}
+
+// TestGenericScenario runs one scenario end to end in quick mode: a real
+// host in process on SQLite, a real fake upstream and the latency loops.
+func TestGenericScenario(t *testing.T) {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Run(context.Background(), Options{Root: root, Quick: true, Backend: "sqlite"}, []string{"generic"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2 || rows[0].Ours == "failed" {
+		t.Fatalf("rows: %+v", rows)
+	}
+	md := Markdown(rows, "# x\n\n")
+	if !strings.Contains(md, "-only generic") || !strings.Contains(md, "added latency p50") {
+		t.Fatalf("markdown:\n%s", md)
+	}
+	if _, err := Run(context.Background(), Options{Root: root}, []string{"nope"}); err == nil {
+		t.Fatal("unknown scenario accepted")
+	}
+}
