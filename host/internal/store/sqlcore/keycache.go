@@ -1,6 +1,7 @@
 package sqlcore
 
 import (
+	"strings"
 	"sync"
 	"time"
 
@@ -58,7 +59,8 @@ func (c *KeyCache) Lookup(prefix string, load func() (*store.APIKey, error)) (*s
 		if len(c.m) >= maxCachedKeys {
 			clear(c.m)
 		}
-		c.m[prefix] = keyEntry{k: *k, until: now.Add(APIKeyTTL)}
+		// The prefix may alias a request buffer; the map keeps its own copy.
+		c.m[strings.Clone(prefix)] = keyEntry{k: *k, until: now.Add(APIKeyTTL)}
 	}
 	return k, nil
 }
