@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -359,4 +360,23 @@ func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// StatusOf is the HTTP status of a generated client's call (0 when nothing
+// came back).
+func StatusOf(resp *apiclient.Response) int {
+	if resp == nil {
+		return 0
+	}
+	return resp.StatusCode
+}
+
+// APIErrorOf is the API error of a generated client's call, or an empty
+// one when err is not an API error.
+func APIErrorOf(err error) *apiclient.APIError {
+	var ae *apiclient.APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return &apiclient.APIError{}
 }

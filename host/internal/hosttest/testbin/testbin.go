@@ -126,3 +126,10 @@ func Install(t testing.TB, src, dir, name string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// Echo builds the native runtime's echo fixture plugin
+// (host/internal/runtime/native/testdata/echo) as plugin id at version.
+func Echo(t testing.TB, id, version string) string {
+	t.Helper()
+	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id)
+}
