@@ -5,6 +5,9 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
 // BenchmarkExecute compares one REST execution through the Stripe plugin to
@@ -13,22 +16,22 @@ import (
 //	go test ./host/internal/e2e -run '^$' -bench Execute -count 5
 func BenchmarkExecute(b *testing.B) {
 	fake := newFakeStripe(b)
-	h := startHost(b, hostOpts{
-		env:     map[string]string{"STRIPE_API_BASE_URL": fake.URL},
-		catalog: map[string]string{"stripe.json": stripeDescriptor},
-		prepare: func(dir string) { install(b, stripeBinary(b), dir, "atom-provider-stripe", 0o755) },
-		quiet:   true,
+	h := startHost(b, hosttest.Options{
+		Env:     map[string]string{"STRIPE_API_BASE_URL": fake.URL},
+		Catalog: map[string]string{"stripe.json": stripeDescriptor},
+		Prepare: func(dir string) { testbin.Install(b, stripeBinary(b), dir, "atom-provider-stripe", 0o755) },
+		Quiet:   true,
 	})
-	if _, err := h.h.Connect.ConnectCredentials(context.Background(), h.tenant, "", "stripe", connectInput("sk_test_123")); err != nil {
+	if _, err := h.App.Connect.ConnectCredentials(context.Background(), h.Tenant.ID, "", "stripe", connectInput("sk_test_123")); err != nil {
 		b.Fatal(err)
 	}
-	h.must(h.exec("stripe", "get_balance", map[string]any{}, nil), 200, nil)
+	h.Must(h.Exec(h.Tenant, "stripe", "get_balance", map[string]any{}, nil), 200, nil)
 
 	b.Run("direct", func(b *testing.B) {
 		for b.Loop() {
 			req, _ := http.NewRequest("GET", fake.URL+"/v1/balance", nil)
 			req.Header.Set("Authorization", "Bearer sk_test_123")
-			resp, err := client.Do(req)
+			resp, err := hosttest.Client.Do(req)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -38,9 +41,9 @@ func BenchmarkExecute(b *testing.B) {
 	})
 	b.Run("rest-plugin", func(b *testing.B) {
 		for b.Loop() {
-			r, err := h.try("POST", "/api/v1/integrations/stripe/actions/get_balance", h.key, map[string]any{"input": map[string]any{}}, nil)
-			if err != nil || r.status != 200 {
-				b.Fatalf("%v %d %s", err, r.status, r.body)
+			r, err := h.Try("POST", "/api/v1/integrations/stripe/actions/get_balance", h.Tenant.Key, map[string]any{"input": map[string]any{}}, nil)
+			if err != nil || r.Status != 200 {
+				b.Fatalf("%v %d %s", err, r.Status, r.Body)
 			}
 		}
 	})
@@ -48,9 +51,9 @@ func BenchmarkExecute(b *testing.B) {
 		b.SetParallelism(4) // 2 cores × 4 = 8 concurrent clients
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				r, err := h.try("POST", "/api/v1/integrations/stripe/actions/get_balance", h.key, map[string]any{"input": map[string]any{}}, nil)
-				if err != nil || r.status != 200 {
-					b.Errorf("%v %d", err, r.status)
+				r, err := h.Try("POST", "/api/v1/integrations/stripe/actions/get_balance", h.Tenant.Key, map[string]any{"input": map[string]any{}}, nil)
+				if err != nil || r.Status != 200 {
+					b.Errorf("%v %d", err, r.Status)
 					return
 				}
 			}

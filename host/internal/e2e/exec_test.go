@@ -14,6 +14,8 @@ import (
 
 	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
 
@@ -65,15 +67,15 @@ func newFakeStripe(t testing.TB) *fakeStripe {
 	return f
 }
 
-func stripeHost(t *testing.T, backend string) (*host, *fakeStripe) {
+func stripeHost(t *testing.T, backend string) (*hosttest.Host, *fakeStripe) {
 	fake := newFakeStripe(t)
-	h := startHost(t, hostOpts{
-		backend: backend,
-		env:     map[string]string{"STRIPE_API_BASE_URL": fake.URL},
-		catalog: map[string]string{"stripe.json": stripeDescriptor},
-		prepare: func(dir string) { install(t, stripeBinary(t), dir, "atom-provider-stripe", 0o755) },
+	h := startHost(t, hosttest.Options{
+		Backend: backend,
+		Env:     map[string]string{"STRIPE_API_BASE_URL": fake.URL},
+		Catalog: map[string]string{"stripe.json": stripeDescriptor},
+		Prepare: func(dir string) { testbin.Install(t, stripeBinary(t), dir, "atom-provider-stripe", 0o755) },
 	})
-	if _, err := h.h.Connect.ConnectCredentials(context.Background(), h.tenant, "", "stripe", connect.CredentialsInput{APIKey: "sk_test_123"}); err != nil {
+	if _, err := h.App.Connect.ConnectCredentials(context.Background(), h.Tenant.ID, "", "stripe", connect.CredentialsInput{APIKey: "sk_test_123"}); err != nil {
 		t.Fatal(err)
 	}
 	return h, fake
@@ -87,7 +89,7 @@ func TestRESTToNativePlugin(t *testing.T) {
 			}
 			h, fake := stripeHost(t, backend)
 			ctx := context.Background()
-			c := h.api(h.key)
+			c := h.API(h.Tenant.Key)
 			empty := &apiclient.ExecuteRequest{Input: map[string]any{}}
 
 			acts, _, err := c.ListActions(ctx, "stripe")
@@ -109,11 +111,11 @@ func TestRESTToNativePlugin(t *testing.T) {
 			// Input validated before anything runs.
 			before := fake.calls.Load()
 			_, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"limit": 500}})
-			if bad := apiError(err); statusOf(resp) != 400 || bad.Code != "invalid_input" || !strings.Contains(bad.Message, "/limit") {
-				t.Fatalf("validation error %d %v", statusOf(resp), err)
+			if bad := hosttest.APIErrorOf(err); hosttest.StatusOf(resp) != 400 || bad.Code != "invalid_input" || !strings.Contains(bad.Message, "/limit") {
+				t.Fatalf("validation error %d %v", hosttest.StatusOf(resp), err)
 			}
-			if _, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"colour": "red"}}); statusOf(resp) != 400 {
-				t.Fatalf("status %d, want 400: %v", statusOf(resp), err)
+			if _, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"colour": "red"}}); hosttest.StatusOf(resp) != 400 {
+				t.Fatalf("status %d, want 400: %v", hosttest.StatusOf(resp), err)
 			}
 			if fake.calls.Load() != before {
 				t.Fatal("invalid input reached the provider")
@@ -121,20 +123,20 @@ func TestRESTToNativePlugin(t *testing.T) {
 
 			// Unknown provider and action name themselves.
 			_, resp, _ = c.ExecuteAction(ctx, "nope-provider", "x", nil, empty)
-			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "nope-provider") {
-				t.Fatalf("unknown provider: %d %s", statusOf(resp), resp.Body)
+			if hosttest.StatusOf(resp) != 404 || !strings.Contains(string(resp.Body), "nope-provider") {
+				t.Fatalf("unknown provider: %d %s", hosttest.StatusOf(resp), resp.Body)
 			}
 			_, resp, _ = c.ExecuteAction(ctx, "stripe", "refund_everything", nil, empty)
-			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "refund_everything") {
-				t.Fatalf("unknown action: %d %s", statusOf(resp), resp.Body)
+			if hosttest.StatusOf(resp) != 404 || !strings.Contains(string(resp.Body), "refund_everything") {
+				t.Fatalf("unknown action: %d %s", hosttest.StatusOf(resp), resp.Body)
 			}
 
 			// Not connected: the spec's message.
-			_, otherKey := h.newTenant("other")
-			oc := h.api(otherKey)
+			otherKey := h.NewTenant("other").Key
+			oc := h.API(otherKey)
 			_, resp, _ = oc.ExecuteAction(ctx, "stripe", "get_balance", nil, empty)
-			if statusOf(resp) != 404 || !strings.Contains(string(resp.Body), "Provider not connected") {
-				t.Fatalf("not connected: %d %s", statusOf(resp), resp.Body)
+			if hosttest.StatusOf(resp) != 404 || !strings.Contains(string(resp.Body), "Provider not connected") {
+				t.Fatalf("not connected: %d %s", hosttest.StatusOf(resp), resp.Body)
 			}
 
 			// The execution is recorded and private to the tenant.
@@ -145,8 +147,8 @@ func TestRESTToNativePlugin(t *testing.T) {
 			if x.Status != apiclient.ExecutionStatusSucceeded || x.Implementation != "native" || x.Action != "get_balance" || object(t, x.Output)["livemode"] != false {
 				t.Fatalf("execution %+v", x)
 			}
-			if _, resp, err := oc.GetExecution(ctx, ok.ExecutionID); statusOf(resp) != 404 {
-				t.Fatalf("another tenant reads the execution: %d %v", statusOf(resp), err)
+			if _, resp, err := oc.GetExecution(ctx, ok.ExecutionID); hosttest.StatusOf(resp) != 404 {
+				t.Fatalf("another tenant reads the execution: %d %v", hosttest.StatusOf(resp), err)
 			}
 			list, _, err := c.ListExecutions(ctx, &apiclient.ListExecutionsParams{Provider: "stripe", Status: apiclient.ExecutionStatusSucceeded, Limit: 10})
 			if err != nil || len(list.Executions) != 1 || list.Executions[0].ID != ok.ExecutionID {
@@ -168,7 +170,7 @@ func TestRESTToNativePlugin(t *testing.T) {
 func TestIdempotency(t *testing.T) {
 	h, fake := stripeHost(t, "sqlite")
 	ctx := context.Background()
-	c := h.api(h.key)
+	c := h.API(h.Tenant.Key)
 	in := &apiclient.ExecuteRequest{Input: map[string]any{"email": "a@example.com"}}
 	key := &apiclient.ExecuteActionParams{IdempotencyKey: "create-a"}
 
@@ -187,8 +189,8 @@ func TestIdempotency(t *testing.T) {
 		t.Fatalf("customers created %d, want 1", fake.customers.Load())
 	}
 	_, resp, err = c.ExecuteAction(ctx, "stripe", "create_customer", key, &apiclient.ExecuteRequest{Input: map[string]any{"email": "b@example.com"}})
-	if statusOf(resp) != 409 || apiError(err).Code != "idempotency_conflict" {
-		t.Fatalf("different body: %d %v", statusOf(resp), err)
+	if hosttest.StatusOf(resp) != 409 || hosttest.APIErrorOf(err).Code != "idempotency_conflict" {
+		t.Fatalf("different body: %d %v", hosttest.StatusOf(resp), err)
 	}
 
 	// Concurrent duplicates run once.
@@ -201,8 +203,8 @@ func TestIdempotency(t *testing.T) {
 			defer wg.Done()
 			res, resp, err := c.ExecuteAction(ctx, "stripe", "create_customer", &apiclient.ExecuteActionParams{IdempotencyKey: "create-c"},
 				&apiclient.ExecuteRequest{Input: map[string]any{"email": "c@example.com"}})
-			if err != nil || statusOf(resp) != 200 {
-				t.Errorf("concurrent duplicate: %v %d", err, statusOf(resp))
+			if err != nil || hosttest.StatusOf(resp) != 200 {
+				t.Errorf("concurrent duplicate: %v %d", err, hosttest.StatusOf(resp))
 				return
 			}
 			ids[i] = res.ExecutionID
@@ -222,17 +224,17 @@ func TestIdempotency(t *testing.T) {
 func TestAsyncExecution(t *testing.T) {
 	h, _ := stripeHost(t, "sqlite")
 	ctx := context.Background()
-	c := h.api(h.key)
+	c := h.API(h.Tenant.Key)
 	res, resp, err := c.ExecuteAction(ctx, "stripe", "get_balance", &apiclient.ExecuteActionParams{Async: true}, &apiclient.ExecuteRequest{Input: map[string]any{}})
-	if err != nil || statusOf(resp) != 202 || res != nil {
-		t.Fatalf("async: %d %v", statusOf(resp), err)
+	if err != nil || hosttest.StatusOf(resp) != 202 || res != nil {
+		t.Fatalf("async: %d %v", hosttest.StatusOf(resp), err)
 	}
 	var acc apiclient.ExecutionAccepted
 	if err := resp.Decode(&acc); err != nil || acc.Status != "pending" || acc.ExecutionID == "" {
 		t.Fatalf("accepted %+v %v", acc, err)
 	}
 	var x *apiclient.Execution
-	waitFor(t, 30*time.Second, "the async execution", func() bool {
+	hosttest.WaitFor(t, 30*time.Second, "the async execution", func() bool {
 		x, _, err = c.GetExecution(ctx, acc.ExecutionID)
 		if err != nil {
 			t.Fatal(err)
@@ -258,22 +260,22 @@ func TestCustomAPICallSSRF(t *testing.T) {
 	defer fake.Close()
 	for _, allowed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("allowed=%v", allowed), func(t *testing.T) {
-			h := startHost(t, hostOpts{
-				env:       map[string]string{"FAKEAPI_API_BASE_URL": fake.URL},
-				catalog:   map[string]string{"fakeapi.json": fakeAPIDescriptor},
-				noPrivate: !allowed,
+			h := startHost(t, hosttest.Options{
+				Env:       map[string]string{"FAKEAPI_API_BASE_URL": fake.URL},
+				Catalog:   map[string]string{"fakeapi.json": fakeAPIDescriptor},
+				NoPrivate: !allowed,
 			})
-			if _, err := h.h.Connect.ConnectCredentials(context.Background(), h.tenant, "", "fakeapi", connect.CredentialsInput{APIKey: "k_1"}); err != nil {
+			if _, err := h.App.Connect.ConnectCredentials(context.Background(), h.Tenant.ID, "", "fakeapi", connect.CredentialsInput{APIKey: "k_1"}); err != nil {
 				t.Fatal(err)
 			}
 			before := hits.Load()
-			r := h.exec("fakeapi", "custom_api_call", map[string]any{"method": "GET", "path": "/v1/things"}, nil)
+			r := h.Exec(h.Tenant, "fakeapi", "custom_api_call", map[string]any{"method": "GET", "path": "/v1/things"}, nil)
 			if !allowed {
 				var v struct {
 					Error       struct{ Code, Message string }    `json:"error"`
 					Diagnostics []struct{ Summary, Field string } `json:"diagnostics"`
 				}
-				h.must(r, 422, &v)
+				h.Must(r, 422, &v)
 				if v.Error.Code != "action_failed" || !strings.Contains(v.Error.Message, "loopback") ||
 					!strings.Contains(v.Error.Message, "ATOM_ALLOW_PRIVATE_HOSTS") || hits.Load() != before {
 					t.Fatalf("refusal %+v (hits %d)", v, hits.Load()-before)
@@ -286,7 +288,7 @@ func TestCustomAPICallSSRF(t *testing.T) {
 					Body   map[string]any `json:"body"`
 				} `json:"output"`
 			}
-			h.must(r, 200, &v)
+			h.Must(r, 200, &v)
 			if v.Output.Status != 200 || v.Output.Body["path"] != "/v1/things" {
 				t.Fatalf("output %+v", v.Output)
 			}

@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
 // TestExternalPluginOverREST builds a provider the way a third party
@@ -90,24 +93,24 @@ func main() { provider.Serve(hello.New()) }
 		}
 	}
 
-	h := startHost(t, hostOpts{catalog: map[string]string{"hello.json": `{"id":"hello","name":"Hello","categories":["other"],
+	h := startHost(t, hosttest.Options{Catalog: map[string]string{"hello.json": `{"id":"hello","name":"Hello","categories":["other"],
 		"auth":{"kind":"api_key","credential_fields":["apiKey"]},"api":{"base_url":"` + upstream.URL + `"},
 		"implementations":["generic"],"connectable":true}`}})
-	if st := h.call("POST", "/api/v1/connections/hello", h.key, map[string]any{"api_key": "hello-key-123"}, nil).status; st != 201 {
+	if st := h.Call("POST", "/api/v1/connections/hello", h.Tenant.Key, map[string]any{"api_key": "hello-key-123"}, nil).Status; st != 201 {
 		t.Fatalf("connect: %d", st)
 	}
 	// Hot-load: the file lands while the host runs.
 	landed := time.Now()
-	install(t, bin, h.plugins, "atom-provider-hello", 0o755)
+	testbin.Install(t, bin, h.Plugins, "atom-provider-hello", 0o755)
 	var out struct {
 		Output struct{ Text string } `json:"output"`
 	}
-	waitFor(t, 10*time.Second, "the hello plugin to serve", func() bool {
-		r := h.exec("hello", "greet", map[string]any{"greeting": "Hi"}, nil)
-		if r.status != 200 {
+	hosttest.WaitFor(t, 10*time.Second, "the hello plugin to serve", func() bool {
+		r := h.Exec(h.Tenant, "hello", "greet", map[string]any{"greeting": "Hi"}, nil)
+		if r.Status != 200 {
 			return false
 		}
-		r.json(t, &out)
+		r.JSON(t, &out)
 		return true
 	})
 	t.Logf("external plugin served %v after its file landed", time.Since(landed).Round(time.Millisecond))
@@ -115,7 +118,7 @@ func main() { provider.Serve(hello.New()) }
 		t.Fatalf("output %q, upstream saw %q", out.Output.Text, seen)
 	}
 	var acts struct{ Implementation string }
-	h.must(h.call("GET", "/api/v1/integrations/hello/actions", h.key, nil, nil), 200, &acts)
+	h.Must(h.Call("GET", "/api/v1/integrations/hello/actions", h.Tenant.Key, nil, nil), 200, &acts)
 	if acts.Implementation != "native" {
 		t.Fatalf("implementation %q, want native", acts.Implementation)
 	}

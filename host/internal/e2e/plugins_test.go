@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/adapter"
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
 // fakeDiscord behaves like Discord's webhook endpoint:
@@ -56,12 +58,12 @@ func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestPiecesAdapter(t *testing.T) {
 	discord, last := fakeDiscord(t)
-	wasmFile := build(t, "plugins/pieces/discord", "", true)
-	h := startHost(t, hostOpts{
-		rewrite: map[string]string{"discord.com": discord.URL},
-		prepare: func(dir string) { install(t, wasmFile, dir, "discord.wasm", 0o644) },
+	wasmFile := testbin.BuildWasm(t, "plugins/pieces/discord", "")
+	h := startHost(t, hosttest.Options{
+		Rewrite: map[string]string{"discord.com": discord.URL},
+		Prepare: func(dir string) { testbin.Install(t, wasmFile, dir, "discord.wasm", 0o644) },
 	})
-	a := adapter.New(h.url, h.key, "user-1")
+	a := adapter.New(h.URL, h.Tenant.Key, "user-1")
 	ctx := context.Background()
 
 	res, err := a.ExecutePiece(ctx, adapter.ExecuteRequest{
@@ -79,7 +81,7 @@ func TestPiecesAdapter(t *testing.T) {
 		t.Fatalf("discord received %v", m)
 	}
 	var x struct{ Implementation, Status, Provider string }
-	h.must(h.call("GET", "/api/v1/executions/"+res.ExecutionID, h.key, nil, nil), 200, &x)
+	h.Must(h.Call("GET", "/api/v1/executions/"+res.ExecutionID, h.Tenant.Key, nil, nil), 200, &x)
 	if x.Implementation != "piece" || x.Status != "succeeded" || x.Provider != "discord" {
 		t.Fatalf("recorded %+v", x)
 	}
@@ -161,14 +163,14 @@ type pluginRow struct {
 	Calls                              int64
 }
 
-func (h *host) pluginList() []pluginRow {
+func pluginList(h *hosttest.Host) []pluginRow {
 	var v struct{ Plugins []pluginRow }
-	h.must(h.call("GET", "/api/v1/admin/plugins", h.adminKey, nil, nil), 200, &v)
+	h.Must(h.Call("GET", "/api/v1/admin/plugins", h.AdminKey, nil, nil), 200, &v)
 	return v.Plugins
 }
 
-func (h *host) plugin(id string) (pluginRow, bool) {
-	for _, p := range h.pluginList() {
+func plugin(h *hosttest.Host, id string) (pluginRow, bool) {
+	for _, p := range pluginList(h) {
 		if p.ID == id {
 			return p, true
 		}
@@ -178,7 +180,7 @@ func (h *host) plugin(id string) (pluginRow, bool) {
 
 // load runs n clients calling echo until stop is closed and returns the
 // failures by status.
-func load(h *host, n int, provider, action string, input map[string]any, stop <-chan struct{}) (func() (ok int64, failures map[int]int), *sync.WaitGroup) {
+func load(h *hosttest.Host, n int, provider, action string, input map[string]any, stop <-chan struct{}) (func() (ok int64, failures map[int]int), *sync.WaitGroup) {
 	var mu sync.Mutex
 	failures := map[int]int{}
 	var okCount atomic.Int64
@@ -193,13 +195,13 @@ func load(h *host, n int, provider, action string, input map[string]any, stop <-
 					return
 				default:
 				}
-				r, err := h.try("POST", "/api/v1/integrations/"+provider+"/actions/"+action, h.key, map[string]any{"input": input}, nil)
+				r, err := h.Try("POST", "/api/v1/integrations/"+provider+"/actions/"+action, h.Tenant.Key, map[string]any{"input": input}, nil)
 				mu.Lock()
 				switch {
 				case err != nil:
 					failures[-1]++
-				case r.status != 200:
-					failures[r.status]++
+				case r.Status != 200:
+					failures[r.Status]++
 				default:
 					okCount.Add(1)
 				}
@@ -219,25 +221,25 @@ func load(h *host, n int, provider, action string, input map[string]any, stop <-
 }
 
 func TestHotReloadUnderLoad(t *testing.T) {
-	v := []string{echoBinary(t, "echo", "1.0.0"), echoBinary(t, "echo", "2.0.0"), echoBinary(t, "echo", "3.0.0"), echoBinary(t, "echo", "4.0.0")}
-	other := echoBinary(t, "echo2", "1.0.0")
-	h := startHost(t, hostOpts{prepare: func(dir string) { install(t, v[0], dir, "atom-provider-echo", 0o755) }})
-	h.must(h.exec("echo", "echo", map[string]any{"n": 1}, nil), 200, nil)
+	v := []string{testbin.Echo(t, "echo", "1.0.0"), testbin.Echo(t, "echo", "2.0.0"), testbin.Echo(t, "echo", "3.0.0"), testbin.Echo(t, "echo", "4.0.0")}
+	other := testbin.Echo(t, "echo2", "1.0.0")
+	h := startHost(t, hosttest.Options{Prepare: func(dir string) { testbin.Install(t, v[0], dir, "atom-provider-echo", 0o755) }})
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{"n": 1}, nil), 200, nil)
 
 	stop := make(chan struct{})
 	stats, wg := load(h, 8, "echo", "echo", map[string]any{"n": 1}, stop)
 	for i := 1; i <= 3; i++ {
 		time.Sleep(300 * time.Millisecond)
-		install(t, v[i], h.plugins, "atom-provider-echo", 0o755)
+		testbin.Install(t, v[i], h.Plugins, "atom-provider-echo", 0o755)
 		want := []string{"", "2.0.0", "3.0.0", "4.0.0"}[i]
-		waitFor(t, 20*time.Second, "version "+want, func() bool {
-			p, _ := h.plugin("echo")
+		hosttest.WaitFor(t, 20*time.Second, "version "+want, func() bool {
+			p, _ := plugin(h, "echo")
 			return p.Version == want
 		})
 	}
-	install(t, other, h.plugins, "atom-provider-echo2", 0o755)
-	waitFor(t, 20*time.Second, "echo2", func() bool {
-		return h.exec("echo2", "echo", map[string]any{}, nil).status == 200
+	testbin.Install(t, other, h.Plugins, "atom-provider-echo2", 0o755)
+	hosttest.WaitFor(t, 20*time.Second, "echo2", func() bool {
+		return h.Exec(h.Tenant, "echo2", "echo", map[string]any{}, nil).Status == 200
 	})
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
@@ -249,7 +251,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	var out struct {
 		Output struct{ Version string } `json:"output"`
 	}
-	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &out)
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, &out)
 	if out.Output.Version != "4.0.0" {
 		t.Fatalf("serving %s after reloads", out.Output.Version)
 	}
@@ -257,12 +259,12 @@ func TestHotReloadUnderLoad(t *testing.T) {
 }
 
 func TestKillPluginUnderLoad(t *testing.T) {
-	bin := echoBinary(t, "echo", "1.0.0")
-	h := startHost(t, hostOpts{prepare: func(dir string) { install(t, bin, dir, "atom-provider-echo", 0o755) }})
+	bin := testbin.Echo(t, "echo", "1.0.0")
+	h := startHost(t, hosttest.Options{Prepare: func(dir string) { testbin.Install(t, bin, dir, "atom-provider-echo", 0o755) }})
 	var first struct {
 		Output struct{ PID int } `json:"output"`
 	}
-	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &first)
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, &first)
 
 	stop := make(chan struct{})
 	stats, wg := load(h, 8, "echo", "sleep", map[string]any{"ms": 100}, stop)
@@ -273,9 +275,9 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	killed := time.Now()
 	// The host stays up and serves again.
 	var recovered time.Duration
-	waitFor(t, 10*time.Second, "echo serving again", func() bool {
-		r, err := h.try("POST", "/api/v1/integrations/echo/actions/echo", h.key, map[string]any{"input": map[string]any{}}, nil)
-		if err == nil && r.status == 200 {
+	hosttest.WaitFor(t, 10*time.Second, "echo serving again", func() bool {
+		r, err := h.Try("POST", "/api/v1/integrations/echo/actions/echo", h.Tenant.Key, map[string]any{"input": map[string]any{}}, nil)
+		if err == nil && r.Status == 200 {
 			recovered = time.Since(killed)
 			return true
 		}
@@ -290,11 +292,11 @@ func TestKillPluginUnderLoad(t *testing.T) {
 			t.Fatalf("failures %v: only in-flight calls may fail, with 502", failures)
 		}
 	}
-	h.must(h.call("GET", "/healthz", h.key, nil, nil), 200, nil)
+	h.Must(h.Call("GET", "/healthz", h.Tenant.Key, nil, nil), 200, nil)
 	var after struct {
 		Output struct{ PID int } `json:"output"`
 	}
-	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, &after)
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, &after)
 	if after.Output.PID == first.Output.PID {
 		t.Fatal("the killed process still serves")
 	}
@@ -302,14 +304,14 @@ func TestKillPluginUnderLoad(t *testing.T) {
 }
 
 func TestTamperedBinaryRefused(t *testing.T) {
-	good := echoBinary(t, "echo", "1.0.0")
+	good := testbin.Echo(t, "echo", "1.0.0")
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tampered := append(append([]byte{}, data...), []byte("tampered")...)
 	goodSum := sha256.Sum256(data)
-	h := startHost(t, hostOpts{verify: true, prepare: func(dir string) {
+	h := startHost(t, hosttest.Options{Verify: true, Prepare: func(dir string) {
 		// The lock file trusts the good binary; the directory holds another.
 		lock := hex.EncodeToString(goodSum[:]) + "  atom-provider-echo\n"
 		if err := os.WriteFile(dir+"/plugins.lock", []byte(lock), 0o644); err != nil {
@@ -319,37 +321,37 @@ func TestTamperedBinaryRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 	}})
-	p, _ := h.plugin("echo")
+	p, _ := plugin(h, "echo")
 	if p.State != "refused" || !strings.Contains(strings.ToLower(p.LastError), "sha") {
 		t.Fatalf("tampered binary listed as %+v, want refused with the reason", p)
 	}
-	if r := h.exec("echo", "echo", map[string]any{}, nil); r.status != 404 {
-		t.Fatalf("tampered plugin answered %d: %s", r.status, r.body)
+	if r := h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil); r.Status != 404 {
+		t.Fatalf("tampered plugin answered %d: %s", r.Status, r.Body)
 	}
 
 	// An admin upload is trusted, recorded in the lock file and served.
 	var row pluginRow
-	h.must(h.call("PUT", "/api/v1/admin/plugins/echo", h.adminKey, data, nil), 200, &row)
+	h.Must(h.Call("PUT", "/api/v1/admin/plugins/echo", h.AdminKey, data, nil), 200, &row)
 	if row.Kind != "native" || row.Checksum != hex.EncodeToString(goodSum[:]) {
 		t.Fatalf("uploaded %+v", row)
 	}
-	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, nil)
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, nil)
 
 	// A binary swapped behind the host's back is refused; the verified
 	// version keeps serving and the listing says why.
-	if err := os.WriteFile(h.plugins+"/.tmp-echo", tampered, 0o755); err != nil {
+	if err := os.WriteFile(h.Plugins+"/.tmp-echo", tampered, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Rename(h.plugins+"/.tmp-echo", h.plugins+"/atom-provider-echo"); err != nil {
+	if err := os.Rename(h.Plugins+"/.tmp-echo", h.Plugins+"/atom-provider-echo"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 20*time.Second, "the refusal", func() bool {
-		p, _ := h.plugin("echo")
+	hosttest.WaitFor(t, 20*time.Second, "the refusal", func() bool {
+		p, _ := plugin(h, "echo")
 		return p.LastError != ""
 	})
-	p, _ = h.plugin("echo")
+	p, _ = plugin(h, "echo")
 	if p.Checksum != row.Checksum || !strings.Contains(strings.ToLower(p.LastError), "sha") {
 		t.Fatalf("after tampering: %+v", p)
 	}
-	h.must(h.exec("echo", "echo", map[string]any{}, nil), 200, nil)
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, nil)
 }
