@@ -3,10 +3,8 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,13 +14,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/store"
-	"github.com/atomhq/atom/host/internal/store/sqlite"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 	"github.com/atomhq/atom/host/internal/vault"
 )
@@ -33,17 +29,15 @@ const adminKey = "adm_test_0123456789abcdef"
 type backend struct {
 	name string
 	cfg  func(t *testing.T, cfg *config.Config)
-	// dump returns every value of every column of every table.
-	dump func(t *testing.T, h *app.Host) []string
 }
 
 func backends() []backend {
 	return []backend{
-		{name: "sqlite", cfg: func(t *testing.T, cfg *config.Config) {}, dump: dumpSQLite},
+		{name: "sqlite", cfg: func(t *testing.T, cfg *config.Config) {}},
 		{name: "postgres", cfg: func(t *testing.T, cfg *config.Config) {
 			pg := storetest.NewPostgres(t)
 			cfg.DatabaseURL, cfg.MigrateDatabaseURL = pg.AppURL, pg.OwnerURL
-		}, dump: dumpPostgres},
+		}},
 	}
 }
 
@@ -143,23 +137,6 @@ func (d fiberDoer) Do(r *http.Request) (*http.Response, error) {
 	return d.h.Server.App().Test(r, 10000)
 }
 
-// statusOf is the HTTP status of a client call (0 when nothing came back).
-func statusOf(resp *apiclient.Response) int {
-	if resp == nil {
-		return 0
-	}
-	return resp.StatusCode
-}
-
-// apiError is the API error of a client call, or an empty one.
-func apiError(err error) *apiclient.APIError {
-	var ae *apiclient.APIError
-	if errors.As(err, &ae) {
-		return ae
-	}
-	return &apiclient.APIError{}
-}
-
 // TestAPIKeys covers tenants, keys and the 401 cases in the error shape.
 func TestAPIKeys(t *testing.T) {
 	for _, b := range backends() {
@@ -168,28 +145,28 @@ func TestAPIKeys(t *testing.T) {
 			ctx := context.Background()
 			admin := apiClient(h, adminKey)
 			tn, resp, err := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "Acme"})
-			if err != nil || statusOf(resp) != http.StatusCreated || tn.ID == "" {
-				t.Fatalf("create tenant: %d %v %+v", statusOf(resp), err, tn)
+			if err != nil || hosttest.StatusOf(resp) != http.StatusCreated || tn.ID == "" {
+				t.Fatalf("create tenant: %d %v %+v", hosttest.StatusOf(resp), err, tn)
 			}
 			tenant := tn.ID
-			if _, resp, _ := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "x"}, apiclient.WithToken("wrong")); statusOf(resp) != 401 {
-				t.Fatalf("wrong admin key: %d", statusOf(resp))
+			if _, resp, _ := admin.CreateTenant(ctx, apiclient.CreateTenantRequest{Name: "x"}, apiclient.WithToken("wrong")); hosttest.StatusOf(resp) != 401 {
+				t.Fatalf("wrong admin key: %d", hosttest.StatusOf(resp))
 			}
 			_, resp, err = admin.CreateTenant(ctx, apiclient.CreateTenantRequest{}, apiclient.WithRawBody("application/json", []byte(`{"nme":"x"}`)))
-			if statusOf(resp) != 400 || !strings.Contains(apiError(err).Message, "nme") {
-				t.Fatalf("unknown field: %d %v", statusOf(resp), err)
+			if hosttest.StatusOf(resp) != 400 || !strings.Contains(hosttest.APIErrorOf(err).Message, "nme") {
+				t.Fatalf("unknown field: %d %v", hosttest.StatusOf(resp), err)
 			}
 			k, resp, err := admin.CreateAPIKey(ctx, tenant, &apiclient.CreateAPIKeyRequest{Name: "ci"})
-			if err != nil || statusOf(resp) != 201 {
-				t.Fatalf("create key: %d %v", statusOf(resp), err)
+			if err != nil || hosttest.StatusOf(resp) != 201 {
+				t.Fatalf("create key: %d %v", hosttest.StatusOf(resp), err)
 			}
 			key, keyID := k.Key, k.ID
-			if _, resp, _ := admin.CreateAPIKey(ctx, "nope", nil); statusOf(resp) != 404 {
-				t.Fatalf("key for unknown tenant: %d", statusOf(resp))
+			if _, resp, _ := admin.CreateAPIKey(ctx, "nope", nil); hosttest.StatusOf(resp) != 404 {
+				t.Fatalf("key for unknown tenant: %d", hosttest.StatusOf(resp))
 			}
 			me, resp, err := apiClient(h, key).GetMe(ctx, nil)
-			if err != nil || statusOf(resp) != 200 || me.ID != tenant {
-				t.Fatalf("me: %d %v %+v", statusOf(resp), err, me)
+			if err != nil || hosttest.StatusOf(resp) != 200 || me.ID != tenant {
+				t.Fatalf("me: %d %v %+v", hosttest.StatusOf(resp), err, me)
 			}
 			cases := map[string]string{
 				"missing":   "",
@@ -199,16 +176,16 @@ func TestAPIKeys(t *testing.T) {
 			}
 			for name, k := range cases {
 				_, resp, err := apiClient(h, k).GetMe(ctx, nil)
-				e := apiError(err)
-				if statusOf(resp) != 401 || e.Code != "unauthorized" || e.Message == "" || e.RequestID == "" {
-					t.Errorf("%s key: %d %v", name, statusOf(resp), err)
+				e := hosttest.APIErrorOf(err)
+				if hosttest.StatusOf(resp) != 401 || e.Code != "unauthorized" || e.Message == "" || e.RequestID == "" {
+					t.Errorf("%s key: %d %v", name, hosttest.StatusOf(resp), err)
 				}
 			}
-			if resp, err := admin.RevokeAPIKey(ctx, tenant, keyID); statusOf(resp) != 204 {
-				t.Fatalf("revoke: %d %v", statusOf(resp), err)
+			if resp, err := admin.RevokeAPIKey(ctx, tenant, keyID); hosttest.StatusOf(resp) != 204 {
+				t.Fatalf("revoke: %d %v", hosttest.StatusOf(resp), err)
 			}
-			if _, resp, _ := apiClient(h, key).GetMe(ctx, nil); statusOf(resp) != 401 {
-				t.Fatalf("revoked key: %d", statusOf(resp))
+			if _, resp, _ := apiClient(h, key).GetMe(ctx, nil); hosttest.StatusOf(resp) != 401 {
+				t.Fatalf("revoked key: %d", hosttest.StatusOf(resp))
 			}
 			// The list shows the key revoked, without its secret.
 			list, _, err := admin.ListAPIKeys(ctx, tenant)
@@ -216,7 +193,7 @@ func TestAPIKeys(t *testing.T) {
 				t.Fatalf("list keys: %v %+v", err, list)
 			}
 			// The key itself is stored nowhere.
-			for _, v := range b.dump(t, h) {
+			for _, v := range hosttest.DumpTables(t, h) {
 				if strings.Contains(v, key) || strings.Contains(v, key[14:]) {
 					t.Fatalf("API key stored in plaintext: %q", v)
 				}
@@ -265,7 +242,7 @@ func TestNoPlaintextSecretsAndRotation(t *testing.T) {
 
 			scan := func(h *app.Host) {
 				t.Helper()
-				values := b.dump(t, h)
+				values := hosttest.DumpTables(t, h)
 				if len(values) < 20 {
 					t.Fatalf("dump returned only %d values", len(values))
 				}
@@ -335,102 +312,4 @@ func TestNoPlaintextSecretsAndRotation(t *testing.T) {
 			scan(h3)
 		})
 	}
-}
-
-func dumpSQLite(t *testing.T, h *app.Host) []string {
-	t.Helper()
-	db := h.Store.(*sqlite.Store).DB()
-	tables := queryStrings(t, db, `SELECT name FROM sqlite_master WHERE type = 'table'`)
-	var out []string
-	for _, table := range tables {
-		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					out = append(out, fmt.Sprint(x))
-				}
-			}
-		}
-		rows.Close()
-	}
-	return out
-}
-
-func queryStrings(t *testing.T, db *sql.DB, q string) []string {
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		out = append(out, s)
-	}
-	return out
-}
-
-// dumpPostgres reads every table as the owner (which sees all rows),
-// each row rendered as text, bytea as raw bytes too.
-func dumpPostgres(t *testing.T, h *app.Host) []string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, h.Config.MigrateDatabaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog','information_schema') AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables [][2]string
-	for rows.Next() {
-		var s, n string
-		rows.Scan(&s, &n)
-		tables = append(tables, [2]string{s, n})
-	}
-	rows.Close()
-	var out []string
-	for _, tn := range tables {
-		rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT * FROM %s`, pgx.Identifier{tn[0], tn[1]}.Sanitize()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					b, _ := json.Marshal(x)
-					out = append(out, fmt.Sprint(x), string(b))
-				}
-			}
-		}
-		rows.Close()
-	}
-	return out
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/hosttest"
 )
 
 func tenantKey(t *testing.T, h *app.Host) string {
@@ -39,8 +40,8 @@ func TestCatalogAPI(t *testing.T) {
 	total, seen, cursor := 0, 0, ""
 	for {
 		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 500, Cursor: cursor})
-		if err != nil || statusOf(resp) != 200 {
-			t.Fatalf("catalog: %d %v", statusOf(resp), err)
+		if err != nil || hosttest.StatusOf(resp) != 200 {
+			t.Fatalf("catalog: %d %v", hosttest.StatusOf(resp), err)
 		}
 		total = page.Total
 		for _, d := range page.Items {
@@ -75,8 +76,8 @@ func TestCatalogAPI(t *testing.T) {
 	}
 	for cat, ids := range spec {
 		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 500, Category: cat})
-		if err != nil || statusOf(resp) != 200 {
-			t.Fatalf("%s: %d %v", cat, statusOf(resp), err)
+		if err != nil || hosttest.StatusOf(resp) != 200 {
+			t.Fatalf("%s: %d %v", cat, hosttest.StatusOf(resp), err)
 		}
 		have := map[string]bool{}
 		for _, d := range page.Items {
@@ -90,8 +91,8 @@ func TestCatalogAPI(t *testing.T) {
 	}
 	first := func(q string) string {
 		page, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Limit: 5, Q: q})
-		if err != nil || statusOf(resp) != 200 || len(page.Items) == 0 {
-			t.Fatalf("search %q: %d %v", q, statusOf(resp), err)
+		if err != nil || hosttest.StatusOf(resp) != 200 || len(page.Items) == 0 {
+			t.Fatalf("search %q: %d %v", q, hosttest.StatusOf(resp), err)
 		}
 		return page.Items[0].ID
 	}
@@ -101,20 +102,20 @@ func TestCatalogAPI(t *testing.T) {
 		}
 	}
 	_, resp, err := c.ListCatalog(ctx, &apiclient.ListCatalogParams{Category: "nonsense"})
-	if statusOf(resp) != 400 || !strings.Contains(apiError(err).Message, "categories") {
-		t.Errorf("bad category: %d %v", statusOf(resp), err)
+	if hosttest.StatusOf(resp) != 400 || !strings.Contains(hosttest.APIErrorOf(err).Message, "categories") {
+		t.Errorf("bad category: %d %v", hosttest.StatusOf(resp), err)
 	}
 	_, resp, err = c.ListCatalog(ctx, nil, apiclient.WithQuery("limit", "0"))
-	if statusOf(resp) != 400 {
-		t.Errorf("bad limit: %d %v", statusOf(resp), err)
+	if hosttest.StatusOf(resp) != 400 {
+		t.Errorf("bad limit: %d %v", hosttest.StatusOf(resp), err)
 	}
 	cats, resp, err := c.ListCategories(ctx)
-	if err != nil || statusOf(resp) != 200 || len(cats.Items) < 9 {
-		t.Errorf("categories: %d %v %+v", statusOf(resp), err, cats)
+	if err != nil || hosttest.StatusOf(resp) != 200 || len(cats.Items) < 9 {
+		t.Errorf("categories: %d %v %+v", hosttest.StatusOf(resp), err, cats)
 	}
 	st, resp, err := c.GetIntegrationsStatus(ctx, nil)
-	if err != nil || statusOf(resp) != 200 || st.TotalIntegrations != total || len(st.Providers) != total {
-		t.Errorf("status: %d %v total %+v", statusOf(resp), err, st)
+	if err != nil || hosttest.StatusOf(resp) != 200 || st.TotalIntegrations != total || len(st.Providers) != total {
+		t.Errorf("status: %d %v total %+v", hosttest.StatusOf(resp), err, st)
 	}
 }
 
