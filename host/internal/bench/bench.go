@@ -67,6 +67,12 @@ type Scenario struct {
 func Scenarios() []Scenario {
 	return []Scenario{
 		{"rest-native", "REST → native plugin (Stripe) → fake upstream vs the fake called directly", restNative},
+		{"rest-native-sqlite", "the same on the embedded SQLite store", func(ctx context.Context, e *Env) ([]Row, error) {
+			saved := e.Opts.Backend
+			e.Opts.Backend = "sqlite"
+			defer func() { e.Opts.Backend = saved }()
+			return restNative(ctx, e)
+		}},
 		{"wasm", "REST → wasm piece (pooled) vs REST → native plugin, same echo work", wasmVsNative},
 		{"generic", "REST → generic custom_api_call → fake vs the fake called directly", genericCall},
 		{"hotload", "new plugin / piece file in ATOM_PLUGIN_DIR → first successful call", hotLoad},
