@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -43,18 +44,28 @@ func TestShippedPluginsLoad(t *testing.T) {
 		"ATOM_PLUGIN_DIR=" + dir, "ATOM_ENCRYPTION_KEYS=" + keys, "ATOM_ADMIN_KEY=" + testAdminKey,
 		"ATOM_DEV=false", "ATOM_DATABASE_URL=", "ATOM_LOG_LEVEL=warn",
 	})
-	st, body := call(t, "GET", p.base+"/api/v1/admin/plugins", testAdminKey, nil)
-	if st != 200 {
-		t.Fatalf("admin plugins: %d %v", st, body)
-	}
+	// Natives register at start; pieces compile in the background (seconds
+	// each without the compile cache) and register when ready.
 	count := map[string]int{}
 	var bad []string
-	for _, it := range body["plugins"].([]any) {
-		pl := it.(map[string]any)
-		count[pl["kind"].(string)]++
-		if s := pl["state"].(string); s == "refused" || s == "failed" {
-			bad = append(bad, pl["id"].(string)+": "+s+" "+pl["last_error"].(string))
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		st, body := call(t, "GET", p.base+"/api/v1/admin/plugins", testAdminKey, nil)
+		if st != 200 {
+			t.Fatalf("admin plugins: %d %v", st, body)
 		}
+		count, bad = map[string]int{}, nil
+		for _, it := range body["plugins"].([]any) {
+			pl := it.(map[string]any)
+			count[pl["kind"].(string)]++
+			if s := pl["state"].(string); s == "refused" || s == "failed" {
+				bad = append(bad, pl["id"].(string)+": "+s+" "+pl["last_error"].(string))
+			}
+		}
+		if len(bad) > 0 || count["piece"] >= pieces || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 	if len(bad) > 0 {
 		t.Fatalf("plugins that did not load: %s", strings.Join(bad, "; "))
@@ -64,7 +75,7 @@ func TestShippedPluginsLoad(t *testing.T) {
 	}
 	_, tb := call(t, "POST", p.base+"/api/v1/tenants", testAdminKey, map[string]any{"name": "Acme"})
 	_, kb := call(t, "POST", p.base+"/api/v1/tenants/"+tb["id"].(string)+"/api-keys", testAdminKey, nil)
-	st, body = call(t, "GET", p.base+"/api/integrations/status", kb["key"].(string), nil)
+	st, body := call(t, "GET", p.base+"/api/integrations/status", kb["key"].(string), nil)
 	if st != 200 || body["native_implementations"] != float64(34) {
 		t.Fatalf("status: %d native_implementations=%v", st, body["native_implementations"])
 	}

@@ -21,5 +21,5 @@ func configFor(name string, args []string) (config.Config, interface{}, error) {
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI.
 func hooks() []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{}), web.Hook()}
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true}), web.Hook()}
 }

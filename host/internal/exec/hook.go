@@ -33,6 +33,10 @@ type Options struct {
 	Native   func(*native.Config)
 	Wasm     func(*wasm.Config)
 	Outbound func(*outbound.Config)
+	// BackgroundPieces loads the pieces already in ATOM_PLUGIN_DIR in the
+	// background, so the host serves at once while Go-built modules
+	// compile (atom serve sets it; tests load synchronously).
+	BackgroundPieces bool
 	// OnReady receives the assembled parts (tests inspect them).
 	OnReady func(*Parts)
 }
@@ -151,7 +155,11 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	}
 	p.Wasm, adm.wasmRT = rt, rt
 	h.AddCloser(func(context.Context) error { return rt.Close() })
-	loader, err := wasm.NewLoader(rt, dir,
+	newLoader := wasm.NewLoader
+	if opts.BackgroundPieces {
+		newLoader = wasm.StartLoader
+	}
+	loader, err := newLoader(rt, dir,
 		func(id string, hd *wasm.Handle) { p.Registry.SetPiece(id, hd) },
 		func(id string) { p.Registry.RemovePiece(id) })
 	if err != nil {

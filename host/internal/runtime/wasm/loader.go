@@ -72,6 +72,8 @@ type Loader struct {
 	// reloadMu serialises reloads and callbacks.
 	reloadMu sync.Mutex
 	done     chan struct{}
+	// initial tracks a background load of the directory (StartLoader).
+	initial sync.WaitGroup
 }
 
 // reloadDelay lets a file settle after its last write event before it is
@@ -83,6 +85,18 @@ const reloadDelay = 150 * time.Millisecond
 // onRemove when its file is removed. Callbacks run on the loader's
 // goroutine, one at a time. Close stops watching and closes every piece.
 func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
+	return newLoader(rt, dir, onAdd, onRemove, false)
+}
+
+// StartLoader is NewLoader that loads the pieces already in dir in the
+// background, so a host starts serving at once and each piece registers
+// when it has compiled (seconds for a Go-built module without the compile
+// cache). Changes to dir are watched from the start.
+func StartLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
+	return newLoader(rt, dir, onAdd, onRemove, true)
+}
+
+func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string), background bool) (*Loader, error) {
 	if onAdd == nil {
 		onAdd = func(string, *Handle) {}
 	}
@@ -107,10 +121,30 @@ func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 		w.Close()
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
+	var paths []string
 	for _, e := range entries {
 		if !e.IsDir() && isWasm(e.Name()) {
-			l.reload(filepath.Join(dir, e.Name()))
+			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
+	}
+	if !background {
+		for _, p := range paths {
+			l.reload(p)
+		}
+	} else {
+		l.initial.Add(1)
+		go func() {
+			defer l.initial.Done()
+			for _, p := range paths {
+				l.mu.Lock()
+				closed := l.closed
+				l.mu.Unlock()
+				if closed {
+					return
+				}
+				l.reload(p)
+			}
+		}()
 	}
 	go l.watch()
 	return l, nil
@@ -277,6 +311,7 @@ func (l *Loader) Close() error {
 		t.Stop()
 	}
 	l.mu.Unlock()
+	l.initial.Wait()
 	err := l.watcher.Close()
 	<-l.done
 	l.reloadMu.Lock()

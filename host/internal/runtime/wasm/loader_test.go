@@ -129,3 +129,35 @@ func TestLoaderKeepsOldVersionWhenNewIsBroken(t *testing.T) {
 	}
 	callOK(t, h, "t", "echo", nil, nil)
 }
+
+// TestStartLoaderLoadsInBackground: StartLoader returns before the
+// directory's pieces compile, registers them when they have, and Close
+// waits for a load in progress.
+func TestStartLoaderLoadsInBackground(t *testing.T) {
+	dir := t.TempDir()
+	install(t, dir, "sandbox", "sandbox.wasm")
+	rt := testRuntime(t, Config{})
+	var adds atomic.Int32
+	l, err := StartLoader(rt, dir, func(id string, h *Handle) { adds.Add(1) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "background load", func() bool { return adds.Load() == 1 })
+	h, ok := l.Handle("sandbox")
+	if !ok {
+		t.Fatal("sandbox not registered")
+	}
+	callOK(t, h, "t", "echo", nil, nil)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Closing right away does not leave a load running.
+	l2, err := StartLoader(rt, dir, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l2.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
