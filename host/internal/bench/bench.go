@@ -12,6 +12,7 @@ package bench
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -247,6 +248,12 @@ func metWord(r Row) string {
 }
 
 // Markdown renders the report.
+// Analysis is the standing explanation of the goals the report misses,
+// appended after the table.
+//
+//go:embed analysis.md
+var Analysis string
+
 func Markdown(rows []Row, header string) string {
 	var b strings.Builder
 	b.WriteString(header)

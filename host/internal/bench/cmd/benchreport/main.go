@@ -67,7 +67,7 @@ func main() {
 		"Load average (1/5/15 min) before the run: %s; after: %s. The machine is shared, so p99 figures carry other processes' noise.\n\n",
 		cmd, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.Version(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH,
 		time.Since(start).Round(time.Second), loadBefore, loadAvg())
-	md := bench.Markdown(rows, header)
+	md := bench.Markdown(rows, header) + bench.Analysis
 	if *out == "" {
 		fmt.Print(md)
 		return
