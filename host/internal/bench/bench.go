@@ -247,13 +247,13 @@ func metWord(r Row) string {
 	return "missed"
 }
 
-// Markdown renders the report.
 // Analysis is the standing explanation of the goals the report misses,
 // appended after the table.
 //
 //go:embed analysis.md
 var Analysis string
 
+// Markdown renders the report.
 func Markdown(rows []Row, header string) string {
 	var b strings.Builder
 	b.WriteString(header)
