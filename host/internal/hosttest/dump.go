@@ -57,15 +57,7 @@ func dumpSQLite(t testing.TB, db *sql.DB) []string {
 			if err := rows.Scan(ptrs...); err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					out = append(out, fmt.Sprint(x))
-				}
-			}
+			out = appendValues(out, vals, false)
 		}
 		rows.Close()
 	}
@@ -105,18 +97,29 @@ func dumpPostgres(t testing.TB, ownerURL string) []string {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					b, _ := json.Marshal(x)
-					out = append(out, fmt.Sprint(x), string(b))
-				}
-			}
+			out = appendValues(out, vals, true)
 		}
 		rows.Close()
+	}
+	return out
+}
+
+// appendValues appends the text of each non-null value in vals to out:
+// bytes as they are, anything else formatted and, withJSON, JSON-encoded
+// too.
+func appendValues(out []string, vals []any, withJSON bool) []string {
+	for _, v := range vals {
+		switch x := v.(type) {
+		case []byte:
+			out = append(out, string(x))
+		case nil:
+		default:
+			out = append(out, fmt.Sprint(x))
+			if withJSON {
+				b, _ := json.Marshal(x)
+				out = append(out, string(b))
+			}
+		}
 	}
 	return out
 }

@@ -10,6 +10,7 @@ package testbin
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,4 +133,39 @@ func Install(t testing.TB, src, dir, name string, mode os.FileMode) {
 func Echo(t testing.TB, id, version string) string {
 	t.Helper()
 	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id)
+}
+
+// BuildModule builds a program the way a third party would: in a module
+// of its own (path mod) outside the repository, holding files (relative
+// name → content), that requires the SDK through a replace directive to
+// this checkout's sdk/. It runs go mod tidy, then builds the module's root
+// package into out.
+func BuildModule(t testing.TB, mod string, files map[string]string, out string) {
+	t.Helper()
+	sdk := filepath.Join(Root(t), "sdk")
+	src := t.TempDir()
+	all := map[string]string{
+		"go.mod": "module " + mod + "\n\ngo 1.26\n\nrequire github.com/atomhq/atom/sdk v0.0.0\n\nreplace github.com/atomhq/atom/sdk => " + sdk + "\n",
+	}
+	if sum, err := os.ReadFile(filepath.Join(sdk, "go.sum")); err == nil {
+		all["go.sum"] = string(sum)
+	}
+	maps.Copy(all, files)
+	for name, body := range all {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"mod", "tidy"}, {"build", "-o", out, "."}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = src
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, b)
+		}
+	}
 }
