@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
 // TestFaultBadInput sends malformed JSON, wrong types, huge bodies,
@@ -13,18 +16,18 @@ import (
 // every route: each answers 4xx with a message in the JSON error shape,
 // never a 5xx, and the host keeps serving.
 func TestFaultBadInput(t *testing.T) {
-	h := startHost(t, hostOpts{prepare: func(dir string) {
-		install(t, echoBinary(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+	h := startHost(t, hosttest.Options{Prepare: func(dir string) {
+		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	}})
-	tn := h.newTenant("bad-input")
-	tid := tn.id
+	tn := h.NewTenant("bad-input")
+	tid := tn.ID
 	huge := `{"input":{"x":"` + strings.Repeat("a", 2<<20) + `"}}`
 	type tc struct {
 		name, method, path, key string
 		body                    any
 		hdr                     map[string]string
 	}
-	k, a := tn.key, adminKey
+	k, a := tn.Key, adminKey
 	cases := []tc{}
 	jsonRoutes := []struct{ method, path, key string }{
 		{"POST", "/api/v1/tenants", a},
@@ -38,7 +41,7 @@ func TestFaultBadInput(t *testing.T) {
 		{"POST", "/integrations/session", ""},
 	}
 	for _, r := range jsonRoutes {
-		hdr := map[string]string{"Origin": h.url, "Accept": "application/json"}
+		hdr := map[string]string{"Origin": h.URL, "Accept": "application/json"}
 		for name, body := range map[string]string{
 			"malformed JSON": `{"name":`, "wrong types": `{"name":1,"input":"x","url":5,"client_id":[],"fields":"x","api_key":{}}`,
 			"trailing data": `{} {}`, "array": `[]`, "unknown field": `{"zzz":1}`, "huge body": huge, "invalid utf-8": "{\"name\":\"\xff\xfe\"}",
@@ -90,21 +93,21 @@ func TestFaultBadInput(t *testing.T) {
 				body = []byte(s)
 				hdr["Content-Type"] = "application/json"
 			}
-			r := h.call(c.method, c.path, c.key, body, hdr)
+			r := h.Call(c.method, c.path, c.key, body, hdr)
 			// Invalid UTF-8 inside a JSON string is decoded as U+FFFD, so it
 			// may be accepted; it must never fail the host.
-			if strings.HasSuffix(c.name, "invalid utf-8") && r.status < 300 {
+			if strings.HasSuffix(c.name, "invalid utf-8") && r.Status < 300 {
 				return
 			}
-			if r.status < 400 || r.status >= 500 {
-				t.Fatalf("status %d: %.300s", r.status, r.body)
+			if r.Status < 400 || r.Status >= 500 {
+				t.Fatalf("status %d: %.300s", r.Status, r.Body)
 			}
-			if code, msg := r.errorCode(); code == "" || msg == "" {
-				t.Fatalf("%d without a JSON error: %.300s", r.status, r.body)
+			if code, msg := r.ErrorCode(); code == "" || msg == "" {
+				t.Fatalf("%d without a JSON error: %.300s", r.Status, r.Body)
 			}
 		})
 	}
-	h.must(h.call("GET", "/readyz", "", nil, nil), 200, nil)
+	h.Must(h.Call("GET", "/readyz", "", nil, nil), 200, nil)
 
 	// An invalid custom descriptor is refused; the catalog keeps serving.
 	t.Run("invalid custom descriptor", func(t *testing.T) {
@@ -113,16 +116,16 @@ func TestFaultBadInput(t *testing.T) {
 			"badkind.json": `{"id":"badkind","name":"B","categories":["development"],"auth":{"kind":"telepathy"},"api":{"base_url":"https://b.test"},"implementations":["generic"]}`,
 			"badurl.json":  `{"id":"badurl","name":"B","categories":["development"],"auth":{"kind":"none"},"api":{"base_url":"javascript:alert(1)"},"implementations":["generic"]}`,
 		} {
-			if err := os.WriteFile(filepath.Join(h.catalog, name), []byte(body), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(h.Catalog, name), []byte(body), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		time.Sleep(500 * time.Millisecond)
 		for _, id := range []string{"broken", "badkind", "badurl"} {
-			if r := h.call("GET", "/api/v1/catalog/"+id, k, nil, nil); r.status != 404 {
-				t.Fatalf("invalid descriptor %s served: %d %s", id, r.status, r.body)
+			if r := h.Call("GET", "/api/v1/catalog/"+id, k, nil, nil); r.Status != 404 {
+				t.Fatalf("invalid descriptor %s served: %d %s", id, r.Status, r.Body)
 			}
 		}
-		h.must(h.call("GET", "/api/v1/catalog/fakekey", k, nil, nil), 200, nil)
+		h.Must(h.Call("GET", "/api/v1/catalog/fakekey", k, nil, nil), 200, nil)
 	})
 }

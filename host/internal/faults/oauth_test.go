@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/store/sqlite"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
@@ -18,9 +19,9 @@ import (
 func (h *host) expireStates(t *testing.T) {
 	t.Helper()
 	past := time.Now().Add(-time.Minute)
-	if h.backend == "postgres" {
+	if h.Backend == "postgres" {
 		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, h.pg.OwnerURL)
+		conn, err := pgx.Connect(ctx, h.PG.OwnerURL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -30,7 +31,7 @@ func (h *host) expireStates(t *testing.T) {
 		}
 		return
 	}
-	db := h.h.Store.(*sqlite.Store).DB()
+	db := h.App.Store.(*sqlite.Store).DB()
 	if _, err := db.Exec(`UPDATE oauth_states SET expires_at = ?`, past.UnixMicro()); err != nil {
 		t.Fatal(err)
 	}
@@ -46,25 +47,25 @@ func TestAttackOAuth(t *testing.T) {
 			if backend == "postgres" {
 				storetest.RequirePostgres(t)
 			}
-			h := startHost(t, hostOpts{backend: backend})
-			a, b := h.newTenant("a"), h.newTenant("b")
-			notConnected := func(t *testing.T, tn tenant, providers ...string) {
+			h := startHost(t, hosttest.Options{Backend: backend})
+			a, b := h.NewTenant("a"), h.NewTenant("b")
+			notConnected := func(t *testing.T, tn hosttest.Tenant, providers ...string) {
 				t.Helper()
 				for _, p := range providers {
 					var st struct {
 						Connected bool `json:"connected"`
 					}
-					h.must(h.call("GET", "/api/integrations/"+p+"?action=status", tn.key, nil, nil), 200, &st)
+					h.Must(h.Call("GET", "/api/integrations/"+p+"?action=status", tn.Key, nil, nil), 200, &st)
 					if st.Connected {
 						t.Fatalf("%s connected after a refused callback", p)
 					}
 				}
 			}
-			invalidState := func(t *testing.T, r response) {
+			invalidState := func(t *testing.T, r hosttest.Response) {
 				t.Helper()
-				code, msg := r.errorCode()
-				if r.status != 400 || code != "invalid_state" || msg != "Invalid state" {
-					t.Fatalf("want 400 invalid_state \"Invalid state\", got %d %s", r.status, r.body)
+				code, msg := r.ErrorCode()
+				if r.Status != 400 || code != "invalid_state" || msg != "Invalid state" {
+					t.Fatalf("want 400 invalid_state \"Invalid state\", got %d %s", r.Status, r.Body)
 				}
 			}
 			tokensBefore := len(h.fake.TokenRequests())
@@ -83,9 +84,9 @@ func TestAttackOAuth(t *testing.T) {
 				notConnected(t, a, "fakeoauth")
 			})
 			t.Run("forged state without JSON redirects to the page with the code", func(t *testing.T) {
-				r := h.call("GET", "/api/integrations/fakeoauth/callback?state=forged&code=x", "", nil, nil)
-				if r.status != 302 || r.header.Get("Location") != "/integrations?error=invalid_state" {
-					t.Fatalf("%d %q", r.status, r.header.Get("Location"))
+				r := h.Call("GET", "/api/integrations/fakeoauth/callback?state=forged&code=x", "", nil, nil)
+				if r.Status != 302 || r.Header.Get("Location") != "/integrations?error=invalid_state" {
+					t.Fatalf("%d %q", r.Status, r.Header.Get("Location"))
 				}
 			})
 			t.Run("cross-provider state (callback on another provider's path)", func(t *testing.T) {
@@ -108,20 +109,20 @@ func TestAttackOAuth(t *testing.T) {
 			t.Run("replayed state", func(t *testing.T) {
 				state, authURL := h.startOAuth(a, "fakeoauth", "")
 				code := h.authorize(authURL)
-				h.must(h.callback("fakeoauth", url.Values{"code": {code}, "state": {state}}), 200, nil)
+				h.Must(h.callback("fakeoauth", url.Values{"code": {code}, "state": {state}}), 200, nil)
 				tokensBefore = len(h.fake.TokenRequests())
 				invalidState(t, h.callback("fakeoauth", url.Values{"code": {code}, "state": {state}}))
 				noExchange(t)
-				h.must(h.call("GET", "/api/integrations/fakeoauth?action=disconnect", a.key, nil, nil), 200, nil)
+				h.Must(h.Call("GET", "/api/integrations/fakeoauth?action=disconnect", a.Key, nil, nil), 200, nil)
 			})
 			t.Run("cross-tenant: B's code with A's state fails PKCE, nothing stored", func(t *testing.T) {
 				aState, _ := h.startOAuth(a, "fakeoauth", "")
 				_, bAuth := h.startOAuth(b, "fakeoauth", "")
 				bCode := h.authorize(bAuth)
 				r := h.callback("fakeoauth", url.Values{"code": {bCode}, "state": {aState}})
-				code, msg := r.errorCode()
-				if r.status != 502 || code != "token_exchange_failed" || !strings.HasPrefix(msg, "Token exchange failed") {
-					t.Fatalf("%d %s", r.status, r.body)
+				code, msg := r.ErrorCode()
+				if r.Status != 502 || code != "token_exchange_failed" || !strings.HasPrefix(msg, "Token exchange failed") {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				notConnected(t, a, "fakeoauth")
 				notConnected(t, b, "fakeoauth")
@@ -130,8 +131,8 @@ func TestAttackOAuth(t *testing.T) {
 			t.Run("provider error in the callback", func(t *testing.T) {
 				state, _ := h.startOAuth(a, "fakeoauth", "")
 				r := h.callback("fakeoauth", url.Values{"error": {"access_denied"}, "state": {state}})
-				if code, _ := r.errorCode(); r.status != 403 || code != "access_denied" {
-					t.Fatalf("%d %s", r.status, r.body)
+				if code, _ := r.ErrorCode(); r.Status != 403 || code != "access_denied" {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				noExchange(t)
 				notConnected(t, a, "fakeoauth")
@@ -144,9 +145,9 @@ func TestAttackOAuth(t *testing.T) {
 				u.RawQuery = q.Encode()
 				code := h.authorize(u.String())
 				r := h.callback("fakeoauth", url.Values{"code": {code}, "state": {state}})
-				code2, msg := r.errorCode()
-				if r.status != 502 || code2 != "token_exchange_failed" || !strings.Contains(msg, "redirect_uri") {
-					t.Fatalf("%d %s", r.status, r.body)
+				code2, msg := r.ErrorCode()
+				if r.Status != 502 || code2 != "token_exchange_failed" || !strings.Contains(msg, "redirect_uri") {
+					t.Fatalf("%d %s", r.Status, r.Body)
 				}
 				notConnected(t, a, "fakeoauth")
 				tokensBefore = len(h.fake.TokenRequests())
@@ -154,20 +155,20 @@ func TestAttackOAuth(t *testing.T) {
 			for _, rt := range []string{"https://evil.test", "https://evil.test/integrations", "//evil.test", "/\\evil.test", "\\\\evil.test",
 				"javascript:alert(1)", "JaVaScRiPt:alert(1)", "http:evil.test", "/\t/evil.test", "data:text/html,x", "https:/evil.test"} {
 				t.Run("open redirect return_to="+rt, func(t *testing.T) {
-					r := h.call("GET", "/api/integrations/fakeoauth?action=connect&return_to="+url.QueryEscape(rt), a.key, nil, nil)
-					code, msg := r.errorCode()
-					if r.status != 400 || code != "invalid_return_to" || msg == "" {
-						t.Fatalf("%d %s", r.status, r.body)
+					r := h.Call("GET", "/api/integrations/fakeoauth?action=connect&return_to="+url.QueryEscape(rt), a.Key, nil, nil)
+					code, msg := r.ErrorCode()
+					if r.Status != 400 || code != "invalid_return_to" || msg == "" {
+						t.Fatalf("%d %s", r.Status, r.Body)
 					}
 				})
 			}
 			t.Run("relative return_to is kept and the redirect stays on the host", func(t *testing.T) {
 				state, authURL := h.startOAuth(a, "fakeoauth", "/integrations?tab=mine")
 				code := h.authorize(authURL)
-				r := h.call("GET", "/api/integrations/fakeoauth/callback?"+url.Values{"code": {code}, "state": {state}}.Encode(), "", nil, nil)
-				loc := r.header.Get("Location")
-				if r.status != 302 || !strings.HasPrefix(loc, "/integrations?") || strings.HasPrefix(loc, "//") || !strings.Contains(loc, "success=fakeoauth") {
-					t.Fatalf("%d %q", r.status, loc)
+				r := h.Call("GET", "/api/integrations/fakeoauth/callback?"+url.Values{"code": {code}, "state": {state}}.Encode(), "", nil, nil)
+				loc := r.Header.Get("Location")
+				if r.Status != 302 || !strings.HasPrefix(loc, "/integrations?") || strings.HasPrefix(loc, "//") || !strings.Contains(loc, "success=fakeoauth") {
+					t.Fatalf("%d %q", r.Status, loc)
 				}
 			})
 		})

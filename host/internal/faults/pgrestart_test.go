@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -107,8 +108,8 @@ func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 		}
 	}
 	admin.Close(ctx)
-	h := startHost(t, hostOpts{dbURL: pg.url("atom_app", "atom"), migrateURL: pg.url("atom_owner", "atom"), backend: "postgres"})
-	tn := h.newTenant("restart")
+	h := startHost(t, hosttest.Options{DatabaseURL: pg.url("atom_app", "atom"), MigrateDatabaseURL: pg.url("atom_owner", "atom"), Backend: "postgres"})
+	tn := h.NewTenant("restart")
 
 	short := &http.Client{Timeout: 15 * time.Second}
 	var mu sync.Mutex
@@ -128,8 +129,8 @@ func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 				default:
 				}
 				id := fmt.Sprintf("u%d-%d", g, i)
-				req, _ := http.NewRequest("POST", h.url+"/api/v1/users", strings.NewReader(`{"id":"`+id+`"}`))
-				req.Header.Set("Authorization", "Bearer "+tn.key)
+				req, _ := http.NewRequest("POST", h.URL+"/api/v1/users", strings.NewReader(`{"id":"`+id+`"}`))
+				req.Header.Set("Authorization", "Bearer "+tn.Key)
 				req.Header.Set("Content-Type", "application/json")
 				resp, err := short.Do(req)
 				mu.Lock()
@@ -156,20 +157,20 @@ func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 			}
 		}(g)
 	}
-	waitFor(t, 10*time.Second, "writes before the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 20 })
+	hosttest.WaitFor(t, 10*time.Second, "writes before the restart", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) > 20 })
 	pg.ctl(t, "stop", "-m", "fast")
 	time.Sleep(time.Second)
 	pg.ctl(t, "start")
 	up := time.Now()
-	waitFor(t, 5*time.Second, "/readyz within 5 s of the database being up", func() bool {
-		r, err := h.try("GET", "/readyz", "", nil, nil)
-		return err == nil && r.status == 200
+	hosttest.WaitFor(t, 5*time.Second, "/readyz within 5 s of the database being up", func() bool {
+		r, err := h.Try("GET", "/readyz", "", nil, nil)
+		return err == nil && r.Status == 200
 	})
 	ready := time.Since(up)
-	waitFor(t, 10*time.Second, "writes after the restart", func() bool {
+	hosttest.WaitFor(t, 10*time.Second, "writes after the restart", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(acked) > 0 && h.call("POST", "/api/v1/users", tn.key, map[string]any{}, nil).status == 201
+		return len(acked) > 0 && h.Call("POST", "/api/v1/users", tn.Key, map[string]any{}, nil).Status == 201
 	})
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
@@ -188,7 +189,7 @@ func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT id FROM users WHERE tenant_id = $1`, tn.id)
+	rows, err := conn.Query(ctx, `SELECT id FROM users WHERE tenant_id = $1`, tn.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,64 +3,20 @@ package faults
 import (
 	"net/http"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
-// loadStats counts the outcomes of a load run.
-type loadStats struct {
-	ok       atomic.Int64
-	mu       sync.Mutex
-	failures map[int][]string
-}
-
-func (s *loadStats) fail(status int, body string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.failures == nil {
-		s.failures = map[int][]string{}
-	}
-	s.failures[status] = append(s.failures[status], body)
-}
-
-// load runs n clients executing provider/action as tn until stop closes.
-func (h *host) load(tn tenant, n int, provider, action string, input map[string]any, stop <-chan struct{}) (*loadStats, *sync.WaitGroup) {
-	st := &loadStats{}
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				r, err := h.try("POST", "/api/v1/integrations/"+provider+"/actions/"+action, tn.key, map[string]any{"input": input}, nil)
-				switch {
-				case err != nil:
-					st.fail(-1, err.Error())
-				case r.status != 200:
-					st.fail(r.status, string(r.body))
-				default:
-					st.ok.Add(1)
-				}
-			}
-		}()
-	}
-	return st, &wg
-}
-
-func runtimeHost(t *testing.T) (*host, tenant) {
-	h := startHost(t, hostOpts{prepare: func(dir string) {
-		install(t, echoBinary(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-		install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
+func runtimeHost(t *testing.T) (*host, hosttest.Tenant) {
+	h := startHost(t, hosttest.Options{Prepare: func(dir string) {
+		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+		testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
 	}})
-	return h, h.newTenant("runtime")
+	return h, h.NewTenant("runtime")
 }
 
 // TestFaultNativePluginKilledUnderLoad kills the plugin process with
@@ -71,21 +27,21 @@ func TestFaultNativePluginKilledUnderLoad(t *testing.T) {
 	var first struct {
 		Output struct{ PID int } `json:"output"`
 	}
-	h.must(h.exec(tn, "echo", "echo", map[string]any{}, nil), 200, &first)
+	h.Must(h.Exec(tn, "echo", "echo", map[string]any{}, nil), 200, &first)
 	stop := make(chan struct{})
-	st, wg := h.load(tn, 6, "echo", "sleep", map[string]any{"ms": 50}, stop)
-	waitFor(t, 10*time.Second, "load", func() bool { return st.ok.Load() > 10 })
+	st, wg := h.Load(tn, 6, "echo", "sleep", map[string]any{"ms": 50}, stop)
+	hosttest.WaitFor(t, 10*time.Second, "load", func() bool { return st.OK() > 10 })
 	if err := syscall.Kill(first.Output.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 15*time.Second, "echo serving again", func() bool {
-		r, err := h.try("POST", "/api/v1/integrations/echo/actions/echo", tn.key, map[string]any{"input": map[string]any{}}, nil)
-		return err == nil && r.status == 200 && !strings.Contains(string(r.body), `"pid":`+itoa(first.Output.PID)+`,`)
+	hosttest.WaitFor(t, 15*time.Second, "echo serving again", func() bool {
+		r, err := h.Try("POST", "/api/v1/integrations/echo/actions/echo", tn.Key, map[string]any{"input": map[string]any{}}, nil)
+		return err == nil && r.Status == 200 && !strings.Contains(string(r.Body), `"pid":`+itoa(first.Output.PID)+`,`)
 	})
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	for status, bodies := range st.failures {
+	for status, bodies := range st.Failures() {
 		if status != http.StatusBadGateway {
 			t.Fatalf("failure %d %q: only in-flight calls may fail, with 502", status, bodies[0])
 		}
@@ -95,8 +51,8 @@ func TestFaultNativePluginKilledUnderLoad(t *testing.T) {
 			}
 		}
 	}
-	h.must(h.call("GET", "/healthz", "", nil, nil), 200, nil)
-	t.Logf("%d ok, %d in-flight 502s", st.ok.Load(), len(st.failures[http.StatusBadGateway]))
+	h.Must(h.Call("GET", "/healthz", "", nil, nil), 200, nil)
+	t.Logf("%d ok, %d in-flight 502s", st.OK(), len(st.Failures()[http.StatusBadGateway]))
 }
 
 func itoa(n int) string {
@@ -117,10 +73,10 @@ func itoa(n int) string {
 // each misbehaving call ends with a clear error; no other call fails.
 func TestFaultWasmMisbehaviour(t *testing.T) {
 	h, tn := runtimeHost(t)
-	other := h.newTenant("bystander")
+	other := h.NewTenant("bystander")
 	stop := make(chan struct{})
-	pieceLoad, wg1 := h.load(other, 3, "sandbox", "echo", map[string]any{"text": "hi"}, stop)
-	nativeLoad, wg2 := h.load(other, 2, "echo", "echo", map[string]any{}, stop)
+	pieceLoad, wg1 := h.Load(other, 3, "sandbox", "echo", map[string]any{"text": "hi"}, stop)
+	nativeLoad, wg2 := h.Load(other, 2, "echo", "echo", map[string]any{}, stop)
 	cases := []struct {
 		action string
 		input  map[string]any
@@ -135,25 +91,25 @@ func TestFaultWasmMisbehaviour(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.action+" "+c.want, func(t *testing.T) {
-			r := h.exec(tn, "sandbox", c.action, c.input, nil)
-			code, msg := r.errorCode()
-			if r.status < 400 || code == "" || !strings.Contains(strings.ToLower(string(r.body)), strings.ToLower(c.want)) {
-				t.Fatalf("%d %s (code %q msg %q)", r.status, r.body, code, msg)
+			r := h.Exec(tn, "sandbox", c.action, c.input, nil)
+			code, msg := r.ErrorCode()
+			if r.Status < 400 || code == "" || !strings.Contains(strings.ToLower(string(r.Body)), strings.ToLower(c.want)) {
+				t.Fatalf("%d %s (code %q msg %q)", r.Status, r.Body, code, msg)
 			}
-			if r.status != c.status {
-				t.Fatalf("status %d, want %d: %s", r.status, c.status, r.body)
+			if r.Status != c.status {
+				t.Fatalf("status %d, want %d: %s", r.Status, c.status, r.Body)
 			}
 			// The piece still serves this tenant right after.
-			h.must(h.exec(tn, "sandbox", "echo", map[string]any{"text": "after"}, nil), 200, nil)
+			h.Must(h.Exec(tn, "sandbox", "echo", map[string]any{"text": "after"}, nil), 200, nil)
 		})
 	}
 	close(stop)
 	wg1.Wait()
 	wg2.Wait()
-	if len(pieceLoad.failures) != 0 || len(nativeLoad.failures) != 0 || pieceLoad.ok.Load() == 0 {
-		t.Fatalf("bystander calls failed: piece %v native %v", pieceLoad.failures, nativeLoad.failures)
+	if len(pieceLoad.Failures()) != 0 || len(nativeLoad.Failures()) != 0 || pieceLoad.OK() == 0 {
+		t.Fatalf("bystander calls failed: piece %v native %v", pieceLoad.Failures(), nativeLoad.Failures())
 	}
-	t.Logf("bystanders: %d piece and %d native calls, 0 failed", pieceLoad.ok.Load(), nativeLoad.ok.Load())
+	t.Logf("bystanders: %d piece and %d native calls, 0 failed", pieceLoad.OK(), nativeLoad.OK())
 }
 
 // TestFaultReplaceUnderLoad replaces the native plugin and the wasm piece
@@ -161,27 +117,27 @@ func TestFaultWasmMisbehaviour(t *testing.T) {
 // new versions serve afterwards.
 func TestFaultReplaceUnderLoad(t *testing.T) {
 	h, tn := runtimeHost(t)
-	v2native, v2piece := echoBinary(t, "echo", "2.0.0"), sandboxWasm(t, "2.0.0")
-	h.must(h.exec(tn, "echo", "echo", map[string]any{}, nil), 200, nil)
-	h.must(h.exec(tn, "sandbox", "echo", map[string]any{}, nil), 200, nil)
+	v2native, v2piece := testbin.Echo(t, "echo", "2.0.0"), sandboxWasm(t, "2.0.0")
+	h.Must(h.Exec(tn, "echo", "echo", map[string]any{}, nil), 200, nil)
+	h.Must(h.Exec(tn, "sandbox", "echo", map[string]any{}, nil), 200, nil)
 	stop := make(chan struct{})
-	nl, wg1 := h.load(tn, 4, "echo", "echo", map[string]any{}, stop)
-	pl, wg2 := h.load(tn, 4, "sandbox", "echo", map[string]any{"text": "x"}, stop)
+	nl, wg1 := h.Load(tn, 4, "echo", "echo", map[string]any{}, stop)
+	pl, wg2 := h.Load(tn, 4, "sandbox", "echo", map[string]any{"text": "x"}, stop)
 	time.Sleep(300 * time.Millisecond)
-	install(t, v2native, h.plugins, "atom-provider-echo", 0o755)
-	install(t, v2piece, h.plugins, "sandbox.wasm", 0o644)
+	testbin.Install(t, v2native, h.Plugins, "atom-provider-echo", 0o755)
+	testbin.Install(t, v2piece, h.Plugins, "sandbox.wasm", 0o644)
 	version := func(provider string, input map[string]any) string {
 		var out struct {
 			Output struct{ Version string } `json:"output"`
 		}
-		r := h.exec(tn, provider, "echo", input, nil)
-		if r.status == 200 {
-			r.json(t, &out)
+		r := h.Exec(tn, provider, "echo", input, nil)
+		if r.Status == 200 {
+			r.JSON(t, &out)
 		}
 		return out.Output.Version
 	}
 	replaced := time.Now()
-	waitFor(t, 30*time.Second, "both at 2.0.0", func() bool {
+	hosttest.WaitFor(t, 30*time.Second, "both at 2.0.0", func() bool {
 		return version("echo", map[string]any{}) == "2.0.0" && version("sandbox", map[string]any{"text": "v"}) == "2.0.0"
 	})
 	t.Logf("both new versions serving %s after the files were replaced", time.Since(replaced).Round(time.Millisecond))
@@ -189,8 +145,8 @@ func TestFaultReplaceUnderLoad(t *testing.T) {
 	close(stop)
 	wg1.Wait()
 	wg2.Wait()
-	if len(nl.failures) != 0 || len(pl.failures) != 0 {
-		t.Fatalf("failed during replacement: native %v piece %v", nl.failures, pl.failures)
+	if len(nl.Failures()) != 0 || len(pl.Failures()) != 0 {
+		t.Fatalf("failed during replacement: native %v piece %v", nl.Failures(), pl.Failures())
 	}
-	t.Logf("%d native and %d piece calls during replacement, 0 failed", nl.ok.Load(), pl.ok.Load())
+	t.Logf("%d native and %d piece calls during replacement, 0 failed", nl.OK(), pl.OK())
 }

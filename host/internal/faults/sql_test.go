@@ -2,14 +2,14 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/atomhq/atom/host/internal/store/sqlite"
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
 
@@ -37,15 +37,15 @@ func tenantTables(t *testing.T, conn *pgx.Conn) []string {
 // across tenants are refused.
 func TestAttackSQLAsAppRole(t *testing.T) {
 	storetest.RequirePostgres(t)
-	h := startHost(t, hostOpts{backend: "postgres", prepare: func(dir string) {
-		install(t, echoBinary(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-		install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
+	h := startHost(t, hosttest.Options{Backend: "postgres", Prepare: func(dir string) {
+		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+		testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
 	}})
 	a := setupVictim(t, h)
 	bv := setupVictim(t, h)
-	b := bv.tenant
+	b := bv.Tenant
 	ctx := context.Background()
-	owner, err := pgx.Connect(ctx, h.pg.OwnerURL)
+	owner, err := pgx.Connect(ctx, h.PG.OwnerURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 		if table == "tenants" {
 			col = "id"
 		}
-		if err := owner.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, table, col), b.id).Scan(&n); err != nil {
+		if err := owner.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FROM %s WHERE %s = $1`, table, col), b.ID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n > 0 {
@@ -70,7 +70,7 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 		t.Fatalf("only %d of %d tables hold B's rows; the run did not populate them", populated, len(tables))
 	}
 
-	app, err := pgx.Connect(ctx, h.pg.AppURL)
+	app, err := pgx.Connect(ctx, h.PG.AppURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,9 +110,9 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 			})
 		})
 		t.Run(table+"/tenant A set sees 0 rows of B", func(t *testing.T) {
-			inTenant(t, a.id, func(tx pgx.Tx) {
+			inTenant(t, a.ID, func(tx pgx.Tx) {
 				var other, own int
-				if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE %[1]s <> $1), count(*) FILTER (WHERE %[1]s = $1) FROM %[2]s`, col, table), a.id).Scan(&other, &own); err != nil {
+				if err := tx.QueryRow(ctx, fmt.Sprintf(`SELECT count(*) FILTER (WHERE %[1]s <> $1), count(*) FILTER (WHERE %[1]s = $1) FROM %[2]s`, col, table), a.ID).Scan(&other, &own); err != nil {
 					t.Fatal(err)
 				}
 				if other != 0 {
@@ -121,12 +121,12 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 			})
 		})
 		t.Run(table+"/UPDATE and DELETE of B's rows as A touch 0 rows", func(t *testing.T) {
-			inTenant(t, a.id, func(tx pgx.Tx) {
+			inTenant(t, a.ID, func(tx pgx.Tx) {
 				for _, q := range []string{
 					fmt.Sprintf(`UPDATE %s SET %s = %s WHERE %s = $1`, table, col, col, col),
 					fmt.Sprintf(`DELETE FROM %s WHERE %s = $1`, table, col),
 				} {
-					tag, err := tx.Exec(ctx, q, b.id)
+					tag, err := tx.Exec(ctx, q, b.ID)
 					if err != nil {
 						t.Fatalf("%s: %v", q, err)
 					}
@@ -137,8 +137,8 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 			})
 		})
 		t.Run(table+"/moving A's rows to B is refused", func(t *testing.T) {
-			inTenant(t, a.id, func(tx pgx.Tx) {
-				_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE %s = $2`, table, col, col), b.id, a.id)
+			inTenant(t, a.ID, func(tx pgx.Tx) {
+				_, err := tx.Exec(ctx, fmt.Sprintf(`UPDATE %s SET %s = $1 WHERE %s = $2`, table, col, col), b.ID, a.ID)
 				if err == nil {
 					// Allowed only if A has no row in the table to move.
 					var n int
@@ -160,8 +160,8 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 			`INSERT INTO users (tenant_id, id, created_at) VALUES ($1, 'planted', now())`,
 			`INSERT INTO tenants (id, name) VALUES ($1 || '-x', 'planted')`,
 		} {
-			inTenant(t, a.id, func(tx pgx.Tx) {
-				_, err := tx.Exec(ctx, q, b.id)
+			inTenant(t, a.ID, func(tx pgx.Tx) {
+				_, err := tx.Exec(ctx, q, b.ID)
 				if err == nil || !strings.Contains(err.Error(), "row-level security") {
 					t.Fatalf("%s: %v", q, err)
 				}
@@ -169,9 +169,9 @@ func TestAttackSQLAsAppRole(t *testing.T) {
 		}
 	})
 	t.Run("set_config to B inside A's transaction cannot read A afterwards", func(t *testing.T) {
-		inTenant(t, b.id, func(tx pgx.Tx) {
+		inTenant(t, b.ID, func(tx pgx.Tx) {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM integration_tokens WHERE tenant_id = $1`, a.id).Scan(&n); err != nil || n != 0 {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM integration_tokens WHERE tenant_id = $1`, a.ID).Scan(&n); err != nil || n != 0 {
 				t.Fatalf("B sees %d of A's connections (%v)", n, err)
 			}
 		})
@@ -188,20 +188,20 @@ func TestLeakDumpAfterFullRun(t *testing.T) {
 			if backend == "postgres" {
 				storetest.RequirePostgres(t)
 			}
-			h := startHost(t, hostOpts{backend: backend, prepare: func(dir string) {
-				install(t, echoBinary(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-				install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
+			h := startHost(t, hosttest.Options{Backend: backend, Prepare: func(dir string) {
+				testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+				testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
 			}})
 			a := setupVictim(t, h)
 			// Executions that use every connection, so credentials were in
 			// flight while the rows were written.
 			for _, p := range []string{"fakeoauth", "fakekey", "fakebasic"} {
-				h.exec(a.tenant, p, "custom_api_call", map[string]any{"method": "GET", "path": "/me"}, nil)
+				h.Exec(a.Tenant, p, "custom_api_call", map[string]any{"method": "GET", "path": "/me"}, nil)
 			}
-			h.exec(a.tenant, "fakecustom", "custom_api_call", map[string]any{"method": "GET", "path": "/me"}, map[string]string{"X-Atom-User-Id": "alice"})
+			h.Exec(a.Tenant, "fakecustom", "custom_api_call", map[string]any{"method": "GET", "path": "/me"}, map[string]string{"X-Atom-User-Id": "alice"})
 			// A pending OAuth state whose plaintext must not be stored.
-			state, _ := h.startOAuth(a.tenant, "fakeother", "")
-			secrets := []string{a.key, a.key[strings.LastIndex(a.key, "_")+1:], state, a.cookie, a.csrf,
+			state, _ := h.startOAuth(a.Tenant, "fakeother", "")
+			secrets := []string{a.Key, a.Key[strings.LastIndex(a.Key, "_")+1:], state, a.cookie, a.csrf,
 				h.fake.ClientSecret, h.fake.CurrentRefreshToken()}
 			for _, r := range h.fake.APIRequests() {
 				if r.Token != "" {
@@ -213,12 +213,7 @@ func TestLeakDumpAfterFullRun(t *testing.T) {
 					secrets = append(secrets, s)
 				}
 			}
-			var values []string
-			if backend == "postgres" {
-				values = dumpPostgres(t, h.pg.OwnerURL)
-			} else {
-				values = dumpSQLite(t, h)
-			}
+			values := hosttest.DumpTables(t, h.App)
 			if len(values) < 100 {
 				t.Fatalf("dump returned only %d values", len(values))
 			}
@@ -232,99 +227,4 @@ func TestLeakDumpAfterFullRun(t *testing.T) {
 			t.Logf("%d values scanned for %d secrets", len(values), len(secrets))
 		})
 	}
-}
-
-// dumpPostgres reads every column of every table as the owner, which
-// sees all rows; bytea comes back raw as well as rendered.
-func dumpPostgres(t *testing.T, ownerURL string) []string {
-	t.Helper()
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, ownerURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	rows, err := conn.Query(ctx, `SELECT table_schema, table_name FROM information_schema.tables
-		WHERE table_schema NOT IN ('pg_catalog','information_schema') AND table_type = 'BASE TABLE'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables [][2]string
-	for rows.Next() {
-		var s, n string
-		rows.Scan(&s, &n)
-		tables = append(tables, [2]string{s, n})
-	}
-	rows.Close()
-	var out []string
-	for _, tn := range tables {
-		rows, err := conn.Query(ctx, `SELECT * FROM `+pgx.Identifier{tn[0], tn[1]}.Sanitize())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			vals, err := rows.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					b, _ := json.Marshal(x)
-					out = append(out, fmt.Sprint(x), string(b))
-				}
-			}
-		}
-		rows.Close()
-	}
-	return out
-}
-
-// dumpSQLite reads every column of every table of the embedded database.
-func dumpSQLite(t *testing.T, h *host) []string {
-	t.Helper()
-	db := h.h.Store.(*sqlite.Store).DB()
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var s string
-		rows.Scan(&s)
-		tables = append(tables, s)
-	}
-	rows.Close()
-	var out []string
-	for _, table := range tables {
-		rows, err := db.Query(`SELECT * FROM "` + table + `"`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for _, v := range vals {
-				switch x := v.(type) {
-				case []byte:
-					out = append(out, string(x))
-				case nil:
-				default:
-					out = append(out, fmt.Sprint(x))
-				}
-			}
-		}
-		rows.Close()
-	}
-	return out
 }
