@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
 func benchPlugin(b *testing.B) *Plugin {
 	b.Helper()
 	dir := b.TempDir()
-	place(b, fixture(b, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(b, testbin.Echo(b, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(b, dir, nil)
 	p, ok := m.Plugin("echo")
 	if !ok {

@@ -20,65 +20,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/runtime"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
 )
 
-// fixtures caches built fixture binaries by id and version.
-var fixtures struct {
-	sync.Mutex
-	dir   string
-	built map[string]string
-}
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "atom-native-fixtures-")
-	if err != nil {
-		panic(err)
-	}
-	fixtures.dir = dir
-	fixtures.built = map[string]string{}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// fixture builds testdata/echo as plugin id at version and returns the
-// binary's path.
-func fixture(t testing.TB, id, version string) string {
-	t.Helper()
-	fixtures.Lock()
-	defer fixtures.Unlock()
-	key := id + "@" + version
-	if p, ok := fixtures.built[key]; ok {
-		return p
-	}
-	out := filepath.Join(fixtures.dir, key)
-	cmd := exec.Command("go", "build", "-ldflags", "-X main.version="+version+" -X main.id="+id, "-o", out, "./testdata/echo")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build fixture: %v\n%s", err, b)
-	}
-	fixtures.built[key] = out
-	return out
-}
-
-// place copies src into dir as name the recommended way: a temporary file
-// renamed into place.
-func place(t testing.TB, src, dir, name string) {
-	t.Helper()
-	data, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmp := filepath.Join(dir, "."+name+".tmp")
-	if err := os.WriteFile(tmp, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		t.Fatal(err)
-	}
-}
+func TestMain(m *testing.M) { testbin.Main(m) }
 
 // logBuffer collects log output for assertions.
 type logBuffer struct {
@@ -170,7 +118,7 @@ func info(m *Manager, id string) PluginInfo {
 func TestExecuteAndManifest(t *testing.T) {
 	t.Setenv("ATOM_TEST_SECRET", "must-not-leak")
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 
 	impl, ok := m.Get("echo")
@@ -218,7 +166,7 @@ func TestExecuteAndManifest(t *testing.T) {
 func TestManifestCachedAcrossManagers(t *testing.T) {
 	dir := t.TempDir()
 	data := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m1, _ := newManager(t, dir, func(c *Config) { c.DataDir = data })
 	m1.Close()
 	m2, _ := newManager(t, dir, func(c *Config) { c.DataDir = data })
@@ -241,7 +189,7 @@ func TestInstallAndRemove(t *testing.T) {
 		events = append(events, e)
 		mu.Unlock()
 	})
-	f, err := os.Open(fixture(t, "echo", "1.0.0"))
+	f, err := os.Open(testbin.Echo(t, "echo", "1.0.0"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,8 +226,8 @@ func TestInstallAndRemove(t *testing.T) {
 
 func TestTamperedBinaryRefused(t *testing.T) {
 	dir := t.TempDir()
-	bin := fixture(t, "echo", "1.0.0")
-	place(t, bin, dir, "atom-provider-echo")
+	bin := testbin.Echo(t, "echo", "1.0.0")
+	testbin.Install(t, bin, dir, "atom-provider-echo", 0o755)
 	bogus := strings.Repeat("ab", 32)
 	if err := os.WriteFile(filepath.Join(dir, "plugins.lock"), []byte(bogus+"  atom-provider-echo\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -308,7 +256,7 @@ func TestTamperedBinaryRefused(t *testing.T) {
 	waitFor(t, "load after the lock file is fixed", func() bool { _, ok := m.Get("echo"); return ok })
 
 	// A replacement not in the lock file is refused; the old one serves on.
-	place(t, fixture(t, "echo", "2.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "2.0.0"), dir, "atom-provider-echo", 0o755)
 	waitFor(t, "refusal of the replacement", func() bool { return strings.Contains(info(m, "echo").LastError, "lock file says") })
 	impl, _ := m.Get("echo")
 	if v := echo(t, impl).Version; v != "1.0.0" {
@@ -318,7 +266,7 @@ func TestTamperedBinaryRefused(t *testing.T) {
 
 func TestWrongManifestIDRefused(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "other", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "other", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 	if _, ok := m.Get("echo"); ok {
 		t.Fatal("registered a binary whose manifest names another provider")
@@ -332,10 +280,10 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	dir := t.TempDir()
 	versions := []string{"1.0.0", "2.0.0", "3.0.0", "4.0.0"}
 	for _, v := range versions {
-		fixture(t, "echo", v)
+		testbin.Echo(t, "echo", v)
 	}
-	fixture(t, "extra", "1.0.0")
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Echo(t, "extra", "1.0.0")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 	impl, ok := m.Get("echo")
 	if !ok {
@@ -390,7 +338,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 		landed := time.Now()
 		if i == 1 {
 			// An in-place write, as cp or an editor does it.
-			data, err := os.ReadFile(fixture(t, "echo", v))
+			data, err := os.ReadFile(testbin.Echo(t, "echo", v))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -398,14 +346,14 @@ func TestHotReloadUnderLoad(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			place(t, fixture(t, "echo", v), dir, "atom-provider-echo")
+			testbin.Install(t, testbin.Echo(t, "echo", v), dir, "atom-provider-echo", 0o755)
 		}
 		waitFor(t, "version "+v+" serving", func() bool { _, ok := seen(v); return ok })
 		ts, _ := seen(v)
 		t.Logf("version %s serving %s after the file landed", v, ts.Sub(landed).Round(time.Millisecond))
 	}
 	landed := time.Now()
-	place(t, fixture(t, "extra", "1.0.0"), dir, "atom-provider-extra")
+	testbin.Install(t, testbin.Echo(t, "extra", "1.0.0"), dir, "atom-provider-extra", 0o755)
 	waitFor(t, "new plugin registered", func() bool { _, ok := m.Get("extra"); return ok })
 	t.Logf("new plugin registered %s after the file landed", time.Since(landed).Round(time.Millisecond))
 	extra, _ := m.Get("extra")
@@ -429,7 +377,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 
 func TestKillUnderLoad(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 	impl, _ := m.Get("echo")
 	pid := echo(t, impl).PID
@@ -476,7 +424,7 @@ func TestKillUnderLoad(t *testing.T) {
 
 func TestCrashAction(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 	impl, _ := m.Get("echo")
 	if _, err := call(t, impl, "crash", nil, nil); !errors.Is(err, runtime.ErrUnavailable) {
@@ -490,7 +438,7 @@ func TestCrashAction(t *testing.T) {
 
 func TestIdleStop(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
 	impl, _ := m.Get("echo")
 	pid := echo(t, impl).PID
@@ -503,7 +451,7 @@ func TestIdleStop(t *testing.T) {
 
 func TestConcurrencyLimit(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, func(c *Config) { c.MaxConcurrent = 2 })
 	impl, _ := m.Get("echo")
 	var wg sync.WaitGroup
@@ -535,7 +483,7 @@ func TestConcurrencyLimit(t *testing.T) {
 
 func TestCallTimeout(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, func(c *Config) { c.CallTimeout = 100 * time.Millisecond })
 	impl, _ := m.Get("echo")
 	_, err := call(t, impl, "sleep", map[string]int{"ms": 5000}, nil)
@@ -559,7 +507,7 @@ func TestBrokeredRefresh(t *testing.T) {
 	defer upstream.Close()
 
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, _ := newManager(t, dir, nil)
 	impl, _ := m.Get("echo")
 	host := providertest.NewHost()
@@ -601,13 +549,7 @@ func TestBrokeredRefresh(t *testing.T) {
 // own module outside this repository, importing the SDK through a replace
 // directive, and runs it in the manager.
 func TestExternalModule(t *testing.T) {
-	sdk, err := filepath.Abs("../../../../sdk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := t.TempDir()
 	files := map[string]string{
-		"go.mod": "module example.com/hello\n\ngo 1.26\n\nrequire github.com/atomhq/atom/sdk v0.0.0\n\nreplace github.com/atomhq/atom/sdk => " + sdk + "\n",
 		"main.go": `package main
 
 import (
@@ -627,27 +569,8 @@ func main() {
 }
 `,
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum, err := os.ReadFile(filepath.Join(sdk, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(src, "go.sum"), sum, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
-	for _, args := range [][]string{{"mod", "tidy"}, {"build", "-o", filepath.Join(dir, "atom-provider-hello"), "."}} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
+	testbin.BuildModule(t, "example.com/hello", files, filepath.Join(dir, "atom-provider-hello"))
 	m, _ := newManager(t, dir, nil)
 	impl, ok := m.Get("hello")
 	if !ok {
@@ -666,7 +589,7 @@ func main() {
 
 func TestHealthCheckNoticesDeadProcess(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, logs := newManager(t, dir, func(c *Config) { c.HealthInterval = 50 * time.Millisecond })
 	impl, _ := m.Get("echo")
 	pid := echo(t, impl).PID
@@ -686,7 +609,7 @@ func TestHealthCheckNoticesDeadProcess(t *testing.T) {
 
 func TestPluginLogsReachHostLogger(t *testing.T) {
 	dir := t.TempDir()
-	place(t, fixture(t, "echo", "1.0.0"), dir, "atom-provider-echo")
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	m, logs := newManager(t, dir, nil)
 	impl, _ := m.Get("echo")
 	echo(t, impl)
