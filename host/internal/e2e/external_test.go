@@ -4,10 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -32,13 +29,7 @@ func TestExternalPluginOverREST(t *testing.T) {
 	}))
 	defer upstream.Close()
 
-	sdk, err := filepath.Abs("../../../sdk")
-	if err != nil {
-		t.Fatal(err)
-	}
-	src := t.TempDir()
 	files := map[string]string{
-		"go.mod": "module example.com/hello\n\ngo 1.26\n\nrequire github.com/atomhq/atom/sdk v0.0.0\n\nreplace github.com/atomhq/atom/sdk => " + sdk + "\n",
 		"hello/hello.go": `// Package hello greets the connected account's user.
 package hello
 
@@ -75,23 +66,8 @@ import (
 func main() { provider.Serve(hello.New()) }
 `,
 	}
-	for name, body := range files {
-		os.MkdirAll(filepath.Dir(filepath.Join(src, name)), 0o755)
-		if err := os.WriteFile(filepath.Join(src, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum, _ := os.ReadFile(filepath.Join(sdk, "go.sum"))
-	os.WriteFile(filepath.Join(src, "go.sum"), sum, 0o644)
 	bin := filepath.Join(t.TempDir(), "atom-provider-hello")
-	for _, args := range [][]string{{"mod", "tidy"}, {"build", "-o", bin, "."}} {
-		cmd := exec.Command("go", args...)
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-	}
+	testbin.BuildModule(t, "example.com/hello", files, bin)
 
 	h := startHost(t, hosttest.Options{Catalog: map[string]string{"hello.json": `{"id":"hello","name":"Hello","categories":["other"],
 		"auth":{"kind":"api_key","credential_fields":["apiKey"]},"api":{"base_url":"` + upstream.URL + `"},

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -178,48 +177,6 @@ func plugin(h *hosttest.Host, id string) (pluginRow, bool) {
 	return pluginRow{}, false
 }
 
-// load runs n clients calling echo until stop is closed and returns the
-// failures by status.
-func load(h *hosttest.Host, n int, provider, action string, input map[string]any, stop <-chan struct{}) (func() (ok int64, failures map[int]int), *sync.WaitGroup) {
-	var mu sync.Mutex
-	failures := map[int]int{}
-	var okCount atomic.Int64
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				r, err := h.Try("POST", "/api/v1/integrations/"+provider+"/actions/"+action, h.Tenant.Key, map[string]any{"input": input}, nil)
-				mu.Lock()
-				switch {
-				case err != nil:
-					failures[-1]++
-				case r.Status != 200:
-					failures[r.Status]++
-				default:
-					okCount.Add(1)
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	return func() (int64, map[int]int) {
-		mu.Lock()
-		defer mu.Unlock()
-		out := map[int]int{}
-		for k, v := range failures {
-			out[k] = v
-		}
-		return okCount.Load(), out
-	}, &wg
-}
-
 func TestHotReloadUnderLoad(t *testing.T) {
 	v := []string{testbin.Echo(t, "echo", "1.0.0"), testbin.Echo(t, "echo", "2.0.0"), testbin.Echo(t, "echo", "3.0.0"), testbin.Echo(t, "echo", "4.0.0")}
 	other := testbin.Echo(t, "echo2", "1.0.0")
@@ -227,7 +184,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{"n": 1}, nil), 200, nil)
 
 	stop := make(chan struct{})
-	stats, wg := load(h, 8, "echo", "echo", map[string]any{"n": 1}, stop)
+	stats, wg := h.Load(h.Tenant, 8, "echo", "echo", map[string]any{"n": 1}, stop)
 	for i := 1; i <= 3; i++ {
 		time.Sleep(300 * time.Millisecond)
 		testbin.Install(t, v[i], h.Plugins, "atom-provider-echo", 0o755)
@@ -244,7 +201,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	ok, failures := stats()
+	ok, failures := stats.OK(), stats.Failures()
 	if len(failures) != 0 || ok == 0 {
 		t.Fatalf("%d ok, failures by status %v: reloads must fail no request", ok, failures)
 	}
@@ -267,7 +224,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, &first)
 
 	stop := make(chan struct{})
-	stats, wg := load(h, 8, "echo", "sleep", map[string]any{"ms": 100}, stop)
+	stats, wg := h.Load(h.Tenant, 8, "echo", "sleep", map[string]any{"ms": 100}, stop)
 	time.Sleep(300 * time.Millisecond)
 	if err := syscall.Kill(first.Output.PID, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
@@ -286,7 +243,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	close(stop)
 	wg.Wait()
-	ok, failures := stats()
+	ok, failures := stats.OK(), stats.Failures()
 	for status := range failures {
 		if status != http.StatusBadGateway {
 			t.Fatalf("failures %v: only in-flight calls may fail, with 502", failures)
@@ -300,7 +257,7 @@ func TestKillPluginUnderLoad(t *testing.T) {
 	if after.Output.PID == first.Output.PID {
 		t.Fatal("the killed process still serves")
 	}
-	t.Logf("%d ok, %d in-flight 502s, serving again %s after kill -9", ok, failures[http.StatusBadGateway], recovered.Round(time.Millisecond))
+	t.Logf("%d ok, %d in-flight 502s, serving again %s after kill -9", ok, len(failures[http.StatusBadGateway]), recovered.Round(time.Millisecond))
 }
 
 func TestTamperedBinaryRefused(t *testing.T) {
