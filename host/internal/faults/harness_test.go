@@ -20,6 +20,15 @@ func sandboxWasm(t testing.TB, version string) string {
 	return testbin.BuildWasm(t, "host/internal/runtime/wasm/testdata/sandbox", "-X main.version="+version)
 }
 
+// withPlugins prepares a plugin directory with the echo plugin and the
+// sandbox piece, both at 1.0.0.
+func withPlugins(t testing.TB) func(dir string) {
+	return func(dir string) {
+		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+		testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
+	}
+}
+
 const adminKey = "adm_fault_suite_key_0123456789"
 
 // Descriptors of the providers the suite connects, all served by local

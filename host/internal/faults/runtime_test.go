@@ -12,10 +12,7 @@ import (
 )
 
 func runtimeHost(t *testing.T) (*host, hosttest.Tenant) {
-	h := startHost(t, hosttest.Options{Prepare: func(dir string) {
-		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-		testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
-	}})
+	h := startHost(t, hosttest.Options{Prepare: withPlugins(t)})
 	return h, h.NewTenant("runtime")
 }
 

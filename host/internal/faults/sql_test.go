@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/atomhq/atom/host/internal/hosttest"
-	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
 
@@ -37,10 +36,7 @@ func tenantTables(t *testing.T, conn *pgx.Conn) []string {
 // across tenants are refused.
 func TestAttackSQLAsAppRole(t *testing.T) {
 	storetest.RequirePostgres(t)
-	h := startHost(t, hosttest.Options{Backend: "postgres", Prepare: func(dir string) {
-		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-		testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
-	}})
+	h := startHost(t, hosttest.Options{Backend: "postgres", Prepare: withPlugins(t)})
 	a := setupVictim(t, h)
 	bv := setupVictim(t, h)
 	b := bv.Tenant
@@ -188,10 +184,7 @@ func TestLeakDumpAfterFullRun(t *testing.T) {
 			if backend == "postgres" {
 				storetest.RequirePostgres(t)
 			}
-			h := startHost(t, hosttest.Options{Backend: backend, Prepare: func(dir string) {
-				testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-				testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
-			}})
+			h := startHost(t, hosttest.Options{Backend: backend, Prepare: withPlugins(t)})
 			a := setupVictim(t, h)
 			// Executions that use every connection, so credentials were in
 			// flight while the rows were written.

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/atomhq/atom/host/internal/hosttest"
-	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
 
@@ -115,10 +114,7 @@ func TestAttackCrossTenantAPI(t *testing.T) {
 			if backend == "postgres" {
 				storetest.RequirePostgres(t)
 			}
-			h := startHost(t, hosttest.Options{Backend: backend, Prepare: func(dir string) {
-				testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-				testbin.Install(t, sandboxWasm(t, "1.0.0"), dir, "sandbox.wasm", 0o644)
-			}})
+			h := startHost(t, hosttest.Options{Backend: backend, Prepare: withPlugins(t)})
 			a := setupVictim(t, h)
 			b := h.NewTenant("attacker-b")
 			bCookie, bCSRF := h.session(b)
