@@ -182,6 +182,8 @@ type CreateUserRequest struct {
 // CredentialsInput: What a tenant enters for api_key, basic, custom and oauth2_cc connections.
 type CredentialsInput struct {
 	APIKey string `json:"api_key,omitempty"`
+	// AuthKind: Which of the descriptor's ways to connect to use (e.g. api_key for Stripe, whose primary way is OAuth); by default the first that takes typed-in credentials.
+	AuthKind string `json:"auth_kind,omitempty"`
 	// Fields: Custom credential fields (the descriptor's credential_fields).
 	Fields map[string]string `json:"fields,omitempty"`
 	// Params: Connection parameters (the descriptor's connection_params).

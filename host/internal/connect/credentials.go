@@ -23,6 +23,43 @@ type CredentialsInput struct {
 	Params   map[string]string `json:"params,omitempty"`
 	// Scopes are requested by oauth2_cc connections.
 	Scopes []string `json:"scopes,omitempty"`
+	// AuthKind picks one of the ways the descriptor offers to connect
+	// (e.g. "api_key" for Stripe, whose primary way is OAuth). By default
+	// the first that takes typed-in credentials is used.
+	AuthKind string `json:"auth_kind,omitempty"`
+}
+
+// typedIn reports whether an auth kind takes credentials a tenant types in.
+func typedIn(kind string) bool {
+	switch kind {
+	case catalog.AuthAPIKey, catalog.AuthBasic, catalog.AuthCustom, catalog.AuthOAuth2CC:
+		return true
+	}
+	return false
+}
+
+// credentialAuth returns the descriptor's way to connect with typed-in
+// credentials: the one of kind (if given), else the primary when it takes
+// them, else the first alternative that does.
+func credentialAuth(d *catalog.Descriptor, kind string) (*catalog.Auth, error) {
+	all := append([]catalog.Auth{d.Auth}, d.AuthAlternatives...)
+	if kind != "" {
+		var offered []string
+		for i := range all {
+			if all[i].Kind == kind {
+				return &all[i], nil
+			}
+			offered = append(offered, all[i].Kind)
+		}
+		return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf(
+			"%s offers no %s connection (it offers: %s)", d.ID, kind, strings.Join(offered, ", "))}
+	}
+	for i := range all {
+		if typedIn(all[i].Kind) {
+			return &all[i], nil
+		}
+	}
+	return &all[0], nil
 }
 
 // ConnectCredentials stores credentials the tenant typed in. Required
@@ -36,7 +73,14 @@ func (s *Service) ConnectCredentials(ctx context.Context, tenantID, userID, prov
 	if err != nil {
 		return nil, err
 	}
-	a := &d.Auth
+	a, err := credentialAuth(d, strings.TrimSpace(in.AuthKind))
+	if err != nil {
+		return nil, err
+	}
+	// Check and apply credentials the way the chosen way says.
+	dd := *d
+	dd.Auth = *a
+	d, a = &dd, &dd.Auth
 	params, err := checkParams(a, in.Params)
 	if err != nil {
 		return nil, err
