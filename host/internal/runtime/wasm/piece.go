@@ -27,15 +27,20 @@ type Piece struct {
 	rt       *Runtime
 	path     string
 	sum      [32]byte
-	compiled *compiledModule
 	spec     piece.ManifestJSON
 	manifest provider.Manifest
 	timeout  time.Duration
 
 	recyclePages uint32
 
-	sem      chan struct{} // one token per running call
-	mu       sync.Mutex
+	sem chan struct{} // one token per running call
+	mu  sync.Mutex
+	// compiled is the module new instances come from; it changes once,
+	// from the interpreter to native code.
+	compiled *compiledModule
+	// live counts the instances of each compiled module, so that the one
+	// replaced is released after its last instance closed.
+	live     map[*compiledModule]int
 	idle     []*instance
 	closed   bool
 	inflight sync.WaitGroup
@@ -49,6 +54,9 @@ type Stats struct {
 	Recycled  int // instances closed because their memory grew
 	Evicted   int // idle instances closed to make room or to switch tenant
 	Idle      int // instances waiting in the pool
+	// Engine runs new calls: EngineInterpreter while the optimizing
+	// compiler works on a newly seen module, EngineCompiled after.
+	Engine string
 }
 
 var _ hostrt.Implementation = (*Piece)(nil)
@@ -66,6 +74,7 @@ func (p *Piece) Stats() Stats {
 	defer p.mu.Unlock()
 	s := p.stats
 	s.Idle = len(p.idle)
+	s.Engine = p.compiled.engineName()
 	return s
 }
 
@@ -86,10 +95,63 @@ func (p *Piece) Close() error {
 	p.idle = nil
 	p.mu.Unlock()
 	for _, inst := range idle {
-		inst.close()
+		p.closeInstance(inst)
 	}
-	p.rt.release(p.compiled)
+	p.mu.Lock()
+	c := p.compiled
+	p.mu.Unlock()
+	p.rt.release(c)
 	return nil
+}
+
+// upgrade makes c, the module compiled to native code, serve new calls:
+// idle interpreter instances are closed now, busy ones when their call
+// ends, and the interpreter module after the last of them. It reports
+// false, releasing c, if p is closed.
+func (p *Piece) upgrade(c *compiledModule) bool {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		p.rt.release(c)
+		return false
+	}
+	old := p.compiled
+	p.compiled = c
+	idle := p.idle
+	p.idle = nil
+	unused := p.live[old] == 0
+	if unused {
+		delete(p.live, old)
+	}
+	p.mu.Unlock()
+	if unused {
+		p.rt.release(old)
+	}
+	for _, inst := range idle {
+		p.closeInstance(inst)
+	}
+	return true
+}
+
+// closeInstance closes inst and releases its compiled module if it was
+// the last instance of a replaced one.
+func (p *Piece) closeInstance(inst *instance) {
+	inst.close()
+	p.dropLive(inst.c)
+}
+
+// dropLive counts one instance of c fewer.
+func (p *Piece) dropLive(c *compiledModule) {
+	p.mu.Lock()
+	p.live[c]--
+	last := p.live[c] == 0 && c != p.compiled
+	if last {
+		delete(p.live, c)
+	}
+	p.mu.Unlock()
+	if last {
+		p.rt.release(c)
+	}
 }
 
 // Execute runs one action on a pooled instance, under the piece's deadline
@@ -147,7 +209,7 @@ func (p *Piece) callError(ctx context.Context, action string, inst *instance, er
 	}
 	msg := inst.stderrSummary()
 	if strings.Contains(msg, "out of memory") || strings.Contains(err.Error(), "out of memory") {
-		return fmt.Errorf("%s: %w (%d pages): %s", prefix, ErrMemoryLimit, p.compiled.key.pages, msg)
+		return fmt.Errorf("%s: %w (%d pages): %s", prefix, ErrMemoryLimit, inst.c.key.pages, msg)
 	}
 	if msg != "" {
 		return fmt.Errorf("%s: %w: %s", prefix, ErrTrap, msg)
@@ -186,7 +248,7 @@ func (p *Piece) acquire(ctx context.Context, tenant string) (*instance, error) {
 	}
 	p.mu.Unlock()
 	if evict != nil {
-		evict.close()
+		p.closeInstance(evict)
 	}
 	if inst != nil {
 		inst.tenant = tenant
@@ -207,7 +269,7 @@ func (p *Piece) acquire(ctx context.Context, tenant string) (*instance, error) {
 func (p *Piece) releaseInstance(inst *instance, ok bool) {
 	grown := ok && inst.mod.Memory().Size()/65536 > p.recyclePages
 	p.mu.Lock()
-	keep := ok && !grown && !p.closed
+	keep := ok && !grown && !p.closed && inst.c == p.compiled
 	switch {
 	case keep:
 		p.idle = append(p.idle, inst)
@@ -218,7 +280,7 @@ func (p *Piece) releaseInstance(inst *instance, ok bool) {
 	}
 	p.mu.Unlock()
 	if !keep {
-		inst.close()
+		p.closeInstance(inst)
 	}
 	p.inflight.Done()
 	<-p.sem
@@ -226,6 +288,7 @@ func (p *Piece) releaseInstance(inst *instance, ok bool) {
 
 // instance is one instantiated module. It serves one call at a time.
 type instance struct {
+	c       *compiledModule
 	mod     api.Module
 	alloc   api.Function
 	exec    api.Function
@@ -246,7 +309,25 @@ func cappedSleep(ns int64) {
 func (p *Piece) newInstance(ctx context.Context) (*instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.MaxCallTimeout)
 	defer cancel()
-	inst := &instance{}
+	p.mu.Lock()
+	c := p.compiled
+	p.live[c]++
+	p.mu.Unlock()
+	inst := &instance{c: c}
+	mod, err := p.instantiate(ctx, inst)
+	if err != nil {
+		p.dropLive(c)
+		return nil, err
+	}
+	inst.mod = mod
+	p.mu.Lock()
+	p.stats.Created++
+	p.mu.Unlock()
+	return inst, nil
+}
+
+// instantiate instantiates inst.c and checks its ABI version.
+func (p *Piece) instantiate(ctx context.Context, inst *instance) (api.Module, error) {
 	mc := wazero.NewModuleConfig().
 		WithName("").
 		WithStartFunctions("_initialize").
@@ -256,7 +337,7 @@ func (p *Piece) newInstance(ctx context.Context) (*instance, error) {
 		WithRandSource(rand.Reader).
 		WithStderr(&inst.stderr).
 		WithStdout(&inst.stderr)
-	mod, err := p.compiled.eng.rt.InstantiateModule(ctx, p.compiled.cm, mc)
+	mod, err := inst.c.eng.rt.InstantiateModule(ctx, inst.c.cm, mc)
 	if err != nil {
 		if msg := inst.stderrSummary(); msg != "" {
 			err = fmt.Errorf("%v: %s", err, msg)
@@ -272,10 +353,7 @@ func (p *Piece) newInstance(ctx context.Context) (*instance, error) {
 		_ = mod.Close(context.Background())
 		return nil, fmt.Errorf("%w: atom_abi_version is not %d", ErrInvalidModule, piece.ABIVersion)
 	}
-	p.mu.Lock()
-	p.stats.Created++
-	p.mu.Unlock()
-	return inst, nil
+	return mod, nil
 }
 
 func (inst *instance) close() { _ = inst.mod.Close(context.Background()) }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -40,27 +41,63 @@ type Runtime struct {
 
 	mu       sync.Mutex
 	closed   bool
-	engines  map[uint32]*engine // by memory cap in pages
+	engines  map[engineKey]*engine
 	compiled map[compiledKey]*compiledModule
+	// work tracks compilations and background upgrades; Close waits for
+	// them before it closes the engines.
+	work sync.WaitGroup
+
+	// interpreterOnly keeps cold pieces on the interpreter (no background
+	// compilation); tests use it to check the interpreter's sandbox.
+	interpreterOnly bool
+}
+
+// Engine names reported by Stats.Engine.
+const (
+	// EngineInterpreter: calls run in wazero's interpreter while the
+	// optimizing compiler works in the background.
+	EngineInterpreter = "interpreter"
+	// EngineCompiled: calls run as native code.
+	EngineCompiled = "compiled"
+)
+
+// engineKey selects one wazero runtime: a memory cap and an engine kind.
+type engineKey struct {
+	pages  uint32
+	interp bool
 }
 
 // engine is one wazero runtime with the atom and WASI host modules; there
-// is one per distinct memory cap, all sharing the compilation cache.
+// is one per distinct memory cap and engine kind, all sharing the
+// compilation cache.
 type engine struct {
-	rt    wazero.Runtime
-	pages uint32
+	rt  wazero.Runtime
+	key engineKey
 }
 
 type compiledKey struct {
-	sum   [32]byte
-	pages uint32
+	sum [32]byte
+	engineKey
 }
 
+// compiledModule is one module compiled for one engine, shared by the
+// pieces loaded from the same bytes. ready is closed when the compilation
+// ended; then cm or err is set.
 type compiledModule struct {
-	key  compiledKey
-	cm   wazero.CompiledModule
-	eng  *engine
-	refs int
+	key   compiledKey
+	cm    wazero.CompiledModule
+	eng   *engine
+	refs  int
+	ready chan struct{}
+	err   error
+}
+
+// engineName returns the Stats.Engine name of c.
+func (c *compiledModule) engineName() string {
+	if c.key.interp {
+		return EngineInterpreter
+	}
+	return EngineCompiled
 }
 
 // NewRuntime returns a Runtime configured by cfg.
@@ -69,9 +106,9 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: cfg, engines: map[uint32]*engine{}, compiled: map[compiledKey]*compiledModule{}}
+	r := &Runtime{cfg: cfg, engines: map[engineKey]*engine{}, compiled: map[compiledKey]*compiledModule{}}
 	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(cfg.CacheDir, 0o700); err != nil {
+		if err := os.MkdirAll(filepath.Join(cfg.CacheDir, compiledMarkDir), 0o700); err != nil {
 			return nil, fmt.Errorf("wasm cache dir: %w", err)
 		}
 		r.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir)
@@ -87,14 +124,17 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 // Config returns the runtime's configuration with defaults applied.
 func (r *Runtime) Config() Config { return r.cfg }
 
-// engineFor returns the engine for a memory cap; r.mu is held.
-func (r *Runtime) engineFor(ctx context.Context, pages uint32) (*engine, error) {
-	if e := r.engines[pages]; e != nil {
+// engineFor returns the engine for k; r.mu is held.
+func (r *Runtime) engineFor(ctx context.Context, k engineKey) (*engine, error) {
+	if e := r.engines[k]; e != nil {
 		return e, nil
 	}
-	rc := wazero.NewRuntimeConfigCompiler().
-		WithCompilationCache(r.cache).
-		WithMemoryLimitPages(pages).
+	rc := wazero.NewRuntimeConfigCompiler()
+	if k.interp {
+		rc = wazero.NewRuntimeConfigInterpreter()
+	}
+	rc = rc.WithCompilationCache(r.cache).
+		WithMemoryLimitPages(k.pages).
 		WithCloseOnContextDone(true)
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
@@ -105,37 +145,62 @@ func (r *Runtime) engineFor(ctx context.Context, pages uint32) (*engine, error) 
 		_ = rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate atom host module: %w", err)
 	}
-	e := &engine{rt: rt, pages: pages}
-	r.engines[pages] = e
+	e := &engine{rt: rt, key: k}
+	r.engines[k] = e
 	return e, nil
 }
 
-// compile returns the compiled module for (sum, pages), compiling it once.
-func (r *Runtime) compile(ctx context.Context, sum [32]byte, wasmBytes []byte, pages uint32) (*compiledModule, error) {
+// compile returns the compiled module for (sum, k), compiling it once:
+// concurrent callers for the same key wait for one compilation, and other
+// keys compile meanwhile.
+func (r *Runtime) compile(ctx context.Context, sum [32]byte, wasmBytes []byte, k engineKey) (*compiledModule, error) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil, ErrClosed
 	}
-	key := compiledKey{sum, pages}
+	key := compiledKey{sum, k}
 	if c := r.compiled[key]; c != nil {
 		c.refs++
+		r.mu.Unlock()
+		<-c.ready
+		if c.err != nil {
+			return nil, c.err
+		}
 		return c, nil
 	}
-	eng, err := r.engineFor(ctx, pages)
+	eng, err := r.engineFor(ctx, k)
 	if err != nil {
+		r.mu.Unlock()
 		return nil, err
 	}
+	c := &compiledModule{key: key, eng: eng, refs: 1, ready: make(chan struct{})}
+	r.compiled[key] = c
+	r.work.Add(1)
+	r.mu.Unlock()
+	defer r.work.Done()
+
 	cm, err := eng.rt.CompileModule(ctx, wasmBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%w: compile: %v", ErrInvalidModule, err)
-	}
-	if err := checkExports(cm); err != nil {
+		err = fmt.Errorf("%w: compile: %v", ErrInvalidModule, err)
+	} else if err = checkExports(cm); err != nil {
 		_ = cm.Close(ctx)
+	}
+	r.mu.Lock()
+	if err != nil {
+		delete(r.compiled, key)
+		c.err = err
+	} else {
+		c.cm = cm
+	}
+	r.mu.Unlock()
+	close(c.ready)
+	if err != nil {
 		return nil, err
 	}
-	c := &compiledModule{key: key, cm: cm, eng: eng, refs: 1}
-	r.compiled[key] = c
+	if !k.interp {
+		r.markCompiled(sum)
+	}
 	return c, nil
 }
 
@@ -147,6 +212,41 @@ func (r *Runtime) release(c *compiledModule) {
 		delete(r.compiled, c.key)
 		_ = c.cm.Close(context.Background())
 	}
+}
+
+// compiledMarkDir is the directory, inside the cache directory, of one
+// empty file per module checksum the optimizing compiler has compiled into
+// the file cache.
+const compiledMarkDir = "atom-compiled"
+
+// markCompiled records that sum is in the file cache.
+func (r *Runtime) markCompiled(sum [32]byte) {
+	if r.cfg.CacheDir == "" {
+		return
+	}
+	name := filepath.Join(r.cfg.CacheDir, compiledMarkDir, hex.EncodeToString(sum[:]))
+	if f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+		_ = f.Close()
+	}
+}
+
+// haveCompiled reports whether native code for sum is at hand: compiled
+// in this process and still loaded, or recorded in the file cache. A
+// module without it loads on the interpreter first.
+func (r *Runtime) haveCompiled(sum [32]byte) bool {
+	r.mu.Lock()
+	for k, c := range r.compiled {
+		if k.sum == sum && !k.interp && c.cm != nil {
+			r.mu.Unlock()
+			return true
+		}
+	}
+	r.mu.Unlock()
+	if r.cfg.CacheDir == "" {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(r.cfg.CacheDir, compiledMarkDir, hex.EncodeToString(sum[:])))
+	return err == nil
 }
 
 func checkExports(cm wazero.CompiledModule) error {
@@ -184,6 +284,12 @@ func (r *Runtime) Load(path string) (*Piece, error) {
 
 // LoadBytes is Load for a module already in memory; name labels it in
 // errors and logs.
+//
+// A module whose native code is neither loaded nor in the file cache is
+// compiled for wazero's interpreter, which takes a fraction of the time, so
+// the piece serves at once; the optimizing compiler then compiles it in the
+// background, and the piece switches to native instances when it is done
+// (Stats.Engine tells which one serves).
 func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 	ctx := context.Background()
 	sum := sha256.Sum256(wasmBytes)
@@ -192,11 +298,12 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 			return nil, fmt.Errorf("verify: %w", err)
 		}
 	}
-	c, err := r.compile(ctx, sum, wasmBytes, r.cfg.DefaultMemoryPages)
+	interp := r.interpreterOnly || !r.haveCompiled(sum)
+	c, err := r.compile(ctx, sum, wasmBytes, engineKey{r.cfg.DefaultMemoryPages, interp})
 	if err != nil {
 		return nil, err
 	}
-	p := &Piece{rt: r, path: name, sum: sum, compiled: c, timeout: r.cfg.CallTimeout}
+	p := &Piece{rt: r, path: name, sum: sum, compiled: c, timeout: r.cfg.CallTimeout, live: map[*compiledModule]int{}}
 	p.sem = make(chan struct{}, r.cfg.PoolSize)
 	inst, err := p.newInstance(ctx)
 	if err != nil {
@@ -221,7 +328,8 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 		// with that cap (the compilation cache makes this cheap).
 		inst.close()
 		r.release(c)
-		if c, err = r.compile(ctx, sum, wasmBytes, pages); err != nil {
+		delete(p.live, c)
+		if c, err = r.compile(ctx, sum, wasmBytes, engineKey{pages, interp}); err != nil {
 			return nil, err
 		}
 		p.compiled = c
@@ -235,7 +343,35 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 		p.recyclePages = pages / 2
 	}
 	p.idle = append(p.idle, inst)
+	if interp && !r.interpreterOnly {
+		r.compileInBackground(p, wasmBytes, pages)
+	}
 	return p, nil
+}
+
+// compileInBackground compiles p's module with the optimizing compiler
+// and switches p to it.
+func (r *Runtime) compileInBackground(p *Piece, wasmBytes []byte, pages uint32) {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.work.Add(1)
+	r.mu.Unlock()
+	go func() {
+		defer r.work.Done()
+		c, err := r.compile(context.Background(), p.sum, wasmBytes, engineKey{pages, false})
+		if err != nil {
+			if !errors.Is(err, ErrClosed) {
+				r.cfg.Logger.Warn("piece stays on the interpreter", "path", p.path, "err", err)
+			}
+			return
+		}
+		if p.upgrade(c) {
+			r.cfg.Logger.Info("piece switched to compiled code", "id", p.spec.ID, "path", p.path)
+		}
+	}()
 }
 
 func (p *Piece) setManifest(raw []byte) error {
@@ -264,11 +400,16 @@ func (p *Piece) setManifest(raw []byte) error {
 // first for a graceful stop.
 func (r *Runtime) Close() error {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	if r.closed {
+		r.mu.Unlock()
 		return nil
 	}
 	r.closed = true
+	r.mu.Unlock()
+	// Compilations cannot be interrupted: wait for those under way.
+	r.work.Wait()
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	ctx := context.Background()
 	var errs []error
 	for _, e := range r.engines {
