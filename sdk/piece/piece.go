@@ -140,16 +140,17 @@ func (c *Context) Bind(v any) error {
 func (c *Context) field(name string) json.RawMessage {
 	if c.fields == nil {
 		c.fields = map[string]json.RawMessage{}
-		_ = json.Unmarshal(c.Input, &c.fields)
+		if !decodeFields(c.Input, c.fields) {
+			clear(c.fields)
+			_ = json.Unmarshal(c.Input, &c.fields)
+		}
 	}
 	return c.fields[name]
 }
 
 // String returns the named string input, or "" when absent or not a string.
 func (c *Context) String(name string) string {
-	var s string
-	_ = json.Unmarshal(c.field(name), &s)
-	return s
+	return stringValue(c.field(name))
 }
 
 // Has reports whether the input holds the named field with a non-null value.
@@ -283,9 +284,18 @@ func (r *HTTPResponse) Fail(summary string) *Error {
 // Execute runs the action named in in and returns the response JSON. The
 // wasm glue calls it from atom_execute; it never panics on a bad request.
 func (p *Piece) Execute(in []byte, host Host) []byte {
+	return p.appendExecute(nil, in, host)
+}
+
+// appendExecute runs the action named in in and appends the response JSON
+// to dst.
+func (p *Piece) appendExecute(dst, in []byte, host Host) []byte {
 	var req ExecuteInput
-	if err := json.Unmarshal(in, &req); err != nil {
-		return failure(&Error{Summary: "invalid execute request", Detail: err.Error()})
+	if !decodeExecuteInput(in, &req) {
+		req = ExecuteInput{}
+		if err := json.Unmarshal(in, &req); err != nil {
+			return appendFailure(dst, diagnostic(&Error{Summary: "invalid execute request", Detail: err.Error()}))
+		}
 	}
 	for i := range p.Actions {
 		a := &p.Actions[i]
@@ -294,31 +304,32 @@ func (p *Piece) Execute(in []byte, host Host) []byte {
 		}
 		out, err := a.Run(NewContext(req, host))
 		if err != nil {
-			return failure(err)
+			return appendFailure(dst, diagnostic(err))
 		}
-		b, err := json.Marshal(out)
+		// The envelope is written by hand around the output, whose JSON
+		// is json.Marshal's (or the same bytes from the fast path), so it
+		// needs no second validation pass.
+		start := len(dst)
+		dst = append(dst, `{"output":`...)
+		dst, err = appendOutput(dst, out)
 		if err != nil {
-			return failure(&Error{Summary: "encode output", Detail: err.Error()})
+			return appendFailure(dst[:start], diagnostic(&Error{Summary: "encode output", Detail: err.Error()}))
 		}
-		// The envelope is written by hand: b is json.Marshal's output, so
-		// it needs no second validation pass, which costs the guest as
-		// much as the marshalling itself.
-		resp := make([]byte, 0, len(b)+len(`{"output":}`))
-		resp = append(resp, `{"output":`...)
-		resp = append(resp, b...)
-		return append(resp, '}')
+		return append(dst, '}')
 	}
-	return failure(&Error{Summary: fmt.Sprintf("unknown action %q", req.Action)})
+	return appendFailure(dst, diagnostic(&Error{Summary: fmt.Sprintf("unknown action %q", req.Action)}))
 }
 
-func failure(err error) []byte {
+func failure(err error) []byte { return appendFailure(nil, diagnostic(err)) }
+
+// diagnostic returns the error diagnostic reporting err.
+func diagnostic(err error) Diagnostic {
 	d := Diagnostic{Severity: "error", Summary: err.Error()}
 	var pe *Error
 	if errors.As(err, &pe) {
 		d.Summary, d.Detail, d.Field, d.Status = pe.Summary, pe.Detail, pe.Field, pe.Status
 	}
-	b, _ := json.Marshal(ResponseJSON{Diagnostics: []Diagnostic{d}})
-	return b
+	return d
 }
 
 var registered *Piece
