@@ -36,8 +36,24 @@ var allocations = map[uint32][]byte{}
 // lastResult keeps the previous export's result alive until the next call.
 var lastResult []byte
 
-// scratch receives host results; it is zeroed after every execution.
-var scratch = make([]byte, 16<<10)
+// scratch receives host results; the part a call used (scratchUsed bytes)
+// is zeroed after every execution.
+var (
+	scratch     = make([]byte, 16<<10)
+	scratchUsed int
+)
+
+// Instances serve one call at a time, so the request and response buffers
+// of an execution are reused by the next one instead of being allocated
+// per call. Both are zeroed between executions; buffers that grew past
+// keepBuffer are dropped rather than kept for the life of the instance.
+var (
+	request     []byte
+	requestBusy bool
+	response    []byte
+)
+
+const keepBuffer = 64 << 10
 
 func ptr(b []byte) uint32 {
 	if len(b) == 0 {
@@ -59,6 +75,14 @@ func exportAlloc(size uint32) uint32 {
 	if size == 0 {
 		size = 1
 	}
+	if !requestBusy && size <= keepBuffer {
+		if uint32(cap(request)) < size {
+			request = make([]byte, size, max(size, 4<<10))
+		}
+		request = request[:size]
+		requestBusy = true
+		return ptr(request)
+	}
 	b := make([]byte, size)
 	p := ptr(b)
 	allocations[p] = b
@@ -67,10 +91,23 @@ func exportAlloc(size uint32) uint32 {
 
 //go:wasmexport atom_free
 func exportFree(p, size uint32) {
+	if requestBusy && p == ptr(request) {
+		clear(request)
+		requestBusy = false
+		return
+	}
 	if b, ok := allocations[p]; ok {
 		clear(b)
 		delete(allocations, p)
 	}
+}
+
+// allocated returns the block at p from atom_alloc.
+func allocated(p uint32) []byte {
+	if requestBusy && p == ptr(request) {
+		return request
+	}
+	return allocations[p]
 }
 
 //go:wasmexport atom_manifest
@@ -84,7 +121,7 @@ func exportManifest() uint64 {
 
 //go:wasmexport atom_execute
 func exportExecute(p, n uint32) uint64 {
-	in := allocations[p]
+	in := allocated(p)
 	if uint32(len(in)) < n {
 		return pack(failure(errors.New("atom_execute: input buffer was not allocated with atom_alloc")))
 	}
@@ -93,9 +130,13 @@ func exportExecute(p, n uint32) uint64 {
 	if registered == nil {
 		return pack(failure(errors.New("no piece registered")))
 	}
-	out := registered.Execute(in[:n], wasmHost{})
-	clear(scratch)
-	return pack(out)
+	if cap(response) > keepBuffer {
+		response = nil
+	}
+	response = registered.appendExecute(response[:0], in[:n], wasmHost{})
+	clear(scratch[:scratchUsed])
+	scratchUsed = 0
+	return pack(response)
 }
 
 // call runs a host function that writes into an output buffer, growing the
@@ -103,6 +144,9 @@ func exportExecute(p, n uint32) uint64 {
 func call(f func(outPtr, outCap uint32) int32) ([]byte, int32) {
 	n := f(ptr(scratch), uint32(len(scratch)))
 	runtime.KeepAlive(scratch)
+	if n >= 0 && int(n) <= len(scratch) {
+		scratchUsed = max(scratchUsed, int(n))
+	}
 	size := n
 	if size < 0 {
 		size = hostResultRead(0, 0)
