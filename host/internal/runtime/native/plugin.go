@@ -122,6 +122,12 @@ func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtime
 		p.setErr(err)
 		return provider.Response{}, err
 	}
+	if err := ctx.Err(); err != nil {
+		// The deadline reached the plugin too (gRPC carries it), which may
+		// answer first with the context error as a diagnostic: the call
+		// still ran out of time.
+		return provider.Response{}, fmt.Errorf("plugin %s: %w", p.id, err)
+	}
 	return resp, nil
 }
 
