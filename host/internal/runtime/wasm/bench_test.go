@@ -29,12 +29,18 @@ func reportLatency(b *testing.B, samples []time.Duration) {
 }
 
 // BenchmarkWarmCall measures one pooled call of a trivial action (JSON in
-// and out) through Piece.Execute: Go SDK module and hand-written WAT module.
+// and out) through Piece.Execute: Go SDK module compiled and on the
+// interpreter (as a cold piece runs until its compilation ends), and
+// hand-written WAT module.
 func BenchmarkWarmCall(b *testing.B) {
-	for _, name := range []string{"sandbox", "text-utils"} {
-		b.Run(name, func(b *testing.B) {
-			rt := testRuntime(b, Config{})
-			p := load(b, rt, name)
+	for _, bc := range []struct{ name, module, engine string }{
+		{"sandbox", "sandbox", EngineCompiled},
+		{"sandbox-interpreter", "sandbox", EngineInterpreter},
+		{"text-utils", "text-utils", EngineCompiled},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			rt := engineRuntime(b, bc.engine, Config{})
+			p := loadOn(b, rt, bc.module, bc.engine)
 			h := newMemHost()
 			ctx := context.Background()
 			samples := make([]time.Duration, 0, b.N)

@@ -50,6 +50,9 @@ type Runtime struct {
 	// interpreterOnly keeps cold pieces on the interpreter (no background
 	// compilation); tests use it to check the interpreter's sandbox.
 	interpreterOnly bool
+	// upgradeGate, when set, holds each background switch to compiled code
+	// until it is closed; tests use it to observe the interpreter phase.
+	upgradeGate chan struct{}
 }
 
 // Engine names reported by Stats.Engine.
@@ -367,6 +370,9 @@ func (r *Runtime) compileInBackground(p *Piece, wasmBytes []byte, pages uint32) 
 				r.cfg.Logger.Warn("piece stays on the interpreter", "path", p.path, "err", err)
 			}
 			return
+		}
+		if r.upgradeGate != nil {
+			<-r.upgradeGate
 		}
 		if p.upgrade(c) {
 			r.cfg.Logger.Info("piece switched to compiled code", "id", p.spec.ID, "path", p.path)

@@ -38,6 +38,49 @@ func testRuntime(t testing.TB, cfg Config) *Runtime {
 	return rt
 }
 
+// engineRuntime is testRuntime whose pieces run on engine: with
+// EngineInterpreter, a piece loads on the interpreter and stays there.
+func engineRuntime(t testing.TB, engine string, cfg Config) *Runtime {
+	t.Helper()
+	rt := testRuntime(t, cfg)
+	rt.interpreterOnly = engine == EngineInterpreter
+	return rt
+}
+
+// loadOn is load that checks the engine serving the piece; for
+// EngineCompiled it waits for the background compilation of a module the
+// cache did not hold.
+func loadOn(t testing.TB, rt *Runtime, name, engine string) *Piece {
+	t.Helper()
+	p := load(t, rt, name)
+	if engine == EngineCompiled && !rt.interpreterOnly {
+		waitEngine(t, p, EngineCompiled)
+	}
+	if got := p.Stats().Engine; got != engine {
+		t.Fatalf("%s runs on %q, want %q", name, got, engine)
+	}
+	return p
+}
+
+// waitEngine waits until p serves on engine.
+func waitEngine(t testing.TB, p *Piece, engine string) {
+	t.Helper()
+	for end := time.Now().Add(2 * time.Minute); p.Stats().Engine != engine; {
+		if time.Now().After(end) {
+			t.Fatalf("%s still runs on %q", p.Path(), p.Stats().Engine)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// forEachEngine runs test once with compiled pieces and once with pieces
+// on the interpreter: every sandbox guarantee holds on both.
+func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
+	for _, engine := range []string{EngineCompiled, EngineInterpreter} {
+		t.Run(engine, func(t *testing.T) { test(t, engine) })
+	}
+}
+
 // sharedCacheDir is a compilation cache shared by the tests of one run.
 var sharedCacheDir = func() string {
 	return wasmDirCache()
@@ -81,9 +124,11 @@ func callOK(t testing.TB, p hostrt.Implementation, tenant, action string, input 
 	return m
 }
 
-func TestEchoAndManifest(t *testing.T) {
-	rt := testRuntime(t, Config{})
-	p := load(t, rt, "sandbox")
+func TestEchoAndManifest(t *testing.T) { forEachEngine(t, testEchoAndManifest) }
+
+func testEchoAndManifest(t *testing.T, engine string) {
+	rt := engineRuntime(t, engine, Config{})
+	p := loadOn(t, rt, "sandbox", engine)
 	m := p.Manifest()
 	if m.ID != "sandbox" || len(m.Actions) == 0 || p.Kind() != hostrt.KindPiece {
 		t.Fatalf("manifest = %+v", m)
@@ -103,9 +148,13 @@ func TestEchoAndManifest(t *testing.T) {
 }
 
 func TestGuestHasNoEnvArgsOrFilesButRealClock(t *testing.T) {
+	forEachEngine(t, testGuestHasNoEnvArgsOrFilesButRealClock)
+}
+
+func testGuestHasNoEnvArgsOrFilesButRealClock(t *testing.T, engine string) {
 	t.Setenv("ATOM_SECRET_FOR_TEST", "leak")
-	rt := testRuntime(t, Config{})
-	p := load(t, rt, "sandbox")
+	rt := engineRuntime(t, engine, Config{})
+	p := loadOn(t, rt, "sandbox", engine)
 	out := callOK(t, p, "t1", "env", nil, nil)
 	if env, _ := out["env"].([]any); len(env) != 0 {
 		t.Fatalf("guest sees environment %v", env)
@@ -123,8 +172,12 @@ func TestGuestHasNoEnvArgsOrFilesButRealClock(t *testing.T) {
 }
 
 func TestCredentialsAreThoseOfTheExecution(t *testing.T) {
-	rt := testRuntime(t, Config{ShareAcrossTenants: true, PoolSize: 1})
-	p := load(t, rt, "sandbox")
+	forEachEngine(t, testCredentialsAreThoseOfTheExecution)
+}
+
+func testCredentialsAreThoseOfTheExecution(t *testing.T, engine string) {
+	rt := engineRuntime(t, engine, Config{ShareAcrossTenants: true, PoolSize: 1})
+	p := loadOn(t, rt, "sandbox", engine)
 	for _, tenant := range []string{"a", "b", "a"} {
 		out := callOK(t, p, tenant, "credentials", nil, nil)
 		if out["api_key"] != "secret-"+tenant {
@@ -133,9 +186,11 @@ func TestCredentialsAreThoseOfTheExecution(t *testing.T) {
 	}
 }
 
-func TestStoreAndLog(t *testing.T) {
-	rt := testRuntime(t, Config{})
-	p := load(t, rt, "sandbox")
+func TestStoreAndLog(t *testing.T) { forEachEngine(t, testStoreAndLog) }
+
+func testStoreAndLog(t *testing.T, engine string) {
+	rt := engineRuntime(t, engine, Config{})
+	p := loadOn(t, rt, "sandbox", engine)
 	h := newMemHost()
 	out := callOK(t, p, "t1", "store", map[string]string{"key": "cursor", "value": "42"}, h)
 	if out["found"] != false {
@@ -150,7 +205,9 @@ func TestStoreAndLog(t *testing.T) {
 	}
 }
 
-func TestHTTPAllowList(t *testing.T) {
+func TestHTTPAllowList(t *testing.T) { forEachEngine(t, testHTTPAllowList) }
+
+func testHTTPAllowList(t *testing.T, engine string) {
 	var mu sync.Mutex
 	var seen []string
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,8 +219,8 @@ func TestHTTPAllowList(t *testing.T) {
 		io.WriteString(w, `{"ok":true}`)
 	}))
 	defer fake.Close()
-	rt := testRuntime(t, Config{Rewrite: map[string]string{"allowed.test": fake.URL, "api.wild.test": fake.URL, "evil.test": fake.URL}})
-	p := load(t, rt, "sandbox")
+	rt := engineRuntime(t, engine, Config{Rewrite: map[string]string{"allowed.test": fake.URL, "api.wild.test": fake.URL, "evil.test": fake.URL}})
+	p := loadOn(t, rt, "sandbox", engine)
 	for _, u := range []string{"https://allowed.test/x", "https://api.wild.test/y"} {
 		out := callOK(t, p, "t1", "http", map[string]string{"url": u}, nil)
 		if out["status"] != float64(201) || out["body"] != `{"ok":true}` {
@@ -182,12 +239,16 @@ func TestHTTPAllowList(t *testing.T) {
 }
 
 func TestGuardedOutboundRefusesLoopback(t *testing.T) {
+	forEachEngine(t, testGuardedOutboundRefusesLoopback)
+}
+
+func testGuardedOutboundRefusesLoopback(t *testing.T, engine string) {
 	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Error("guarded outbound reached loopback")
 	}))
 	defer fake.Close()
-	rt := testRuntime(t, Config{Outbound: NewGuardedOutbound(), Rewrite: map[string]string{"allowed.test": fake.URL}})
-	p := load(t, rt, "sandbox")
+	rt := engineRuntime(t, engine, Config{Outbound: NewGuardedOutbound(), Rewrite: map[string]string{"allowed.test": fake.URL}})
+	p := loadOn(t, rt, "sandbox", engine)
 	resp, err := call(t, p, "t1", "http", map[string]string{"url": "https://allowed.test/"}, nil)
 	if err != nil || !resp.Failed() || !strings.Contains(resp.Diagnostics[0].Summary, "internal address") {
 		t.Fatalf("resp %+v err %v", resp, err)
@@ -228,7 +289,9 @@ func healthy(t *testing.T, p hostrt.Implementation) (stop func() (ok, failed int
 	}
 }
 
-func TestSandboxFaults(t *testing.T) {
+func TestSandboxFaults(t *testing.T) { forEachEngine(t, testSandboxFaults) }
+
+func testSandboxFaults(t *testing.T, engine string) {
 	cases := []struct {
 		name   string
 		action string
@@ -240,8 +303,8 @@ func TestSandboxFaults(t *testing.T) {
 		{"memory bomb hits the cap", "bomb", ErrMemoryLimit, "memory limit"},
 		{"panic discards the instance", "panic", ErrTrap, "boom from the guest"},
 	}
-	rt := testRuntime(t, Config{CallTimeout: time.Second, MaxMemoryPages: 512, PoolSize: 4})
-	p := load(t, rt, "sandbox")
+	rt := engineRuntime(t, engine, Config{CallTimeout: time.Second, MaxMemoryPages: 512, PoolSize: 4})
+	p := loadOn(t, rt, "sandbox", engine)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := p.Stats()
@@ -265,9 +328,11 @@ func TestSandboxFaults(t *testing.T) {
 	}
 }
 
-func TestGrownInstanceIsRecycled(t *testing.T) {
-	rt := testRuntime(t, Config{MaxMemoryPages: 1024, RecyclePages: 256})
-	p := load(t, rt, "sandbox")
+func TestGrownInstanceIsRecycled(t *testing.T) { forEachEngine(t, testGrownInstanceIsRecycled) }
+
+func testGrownInstanceIsRecycled(t *testing.T, engine string) {
+	rt := engineRuntime(t, engine, Config{MaxMemoryPages: 1024, RecyclePages: 256})
+	p := loadOn(t, rt, "sandbox", engine)
 	if _, err := call(t, p, "t", "grow", nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -276,9 +341,11 @@ func TestGrownInstanceIsRecycled(t *testing.T) {
 	}
 }
 
-func TestTenantsDoNotShareInstances(t *testing.T) {
-	rt := testRuntime(t, Config{PoolSize: 2})
-	p := load(t, rt, "sandbox")
+func TestTenantsDoNotShareInstances(t *testing.T) { forEachEngine(t, testTenantsDoNotShareInstances) }
+
+func testTenantsDoNotShareInstances(t *testing.T, engine string) {
+	rt := engineRuntime(t, engine, Config{PoolSize: 2})
+	p := loadOn(t, rt, "sandbox", engine)
 	callOK(t, p, "a", "echo", nil, nil)
 	created := p.Stats().Created
 	callOK(t, p, "a", "echo", nil, nil)
