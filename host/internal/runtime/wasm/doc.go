@@ -4,7 +4,11 @@
 // One Runtime serves the whole host. It compiles each module once per
 // checksum (with a file-backed compilation cache), keeps a bounded pool of
 // warm instances per loaded piece and runs every call under a deadline and
-// a memory cap. Guests get no filesystem, environment or arguments, but a
+// a memory cap. A module the cache has not seen first runs on wazero's
+// interpreter, which compiles it in a fraction of the time, while the
+// optimizing compiler works in the background; the piece then switches to
+// native instances and drains the interpreted ones. Both engines apply the
+// same limits and host functions. Guests get no filesystem, environment or arguments, but a
 // real clock and crypto randomness; they reach the network only through the
 // http_request host function, and only the hosts their manifest declares.
 //

@@ -303,7 +303,13 @@ func testSandboxFaults(t *testing.T, engine string) {
 		{"memory bomb hits the cap", "bomb", ErrMemoryLimit, "memory limit"},
 		{"panic discards the instance", "panic", ErrTrap, "boom from the guest"},
 	}
-	rt := engineRuntime(t, engine, Config{CallTimeout: time.Second, MaxMemoryPages: 512, PoolSize: 4})
+	// The interpreter is several times slower: give the memory bomb the
+	// time to reach the cap before the deadline.
+	timeout := time.Second
+	if engine == EngineInterpreter {
+		timeout = 3 * time.Second
+	}
+	rt := engineRuntime(t, engine, Config{CallTimeout: timeout, MaxMemoryPages: 512, PoolSize: 4})
 	p := loadOn(t, rt, "sandbox", engine)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
