@@ -90,8 +90,9 @@ func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 
 // StartLoader is NewLoader that loads the pieces already in dir in the
 // background, so a host starts serving at once and each piece registers
-// when it has compiled (seconds for a Go-built module without the compile
-// cache). Changes to dir are watched from the start.
+// when it has loaded (a fraction of a second per Go-built module, on the
+// interpreter, when the compile cache lacks it). Changes to dir are watched
+// from the start.
 func StartLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
 	return newLoader(rt, dir, onAdd, onRemove, true)
 }

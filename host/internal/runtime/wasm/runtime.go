@@ -328,13 +328,16 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 	p.timeout = timeout
 	if pages != c.key.pages {
 		// The piece asks for another memory cap: compile it for the engine
-		// with that cap (the compilation cache makes this cheap).
+		// with that cap. The engines share compiled code while the first
+		// module is open, so this is cheap; release it after.
 		inst.close()
+		capped, err := r.compile(ctx, sum, wasmBytes, engineKey{pages, interp})
 		r.release(c)
 		delete(p.live, c)
-		if c, err = r.compile(ctx, sum, wasmBytes, engineKey{pages, interp}); err != nil {
+		if err != nil {
 			return nil, err
 		}
+		c = capped
 		p.compiled = c
 		if inst, err = p.newInstance(ctx); err != nil {
 			r.release(c)
