@@ -115,37 +115,61 @@ func memory(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, atom, "serve")
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + data, "ATOM_ADDR=" + addr, "ATOM_DATA_DIR=" + data,
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + data, "ATOM_ADDR=" + addr, "ATOM_DATA_DIR=" + data,
 		"ATOM_ENCRYPTION_KEYS=" + keys, "ATOM_ADMIN_KEY=adm_" + ids.Random(16), "ATOM_PLUGIN_DIR=" + plugins,
 		"ATOM_LOG_LEVEL=warn", "ATOM_BASE_URL=http://" + addr}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	logf, err := os.Create(filepath.Join(data, "atom.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer logf.Close()
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	serve := func() (*exec.Cmd, func(), error) {
+		cmd := exec.CommandContext(ctx, atom, "serve")
+		cmd.Env = env
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			return nil, nil, err
+		}
+		exited := make(chan struct{})
+		go func() { cmd.Wait(); close(exited) }()
+		stop := func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				<-exited
+			}
+		}
+		e.onClose(stop)
+		if err := waitFor(60*time.Second, "atom serve to answer /readyz", func() bool {
+			st, _, err := Do(ctx, Request{Method: "GET", URL: "http://" + addr + "/readyz"})
+			return err == nil && st == http.StatusOK
+		}); err != nil {
+			b, _ := os.ReadFile(filepath.Join(data, "atom.log"))
+			return nil, nil, fmt.Errorf("%w: %s", err, oneLine(string(b)))
+		}
+		return cmd, stop, nil
+	}
+	// The first start compiles the piece (interpreter first, the
+	// optimizing compiler in the background); idle memory is measured on
+	// the next start, with the compile cache warm, as a host runs after
+	// its first boot.
+	cmd, stop, err := serve()
+	if err != nil {
 		return nil, err
 	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	e.onClose(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-exited
-		}
-	})
-	if err := waitFor(60*time.Second, "atom serve to answer /readyz", func() bool {
-		st, _, err := Do(ctx, Request{Method: "GET", URL: "http://" + addr + "/readyz"})
-		return err == nil && st == http.StatusOK
+	e.logf("memory: first start compiles the piece into the cache")
+	if err := waitFor(5*time.Minute, "the piece's compiled code in the cache", func() bool {
+		m, _ := filepath.Glob(filepath.Join(data, "wasm-cache", "atom-compiled", "*"))
+		return len(m) > 0
 	}); err != nil {
-		b, _ := os.ReadFile(filepath.Join(data, "atom.log"))
-		return nil, fmt.Errorf("%w: %s", err, oneLine(string(b)))
+		return nil, err
+	}
+	stop()
+	if cmd, _, err = serve(); err != nil {
+		return nil, err
 	}
 	idle := 5 * time.Second
 	if e.Opts.Quick {
@@ -158,7 +182,7 @@ func memory(ctx context.Context, e *Env) ([]Row, error) {
 		return nil, err
 	}
 	rows = append(rows, Row{Name: "resident memory: atom serve idle", Ours: mb(rss), Goal: "≤ 150 MB", Met: rss <= 150<<20,
-		Note: "embedded catalog, SQLite, Stripe native plugin and a Go piece in ATOM_PLUGIN_DIR; VmRSS"})
+		Note: "embedded catalog, SQLite, Stripe native plugin and a Go piece in ATOM_PLUGIN_DIR; VmRSS on the second start (compile cache warm); the first start also holds the interpreter copy and the compiler's garbage while the piece compiles"})
 
 	// Plugin processes of an in-process host with a short idle timeout.
 	fake := newFakeUpstream(e)
