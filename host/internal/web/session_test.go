@@ -202,9 +202,13 @@ func TestCSRF(t *testing.T) {
 	c, csrf := signIn(t, h)
 	users := h.BaseURL + "/api/v1/users"
 
+	wrong := "x" + csrf[1:]
+	if csrf[0] == 'x' { // "wrong" must differ from the real token
+		wrong = "y" + csrf[1:]
+	}
 	for _, tc := range []struct {
 		name, token string
-	}{{"missing token", ""}, {"wrong token", "x" + csrf[1:]}} {
+	}{{"missing token", ""}, {"wrong token", wrong}} {
 		t.Run(tc.name, func(t *testing.T) {
 			var hdr []string
 			if tc.token != "" {
