@@ -167,18 +167,23 @@ func (t *Tx) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
 // ListAPIKeys lists the tenant's keys (hashes included; callers must not
 // expose them).
 func (t *Tx) ListAPIKeys(ctx context.Context) ([]store.APIKey, error) {
-	rows, err := t.q.Query(ctx, t.d.Rebind(`SELECT id, tenant_id, name, prefix, hash, created_at, revoked_at, last_used_at FROM tenant_api_keys WHERE tenant_id = $1 ORDER BY id`), t.tenant)
+	return list(ctx, t, ScanAPIKey, `SELECT id, tenant_id, name, prefix, hash, created_at, revoked_at, last_used_at FROM tenant_api_keys WHERE tenant_id = $1 ORDER BY id`, t.tenant)
+}
+
+// list runs a query and scans each row into a T.
+func list[T any](ctx context.Context, t *Tx, scan func(Row) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := t.q.Query(ctx, t.d.Rebind(query), args...)
 	if err != nil {
 		return nil, t.classify(err)
 	}
 	defer rows.Close()
-	var out []store.APIKey
+	var out []T
 	for rows.Next() {
-		k, err := ScanAPIKey(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *k)
+		out = append(out, *v)
 	}
 	return out, rows.Err()
 }
@@ -339,20 +344,7 @@ func (t *Tx) LockConnection(ctx context.Context, id string) (*store.Connection, 
 
 // ListConnections lists the tenant's connections.
 func (t *Tx) ListConnections(ctx context.Context) ([]store.Connection, error) {
-	rows, err := t.q.Query(ctx, t.d.Rebind(`SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 ORDER BY provider, id`), t.tenant)
-	if err != nil {
-		return nil, t.classify(err)
-	}
-	defer rows.Close()
-	var out []store.Connection
-	for rows.Next() {
-		c, err := scanConn(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
+	return list(ctx, t, scanConn, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 ORDER BY provider, id`, t.tenant)
 }
 
 // UpdateConnection writes c when the stored version equals c.Version.
@@ -500,22 +492,9 @@ func (t *Tx) ListExecutions(ctx context.Context, f store.ExecutionFilter) ([]sto
 	if before.IsZero() {
 		before = t.now().Add(time.Hour)
 	}
-	rows, err := t.q.Query(ctx, t.d.Rebind(`SELECT `+execCols+` FROM executions
+	return list(ctx, t, scanExec, `SELECT `+execCols+` FROM executions
 		WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR status = $3) AND created_at < $4
-		ORDER BY id DESC LIMIT $5`), t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
-	if err != nil {
-		return nil, t.classify(err)
-	}
-	defer rows.Close()
-	var out []store.Execution
-	for rows.Next() {
-		e, err := scanExec(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *e)
-	}
-	return out, rows.Err()
+		ORDER BY id DESC LIMIT $5`, t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
 }
 
 // AddAudit records an audit event.
@@ -537,23 +516,16 @@ func (t *Tx) ListAudit(ctx context.Context, limit int) ([]store.AuditEvent, erro
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := t.q.Query(ctx, t.d.Rebind(`SELECT id, tenant_id, actor, action, target, details, created_at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`), t.tenant, limit)
-	if err != nil {
-		return nil, t.classify(err)
-	}
-	defer rows.Close()
-	var out []store.AuditEvent
-	for rows.Next() {
+	return list(ctx, t, func(r Row) (*store.AuditEvent, error) {
 		var e store.AuditEvent
 		var details Bytes
 		var created Time
-		if err := rows.Scan(&e.ID, &e.TenantID, &e.Actor, &e.Action, &e.Target, &details, &created); err != nil {
+		if err := r.Scan(&e.ID, &e.TenantID, &e.Actor, &e.Action, &e.Target, &details, &created); err != nil {
 			return nil, err
 		}
 		e.Details, e.CreatedAt = details, created.T
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return &e, nil
+	}, `SELECT id, tenant_id, actor, action, target, details, created_at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, t.tenant, limit)
 }
 
 // KVGet reads a value of the tenant's plugin store.
@@ -579,28 +551,21 @@ func (t *Tx) KVPut(ctx context.Context, provider, key string, value []byte) erro
 
 // SecretRows lists every encrypted value of the tenant.
 func (t *Tx) SecretRows(ctx context.Context) ([]store.SecretRow, error) {
-	rows, err := t.q.Query(ctx, t.d.Rebind(`
+	return list(ctx, t, func(r Row) (*store.SecretRow, error) {
+		row := store.SecretRow{TenantID: t.tenant}
+		var kid Text
+		var ct Bytes
+		if err := r.Scan(&row.Table, &row.Column, &row.RowID, &row.Provider, &kid, &ct); err != nil {
+			return nil, err
+		}
+		row.KeyID, row.Ciphertext = string(kid), ct
+		return &row, nil
+	}, `
 		SELECT 'integration_tokens', 'credentials', id, provider, key_id, credentials FROM integration_tokens WHERE tenant_id = $1
 		UNION ALL SELECT 'oauth_apps', 'client_secret', provider, provider, key_id, client_secret FROM oauth_apps WHERE tenant_id = $1
 		UNION ALL SELECT 'oauth_states', 'secret', id, provider, key_id, secret FROM oauth_states WHERE tenant_id = $1 AND secret IS NOT NULL
 		UNION ALL SELECT 'tenants', 'webhook_secret', id, '', webhook_key_id, webhook_secret FROM tenants WHERE id = $1 AND webhook_secret IS NOT NULL
-		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`), t.tenant)
-	if err != nil {
-		return nil, t.classify(err)
-	}
-	defer rows.Close()
-	var out []store.SecretRow
-	for rows.Next() {
-		r := store.SecretRow{TenantID: t.tenant}
-		var kid Text
-		var ct Bytes
-		if err := rows.Scan(&r.Table, &r.Column, &r.RowID, &r.Provider, &kid, &ct); err != nil {
-			return nil, err
-		}
-		r.KeyID, r.Ciphertext = string(kid), ct
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`, t.tenant)
 }
 
 // UpdateSecret replaces one encrypted value if unchanged since read.
