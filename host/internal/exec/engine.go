@@ -596,10 +596,14 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	now := time.Now().UTC()
 	rec.FinishedAt = &now
 	write := func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }
+	run := e.cfg.Store.InTenant
 	if c.deferRecord {
 		write = func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) }
+		if bw, ok := e.cfg.Store.(store.BatchWriter); ok {
+			run = bw.WriteInTenant // one round trip for the one INSERT
+		}
 	}
-	if err := e.cfg.Store.InTenant(ctx, c.tenant, write); err != nil {
+	if err := run(ctx, c.tenant, write); err != nil {
 		e.log.Error("record execution outcome", "execution_id", rec.ID, "err", err.Error())
 	}
 	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()

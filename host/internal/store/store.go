@@ -55,6 +55,14 @@ type Store interface {
 	TenantIDs(ctx context.Context) ([]string, error)
 }
 
+// BatchWriter is implemented by stores that can run a tenant-scoped,
+// write-only transaction — statements whose results the caller does not
+// read — in one round trip. fn's statements report their errors when the
+// batch runs, as WriteInTenant's error; reads inside fn fail.
+type BatchWriter interface {
+	WriteInTenant(ctx context.Context, tenantID string, fn func(Tx) error) error
+}
+
 // ConnRef points at one connection.
 type ConnRef struct {
 	TenantID     string
