@@ -45,6 +45,16 @@ func (t *Tx) exec(ctx context.Context, q string, args ...any) (int64, error) {
 	return n, t.classify(err)
 }
 
+// execOne runs a statement that must touch a row of the tenant;
+// store.ErrNotFound when it touched none.
+func (t *Tx) execOne(ctx context.Context, q string, args ...any) error {
+	n, err := t.exec(ctx, q, args...)
+	if err == nil && n == 0 {
+		return store.ErrNotFound
+	}
+	return err
+}
+
 func (t *Tx) row(ctx context.Context, q string, args ...any) Row {
 	return t.q.QueryRow(ctx, t.d.Rebind(q), args...)
 }
@@ -100,12 +110,8 @@ func (t *Tx) GetTenant(ctx context.Context) (*store.Tenant, error) {
 
 // UpdateTenant writes name and webhook settings.
 func (t *Tx) UpdateTenant(ctx context.Context, tn *store.Tenant) error {
-	n, err := t.exec(ctx, `UPDATE tenants SET name = $2, webhook_url = $3, webhook_secret = $4, webhook_key_id = $5 WHERE id = $1`,
+	return t.execOne(ctx, `UPDATE tenants SET name = $2, webhook_url = $3, webhook_secret = $4, webhook_key_id = $5 WHERE id = $1`,
 		t.tenant, tn.Name, Null(tn.WebhookURL), Bytes(tn.WebhookSecretCT), Null(tn.WebhookKeyID))
-	if err == nil && n == 0 {
-		return store.ErrNotFound
-	}
-	return err
 }
 
 // CreateUser inserts a user of the tenant.
@@ -207,11 +213,7 @@ func (t *Tx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	if t.keys != nil {
 		t.keys.Clear()
 	}
-	n, err := t.exec(ctx, `UPDATE tenant_api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`, t.tenant, id, t.tm(at))
-	if err == nil && n == 0 {
-		return store.ErrNotFound
-	}
-	return err
+	return t.execOne(ctx, `UPDATE tenant_api_keys SET revoked_at = COALESCE(revoked_at, $3) WHERE tenant_id = $1 AND id = $2`, t.tenant, id, t.tm(at))
 }
 
 // CreateState inserts a pending OAuth state.
@@ -371,11 +373,7 @@ func (t *Tx) UpdateConnection(ctx context.Context, c *store.Connection) error {
 
 // DeleteConnection removes a connection.
 func (t *Tx) DeleteConnection(ctx context.Context, id string) error {
-	n, err := t.exec(ctx, `DELETE FROM integration_tokens WHERE tenant_id = $1 AND id = $2`, t.tenant, id)
-	if err == nil && n == 0 {
-		return store.ErrNotFound
-	}
-	return err
+	return t.execOne(ctx, `DELETE FROM integration_tokens WHERE tenant_id = $1 AND id = $2`, t.tenant, id)
 }
 
 // PutOAuthApp inserts or replaces the tenant's OAuth app for a provider.
@@ -412,11 +410,7 @@ func (t *Tx) GetOAuthApp(ctx context.Context, provider string) (*store.OAuthApp,
 
 // DeleteOAuthApp removes the tenant's OAuth app for a provider.
 func (t *Tx) DeleteOAuthApp(ctx context.Context, provider string) error {
-	n, err := t.exec(ctx, `DELETE FROM oauth_apps WHERE tenant_id = $1 AND provider = $2`, t.tenant, provider)
-	if err == nil && n == 0 {
-		return store.ErrNotFound
-	}
-	return err
+	return t.execOne(ctx, `DELETE FROM oauth_apps WHERE tenant_id = $1 AND provider = $2`, t.tenant, provider)
 }
 
 const execCols = `id, tenant_id, user_id, provider, action, implementation, status, idempotency_key, request_hash,
@@ -461,13 +455,9 @@ func (t *Tx) FinishExecution(ctx context.Context, e *store.Execution) error {
 		now := t.now()
 		e.FinishedAt = &now
 	}
-	n, err := t.exec(ctx, `UPDATE executions SET status = $3, output = $4, error = $5, error_code = $6, duration_ms = $7, finished_at = $8, implementation = $9
+	return t.execOne(ctx, `UPDATE executions SET status = $3, output = $4, error = $5, error_code = $6, duration_ms = $7, finished_at = $8, implementation = $9
 		WHERE tenant_id = $1 AND id = $2`,
 		t.tenant, e.ID, e.Status, t.d.JSON(e.Output), Null(e.Error), Null(e.ErrorCode), e.DurationMS, t.tmp(e.FinishedAt), e.Implementation)
-	if err == nil && n == 0 {
-		return store.ErrNotFound
-	}
-	return err
 }
 
 // GetExecution returns an execution by id.
