@@ -188,18 +188,6 @@ func (s *Service) clientCredentialsToken(ctx context.Context, a *catalog.Auth, t
 			return nil, err
 		}
 	}
-	endpoint, err := expandURL("token URL", a.TokenURL, vars)
-	if err != nil {
-		return nil, err
-	}
-	extra, err := expandMap(a.TokenParams, vars)
-	if err != nil {
-		return nil, err
-	}
-	headers, err := expandMap(a.TokenHeaders, vars)
-	if err != nil {
-		return nil, err
-	}
 	fields := map[string]string{"grant_type": "client_credentials"}
 	if len(scopes) == 0 {
 		scopes = a.Scopes
@@ -207,7 +195,7 @@ func (s *Service) clientCredentialsToken(ctx context.Context, a *catalog.Auth, t
 	if len(scopes) > 0 {
 		fields["scope"] = strings.Join(scopes, separator(a))
 	}
-	return s.tokenCall(ctx, a, endpoint, cl, fields, extra, headers)
+	return s.grant(ctx, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
 }
 
 // check calls the descriptor's check_url with the credentials applied.

@@ -371,21 +371,9 @@ func (s *Service) exchangeCode(ctx context.Context, a *catalog.Auth, cl client, 
 	if code == "" {
 		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no code"}
 	}
-	endpoint, err := expandURL("token URL", a.TokenURL, vars)
-	if err != nil {
-		return nil, err
-	}
-	extra, err := expandMap(a.TokenParams, vars)
-	if err != nil {
-		return nil, err
-	}
-	headers, err := expandMap(a.TokenHeaders, vars)
-	if err != nil {
-		return nil, err
-	}
 	fields := map[string]string{"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
 	if verifier != "" {
 		fields["code_verifier"] = verifier
 	}
-	return s.tokenCall(ctx, a, endpoint, cl, fields, extra, headers)
+	return s.grant(ctx, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
 }

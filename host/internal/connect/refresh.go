@@ -411,19 +411,7 @@ func (s *Service) callRefresh(ctx context.Context, d *catalog.Descriptor, c *sto
 	if tmpl == "" {
 		tmpl = a.TokenURL
 	}
-	endpoint, err := expandURL("refresh URL", tmpl, vars)
-	if err != nil {
-		return nil, err
-	}
-	extra, err := expandMap(a.RefreshParams, vars)
-	if err != nil {
-		return nil, err
-	}
-	headers, err := expandMap(a.TokenHeaders, vars)
-	if err != nil {
-		return nil, err
-	}
-	return s.tokenCall(ctx, a, endpoint, cl, map[string]string{"grant_type": "refresh_token", "refresh_token": sec.RefreshToken}, extra, headers)
+	return s.grant(ctx, a, "refresh URL", tmpl, a.RefreshParams, vars, cl, map[string]string{"grant_type": "refresh_token", "refresh_token": sec.RefreshToken})
 }
 
 // credentialsOf decrypts c into what an execution receives.

@@ -131,6 +131,25 @@ func expandMap(m map[string]string, vars map[string]map[string]string) (map[stri
 	return out, nil
 }
 
+// grant calls a token endpoint (urlTmpl) with fields, the descriptor's
+// extra params and token headers, all expanded with the connection's
+// variables; what names the URL in errors.
+func (s *Service) grant(ctx context.Context, a *catalog.Auth, what, urlTmpl string, params map[string]string, vars map[string]map[string]string, cl client, fields map[string]string) (*tokenResult, error) {
+	endpoint, err := expandURL(what, urlTmpl, vars)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := expandMap(params, vars)
+	if err != nil {
+		return nil, err
+	}
+	headers, err := expandMap(a.TokenHeaders, vars)
+	if err != nil {
+		return nil, err
+	}
+	return s.tokenCall(ctx, a, endpoint, cl, fields, extra, headers)
+}
+
 // tokenCall posts one token-endpoint request shaped as the descriptor
 // says: client authentication in a Basic header or in the body, a form or
 // JSON body, extra static parameters and headers.
@@ -264,6 +283,10 @@ func snippet(data []byte) string {
 	}
 	return s
 }
+
+// Scalar renders a JSON value as text: strings as is, numbers without
+// exponent noise, booleans, "" for null, anything else as JSON.
+func Scalar(v any) string { return str(v) }
 
 func str(v any) string {
 	switch x := v.(type) {

@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -363,10 +362,10 @@ func Target(base, path string, query map[string]any) (string, error) {
 			switch v := query[k].(type) {
 			case []any:
 				for _, x := range v {
-					q.Add(k, scalar(x))
+					q.Add(k, connect.Scalar(x))
 				}
 			default:
-				q.Set(k, scalar(v))
+				q.Set(k, connect.Scalar(v))
 			}
 		}
 		u.RawQuery = q.Encode()
@@ -379,21 +378,6 @@ func joinQuery(a, b string) string {
 		return a
 	}
 	return a + "&" + b
-}
-
-func scalar(v any) string {
-	switch x := v.(type) {
-	case string:
-		return x
-	case float64:
-		return strconv.FormatFloat(x, 'f', -1, 64)
-	case bool:
-		return strconv.FormatBool(x)
-	case nil:
-		return ""
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // refusedHeaders may not be set by the caller: hop-by-hop headers and
