@@ -26,7 +26,62 @@ var (
 	// ErrConflict is returned when a unique constraint or a
 	// compare-and-swap version check fails.
 	ErrConflict = errors.New("conflict")
+	// ErrInvalid is returned when a value cannot be stored as given (too
+	// long for its column, a NUL, invalid UTF-8): the input is at fault,
+	// not the database. Errors that wrap it are *InvalidError.
+	ErrInvalid = errors.New("invalid value")
 )
+
+// InvalidError names the field whose value the store refused.
+type InvalidError struct {
+	// Field is the field's name as the API calls it (e.g. "name").
+	Field  string
+	Reason string
+}
+
+func (e *InvalidError) Error() string { return e.Field + " " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
+
+// Limits of the text columns the API writes, in characters. The API
+// checks the same limits and the OpenAPI document publishes them;
+// storetest checks them against the PostgreSQL columns (a limit with no
+// column type bound is a TEXT column the API bounds).
+const (
+	MaxID             = 64   // tenant and user ids
+	MaxTenantName     = 200  // tenants.name
+	MaxWebhookURL     = 2048 // tenants.webhook_url
+	MaxUserEmail      = 320  // users.email
+	MaxUserName       = 200  // users.name
+	MaxAPIKeyName     = 200  // tenant_api_keys.name
+	MaxProvider       = 100  // provider ids in every table
+	MaxAction         = 200  // executions.action
+	MaxIdempotencyKey = 255  // executions.idempotency_key
+	MaxClientID       = 1024 // oauth_apps.client_id
+	MaxScopes         = 4096 // oauth_apps.scopes
+	MaxParamValue     = 1024 // one connection parameter value
+)
+
+// Columns maps each VARCHAR column the API writes to its limit.
+var Columns = map[string]int{
+	"tenants.id":                  MaxID,
+	"tenants.name":                MaxTenantName,
+	"users.id":                    MaxID,
+	"users.email":                 MaxUserEmail,
+	"users.name":                  MaxUserName,
+	"tenant_api_keys.name":        MaxAPIKeyName,
+	"integration_tokens.user_id":  MaxID,
+	"integration_tokens.provider": MaxProvider,
+	"oauth_states.user_id":        MaxID,
+	"oauth_states.provider":       MaxProvider,
+	"oauth_apps.provider":         MaxProvider,
+	"executions.user_id":          MaxID,
+	"executions.provider":         MaxProvider,
+	"executions.action":           MaxAction,
+	"executions.idempotency_key":  MaxIdempotencyKey,
+	"kv_store.provider":           MaxProvider,
+}
 
 // Store is the database. Implementations are safe for concurrent use.
 type Store interface {
@@ -127,6 +182,14 @@ type Tx interface {
 
 	AddAudit(ctx context.Context, e *AuditEvent) error
 	ListAudit(ctx context.Context, limit int) ([]AuditEvent, error)
+
+	// RevokeSession refuses the page session whose id hashes to
+	// sessionHash until expires, on every host sharing the database; it
+	// also sweeps the tenant's revocations that have expired.
+	RevokeSession(ctx context.Context, sessionHash string, expires time.Time) error
+	// SessionRevoked reports whether the session was revoked and has not
+	// expired yet.
+	SessionRevoked(ctx context.Context, sessionHash string, now time.Time) (bool, error)
 
 	// KVGet and KVPut serve the per-tenant key-value store of plugins,
 	// namespaced by provider.

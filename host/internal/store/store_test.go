@@ -9,3 +9,7 @@ import (
 func TestConformance(t *testing.T) {
 	storetest.Each(t, storetest.Conformance)
 }
+
+func TestContent(t *testing.T) {
+	storetest.Each(t, storetest.Content)
+}

@@ -39,7 +39,7 @@ func (s *Store) WriteInTenant(ctx context.Context, tenantID string, fn func(stor
 			if (dialect{}).IsUnique(err) {
 				return fmt.Errorf("%w: %v", store.ErrConflict, err)
 			}
-			return fmt.Errorf("postgres: write batch: %w", err)
+			return fmt.Errorf("postgres: write batch: %w", dataError(err))
 		}
 	}
 	if err := br.Close(); err != nil {

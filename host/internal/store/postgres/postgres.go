@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -310,7 +311,17 @@ func (dialect) Rebind(q string) string  { return q }
 func (dialect) Time(t time.Time) any    { return t }
 func (dialect) ForUpdate() string       { return "FOR UPDATE" }
 func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
-func (dialect) JSON(b []byte) any       { return b }
+
+// JSON stores b in a jsonb column, as a stand-in object when jsonb cannot
+// hold it (NUL, invalid UTF-8, lone surrogates, huge numbers): an
+// upstream's reply is never refused.
+func (dialect) JSON(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return sqlcore.EncodeJSONB(b)
+}
+func (dialect) ReadJSON(b []byte) ([]byte, error) { return sqlcore.DecodeJSONB(b) }
 func (dialect) UpsertConnectionConflict() string {
 	return "ON CONSTRAINT integration_tokens_tenant_provider_user"
 }
@@ -323,17 +334,38 @@ type querier struct{ tx pgx.Tx }
 
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := q.tx.Exec(ctx, query, args...)
-	return tag.RowsAffected(), err
+	return tag.RowsAffected(), dataError(err)
 }
 
 func (q querier) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
 	rows, err := q.tx.Query(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, dataError(err)
 	}
 	return rows, nil
 }
 
 func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
-	return q.tx.QueryRow(ctx, query, args...)
+	return row{q.tx.QueryRow(ctx, query, args...)}
+}
+
+type row struct{ pgx.Row }
+
+func (r row) Scan(dest ...any) error { return dataError(r.Row.Scan(dest...)) }
+
+// dataError reports PostgreSQL's data exceptions (class 22: a value too
+// long for its column, a NUL, invalid UTF-8, a number out of range) as
+// store.ErrInvalid: a value that slips past the store's checks is still
+// the input's fault, never an internal error. The message names the
+// problem, never the value.
+func dataError(err error) error {
+	var pe *pgconn.PgError
+	if err == nil || !errors.As(err, &pe) || !strings.HasPrefix(pe.Code, "22") {
+		return err
+	}
+	field := pe.ColumnName
+	if field == "" {
+		field = "a value"
+	}
+	return &store.InvalidError{Field: field, Reason: "cannot be stored: " + pe.Message}
 }

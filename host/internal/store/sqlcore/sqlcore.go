@@ -24,8 +24,11 @@ type Dialect interface {
 	Rebind(query string) string
 	// Time encodes a time argument.
 	Time(t time.Time) any
-	// JSON encodes a JSON argument (nil for NULL).
+	// JSON encodes a JSON argument (nil for NULL) so that any bytes are
+	// stored and ReadJSON gives them back unchanged.
 	JSON(b []byte) any
+	// ReadJSON decodes a JSON column value that JSON encoded.
+	ReadJSON(b []byte) ([]byte, error)
 	// IsUnique reports a unique-constraint violation.
 	IsUnique(err error) bool
 	// IsNoRows reports an empty single-row result.

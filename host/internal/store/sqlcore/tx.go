@@ -71,6 +71,15 @@ func (t *Tx) classify(err error) error {
 	return err
 }
 
+// readMap decodes a JSON string map column.
+func (t *Tx) readMap(b []byte) (map[string]string, error) {
+	b, err := t.d.ReadJSON(b)
+	if err != nil {
+		return nil, err
+	}
+	return ParseMap(b)
+}
+
 func (t *Tx) tm(v time.Time) any { return t.d.Time(v.UTC()) }
 
 func (t *Tx) tmp(v *time.Time) any {
@@ -84,6 +93,9 @@ func (t *Tx) tmp(v *time.Time) any {
 func (t *Tx) CreateTenant(ctx context.Context, tn *store.Tenant) error {
 	if tn.ID != t.tenant {
 		return fmt.Errorf("store: tenant id %q does not match transaction tenant", tn.ID)
+	}
+	if err := checkTexts(textCheck{"id", tn.ID, store.MaxID}, textCheck{"name", tn.Name, store.MaxTenantName}, textCheck{"url", tn.WebhookURL, store.MaxWebhookURL}); err != nil {
+		return err
 	}
 	if tn.CreatedAt.IsZero() {
 		tn.CreatedAt = t.now()
@@ -110,12 +122,18 @@ func (t *Tx) GetTenant(ctx context.Context) (*store.Tenant, error) {
 
 // UpdateTenant writes name and webhook settings.
 func (t *Tx) UpdateTenant(ctx context.Context, tn *store.Tenant) error {
+	if err := checkTexts(textCheck{"name", tn.Name, store.MaxTenantName}, textCheck{"url", tn.WebhookURL, store.MaxWebhookURL}); err != nil {
+		return err
+	}
 	return t.execOne(ctx, `UPDATE tenants SET name = $2, webhook_url = $3, webhook_secret = $4, webhook_key_id = $5 WHERE id = $1`,
 		t.tenant, tn.Name, Null(tn.WebhookURL), Bytes(tn.WebhookSecretCT), Null(tn.WebhookKeyID))
 }
 
 // CreateUser inserts a user of the tenant.
 func (t *Tx) CreateUser(ctx context.Context, u *store.User) error {
+	if err := checkTexts(textCheck{"id", u.ID, store.MaxID}, textCheck{"email", u.Email, store.MaxUserEmail}, textCheck{"name", u.Name, store.MaxUserName}); err != nil {
+		return err
+	}
 	if u.ID == "" {
 		u.ID = ids.New("usr")
 	}
@@ -144,6 +162,9 @@ func (t *Tx) GetUser(ctx context.Context, id string) (*store.User, error) {
 
 // CreateWorkspace inserts a workspace of the tenant.
 func (t *Tx) CreateWorkspace(ctx context.Context, w *store.Workspace) error {
+	if err := CheckText("name", w.Name, store.MaxTenantName); err != nil {
+		return err
+	}
 	if w.ID == "" {
 		w.ID = ids.New("wsp")
 	}
@@ -158,6 +179,9 @@ func (t *Tx) CreateWorkspace(ctx context.Context, w *store.Workspace) error {
 
 // CreateAPIKey inserts a hashed API key.
 func (t *Tx) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
+	if err := CheckText("name", k.Name, store.MaxAPIKeyName); err != nil {
+		return err
+	}
 	if k.ID == "" {
 		k.ID = ids.New("key")
 	}
@@ -218,6 +242,9 @@ func (t *Tx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 
 // CreateState inserts a pending OAuth state.
 func (t *Tx) CreateState(ctx context.Context, s *store.OAuthState) error {
+	if err := checkTexts(textCheck{"user_id", s.UserID, store.MaxID}, textCheck{"provider", s.Provider, store.MaxProvider}, textCheck{"return_to", s.RedirectURI, 2048}); err != nil {
+		return err
+	}
 	if s.ID == "" {
 		s.ID = ids.New("sta")
 	}
@@ -244,7 +271,10 @@ func (t *Tx) ConsumeState(ctx context.Context, stateHash string) (*store.OAuthSt
 		return nil, t.classify(err)
 	}
 	s.UserID, s.RedirectURI, s.KeyID = string(user), string(redirect), string(kid)
-	s.ExpiresAt, s.CreatedAt, s.Extra, s.SecretCT = exp.T, created.T, extra, secret
+	s.ExpiresAt, s.CreatedAt, s.SecretCT = exp.T, created.T, secret
+	if s.Extra, err = t.d.ReadJSON(extra); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
@@ -258,7 +288,7 @@ const connCols = `id, tenant_id, user_id, workspace_id, provider, auth_kind, cre
 	instance_url, scope, status, status_reason, metadata, params, version, last_refreshed_at, failure_count,
 	next_refresh_at, created_at, updated_at`
 
-func scanConn(r Row) (*store.Connection, error) {
+func (t *Tx) scanConn(r Row) (*store.Connection, error) {
 	var c store.Connection
 	var user, ws, tokenType, instance, scope, reason Text
 	var creds, meta, params Bytes
@@ -274,10 +304,10 @@ func scanConn(r Row) (*store.Connection, error) {
 	c.CredentialsCT = creds
 	c.ExpiresAt, c.LastRefreshedAt, c.NextRefreshAt = exp.Ptr(), refreshed.Ptr(), next.Ptr()
 	c.CreatedAt, c.UpdatedAt = created.T, updated.T
-	if c.Metadata, err = ParseMap(meta); err != nil {
+	if c.Metadata, err = t.readMap(meta); err != nil {
 		return nil, err
 	}
-	if c.Params, err = ParseMap(params); err != nil {
+	if c.Params, err = t.readMap(params); err != nil {
 		return nil, err
 	}
 	return &c, nil
@@ -286,6 +316,9 @@ func scanConn(r Row) (*store.Connection, error) {
 // UpsertConnection inserts or replaces the (tenant, provider, user)
 // connection. On replace the id is kept and the version increments.
 func (t *Tx) UpsertConnection(ctx context.Context, c *store.Connection) error {
+	if err := checkConn(c); err != nil {
+		return err
+	}
 	now := t.now()
 	if c.ID == "" {
 		c.ID = ids.New("con")
@@ -308,14 +341,27 @@ func (t *Tx) UpsertConnection(ctx context.Context, c *store.Connection) error {
 			failure_count = EXCLUDED.failure_count, next_refresh_at = EXCLUDED.next_refresh_at,
 			updated_at = EXCLUDED.updated_at
 		RETURNING id, version, created_at, updated_at`,
-		c.ID, t.tenant, Null(c.UserID), Null(c.WorkspaceID), c.Provider, c.AuthKind, c.CredentialsCT, c.KeyID, c.TokenType, t.tmp(c.ExpiresAt),
-		Null(c.InstanceURL), Null(c.Scope), c.Status, Null(c.StatusReason), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)),
+		c.ID, t.tenant, Null(c.UserID), Null(c.WorkspaceID), c.Provider, c.AuthKind, c.CredentialsCT, c.KeyID, CleanText(c.TokenType), t.tmp(c.ExpiresAt),
+		Null(CleanText(c.InstanceURL)), Null(CleanText(c.Scope)), c.Status, Null(CleanText(c.StatusReason)), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)),
 		t.tmp(c.LastRefreshedAt), c.FailureCount, t.tmp(c.NextRefreshAt), t.tm(now))
 	var created, updated Time
 	if err := row.Scan(&c.ID, &c.Version, &created, &updated); err != nil {
 		return t.classify(err)
 	}
 	c.CreatedAt, c.UpdatedAt = created.T, updated.T
+	return nil
+}
+
+// checkConn checks the fields of a connection the tenant chose.
+func checkConn(c *store.Connection) error {
+	if err := checkTexts(textCheck{"user_id", c.UserID, store.MaxID}, textCheck{"provider", c.Provider, store.MaxProvider}); err != nil {
+		return err
+	}
+	for k, v := range c.Params {
+		if err := checkTexts(textCheck{"params", k, store.MaxProvider}, textCheck{"params." + k, v, store.MaxParamValue}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -327,38 +373,41 @@ func (t *Tx) GetConnection(ctx context.Context, provider, userID string) (*store
 	} else {
 		row = t.row(ctx, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 AND provider = $2 AND user_id = $3`, t.tenant, provider, userID)
 	}
-	c, err := scanConn(row)
+	c, err := t.scanConn(row)
 	return c, t.classify(err)
 }
 
 // GetConnectionByID returns a connection by id.
 func (t *Tx) GetConnectionByID(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := scanConn(t.row(ctx, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 AND id = $2`, t.tenant, id))
+	c, err := t.scanConn(t.row(ctx, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 AND id = $2`, t.tenant, id))
 	return c, t.classify(err)
 }
 
 // LockConnection returns a connection and locks its row until the
 // transaction ends.
 func (t *Tx) LockConnection(ctx context.Context, id string) (*store.Connection, error) {
-	c, err := scanConn(t.row(ctx, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 AND id = $2 `+t.d.ForUpdate(), t.tenant, id))
+	c, err := t.scanConn(t.row(ctx, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 AND id = $2 `+t.d.ForUpdate(), t.tenant, id))
 	return c, t.classify(err)
 }
 
 // ListConnections lists the tenant's connections.
 func (t *Tx) ListConnections(ctx context.Context) ([]store.Connection, error) {
-	return list(ctx, t, scanConn, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 ORDER BY provider, id`, t.tenant)
+	return list(ctx, t, t.scanConn, `SELECT `+connCols+` FROM integration_tokens WHERE tenant_id = $1 ORDER BY provider, id`, t.tenant)
 }
 
 // UpdateConnection writes c when the stored version equals c.Version.
 func (t *Tx) UpdateConnection(ctx context.Context, c *store.Connection) error {
+	if err := checkConn(c); err != nil {
+		return err
+	}
 	now := t.now()
 	n, err := t.exec(ctx, `UPDATE integration_tokens SET
 			credentials = $3, key_id = $4, token_type = $5, expires_at = $6, instance_url = $7, scope = $8,
 			status = $9, status_reason = $10, metadata = $11, params = $12, last_refreshed_at = $13,
 			failure_count = $14, next_refresh_at = $15, updated_at = $16, version = version + 1
 		WHERE tenant_id = $1 AND id = $2 AND version = $17`,
-		t.tenant, c.ID, c.CredentialsCT, c.KeyID, c.TokenType, t.tmp(c.ExpiresAt), Null(c.InstanceURL), Null(c.Scope),
-		c.Status, Null(c.StatusReason), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)), t.tmp(c.LastRefreshedAt),
+		t.tenant, c.ID, c.CredentialsCT, c.KeyID, CleanText(c.TokenType), t.tmp(c.ExpiresAt), Null(CleanText(c.InstanceURL)), Null(CleanText(c.Scope)),
+		c.Status, Null(CleanText(c.StatusReason)), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)), t.tmp(c.LastRefreshedAt),
 		c.FailureCount, t.tmp(c.NextRefreshAt), t.tm(now), c.Version)
 	if err != nil {
 		return err
@@ -378,6 +427,9 @@ func (t *Tx) DeleteConnection(ctx context.Context, id string) error {
 
 // PutOAuthApp inserts or replaces the tenant's OAuth app for a provider.
 func (t *Tx) PutOAuthApp(ctx context.Context, a *store.OAuthApp) error {
+	if err := checkTexts(textCheck{"provider", a.Provider, store.MaxProvider}, textCheck{"client_id", a.ClientID, store.MaxClientID}, textCheck{"scopes", a.Scopes, store.MaxScopes}); err != nil {
+		return err
+	}
 	now := t.now()
 	a.TenantID = t.tenant
 	row := t.row(ctx, `INSERT INTO oauth_apps (tenant_id, provider, client_id, client_secret, key_id, scopes, created_at, updated_at)
@@ -416,7 +468,7 @@ func (t *Tx) DeleteOAuthApp(ctx context.Context, provider string) error {
 const execCols = `id, tenant_id, user_id, provider, action, implementation, status, idempotency_key, request_hash,
 	input, output, error, error_code, duration_ms, created_at, finished_at`
 
-func scanExec(r Row) (*store.Execution, error) {
+func (t *Tx) scanExec(r Row) (*store.Execution, error) {
 	var e store.Execution
 	var user, key, hash, msg, code Text
 	var in, out Bytes
@@ -426,13 +478,24 @@ func scanExec(r Row) (*store.Execution, error) {
 		return nil, err
 	}
 	e.UserID, e.IdempotencyKey, e.RequestHash, e.Error, e.ErrorCode = string(user), string(key), string(hash), string(msg), string(code)
-	e.Input, e.Output, e.CreatedAt, e.FinishedAt = in, out, created.T, finished.Ptr()
+	e.CreatedAt, e.FinishedAt = created.T, finished.Ptr()
+	var err error
+	if e.Input, err = t.d.ReadJSON(in); err != nil {
+		return nil, fmt.Errorf("execution %s input: %w", e.ID, err)
+	}
+	if e.Output, err = t.d.ReadJSON(out); err != nil {
+		return nil, fmt.Errorf("execution %s output: %w", e.ID, err)
+	}
 	return &e, nil
 }
 
 // CreateExecution records a new execution. A duplicate idempotency key
 // returns store.ErrConflict.
 func (t *Tx) CreateExecution(ctx context.Context, e *store.Execution) error {
+	if err := checkTexts(textCheck{"user_id", e.UserID, store.MaxID}, textCheck{"provider", e.Provider, store.MaxProvider},
+		textCheck{"action", e.Action, store.MaxAction}, textCheck{"Idempotency-Key", e.IdempotencyKey, store.MaxIdempotencyKey}); err != nil {
+		return err
+	}
 	if e.ID == "" {
 		e.ID = ids.New("exe")
 	}
@@ -445,7 +508,7 @@ func (t *Tx) CreateExecution(ctx context.Context, e *store.Execution) error {
 	}
 	_, err := t.exec(ctx, `INSERT INTO executions (`+execCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 		e.ID, t.tenant, Null(e.UserID), e.Provider, e.Action, e.Implementation, e.Status, Null(e.IdempotencyKey), Null(e.RequestHash),
-		t.d.JSON(e.Input), t.d.JSON(e.Output), Null(e.Error), Null(e.ErrorCode), e.DurationMS, t.tm(e.CreatedAt), t.tmp(e.FinishedAt))
+		t.d.JSON(e.Input), t.d.JSON(e.Output), Null(CleanText(e.Error)), Null(CleanText(e.ErrorCode)), e.DurationMS, t.tm(e.CreatedAt), t.tmp(e.FinishedAt))
 	return err
 }
 
@@ -457,19 +520,19 @@ func (t *Tx) FinishExecution(ctx context.Context, e *store.Execution) error {
 	}
 	return t.execOne(ctx, `UPDATE executions SET status = $3, output = $4, error = $5, error_code = $6, duration_ms = $7, finished_at = $8, implementation = $9
 		WHERE tenant_id = $1 AND id = $2`,
-		t.tenant, e.ID, e.Status, t.d.JSON(e.Output), Null(e.Error), Null(e.ErrorCode), e.DurationMS, t.tmp(e.FinishedAt), e.Implementation)
+		t.tenant, e.ID, e.Status, t.d.JSON(e.Output), Null(CleanText(e.Error)), Null(CleanText(e.ErrorCode)), e.DurationMS, t.tmp(e.FinishedAt), e.Implementation)
 }
 
 // GetExecution returns an execution by id.
 func (t *Tx) GetExecution(ctx context.Context, id string) (*store.Execution, error) {
-	e, err := scanExec(t.row(ctx, `SELECT `+execCols+` FROM executions WHERE tenant_id = $1 AND id = $2`, t.tenant, id))
+	e, err := t.scanExec(t.row(ctx, `SELECT `+execCols+` FROM executions WHERE tenant_id = $1 AND id = $2`, t.tenant, id))
 	return e, t.classify(err)
 }
 
 // FindExecutionByKey returns the execution with this idempotency key
 // created after the given time.
 func (t *Tx) FindExecutionByKey(ctx context.Context, key string, after time.Time) (*store.Execution, error) {
-	e, err := scanExec(t.row(ctx, `SELECT `+execCols+` FROM executions WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at > $3`, t.tenant, key, t.tm(after)))
+	e, err := t.scanExec(t.row(ctx, `SELECT `+execCols+` FROM executions WHERE tenant_id = $1 AND idempotency_key = $2 AND created_at > $3`, t.tenant, key, t.tm(after)))
 	return e, t.classify(err)
 }
 
@@ -482,7 +545,7 @@ func (t *Tx) ListExecutions(ctx context.Context, f store.ExecutionFilter) ([]sto
 	if before.IsZero() {
 		before = t.now().Add(time.Hour)
 	}
-	return list(ctx, t, scanExec, `SELECT `+execCols+` FROM executions
+	return list(ctx, t, t.scanExec, `SELECT `+execCols+` FROM executions
 		WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR status = $3) AND created_at < $4
 		ORDER BY id DESC LIMIT $5`, t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
 }
@@ -513,9 +576,34 @@ func (t *Tx) ListAudit(ctx context.Context, limit int) ([]store.AuditEvent, erro
 		if err := r.Scan(&e.ID, &e.TenantID, &e.Actor, &e.Action, &e.Target, &details, &created); err != nil {
 			return nil, err
 		}
+		var err error
 		e.Details, e.CreatedAt = details, created.T
+		if e.Details, err = t.d.ReadJSON(details); err != nil {
+			return nil, err
+		}
 		return &e, nil
 	}, `SELECT id, tenant_id, actor, action, target, details, created_at FROM audit_events WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2`, t.tenant, limit)
+}
+
+// RevokeSession records a signed-out session and sweeps expired ones.
+func (t *Tx) RevokeSession(ctx context.Context, sessionHash string, expires time.Time) error {
+	if err := CheckText("session", sessionHash, 64); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, `DELETE FROM revoked_sessions WHERE tenant_id = $1 AND expires_at <= $2`, t.tenant, t.tm(t.now())); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `INSERT INTO revoked_sessions (tenant_id, session_hash, expires_at) VALUES ($1,$2,$3)
+		ON CONFLICT (tenant_id, session_hash) DO NOTHING`, t.tenant, sessionHash, t.tm(expires))
+	return err
+}
+
+// SessionRevoked reports whether a live revocation exists for the session.
+func (t *Tx) SessionRevoked(ctx context.Context, sessionHash string, now time.Time) (bool, error) {
+	var n int
+	err := t.row(ctx, `SELECT COUNT(*) FROM revoked_sessions WHERE tenant_id = $1 AND session_hash = $2 AND expires_at > $3`,
+		t.tenant, sessionHash, t.tm(now)).Scan(&n)
+	return n > 0, t.classify(err)
 }
 
 // KVGet reads a value of the tenant's plugin store.

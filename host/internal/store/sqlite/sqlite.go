@@ -208,6 +208,7 @@ func (dialect) JSON(b []byte) any {
 	}
 	return string(b)
 }
+func (dialect) ReadJSON(b []byte) ([]byte, error) { return b, nil }
 func (dialect) UpsertConnectionConflict() string {
 	return "(tenant_id, provider, COALESCE(user_id, ''))"
 }

@@ -270,6 +270,29 @@ func Conformance(t *testing.T, s store.Store) {
 		})
 	})
 
+	t.Run("revoked sessions", func(t *testing.T) {
+		now := time.Now()
+		revoked := func(tenant, hash string, at time.Time) bool {
+			t.Helper()
+			var ok bool
+			in(tenant, func(tx store.Tx) error {
+				var err error
+				ok, err = tx.SessionRevoked(ctx, hash, at)
+				return err
+			})
+			return ok
+		}
+		in(a, func(tx store.Tx) error { return tx.RevokeSession(ctx, "h1", now.Add(time.Hour)) })
+		in(a, func(tx store.Tx) error { return tx.RevokeSession(ctx, "h1", now.Add(time.Hour)) }) // twice is fine
+		in(a, func(tx store.Tx) error { return tx.RevokeSession(ctx, "h-old", now.Add(-time.Second)) })
+		if !revoked(a, "h1", now) || revoked(a, "h2", now) || revoked(b, "h1", now) {
+			t.Fatal("revocation not scoped to its session and tenant")
+		}
+		if revoked(a, "h1", now.Add(2*time.Hour)) || revoked(a, "h-old", now) {
+			t.Fatal("an expired revocation still counts")
+		}
+	})
+
 	t.Run("secret rows", func(t *testing.T) {
 		var rows []store.SecretRow
 		in(a, func(tx store.Tx) error {
