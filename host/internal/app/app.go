@@ -86,15 +86,12 @@ func OpenStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 // the owner (MigrateDatabaseURL) and grant the host's role.
 func Migrate(ctx context.Context, cfg config.Config, st store.Store) ([]store.Migration, error) {
 	if cfg.Backend() == "postgres" {
+		// River's migrations and every grant run under the same lock as
+		// Atom's, so replicas starting together do not race.
 		role := roleOf(cfg.DatabaseURL)
-		ms, err := postgres.Migrate(ctx, cfg.MigrateDatabaseURL, role)
-		if err != nil {
-			return ms, err
-		}
-		if err := jobs.MigratePostgres(ctx, cfg.MigrateDatabaseURL, role); err != nil {
-			return ms, err
-		}
-		return ms, postgres.GrantURL(ctx, cfg.MigrateDatabaseURL, role)
+		return postgres.Migrate(ctx, cfg.MigrateDatabaseURL, role, func(ctx context.Context) error {
+			return jobs.MigratePostgres(ctx, cfg.MigrateDatabaseURL, role)
+		})
 	}
 	s, ok := st.(*sqlite.Store)
 	if !ok {

@@ -8,6 +8,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -219,15 +220,29 @@ func openSQL(ctx context.Context, url string) (*sql.DB, error) {
 	return db, nil
 }
 
-// Migrate applies pending migrations as the role in ownerURL, under one
-// advisory lock for the whole run, then grants appRole (if not empty and
-// not the owner) the privileges the host needs.
-func Migrate(ctx context.Context, ownerURL, appRole string) ([]store.Migration, error) {
+// migrationLockKey is the session advisory lock that serialises whole
+// migration runs: Atom's migrations, the steps a caller adds (River's)
+// and the grants. GRANT updates catalog rows, so two runs granting at
+// once fail with "tuple concurrently updated"; under this lock the
+// second run waits and then finds nothing to do.
+const migrationLockKey int64 = 0x61746f6d2d6d67 // "atom-mg"
+
+// Migrate applies pending migrations as the role in ownerURL, runs each
+// of then (further migrations, e.g. the job queue's), and grants appRole
+// (if not empty and not the owner) the privileges the host needs — all
+// under one advisory lock, so any number of hosts or `atom migrate up`
+// runs may start at once on one database.
+func Migrate(ctx context.Context, ownerURL, appRole string, then ...func(context.Context) error) ([]store.Migration, error) {
 	db, err := openSQL(ctx, ownerURL)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
+	unlock, err := lockMigrations(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	p, err := gooseProvider(db)
 	if err != nil {
 		return nil, err
@@ -240,10 +255,36 @@ func Migrate(ctx context.Context, ownerURL, appRole string) ([]store.Migration, 
 	for _, r := range res {
 		out = append(out, store.Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
 	}
+	for _, fn := range then {
+		if err := fn(ctx); err != nil {
+			return out, err
+		}
+	}
 	if err := Grant(ctx, db, appRole); err != nil {
 		return out, err
 	}
 	return out, nil
+}
+
+// lockMigrations takes the migration lock on a connection of its own and
+// returns the function that releases it (closing the connection releases
+// it too, should the unlock fail).
+func lockMigrations(ctx context.Context, db *sql.DB) (func(), error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLockKey); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("postgres: migration lock: %w", err)
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, migrationLockKey); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // drop the session, and the lock with it
+		}
+		conn.Close()
+	}, nil
 }
 
 // Grant gives role the data privileges on every table, sequence and
@@ -273,13 +314,18 @@ func Grant(ctx context.Context, db *sql.DB, role string) error {
 	return nil
 }
 
-// GrantURL is Grant over a connection string.
+// GrantURL is Grant over a connection string, under the migration lock.
 func GrantURL(ctx context.Context, ownerURL, role string) error {
 	db, err := openSQL(ctx, ownerURL)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	unlock, err := lockMigrations(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	return Grant(ctx, db, role)
 }
 
