@@ -2,8 +2,10 @@ package web
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,7 +112,22 @@ func (s *sessions) open(value string) (*session, bool) {
 	return &ss, !gone
 }
 
-// revoke refuses the session id from now until it expires.
+// sessionHash is what the database keeps of a signed-out session: the
+// SHA-256 of its id, never the id.
+func sessionHash(ss *session) string {
+	sum := sha256.Sum256([]byte(ss.ID))
+	return hex.EncodeToString(sum[:])
+}
+
+// revokeStored refuses the session from now until it expires on every
+// host sharing the database, also after a restart.
+func (u *UI) revokeStored(c *fiber.Ctx, ss *session) error {
+	return u.cfg.Store.InTenant(c.UserContext(), ss.TenantID, func(tx store.Tx) error {
+		return tx.RevokeSession(c.UserContext(), sessionHash(ss), time.Unix(ss.Expires, 0))
+	})
+}
+
+// revoke refuses the session id on this host from now until it expires.
 func (s *sessions) revoke(ss *session) {
 	now := s.now()
 	s.mu.Lock()
@@ -140,11 +157,25 @@ func csrfOK(c *fiber.Ctx, ss *session) bool {
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(ss.CSRF)) == 1
 }
 
-// current returns the request's session after checking that its API key
-// is still valid.
+// current returns the request's session after checking that it was not
+// signed out (on any host sharing the database) and that its API key is
+// still valid.
 func (u *UI) current(c *fiber.Ctx) (*session, bool) {
 	ss, ok := u.sessions.open(c.Cookies(CookieName))
 	if !ok {
+		return nil, false
+	}
+	var gone bool
+	err := u.cfg.Store.InTenant(c.UserContext(), ss.TenantID, func(tx store.Tx) error {
+		var err error
+		gone, err = tx.SessionRevoked(c.UserContext(), sessionHash(ss), u.cfg.Now())
+		return err
+	})
+	if err != nil {
+		u.cfg.Logger.Error("web session: check revocation", "err", err.Error())
+		return nil, false
+	}
+	if gone {
 		return nil, false
 	}
 	k, err := u.cfg.Store.LookupAPIKey(c.UserContext(), ss.Lookup)
@@ -319,6 +350,10 @@ func (u *UI) signOut(c *fiber.Ctx) error {
 			return api.Fail(http.StatusForbidden, "csrf_failed", "missing or wrong "+CSRFHeader+" header: reload the page and try again")
 		}
 		u.sessions.revoke(ss)
+		if err := u.revokeStored(c, ss); err != nil {
+			u.cfg.Logger.Error("web sign-out: record revocation", "tenant_id", ss.TenantID, "err", err.Error())
+			return api.Fail(http.StatusServiceUnavailable, "sign_out_failed", "the sign-out could not be recorded; try again")
+		}
 		u.cfg.Logger.Info("web sign-out", "tenant_id", ss.TenantID)
 	}
 	u.setCookie(c, "", time.Time{})
