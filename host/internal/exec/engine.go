@@ -73,6 +73,9 @@ const (
 	CodeUnknownProvider     = "unknown_provider"
 	CodeUnknownAction       = "unknown_action"
 	CodeIdempotencyConflict = "idempotency_conflict"
+	// CodeRecordFailed: the action ran but the database refused its
+	// record; the caller gets no 200 for an execution that is not stored.
+	CodeRecordFailed = "record_failed"
 )
 
 // MaxStoredOutput bounds the output kept with an execution record; a
@@ -458,6 +461,7 @@ var statusOfCode = map[string]int{
 	connect.CodeUnknownProvider:      http.StatusNotFound,
 	connect.CodeInvalidCredentials:   http.StatusBadRequest,
 	CodeInternal:                     http.StatusInternalServerError,
+	CodeRecordFailed:                 http.StatusServiceUnavailable,
 }
 
 func resultOf(x *store.Execution) *Result {
@@ -605,6 +609,15 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	}
 	if err := run(ctx, c.tenant, write); err != nil {
 		e.log.Error("record execution outcome", "execution_id", rec.ID, "err", err.Error())
+		// Keep a record without the outcome rather than none (or one left
+		// running, which replays would wait on), and do not report
+		// success for an execution that is not stored.
+		rec.Status, rec.Output, rec.Error, rec.ErrorCode = store.ExecFailed, nil, "the outcome could not be recorded", CodeRecordFailed
+		if err := run(ctx, c.tenant, write); err != nil {
+			e.log.Error("record execution failure", "execution_id", rec.ID, "err", err.Error())
+		}
+		res.Status, res.Code = http.StatusServiceUnavailable, CodeRecordFailed
+		res.Message = "the action ran but its record could not be stored; check GET /api/v1/executions before retrying"
 	}
 	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()
 	e.duration.WithLabelValues(c.provider, kind).Observe(d.Seconds())
