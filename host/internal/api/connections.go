@@ -213,6 +213,15 @@ func (s *Server) putOAuthApp(c *fiber.Ctx) error {
 	if strings.TrimSpace(req.ClientSecret) == "" {
 		return apiErr(http.StatusBadRequest, "invalid_input", "client_secret is required")
 	}
+	if err := CheckText("client_id", req.ClientID, store.MaxClientID); err != nil {
+		return err
+	}
+	if err := CheckText("client_secret", req.ClientSecret, store.MaxClientID); err != nil {
+		return err
+	}
+	if err := CheckText("scopes", strings.Join(req.Scopes, " "), store.MaxScopes); err != nil {
+		return err
+	}
 	info, err := svc.PutOAuthApp(c.UserContext(), principalOf(c).TenantID, c.Params("provider"), req.ClientID, req.ClientSecret, req.Scopes)
 	if err != nil {
 		return err
@@ -255,6 +264,9 @@ func (s *Server) putWebhook(c *fiber.Ctx) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	if err := CheckText("url", req.URL, store.MaxWebhookURL); err != nil {
+		return err
+	}
 	secret, err := s.deps.Webhooks.SetTenantWebhook(c.UserContext(), principalOf(c).TenantID, req.URL)
 	if err != nil {
 		if _, ok := connect.AsError(err); ok {
@@ -293,6 +305,12 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	}
 	if req.ID != "" && !userIDRe.MatchString(req.ID) {
 		return apiErr(http.StatusBadRequest, "invalid_id", "id must be 1-64 characters of letters, digits and _.:@-")
+	}
+	if err := CheckText("email", req.Email, store.MaxUserEmail); err != nil {
+		return err
+	}
+	if err := CheckText("name", req.Name, store.MaxUserName); err != nil {
+		return err
 	}
 	u := &store.User{ID: req.ID, Email: req.Email, Name: req.Name}
 	err := s.deps.Store.InTenant(c.UserContext(), principalOf(c).TenantID, func(tx store.Tx) error { return tx.CreateUser(c.UserContext(), u) })

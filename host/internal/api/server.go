@@ -265,6 +265,13 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		status, code, msg = http.StatusGatewayTimeout, "timeout", "the request timed out"
+	case errors.Is(err, store.ErrInvalid):
+		// A value the database cannot keep is the input's fault.
+		status, code, msg = http.StatusBadRequest, "invalid_input", "invalid input"
+		var ie *store.InvalidError
+		if errors.As(err, &ie) {
+			msg = ie.Error()
+		}
 	}
 	rid := requestID(c)
 	if status >= 500 {

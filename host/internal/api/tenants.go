@@ -60,8 +60,11 @@ func (s *Server) createTenant(c *fiber.Ctx) error {
 		return err
 	}
 	req.Name = strings.TrimSpace(req.Name)
-	if req.Name == "" || utf8.RuneCountInString(req.Name) > 200 {
+	if req.Name == "" || utf8.RuneCountInString(req.Name) > store.MaxTenantName {
 		return apiErr(http.StatusBadRequest, "invalid_name", "name is required (1-200 characters)")
+	}
+	if err := CheckText("name", req.Name, store.MaxTenantName); err != nil {
+		return err
 	}
 	if req.ID == "" {
 		req.ID = ids.New("ten")
@@ -119,8 +122,8 @@ func (s *Server) createAPIKey(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	if utf8.RuneCountInString(req.Name) > 200 {
-		return apiErr(http.StatusBadRequest, "invalid_name", "name must be at most 200 characters")
+	if err := CheckText("name", req.Name, store.MaxAPIKeyName); err != nil {
+		return err
 	}
 	key, lookup, hash := apikey.New()
 	k := &store.APIKey{Name: req.Name, Prefix: lookup, Hash: hash}

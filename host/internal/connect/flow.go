@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 
@@ -184,6 +186,9 @@ func checkParams(a *catalog.Auth, in map[string]string) (map[string]string, erro
 			return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("unknown connection parameter %q (expected one of: %s)", k, strings.Join(a.ConnectionParams, ", "))}
 		}
 		if v = strings.TrimSpace(v); v != "" {
+			if err := checkParamValue(k, v); err != nil {
+				return nil, err
+			}
 			if opts := a.ConnectionParamOptions[k]; len(opts) > 0 && !slices.Contains(opts, v) {
 				return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("connection parameter %s must be one of: %s", k, strings.Join(opts, ", "))}
 			}
@@ -191,6 +196,25 @@ func checkParams(a *catalog.Auth, in map[string]string) (map[string]string, erro
 		}
 	}
 	return out, nil
+}
+
+// checkParamValue refuses a connection parameter value that is not
+// valid UTF-8, holds a control character or exceeds
+// store.MaxParamValue characters.
+func checkParamValue(k, v string) error {
+	bad := func(why string) error {
+		return &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("connection parameter %s %s", k, why)}
+	}
+	if !utf8.ValidString(v) {
+		return bad("must be valid UTF-8")
+	}
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		return bad("must not contain control characters")
+	}
+	if utf8.RuneCountInString(v) > store.MaxParamValue {
+		return bad(fmt.Sprintf("must be at most %d characters", store.MaxParamValue))
+	}
+	return nil
 }
 
 // checkReturnTo allows relative paths and absolute URLs under an allowed

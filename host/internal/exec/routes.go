@@ -124,8 +124,8 @@ func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
 	p := api.PrincipalOf(c)
 	cl.tenant, cl.user = p.TenantID, p.UserID
 	cl.idempotencyKey = strings.TrimSpace(c.Get("Idempotency-Key"))
-	if len(cl.idempotencyKey) > 255 {
-		return api.Fail(http.StatusBadRequest, "invalid_idempotency_key", "Idempotency-Key must be at most 255 characters")
+	if err := api.CheckIdempotencyKey(cl.idempotencyKey); err != nil {
+		return err
 	}
 	switch c.Query("async") {
 	case "", "false", "0":

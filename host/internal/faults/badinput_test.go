@@ -1,6 +1,10 @@
 package faults
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/store"
 )
 
 // TestFaultBadInput sends malformed JSON, wrong types, huge bodies,
@@ -16,7 +21,13 @@ import (
 // every route: each answers 4xx with a message in the JSON error shape,
 // never a 5xx, and the host keeps serving.
 func TestFaultBadInput(t *testing.T) {
-	h := startHost(t, hosttest.Options{Prepare: func(dir string) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) { badInput(t, backend) })
+	}
+}
+
+func badInput(t *testing.T, backend string) {
+	h := startHost(t, hosttest.Options{Backend: backend, Prepare: func(dir string) {
 		testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
 	}})
 	tn := h.NewTenant("bad-input")
@@ -108,6 +119,11 @@ func TestFaultBadInput(t *testing.T) {
 		})
 	}
 	h.Must(h.Call("GET", "/readyz", "", nil, nil), 200, nil)
+	n := len(cases) + badFields(t, h, tn)
+	h.Must(h.Call("GET", "/readyz", "", nil, nil), 200, nil)
+	if !t.Failed() {
+		t.Logf("attack badinput: %d cases on %s, 0 succeeded", n, backend)
+	}
 
 	// An invalid custom descriptor is refused; the catalog keeps serving.
 	t.Run("invalid custom descriptor", func(t *testing.T) {
@@ -128,4 +144,187 @@ func TestFaultBadInput(t *testing.T) {
 		}
 		h.Must(h.Call("GET", "/api/v1/catalog/fakekey", k, nil, nil), 200, nil)
 	})
+}
+
+// fieldRoute sends one value of one API-exposed text field.
+type fieldRoute struct {
+	field string // as the error message names it
+	limit int    // the field's limit in characters, 0 for none
+	// valid makes a value of n characters the route accepts, from fill
+	// (one character, repeated or padded as the field needs).
+	valid func(n int, fill string) string
+	send  func(v string) hosttest.Response
+}
+
+// badFields tries every text field the API stores at its limit, one
+// character over it (ASCII and multi-byte), and with NUL, control
+// characters, invalid UTF-8 and lone surrogates: at the limit it is
+// accepted, bad values answer 400 naming the field, and nothing answers
+// 5xx on either backend. It returns the number of cases.
+func badFields(t *testing.T, h *host, tn hosttest.Tenant) int {
+	k, a := tn.Key, adminKey
+	addParamProviders(t, h, tn)
+	seq := 0
+	uniq := func() string { seq++; return fmt.Sprintf("%06d", seq) }
+	pad := func(n int, prefix, fill string) string {
+		if n <= len([]rune(prefix)) {
+			return prefix
+		}
+		return prefix + strings.Repeat(fill, n-len([]rune(prefix)))
+	}
+	idOf := func(n int, fill string) string { return pad(n, "u"+uniq(), "x") } // ids are ASCII only
+	text := func(n int, fill string) string { return pad(n, uniq(), fill) }
+	jsonBody := func(kv ...string) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	// post sends body(v) with v written into the JSON as is: invalid
+	// UTF-8 stays raw and U+E001 becomes the escape of a lone surrogate,
+	// which encoding/json would not produce.
+	post := func(method, path, key string, body func(v string) map[string]any) func(string) hosttest.Response {
+		return func(v string) hosttest.Response {
+			b, err := json.Marshal(body(""))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b = bytes.Replace(b, []byte(""), rawJSONText(v), 1)
+			return h.Call(method, path, key, b, map[string]string{"Content-Type": "application/json"})
+		}
+	}
+	routes := []fieldRoute{
+		{"name", store.MaxTenantName, text, post("POST", "/api/v1/tenants", a, func(v string) map[string]any { return jsonBody("name", v) })},
+		{"id", store.MaxID, idOf, post("POST", "/api/v1/tenants", a, func(v string) map[string]any { return jsonBody("name", "t", "id", v) })},
+		{"name", store.MaxAPIKeyName, text, post("POST", "/api/v1/tenants/"+tn.ID+"/api-keys", a, func(v string) map[string]any { return jsonBody("name", v) })},
+		{"id", store.MaxID, idOf, post("POST", "/api/v1/users", k, func(v string) map[string]any { return jsonBody("id", v) })},
+		{"email", store.MaxUserEmail, text, post("POST", "/api/v1/users", k, func(v string) map[string]any { return jsonBody("email", v) })},
+		{"name", store.MaxUserName, text, post("POST", "/api/v1/users", k, func(v string) map[string]any { return jsonBody("name", v) })},
+		{"client_id", store.MaxClientID, text, post("PUT", "/api/v1/oauth-apps/fakeapp", k, func(v string) map[string]any {
+			return jsonBody("client_id", v, "client_secret", "s")
+		})},
+		{"client_secret", store.MaxClientID, text, post("PUT", "/api/v1/oauth-apps/fakeapp", k, func(v string) map[string]any {
+			return jsonBody("client_id", "c", "client_secret", v)
+		})},
+		{"scopes", store.MaxScopes, text, post("PUT", "/api/v1/oauth-apps/fakeapp", k, func(v string) map[string]any {
+			return map[string]any{"client_id": "c", "client_secret": "s", "scopes": []string{v}}
+		})},
+		{"url", store.MaxWebhookURL, func(n int, fill string) string { return pad(n, "https://hooks.example.com/"+uniq()+"/", fill) },
+			post("PUT", "/api/v1/webhook", k, func(v string) map[string]any { return jsonBody("url", v) })},
+		{"shop", store.MaxParamValue, text, post("POST", "/api/v1/connections/paramkey", k, func(v string) map[string]any {
+			return map[string]any{"api_key": "secret-key", "params": map[string]string{"shop": v}}
+		})},
+		{"shop", store.MaxParamValue, text, func(v string) hosttest.Response {
+			return h.Call("GET", "/api/integrations/paramoauth?action=connect&shop="+url.QueryEscape(v), k, nil, nil)
+		}},
+		{"Idempotency-Key", store.MaxIdempotencyKey, func(n int, fill string) string { return pad(n, "key-"+uniq(), "k") }, func(v string) hosttest.Response {
+			return h.Call("POST", "/api/v1/integrations/echo/actions/echo", k, map[string]any{"input": map[string]any{}}, map[string]string{"Idempotency-Key": v})
+		}},
+		{"X-Atom-User-Id", store.MaxID, idOf, func(v string) hosttest.Response {
+			return h.Call("GET", "/api/v1/connections", k, nil, map[string]string{"X-Atom-User-Id": v})
+		}},
+	}
+	// Header values cannot carry NUL or most control characters on the
+	// wire; those variants are sent only in bodies and query strings.
+	header := map[string]bool{"Idempotency-Key": true, "X-Atom-User-Id": true}
+	type variant struct {
+		name string
+		v    func(r fieldRoute) string
+		want string // "ok", "bad" or "any" (2xx or 4xx)
+	}
+	variants := []variant{
+		{"at limit", func(r fieldRoute) string { return r.valid(r.limit, "a") }, "ok"},
+		{"over limit", func(r fieldRoute) string { return r.valid(r.limit+1, "a") }, "bad"},
+		{"far over limit", func(r fieldRoute) string { return r.valid(4*r.limit, "a") }, "bad"},
+		{"multi-byte at limit", func(r fieldRoute) string { return r.valid(r.limit, "é") }, "ok"},
+		{"multi-byte over limit", func(r fieldRoute) string { return r.valid(r.limit+1, "é") }, "bad"},
+		{"emoji over limit", func(r fieldRoute) string { return r.valid(r.limit+1, "😀") }, "bad"},
+		{"NUL", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\x00") }, "bad"},
+		{"control character", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\x01") }, "bad"},
+		{"escape character", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\x1b[31m") }, "bad"},
+		{"newline", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\r\nX-Injected: 1") }, "bad"},
+		{"DEL", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\x7f") }, "bad"},
+		{"C1 control", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\u0085") }, "bad"},
+		{"invalid utf-8", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\xff\xfe") }, "any"},
+		{"encoded surrogate", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\xed\xa0\x80") }, "any"},
+		{"lone surrogate escape", func(r fieldRoute) string { return inside(r.valid(8, "a"), "\ue001") }, "any"},
+	}
+	multiByte := map[string]bool{"multi-byte at limit": true, "multi-byte over limit": true, "emoji over limit": true}
+	n := 0
+	for _, r := range routes {
+		for _, vt := range variants {
+			bodyOnly := vt.name == "NUL" || vt.name == "control character" || vt.name == "escape character" || vt.name == "newline" || vt.name == "DEL"
+			if header[r.field] && (bodyOnly || multiByte[vt.name] || vt.name == "C1 control" || vt.name == "lone surrogate escape") {
+				continue
+			}
+			want := vt.want
+			if header[r.field] && (vt.name == "invalid utf-8" || vt.name == "encoded surrogate") {
+				want = "bad"
+			}
+			n++
+			t.Run(r.field+" "+vt.name+" "+fmt.Sprint(n), func(t *testing.T) {
+				res := r.send(vt.v(r))
+				code, msg := res.ErrorCode()
+				switch {
+				case res.Status >= 500:
+					t.Fatalf("%d: %.300s", res.Status, res.Body)
+				case want == "ok" && res.Status >= 300:
+					t.Fatalf("a value at the limit was refused: %d %.300s", res.Status, res.Body)
+				case want == "bad" && res.Status != 400:
+					t.Fatalf("want 400, got %d: %.300s", res.Status, res.Body)
+				case want == "bad" && (code == "" || !strings.Contains(msg, r.field)):
+					t.Fatalf("the message does not name %s: %.300s", r.field, res.Body)
+				case res.Status >= 400 && code == "":
+					t.Fatalf("%d without a JSON error: %.300s", res.Status, res.Body)
+				}
+			})
+		}
+	}
+	return n
+}
+
+// rawJSONText writes v as the inside of a JSON string, escaping only
+// what JSON requires, so invalid UTF-8 reaches the host as is; U+E001
+// is written as the escape \ud800.
+func rawJSONText(v string) []byte {
+	var b []byte
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case strings.HasPrefix(v[i:], "\ue001"):
+			b = append(b, `\ud800`...)
+			i += len("\ue001") - 1
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, fmt.Sprintf(`\u%04x`, c)...)
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// inside puts bad in the middle of v, where trimming cannot remove it.
+func inside(v, bad string) string { return v[:len(v)/2] + bad + v[len(v)/2:] }
+
+// addParamProviders adds two descriptors with a connection parameter
+// "shop" (one typed-in API key, one OAuth) and waits until tn sees them.
+func addParamProviders(t *testing.T, h *host, tn hosttest.Tenant) {
+	t.Helper()
+	for id, auth := range map[string]string{
+		"paramkey":   `{"kind":"api_key","credential_fields":["apiKey"],"api_key_in":"header","api_key_name":"X-Key","connection_params":["shop"]}`,
+		"paramoauth": `{"kind":"oauth2","authorization_url":"https://auth.example.com/authorize","token_url":"https://auth.example.com/token","connection_params":["shop"]}`,
+	} {
+		desc := fmt.Sprintf(`{"id":%q,"name":%q,"categories":["development"],"auth":%s,"api":{"base_url":"https://api.example.com"},"implementations":["generic"],"connectable":true}`, id, id, auth)
+		if err := os.WriteFile(filepath.Join(h.Catalog, id+".json"), []byte(desc), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hosttest.WaitFor(t, 10*time.Second, "the parameter descriptors", func() bool {
+		return h.Call("GET", "/api/v1/catalog/paramkey", tn.Key, nil, nil).Status == 200 &&
+			h.Call("GET", "/api/v1/catalog/paramoauth", tn.Key, nil, nil).Status == 200
+	})
+	h.Must(h.Call("PUT", "/api/v1/oauth-apps/paramoauth", tn.Key, map[string]string{"client_id": "c", "client_secret": "s"}, nil), 200, nil)
 }
