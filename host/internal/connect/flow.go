@@ -217,6 +217,9 @@ func checkParamValue(k, v string) error {
 	return nil
 }
 
+// maxReturnTo bounds return_to (kept with the state until the callback).
+const maxReturnTo = 2048
+
 // checkReturnTo allows relative paths and absolute URLs under an allowed
 // prefix, so the callback cannot be used as an open redirect.
 func (s *Service) checkReturnTo(rt string) error {
@@ -224,8 +227,11 @@ func (s *Service) checkReturnTo(rt string) error {
 		return nil
 	}
 	bad := &Error{Code: CodeInvalidReturnTo, Status: 400, Msg: "return_to must be a relative path or an allowed URL"}
-	if strings.ContainsAny(rt, "\\\r\n\t") {
+	if strings.ContainsAny(rt, "\\\r\n\t") || strings.IndexFunc(rt, unicode.IsControl) >= 0 || !utf8.ValidString(rt) {
 		return bad
+	}
+	if utf8.RuneCountInString(rt) > maxReturnTo {
+		return &Error{Code: CodeInvalidReturnTo, Status: 400, Msg: fmt.Sprintf("return_to must be at most %d characters", maxReturnTo)}
 	}
 	if strings.HasPrefix(rt, "/") && !strings.HasPrefix(rt, "//") {
 		return nil

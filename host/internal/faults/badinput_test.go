@@ -218,6 +218,9 @@ func badFields(t *testing.T, h *host, tn hosttest.Tenant) int {
 		{"shop", store.MaxParamValue, text, func(v string) hosttest.Response {
 			return h.Call("GET", "/api/integrations/paramoauth?action=connect&shop="+url.QueryEscape(v), k, nil, nil)
 		}},
+		{"return_to", 2048, func(n int, fill string) string { return pad(n, "/done/"+uniq()+"/", fill) }, func(v string) hosttest.Response {
+			return h.Call("GET", "/api/integrations/paramoauth?action=connect&shop=s&return_to="+url.QueryEscape(v), k, nil, nil)
+		}},
 		{"Idempotency-Key", store.MaxIdempotencyKey, func(n int, fill string) string { return pad(n, "key-"+uniq(), "k") }, func(v string) hosttest.Response {
 			return h.Call("POST", "/api/v1/integrations/echo/actions/echo", k, map[string]any{"input": map[string]any{}}, map[string]string{"Idempotency-Key": v})
 		}},
@@ -266,11 +269,15 @@ func badFields(t *testing.T, h *host, tn hosttest.Tenant) int {
 			t.Run(r.field+" "+vt.name+" "+fmt.Sprint(n), func(t *testing.T) {
 				res := r.send(vt.v(r))
 				code, msg := res.ErrorCode()
+				// A request line too long for the server's buffer is refused
+				// before any handler reads it.
+				tooLarge := res.Status == 413 || res.Status == 414 || res.Status == 431
 				switch {
 				case res.Status >= 500:
 					t.Fatalf("%d: %.300s", res.Status, res.Body)
 				case want == "ok" && res.Status >= 300:
 					t.Fatalf("a value at the limit was refused: %d %.300s", res.Status, res.Body)
+				case want == "bad" && tooLarge:
 				case want == "bad" && res.Status != 400:
 					t.Fatalf("want 400, got %d: %.300s", res.Status, res.Body)
 				case want == "bad" && (code == "" || !strings.Contains(msg, r.field)):
