@@ -186,7 +186,7 @@ type CredentialsInput struct {
 	AuthKind string `json:"auth_kind,omitempty"`
 	// Fields: Custom credential fields (the descriptor's credential_fields).
 	Fields map[string]string `json:"fields,omitempty"`
-	// Params: Connection parameters (the descriptor's connection_params).
+	// Params: Connection parameters (the descriptor's connection_params); no control characters.
 	Params   map[string]string `json:"params,omitempty"`
 	Password string            `json:"password,omitempty"`
 	// Scopes: Scopes requested by oauth2_cc connections.
@@ -352,9 +352,10 @@ type OAuthApp struct {
 
 // OAuthAppRequest is the OAuthAppRequest object of the REST API (components/schemas/OAuthAppRequest).
 type OAuthAppRequest struct {
-	ClientID     string   `json:"client_id"`
-	ClientSecret string   `json:"client_secret"`
-	Scopes       []string `json:"scopes,omitempty"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
+	// Scopes: At most 4096 characters joined with spaces.
+	Scopes []string `json:"scopes,omitempty"`
 }
 
 // Page is the Page object of the REST API (components/schemas/Page).
@@ -867,7 +868,7 @@ func (c *Client) DeleteConnection(ctx context.Context, provider string, params *
 type TestConnectionParams struct {
 	// Async is the query parameter async: queue the execution and answer 202 at once; poll GET /api/v1/executions/{id}.
 	Async bool
-	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 characters); a repeat with the same
+	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 printable ASCII characters); a repeat with the same
 	// body replays the first response with `Idempotent-Replayed: true`, a repeat with a
 	// different body is a 409.
 	IdempotencyKey string
@@ -1000,7 +1001,7 @@ func (c *Client) ListActions(ctx context.Context, provider string, opts ...Optio
 type ExecuteActionParams struct {
 	// Async is the query parameter async: queue the execution and answer 202 at once; poll GET /api/v1/executions/{id}.
 	Async bool
-	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 characters); a repeat with the same
+	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 printable ASCII characters); a repeat with the same
 	// body replays the first response with `Idempotent-Replayed: true`, a repeat with a
 	// different body is a 409.
 	IdempotencyKey string
@@ -1230,7 +1231,7 @@ func (c *Client) SearchPieces(ctx context.Context, params *SearchPiecesParams, o
 type ExecutePieceParams struct {
 	// Async is the query parameter async: queue the execution and answer 202 at once; poll GET /api/v1/executions/{id}.
 	Async bool
-	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 characters); a repeat with the same
+	// IdempotencyKey is the header parameter Idempotency-Key: runs the request at most once per key (at most 255 printable ASCII characters); a repeat with the same
 	// body replays the first response with `Idempotent-Replayed: true`, a repeat with a
 	// different body is a 409.
 	IdempotencyKey string
