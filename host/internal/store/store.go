@@ -61,6 +61,7 @@ const (
 	MaxClientID       = 1024 // oauth_apps.client_id
 	MaxScopes         = 4096 // oauth_apps.scopes
 	MaxParamValue     = 1024 // one connection parameter value
+	MaxKVKey          = 512  // kv_store.key, chosen by plugins
 )
 
 // Columns maps each VARCHAR column the API writes to its limit.
@@ -81,6 +82,7 @@ var Columns = map[string]int{
 	"executions.action":           MaxAction,
 	"executions.idempotency_key":  MaxIdempotencyKey,
 	"kv_store.provider":           MaxProvider,
+	"kv_store.key":                MaxKVKey,
 }
 
 // Store is the database. Implementations are safe for concurrent use.

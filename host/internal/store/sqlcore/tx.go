@@ -608,6 +608,9 @@ func (t *Tx) SessionRevoked(ctx context.Context, sessionHash string, now time.Ti
 
 // KVGet reads a value of the tenant's plugin store.
 func (t *Tx) KVGet(ctx context.Context, provider, key string) ([]byte, bool, error) {
+	if err := CheckText("key", key, store.MaxKVKey); err != nil {
+		return nil, false, err
+	}
 	var v Bytes
 	err := t.row(ctx, `SELECT value FROM kv_store WHERE tenant_id = $1 AND provider = $2 AND key = $3`, t.tenant, provider, key).Scan(&v)
 	if err != nil {
@@ -621,6 +624,9 @@ func (t *Tx) KVGet(ctx context.Context, provider, key string) ([]byte, bool, err
 
 // KVPut writes a value of the tenant's plugin store.
 func (t *Tx) KVPut(ctx context.Context, provider, key string, value []byte) error {
+	if err := CheckText("key", key, store.MaxKVKey); err != nil {
+		return err
+	}
 	_, err := t.exec(ctx, `INSERT INTO kv_store (tenant_id, provider, key, value, updated_at) VALUES ($1,$2,$3,$4,$5)
 		ON CONFLICT (tenant_id, provider, key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at`,
 		t.tenant, provider, key, value, t.tm(t.now()))

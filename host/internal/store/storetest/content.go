@@ -148,6 +148,8 @@ func Content(t *testing.T, s store.Store) {
 		{"idempotency key too long", "Idempotency-Key", func(tx store.Tx) error {
 			return tx.CreateExecution(ctx, &store.Execution{Provider: "p", Action: "a", Implementation: "g", IdempotencyKey: strings.Repeat("k", store.MaxIdempotencyKey+1)})
 		}},
+		{"kv key too long", "key", func(tx store.Tx) error { return tx.KVPut(ctx, "p", long(store.MaxKVKey+1), []byte{1}) }},
+		{"kv key NUL", "key", func(tx store.Tx) error { _, _, err := tx.KVGet(ctx, "p", "k\x00"); return err }},
 		{"idempotency key invalid utf-8", "Idempotency-Key", func(tx store.Tx) error {
 			return tx.CreateExecution(ctx, &store.Execution{Provider: "p", Action: "a", Implementation: "g", IdempotencyKey: "k\xff"})
 		}},
