@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -63,4 +64,35 @@ func TestConcurrentMigrate(t *testing.T) {
 		}
 	}
 	t.Logf("%d rounds of %d concurrent migrate runs: all succeeded", rounds, parallel)
+}
+
+// TestConcurrentMigrateSQLite is TestConcurrentMigrate on one SQLite file
+// (several processes of one host).
+func TestConcurrentMigrateSQLite(t *testing.T) {
+	const rounds, parallel = 5, 4
+	keys, _ := vault.Generate("k1")
+	for round := 0; round < rounds; round++ {
+		dir := t.TempDir()
+		db := "sqlite://" + filepath.Join(dir, "atom.db")
+		var wg sync.WaitGroup
+		outs := make([]string, parallel)
+		errs := make([]error, parallel)
+		for i := 0; i < parallel; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				cmd := exec.Command(atomBin, "migrate", "up")
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "ATOM_DATABASE_URL="+db, "ATOM_ENCRYPTION_KEYS="+keys, "ATOM_DEV=false", "ATOM_LOG_LEVEL=warn")
+				out, err := cmd.CombinedOutput()
+				outs[i], errs[i] = string(out), err
+			}(i)
+		}
+		wg.Wait()
+		for i := range errs {
+			if errs[i] != nil || !strings.Contains(outs[i], "up to date") {
+				t.Fatalf("round %d, run %d: %v\n%s", round, i, errs[i], outs[i])
+			}
+		}
+	}
 }

@@ -101,8 +101,19 @@ func Migrate(ctx context.Context, cfg config.Config, st store.Store) ([]store.Mi
 	if err != nil {
 		return ms, err
 	}
-	return ms, jobs.Migrate(ctx, st)
+	// Nothing serialises processes migrating one SQLite file: a River
+	// step another run applied meanwhile fails, and a new attempt finds
+	// it applied. A real failure fails every attempt.
+	for attempt := 1; ; attempt++ {
+		err = jobs.Migrate(ctx, st)
+		if err == nil || attempt == sqliteMigrateAttempts || ctx.Err() != nil {
+			return ms, err
+		}
+	}
 }
+
+// sqliteMigrateAttempts bounds the attempts at River's SQLite migrations.
+const sqliteMigrateAttempts = 5
 
 // MigrationStatus lists Atom's migrations and their state.
 func MigrationStatus(ctx context.Context, cfg config.Config, st store.Store) ([]store.Migration, error) {

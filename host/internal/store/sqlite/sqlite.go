@@ -78,21 +78,36 @@ func provider(db *sql.DB) (*goose.Provider, error) {
 	return goose.NewProvider(goose.DialectSQLite3, db, sub)
 }
 
-// Migrate applies pending migrations.
+// Migrate applies pending migrations. Several runs may start at once on
+// one file (SQLite has no advisory lock that outlives a transaction): a
+// run whose step fails because another run applied it meanwhile — the
+// database's version moved — picks up from the new version; a step that
+// fails with the version unchanged is an error.
 func (s *Store) Migrate(ctx context.Context) ([]store.Migration, error) {
 	p, err := provider(s.db)
 	if err != nil {
 		return nil, err
 	}
-	res, err := p.Up(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: migrate: %w", err)
-	}
 	var out []store.Migration
-	for _, r := range res {
-		out = append(out, store.Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
+	for {
+		before, verr := p.GetDBVersion(ctx)
+		res, err := p.Up(ctx)
+		for _, r := range res {
+			if r.Error == nil {
+				out = append(out, store.Migration{Version: r.Source.Version, Name: filepath.Base(r.Source.Path), Applied: true})
+			}
+		}
+		if err == nil {
+			return out, nil
+		}
+		if verr != nil {
+			before = 0 // no version table yet
+		}
+		after, aerr := p.GetDBVersion(ctx)
+		if aerr != nil || after <= before {
+			return out, fmt.Errorf("sqlite: migrate: %w", err)
+		}
 	}
-	return out, nil
 }
 
 // MigrationStatus lists migrations and whether each is applied.
