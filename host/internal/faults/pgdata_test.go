@@ -15,6 +15,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/store/sqlcore"
 	"github.com/atomhq/atom/host/internal/store/storetest"
@@ -204,4 +206,58 @@ func waitFinished(t *testing.T, h *host, tn hosttest.Tenant, id string) record {
 		return rec.Status != "pending" && rec.Status != "running"
 	})
 	return rec
+}
+
+// TestAttackConcurrentMigrate starts four replicas' migrations at once on
+// a fresh database, five rounds, on both backends: all succeed, and the
+// host's role can then use the database.
+func TestAttackConcurrentMigrate(t *testing.T) {
+	const rounds, replicas = 5, 4
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			cases := 0
+			for round := 0; round < rounds; round++ {
+				var cfg config.Config
+				if backend == "postgres" {
+					pg := storetest.NewPostgres(t)
+					cfg.DatabaseURL, cfg.MigrateDatabaseURL = pg.AppURL, pg.OwnerURL
+				} else {
+					cfg.DatabaseURL = "sqlite://" + filepath.Join(t.TempDir(), "atom.db")
+					cfg.MigrateDatabaseURL = cfg.DatabaseURL
+				}
+				ctx := context.Background()
+				errs := make(chan error, replicas)
+				for i := 0; i < replicas; i++ {
+					go func() {
+						st, err := app.OpenStore(ctx, cfg)
+						if err != nil {
+							errs <- err
+							return
+						}
+						defer st.Close()
+						_, err = app.Migrate(ctx, cfg, st)
+						errs <- err
+					}()
+				}
+				for i := 0; i < replicas; i++ {
+					cases++
+					if err := <-errs; err != nil {
+						t.Errorf("round %d: a replica's migration failed: %v", round, err)
+					}
+				}
+				st, err := app.OpenStore(ctx, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tenant := storetest.NewTenant(t, st) // the host's role can write
+				if ids, err := st.TenantIDs(ctx); err != nil || len(ids) != 1 || ids[0] != tenant {
+					t.Errorf("round %d: tenants %v, %v", round, ids, err)
+				}
+				st.Close()
+			}
+			if !t.Failed() {
+				t.Logf("attack races: %d cases on %s, 0 succeeded", cases, backend)
+			}
+		})
+	}
 }
