@@ -208,3 +208,22 @@ type textCheck struct {
 	field, v string
 	max      int
 }
+
+// maxTokenType is the width of integration_tokens.token_type; a
+// provider's longer token_type is cut rather than failing the connection.
+const maxTokenType = 40
+
+// clip cuts s to at most max characters.
+func clip(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == max {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}

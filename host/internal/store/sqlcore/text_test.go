@@ -42,3 +42,17 @@ func TestJSONB(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkEncodeJSONB measures the check every JSON write pays, on a
+// typical 4 KiB execution output.
+func BenchmarkEncodeJSONB(b *testing.B) {
+	out := []byte(`{"output":{"status":200,"headers":{"content-type":"application/json"},"body":{"items":[`)
+	for len(out) < 4096 {
+		out = append(out, `{"id":"cus_0123456789","name":"Ada \u00e9","amount":1999,"ok":true},`...)
+	}
+	out = append(out, `{}]}}}`...)
+	b.SetBytes(int64(len(out)))
+	for i := 0; i < b.N; i++ {
+		EncodeJSONB(out)
+	}
+}

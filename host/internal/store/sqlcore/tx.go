@@ -242,7 +242,7 @@ func (t *Tx) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 
 // CreateState inserts a pending OAuth state.
 func (t *Tx) CreateState(ctx context.Context, s *store.OAuthState) error {
-	if err := checkTexts(textCheck{"user_id", s.UserID, store.MaxID}, textCheck{"provider", s.Provider, store.MaxProvider}, textCheck{"return_to", s.RedirectURI, 2048}); err != nil {
+	if err := checkTexts(textCheck{"user_id", s.UserID, store.MaxID}, textCheck{"provider", s.Provider, store.MaxProvider}, textCheck{"redirect_uri", s.RedirectURI, 2048}); err != nil {
 		return err
 	}
 	if s.ID == "" {
@@ -341,7 +341,7 @@ func (t *Tx) UpsertConnection(ctx context.Context, c *store.Connection) error {
 			failure_count = EXCLUDED.failure_count, next_refresh_at = EXCLUDED.next_refresh_at,
 			updated_at = EXCLUDED.updated_at
 		RETURNING id, version, created_at, updated_at`,
-		c.ID, t.tenant, Null(c.UserID), Null(c.WorkspaceID), c.Provider, c.AuthKind, c.CredentialsCT, c.KeyID, CleanText(c.TokenType), t.tmp(c.ExpiresAt),
+		c.ID, t.tenant, Null(c.UserID), Null(c.WorkspaceID), c.Provider, c.AuthKind, c.CredentialsCT, c.KeyID, clip(CleanText(c.TokenType), maxTokenType), t.tmp(c.ExpiresAt),
 		Null(CleanText(c.InstanceURL)), Null(CleanText(c.Scope)), c.Status, Null(CleanText(c.StatusReason)), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)),
 		t.tmp(c.LastRefreshedAt), c.FailureCount, t.tmp(c.NextRefreshAt), t.tm(now))
 	var created, updated Time
@@ -406,7 +406,7 @@ func (t *Tx) UpdateConnection(ctx context.Context, c *store.Connection) error {
 			status = $9, status_reason = $10, metadata = $11, params = $12, last_refreshed_at = $13,
 			failure_count = $14, next_refresh_at = $15, updated_at = $16, version = version + 1
 		WHERE tenant_id = $1 AND id = $2 AND version = $17`,
-		t.tenant, c.ID, c.CredentialsCT, c.KeyID, CleanText(c.TokenType), t.tmp(c.ExpiresAt), Null(CleanText(c.InstanceURL)), Null(CleanText(c.Scope)),
+		t.tenant, c.ID, c.CredentialsCT, c.KeyID, clip(CleanText(c.TokenType), maxTokenType), t.tmp(c.ExpiresAt), Null(CleanText(c.InstanceURL)), Null(CleanText(c.Scope)),
 		c.Status, Null(CleanText(c.StatusReason)), t.d.JSON(Map(c.Metadata)), t.d.JSON(Map(c.Params)), t.tmp(c.LastRefreshedAt),
 		c.FailureCount, t.tmp(c.NextRefreshAt), t.tm(now), c.Version)
 	if err != nil {

@@ -86,14 +86,14 @@ func Content(t *testing.T, s store.Store) {
 		if err := s.InTenant(ctx, tenant, func(tx store.Tx) error { return tx.CreateExecution(ctx, e) }); err != nil {
 			t.Fatalf("create: %v", err)
 		}
-		c := &store.Connection{Provider: "p", AuthKind: "api_key", CredentialsCT: []byte{1}, KeyID: "k", Scope: "a\x00b", StatusReason: "\xff",
+		c := &store.Connection{Provider: "p", AuthKind: "api_key", CredentialsCT: []byte{1}, KeyID: "k", Scope: "a\x00b", StatusReason: "\xff", TokenType: strings.Repeat("é", 300),
 			Metadata: map[string]string{"m": "v\x00"}}
 		if err := s.InTenant(ctx, tenant, func(tx store.Tx) error { return tx.UpsertConnection(ctx, c) }); err != nil {
 			t.Fatalf("upsert connection: %v", err)
 		}
 		var got *store.Connection
 		s.InTenant(ctx, tenant, func(tx store.Tx) error { got, _ = tx.GetConnectionByID(ctx, c.ID); return nil })
-		if got == nil || got.Metadata["m"] != "v\x00" || got.Scope != "a\uFFFDb" {
+		if got == nil || got.Metadata["m"] != "v\x00" || got.Scope != "a\uFFFDb" || got.TokenType != strings.Repeat("é", 40) {
 			t.Fatalf("read back %+v", got)
 		}
 	})
