@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -278,6 +279,16 @@ func validateAuth(path string, a *Auth, templates bool) error {
 	}
 	if a.APIKeyIn != "" && a.APIKeyName == "" {
 		return bad("api_key_name", "is required when api_key_in is set")
+	}
+	for k := range a.MetadataOptions {
+		if !slices.Contains(a.RedirectMetadata, k) && !slices.Contains(a.TokenMetadata, k) {
+			return bad("metadata_options."+k, "names no redirect_metadata or token_metadata field")
+		}
+	}
+	for i, v := range a.TenantChosenHosts {
+		if m := varPattern.FindStringSubmatch("{{" + v + "}}"); m == nil || m[0] != "{{"+v+"}}" {
+			return bad(fmt.Sprintf("tenant_chosen_hosts[%d]", i), "must be a template variable such as connection.shop (got %q)", v)
+		}
 	}
 	if !templates {
 		return nil

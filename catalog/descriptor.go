@@ -88,6 +88,21 @@ type Auth struct {
 	// interpolated into URLs (Shopify "shop", Zoho "region").
 	ConnectionParams       []string            `json:"connection_params,omitempty"`
 	ConnectionParamOptions map[string][]string `json:"connection_param_options,omitempty"`
+	// MetadataOptions lists, per redirect or token metadata field, the
+	// values it may take (Zoho's "accounts-server": one URL per data
+	// centre). A callback or token response carrying another value is
+	// refused, and only listed values may choose the host of a URL that
+	// carries an operator secret.
+	MetadataOptions map[string][]string `json:"metadata_options,omitempty"`
+	// TenantChosenHosts lists the template variables ("connection.shop")
+	// that choose the host of a URL carrying a host-wide secret (token,
+	// refresh, revocation and request-token URLs; an api_key entry's base
+	// URL) without a list of allowed values. When one of them is used the
+	// host never sends the operator's credentials ({PROVIDER}_CLIENT_ID
+	// and _CLIENT_SECRET, {PROVIDER}_API_KEY): the tenant registers its own
+	// OAuth app or connects with its own key. The importer derives it;
+	// SecretHostProblems checks it.
+	TenantChosenHosts []string `json:"tenant_chosen_hosts,omitempty"`
 	// OptionalConnectionParams are the ConnectionParams a tenant may leave
 	// empty: they appear only in a template alternative that has a
 	// fallback (see ExpandTemplate).

@@ -3,9 +3,11 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -76,18 +78,93 @@ func ExpandTemplate(tmpl string, vars map[string]map[string]string) (string, err
 
 // ExpandURL expands a URL template like ExpandTemplate, but refuses values
 // that would change which server the URL points at: a value substituted
-// inside the host must be a plain host name (letters, digits, '-', '.'),
-// a value that starts the template must be an absolute http(s) URL
-// without user info, query or fragment, and values in the path or query
-// are escaped. The result must parse as an absolute http(s) URL.
+// inside the host must be a plain host name (see ValidHostValue) and the
+// resulting host a DNS name, not an IP address; a value after the host's
+// ':' must be a port number; a value that starts the template must be an
+// absolute http(s) URL without user info, query or fragment; values in
+// the path or query are escaped, and a path value may not be "." or "..".
+// The result must parse as an absolute http(s) URL.
 func ExpandURL(tmpl string, vars map[string]map[string]string) (string, error) {
-	out, err := expand(tmpl, vars, urlValue)
+	return expandURL(tmpl, vars, nil)
+}
+
+// ErrTenantChosenHost is wrapped by the errors ExpandSecretURL returns when
+// a value the descriptor does not list would choose the URL's host.
+var ErrTenantChosenHost = errors.New("the host would be chosen by a value the descriptor does not allow")
+
+// HostError reports the template variable whose value would choose the
+// host of a URL that carries an operator secret. It never holds the value.
+type HostError struct {
+	Var TemplateVar
+}
+
+func (e *HostError) Error() string {
+	return fmt.Sprintf("template variable %s sets the host, and its value is not one of the values the descriptor allows", e.Var)
+}
+
+// Unwrap returns ErrTenantChosenHost.
+func (e *HostError) Unwrap() error { return ErrTenantChosenHost }
+
+// ExpandSecretURL expands the template of a URL that will carry a
+// host-wide (operator) secret, such as a token endpoint called with the
+// operator's OAuth client or a base URL called with {PROVIDER}_API_KEY.
+// It works like ExpandURL, except that every variable placed in the
+// URL's scheme, host or port must have a value listed by allowed (exactly;
+// a whole-URL value may differ only by a trailing '/'): the host is then
+// fixed by the descriptor, never by the tenant. Otherwise the error is a
+// *HostError wrapping ErrTenantChosenHost. allowed may be nil (no value
+// is allowed).
+func ExpandSecretURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+	return expandURL(tmpl, vars, func(v TemplateVar) []string {
+		if allowed == nil {
+			return nil
+		}
+		return allowed(v)
+	})
+}
+
+func expandURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+	var lastErr error
+	for _, alt := range Alternatives(tmpl) {
+		out, err := expandURLOne(alt, vars, allowed)
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, ErrMissingVariable) {
+			return "", err
+		}
+		lastErr = err
+	}
+	return "", lastErr
+}
+
+// expandURLOne expands one alternative of a URL template.
+func expandURLOne(alt string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+	var freeHost bool // an unlisted value was placed in the host
+	out, err := expandOne(alt, vars, func(v TemplateVar, value, before string) (string, error) {
+		pos := position(before)
+		if allowed != nil && pos <= posPort {
+			for _, a := range allowed(v) {
+				if value == a || (pos == posURL && strings.TrimSuffix(value, "/") == strings.TrimSuffix(a, "/")) {
+					return strings.TrimSuffix(value, "/"), nil
+				}
+			}
+			return "", &HostError{Var: v}
+		}
+		if pos == posHost {
+			freeHost = true
+		}
+		return urlValue(v, value, before)
+	})
 	if err != nil {
 		return "", err
 	}
 	u, err := url.Parse(out)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("expanded template %q is not an absolute http(s) URL", tmpl)
+		return "", fmt.Errorf("expanded template %q is not an absolute http(s) URL", alt)
+	}
+	if freeHost && !validHostName(u.Hostname()) {
+		return "", fmt.Errorf("expanded template %q does not name a DNS host", alt)
 	}
 	return out, nil
 }
@@ -144,33 +221,102 @@ func expandOne(alt string, vars map[string]map[string]string, filter valueFilter
 	return out, nil
 }
 
-var hostValue = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]*[A-Za-z0-9])?)*(:[0-9]{1,5})?$`)
+// A URL template variable lands in one of these parts of the URL, judged
+// from the text before it.
+const (
+	posURL   = iota // the value starts the template: a whole base URL
+	posHost         // inside the host name
+	posPort         // after the host's ':'
+	posPath         // in the path
+	posQuery        // in the query or fragment
+)
+
+// position says where a value substituted after before lands.
+func position(before string) int {
+	if before == "" {
+		return posURL
+	}
+	if i := strings.Index(before, "://"); i >= 0 {
+		auth := before[i+3:]
+		if !strings.ContainsAny(auth, "/?#") {
+			if strings.Contains(auth[strings.LastIndex(auth, "@")+1:], ":") {
+				return posPort
+			}
+			return posHost
+		}
+	}
+	if strings.ContainsAny(before, "?#") {
+		return posQuery
+	}
+	return posPath
+}
+
+// dnsLabel is one LDH label of a host name (RFC 1123): ASCII letters,
+// digits and inner hyphens, 1 to 63 characters.
+var dnsLabel = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$`)
+
+// ValidHostValue reports whether v may be substituted into a URL's host
+// name: one or more dot-separated DNS labels, at most 253 characters.
+// Everything that could move the request elsewhere is refused: user info
+// ('@'), a port (':'), a path, query or fragment, percent-encoding,
+// backslashes, empty labels ("..", a trailing dot) and non-ASCII text
+// (IDNA look-alikes; punycode "xn--" labels are plain ASCII and pass).
+func ValidHostValue(v string) bool {
+	if v == "" || len(v) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(v, ".") {
+		if !dnsLabel.MatchString(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostName reports whether the host of an expanded URL is a DNS name
+// (not an IP address: its last label is not numeric).
+func validHostName(h string) bool {
+	if !ValidHostValue(h) {
+		return false
+	}
+	last := h[strings.LastIndex(h, ".")+1:]
+	return strings.Trim(last, "0123456789") != "" && !strings.HasPrefix(strings.ToLower(last), "0x")
+}
 
 // urlValue is the valueFilter of ExpandURL. Only the name of the variable
 // appears in errors, never its value, since values may be secrets.
 func urlValue(v TemplateVar, value, before string) (string, error) {
-	if before == "" {
+	switch position(before) {
+	case posURL:
 		u, err := url.Parse(value)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
-			u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+			u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" ||
+			!(ValidHostValue(u.Hostname()) || isIP(u.Hostname())) || strings.ContainsAny(value, "\\%") {
 			return "", fmt.Errorf("template variable %s: must be an absolute http(s) URL without user info, query or fragment", v)
 		}
 		return strings.TrimSuffix(value, "/"), nil
-	}
-	rest := before
-	if i := strings.Index(rest, "://"); i >= 0 {
-		rest = rest[i+3:]
-		if !strings.ContainsAny(rest, "/?#") {
-			if !hostValue.MatchString(value) {
-				return "", fmt.Errorf("template variable %s: must be a host name", v)
-			}
-			return value, nil
+	case posHost:
+		if !ValidHostValue(value) {
+			return "", fmt.Errorf("template variable %s: must be a host name (letters, digits, '-' and '.'; no port, path, '@' or encoded characters)", v)
 		}
-	}
-	if strings.ContainsAny(before, "?#") {
+		return value, nil
+	case posPort:
+		if n, err := strconv.Atoi(value); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != value {
+			return "", fmt.Errorf("template variable %s: must be a port number", v)
+		}
+		return value, nil
+	case posQuery:
 		return url.QueryEscape(value), nil
 	}
+	if value == "." || value == ".." {
+		return "", fmt.Errorf("template variable %s: must not be a dot segment", v)
+	}
 	return url.PathEscape(value), nil
+}
+
+func isIP(h string) bool {
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]"))
+	return err == nil
 }
 
 // ConnectionParamUse classifies the connection parameters a set of templates

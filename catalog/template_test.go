@@ -89,3 +89,48 @@ func TestConnectionParamUse(t *testing.T) {
 		t.Errorf("required %v optional %v", req, opt)
 	}
 }
+
+// TestExpandURLHostValues checks values substituted into a host: DNS
+// labels only, whatever the spelling of an attempt to break out.
+func TestExpandURLHostValues(t *testing.T) {
+	vars := func(v string) map[string]map[string]string {
+		return map[string]map[string]string{"connection": {"shop": v, "host": v, "port": v, "id": v}}
+	}
+	ok := []struct{ tmpl, v, want string }{
+		{"https://{{connection.shop}}.myshopify.com", "a-b", "https://a-b.myshopify.com"},
+		{"https://{{connection.host}}/api", "xn--bcher-kva.example", "https://xn--bcher-kva.example/api"},
+		{"https://{{connection.host}}:{{connection.port}}/api", "8443", ""},
+		{"https://api.example.com:{{connection.port}}/api", "8443", "https://api.example.com:8443/api"},
+	}
+	for _, tc := range ok {
+		got, err := catalog.ExpandURL(tc.tmpl, vars(tc.v))
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%q with %q accepted: %q", tc.tmpl, tc.v, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q with %q = %q, %v; want %q", tc.tmpl, tc.v, got, err, tc.want)
+		}
+	}
+	for _, v := range []string{
+		"evil.com:443", "evil.com:", "x@evil", "evil.com#", "evil.com/", "evil.com?", "%2e%2e", "evil%2ecom", "évil.com", "еvil.com",
+		"evil..com", "evil.com.", ".evil.com", "-evil.com", "evil-.com", "evil com", "evil\\com", "evil.com\x00", "[::1]",
+		"127.0.0.1", "10.0.0.1", "2130706433", "0x7f000001", "1.2.3.4", strings.Repeat("a", 64) + ".com",
+	} {
+		if got, err := catalog.ExpandURL("https://{{connection.host}}/api", vars(v)); err == nil {
+			t.Errorf("host %q accepted: %q", v, got)
+		}
+	}
+	for _, v := range []string{"0", "65536", "+1", "08", "1:2", "a"} {
+		if got, err := catalog.ExpandURL("https://api.example.com:{{connection.port}}/api", vars(v)); err == nil {
+			t.Errorf("port %q accepted: %q", v, got)
+		}
+	}
+	for _, v := range []string{".", ".."} {
+		if got, err := catalog.ExpandURL("https://api.example.com/items/{{connection.id}}/x", vars(v)); err == nil {
+			t.Errorf("path segment %q accepted: %q", v, got)
+		}
+	}
+}

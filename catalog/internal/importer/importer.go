@@ -537,6 +537,9 @@ func finish(d *catalog.Descriptor, reason string) {
 		}
 	}
 	d.Auth.OptionalConnectionParams = optional
+	// Hosts of secret-bearing URLs that a tenant's value chooses are
+	// declared, so the catalog says the tenant's own app or key is needed.
+	d.Auth.TenantChosenHosts = catalog.TenantChosenHostVars(d)
 	if reason == "" {
 		reason = connectReason(d, templates)
 	}
