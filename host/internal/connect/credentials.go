@@ -81,7 +81,7 @@ func (s *Service) ConnectCredentials(ctx context.Context, tenantID, userID, prov
 	dd := *d
 	dd.Auth = *a
 	d, a = &dd, &dd.Auth
-	params, err := checkParams(a, in.Params)
+	params, err := checkParams(d, a, in.Params)
 	if err != nil {
 		return nil, err
 	}
@@ -195,7 +195,7 @@ func (s *Service) clientCredentialsToken(ctx context.Context, a *catalog.Auth, t
 	if len(scopes) > 0 {
 		fields["scope"] = strings.Join(scopes, separator(a))
 	}
-	return s.grant(ctx, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
+	return s.grant(ctx, providerID, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
 }
 
 // check calls the descriptor's check_url with the credentials applied.

@@ -22,6 +22,9 @@ const (
 	CodeConnectionRevoked    = "connection_revoked"
 	CodeInvalidReturnTo      = "invalid_return_to"
 	CodeUnknownUser          = "unknown_user"
+	// CodeTenantAppRequired refuses to send the operator's credentials to
+	// a host the tenant chose: the tenant needs its own OAuth app or key.
+	CodeTenantAppRequired = "tenant_app_required"
 )
 
 // Error is a connection-flow failure a user may see. Code is a short
@@ -70,6 +73,7 @@ var (
 	ErrConnectionRevoked    = &Error{Code: CodeConnectionRevoked, Msg: "Connection revoked", Status: 401}
 	ErrInvalidInput         = &Error{Code: CodeInvalidInput, Msg: "invalid input", Status: 400}
 	ErrInvalidCredentials   = &Error{Code: CodeInvalidCredentials, Msg: "invalid credentials", Status: 400}
+	ErrTenantAppRequired    = &Error{Code: CodeTenantAppRequired, Msg: "the tenant's own OAuth app or key is required", Status: 400}
 )
 
 // invalidState returns the spec's "Invalid state" error with a private

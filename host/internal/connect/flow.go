@@ -86,12 +86,15 @@ func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider s
 	if err := s.checkReturnTo(opts.ReturnTo); err != nil {
 		return ConnectResult{}, err
 	}
-	params, err := checkParams(a, opts.Params)
+	params, err := checkParams(d, a, opts.Params)
 	if err != nil {
 		return ConnectResult{}, err
 	}
 	cl, err := s.oauthClient(ctx, tenantID, provider)
 	if err != nil {
+		return ConnectResult{}, err
+	}
+	if err := checkTokenHost(provider, a, cl, varsOf(params, nil, nil)); err != nil {
 		return ConnectResult{}, err
 	}
 	scopes := opts.Scopes
@@ -113,7 +116,7 @@ func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider s
 
 	var authURL string
 	if a.Kind == catalog.AuthOAuth1 {
-		authURL, err = s.startOAuth1(ctx, a, cl, redirect, state, scopes, vars, &extra, &sec)
+		authURL, err = s.startOAuth1(ctx, provider, a, cl, redirect, state, scopes, vars, &extra, &sec)
 	} else {
 		authURL, err = s.authCodeURL(a, cl, redirect, state, scopes, vars, &sec)
 	}
@@ -177,9 +180,9 @@ func separator(a *catalog.Auth) string {
 	return " "
 }
 
-// checkParams keeps the connection parameters the descriptor declares and
-// rejects others.
-func checkParams(a *catalog.Auth, in map[string]string) (map[string]string, error) {
+// checkParams keeps the connection parameters the descriptor declares,
+// each checked by checkValue, and rejects others.
+func checkParams(d *catalog.Descriptor, a *catalog.Auth, in map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for k, v := range in {
 		if !slices.Contains(a.ConnectionParams, k) {
@@ -189,8 +192,8 @@ func checkParams(a *catalog.Auth, in map[string]string) (map[string]string, erro
 			if err := checkParamValue(k, v); err != nil {
 				return nil, err
 			}
-			if opts := a.ConnectionParamOptions[k]; len(opts) > 0 && !slices.Contains(opts, v) {
-				return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("connection parameter %s must be one of: %s", k, strings.Join(opts, ", "))}
+			if err := checkValue(d, a, catalog.NSConnection, k, v); err != nil {
+				return nil, err
 			}
 			out[k] = v
 		}
@@ -213,6 +216,22 @@ func checkParamValue(k, v string) error {
 	}
 	if utf8.RuneCountInString(v) > store.MaxParamValue {
 		return bad(fmt.Sprintf("must be at most %d characters", store.MaxParamValue))
+	}
+	return nil
+}
+
+// checkTokenHost refuses, before the browser leaves, a connection whose
+// token endpoint would receive the operator's client at a host the
+// tenant chose. Templates that need values the callback brings are
+// checked when it comes.
+func checkTokenHost(provider string, a *catalog.Auth, cl client, vars map[string]map[string]string) error {
+	for _, t := range []struct{ what, tmpl string }{{"token URL", a.TokenURL}, {"request token URL", a.RequestTokenURL}} {
+		if t.tmpl == "" {
+			continue
+		}
+		if _, err := secretURL(provider, t.what, t.tmpl, a, cl, vars); err != nil && !errors.Is(err, catalog.ErrMissingVariable) {
+			return err
+		}
 	}
 	return nil
 }
@@ -325,9 +344,14 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 	if params == nil {
 		params = map[string]string{}
 	}
+	// Values the callback brings are checked like those of the connect
+	// request: whoever calls the callback URL chooses them.
 	for _, k := range d.Auth.ConnectionParams { // QuickBooks realmId arrives in the callback
 		if v := query.Get(k); v != "" {
 			if _, set := params[k]; !set {
+				if err := checkValue(d, &d.Auth, catalog.NSConnection, k, v); err != nil {
+					return res, err
+				}
 				params[k] = v
 			}
 		}
@@ -335,15 +359,18 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 	metadata := map[string]string{}
 	for _, k := range d.Auth.RedirectMetadata {
 		if v := query.Get(k); v != "" {
+			if err := checkValue(d, &d.Auth, catalog.NSMetadata, k, v); err != nil {
+				return res, err
+			}
 			metadata[k] = v
 		}
 	}
 
 	var tok *tokenResult
 	if d.Auth.Kind == catalog.AuthOAuth1 {
-		tok, err = s.finishOAuth1(ctx, &d.Auth, cl, query, &extra, &sec, varsOf(params, metadata, nil))
+		tok, err = s.finishOAuth1(ctx, provider, &d.Auth, cl, query, &extra, &sec, varsOf(params, metadata, nil))
 	} else {
-		tok, err = s.exchangeCode(ctx, &d.Auth, cl, st.RedirectURI, query.Get("code"), sec.Verifier, varsOf(params, metadata, nil))
+		tok, err = s.exchangeCode(ctx, provider, &d.Auth, cl, st.RedirectURI, query.Get("code"), sec.Verifier, varsOf(params, metadata, nil))
 	}
 	if err != nil {
 		var e *Error
@@ -352,6 +379,9 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 		}
 		s.log.WarnContext(ctx, "token exchange failed", "tenant", st.TenantID, "provider", provider, "err", err)
 		return res, &Error{Code: CodeTokenExchangeFailed, Status: 502, Msg: "Token exchange failed: " + err.Error()}
+	}
+	if err := checkTokenMetadata(d, tok); err != nil {
+		return res, err
 	}
 	for k, v := range tok.Metadata {
 		metadata[k] = v
@@ -397,7 +427,7 @@ func (s *Service) applyExpiry(c *store.Connection, tok *tokenResult, now time.Ti
 	}
 }
 
-func (s *Service) exchangeCode(ctx context.Context, a *catalog.Auth, cl client, redirect, code, verifier string, vars map[string]map[string]string) (*tokenResult, error) {
+func (s *Service) exchangeCode(ctx context.Context, provider string, a *catalog.Auth, cl client, redirect, code, verifier string, vars map[string]map[string]string) (*tokenResult, error) {
 	if code == "" {
 		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no code"}
 	}
@@ -405,5 +435,17 @@ func (s *Service) exchangeCode(ctx context.Context, a *catalog.Auth, cl client, 
 	if verifier != "" {
 		fields["code_verifier"] = verifier
 	}
-	return s.grant(ctx, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
+	return s.grant(ctx, provider, a, "token URL", a.TokenURL, a.TokenParams, vars, cl, fields)
+}
+
+// checkTokenMetadata checks the token-response fields kept with the
+// connection like any other value that fills a template.
+func checkTokenMetadata(d *catalog.Descriptor, tok *tokenResult) error {
+	for k, v := range tok.Metadata {
+		if err := checkValue(d, &d.Auth, catalog.NSMetadata, k, v); err != nil {
+			e, _ := AsError(err)
+			return &Error{Code: CodeTokenExchangeFailed, Status: 502, Msg: "Token exchange failed: the token response's " + e.Msg}
+		}
+	}
+	return nil
 }

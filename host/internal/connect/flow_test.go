@@ -124,6 +124,11 @@ func TestOAuth2Quirks(t *testing.T) {
 				opts := connect.ConnectOptions{ReturnTo: "/integrations"}
 				if tc.name == "connection params in URLs" {
 					opts.Params = map[string]string{"shop": "acme"}
+					// The shop chooses the token host: only the tenant's
+					// own OAuth app goes there.
+					if _, err := e.svc.PutOAuthApp(ctx, e.tenant, "fake", e.fp.ClientID, e.fp.ClientSecret, nil); err != nil {
+						t.Fatal(err)
+					}
 				}
 				cb := e.connect("fake", opts)
 				if cb.TenantID != e.tenant || cb.ReturnTo != "/integrations" || cb.Connection == nil {

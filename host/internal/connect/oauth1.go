@@ -20,11 +20,11 @@ import (
 // no state parameter, so the state travels in the callback URL the host
 // registers with the request token.
 
-func (s *Service) startOAuth1(ctx context.Context, a *catalog.Auth, cl client, redirect, state string, scopes []string, vars map[string]map[string]string, extra *stateExtra, sec *stateSecret) (string, error) {
+func (s *Service) startOAuth1(ctx context.Context, provider string, a *catalog.Auth, cl client, redirect, state string, scopes []string, vars map[string]map[string]string, extra *stateExtra, sec *stateSecret) (string, error) {
 	if a.RequestTokenURL == "" {
 		return "", &Error{Code: CodeNotConfigured, Status: 400, Msg: "the catalog entry has no OAuth 1.0a request token URL"}
 	}
-	reqURL, err := expandURL("request token URL", a.RequestTokenURL, vars)
+	reqURL, err := secretURL(provider, "request token URL", a.RequestTokenURL, a, cl, vars)
 	if err != nil {
 		return "", err
 	}
@@ -57,7 +57,7 @@ func (s *Service) startOAuth1(ctx context.Context, a *catalog.Auth, cl client, r
 	return addQuery(authz, q), nil
 }
 
-func (s *Service) finishOAuth1(ctx context.Context, a *catalog.Auth, cl client, query url.Values, extra *stateExtra, sec *stateSecret, vars map[string]map[string]string) (*tokenResult, error) {
+func (s *Service) finishOAuth1(ctx context.Context, provider string, a *catalog.Auth, cl client, query url.Values, extra *stateExtra, sec *stateSecret, vars map[string]map[string]string) (*tokenResult, error) {
 	tok, verifier := query.Get("oauth_token"), query.Get("oauth_verifier")
 	if tok == "" || verifier == "" {
 		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no oauth_token and oauth_verifier"}
@@ -65,7 +65,7 @@ func (s *Service) finishOAuth1(ctx context.Context, a *catalog.Auth, cl client, 
 	if !hmac.Equal([]byte(tok), []byte(extra.RequestToken)) {
 		return nil, invalidState("oauth_token does not match the request token of this state")
 	}
-	endpoint, err := expandURL("token URL", a.TokenURL, vars)
+	endpoint, err := secretURL(provider, "token URL", a.TokenURL, a, cl, vars)
 	if err != nil {
 		return nil, err
 	}

@@ -292,6 +292,9 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 		return nil, "", err
 	}
 	tok, err := s.callRefresh(ctx, d, c, sec)
+	if err == nil {
+		err = checkTokenMetadata(d, tok)
+	}
 	now := s.now()
 	next := *c
 	next.Metadata = cloneMap(c.Metadata)
@@ -411,7 +414,7 @@ func (s *Service) callRefresh(ctx context.Context, d *catalog.Descriptor, c *sto
 	if tmpl == "" {
 		tmpl = a.TokenURL
 	}
-	return s.grant(ctx, a, "refresh URL", tmpl, a.RefreshParams, vars, cl, map[string]string{"grant_type": "refresh_token", "refresh_token": sec.RefreshToken})
+	return s.grant(ctx, c.Provider, a, "refresh URL", tmpl, a.RefreshParams, vars, cl, map[string]string{"grant_type": "refresh_token", "refresh_token": sec.RefreshToken})
 }
 
 // credentialsOf decrypts c into what an execution receives.

@@ -192,6 +192,10 @@ type client struct {
 	ID     string
 	Secret string
 	Scopes []string
+	// HostWide is true for the operator's client ({PROVIDER}_CLIENT_ID and
+	// _CLIENT_SECRET), shared by all tenants: it is only sent to hosts the
+	// descriptor fixes (see secretURL).
+	HostWide bool
 }
 
 // oauthClient returns the tenant's own OAuth app for provider if one is
@@ -225,6 +229,7 @@ func (s *Service) oauthClient(ctx context.Context, tenantID, provider string) (c
 	env := EnvName(provider)
 	c.ID = strings.TrimSpace(s.cfg.Env(env + "_CLIENT_ID"))
 	c.Secret = strings.TrimSpace(s.cfg.Env(env + "_CLIENT_SECRET"))
+	c.HostWide = true
 	if c.ID == "" || c.Secret == "" {
 		return client{}, &Error{Code: CodeNotConfigured, Status: 400, Msg: fmt.Sprintf(
 			"%s is not configured: set %s_CLIENT_ID and %s_CLIENT_SECRET, or register a tenant OAuth app with PUT /api/v1/oauth-apps/%s",

@@ -121,7 +121,7 @@ func (s *Service) revoke(ctx context.Context, d *catalog.Descriptor, c *store.Co
 	if err != nil {
 		return err
 	}
-	endpoint, err := expandURL("revocation URL", d.Auth.RevocationURL, varsOf(c.Params, c.Metadata, sec))
+	endpoint, err := secretURL(c.Provider, "revocation URL", d.Auth.RevocationURL, &d.Auth, cl, varsOf(c.Params, c.Metadata, sec))
 	if err != nil {
 		return err
 	}

@@ -133,9 +133,10 @@ func expandMap(m map[string]string, vars map[string]map[string]string) (map[stri
 
 // grant calls a token endpoint (urlTmpl) with fields, the descriptor's
 // extra params and token headers, all expanded with the connection's
-// variables; what names the URL in errors.
-func (s *Service) grant(ctx context.Context, a *catalog.Auth, what, urlTmpl string, params map[string]string, vars map[string]map[string]string, cl client, fields map[string]string) (*tokenResult, error) {
-	endpoint, err := expandURL(what, urlTmpl, vars)
+// variables; what names the URL in errors. With the operator's client the
+// endpoint's host must be one the descriptor fixes (secretURL).
+func (s *Service) grant(ctx context.Context, provider string, a *catalog.Auth, what, urlTmpl string, params map[string]string, vars map[string]map[string]string, cl client, fields map[string]string) (*tokenResult, error) {
+	endpoint, err := secretURL(provider, what, urlTmpl, a, cl, vars)
 	if err != nil {
 		return nil, err
 	}
