@@ -460,6 +460,7 @@ var statusOfCode = map[string]int{
 	connect.CodeNotConfigured:        http.StatusBadRequest,
 	connect.CodeUnknownProvider:      http.StatusNotFound,
 	connect.CodeInvalidCredentials:   http.StatusBadRequest,
+	connect.CodeTenantAppRequired:    http.StatusBadRequest,
 	CodeInternal:                     http.StatusInternalServerError,
 	CodeRecordFailed:                 http.StatusServiceUnavailable,
 }
@@ -491,6 +492,9 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	res := &Result{ExecutionID: execID}
 	d, hasDesc := e.cfg.Catalog().Get(c.provider)
 	creds, conn, err := e.cfg.Credentials.Credentials(ctx, c.tenant, c.user, c.provider)
+	// Without a connection, an api_key provider's credentials are the
+	// operator's {PROVIDER}_API_KEY: a host-wide secret.
+	hostWide := err == nil && conn == nil && creds.APIKey != ""
 	if errors.Is(err, connect.ErrProviderNotConnected) || (!hasDesc && errors.Is(err, connect.ErrUnknownProvider)) {
 		switch {
 		case !hasDesc:
@@ -503,14 +507,28 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 			creds, err = provider.Credentials{Type: catalog.AuthNone}, nil
 		}
 	} else if err == nil && len(c.config) > 0 {
-		creds = mergeConfig(creds, c.config)
+		if hostWide && hasDesc && (c.config["api_key"] != "" || c.config["apiKey"] != "") {
+			// The caller's own key replaces the operator's.
+			creds, hostWide = mergeConfig(provider.Credentials{Type: d.Auth.Kind}, c.config), false
+		} else {
+			creds = mergeConfig(creds, c.config)
+		}
 	}
 	if err != nil {
 		return e.failure(res, err)
 	}
 	req := provider.Request{ExecutionID: execID, TenantID: c.tenant, Action: c.action, Input: c.input, Credentials: creds}
 	if hasDesc {
-		base, berr := generic.BaseURL(d, creds, e.cfg.Env)
+		resolve := generic.BaseURL
+		if hostWide {
+			resolve = generic.OperatorBaseURL
+		}
+		base, berr := resolve(d, creds, e.cfg.Env)
+		if errors.Is(berr, catalog.ErrTenantChosenHost) {
+			// Whatever serves the call would send the operator's key there.
+			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeTenantAppRequired, berr.Error()
+			return res
+		}
 		if berr == nil {
 			req.BaseURL = base
 		} else if impl.Kind() == runtime.KindGeneric {

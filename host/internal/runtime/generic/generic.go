@@ -293,10 +293,24 @@ func Vars(c provider.Credentials) map[string]map[string]string { return connect.
 // EnvName returns the {PROVIDER}_API_BASE_URL variable of a provider.
 func EnvName(id string) string { return connect.EnvName(id) + "_API_BASE_URL" }
 
-// BaseURL resolves a provider's API base URL: {PROVIDER}_API_BASE_URL when
-// set, else the descriptor's template filled with the connection's
-// parameters and metadata.
+// BaseURL resolves a provider's API base URL for credentials that belong
+// to the tenant: {PROVIDER}_API_BASE_URL when set, else the descriptor's
+// template filled with the connection's parameters and metadata.
 func BaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string) (string, error) {
+	return baseURL(d, creds, env, false)
+}
+
+// OperatorBaseURL resolves the base URL of a call that carries a host-wide
+// secret ({PROVIDER}_API_KEY, used when the tenant has no connection):
+// like BaseURL, but a value (a connection parameter, a credential field,
+// a pieces call's config) may only choose the host when the descriptor
+// lists it among the allowed values. Otherwise the error wraps
+// catalog.ErrTenantChosenHost and says how to use the tenant's own key.
+func OperatorBaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string) (string, error) {
+	return baseURL(d, creds, env, true)
+}
+
+func baseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string, hostWide bool) (string, error) {
 	if env != nil {
 		if v := strings.TrimSpace(env(EnvName(d.ID))); v != "" {
 			return strings.TrimRight(v, "/"), nil
@@ -305,7 +319,19 @@ func BaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string)
 	if d.API.BaseURL == "" {
 		return "", fmt.Errorf("%s has no API base URL in the catalog; set %s", d.ID, EnvName(d.ID))
 	}
-	u, err := catalog.ExpandURL(d.API.BaseURL, Vars(creds))
+	var u string
+	var err error
+	if hostWide {
+		u, err = catalog.ExpandSecretURL(d.API.BaseURL, Vars(creds), d.Auth.AllowedValues)
+	} else {
+		u, err = catalog.ExpandURL(d.API.BaseURL, Vars(creds))
+	}
+	var he *catalog.HostError
+	if errors.As(err, &he) {
+		return "", fmt.Errorf("the %s API base URL takes its host from %s, which the caller chooses; the operator's key (%s_API_KEY) is only sent to hosts the catalog fixes: "+
+			"pass your own key as config.api_key, or connect %s with your own key (POST /api/v1/connections/%s): %w",
+			d.ID, he.Var, connect.EnvName(d.ID), d.ID, d.ID, catalog.ErrTenantChosenHost)
+	}
 	if err != nil {
 		return "", fmt.Errorf("cannot build the %s API base URL: %v", d.ID, err)
 	}

@@ -268,3 +268,45 @@ func TestBaseURL(t *testing.T) {
 		})
 	}
 }
+
+// TestOperatorBaseURL: a base URL that will carry {PROVIDER}_API_KEY takes
+// its host from the descriptor or an allowed value only, whatever fills
+// the template (parameters, credential fields, a pieces call's config).
+func TestOperatorBaseURL(t *testing.T) {
+	keyed := &catalog.Descriptor{ID: "keyed", Auth: catalog.Auth{Kind: catalog.AuthAPIKey,
+		ConnectionParamOptions: map[string][]string{"region": {"eu", "us"}}},
+		API: catalog.API{BaseURL: "https://api.{{connection.region}}.keyed.example/{{connection.account}} || https://{{credentials.domain}}/api"}}
+	freshteam, _ := testCatalog.Get("freshteam")
+	cases := []struct {
+		name  string
+		d     *catalog.Descriptor
+		creds provider.Credentials
+		env   map[string]string
+		want  string
+	}{
+		{"allowed value", keyed, provider.Credentials{Params: map[string]string{"region": "eu", "account": "a/b"}}, nil, "https://api.eu.keyed.example/a%2Fb"},
+		{"env override", freshteam, provider.Credentials{Params: map[string]string{"accountName": "x"}}, map[string]string{"FRESHTEAM_API_BASE_URL": "https://api.example.com"}, "https://api.example.com"},
+		{"unlisted value", keyed, provider.Credentials{Params: map[string]string{"region": "evil.com", "account": "a"}}, nil, ""},
+		{"unlisted spelling", keyed, provider.Credentials{Params: map[string]string{"region": "eu.evil.com", "account": "a"}}, nil, ""},
+		{"credential field", keyed, provider.Credentials{Fields: map[string]string{"domain": "evil.com"}}, nil, ""},
+		{"shipped subdomain", freshteam, provider.Credentials{Params: map[string]string{"accountName": "acme"}}, nil, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := OperatorBaseURL(tc.d, tc.creds, func(k string) string { return tc.env[k] })
+			if tc.want == "" {
+				if !errors.Is(err, catalog.ErrTenantChosenHost) || !strings.Contains(err.Error(), "config.api_key") || strings.Contains(err.Error(), "evil") {
+					t.Fatalf("OperatorBaseURL = %q, %v; want a refusal naming the remedy", got, err)
+				}
+				// With the tenant's own key the same values are fine.
+				if _, err := BaseURL(tc.d, tc.creds, nil); errors.Is(err, catalog.ErrTenantChosenHost) {
+					t.Fatalf("BaseURL refused the tenant's own key: %v", err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("OperatorBaseURL = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
