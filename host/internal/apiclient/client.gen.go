@@ -58,16 +58,18 @@ type ActionList struct {
 
 // Auth: How a tenant connects; templated URLs use {{connection.X}}, {{credentials.X}} and {{metadata.X}}.
 type Auth struct {
-	APIKeyIn                 string              `json:"api_key_in,omitempty"`
-	APIKeyName               string              `json:"api_key_name,omitempty"`
-	APIKeyPrefix             string              `json:"api_key_prefix,omitempty"`
-	AuthorizationParams      StringMap           `json:"authorization_params,omitempty"`
-	AuthorizationURL         string              `json:"authorization_url,omitempty"`
-	CheckURL                 string              `json:"check_url,omitempty"`
-	ConnectionParamOptions   map[string][]string `json:"connection_param_options,omitempty"`
-	ConnectionParams         []string            `json:"connection_params,omitempty"`
-	CredentialFields         []string            `json:"credential_fields,omitempty"`
-	Kind                     AuthKind            `json:"kind"`
+	APIKeyIn               string              `json:"api_key_in,omitempty"`
+	APIKeyName             string              `json:"api_key_name,omitempty"`
+	APIKeyPrefix           string              `json:"api_key_prefix,omitempty"`
+	AuthorizationParams    StringMap           `json:"authorization_params,omitempty"`
+	AuthorizationURL       string              `json:"authorization_url,omitempty"`
+	CheckURL               string              `json:"check_url,omitempty"`
+	ConnectionParamOptions map[string][]string `json:"connection_param_options,omitempty"`
+	ConnectionParams       []string            `json:"connection_params,omitempty"`
+	CredentialFields       []string            `json:"credential_fields,omitempty"`
+	Kind                   AuthKind            `json:"kind"`
+	// MetadataOptions: Allowed values of redirect or token metadata fields (Zoho's accounts-server).
+	MetadataOptions          map[string][]string `json:"metadata_options,omitempty"`
 	Mode                     string              `json:"mode,omitempty"`
 	OptionalConnectionParams []string            `json:"optional_connection_params,omitempty"`
 	PKCE                     bool                `json:"pkce,omitempty"`
@@ -79,13 +81,15 @@ type Auth struct {
 	RevocationURL            string              `json:"revocation_url,omitempty"`
 	ScopeSeparator           string              `json:"scope_separator,omitempty"`
 	Scopes                   []string            `json:"scopes,omitempty"`
-	TokenAuth                string              `json:"token_auth,omitempty"`
-	TokenBody                string              `json:"token_body,omitempty"`
-	TokenHeaders             StringMap           `json:"token_headers,omitempty"`
-	TokenMetadata            []string            `json:"token_metadata,omitempty"`
-	TokenParams              StringMap           `json:"token_params,omitempty"`
-	TokenPath                string              `json:"token_path,omitempty"`
-	TokenURL                 string              `json:"token_url,omitempty"`
+	// TenantChosenHosts: Template variables (namespace.name) that choose the host of a URL carrying a host-wide secret without a list of allowed values. Using one needs the tenant's own OAuth app (PUT /api/v1/oauth-apps/{provider}) or own key: the operator's client secret and API key are only sent to hosts the catalog fixes.
+	TenantChosenHosts []string  `json:"tenant_chosen_hosts,omitempty"`
+	TokenAuth         string    `json:"token_auth,omitempty"`
+	TokenBody         string    `json:"token_body,omitempty"`
+	TokenHeaders      StringMap `json:"token_headers,omitempty"`
+	TokenMetadata     []string  `json:"token_metadata,omitempty"`
+	TokenParams       StringMap `json:"token_params,omitempty"`
+	TokenPath         string    `json:"token_path,omitempty"`
+	TokenURL          string    `json:"token_url,omitempty"`
 }
 
 // AuthKind is the AuthKind object of the REST API (components/schemas/AuthKind).
