@@ -117,3 +117,27 @@ func SecretHostProblems(d *Descriptor) []string {
 	}
 	return out
 }
+
+// HostValueOK reports whether value may fill v wherever v is placed in
+// the scheme, host or port of tmpl (as ExpandURL would check it): a whole
+// http(s) URL where v starts an alternative, a host name inside the
+// host, a port number after it. Values placed in a path or query are
+// escaped and always fit.
+func HostValueOK(tmpl string, v TemplateVar, value string) bool {
+	for _, alt := range Alternatives(tmpl) {
+		var before strings.Builder
+		last := 0
+		for _, loc := range varPattern.FindAllStringSubmatchIndex(alt, -1) {
+			before.WriteString(alt[last:loc[0]])
+			w := TemplateVar{Namespace: alt[loc[2]:loc[3]], Name: alt[loc[4]:loc[5]]}
+			if w == v && position(before.String()) <= posPort {
+				if _, err := urlValue(v, value, before.String()); err != nil {
+					return false
+				}
+			}
+			before.WriteString("x")
+			last = loc[1]
+		}
+	}
+	return true
+}

@@ -85,7 +85,15 @@ func ExpandTemplate(tmpl string, vars map[string]map[string]string) (string, err
 // the path or query are escaped, and a path value may not be "." or "..".
 // The result must parse as an absolute http(s) URL.
 func ExpandURL(tmpl string, vars map[string]map[string]string) (string, error) {
-	return expandURL(tmpl, vars, nil)
+	return expandURL(tmpl, vars, nil, false)
+}
+
+// ExpandURLWith expands a URL template like ExpandURL, except that a value
+// listed by allowed for its variable is taken as is in the scheme, host
+// or port: the descriptor's author chose it (e.g. a data centre's host
+// and port). Other values are checked as ExpandURL checks them.
+func ExpandURLWith(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+	return expandURL(tmpl, vars, allowed, false)
 }
 
 // ErrTenantChosenHost is wrapped by the errors ExpandSecretURL returns when
@@ -115,18 +123,16 @@ func (e *HostError) Unwrap() error { return ErrTenantChosenHost }
 // *HostError wrapping ErrTenantChosenHost. allowed may be nil (no value
 // is allowed).
 func ExpandSecretURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
-	return expandURL(tmpl, vars, func(v TemplateVar) []string {
-		if allowed == nil {
-			return nil
-		}
-		return allowed(v)
-	})
+	return expandURL(tmpl, vars, allowed, true)
 }
 
-func expandURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+// expandURL expands a URL template. A value listed by allowed (may be nil)
+// is taken as is in the scheme, host or port; with strict, an unlisted
+// value there is refused with a *HostError, otherwise it is checked.
+func expandURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string, strict bool) (string, error) {
 	var lastErr error
 	for _, alt := range Alternatives(tmpl) {
-		out, err := expandURLOne(alt, vars, allowed)
+		out, err := expandURLOne(alt, vars, allowed, strict)
 		if err == nil {
 			return out, nil
 		}
@@ -139,17 +145,21 @@ func expandURL(tmpl string, vars map[string]map[string]string, allowed func(Temp
 }
 
 // expandURLOne expands one alternative of a URL template.
-func expandURLOne(alt string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
+func expandURLOne(alt string, vars map[string]map[string]string, allowed func(TemplateVar) []string, strict bool) (string, error) {
 	var freeHost bool // an unlisted value was placed in the host
 	out, err := expandOne(alt, vars, func(v TemplateVar, value, before string) (string, error) {
 		pos := position(before)
-		if allowed != nil && pos <= posPort {
-			for _, a := range allowed(v) {
-				if value == a || (pos == posURL && strings.TrimSuffix(value, "/") == strings.TrimSuffix(a, "/")) {
-					return strings.TrimSuffix(value, "/"), nil
+		if pos <= posPort {
+			if allowed != nil {
+				for _, a := range allowed(v) {
+					if value == a || (pos == posURL && strings.TrimSuffix(value, "/") == strings.TrimSuffix(a, "/")) {
+						return strings.TrimSuffix(value, "/"), nil
+					}
 				}
 			}
-			return "", &HostError{Var: v}
+			if strict {
+				return "", &HostError{Var: v}
+			}
 		}
 		if pos == posHost {
 			freeHost = true

@@ -201,7 +201,7 @@ func (s *Service) clientCredentialsToken(ctx context.Context, a *catalog.Auth, t
 // check calls the descriptor's check_url with the credentials applied.
 func (s *Service) check(ctx context.Context, d *catalog.Descriptor, params map[string]string, sec *secrets) error {
 	vars := varsOf(params, nil, sec)
-	target, err := expandURL("check URL", d.Auth.CheckURL, vars)
+	target, err := expandURL("check URL", d.Auth.CheckURL, &d.Auth, vars)
 	if err != nil {
 		return err
 	}

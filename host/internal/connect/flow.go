@@ -146,7 +146,7 @@ func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider s
 }
 
 func (s *Service) authCodeURL(a *catalog.Auth, cl client, redirect, state string, scopes []string, vars map[string]map[string]string, sec *stateSecret) (string, error) {
-	authz, err := expandURL("authorization URL", a.AuthorizationURL, vars)
+	authz, err := expandURL("authorization URL", a.AuthorizationURL, a, vars)
 	if err != nil {
 		return "", err
 	}

@@ -33,7 +33,7 @@ const maxValueLen = 1024
 // register its own OAuth app.
 func secretURL(provider, what, tmpl string, a *catalog.Auth, cl client, vars map[string]map[string]string) (string, error) {
 	if !cl.HostWide {
-		return expandURL(what, tmpl, vars)
+		return expandURL(what, tmpl, a, vars)
 	}
 	u, err := catalog.ExpandSecretURL(tmpl, vars, a.AllowedValues)
 	var he *catalog.HostError

@@ -28,7 +28,7 @@ func (s *Service) startOAuth1(ctx context.Context, provider string, a *catalog.A
 	if err != nil {
 		return "", err
 	}
-	authz, err := expandURL("authorization URL", a.AuthorizationURL, vars)
+	authz, err := expandURL("authorization URL", a.AuthorizationURL, a, vars)
 	if err != nil {
 		return "", err
 	}

@@ -109,10 +109,11 @@ func nonNil(m map[string]string) map[string]string {
 	return m
 }
 
-// expandURL expands a URL template; a missing variable is an input error
-// naming the connection parameter to supply.
-func expandURL(what, tmpl string, vars map[string]map[string]string) (string, error) {
-	u, err := catalog.ExpandURL(tmpl, vars)
+// expandURL expands a URL template of auth a (whose allowed values are
+// taken as is); a missing variable is an input error naming the
+// connection parameter to supply.
+func expandURL(what, tmpl string, a *catalog.Auth, vars map[string]map[string]string) (string, error) {
+	u, err := catalog.ExpandURLWith(tmpl, vars, a.AllowedValues)
 	if err != nil {
 		return "", &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("cannot build the %s: %v", what, err), Err: err}
 	}

@@ -686,7 +686,15 @@ func mergeConfig(c provider.Credentials, cfg map[string]string) provider.Credent
 		params[k] = v
 	}
 	for k, v := range cfg {
-		fields[k], params[k] = v, v
+		// A connection's own parameters and fields, checked when it was
+		// made, win over a call's config: config cannot move a
+		// connection's requests to another host.
+		if _, set := fields[k]; !set {
+			fields[k] = v
+		}
+		if _, set := params[k]; !set {
+			params[k] = v
+		}
 		switch k {
 		case "api_key", "apiKey":
 			if c.APIKey == "" {

@@ -305,6 +305,25 @@ func TestAttackSecretRouting(t *testing.T) {
 			}
 			s.runAttack(t, "secret-pieces-config", cases, "tenant_app_required")
 
+			// A connection's own parameters win over a call's config: the
+			// tenant's stored key stays on the connection's host.
+			cases = nil
+			tn = s.NewTenant("config-over-connection")
+			s.Must(s.Call("POST", "/api/v1/connections/keyregion", tn.Key,
+				map[string]any{"api_key": "tenant-own-key", "params": map[string]string{"region": s.fakeHost}}, nil), 201, nil)
+			overridden := 0
+			for _, v := range spellings {
+				before := len(s.fake.APIRequests())
+				evilBefore, _ := s.evil.received()
+				r := s.piece(tn, "keyregion", map[string]string{"region": v}, "/me")
+				evilAfter, _ := s.evil.received()
+				if r.Status >= 500 || evilAfter != evilBefore || len(s.fake.APIRequests()) != before+1 {
+					overridden++
+					t.Errorf("config.region=%q over a connection: %d %s; attacker saw %d requests", v, r.Status, r.Body, evilAfter-evilBefore)
+				}
+			}
+			t.Logf("attack secret-config-over-connection: %d cases on %s, %d succeeded", len(spellings), s.Backend, overridden)
+
 			// With the listed region, an absolute path may not leave the
 			// base URL's host either.
 			cases = nil

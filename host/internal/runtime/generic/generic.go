@@ -324,7 +324,7 @@ func baseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string)
 	if hostWide {
 		u, err = catalog.ExpandSecretURL(d.API.BaseURL, Vars(creds), d.Auth.AllowedValues)
 	} else {
-		u, err = catalog.ExpandURL(d.API.BaseURL, Vars(creds))
+		u, err = catalog.ExpandURLWith(d.API.BaseURL, Vars(creds), d.Auth.AllowedValues)
 	}
 	var he *catalog.HostError
 	if errors.As(err, &he) {
