@@ -77,11 +77,12 @@ func urlTemplates(d *catalog.Descriptor, a *catalog.Auth) []string {
 
 // checkValue validates one value of a connection parameter (namespace
 // connection) or a redirect or token metadata field (namespace metadata),
-// whatever supplied it (connect request, callback query, token
-// response): one of the descriptor's allowed values when it lists some;
-// otherwise printable text of at most maxValueLen bytes that, where it is
-// placed in a URL's host, is a host name there (a whole URL or a port
-// where the template puts one). The message names the field, never the
+// whatever supplied it (connect request, callback query, token response):
+// one of the descriptor's allowed values when it lists some; otherwise
+// printable text, at most maxValueLen bytes unless a token-response field
+// (Notion's owner object may be longer), that is a host name where a
+// template puts it in a URL's host (a whole URL or a port where the
+// template puts one of those). The message names the field, never the
 // value.
 func checkValue(d *catalog.Descriptor, a *catalog.Auth, ns, name, value string) error {
 	label := "connection parameter " + name
@@ -95,7 +96,7 @@ func checkValue(d *catalog.Descriptor, a *catalog.Auth, ns, name, value string) 
 		}
 		return nil
 	}
-	if len(value) > maxValueLen {
+	if len(value) > maxValueLen && !(ns == catalog.NSMetadata && slices.Contains(a.TokenMetadata, name)) {
 		return &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("%s is longer than %d bytes", label, maxValueLen)}
 	}
 	for _, r := range value {
