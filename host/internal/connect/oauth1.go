@@ -87,7 +87,7 @@ func (s *Service) oauth1Call(ctx context.Context, endpoint string, cl client, to
 		return nil, err
 	}
 	req.Header.Set("Authorization", OAuth1Header(req.Method, req.URL, nil, cl.ID, cl.Secret, token, tokenSecret, oauthExtra, s.now().Unix(), randomToken(16)))
-	resp, err := s.cfg.HTTPClient.Do(req)
+	resp, err := s.secretClient.Do(req)
 	if err != nil {
 		return nil, &providerError{Code: "unreachable", Description: redactURLError(err), Transient: true}
 	}

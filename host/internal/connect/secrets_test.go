@@ -54,19 +54,29 @@ func withAttacker(e *env, a *attacker) {
 	fpAddr := strings.TrimPrefix(e.fp.URL, "http://")
 	evilAddr := strings.TrimPrefix(a.srv.URL, "http://")
 	d := &net.Dialer{Timeout: 5 * time.Second}
-	e.client = &http.Client{Timeout: 20 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			host, _, _ := net.SplitHostPort(addr)
-			switch {
-			case strings.HasSuffix(host, ".fake.test"):
-				addr = fpAddr
-			case strings.HasSuffix(host, ".evil.test"):
-				addr = evilAddr
-			}
-			return d.DialContext(ctx, network, addr)
-		}}}
-	e.svc = e.newService()
+	tr := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		switch {
+		case strings.HasSuffix(host, ".fake.test"):
+			addr = fpAddr
+		case strings.HasSuffix(host, ".evil.test"):
+			addr = evilAddr
+		}
+		return d.DialContext(ctx, network, addr)
+	}}
+	// The test's own client sees redirects; the service's follows them,
+	// as the host's outbound client does.
+	e.client = &http.Client{Timeout: 20 * time.Second, Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	svc, err := connect.New(connect.Config{
+		Store: e.st, Keyring: e.kr, Catalog: e.cat, BaseURL: baseURL,
+		Env:        func(k string) string { return e.vars[k] },
+		HTTPClient: &http.Client{Timeout: 20 * time.Second, Transport: tr}, Clock: e.clock.Now, Webhooks: e.hooks,
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.svc = svc
 }
 
 func wantCode(t *testing.T, err error, codes ...string) {
@@ -247,5 +257,36 @@ func TestTokenMetadataChecked(t *testing.T) {
 				t.Fatal("connection stored")
 			}
 		})
+	}
+}
+
+// TestTokenRedirectNotFollowedAcrossHosts: a token endpoint that redirects
+// elsewhere (an open redirect on the provider's domain) does not get the
+// client secret re-sent to the other host.
+func TestTokenRedirectNotFollowedAcrossHosts(t *testing.T) {
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		st := storetest.SQLite(t)
+		var redirector *httptest.Server
+		e := newEnv(t, st, fakeprovider.Quirks{}, func(d *catalog.Descriptor, fp *fakeprovider.Server) {
+			redirector = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				http.Redirect(w, r, "http://steal.evil.test/token", status)
+			}))
+			t.Cleanup(redirector.Close)
+			d.Auth.TokenURL = redirector.URL + "/oauth/token"
+			d.Auth.RevocationURL = redirector.URL + "/oauth/revoke"
+		})
+		a := newAttacker(t)
+		withAttacker(e, a)
+		res, err := e.svc.StartConnect(context.Background(), e.tenant, "", "fake", connect.ConnectOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.svc.Callback(context.Background(), "fake", url.Values{"state": {res.State}, "code": {"c"}})
+		if !errors.Is(err, connect.ErrTokenExchange) {
+			t.Fatalf("%d: err = %v, want token_exchange_failed", status, err)
+		}
+		if got := a.requests(); len(got) != 0 {
+			t.Fatalf("%d: the attacker received %q", status, got)
+		}
 	}
 }

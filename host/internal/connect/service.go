@@ -98,6 +98,8 @@ type Service struct {
 	jobs Enqueuer
 
 	creds *credCache
+	// secretClient sends requests that carry client credentials.
+	secretClient *http.Client
 }
 
 // New validates cfg, fills defaults and returns a Service.
@@ -139,7 +141,31 @@ func New(cfg Config) (*Service, error) {
 		cfg.BackoffMax = time.Hour
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs, creds: newCredCache()}, nil
+	return &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs, creds: newCredCache(),
+		secretClient: sameHostOnly(cfg.HTTPClient)}, nil
+}
+
+// sameHostOnly returns a copy of c that follows a redirect only to the
+// same scheme and host. Requests carrying a client secret use it: a 307
+// or 308 would send the secret, in the body, to wherever the endpoint
+// points (an open redirect on the provider's domain, say).
+func sameHostOnly(c *http.Client) *http.Client {
+	cp := *c
+	next := c.CheckRedirect
+	cp.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		first := via[0].URL
+		if req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+			return http.ErrUseLastResponse
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &cp
 }
 
 // SetJobs sets the job queue after construction, for wiring where the

@@ -152,7 +152,7 @@ func (s *Service) revoke(ctx context.Context, d *catalog.Descriptor, c *store.Co
 		if d.Auth.TokenAuth == "basic" {
 			req.SetBasicAuth(url.QueryEscape(cl.ID), url.QueryEscape(cl.Secret))
 		}
-		resp, err := s.cfg.HTTPClient.Do(req)
+		resp, err := s.secretClient.Do(req)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s", t.hint, redactURLError(err)))
 			continue

@@ -194,7 +194,7 @@ func (s *Service) tokenCall(ctx context.Context, a *catalog.Auth, endpoint strin
 	if basic {
 		req.SetBasicAuth(url.QueryEscape(cl.ID), url.QueryEscape(cl.Secret))
 	}
-	resp, err := s.cfg.HTTPClient.Do(req)
+	resp, err := s.secretClient.Do(req)
 	if err != nil {
 		return nil, &providerError{Code: "unreachable", Description: redactURLError(err), Transient: true}
 	}
