@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -58,6 +59,20 @@ func (l *listener) received(secrets ...string) (all, leaked int) {
 	return len(l.seen), leaked
 }
 
+// redirector answers every request with a redirect it is told.
+type redirector struct {
+	*httptest.Server
+	mu     sync.Mutex
+	status int
+	to     string
+}
+
+func (r *redirector) set(status int, to string) {
+	r.mu.Lock()
+	r.status, r.to = status, to
+	r.mu.Unlock()
+}
+
 // secretsHost is a host whose catalog holds descriptors with templated,
 // secret-bearing URLs, modelled on Zoho (data centre from a listed
 // parameter or a callback field), Salesforce (optional hostname, then a
@@ -69,6 +84,7 @@ type secretsHost struct {
 	*hosttest.Host
 	fake       *fakeprovider.Server
 	evil       *listener
+	redirect   *redirector
 	fakeHost   string // 127.0.0.1:port of the fake
 	evilHost   string // 127.0.0.1:port of the attacker
 	operKey    string // {PROVIDER}_API_KEY of the keyed descriptors
@@ -80,6 +96,17 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
 	fp := fakeprovider.New(t, fakeprovider.Quirks{})
 	evil := newListener(t)
 	fakeHost := strings.TrimPrefix(fp.URL, "http://")
+	// A token endpoint on a fixed host that redirects where it is told:
+	// an open redirect on the provider's domain.
+	rd := &redirector{}
+	rd.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd.mu.Lock()
+		status, to := rd.status, rd.to
+		rd.mu.Unlock()
+		w.Header().Set("Location", to)
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(rd.Close)
 	oauth := func(id, tokenURL, extra string) string {
 		return `{"id":"` + id + `","name":"` + id + `","categories":["crm"],
  "auth":{"kind":"oauth2","authorization_url":"` + fp.URL + `/oauth/authorize","token_url":"` + tokenURL + `",
@@ -99,6 +126,7 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
 			`,"connection_params":["hostname"],"optional_connection_params":["hostname"],"token_metadata":["instance_url"],"tenant_chosen_hosts":["connection.hostname"]`),
 		"shoplike.json": oauth("shoplike", "https://{{connection.shop}}.myshop.test/admin/oauth/access_token",
 			`,"connection_params":["shop"],"tenant_chosen_hosts":["connection.shop"]`),
+		"redirlike.json": oauth("redirlike", rd.URL+"/oauth/token", ""),
 		"keyhost.json":   keyed("keyhost", "http://{{connection.host}}/api", `,"connection_params":["host"],"tenant_chosen_hosts":["connection.host"]`),
 		"keydomain.json": keyed("keydomain", "http://{{credentials.domain}}/api", `,"tenant_chosen_hosts":["credentials.domain"]`),
 		"keyregion.json": keyed("keyregion", "http://{{connection.region}}/api",
@@ -106,14 +134,14 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
 	}
 	operKey := "operator-api-key-" + strings.Repeat("k", 12)
 	env := map[string]string{}
-	for _, p := range []string{"ZOHOLIKE", "SFLIKE", "SHOPLIKE"} {
+	for _, p := range []string{"ZOHOLIKE", "SFLIKE", "SHOPLIKE", "REDIRLIKE"} {
 		env[p+"_CLIENT_ID"], env[p+"_CLIENT_SECRET"] = fp.ClientID, fp.ClientSecret
 	}
 	for _, p := range []string{"KEYHOST", "KEYDOMAIN", "KEYREGION"} {
 		env[p+"_API_KEY"] = operKey
 	}
 	h := hosttest.Start(t, hosttest.Options{Backend: backend, AdminKey: adminKey, Catalog: cat, Env: env, LogLevel: "error", Quiet: true})
-	return &secretsHost{Host: h, fake: fp, evil: evil, fakeHost: fakeHost,
+	return &secretsHost{Host: h, fake: fp, evil: evil, redirect: rd, fakeHost: fakeHost,
 		evilHost: strings.TrimPrefix(evil.URL, "http://"), operKey: operKey, operSecret: fp.ClientSecret}
 }
 
@@ -141,7 +169,8 @@ type attackCase struct {
 }
 
 // runAttack runs cases and checks that each is refused with a 4xx error
-// whose code is in codes, and that the attacker received nothing.
+// (or, for a provider's misbehaviour, 502 token_exchange_failed) whose
+// code is in codes, and that the attacker received nothing.
 func (s *secretsHost) runAttack(t *testing.T, class string, cases []attackCase, codes ...string) {
 	t.Helper()
 	succeeded := 0
@@ -154,7 +183,7 @@ func (s *secretsHost) runAttack(t *testing.T, class string, cases []attackCase, 
 		case after != before:
 			succeeded++
 			t.Errorf("%s %q: the attacker's listener received %d requests (%d with the operator's secret)", class, c.name, after-before, leaked-leakedBefore)
-		case r.Status < 400 || r.Status > 499 || !slices.Contains(codes, code):
+		case !(r.Status >= 400 && r.Status <= 499 || r.Status == 502 && code == "token_exchange_failed") || !slices.Contains(codes, code):
 			succeeded++
 			t.Errorf("%s %q: %d %s, want a 4xx refusal (%v)", class, c.name, r.Status, r.Body, codes)
 		case strings.Contains(msg, s.operSecret) || strings.Contains(msg, s.operKey):
@@ -323,6 +352,21 @@ func TestAttackSecretRouting(t *testing.T) {
 				}
 			}
 			t.Logf("attack secret-config-over-connection: %d cases on %s, %d succeeded", len(spellings), s.Backend, overridden)
+
+			// A token endpoint on the fixed host that redirects elsewhere
+			// does not get the client secret re-sent there.
+			cases = nil
+			tn = s.NewTenant("token-redirect")
+			for _, status := range []int{301, 302, 303, 307, 308} {
+				for _, to := range []string{s.evil.URL + "/token", "//" + s.evilHost + "/token", "http://x@" + s.evilHost + "/token",
+					"http://localhost:" + s.evilHost[strings.LastIndex(s.evilHost, ":")+1:] + "/token"} {
+					add(fmt.Sprintf("redirlike %d to %s", status, to), func() hosttest.Response {
+						s.redirect.set(status, to)
+						return s.callbackWith(tn, "redirlike", nil, nil)
+					})
+				}
+			}
+			s.runAttack(t, "secret-token-redirect", cases, "token_exchange_failed")
 
 			// With the listed region, an absolute path may not leave the
 			// base URL's host either.
