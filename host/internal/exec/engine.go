@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -517,6 +518,12 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	if err != nil {
 		return e.failure(res, err)
 	}
+	if hostWide && len(c.config) > 0 {
+		if msg := operatorKeyConfig(d, c.config); msg != "" {
+			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeTenantAppRequired, msg
+			return res
+		}
+	}
 	req := provider.Request{ExecutionID: execID, TenantID: c.tenant, Action: c.action, Input: c.input, Credentials: creds}
 	if hasDesc {
 		resolve := generic.BaseURL
@@ -665,6 +672,26 @@ func (e *Engine) statsOf(kind, id string) (int64, string) {
 		msg = *p
 	}
 	return st.calls.Load(), msg
+}
+
+// operatorKeyConfig says why config may not accompany the operator's
+// {PROVIDER}_API_KEY, or "". Any value could choose where a plugin or
+// piece sends the key, so only values the descriptor lists are accepted.
+func operatorKeyConfig(d *catalog.Descriptor, cfg map[string]string) string {
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if opts := d.Auth.ConnectionParamOptions[k]; len(opts) > 0 && slices.Contains(opts, cfg[k]) {
+			continue
+		}
+		return fmt.Sprintf("config.%s cannot accompany the operator's key (%s_API_KEY), which is only sent to hosts the catalog fixes; "+
+			"only values the catalog lists may (connection_param_options): pass your own key as config.api_key, or connect %s with your own key (POST /api/v1/connections/%s)",
+			k, connect.EnvName(d.ID), d.ID, d.ID)
+	}
+	return ""
 }
 
 // configCredentials turns a pieces call's config into credentials.

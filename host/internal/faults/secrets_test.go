@@ -127,6 +127,7 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
 		"shoplike.json": oauth("shoplike", "https://{{connection.shop}}.myshop.test/admin/oauth/access_token",
 			`,"connection_params":["shop"],"tenant_chosen_hosts":["connection.shop"]`),
 		"redirlike.json": oauth("redirlike", rd.URL+"/oauth/token", ""),
+		"keyfixed.json":  keyed("keyfixed", fp.URL+"/api", ""),
 		"keyhost.json":   keyed("keyhost", "http://{{connection.host}}/api", `,"connection_params":["host"],"tenant_chosen_hosts":["connection.host"]`),
 		"keydomain.json": keyed("keydomain", "http://{{credentials.domain}}/api", `,"tenant_chosen_hosts":["credentials.domain"]`),
 		"keyregion.json": keyed("keyregion", "http://{{connection.region}}/api",
@@ -137,7 +138,7 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
 	for _, p := range []string{"ZOHOLIKE", "SFLIKE", "SHOPLIKE", "REDIRLIKE"} {
 		env[p+"_CLIENT_ID"], env[p+"_CLIENT_SECRET"] = fp.ClientID, fp.ClientSecret
 	}
-	for _, p := range []string{"KEYHOST", "KEYDOMAIN", "KEYREGION"} {
+	for _, p := range []string{"KEYHOST", "KEYDOMAIN", "KEYREGION", "KEYFIXED"} {
 		env[p+"_API_KEY"] = operKey
 	}
 	h := hosttest.Start(t, hosttest.Options{Backend: backend, AdminKey: adminKey, Catalog: cat, Env: env, LogLevel: "error", Quiet: true})
@@ -330,6 +331,11 @@ func TestAttackSecretRouting(t *testing.T) {
 				})
 				add("keyregion config.region="+v, func() hosttest.Response {
 					return s.piece(tn, "keyregion", map[string]string{"region": v}, "/me")
+				})
+				// A plugin or piece may build its own URL from any config
+				// value: none but listed ones accompany the operator's key.
+				add("keyfixed config.instanceUrl="+v, func() hosttest.Response {
+					return s.piece(tn, "keyfixed", map[string]string{"instanceUrl": "http://" + v}, "/me")
 				})
 			}
 			s.runAttack(t, "secret-pieces-config", cases, "tenant_app_required")
