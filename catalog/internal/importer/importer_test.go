@@ -81,3 +81,29 @@ func TestImportRefusesStaleOverride(t *testing.T) {
 		t.Error("override with an unknown auth field accepted")
 	}
 }
+
+// TestImportDeclaresTenantChosenHosts: a variable that picks the host of
+// a secret-bearing URL without allowed values is declared; one limited
+// to allowed values is not.
+func TestImportDeclaresTenantChosenHosts(t *testing.T) {
+	for _, tc := range []struct{ override, want string }{
+		{`{"token_url":"https://{{connection.host}}/token"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}/token","connection_param_options":{"host":["a.test","b.test"]}}`, ""},
+		{`{"refresh_url":"{{metadata.api_domain}}/refresh"}`, "metadata.api_domain"},
+		{`{"refresh_url":"{{metadata.api_domain}}/refresh","metadata_options":{"api_domain":["https://a.test"]}}`, ""},
+		{`{}`, ""},
+	} {
+		res, err := Import([]byte(sample), []byte(`{"entries":{"meta":{"why":"test","auth":`+tc.override+`}}}`))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.override, err)
+		}
+		for _, d := range res.Descriptors {
+			if got := strings.Join(d.Auth.TenantChosenHosts, ","); d.ID == "meta" && got != tc.want {
+				t.Errorf("%s: tenant_chosen_hosts %q, want %q", tc.override, got, tc.want)
+			}
+			if p := catalog.SecretHostProblems(d); len(p) > 0 {
+				t.Errorf("%s: %v", tc.override, p)
+			}
+		}
+	}
+}
