@@ -176,3 +176,24 @@ func TestExpandSecretURL(t *testing.T) {
 		t.Errorf("HostError: %v", err)
 	}
 }
+
+func TestValidateSecretHostFields(t *testing.T) {
+	doc := func(auth string) []byte {
+		return []byte(`{"id":"x","name":"X","categories":["crm"],"auth":{"kind":"oauth2",` + auth + `},"api":{},"connectable":false,"not_connectable_reason":"test"}`)
+	}
+	good := `"redirect_metadata":["accounts-server"],"metadata_options":{"accounts-server":["https://a.test"]},"tenant_chosen_hosts":["connection.shop"]`
+	if _, err := catalog.DecodeDescriptor("x.json", doc(good)); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ auth, field string }{
+		{`"metadata_options":{"accounts-server":["https://a.test"]}`, "auth.metadata_options.accounts-server"},
+		{`"tenant_chosen_hosts":["shop"]`, "auth.tenant_chosen_hosts[0]"},
+		{`"tenant_chosen_hosts":["connection.shop}}{{x.y"]`, "auth.tenant_chosen_hosts[0]"},
+	} {
+		_, err := catalog.DecodeDescriptor("x.json", doc(tc.auth))
+		var fe *catalog.FieldError
+		if !errors.As(err, &fe) || fe.Field != tc.field {
+			t.Errorf("%s: err = %v, want a problem with %s", tc.auth, err, tc.field)
+		}
+	}
+}
