@@ -94,10 +94,13 @@ type Auth struct {
 	// refused, and only listed values may choose the host of a URL that
 	// carries an operator secret.
 	MetadataOptions map[string][]string `json:"metadata_options,omitempty"`
-	// TenantChosenHosts lists the template variables ("connection.shop")
+	// TenantChosenHosts lists the template variables ("connection.hostname")
 	// that choose the host of a URL carrying a host-wide secret (token,
 	// refresh, revocation and request-token URLs; an api_key entry's base
-	// URL) without a list of allowed values. When one of them is used the
+	// URL) without a list of allowed values and not as one DNS label under
+	// a parent domain the descriptor names (Shopify's
+	// {{connection.shop}}.myshopify.com is fixed by the descriptor; see
+	// LabelParent). When one of them is used the
 	// host never sends the operator's credentials ({PROVIDER}_CLIENT_ID
 	// and _CLIENT_SECRET, {PROVIDER}_API_KEY): the tenant registers its own
 	// OAuth app or connects with its own key. The importer derives it;

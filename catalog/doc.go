@@ -33,8 +33,11 @@
 // Host-wide (operator) secrets — {PROVIDER}_CLIENT_ID/_CLIENT_SECRET at
 // token, refresh, revocation and request-token endpoints, and
 // {PROVIDER}_API_KEY at an api_key entry's API — only go to hosts the
-// descriptor fixes: literally, or through values it lists
-// (connection_param_options, metadata_options). ExpandSecretURL enforces
+// descriptor fixes: literally, through values it lists
+// (connection_param_options, metadata_options), or through a value that
+// is a single DNS label placed directly under a registrable parent domain
+// the descriptor writes out (https://{{connection.shop}}.myshopify.com).
+// ExpandSecretURL enforces
 // it when such a URL is built; SecretHostProblems checks a descriptor, and
 // auth.tenant_chosen_hosts declares the variables with which a tenant
 // picks a host itself, so that it needs its own OAuth app or key.

@@ -4,17 +4,26 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/publicsuffix"
 )
 
 // Host-wide secrets are the operator's: {PROVIDER}_CLIENT_ID and
 // _CLIENT_SECRET sent to token, refresh, revocation and request-token
 // endpoints, and {PROVIDER}_API_KEY sent to an api_key entry's API. The
 // rule this file states: such a secret only goes to a URL whose host the
-// operator's descriptor fixes, either literally or through a value from
-// the descriptor's list of allowed values (ConnectionParamOptions,
-// MetadataOptions). A host that any other value chooses (a shop
-// subdomain, an instance URL, a custom domain, a callback parameter)
-// needs the tenant's own OAuth app or key.
+// operator's descriptor fixes, either literally, through a value from the
+// descriptor's list of allowed values (ConnectionParamOptions,
+// MetadataOptions), or through a value that fills exactly one DNS label
+// directly under a parent domain the descriptor writes out (Shopify's
+// https://{{connection.shop}}.myshopify.com, Zendesk's
+// {{connection.subdomain}}.zendesk.com): such a host stays within the
+// provider's own domain, provided the value is a single DNS label (see
+// ValidLabelValue) and the parent is a registrable domain, not a public
+// suffix such as "com" or "co.uk" (see LabelParent). A host that any other
+// value chooses (an instance URL, a custom domain, a whole host name, a
+// callback parameter naming a server) needs the tenant's own OAuth app or
+// key.
 
 // SecretURL is one URL template of a descriptor that carries a host-wide
 // secret when the operator's credentials are used.
@@ -84,14 +93,113 @@ func HostVars(tmpl string) []TemplateVar {
 	return out
 }
 
+// LabelParent returns the parent domain under which v fills one DNS label
+// in tmpl, when every place of v in the scheme, host or port of every
+// alternative of tmpl is a whole label of the host directly followed by
+// a parent domain written literally ("https://{{connection.shop}}.myshopify.com/…"
+// gives "myshopify.com"). It returns "" when v is not in the host or some
+// place is not such a label: the whole host or URL, part of a label
+// ("{{connection.x}}-api.example.com"), a port, or a label whose parent
+// holds a variable, has a single label ("{{connection.x}}.com"), is a
+// public suffix ("{{connection.x}}.co.uk") or is not a DNS name. Where
+// alternatives name different parents, the first is returned.
+func LabelParent(tmpl string, v TemplateVar) string {
+	parent := ""
+	for _, alt := range Alternatives(tmpl) {
+		var before strings.Builder
+		last := 0
+		for _, loc := range varPattern.FindAllStringSubmatchIndex(alt, -1) {
+			before.WriteString(alt[last:loc[0]])
+			w := TemplateVar{Namespace: alt[loc[2]:loc[3]], Name: alt[loc[4]:loc[5]]}
+			if w == v && position(before.String()) <= posPort {
+				p := labelParentAt(alt, loc[0], loc[1])
+				if p == "" {
+					return ""
+				}
+				if parent == "" {
+					parent = p
+				}
+			}
+			before.WriteString("x")
+			last = loc[1]
+		}
+	}
+	return parent
+}
+
+// labelParentAt returns the literal parent domain of the variable
+// reference alt[start:end] when it is a whole label of the host followed
+// by such a parent (see LabelParent), else "".
+func labelParentAt(alt string, start, end int) string {
+	before := alt[:start]
+	if position(before) != posHost {
+		return ""
+	}
+	// The label starts the host (after "://" or user info) or follows a dot.
+	if !strings.HasSuffix(before, "://") && !strings.HasSuffix(before, "@") && !strings.HasSuffix(before, ".") {
+		return ""
+	}
+	rest := alt[end:]
+	if i := strings.IndexAny(rest, "/?#:"); i >= 0 {
+		rest = rest[:i]
+	}
+	parent, ok := strings.CutPrefix(rest, ".")
+	if !ok || strings.Contains(parent, "{{") || !registrableParent(parent) {
+		return ""
+	}
+	return parent
+}
+
+// registrableParent reports whether a domain written in a descriptor may
+// be the fixed parent of a one-label variable: a DNS name (see
+// validHostName) of at least two labels that is not itself a public
+// suffix of the ICANN section of the Public Suffix List ("co.uk",
+// "com.au"), under which anyone could register the label. Suffixes of the
+// list's private section (myshopify.com) are the providers' own domains
+// and pass.
+func registrableParent(p string) bool {
+	if !validHostName(p) || !strings.Contains(p, ".") {
+		return false
+	}
+	p = strings.ToLower(p)
+	suffix, icann := publicsuffix.PublicSuffix(p)
+	return !(icann && suffix == p)
+}
+
+// fixedHostVar reports whether v, in one of d's secret-bearing URL
+// templates tmpl, leaves the host fixed by the descriptor: v has a list of
+// allowed values, or fills one label under a literal parent domain.
+func fixedHostVar(d *Descriptor, tmpl string, v TemplateVar) bool {
+	return len(d.Auth.AllowedValues(v)) > 0 || LabelParent(tmpl, v) != ""
+}
+
 // TenantChosenHostVars returns, in order, the variables that choose the
-// host of one of d's secret-bearing URLs without a list of allowed
-// values: what TenantChosenHosts must list.
+// host of one of d's secret-bearing URLs without a list of allowed values
+// and not as one label under a literal parent domain: what
+// TenantChosenHosts must list.
 func TenantChosenHostVars(d *Descriptor) []string {
 	var out []string
 	for _, su := range SecretURLs(d) {
 		for _, v := range HostVars(su.Template) {
-			if len(d.Auth.AllowedValues(v)) == 0 && !slices.Contains(out, v.String()) {
+			if !fixedHostVar(d, su.Template, v) && !slices.Contains(out, v.String()) {
+				out = append(out, v.String())
+			}
+		}
+	}
+	return out
+}
+
+// LabelHostVars returns, in order, the variables without a list of
+// allowed values that fill one label under a literal parent domain in
+// every secret-bearing URL of d whose host they are in: their values are
+// held to a single DNS label when an operator secret rides on the request,
+// and the tenant needs no app or key of its own for them.
+func LabelHostVars(d *Descriptor) []string {
+	var out []string
+	chosen := TenantChosenHostVars(d)
+	for _, su := range SecretURLs(d) {
+		for _, v := range HostVars(su.Template) {
+			if len(d.Auth.AllowedValues(v)) == 0 && !slices.Contains(chosen, v.String()) && !slices.Contains(out, v.String()) {
 				out = append(out, v.String())
 			}
 		}
@@ -101,18 +209,26 @@ func TenantChosenHostVars(d *Descriptor) []string {
 
 // SecretHostProblems checks d against the rule: every variable that
 // chooses the host of a secret-bearing URL must be constrained by a list
-// of allowed values, or be declared in auth.tenant_chosen_hosts (so that
-// tenants are told their own OAuth app or key is needed). It returns one
-// line per problem, naming the field and the variable.
+// of allowed values, fill one label under a literal parent domain, or be
+// declared in auth.tenant_chosen_hosts (so that tenants are told their own
+// OAuth app or key is needed). It returns one line per problem, naming the
+// field and the variable.
 func SecretHostProblems(d *Descriptor) []string {
 	var out []string
 	for _, su := range SecretURLs(d) {
 		for _, v := range HostVars(su.Template) {
-			if len(d.Auth.AllowedValues(v)) > 0 || slices.Contains(d.Auth.TenantChosenHosts, v.String()) {
+			if fixedHostVar(d, su.Template, v) || slices.Contains(d.Auth.TenantChosenHosts, v.String()) {
 				continue
 			}
 			out = append(out, fmt.Sprintf("%s: %s: %s chooses the host of a URL that carries the operator's secret, "+
-				"with no list of allowed values and not declared in auth.tenant_chosen_hosts", d.ID, su.Field, v))
+				"with no list of allowed values, not as one label under a domain the descriptor names, and not declared in auth.tenant_chosen_hosts", d.ID, su.Field, v))
+		}
+	}
+	chosen := TenantChosenHostVars(d)
+	for _, v := range d.Auth.TenantChosenHosts {
+		if !slices.Contains(chosen, v) {
+			out = append(out, fmt.Sprintf("%s: auth.tenant_chosen_hosts: %s chooses no host of a URL that carries the operator's secret "+
+				"(or only through allowed values or as one label under a domain the descriptor names): drop it", d.ID, v))
 		}
 	}
 	return out

@@ -113,15 +113,46 @@ func (e *HostError) Error() string {
 // Unwrap returns ErrTenantChosenHost.
 func (e *HostError) Unwrap() error { return ErrTenantChosenHost }
 
+// ErrNotLabel is wrapped by the errors ExpandSecretURL returns when a
+// value that fills one label under a parent domain is not a single DNS
+// label.
+var ErrNotLabel = errors.New("the value is not a single DNS label")
+
+// LabelError reports the template variable whose value, placed as one
+// label under the literal parent domain Parent of a URL that carries an
+// operator secret, is not a single DNS label. It never holds the value.
+type LabelError struct {
+	Var    TemplateVar
+	Parent string
+}
+
+func (e *LabelError) Error() string {
+	return fmt.Sprintf("template variable %s is one label of the host under %s, so it must be a single DNS label: "+
+		"letters, digits and '-', 1 to 63 characters, not starting or ending with '-' (no '.', ':', '@', '%%', spaces or other characters)", e.Var, e.Parent)
+}
+
+// Unwrap returns ErrNotLabel.
+func (e *LabelError) Unwrap() error { return ErrNotLabel }
+
+// ValidLabelValue reports whether v is a single DNS label (RFC 1123):
+// ASCII letters, digits and hyphens, 1 to 63 characters, neither starting
+// nor ending with a hyphen. A label cannot leave the parent domain it is
+// placed under: it has no dot, user info, port, path, percent-encoding or
+// non-ASCII character.
+func ValidLabelValue(v string) bool { return dnsLabel.MatchString(v) }
+
 // ExpandSecretURL expands the template of a URL that will carry a
 // host-wide (operator) secret, such as a token endpoint called with the
 // operator's OAuth client or a base URL called with {PROVIDER}_API_KEY.
 // It works like ExpandURL, except that every variable placed in the
-// URL's scheme, host or port must have a value listed by allowed (exactly;
-// a whole-URL value may differ only by a trailing '/'): the host is then
-// fixed by the descriptor, never by the tenant. Otherwise the error is a
-// *HostError wrapping ErrTenantChosenHost. allowed may be nil (no value
-// is allowed).
+// URL's scheme, host or port must leave the host fixed by the descriptor,
+// never by the tenant. Either its value is listed by allowed (exactly; a
+// whole-URL value may differ only by a trailing '/'), or the template
+// places it as one whole label directly under a parent domain it writes
+// out (see LabelParent) and the value is a single DNS label (see
+// ValidLabelValue; otherwise the error is a *LabelError wrapping
+// ErrNotLabel). Any other value there is refused with a *HostError
+// wrapping ErrTenantChosenHost. allowed may be nil (no value is listed).
 func ExpandSecretURL(tmpl string, vars map[string]map[string]string, allowed func(TemplateVar) []string) (string, error) {
 	return expandURL(tmpl, vars, allowed, true)
 }
@@ -147,7 +178,13 @@ func expandURL(tmpl string, vars map[string]map[string]string, allowed func(Temp
 // expandURLOne expands one alternative of a URL template.
 func expandURLOne(alt string, vars map[string]map[string]string, allowed func(TemplateVar) []string, strict bool) (string, error) {
 	var freeHost bool // an unlisted value was placed in the host
+	// The references of alt in order, so the filter, called once per
+	// reference, knows which one it fills.
+	refs := varPattern.FindAllStringIndex(alt, -1)
+	n := 0
 	out, err := expandOne(alt, vars, func(v TemplateVar, value, before string) (string, error) {
+		ref := refs[n]
+		n++
 		pos := position(before)
 		if pos <= posPort {
 			if allowed != nil {
@@ -158,7 +195,13 @@ func expandURLOne(alt string, vars map[string]map[string]string, allowed func(Te
 				}
 			}
 			if strict {
-				return "", &HostError{Var: v}
+				parent := labelParentAt(alt, ref[0], ref[1])
+				if parent == "" {
+					return "", &HostError{Var: v}
+				}
+				if !ValidLabelValue(value) {
+					return "", &LabelError{Var: v, Parent: parent}
+				}
 			}
 		}
 		if pos == posHost {
