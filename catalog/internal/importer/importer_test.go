@@ -88,6 +88,16 @@ func TestImportRefusesStaleOverride(t *testing.T) {
 func TestImportDeclaresTenantChosenHosts(t *testing.T) {
 	for _, tc := range []struct{ override, want string }{
 		{`{"token_url":"https://{{connection.host}}/token"}`, "connection.host"},
+		// One label under a domain the descriptor names is fixed by it.
+		{`{"token_url":"https://{{connection.host}}.example.com/token"}`, ""},
+		{`{"token_url":"https://{{connection.host}}.myshopify.com/admin/oauth/access_token"}`, ""},
+		{`{"refresh_url":"https://{{metadata.prefix}}.retail.example.app/token"}`, ""},
+		{`{"token_url":"https://{{connection.host}}.com/token"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}.co.uk/token"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}-login.example.com/token"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}.{{connection.region}}.example.com/token"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}.example.com/token","refresh_url":"https://{{connection.host}}/refresh"}`, "connection.host"},
+		{`{"token_url":"https://{{connection.host}}.example.com:{{connection.port}}/token"}`, "connection.port"},
 		{`{"token_url":"https://{{connection.host}}/token","connection_param_options":{"host":["a.test","b.test"]}}`, ""},
 		{`{"refresh_url":"{{metadata.api_domain}}/refresh"}`, "metadata.api_domain"},
 		{`{"refresh_url":"{{metadata.api_domain}}/refresh","metadata_options":{"api_domain":["https://a.test"]}}`, ""},
