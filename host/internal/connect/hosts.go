@@ -21,8 +21,11 @@ import (
 //   - credentials: the tenant, who typed them in.
 //
 // None of them may choose the host of a URL carrying the operator's
-// client unless the descriptor lists the value. The tenant's own OAuth app
-// may go to hosts the tenant chose: the secret is the tenant's.
+// client unless the descriptor lists the value, or the template puts the
+// value as one label under a parent domain it names (Shopify's
+// {{connection.shop}}.myshopify.com) and the value is a single DNS label.
+// The tenant's own OAuth app may go to hosts the tenant chose: the secret
+// is the tenant's.
 
 // maxValueLen bounds a connection parameter or metadata value.
 const maxValueLen = 1024
@@ -39,6 +42,14 @@ func secretURL(provider, what, tmpl string, a *catalog.Auth, cl client, vars map
 	var he *catalog.HostError
 	if errors.As(err, &he) {
 		return "", tenantAppRequired(provider, what, a, he.Var)
+	}
+	var le *catalog.LabelError
+	if errors.As(err, &le) {
+		return "", &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf(
+			"the %s of %s puts %s as one label in front of %s, so with the operator's OAuth client it must be a single DNS label "+
+				"(letters, digits and '-', 1 to 63 characters, not starting or ending with '-'; no '.', ':', '@' or '%%'), e.g. the name before .%s; "+
+				"or register your own OAuth app with PUT /api/v1/oauth-apps/%s",
+			what, provider, describeVar(le.Var), le.Parent, le.Parent, provider), Err: err}
 	}
 	if err != nil {
 		return "", &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("cannot build the %s: %v", what, err), Err: err}

@@ -290,3 +290,69 @@ func TestTokenRedirectNotFollowedAcrossHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestOperatorClientToShopLabel: a token URL that puts a connection
+// parameter as one label under a domain the descriptor names (Shopify's
+// {{connection.shop}}.myshopify.com) takes the operator's client when the
+// value is a single DNS label, from the connect request or the callback;
+// any value that is not one is refused, and nothing reaches the attacker.
+func TestOperatorClientToShopLabel(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, fakeprovider.Quirks{}, func(d *catalog.Descriptor, fp *fakeprovider.Server) {
+			d.Auth.TokenURL = "http://{{connection.shop}}.shop.fake.test/oauth/token"
+			d.Auth.RefreshURL = d.Auth.TokenURL
+			d.Auth.RevocationURL = "http://{{connection.shop}}.shop.fake.test/oauth/revoke"
+			d.Auth.ConnectionParams = []string{"shop"}
+		})
+		a := newAttacker(t)
+		withAttacker(e, a)
+
+		// A shop label connects with the operator's client: the fake
+		// provider (every *.fake.test) receives the token request.
+		for i, shop := range []string{"acme", "my-store-1", "X1"} {
+			res, err := e.svc.StartConnect(ctx, e.tenant, "", "fake", connect.ConnectOptions{Params: map[string]string{"shop": shop}})
+			if err != nil {
+				t.Fatalf("shop=%q: %v", shop, err)
+			}
+			before := len(e.fp.TokenRequests())
+			q := e.authorize(res.AuthURL)
+			if _, err := e.svc.Callback(ctx, "fake", q); err != nil {
+				t.Fatalf("shop=%q callback: %v", shop, err)
+			}
+			if got := e.fp.TokenRequests(); len(got) != before+1 || got[before].Fields["client_secret"]+got[before].BasicUser == "" {
+				t.Fatalf("shop=%q: token request not received with the operator's client (%d)", shop, i)
+			}
+		}
+
+		breakouts := []string{
+			"evil.test#", "x.evil.test", "evil.test", "a@b", "a@x.evil.test", "a:1", "x.evil.test:80", "%2e", "%2eevil.test", "..", ".",
+			"éa", "\u0435vil", "a b", strings.Repeat("a", 64), "-a", "a-", "a_b", "a/b", "a?b", "x.evil.test/", "x.evil.test#a",
+			"x.evil.test\\@a", "127.0.0.1", "[::1]", "acme.shop.fake.test",
+		}
+		for _, v := range breakouts {
+			// At connect.
+			_, err := e.svc.StartConnect(ctx, e.tenant, "", "fake", connect.ConnectOptions{Params: map[string]string{"shop": v}})
+			wantCode(t, err, connect.CodeInvalidInput)
+			if len(v) > 2 && strings.Contains(err.Error(), v) {
+				t.Fatalf("shop=%q: the message repeats the value: %v", v, err)
+			}
+			// In the callback, when the connect request named no shop.
+			res, err := e.svc.StartConnect(ctx, e.tenant, "", "fake", connect.ConnectOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.svc.Callback(ctx, "fake", url.Values{"state": {res.State}, "code": {"c"}, "shop": {v}})
+			wantCode(t, err, connect.CodeInvalidInput)
+		}
+		// A value with dots that stays under the domain is refused with a
+		// message that says what to send.
+		_, err := e.svc.StartConnect(ctx, e.tenant, "", "fake", connect.ConnectOptions{Params: map[string]string{"shop": "acme.shop.fake.test"}})
+		if err == nil || !strings.Contains(err.Error(), "single DNS label") || !strings.Contains(err.Error(), "shop.fake.test") {
+			t.Fatalf("message %v: want it to ask for a single label under shop.fake.test", err)
+		}
+		if got := a.requests(); len(got) != 0 {
+			t.Fatalf("the attacker received %d requests: %q", len(got), got)
+		}
+	})
+}
