@@ -395,6 +395,20 @@ func TestExpandSecretURLLabel(t *testing.T) {
 			t.Errorf("%s: %q, %v; want ErrTenantChosenHost", tm, got, err)
 		}
 	}
+	// A variable with a list of allowed values takes listed values only,
+	// even where the template puts it as one label.
+	listed := func(v catalog.TemplateVar) []string {
+		if v.Name == "shop" {
+			return []string{"eu", "us"}
+		}
+		return nil
+	}
+	if got, err := catalog.ExpandSecretURL(tmpl, vars("eu"), listed); err != nil || got != "https://eu.myshopify.com/admin/oauth/access_token" {
+		t.Errorf("listed label: %q, %v", got, err)
+	}
+	if got, err := catalog.ExpandSecretURL(tmpl, vars("xx"), listed); !errors.Is(err, catalog.ErrTenantChosenHost) {
+		t.Errorf("unlisted label of a listed variable: %q, %v; want ErrTenantChosenHost", got, err)
+	}
 	// Without an operator secret, the label rule does not narrow the
 	// value: a host name under the parent is fine.
 	if got, err := catalog.ExpandURL(tmpl, vars("a.b")); err != nil || got != "https://a.b.myshopify.com/admin/oauth/access_token" {

@@ -147,9 +147,10 @@ func ValidLabelValue(v string) bool { return dnsLabel.MatchString(v) }
 // It works like ExpandURL, except that every variable placed in the
 // URL's scheme, host or port must leave the host fixed by the descriptor,
 // never by the tenant. Either its value is listed by allowed (exactly; a
-// whole-URL value may differ only by a trailing '/'), or the template
-// places it as one whole label directly under a parent domain it writes
-// out (see LabelParent) and the value is a single DNS label (see
+// whole-URL value may differ only by a trailing '/'), or, for a variable
+// without a list, the template places it as one whole label directly
+// under a parent domain it writes out (see LabelParent) and the value is
+// a single DNS label (see
 // ValidLabelValue; otherwise the error is a *LabelError wrapping
 // ErrNotLabel). Any other value there is refused with a *HostError
 // wrapping ErrTenantChosenHost. allowed may be nil (no value is listed).
@@ -187,16 +188,20 @@ func expandURLOne(alt string, vars map[string]map[string]string, allowed func(Te
 		n++
 		pos := position(before)
 		if pos <= posPort {
+			var listed []string
 			if allowed != nil {
-				for _, a := range allowed(v) {
-					if value == a || (pos == posURL && strings.TrimSuffix(value, "/") == strings.TrimSuffix(a, "/")) {
-						return strings.TrimSuffix(value, "/"), nil
-					}
+				listed = allowed(v)
+			}
+			for _, a := range listed {
+				if value == a || (pos == posURL && strings.TrimSuffix(value, "/") == strings.TrimSuffix(a, "/")) {
+					return strings.TrimSuffix(value, "/"), nil
 				}
 			}
 			if strict {
+				// A variable with a list takes listed values only, even
+				// where a label would do.
 				parent := labelParentAt(alt, ref[0], ref[1])
-				if parent == "" {
+				if parent == "" || len(listed) > 0 {
 					return "", &HostError{Var: v}
 				}
 				if !ValidLabelValue(value) {
