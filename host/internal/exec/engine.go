@@ -536,6 +536,10 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeTenantAppRequired, berr.Error()
 			return res
 		}
+		if errors.Is(berr, catalog.ErrNotLabel) {
+			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeInvalidInput, berr.Error()
+			return res
+		}
 		if berr == nil {
 			req.BaseURL = base
 		} else if impl.Kind() == runtime.KindGeneric {

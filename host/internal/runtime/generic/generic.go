@@ -304,7 +304,9 @@ func BaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string)
 // secret ({PROVIDER}_API_KEY, used when the tenant has no connection):
 // like BaseURL, but a value (a connection parameter, a credential field,
 // a pieces call's config) may only choose the host when the descriptor
-// lists it among the allowed values. Otherwise the error wraps
+// lists it among the allowed values, or the template puts it as one DNS
+// label under a domain it names (then a value that is not a single label
+// gives an error wrapping catalog.ErrNotLabel). Otherwise the error wraps
 // catalog.ErrTenantChosenHost and says how to use the tenant's own key.
 func OperatorBaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string) (string, error) {
 	return baseURL(d, creds, env, true)
@@ -331,6 +333,9 @@ func baseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string)
 		return "", fmt.Errorf("the %s API base URL takes its host from %s, which the caller chooses; the operator's key (%s_API_KEY) is only sent to hosts the catalog fixes: "+
 			"pass your own key as config.api_key, or connect %s with your own key (POST /api/v1/connections/%s): %w",
 			d.ID, he.Var, connect.EnvName(d.ID), d.ID, d.ID, catalog.ErrTenantChosenHost)
+	}
+	if errors.Is(err, catalog.ErrNotLabel) {
+		return "", fmt.Errorf("cannot build the %s API base URL for the operator's key (%s_API_KEY): %w", d.ID, connect.EnvName(d.ID), err)
 	}
 	if err != nil {
 		return "", fmt.Errorf("cannot build the %s API base URL: %v", d.ID, err)

@@ -277,23 +277,43 @@ func TestOperatorBaseURL(t *testing.T) {
 		ConnectionParamOptions: map[string][]string{"region": {"eu", "us"}}},
 		API: catalog.API{BaseURL: "https://api.{{connection.region}}.keyed.example/{{connection.account}} || https://{{credentials.domain}}/api"}}
 	freshteam, _ := testCatalog.Get("freshteam")
+	okta, _ := testCatalog.Get("okta-api-key")
 	cases := []struct {
 		name  string
 		d     *catalog.Descriptor
 		creds provider.Credentials
 		env   map[string]string
 		want  string
+		err   error // with want "": ErrTenantChosenHost unless set
 	}{
-		{"allowed value", keyed, provider.Credentials{Params: map[string]string{"region": "eu", "account": "a/b"}}, nil, "https://api.eu.keyed.example/a%2Fb"},
-		{"env override", freshteam, provider.Credentials{Params: map[string]string{"accountName": "x"}}, map[string]string{"FRESHTEAM_API_BASE_URL": "https://api.example.com"}, "https://api.example.com"},
-		{"unlisted value", keyed, provider.Credentials{Params: map[string]string{"region": "evil.com", "account": "a"}}, nil, ""},
-		{"unlisted spelling", keyed, provider.Credentials{Params: map[string]string{"region": "eu.evil.com", "account": "a"}}, nil, ""},
-		{"credential field", keyed, provider.Credentials{Fields: map[string]string{"domain": "evil.com"}}, nil, ""},
-		{"shipped subdomain", freshteam, provider.Credentials{Params: map[string]string{"accountName": "acme"}}, nil, ""},
+		{"allowed value", keyed, provider.Credentials{Params: map[string]string{"region": "eu", "account": "a/b"}}, nil, "https://api.eu.keyed.example/a%2Fb", nil},
+		{"env override", freshteam, provider.Credentials{Params: map[string]string{"accountName": "x"}}, map[string]string{"FRESHTEAM_API_BASE_URL": "https://api.example.com"}, "https://api.example.com", nil},
+		{"unlisted value", keyed, provider.Credentials{Params: map[string]string{"region": "evil.com", "account": "a"}}, nil, "", nil},
+		{"unlisted spelling", keyed, provider.Credentials{Params: map[string]string{"region": "eu.evil.com", "account": "a"}}, nil, "", nil},
+		{"credential field", keyed, provider.Credentials{Fields: map[string]string{"domain": "evil.com"}}, nil, "", nil},
+		{"shipped whole host", okta, provider.Credentials{Params: map[string]string{"hostname": "acme.okta.com"}}, nil, "", nil},
+		// One label under the provider's domain stays under it.
+		{"shipped subdomain label", freshteam, provider.Credentials{Params: map[string]string{"accountName": "acme"}}, nil, "https://acme.freshteam.com", nil},
+	}
+	for _, v := range []string{"evil.com#", "x.evil", "a@b", "a:1", "%2e", "..", "\u0435vil", strings.Repeat("a", 64), "-a", "acme.freshteam.com"} {
+		cases = append(cases, struct {
+			name  string
+			d     *catalog.Descriptor
+			creds provider.Credentials
+			env   map[string]string
+			want  string
+			err   error
+		}{"shipped subdomain " + v, freshteam, provider.Credentials{Params: map[string]string{"accountName": v}}, nil, "", catalog.ErrNotLabel})
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := OperatorBaseURL(tc.d, tc.creds, func(k string) string { return tc.env[k] })
+			if tc.want == "" && tc.err != nil {
+				if !errors.Is(err, tc.err) || !strings.Contains(err.Error(), "single DNS label") || strings.Contains(err.Error(), "evil") {
+					t.Fatalf("OperatorBaseURL = %q, %v; want %v saying what a label is", got, err, tc.err)
+				}
+				return
+			}
 			if tc.want == "" {
 				if !errors.Is(err, catalog.ErrTenantChosenHost) || !strings.Contains(err.Error(), "config.api_key") || strings.Contains(err.Error(), "evil") {
 					t.Fatalf("OperatorBaseURL = %q, %v; want a refusal naming the remedy", got, err)
