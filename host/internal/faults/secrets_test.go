@@ -124,21 +124,26 @@ func startSecretsHost(t *testing.T, backend string) *secretsHost {
   "redirect_metadata":["accounts-server"],"metadata_options":{"accounts-server":["`+fp.URL+`"]}`),
 		"sflike.json": oauth("sflike", "http://{{connection.hostname}}/oauth/token || "+fp.URL+"/oauth/token",
 			`,"connection_params":["hostname"],"optional_connection_params":["hostname"],"token_metadata":["instance_url"],"tenant_chosen_hosts":["connection.hostname"]`),
+		// One label under the provider's own domain: the operator's
+		// client goes there when the value is a single DNS label.
 		"shoplike.json": oauth("shoplike", "https://{{connection.shop}}.myshop.test/admin/oauth/access_token",
-			`,"connection_params":["shop"],"tenant_chosen_hosts":["connection.shop"]`),
+			`,"connection_params":["shop"]`),
+		"prefixlike.json": oauth("prefixlike", "https://{{metadata.domain_prefix}}.retail.myshop.test/api/1.0/token",
+			`,"redirect_metadata":["domain_prefix"]`),
 		"redirlike.json": oauth("redirlike", rd.URL+"/oauth/token", ""),
 		"keyfixed.json":  keyed("keyfixed", fp.URL+"/api", ""),
 		"keyhost.json":   keyed("keyhost", "http://{{connection.host}}/api", `,"connection_params":["host"],"tenant_chosen_hosts":["connection.host"]`),
 		"keydomain.json": keyed("keydomain", "http://{{credentials.domain}}/api", `,"tenant_chosen_hosts":["credentials.domain"]`),
+		"keylabel.json":  keyed("keylabel", "http://{{connection.sub}}.keylabel.test/api", `,"connection_params":["sub"]`),
 		"keyregion.json": keyed("keyregion", "http://{{connection.region}}/api",
 			`,"connection_params":["region"],"connection_param_options":{"region":["`+fakeHost+`"]}`),
 	}
 	operKey := "operator-api-key-" + strings.Repeat("k", 12)
 	env := map[string]string{}
-	for _, p := range []string{"ZOHOLIKE", "SFLIKE", "SHOPLIKE", "REDIRLIKE"} {
+	for _, p := range []string{"ZOHOLIKE", "SFLIKE", "SHOPLIKE", "PREFIXLIKE", "REDIRLIKE"} {
 		env[p+"_CLIENT_ID"], env[p+"_CLIENT_SECRET"] = fp.ClientID, fp.ClientSecret
 	}
-	for _, p := range []string{"KEYHOST", "KEYDOMAIN", "KEYREGION", "KEYFIXED"} {
+	for _, p := range []string{"KEYHOST", "KEYDOMAIN", "KEYREGION", "KEYFIXED", "KEYLABEL"} {
 		env[p+"_API_KEY"] = operKey
 	}
 	h := hosttest.Start(t, hosttest.Options{Backend: backend, AdminKey: adminKey, Catalog: cat, Env: env, LogLevel: "error", Quiet: true})
@@ -160,6 +165,24 @@ func (s *secretsHost) hostSpellings() []string {
 		"0x7f000001:" + port, "127.1:" + port, "127.0.0.1", "evil.com", "evil.com#", "x@evil", "evil.com:443", "evil.com.",
 		"%2e%2e", "%2e", "..", "évil.com", "\u0435vil.com", "xn--vil-bma.com", "accounts.zoho.eu.evil.com",
 		fh + ".evil.com", "evil.com\\@" + fh, " evil.com", "EVIL.COM", "a.b.evil.com", "evil.com%00", "evil.com\t",
+	}
+}
+
+// labelSpellings are values a tenant may give where a template puts one
+// DNS label under the provider's domain ({{connection.shop}}.myshop.test),
+// trying to break out of the label: dots, user info, port, path, query,
+// fragment, percent-encoding, backslashes, whitespace, non-ASCII
+// look-alikes, IP literals, the attacker's address, labels too long or
+// with a hyphen at an end, and hosts under or around the parent domain.
+func (s *secretsHost) labelSpellings() []string {
+	ev := s.evilHost
+	port := ev[strings.LastIndex(ev, ":")+1:]
+	return []string{
+		"evil.com#", "x.evil", "a@b", "a:1", "%2e", "..", ".", "\u0435vil", "évil", "ｅvil", "evil\u200b", strings.Repeat("a", 64), "-a", "a-", "-",
+		ev, ev + "#", ev + "/", "x@" + ev, "a:" + port, "localhost:" + port, "localhost#", "localhost/", "localhost?", "127.0.0.1", "[::1]",
+		"2130706433:" + port, "evil.com%23", "evil.com%2f", "x%40evil.com", "%2e%2e", "a\\b", "evil.com\\@a", "a b", "a\tb",
+		"evil.com.", ".evil.com", "evil.com?", "evil.com/x", "a_b", "acme.myshop.test", "myshop.test.evil.com", "acme.myshop.test@evil.com",
+		"xn--80ak6aa92e.com", "a\r\nHost: evil.com",
 	}
 }
 
@@ -339,6 +362,35 @@ func TestAttackSecretRouting(t *testing.T) {
 				})
 			}
 			s.runAttack(t, "secret-pieces-config", cases, "tenant_app_required")
+
+			// A template variable that is one label under the provider's
+			// domain (a shop): the operator's client may go there, but no
+			// spelling of a value leaves the label, whether it comes from
+			// the connect request, the callback's query or a callback
+			// field, or accompanies the operator's key in a pieces call.
+			t.Run("one label works", func(t *testing.T) {
+				tn := s.NewTenant("shop-label")
+				for _, shop := range []string{"acme", "my-store-1", "a" + strings.Repeat("b", 62)} {
+					s.Must(s.connect(tn, "shoplike", url.Values{"shop": {shop}}), 200, nil)
+				}
+			})
+			cases = nil
+			tn = s.NewTenant("shop-label")
+			for _, v := range s.labelSpellings() {
+				add("shoplike connect shop="+v, func() hosttest.Response {
+					return s.callbackWith(tn, "shoplike", url.Values{"shop": {v}}, nil)
+				})
+				add("shoplike callback shop="+v, func() hosttest.Response {
+					return s.callbackWith(tn, "shoplike", nil, url.Values{"shop": {v}})
+				})
+				add("prefixlike callback domain_prefix="+v, func() hosttest.Response {
+					return s.callbackWith(tn, "prefixlike", nil, url.Values{"domain_prefix": {v}})
+				})
+				add("keylabel config.sub="+v, func() hosttest.Response {
+					return s.piece(tn, "keylabel", map[string]string{"sub": v}, "/me")
+				})
+			}
+			s.runAttack(t, "secret-shop-label", cases, refused...)
 
 			// A connection's own parameters win over a call's config: the
 			// tenant's stored key stays on the connection's host.
