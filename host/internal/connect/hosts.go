@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/store"
 )
 
 // A host-wide secret (the operator's OAuth client from
@@ -27,8 +29,9 @@ import (
 // The tenant's own OAuth app may go to hosts the tenant chose: the secret
 // is the tenant's.
 
-// maxValueLen bounds a connection parameter or metadata value.
-const maxValueLen = 1024
+// maxValueLen bounds a connection parameter or metadata value, in
+// characters, like the column that keeps it.
+const maxValueLen = store.MaxParamValue
 
 // secretURL expands the template of a URL that carries cl's credentials.
 // With the operator's client, a value that is not one of the descriptor's
@@ -90,7 +93,7 @@ func urlTemplates(d *catalog.Descriptor, a *catalog.Auth) []string {
 // connection) or a redirect or token metadata field (namespace metadata),
 // whatever supplied it (connect request, callback query, token response):
 // one of the descriptor's allowed values when it lists some; otherwise
-// printable text, at most maxValueLen bytes unless a token-response field
+// printable text, at most maxValueLen characters unless a token-response field
 // (Notion's owner object may be longer), that is a host name where a
 // template puts it in a URL's host (a whole URL or a port where the
 // template puts one of those). The message names the field, never the
@@ -107,8 +110,8 @@ func checkValue(d *catalog.Descriptor, a *catalog.Auth, ns, name, value string) 
 		}
 		return nil
 	}
-	if len(value) > maxValueLen && !(ns == catalog.NSMetadata && slices.Contains(a.TokenMetadata, name)) {
-		return &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("%s is longer than %d bytes", label, maxValueLen)}
+	if utf8.RuneCountInString(value) > maxValueLen && !(ns == catalog.NSMetadata && slices.Contains(a.TokenMetadata, name)) {
+		return &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf("%s must be at most %d characters", label, maxValueLen)}
 	}
 	for _, r := range value {
 		if r < 0x20 || r == 0x7f {
