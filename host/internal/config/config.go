@@ -72,6 +72,66 @@ type Config struct {
 	// (ATOM_RETURN_TO_ORIGINS, comma-separated); relative paths are
 	// always allowed.
 	ReturnToOrigins []string
+	// Limits bound what one tenant, or one provider reply, can make the
+	// host hold. A zero field means the default documented on Limits.
+	Limits Limits
+}
+
+// Limits are the per-tenant and per-reply bounds. The zero value of a
+// field selects its default (see WithDefaults).
+type Limits struct {
+	// MaxUpstreamBody caps a provider's reply body, and a plugin's or
+	// piece's result, in bytes (ATOM_MAX_UPSTREAM_BODY, default 8 MiB).
+	MaxUpstreamBody int64
+	// TenantMaxConcurrent caps one tenant's executions running at once
+	// on this replica (ATOM_TENANT_MAX_CONCURRENT, default 32).
+	TenantMaxConcurrent int
+	// TenantMaxRunningAsync caps one tenant's asynchronous executions
+	// running at once on this replica, so others get workers
+	// (ATOM_TENANT_MAX_RUNNING_ASYNC, default 4).
+	TenantMaxRunningAsync int
+	// TenantMaxPendingAsync caps one tenant's queued asynchronous
+	// executions (ATOM_TENANT_MAX_PENDING_ASYNC, default 1000).
+	TenantMaxPendingAsync int
+	// TenantMaxOAuthStates caps one tenant's live OAuth states
+	// (ATOM_TENANT_MAX_OAUTH_STATES, default 100).
+	TenantMaxOAuthStates int
+	// TenantMaxUsers caps one tenant's users (ATOM_TENANT_MAX_USERS,
+	// default 10000).
+	TenantMaxUsers int
+	// AsyncWorkers is how many asynchronous executions one replica runs
+	// at once, across tenants (ATOM_ASYNC_WORKERS, default 10).
+	AsyncWorkers int
+}
+
+// Default limits.
+const (
+	DefaultMaxUpstreamBody       = 8 << 20
+	DefaultTenantMaxConcurrent   = 32
+	DefaultTenantMaxRunningAsync = 4
+	DefaultTenantMaxPendingAsync = 1000
+	DefaultTenantMaxOAuthStates  = 100
+	DefaultTenantMaxUsers        = 10000
+	DefaultAsyncWorkers          = 10
+)
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	if l.MaxUpstreamBody <= 0 {
+		l.MaxUpstreamBody = DefaultMaxUpstreamBody
+	}
+	def(&l.TenantMaxConcurrent, DefaultTenantMaxConcurrent)
+	def(&l.TenantMaxRunningAsync, DefaultTenantMaxRunningAsync)
+	def(&l.TenantMaxPendingAsync, DefaultTenantMaxPendingAsync)
+	def(&l.TenantMaxOAuthStates, DefaultTenantMaxOAuthStates)
+	def(&l.TenantMaxUsers, DefaultTenantMaxUsers)
+	def(&l.AsyncWorkers, DefaultAsyncWorkers)
+	return l
 }
 
 // Backend returns "postgres" or "sqlite".
@@ -104,6 +164,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
 	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo, rate, burst string
+	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
 		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
@@ -124,6 +185,13 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_RATE_BURST", "rate-burst", "40", "burst of the outbound rate limit", &burst},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
 		{"ATOM_RETURN_TO_ORIGINS", "return-to-origins", "", "comma-separated origins allowed as post-connect redirect targets", &returnTo},
+		{"ATOM_MAX_UPSTREAM_BODY", "max-upstream-body", fmt.Sprint(DefaultMaxUpstreamBody), "largest provider reply body (and plugin result) in bytes", &upstream},
+		{"ATOM_TENANT_MAX_CONCURRENT", "tenant-max-concurrent", fmt.Sprint(DefaultTenantMaxConcurrent), "executions one tenant may run at once", &concurrent},
+		{"ATOM_TENANT_MAX_RUNNING_ASYNC", "tenant-max-running-async", fmt.Sprint(DefaultTenantMaxRunningAsync), "asynchronous executions one tenant may run at once", &runningAsync},
+		{"ATOM_TENANT_MAX_PENDING_ASYNC", "tenant-max-pending-async", fmt.Sprint(DefaultTenantMaxPendingAsync), "asynchronous executions one tenant may have queued", &pendingAsync},
+		{"ATOM_TENANT_MAX_OAUTH_STATES", "tenant-max-oauth-states", fmt.Sprint(DefaultTenantMaxOAuthStates), "unfinished OAuth connections one tenant may have", &states},
+		{"ATOM_TENANT_MAX_USERS", "tenant-max-users", fmt.Sprint(DefaultTenantMaxUsers), "users one tenant may create", &users},
+		{"ATOM_ASYNC_WORKERS", "async-workers", fmt.Sprint(DefaultAsyncWorkers), "asynchronous executions one replica runs at once", &asyncWorkers},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, f := range fields {
@@ -162,6 +230,20 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	if _, err := fmt.Sscanf(burst, "%d", &c.RateBurst); err != nil || c.RateBurst <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_RATE_BURST: %q is not a positive number", burst))
 	}
+	positive := func(name, v string, to *int) {
+		if _, err := fmt.Sscanf(v, "%d", to); err != nil || *to <= 0 || fmt.Sprint(*to) != strings.TrimSpace(v) {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive whole number", name, v))
+		}
+	}
+	var upstreamN int
+	positive("ATOM_MAX_UPSTREAM_BODY", upstream, &upstreamN)
+	c.Limits.MaxUpstreamBody = int64(upstreamN)
+	positive("ATOM_TENANT_MAX_CONCURRENT", concurrent, &c.Limits.TenantMaxConcurrent)
+	positive("ATOM_TENANT_MAX_RUNNING_ASYNC", runningAsync, &c.Limits.TenantMaxRunningAsync)
+	positive("ATOM_TENANT_MAX_PENDING_ASYNC", pendingAsync, &c.Limits.TenantMaxPendingAsync)
+	positive("ATOM_TENANT_MAX_OAUTH_STATES", states, &c.Limits.TenantMaxOAuthStates)
+	positive("ATOM_TENANT_MAX_USERS", users, &c.Limits.TenantMaxUsers)
+	positive("ATOM_ASYNC_WORKERS", asyncWorkers, &c.Limits.AsyncWorkers)
 	d, err := time.ParseDuration(shutdown)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("ATOM_SHUTDOWN_TIMEOUT: %q is not a duration (e.g. 20s)", shutdown))

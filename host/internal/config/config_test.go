@@ -34,10 +34,35 @@ func TestValidation(t *testing.T) {
 		"ATOM_BASE_URL":     {"ATOM_BASE_URL": "ftp://x"},
 		"ATOM_LOG_LEVEL":    {"ATOM_LOG_LEVEL": "loud"},
 		"ATOM_AUTO_MIGRATE": {"ATOM_AUTO_MIGRATE": "maybe"},
+
+		"ATOM_MAX_UPSTREAM_BODY":        {"ATOM_MAX_UPSTREAM_BODY": "8MB"},
+		"ATOM_TENANT_MAX_CONCURRENT":    {"ATOM_TENANT_MAX_CONCURRENT": "0"},
+		"ATOM_TENANT_MAX_RUNNING_ASYNC": {"ATOM_TENANT_MAX_RUNNING_ASYNC": "-1"},
+		"ATOM_TENANT_MAX_PENDING_ASYNC": {"ATOM_TENANT_MAX_PENDING_ASYNC": "many"},
+		"ATOM_TENANT_MAX_OAUTH_STATES":  {"ATOM_TENANT_MAX_OAUTH_STATES": "1.5"},
+		"ATOM_TENANT_MAX_USERS":         {"ATOM_TENANT_MAX_USERS": "10k"},
+		"ATOM_ASYNC_WORKERS":            {"ATOM_ASYNC_WORKERS": "none"},
 	}
 	for name, vars := range cases {
 		if _, _, err := Load("t", nil, env(vars)); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: error %v does not name the variable", name, err)
 		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	c, _, err := Load("t", nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits != (Limits{}).WithDefaults() {
+		t.Errorf("default limits %+v", c.Limits)
+	}
+	c, _, err = Load("t", []string{"--tenant-max-users", "7"}, env(map[string]string{"ATOM_MAX_UPSTREAM_BODY": "1024", "ATOM_TENANT_MAX_OAUTH_STATES": "3"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.MaxUpstreamBody != 1024 || c.Limits.TenantMaxOAuthStates != 3 || c.Limits.TenantMaxUsers != 7 || c.Limits.TenantMaxConcurrent != DefaultTenantMaxConcurrent {
+		t.Errorf("limits %+v", c.Limits)
 	}
 }
