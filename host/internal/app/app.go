@@ -225,6 +225,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	if h.Log == nil {
 		h.Log = NewLogger(cfg.LogLevel)
 	}
+	// URLs in log lines lose their query strings and userinfo (tokens).
+	h.Log = slog.New(outbound.NewRedactingHandler(h.Log.Handler()))
 	env := opts.Env
 	if env == nil {
 		env = os.Getenv

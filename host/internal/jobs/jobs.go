@@ -17,6 +17,16 @@
 //
 // Migrate (or MigratePostgres, as the schema owner) creates River's tables
 // before the first New.
+//
+// Jobs run on two queues with their own workers, so tenants' work never
+// delays the host's own: QueueSystem (River's default queue) holds webhook
+// delivery, token refresh and the sweeps; QueueExecutions holds tenants'
+// asynchronous executions, whose worker shares itself fairly between
+// tenants (see exec.Worker).
+//
+// A job's error is stored by River and logged: every error a worker
+// returns passes through outbound.RedactError, so URLs in it lose their
+// query strings and userinfo.
 package jobs
 
 import (
@@ -36,7 +46,17 @@ import (
 	"github.com/riverqueue/river/rivermigrate"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/store"
+)
+
+// Queues.
+const (
+	// QueueSystem runs the host's own jobs: webhook delivery, token
+	// refresh, sweeps. A job that names no queue runs here.
+	QueueSystem = river.QueueDefault
+	// QueueExecutions runs tenants' asynchronous executions.
+	QueueExecutions = "executions"
 )
 
 // pgStore and sqliteStore are the accessors the store backends expose.
@@ -54,8 +74,11 @@ type Config struct {
 	Workers *river.Workers
 	// PeriodicJobs run on the elected leader replica.
 	PeriodicJobs []*river.PeriodicJob
-	// MaxWorkers bounds concurrent jobs of the default queue (default 10).
+	// MaxWorkers bounds concurrent jobs of QueueSystem (default 10).
 	MaxWorkers int
+	// ExecutionWorkers bounds concurrent jobs of QueueExecutions
+	// (default 10).
+	ExecutionWorkers int
 	// FetchPollInterval is how often idle workers poll (River's default
 	// when zero; SQLite has no LISTEN/NOTIFY, so it bounds job latency).
 	FetchPollInterval time.Duration
@@ -80,17 +103,21 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		logger = slog.Default()
 	}
 	rc := &river.Config{
-		Logger:            logger.With("component", "jobs"),
+		Logger:            slog.New(outbound.NewRedactingHandler(logger.Handler())).With("component", "jobs"),
 		PeriodicJobs:      cfg.PeriodicJobs,
 		FetchPollInterval: cfg.FetchPollInterval,
+		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(redactErrors)},
 	}
 	if cfg.Workers != nil {
-		n := cfg.MaxWorkers
+		n, x := cfg.MaxWorkers, cfg.ExecutionWorkers
 		if n <= 0 {
 			n = 10
 		}
+		if x <= 0 {
+			x = 10
+		}
 		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}}
+		rc.Queues = map[string]river.QueueConfig{QueueSystem: {MaxWorkers: n}, QueueExecutions: {MaxWorkers: x}}
 	}
 	switch st := cfg.Store.(type) {
 	case pgStore:
@@ -103,6 +130,12 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		return newClient(cfg.Store.Backend(), riversqlite.New(st.DB()), rc)
 	}
 	return nil, fmt.Errorf("jobs: store backend %q exposes neither Pool() nor DB()", cfg.Store.Backend())
+}
+
+// redactErrors keeps URLs' query strings and userinfo out of the errors
+// River stores with a job and logs.
+func redactErrors(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	return outbound.RedactError(doInner(ctx))
 }
 
 func newClient[TTx any](backend string, driver riverdriver.Driver[TTx], rc *river.Config) (*Client, error) {

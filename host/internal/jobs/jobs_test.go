@@ -1,11 +1,18 @@
 package jobs_test
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 
 	"github.com/atomhq/atom/host/internal/jobs"
@@ -105,6 +112,183 @@ func TestInsertOnlyClient(t *testing.T) {
 		id, err := c.Insert(context.Background(), pingArgs{N: 7}, nil)
 		if err != nil || id == 0 {
 			t.Fatalf("insert: id=%d err=%v", id, err)
+		}
+	})
+}
+
+type leakArgs struct{}
+
+func (leakArgs) Kind() string { return "test.leak" }
+
+type leakWorker struct {
+	river.WorkerDefaults[leakArgs]
+	done chan struct{}
+}
+
+// Work fails the way an HTTP client does: the error quotes the URL.
+func (w *leakWorker) Work(ctx context.Context, job *river.Job[leakArgs]) error {
+	defer func() { w.done <- struct{}{} }()
+	return fmt.Errorf(`post: Post "https://hooks.example.com/in?token=s3cret-token": dial tcp: connection refused`)
+}
+
+func (w *leakWorker) NextRetry(*river.Job[leakArgs]) time.Time { return time.Now().Add(time.Hour) }
+
+// storedErrors reads every error River stored with jobs.
+func storedErrors(t *testing.T, st store.Store) string {
+	t.Helper()
+	q := `SELECT COALESCE(CAST(errors AS TEXT), '') FROM river_job`
+	var out strings.Builder
+	switch s := st.(type) {
+	case interface{ Pool() *pgxpool.Pool }:
+		rows, err := s.Pool().Query(context.Background(), q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e string
+			if err := rows.Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(e)
+		}
+	case interface{ DB() *sql.DB }:
+		rows, err := s.DB().Query(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var e string
+			if err := rows.Scan(&e); err != nil {
+				t.Fatal(err)
+			}
+			out.WriteString(e)
+		}
+	}
+	return out.String()
+}
+
+func TestJobErrorsAreRedacted(t *testing.T) {
+	eachQueueStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		workers := river.NewWorkers()
+		w := &leakWorker{done: make(chan struct{}, 1)}
+		jobs.AddWorker(workers, w)
+		c, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers, Logger: logger, FetchPollInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Enqueue(ctx, leakArgs{}, &river.InsertOpts{MaxAttempts: 2}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case <-w.done:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the job did not run")
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		if err := c.Stop(sctx); err != nil {
+			t.Fatal(err)
+		}
+		errs := storedErrors(t, st)
+		if !strings.Contains(errs, "hooks.example.com/in?REDACTED") {
+			t.Fatalf("stored job errors do not hold the redacted error: %q", errs)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if strings.Contains(errs, "s3cret") || strings.Contains(logs.String(), "s3cret") {
+			t.Fatalf("the URL's token was stored or logged:\nerrors: %s\nlogs: %s", errs, logs.String())
+		}
+	})
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+type blockArgs struct{}
+
+func (blockArgs) Kind() string { return "test.block" }
+
+func (blockArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{Queue: jobs.QueueExecutions} }
+
+type blockWorker struct {
+	river.WorkerDefaults[blockArgs]
+	started chan struct{}
+	release chan struct{}
+}
+
+func (w *blockWorker) Work(ctx context.Context, job *river.Job[blockArgs]) error {
+	w.started <- struct{}{}
+	select {
+	case <-w.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// A full execution queue leaves the system queue's workers free: a
+// system job completes while every execution worker is busy.
+func TestSystemQueueIsolatedFromExecutions(t *testing.T) {
+	eachQueueStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		var sum, fails atomic.Int64
+		workers := river.NewWorkers()
+		jobs.AddWorker(workers, &pingWorker{sum: &sum, fails: &fails})
+		bw := &blockWorker{started: make(chan struct{}, 10), release: make(chan struct{})}
+		jobs.AddWorker(workers, bw)
+		c, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers, MaxWorkers: 2, ExecutionWorkers: 2, FetchPollInterval: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			close(bw.release)
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c.Stop(sctx)
+		})
+		for i := 0; i < 6; i++ {
+			if err := c.Enqueue(ctx, blockArgs{}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 2; i++ {
+			select {
+			case <-bw.started:
+			case <-time.After(30 * time.Second):
+				t.Fatal("execution jobs did not start")
+			}
+		}
+		if err := c.Enqueue(ctx, pingArgs{N: 5}, nil); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for sum.Load() != 5 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if sum.Load() != 5 {
+			t.Fatal("a system job did not run while the execution queue was full")
+		}
+		if n := len(bw.started); n != 0 {
+			t.Fatalf("%d more execution jobs started beyond the queue's 2 workers", n)
 		}
 	})
 }

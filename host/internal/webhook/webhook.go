@@ -39,6 +39,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 )
@@ -187,7 +188,8 @@ func NewSender(cfg Config) *Sender {
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = 12
 	}
-	return &Sender{cfg: cfg, log: cfg.Logger.With("component", "webhook"), queue: cfg.Queue}
+	log := slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler())).With("component", "webhook")
+	return &Sender{cfg: cfg, log: log, queue: cfg.Queue}
 }
 
 // SetQueue sets the job queue after construction (the queue's worker
@@ -300,8 +302,14 @@ func (s *Sender) Emit(ctx context.Context, tenantID, typ string, data any) error
 }
 
 // Deliver posts one event to the tenant's current webhook URL, signed with
-// its current secret. Any non-2xx answer is an error.
+// its current secret. Any non-2xx answer is an error. Errors never hold
+// the URL's query string or userinfo (receivers put tokens there): River
+// stores them with the job and they are logged.
 func (s *Sender) Deliver(ctx context.Context, a DeliverArgs) error {
+	return outbound.RedactError(s.deliver(ctx, a))
+}
+
+func (s *Sender) deliver(ctx context.Context, a DeliverArgs) error {
 	var target string
 	var secret []byte
 	err := s.cfg.Store.InTenant(ctx, a.TenantID, func(tx store.Tx) error {
