@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -33,8 +34,9 @@ const ActionName = "custom_api_call"
 // Version is the generic implementation's manifest version.
 const Version = "1.0.0"
 
-// MaxResponseBytes bounds the response body read from the provider.
-const MaxResponseBytes = 10 << 20
+// DefaultMaxBody bounds the response body read from the provider when
+// Config.MaxBody is zero.
+const DefaultMaxBody = 8 << 20
 
 // InputSchema is the JSON Schema of custom_api_call's input.
 var InputSchema = json.RawMessage(`{"type":"object","additionalProperties":false,"required":["method","path"],"properties":{` +
@@ -56,6 +58,11 @@ type Config struct {
 	Client *outbound.Client
 	// Env reads {PROVIDER}_API_BASE_URL overrides; none when nil.
 	Env func(string) string
+	// MaxBody caps a provider's reply body in bytes
+	// (ATOM_MAX_UPSTREAM_BODY; DefaultMaxBody when zero). A larger reply
+	// fails the call with a *TooLargeError; no more than MaxBody+1 bytes
+	// are read.
+	MaxBody int64
 }
 
 // Runtime serves the generic action for the catalog's connectable entries.
@@ -71,6 +78,9 @@ func New(cfg Config) *Runtime {
 	}
 	if cfg.Env == nil {
 		cfg.Env = func(string) string { return "" }
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = DefaultMaxBody
 	}
 	return &Runtime{cfg: cfg}
 }
@@ -193,7 +203,7 @@ func (i *Impl) Execute(ctx context.Context, req provider.Request, host runtime.H
 		return transportFailure(err)
 	}
 	defer resp.Body.Close()
-	return readResponse(d, resp)
+	return readResponse(d, resp, i.r.cfg.MaxBody)
 }
 
 func refreshable(kind string) bool {
@@ -462,37 +472,61 @@ func safeHeader(k string) bool {
 	return strings.HasPrefix(lk, "x-ratelimit-") || strings.HasPrefix(lk, "ratelimit") || strings.HasPrefix(lk, "x-rate-limit-")
 }
 
-func readResponse(d *catalog.Descriptor, resp *http.Response) (provider.Response, error) {
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
-	if err != nil {
+// TooLargeError reports a reply or result over the host's cap. The
+// execution answers 502 with Code.
+type TooLargeError struct {
+	// Code is upstream_too_large (a provider's reply) or
+	// result_too_large (a plugin's or piece's result).
+	Code string
+	// What names what was too large ("the provider's reply").
+	What  string
+	Limit int64
+}
+
+// Error codes of TooLargeError.
+const (
+	CodeUpstreamTooLarge = "upstream_too_large"
+	CodeResultTooLarge   = "result_too_large"
+)
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s exceeds the host's limit of %d bytes (ATOM_MAX_UPSTREAM_BODY); ask for less (a page, a range, a smaller export) or raise the limit", e.What, e.Limit)
+}
+
+// maxMessageParse bounds the error body parsed for the provider's message.
+const maxMessageParse = 64 << 10
+
+// readResponse reads at most the cap (plus one byte, to tell a reply
+// that is exactly the cap from a larger one) and encodes the answer.
+func readResponse(d *catalog.Descriptor, resp *http.Response, limit int64) (provider.Response, error) {
+	if resp.ContentLength > limit {
+		return provider.Response{}, &TooLargeError{Code: CodeUpstreamTooLarge, What: d.Name + "'s reply", Limit: limit}
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, initialBuffer(resp.ContentLength, limit)))
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
 		return fail("", "reading the provider's answer failed: "+err.Error()), nil
 	}
-	if len(data) > MaxResponseBytes {
-		return fail("", fmt.Sprintf("the provider's answer exceeds %d bytes", MaxResponseBytes)), nil
+	data := buf.Bytes()
+	if int64(len(data)) > limit {
+		return provider.Response{}, &TooLargeError{Code: CodeUpstreamTooLarge, What: d.Name + "'s reply", Limit: limit}
 	}
-	out := Output{Status: resp.StatusCode, Headers: map[string]string{}}
+	headers := map[string]string{}
 	for k, v := range resp.Header {
 		if safeHeader(k) && len(v) > 0 {
-			out.Headers[strings.ToLower(k)] = strings.Join(v, ", ")
+			headers[strings.ToLower(k)] = strings.Join(v, ", ")
 		}
 	}
-	var parsed any
-	switch {
-	case len(data) == 0:
-	case isJSON(resp.Header.Get("Content-Type"), data) && json.Unmarshal(data, &parsed) == nil:
-		out.Body = data
-	case utf8.Valid(data):
-		out.Body, _ = json.Marshal(string(data))
-	default:
-		out.BodyBase64 = base64.StdEncoding.EncodeToString(data)
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return provider.Response{}, err
-	}
-	r := provider.Response{Output: b}
+	out, kind := EncodeOutput(resp.StatusCode, headers, resp.Header.Get("Content-Type"), data)
+	r := provider.Response{Output: out}
 	if resp.StatusCode >= 400 {
-		msg := ProviderMessage(parsed, data)
+		var parsed any
+		if kind == BodyJSON && len(data) <= maxMessageParse {
+			_ = json.Unmarshal(data, &parsed)
+		}
+		msg := ""
+		if kind != BodyBase64 {
+			msg = ProviderMessage(parsed, clipBytes(data, maxMessageParse))
+		}
 		summary := fmt.Sprintf("%s answered HTTP %d", d.Name, resp.StatusCode)
 		if msg != "" {
 			summary += ": " + msg
@@ -500,6 +534,131 @@ func readResponse(d *catalog.Descriptor, resp *http.Response) (provider.Response
 		r.Diagnostics = []provider.Diagnostic{{Severity: provider.SeverityError, Summary: summary, Status: resp.StatusCode}}
 	}
 	return r, nil
+}
+
+func initialBuffer(contentLength, limit int64) int64 {
+	switch {
+	case contentLength < 0:
+		return 4 << 10
+	case contentLength < limit:
+		return contentLength + 1
+	}
+	return limit + 1
+}
+
+func clipBytes(b []byte, n int) []byte {
+	if len(b) > n {
+		return b[:n]
+	}
+	return b
+}
+
+// How EncodeOutput returned a body.
+const (
+	BodyNone   = ""
+	BodyJSON   = "json"
+	BodyText   = "text"
+	BodyBase64 = "base64"
+)
+
+// EncodeOutput builds custom_api_call's output document
+//
+//	{"status":200,"headers":{…},"body":<JSON value or string>}
+//	{"status":200,"headers":{…},"body_base64":"<standard base64>"}
+//
+// A JSON reply is returned as its JSON value; UTF-8 text without control
+// characters (tab, CR and LF aside) as a JSON string; anything else —
+// binary, another encoding, text with NULs or other control characters —
+// as body_base64, with the reply's content-type in headers. The output is
+// therefore at most 4/3 of the reply plus the headers (text at most twice:
+// quotes and backslashes are escaped; nothing is HTML-escaped), never the
+// six bytes per byte of \u00XX escapes. It returns the body's kind.
+func EncodeOutput(status int, headers map[string]string, contentType string, data []byte) (json.RawMessage, string) {
+	var hb bytes.Buffer
+	enc := json.NewEncoder(&hb)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(headers) // a map of strings always encodes
+	hj := bytes.TrimRight(hb.Bytes(), "\n")
+	kind := BodyNone
+	switch {
+	case len(data) == 0:
+	case isJSON(contentType, data) && json.Valid(data):
+		kind = BodyJSON
+	case plainText(data):
+		kind = BodyText
+	default:
+		kind = BodyBase64
+	}
+	size := 64 + len(hj)
+	switch kind {
+	case BodyJSON:
+		size += len(data)
+	case BodyText:
+		size += len(data) + len(data)/8 + 2
+	case BodyBase64:
+		size += base64.StdEncoding.EncodedLen(len(data))
+	}
+	b := make([]byte, 0, size)
+	b = append(b, `{"status":`...)
+	b = strconv.AppendInt(b, int64(status), 10)
+	b = append(b, `,"headers":`...)
+	b = append(b, hj...)
+	switch kind {
+	case BodyJSON:
+		b = append(b, `,"body":`...)
+		b = append(b, bytes.TrimSpace(data)...)
+	case BodyText:
+		b = append(b, `,"body":`...)
+		b = appendJSONString(b, data)
+	case BodyBase64:
+		b = append(b, `,"body_base64":"`...)
+		n := len(b)
+		b = b[:n+base64.StdEncoding.EncodedLen(len(data))]
+		base64.StdEncoding.Encode(b[n:], data)
+		b = append(b, '"')
+	}
+	b = append(b, '}')
+	return b, kind
+}
+
+// plainText reports whether data is valid UTF-8 without control
+// characters other than tab, CR and LF.
+func plainText(data []byte) bool {
+	for _, c := range data {
+		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.Valid(data)
+}
+
+// appendJSONString appends data (plain text) as a JSON string, escaping
+// only quotes, backslashes, tab, CR and LF.
+func appendJSONString(b, data []byte) []byte {
+	b = append(b, '"')
+	start := 0
+	for i, c := range data {
+		var esc string
+		switch c {
+		case '"':
+			esc = `\"`
+		case '\\':
+			esc = `\\`
+		case '\n':
+			esc = `\n`
+		case '\r':
+			esc = `\r`
+		case '\t':
+			esc = `\t`
+		default:
+			continue
+		}
+		b = append(b, data[start:i]...)
+		b = append(b, esc...)
+		start = i + 1
+	}
+	b = append(b, data[start:]...)
+	return append(b, '"')
 }
 
 func isJSON(ctype string, data []byte) bool {
