@@ -313,7 +313,12 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 		return err
 	}
 	u := &store.User{ID: req.ID, Email: req.Email, Name: req.Name}
-	err := s.deps.Store.InTenant(c.UserContext(), principalOf(c).TenantID, func(tx store.Tx) error { return tx.CreateUser(c.UserContext(), u) })
+	err := s.deps.Store.InTenant(c.UserContext(), principalOf(c).TenantID, func(tx store.Tx) error {
+		if err := checkUserCap(c.UserContext(), tx, s.deps.Config.Limits.WithDefaults().TenantMaxUsers); err != nil {
+			return err
+		}
+		return tx.CreateUser(c.UserContext(), u)
+	})
 	if errors.Is(err, store.ErrConflict) {
 		return apiErr(http.StatusConflict, "user_exists", "a user with id "+quote(req.ID)+" already exists")
 	}

@@ -134,6 +134,9 @@ func (s *Service) StartConnect(ctx context.Context, tenantID, userID, provider s
 		if err := checkUser(ctx, tx, userID); err != nil {
 			return err
 		}
+		if err := s.checkStateCap(ctx, tx); err != nil {
+			return err
+		}
 		return tx.CreateState(ctx, st)
 	})
 	if _, ok := AsError(err); ok {

@@ -100,6 +100,8 @@ type Service struct {
 	creds *credCache
 	// secretClient sends requests that carry client credentials.
 	secretClient *http.Client
+	// limits are the per-tenant caps (limits.go).
+	limits limitsHolder
 }
 
 // New validates cfg, fills defaults and returns a Service.
