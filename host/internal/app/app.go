@@ -330,7 +330,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 			return nil, err
 		}
 	}
-	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers,
+	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers, ExecutionWorkers: cfg.Limits.WithDefaults().AsyncWorkers,
 		PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute)})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -24,9 +25,12 @@ type ExecuteArgs struct {
 // Kind is the River job kind.
 func (ExecuteArgs) Kind() string { return "atom_execute" }
 
-// InsertOpts runs each execution at most once: a crash mid-run must not
-// repeat a provider call that may have had effects.
-func (ExecuteArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }
+// InsertOpts runs each execution at most once (a crash mid-run must not
+// repeat a provider call that may have had effects), on the executions
+// queue, apart from the host's own jobs.
+func (ExecuteArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, Queue: jobs.QueueExecutions}
+}
 
 // Enqueuer inserts jobs; *jobs.Client satisfies it.
 type Enqueuer interface {
@@ -49,7 +53,11 @@ func (e *Engine) enqueue(ctx context.Context, tenant, id string) error {
 	return q.q.Enqueue(ctx, ExecuteArgs{TenantID: tenant, ExecutionID: id}, nil)
 }
 
-// Worker runs asynchronous executions.
+// Worker runs asynchronous executions. It shares the executions queue's
+// workers fairly: a tenant already running ATOM_TENANT_MAX_RUNNING_ASYNC
+// executions on this replica has its next job snoozed (put back, without
+// using an attempt), so the worker goes to another tenant's job instead
+// of one tenant's backlog holding every worker.
 type Worker struct {
 	river.WorkerDefaults[ExecuteArgs]
 	e *Engine
@@ -60,10 +68,20 @@ func (w *Worker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
 	return w.e.cfg.Timeout + 10*time.Second
 }
 
+// snoozeFor is how long a job over its tenant's cap waits before it is
+// offered again; jittered so a backlog does not return all at once.
+func snoozeFor() time.Duration {
+	return 500*time.Millisecond + rand.N(500*time.Millisecond)
+}
+
 // Work runs the pending execution and records its outcome. Failures are
 // recorded on the execution, not returned, so River does not retry.
 func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 	e := w.e
+	if !e.runningAsync.take(job.Args.TenantID, e.cfg.Limits.TenantMaxRunningAsync) {
+		return river.JobSnooze(snoozeFor())
+	}
+	defer e.runningAsync.done(job.Args.TenantID)
 	var rec *store.Execution
 	err := e.cfg.Store.InTenant(ctx, job.Args.TenantID, func(tx store.Tx) error {
 		var err error

@@ -49,6 +49,7 @@ import (
 	"golang.org/x/text/message"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/outbound"
@@ -112,6 +113,9 @@ type Config struct {
 	// Keyring seals values plugins put in the tenant's store; plugins
 	// keep secrets there (e.g. Plaid item tokens). Required.
 	Keyring *vault.Keyring
+	// Limits are the per-tenant and per-result caps (limits.go); zero
+	// fields take config's defaults.
+	Limits config.Limits
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -121,6 +125,10 @@ type Engine struct {
 	schemas sync.Map // sha256 of a schema → *jsonschema.Schema or error
 	jobs    atomic.Pointer[jobQueue]
 	stats   sync.Map // provider → *callStats
+
+	// running and runningAsync count each tenant's synchronous and
+	// asynchronous executions in flight on this replica.
+	running, runningAsync tenantCounter
 
 	execs    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -148,7 +156,8 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
 	}
-	e := &Engine{cfg: cfg, log: cfg.Logger}
+	cfg.Limits = cfg.Limits.WithDefaults()
+	e := &Engine{cfg: cfg, log: slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler()))}
 	e.execs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "atom_executions_total", Help: "Executions by provider, action, implementation and final status.",
 	}, []string{"provider", "action", "implementation", "status"})
@@ -361,6 +370,13 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 			return nil, err
 		}
 	}
+	if !c.async {
+		release, err := e.acquire(c.tenant)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+	}
 	if !c.async && c.idempotencyKey == "" {
 		// A synchronous execution without an idempotency key has nobody
 		// to coordinate with while it runs: its record is written once,
@@ -368,7 +384,18 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		rec.ID, c.deferRecord = ids.New("exe"), true
 		return e.run(ctx, c, rec, impl), nil
 	}
-	err = e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) })
+	err = e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error {
+		if c.async {
+			if err := e.checkPending(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return tx.CreateExecution(ctx, rec)
+	})
+	var tooMany *Error
+	if errors.As(err, &tooMany) {
+		return nil, tooMany
+	}
 	if errors.Is(err, store.ErrConflict) && c.idempotencyKey != "" {
 		prev, ferr := e.findByKey(ctx, c.tenant, c.idempotencyKey)
 		if errors.Is(ferr, store.ErrNotFound) {
@@ -450,6 +477,10 @@ var statusOfCode = map[string]int{
 	"":                               http.StatusOK,
 	CodeActionFailed:                 http.StatusUnprocessableEntity,
 	CodePluginUnavailable:            http.StatusBadGateway,
+	CodePluginFailed:                 http.StatusBadGateway,
+	generic.CodeUpstreamTooLarge:     http.StatusBadGateway,
+	generic.CodeResultTooLarge:       http.StatusBadGateway,
+	"canceled":                       499,
 	CodeTimeout:                      http.StatusGatewayTimeout,
 	CodeRateLimited:                  http.StatusTooManyRequests,
 	"queue_unavailable":              http.StatusServiceUnavailable,
@@ -563,6 +594,9 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 		}
 		return e.failure(res, err)
 	}
+	if err := e.checkResult(impl.Kind(), resp.Output); err != nil {
+		return e.failure(res, err)
+	}
 	res.Output, res.Diagnostics = resp.Output, resp.Diagnostics
 	if resp.Failed() {
 		res.Status, res.Code = http.StatusUnprocessableEntity, CodeActionFailed
@@ -585,12 +619,17 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 func (e *Engine) failure(res *Result, err error) *Result {
 	var ce *connect.Error
 	var rl *outbound.RateLimitError
+	var tl *generic.TooLargeError
 	switch {
 	case errors.As(err, &ce):
 		res.Status, res.Code, res.Message = ce.Status, ce.Code, ce.Message()
 		if res.Status == 0 {
 			res.Status = http.StatusBadRequest
 		}
+	case errors.As(err, &tl):
+		res.Status, res.Code, res.Message = http.StatusBadGateway, tl.Code, tl.Error()
+	case errors.Is(err, errInvalidResult):
+		res.Status, res.Code, res.Message = http.StatusBadGateway, CodePluginFailed, err.Error()
 	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
 		// The guest misbehaved (trap, panic, memory cap): the piece
 		// failed, not the host.
@@ -608,7 +647,7 @@ func (e *Engine) failure(res *Result, err error) *Result {
 		res.Status, res.Code, res.Message = 499, "canceled", "the request was canceled"
 	default:
 		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", err.Error())
-		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+err.Error()
+		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+outbound.Redact(err.Error())
 	}
 	return res
 }
@@ -619,13 +658,10 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	if res.Code != "" {
 		rec.Status = store.ExecFailed
 	}
-	rec.Error, rec.ErrorCode, rec.DurationMS, rec.Implementation = res.Message, res.Code, d.Milliseconds(), kind
-	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics}
-	b, _ := json.Marshal(env)
-	if len(b) > MaxStoredOutput {
-		b, _ = json.Marshal(envelope{Diagnostics: res.Diagnostics, Truncated: true})
-	}
-	rec.Output = b
+	// Messages may quote URLs (a provider's error, a transport failure):
+	// the record keeps them without query strings or userinfo.
+	rec.Error, rec.ErrorCode, rec.DurationMS, rec.Implementation = outbound.Redact(res.Message), res.Code, d.Milliseconds(), kind
+	rec.Output = storedOutput(res)
 	now := time.Now().UTC()
 	rec.FinishedAt = &now
 	write := func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }
@@ -816,6 +852,8 @@ type Error struct {
 	Code    string
 	Message string
 	Field   string
+	// RetryAfter, in seconds, is sent as Retry-After when set.
+	RetryAfter int
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }

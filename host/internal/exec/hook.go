@@ -10,6 +10,7 @@ import (
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
@@ -88,12 +89,15 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	p.Outbound = outbound.New(ocfg)
 	h.AddCloser(func(context.Context) error { p.Outbound.Close(); return nil })
 
+	limits := cfg.Limits.WithDefaults()
+	h.Connect.SetLimits(connect.Limits{MaxOAuthStates: limits.TenantMaxOAuthStates})
 	cat := h.Catalog.Current
-	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env})
+	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env,
+		MaxBody: limits.MaxUpstreamBody})
 	p.Registry = registry.New(gen)
 
 	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
-		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout})
+		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits})
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +146,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		}
 	}
 
-	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log}
+	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody}
 	if cfg.PluginVerify {
 		wcfg.Verify = adm.verifyPiece
 	}

@@ -136,6 +136,10 @@ func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
 	}
 	res, err := e.execute(c.UserContext(), cl)
 	if err != nil {
+		var ee *Error
+		if errors.As(err, &ee) && ee.RetryAfter > 0 {
+			c.Set("Retry-After", strconv.Itoa(ee.RetryAfter))
+		}
 		return toAPI(err)
 	}
 	return e.respond(c, res)
@@ -150,11 +154,19 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 	case res.Status == http.StatusAccepted:
 		return c.Status(http.StatusAccepted).JSON(fiber.Map{"execution_id": res.ExecutionID, "status": store.ExecPending})
 	case res.Code == "":
+		// The output is valid JSON (checked by the runtime or the
+		// engine): it is written as is, not re-encoded, so a large
+		// output is neither copied again nor HTML-escaped.
 		out := res.Output
 		if len(out) == 0 {
 			out = json.RawMessage("null")
 		}
-		return c.JSON(fiber.Map{"output": out, "execution_id": res.ExecutionID})
+		id, _ := json.Marshal(res.ExecutionID)
+		b := make([]byte, 0, len(out)+len(id)+32)
+		b = append(append(append(b, `{"output":`...), out...), `,"execution_id":`...)
+		b = append(append(b, id...), '}')
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(b)
 	}
 	if res.Code == CodeRateLimited {
 		c.Set("Retry-After", "1")
@@ -170,7 +182,12 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 	if len(res.Output) > 0 && string(res.Output) != "null" {
 		body["output"] = res.Output
 	}
-	return c.Status(res.Status).JSON(body)
+	b, err := marshalNoEscape(body)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Status(res.Status).Send(b)
 }
 
 type executionJSON struct {

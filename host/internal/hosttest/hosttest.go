@@ -86,6 +86,8 @@ type Options struct {
 	// Tenant, when set, is the name of a tenant created at start, with an
 	// API key: Host.Tenant.
 	Tenant string
+	// Configure adjusts the host's configuration last (e.g. its limits).
+	Configure func(*config.Config)
 }
 
 // Host is a host running for one test; it stops when the test ends.
@@ -151,6 +153,7 @@ func Start(t testing.TB, o Options) *Host {
 	if o.NoPrivate {
 		cfg.AllowPrivateHosts = nil
 	}
+
 	hs := &Host{T: t, URL: base, AdminKey: cfg.AdminKey, Plugins: plugins, Catalog: catDir, Backend: o.Backend}
 	switch {
 	case o.DatabaseURL != "":
@@ -162,6 +165,9 @@ func Start(t testing.TB, o Options) *Host {
 		hs.Backend = "sqlite"
 		cfg.DatabaseURL = "sqlite://" + filepath.Join(data, "atom.db")
 		cfg.MigrateDatabaseURL = cfg.DatabaseURL
+	}
+	if o.Configure != nil {
+		o.Configure(&cfg)
 	}
 	env := func(k string) string { return o.Env[k] }
 	var logOut io.Writer = io.Discard
