@@ -88,6 +88,9 @@ type Options struct {
 	Tenant string
 	// Configure adjusts the host's configuration last (e.g. its limits).
 	Configure func(*config.Config)
+	// Log, when set, also receives the host's log lines (warnings and
+	// errors).
+	Log io.Writer
 }
 
 // Host is a host running for one test; it stops when the test ends.
@@ -173,6 +176,9 @@ func Start(t testing.TB, o Options) *Host {
 	var logOut io.Writer = io.Discard
 	if testing.Verbose() && !o.Quiet {
 		logOut = os.Stderr
+	}
+	if o.Log != nil {
+		logOut = io.MultiWriter(logOut, o.Log)
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	timeout := o.Timeout

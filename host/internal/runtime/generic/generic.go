@@ -569,10 +569,11 @@ const (
 // A JSON reply is returned as its JSON value; UTF-8 text without control
 // characters (tab, CR and LF aside) as a JSON string; anything else —
 // binary, another encoding, text with NULs or other control characters —
-// as body_base64, with the reply's content-type in headers. The output is
-// therefore at most 4/3 of the reply plus the headers (text at most twice:
-// quotes and backslashes are escaped; nothing is HTML-escaped), never the
-// six bytes per byte of \u00XX escapes. It returns the body's kind.
+// as body_base64, with the reply's content-type in headers; so is text
+// whose escaped form (quotes, backslashes, tab, CR, LF; nothing is
+// HTML-escaped) would be longer than its base64. The output is therefore
+// at most 4/3 of the reply plus the headers, never the six bytes per byte
+// of \u00XX escapes. It returns the body's kind.
 func EncodeOutput(status int, headers map[string]string, contentType string, data []byte) (json.RawMessage, string) {
 	var hb bytes.Buffer
 	enc := json.NewEncoder(&hb)
@@ -584,17 +585,20 @@ func EncodeOutput(status int, headers map[string]string, contentType string, dat
 	case len(data) == 0:
 	case isJSON(contentType, data) && json.Valid(data):
 		kind = BodyJSON
-	case plainText(data):
-		kind = BodyText
 	default:
+		// Text whose escapes would make it larger than its base64 (all
+		// quotes and backslashes) goes as base64 too.
 		kind = BodyBase64
+		if escapes, ok := plainText(data); ok && len(data)+escapes <= base64.StdEncoding.EncodedLen(len(data)) {
+			kind = BodyText
+		}
 	}
 	size := 64 + len(hj)
 	switch kind {
 	case BodyJSON:
 		size += len(data)
 	case BodyText:
-		size += len(data) + len(data)/8 + 2
+		size += base64.StdEncoding.EncodedLen(len(data)) + 2
 	case BodyBase64:
 		size += base64.StdEncoding.EncodedLen(len(data))
 	}
@@ -622,14 +626,18 @@ func EncodeOutput(status int, headers map[string]string, contentType string, dat
 }
 
 // plainText reports whether data is valid UTF-8 without control
-// characters other than tab, CR and LF.
-func plainText(data []byte) bool {
+// characters other than tab, CR and LF, and how many bytes its JSON
+// string escapes add.
+func plainText(data []byte) (escapes int, ok bool) {
 	for _, c := range data {
-		if c < 0x20 && c != '\t' && c != '\n' && c != '\r' || c == 0x7f {
-			return false
+		switch {
+		case c == '"' || c == '\\' || c == '\t' || c == '\n' || c == '\r':
+			escapes++
+		case c < 0x20 || c == 0x7f:
+			return 0, false
 		}
 	}
-	return utf8.Valid(data)
+	return escapes, utf8.Valid(data)
 }
 
 // appendJSONString appends data (plain text) as a JSON string, escaping
