@@ -465,7 +465,12 @@ func (h *boundsHost) attackLeaks(t *testing.T, backend string, tn hosttest.Tenan
 		before := h.jobErrorCount(t)
 		h.Must(h.Call("POST", "/api/v1/connections/fakekey", tn.Key, map[string]any{"api_key": "leak-key-" + strconv.Itoa(i)},
 			map[string]string{"X-Atom-User-Id": "cap-user-" + strconv.Itoa(i)}), 201, nil)
-		waitFor(t, "the webhook delivery to fail", func() bool { return h.jobErrorCount(t) > before })
+		waitFor(t, "the webhook delivery to fail", func() bool {
+			if h.jobErrorCount(t) > before {
+				return true
+			}
+			return false
+		})
 		errs := h.jobErrors(t)
 		c.check(strings.Contains(errs, closed) && !strings.Contains(errs, boundsLeakSecret) && !strings.Contains(errs, boundsLeakSecret2),
 			"webhook %d: stored job errors %q", i, errs)
@@ -492,6 +497,11 @@ func (h *boundsHost) attackLeaks(t *testing.T, backend string, tn hosttest.Tenan
 			"provider error %d: recorded message %q", i, ex.Error.Message)
 	}
 	logs := h.log.String()
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, boundsLeakSecret) || strings.Contains(line, boundsLeakSecret2) {
+			t.Logf("log line with a token: %.400s", line)
+		}
+	}
 	c.check(!strings.Contains(logs, boundsLeakSecret) && !strings.Contains(logs, boundsLeakSecret2), "the host's log holds a token")
 	c.check(strings.Contains(logs, "REDACTED"), "the host's log shows no redacted URL (were the failures logged?)")
 }
@@ -511,7 +521,11 @@ func (h *boundsHost) jobErrorCount(t *testing.T) int {
 
 func (h *boundsHost) jobErrorRows(t *testing.T, fn func(string)) {
 	t.Helper()
-	const q = `SELECT CAST(errors AS TEXT) FROM river_job WHERE errors IS NOT NULL`
+	// River keeps errors as jsonb[] on PostgreSQL and as JSONB on SQLite.
+	q := `SELECT CAST(array_to_json(errors) AS TEXT) FROM river_job WHERE errors IS NOT NULL`
+	if h.Backend == "sqlite" {
+		q = `SELECT json(errors) FROM river_job WHERE errors IS NOT NULL`
+	}
 	ctx := context.Background()
 	switch st := h.App.Store.(type) {
 	case interface{ Pool() *pgxpool.Pool }:

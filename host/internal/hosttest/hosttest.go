@@ -88,8 +88,8 @@ type Options struct {
 	Tenant string
 	// Configure adjusts the host's configuration last (e.g. its limits).
 	Configure func(*config.Config)
-	// Log, when set, also receives the host's log lines (warnings and
-	// errors).
+	// Log, when set, also receives every log line of the host, at every
+	// level (tests grep it for secrets).
 	Log io.Writer
 }
 
@@ -177,10 +177,11 @@ func Start(t testing.TB, o Options) *Host {
 	if testing.Verbose() && !o.Quiet {
 		logOut = os.Stderr
 	}
+	var handler slog.Handler = slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn})
 	if o.Log != nil {
-		logOut = io.MultiWriter(logOut, o.Log)
+		handler = teeHandler{handler, slog.NewJSONHandler(o.Log, &slog.HandlerOptions{Level: slog.LevelDebug})}
 	}
-	logger := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	logger := slog.New(handler)
 	timeout := o.Timeout
 	if timeout == 0 {
 		timeout = 20 * time.Second
@@ -391,4 +392,29 @@ func APIErrorOf(err error) *apiclient.APIError {
 		return ae
 	}
 	return &apiclient.APIError{}
+}
+
+// teeHandler sends each record to both handlers that accept its level.
+type teeHandler [2]slog.Handler
+
+func (t teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return t[0].Enabled(ctx, l) || t[1].Enabled(ctx, l)
+}
+
+func (t teeHandler) Handle(ctx context.Context, r slog.Record) error {
+	var errs []error
+	for _, h := range t {
+		if h.Enabled(ctx, r.Level) {
+			errs = append(errs, h.Handle(ctx, r.Clone()))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return teeHandler{t[0].WithAttrs(as), t[1].WithAttrs(as)}
+}
+
+func (t teeHandler) WithGroup(name string) slog.Handler {
+	return teeHandler{t[0].WithGroup(name), t[1].WithGroup(name)}
 }

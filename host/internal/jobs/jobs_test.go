@@ -137,6 +137,9 @@ func (w *leakWorker) NextRetry(*river.Job[leakArgs]) time.Time { return time.Now
 func storedErrors(t *testing.T, st store.Store) string {
 	t.Helper()
 	q := `SELECT COALESCE(CAST(errors AS TEXT), '') FROM river_job`
+	if st.Backend() == "sqlite" {
+		q = `SELECT COALESCE(json(errors), '') FROM river_job` // River's SQLite driver stores JSONB
+	}
 	var out strings.Builder
 	switch s := st.(type) {
 	case interface{ Pool() *pgxpool.Pool }:
