@@ -91,3 +91,26 @@ func TestDeliver(t *testing.T) {
 		}
 	})
 }
+
+// A failed delivery's error (stored by River with the job and logged)
+// names the receiver but not the token in its URL's query string.
+func TestDeliverErrorRedactsURL(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		kr, _ := vault.New(vault.Key{ID: "k", Secret: []byte("0123456789abcdef0123456789abcdef")})
+		tenant := storetest.NewTenant(t, st)
+		srv := httptest.NewServer(http.NotFoundHandler())
+		addr := srv.Listener.Addr().String()
+		srv.Close() // deliveries now fail to connect, and Go's error quotes the URL
+		s := webhook.NewSender(webhook.Config{Store: st, Keyring: kr})
+		for _, u := range []string{"http://" + addr + "/in?token=s3cret-token", "http://" + addr + "/in?a=1&sig=s3cret-token#frag"} {
+			if _, err := s.SetTenantWebhook(ctx, tenant, u); err != nil {
+				t.Fatal(err)
+			}
+			err := s.Deliver(ctx, webhook.DeliverArgs{TenantID: tenant, EventID: "evt_1", Body: []byte(`{}`)})
+			if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), addr+"/in?REDACTED") {
+				t.Fatalf("delivery error %v", err)
+			}
+		}
+	})
+}
