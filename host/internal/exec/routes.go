@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -162,11 +163,12 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 			out = json.RawMessage("null")
 		}
 		id, _ := json.Marshal(res.ExecutionID)
-		b := make([]byte, 0, len(out)+len(id)+32)
-		b = append(append(append(b, `{"output":`...), out...), `,"execution_id":`...)
-		b = append(append(b, id...), '}')
+		tail := append(append([]byte(`,"execution_id":`), id...), '}')
+		head := []byte(`{"output":`)
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		return c.Send(b)
+		c.Context().SetBodyStream(io.MultiReader(bytes.NewReader(head), bytes.NewReader(out), bytes.NewReader(tail)),
+			len(head)+len(out)+len(tail))
+		return nil
 	}
 	if res.Code == CodeRateLimited {
 		c.Set("Retry-After", "1")

@@ -502,11 +502,10 @@ func readResponse(d *catalog.Descriptor, resp *http.Response, limit int64) (prov
 	if resp.ContentLength > limit {
 		return provider.Response{}, &TooLargeError{Code: CodeUpstreamTooLarge, What: d.Name + "'s reply", Limit: limit}
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, initialBuffer(resp.ContentLength, limit)))
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, limit+1)); err != nil {
+	data, err := readCapped(resp.Body, resp.ContentLength, limit)
+	if err != nil {
 		return fail("", "reading the provider's answer failed: "+err.Error()), nil
 	}
-	data := buf.Bytes()
 	if int64(len(data)) > limit {
 		return provider.Response{}, &TooLargeError{Code: CodeUpstreamTooLarge, What: d.Name + "'s reply", Limit: limit}
 	}
@@ -536,14 +535,33 @@ func readResponse(d *catalog.Descriptor, resp *http.Response, limit int64) (prov
 	return r, nil
 }
 
-func initialBuffer(contentLength, limit int64) int64 {
-	switch {
-	case contentLength < 0:
-		return 4 << 10
-	case contentLength < limit:
-		return contentLength + 1
+// readCapped reads at most limit+1 bytes of r into one buffer sized by the
+// announced length (or grown by doubling, up to limit+1, when there is
+// none), so a reply costs its own size, not a doubled buffer.
+func readCapped(r io.Reader, contentLength, limit int64) ([]byte, error) {
+	size := int64(4 << 10)
+	if contentLength >= 0 {
+		size = min(contentLength+1, limit+1)
 	}
-	return limit + 1
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			if int64(len(buf)) > limit {
+				return buf, nil
+			}
+			grown := make([]byte, len(buf), min(int64(2*cap(buf)), limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 func clipBytes(b []byte, n int) []byte {
