@@ -2,6 +2,7 @@ package exec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -69,9 +70,17 @@ func (w *Worker) Timeout(*river.Job[ExecuteArgs]) time.Duration {
 }
 
 // snoozeFor is how long a job over its tenant's cap waits before it is
-// offered again; jittered so a backlog does not return all at once.
-func snoozeFor() time.Duration {
-	return 500*time.Millisecond + rand.N(500*time.Millisecond)
+// offered again: half a second more for each time it was already put
+// back (River counts them in the job's metadata), up to five seconds, so
+// a large backlog is not fetched and put back in a tight loop; jittered
+// so it does not return all at once.
+func snoozeFor(metadata []byte) time.Duration {
+	var m struct {
+		Snoozes int `json:"snoozes"`
+	}
+	_ = json.Unmarshal(metadata, &m)
+	d := time.Duration(1+min(m.Snoozes, 9)) * 500 * time.Millisecond
+	return d/2 + rand.N(d/2+1)
 }
 
 // Work runs the pending execution and records its outcome. Failures are
@@ -79,7 +88,7 @@ func snoozeFor() time.Duration {
 func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 	e := w.e
 	if !e.runningAsync.take(job.Args.TenantID, e.cfg.Limits.TenantMaxRunningAsync) {
-		return river.JobSnooze(snoozeFor())
+		return river.JobSnooze(snoozeFor(job.Metadata))
 	}
 	defer e.runningAsync.done(job.Args.TenantID)
 	var rec *store.Execution

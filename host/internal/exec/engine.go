@@ -370,13 +370,14 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 			return nil, err
 		}
 	}
-	if !c.async {
-		release, err := e.acquire(c.tenant)
-		if err != nil {
-			return nil, err
-		}
-		defer release()
+	// A slot is held while the call runs or, for ?async=true, while it is
+	// counted and queued: at most ATOM_TENANT_MAX_CONCURRENT calls of a
+	// tenant pass the pending count at once.
+	release, err := e.acquire(c.tenant)
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	if !c.async && c.idempotencyKey == "" {
 		// A synchronous execution without an idempotency key has nobody
 		// to coordinate with while it runs: its record is written once,

@@ -379,6 +379,10 @@ func (h *boundsHost) attackConcurrency(t *testing.T, backend string, a, b hostte
 		r := h.Call("POST", "/api/v1/integrations/echo/actions/echo", a.Key, map[string]any{"input": map[string]any{}}, nil)
 		code, _ := r.ErrorCode()
 		c.check(r.Status == 429 && code == "too_many_concurrent", "over the cap, native plugin: %d %s", r.Status, r.Body)
+		r = h.Call("POST", "/api/v1/integrations/bnd/actions/custom_api_call?async=true", a.Key,
+			map[string]any{"input": map[string]any{"method": "GET", "path": "/fast"}}, nil)
+		code, _ = r.ErrorCode()
+		c.check(r.Status == 429 && code == "too_many_concurrent" && r.Header.Get("Retry-After") != "", "over the cap, async: %d %s", r.Status, r.Body)
 	}
 	for i := 0; i < boundsConcurrent; i++ {
 		r := h.custom(b, "integrations", "/fast", nil)
