@@ -92,7 +92,11 @@ func (e *Engine) checkResult(kind string, out json.RawMessage) error {
 		return nil
 	}
 	if max := e.cfg.Limits.MaxUpstreamBody; int64(len(out)) > max {
-		return &generic.TooLargeError{Code: generic.CodeResultTooLarge, What: "the " + kind + "'s result", Limit: max}
+		what := "the plugin's result"
+		if kind == runtime.KindPiece {
+			what = "the piece's result"
+		}
+		return &generic.TooLargeError{Code: generic.CodeResultTooLarge, What: what, Limit: max}
 	}
 	if len(bytes.TrimSpace(out)) > 0 && !json.Valid(out) {
 		return errInvalidResult

@@ -341,7 +341,13 @@ func (h *boundsHost) attackResults(t *testing.T, backend string, tn hosttest.Ten
 			c.check(r.Status == 502 && code == "result_too_large", "echo %d bytes, idempotent try %d: %d %.200s", n, try, r.Status, r.Body)
 		}
 	}
-	r := h.Exec(tn, "echo", "echo", map[string]any{"pad": "small"}, nil)
+	// The plugin's JSON encoder escapes "<" six-fold: a 1 MiB input comes
+	// back as a 6 MiB result, over the plugin protocol's message limit.
+	r := h.Call("POST", "/api/v1/integrations/echo/actions/echo", tn.Key, []byte(`{"input":{"pad":"`+strings.Repeat("<", 1<<20)+`"}}`),
+		map[string]string{"Content-Type": "application/json"})
+	code, _ := r.ErrorCode()
+	c.check(r.Status == 502 && (code == "result_too_large" || code == "plugin_failed"), "echo of 1 MiB of '<': %d %.300s", r.Status, r.Body)
+	r = h.Exec(tn, "echo", "echo", map[string]any{"pad": "small"}, nil)
 	c.check(r.Status == 200, "a small result after the refused ones: %d %s", r.Status, r.Body)
 }
 

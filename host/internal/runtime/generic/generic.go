@@ -230,7 +230,7 @@ func transportFailure(err error) (provider.Response, error) {
 	case errors.Is(err, outbound.ErrForbiddenAddress):
 		return fail("/path", err.Error()), nil
 	}
-	return fail("", "the provider could not be reached: "+err.Error()), nil
+	return fail("", "the provider could not be reached: "+outbound.Redact(err.Error())), nil
 }
 
 func (i *Impl) send(ctx context.Context, d *catalog.Descriptor, method, target string, headers map[string]string, body []byte, ctype string, creds provider.Credentials) (*http.Response, error) {
