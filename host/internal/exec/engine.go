@@ -691,7 +691,7 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	st := v.(*callStats)
 	st.calls.Add(1)
 	if res.Code == CodePluginUnavailable || res.Code == CodePluginFailed || res.Code == CodeInternal || res.Code == CodeTimeout {
-		msg := res.Message
+		msg := outbound.Redact(res.Message)
 		st.lastErr.Store(&msg)
 	}
 	level := slog.LevelInfo
