@@ -264,7 +264,11 @@ func (e *Engine) listExecutions(c *fiber.Ctx) error {
 			}
 		}
 		var err error
-		list, err = tx.ListExecutions(ctx, f)
+		if hl, ok := tx.(store.HeadLister); ok {
+			list, err = hl.ListExecutionHeads(ctx, f) // the listing shows no inputs or outputs
+		} else {
+			list, err = tx.ListExecutions(ctx, f)
+		}
 		return err
 	})
 	if err != nil {

@@ -26,3 +26,11 @@ func Counting(tx Tx) (Counter, bool) {
 	c, ok := tx.(Counter)
 	return c, ok
 }
+
+// HeadLister lists executions without their input and output: a listing
+// of up to 500 executions must not read up to 500 stored outputs (1 MiB
+// each) and inputs to show ids and statuses. The SQL backends'
+// transactions implement it.
+type HeadLister interface {
+	ListExecutionHeads(ctx context.Context, f ExecutionFilter) ([]Execution, error)
+}

@@ -34,3 +34,23 @@ func (t *Tx) CountLiveStates(ctx context.Context, now time.Time, max int) (int, 
 func (t *Tx) CountPendingExecutions(ctx context.Context, max int) (int, error) {
 	return t.count(ctx, `SELECT 1 FROM executions WHERE tenant_id = $1 AND status = 'pending' LIMIT $2`, t.tenant, max)
 }
+
+var _ store.HeadLister = (*Tx)(nil)
+
+// execHeadCols are execCols without the input and output.
+const execHeadCols = `id, tenant_id, user_id, provider, action, implementation, status, idempotency_key, request_hash,
+	NULL, NULL, error, error_code, duration_ms, created_at, finished_at`
+
+// ListExecutionHeads is ListExecutions without inputs and outputs.
+func (t *Tx) ListExecutionHeads(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	before := f.Before
+	if before.IsZero() {
+		before = t.now().Add(time.Hour)
+	}
+	return list(ctx, t, t.scanExec, `SELECT `+execHeadCols+` FROM executions
+		WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR status = $3) AND created_at < $4
+		ORDER BY id DESC LIMIT $5`, t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
+}
