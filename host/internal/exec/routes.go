@@ -300,7 +300,13 @@ func (e *Engine) getExecution(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(toJSON(x, true))
+	// The stored output (up to MaxStoredOutput) is not HTML-escaped again.
+	b, err := marshalNoEscape(toJSON(x, true))
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	return c.Send(b)
 }
 
 type pieceJSON struct {
