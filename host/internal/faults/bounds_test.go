@@ -25,6 +25,7 @@ import (
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/host/internal/webhook"
 )
 
 // The limits of the bounds suite's hosts: small, so each cap is reached
@@ -266,6 +267,7 @@ func TestAttackBounds(t *testing.T) {
 			t.Run("users", func(t *testing.T) { h.attackUsers(t, backend, a, b) })
 			t.Run("oauth states", func(t *testing.T) { h.attackStates(t, backend, a, b) })
 			t.Run("secrets in logs", func(t *testing.T) { h.attackLeaks(t, backend, a) })
+			t.Run("webhook fairness", func(t *testing.T) { h.attackWebhooks(t, backend, a, b) })
 			t.Run("async fairness", func(t *testing.T) { h.attackAsync(t, backend, a, b) })
 		})
 	}
@@ -514,6 +516,77 @@ func (h *boundsHost) attackLeaks(t *testing.T, backend string, tn hosttest.Tenan
 	}
 	c.check(!strings.Contains(logs, boundsLeakSecret) && !strings.Contains(logs, boundsLeakSecret2), "the host's log holds a token")
 	c.check(strings.Contains(logs, "REDACTED"), "the host's log shows no redacted URL (were the failures logged?)")
+}
+
+// attackWebhooks: a tenant whose webhook receiver hangs holds at most
+// webhook.MaxTenantDeliveries delivery workers; another tenant's events
+// are delivered while the first tenant's backlog waits.
+func (h *boundsHost) attackWebhooks(t *testing.T, backend string, a, b hosttest.Tenant) {
+	c := &tally{t: t, class: "webhook-fairness", backend: backend}
+	defer c.report()
+	var hung, peak atomic.Int64
+	release := make(chan struct{})
+	delivered := make(chan string, 64)
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/a" {
+			n := hung.Add(1)
+			defer hung.Add(-1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		delivered <- r.URL.Path
+	}))
+	defer recv.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	h.Must(h.Call("PUT", "/api/v1/webhook", a.Key, map[string]any{"url": recv.URL + "/a"}, nil), 200, nil)
+	h.Must(h.Call("PUT", "/api/v1/webhook", b.Key, map[string]any{"url": recv.URL + "/b"}, nil), 200, nil)
+	const backlog = 12 // more than the queue's workers
+	for i := 0; i < backlog; i++ {
+		h.Must(h.Call("POST", "/api/v1/connections/fakekey", a.Key, map[string]any{"api_key": "hang-" + strconv.Itoa(i)}, nil), 201, nil)
+	}
+	waitFor(t, "the hanging receiver to hold deliveries", func() bool { return hung.Load() > 0 })
+	for i := 0; i < 5; i++ {
+		h.Must(h.Call("POST", "/api/v1/connections/fakekey", b.Key, map[string]any{"api_key": "fair-" + strconv.Itoa(i)}, nil), 201, nil)
+		var got string
+		waitFor(t, "the other tenant's delivery", func() bool {
+			select {
+			case got = <-delivered:
+				return true
+			default:
+				return false
+			}
+		})
+		c.check(got == "/b", "the other tenant's event %d: delivered %q first", i, got)
+		c.check(peak.Load() <= webhook.MaxTenantDeliveries, "the hanging tenant held %d delivery workers at once (at most %d)", peak.Load(), webhook.MaxTenantDeliveries)
+	}
+	close(release)
+	n := 0
+	waitFor(t, "the backlog's deliveries", func() bool {
+		for {
+			select {
+			case p := <-delivered:
+				if p == "/a" {
+					n++
+				}
+			default:
+				return n >= backlog
+			}
+		}
+	})
+	c.check(n >= backlog, "%d of the backlog's %d events delivered after the receiver answered", n, backlog)
+	h.Must(h.Call("PUT", "/api/v1/webhook", a.Key, map[string]any{"url": ""}, nil), 200, nil)
+	h.Must(h.Call("PUT", "/api/v1/webhook", b.Key, map[string]any{"url": ""}, nil), 200, nil)
 }
 
 // jobErrors returns every error River stored with a job.

@@ -18,11 +18,13 @@
 // Migrate (or MigratePostgres, as the schema owner) creates River's tables
 // before the first New.
 //
-// Jobs run on two queues with their own workers, so tenants' work never
-// delays the host's own: QueueSystem (River's default queue) holds webhook
-// delivery, token refresh and the sweeps; QueueExecutions holds tenants'
-// asynchronous executions, whose worker shares itself fairly between
-// tenants (see exec.Worker).
+// Jobs run on three queues with their own workers, so tenants' work never
+// delays the host's own: QueueSystem (River's default queue) holds token
+// refresh and the sweeps; QueueWebhooks holds webhook deliveries, whose
+// receivers tenants choose (and may make hang); QueueExecutions holds
+// tenants' asynchronous executions. The webhook and execution workers
+// share themselves fairly between tenants (see webhook.Worker and
+// exec.Worker).
 //
 // A job's error is stored by River and logged: every error a worker
 // returns passes through outbound.RedactError, so URLs in it lose their
@@ -52,9 +54,11 @@ import (
 
 // Queues.
 const (
-	// QueueSystem runs the host's own jobs: webhook delivery, token
-	// refresh, sweeps. A job that names no queue runs here.
+	// QueueSystem runs the host's own jobs: token refresh, sweeps. A job
+	// that names no queue runs here.
 	QueueSystem = river.QueueDefault
+	// QueueWebhooks runs webhook deliveries.
+	QueueWebhooks = "webhooks"
 	// QueueExecutions runs tenants' asynchronous executions.
 	QueueExecutions = "executions"
 )
@@ -74,7 +78,8 @@ type Config struct {
 	Workers *river.Workers
 	// PeriodicJobs run on the elected leader replica.
 	PeriodicJobs []*river.PeriodicJob
-	// MaxWorkers bounds concurrent jobs of QueueSystem (default 10).
+	// MaxWorkers bounds concurrent jobs of QueueSystem and, separately,
+	// of QueueWebhooks (default 10 each).
 	MaxWorkers int
 	// ExecutionWorkers bounds concurrent jobs of QueueExecutions
 	// (default 10).
@@ -117,7 +122,7 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			x = 10
 		}
 		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{QueueSystem: {MaxWorkers: n}, QueueExecutions: {MaxWorkers: x}}
+		rc.Queues = map[string]river.QueueConfig{QueueSystem: {MaxWorkers: n}, QueueWebhooks: {MaxWorkers: n}, QueueExecutions: {MaxWorkers: x}}
 	}
 	switch st := cfg.Store.(type) {
 	case pgStore:

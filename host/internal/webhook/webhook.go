@@ -30,6 +30,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,6 +40,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -281,7 +283,7 @@ func (s *Sender) Emit(ctx context.Context, tenantID, typ string, data any) error
 	q := s.queue
 	s.mu.RUnlock()
 	if q != nil {
-		return q.Enqueue(ctx, args, &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts})
+		return q.Enqueue(ctx, args, &river.InsertOpts{MaxAttempts: s.cfg.MaxAttempts, Queue: jobs.QueueWebhooks})
 	}
 	s.wg.Add(1)
 	go func() {
@@ -361,14 +363,44 @@ type DeliverArgs struct {
 // Kind is the River job kind.
 func (DeliverArgs) Kind() string { return "atom.webhook.deliver" }
 
+// MaxTenantDeliveries is how many deliveries of one tenant run at once on
+// a replica. A receiver that hangs (each attempt may take the client's
+// timeout) holds that many workers, never all of them: the tenant's other
+// deliveries are snoozed and other tenants' go first.
+const MaxTenantDeliveries = 2
+
 // Worker delivers DeliverArgs jobs; River retries failures with backoff.
+// Deliveries run on their own queue (jobs.QueueWebhooks), apart from
+// token refresh and sweeps.
 type Worker struct {
 	river.WorkerDefaults[DeliverArgs]
 	Sender *Sender
+
+	mu       sync.Mutex
+	inFlight map[string]int
 }
 
-// Work delivers one event.
+// Work delivers one event, or snoozes it while its tenant already has
+// MaxTenantDeliveries in flight.
 func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	tenant := job.Args.TenantID
+	w.mu.Lock()
+	if w.inFlight == nil {
+		w.inFlight = map[string]int{}
+	}
+	if w.inFlight[tenant] >= MaxTenantDeliveries {
+		w.mu.Unlock()
+		return river.JobSnooze(time.Second + mathrand.N(time.Second))
+	}
+	w.inFlight[tenant]++
+	w.mu.Unlock()
+	defer func() {
+		w.mu.Lock()
+		if w.inFlight[tenant]--; w.inFlight[tenant] <= 0 {
+			delete(w.inFlight, tenant)
+		}
+		w.mu.Unlock()
+	}()
 	return w.Sender.Deliver(ctx, job.Args)
 }
 
