@@ -202,7 +202,7 @@ func startBoundsHost(t *testing.T, backend string, plugins bool) *boundsHost {
 	}
 	logs := &syncBuffer{}
 	o := hosttest.Options{Backend: backend, AdminKey: adminKey, Catalog: cat, Env: env, LogLevel: "warn",
-		Timeout: 30 * time.Second, BodyLimit: 2 << 20, Log: logs,
+		Timeout: 60 * time.Second, BodyLimit: 2 << 20, Log: logs,
 		Configure: func(c *config.Config) {
 			c.RateLimit = -1
 			c.Limits = config.Limits{MaxUpstreamBody: boundsBody, TenantMaxConcurrent: boundsConcurrent,
