@@ -146,6 +146,10 @@ func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
 	return e.respond(c, res)
 }
 
+// streamOutput is the output size from which a success is streamed from
+// the output itself rather than copied into one response buffer.
+const streamOutput = 64 << 10
+
 // respond writes an execution result.
 func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 	if res.Replayed {
@@ -163,10 +167,13 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 			out = json.RawMessage("null")
 		}
 		id, _ := json.Marshal(res.ExecutionID)
-		tail := append(append([]byte(`,"execution_id":`), id...), '}')
-		head := []byte(`{"output":`)
+		head, tail := `{"output":`, `,"execution_id":`+string(id)+`}`
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
-		c.Context().SetBodyStream(io.MultiReader(bytes.NewReader(head), bytes.NewReader(out), bytes.NewReader(tail)),
+		if len(out) < streamOutput {
+			b := make([]byte, 0, len(head)+len(out)+len(tail))
+			return c.Send(append(append(append(b, head...), out...), tail...))
+		}
+		c.Context().SetBodyStream(io.MultiReader(strings.NewReader(head), bytes.NewReader(out), strings.NewReader(tail)),
 			len(head)+len(out)+len(tail))
 		return nil
 	}
