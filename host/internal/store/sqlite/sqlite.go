@@ -47,7 +47,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	}
 	db.SetMaxOpenConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingOpen(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -56,6 +56,30 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: chmod %s: %w", path, err)
 	}
 	return &Store{db: db, keys: sqlcore.NewKeyCache()}, nil
+}
+
+// pingOpen opens the first connection. Switching a new file to WAL takes
+// an exclusive lock that SQLite does not wait for with busy_timeout, so a
+// process opening the file while another one does the same may get
+// SQLITE_BUSY: it tries again for a while.
+func pingOpen(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func isBusy(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "SQLITE_BUSY") || strings.Contains(msg, "database is locked")
 }
 
 // DB exposes the database handle (for River's SQLite driver).
