@@ -18,9 +18,12 @@
 package pluginhost
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc/codes"
@@ -139,6 +142,51 @@ func (h hostHandler) StorePut(ctx context.Context, key string, value []byte) err
 	return h.h.StorePut(ctx, key, value)
 }
 
+// HTTP answers the plugin's request through the host's provider.Egress.
+// Without one, requests are refused: a plugin served by this package has
+// no other way out.
+func (h hostHandler) HTTP(ctx context.Context, in *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	eg, ok := h.h.(provider.Egress)
+	if !ok {
+		return refusal(&provider.EgressError{Code: provider.EgressHostNotAllowed, Message: "this host sends no requests for plugins"}), nil
+	}
+	req, err := http.NewRequestWithContext(ctx, in.GetMethod(), in.GetUrl(), bytes.NewReader(in.GetBody()))
+	if err != nil {
+		return refusal(&provider.EgressError{Code: provider.EgressInvalidRequest, Message: "request: " + err.Error()}), nil
+	}
+	if len(in.GetBody()) == 0 {
+		req.Body, req.GetBody, req.ContentLength = http.NoBody, nil, 0
+	}
+	for _, hd := range in.GetHeaders() {
+		req.Header[http.CanonicalHeaderKey(hd.GetName())] = append(req.Header[http.CanonicalHeaderKey(hd.GetName())], hd.GetValues()...)
+	}
+	resp, err := eg.RoundTrip(ctx, req)
+	if err != nil {
+		var ee *provider.EgressError
+		if errors.As(err, &ee) {
+			return refusal(ee), nil
+		}
+		return refusal(&provider.EgressError{Code: provider.EgressTransport, Message: err.Error()}), nil
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, rpc.MaxHTTPBody+1))
+	if err != nil {
+		return refusal(&provider.EgressError{Code: provider.EgressTransport, Message: "reading the answer failed"}), nil
+	}
+	if len(body) > rpc.MaxHTTPBody {
+		return refusal(&provider.EgressError{Code: provider.EgressTooLarge, Message: fmt.Sprintf("the answer exceeds %d bytes", rpc.MaxHTTPBody)}), nil
+	}
+	out := &pb.HTTPResponse{Status: int32(resp.StatusCode), Body: body}
+	for k, vs := range resp.Header {
+		out.Headers = append(out.Headers, &pb.Header{Name: k, Values: vs})
+	}
+	return out, nil
+}
+
+func refusal(e *provider.EgressError) *pb.HTTPResponse {
+	return &pb.HTTPResponse{ErrorCode: e.Code, ErrorMessage: e.Message, RetryAfterMs: e.RetryAfter.Milliseconds()}
+}
+
 func manifestFromPB(m *pb.Manifest) provider.Manifest {
 	out := provider.Manifest{
 		ID:          m.GetId(),
@@ -146,6 +194,9 @@ func manifestFromPB(m *pb.Manifest) provider.Manifest {
 		Version:     m.GetVersion(),
 		Description: m.GetDescription(),
 		Categories:  m.GetCategories(),
+
+		AllowedHosts:   m.GetAllowedHosts(),
+		RawCredentials: m.GetRawCredentials(),
 	}
 	for _, a := range m.GetActions() {
 		out.Actions = append(out.Actions, provider.Action{

@@ -1,8 +1,13 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-plugin"
@@ -19,7 +24,15 @@ import (
 //	func main() { provider.Serve(myprovider.New()) }
 //
 // Run by hand, the binary prints a notice and exits: only the host starts it.
+//
+// Served, the process has no way out but the host: http.DefaultTransport
+// (used by HTTPClient, TokenHeader and any client without a Transport of
+// its own) sends each request through the Host of the execution the
+// request's context belongs to, and refuses a request made outside one.
+// Where the host starts plugins in their own network namespace, a
+// connection dialed by other means finds no route.
 func Serve(p Provider) {
+	http.DefaultTransport = hostTransport{}
 	plugin.Serve(ServeConfig(p))
 }
 
@@ -86,6 +99,70 @@ func (h grpcHost) Log(ctx context.Context, level, msg string) {
 	_ = h.c.Log(ctx, level, msg)
 }
 
+// maxEgressBody bounds a request body sent through the host; the host
+// bounds answers.
+const maxEgressBody = rpc.MaxHTTPBody
+
+// RoundTrip sends req through the host (Egress). A refusal of the rate
+// limit becomes a 429 answer with Retry-After, as the provider would send
+// it; other refusals are *EgressError.
+func (h grpcHost) RoundTrip(ctx context.Context, req *http.Request) (*http.Response, error) {
+	in := &pb.HTTPRequest{Method: req.Method, Url: req.URL.String()}
+	if req.Body != nil {
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxEgressBody+1))
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read request body: %w", err)
+		}
+		if len(body) > maxEgressBody {
+			return nil, &EgressError{Code: EgressTooLarge, Message: fmt.Sprintf("request body exceeds %d bytes", maxEgressBody)}
+		}
+		in.Body = body
+	}
+	for k, vs := range req.Header {
+		in.Headers = append(in.Headers, &pb.Header{Name: k, Values: vs})
+	}
+	if req.Host != "" && req.Host != req.URL.Host {
+		return nil, &EgressError{Code: EgressInvalidRequest, Message: "a Host header other than the URL's host is not sent"}
+	}
+	out, err := h.c.HTTP(ctx, in)
+	if err != nil {
+		return nil, &EgressError{Code: EgressTransport, Message: status.Convert(err).Message()}
+	}
+	if code := out.GetErrorCode(); code != "" {
+		e := &EgressError{Code: code, Message: out.GetErrorMessage(), RetryAfter: time.Duration(out.GetRetryAfterMs()) * time.Millisecond}
+		if code != EgressRateLimited {
+			return nil, e
+		}
+		secs := int64((e.RetryAfter + time.Second - 1) / time.Second)
+		msg, _ := json.Marshal(e.Message)
+		body := []byte(`{"error":{"message":` + string(msg) + `}}`)
+		return &http.Response{
+			Status: "429 Too Many Requests", StatusCode: http.StatusTooManyRequests,
+			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+			Header:        http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}, "Content-Type": {"application/json"}},
+			Body:          io.NopCloser(bytes.NewReader(body)),
+			ContentLength: int64(len(body)),
+			Request:       req,
+		}, nil
+	}
+	resp := &http.Response{
+		Status:        strconv.Itoa(int(out.GetStatus())) + " " + http.StatusText(int(out.GetStatus())),
+		StatusCode:    int(out.GetStatus()),
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        http.Header{},
+		Body:          io.NopCloser(bytes.NewReader(out.GetBody())),
+		ContentLength: int64(len(out.GetBody())),
+		Request:       req,
+	}
+	for _, hd := range out.GetHeaders() {
+		resp.Header[http.CanonicalHeaderKey(hd.GetName())] = hd.GetValues()
+	}
+	return resp, nil
+}
+
 func manifestToPB(m Manifest) *pb.Manifest {
 	out := &pb.Manifest{
 		Id:          m.ID,
@@ -93,6 +170,9 @@ func manifestToPB(m Manifest) *pb.Manifest {
 		Version:     m.Version,
 		Description: m.Description,
 		Categories:  m.Categories,
+
+		AllowedHosts:   m.AllowedHosts,
+		RawCredentials: m.RawCredentials,
 	}
 	for _, a := range m.Actions {
 		out.Actions = append(out.Actions, &pb.Action{

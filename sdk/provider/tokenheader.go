@@ -14,17 +14,15 @@ import (
 // Since the move happens per request, a token refreshed after a 401 is
 // moved too. Requests without an Authorization header (other origins, API
 // keys placed by APIKeyStyle) pass unchanged. base may be nil for
-// http.DefaultClient.
+// http.DefaultClient; a base without a Transport sends through
+// http.DefaultTransport as it is when each request is sent (through the
+// host, in a served plugin).
 func TokenHeader(name, prefix string, base *http.Client) *http.Client {
 	if base == nil {
 		base = http.DefaultClient
 	}
-	rt := base.Transport
-	if rt == nil {
-		rt = http.DefaultTransport
-	}
 	c := *base
-	c.Transport = tokenHeader{name: name, prefix: prefix, next: rt}
+	c.Transport = tokenHeader{name: name, prefix: prefix, next: base.Transport}
 	return &c
 }
 
@@ -34,13 +32,17 @@ type tokenHeader struct {
 }
 
 func (t tokenHeader) RoundTrip(req *http.Request) (*http.Response, error) {
+	next := t.next
+	if next == nil {
+		next = http.DefaultTransport
+	}
 	auth := req.Header.Get("Authorization")
 	_, token, ok := strings.Cut(auth, " ")
 	if !ok || token == "" {
-		return t.next.RoundTrip(req)
+		return next.RoundTrip(req)
 	}
 	r := req.Clone(req.Context())
 	r.Header.Del("Authorization")
 	r.Header.Set(t.name, t.prefix+token)
-	return t.next.RoundTrip(r)
+	return next.RoundTrip(r)
 }

@@ -21,6 +21,20 @@ type Manifest struct {
 	Categories []string `json:"categories,omitempty"`
 	// Actions are the operations a tenant can run.
 	Actions []Action `json:"actions"`
+	// AllowedHosts are the hosts the provider's requests may reach, as
+	// "api.example.com" or "*.example.com" (any subdomain) for hosts that
+	// depend on the connection ("{shop}.myshopify.com"). Served by a host,
+	// every request goes out through it and may reach only these hosts and
+	// the host of the execution's BaseURL.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	// RawCredentials asks the host for the connection's secrets. Without
+	// it the secrets in Request.Credentials are opaque per-execution
+	// placeholders that the host replaces with the secrets in the
+	// requests it sends for that execution to the allowed hosts, so the
+	// plugin never holds a token. Only a provider that must compute with
+	// a secret (sign a request with it, say) sets it; the admin API shows
+	// it.
+	RawCredentials bool `json:"raw_credentials,omitempty"`
 }
 
 // Action is one operation of a provider.

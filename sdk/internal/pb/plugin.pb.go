@@ -64,15 +64,21 @@ func (*GetManifestRequest) Descriptor() ([]byte, []int) {
 }
 
 type Manifest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
-	Version       string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
-	Description   string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
-	Categories    []string               `protobuf:"bytes,5,rep,name=categories,proto3" json:"categories,omitempty"`
-	Actions       []*Action              `protobuf:"bytes,6,rep,name=actions,proto3" json:"actions,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Id          string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name        string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Version     string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
+	Description string                 `protobuf:"bytes,4,opt,name=description,proto3" json:"description,omitempty"`
+	Categories  []string               `protobuf:"bytes,5,rep,name=categories,proto3" json:"categories,omitempty"`
+	Actions     []*Action              `protobuf:"bytes,6,rep,name=actions,proto3" json:"actions,omitempty"`
+	// allowed_hosts are the hosts the plugin's requests may reach through
+	// the host: "api.example.com" or "*.example.com".
+	AllowedHosts []string `protobuf:"bytes,7,rep,name=allowed_hosts,json=allowedHosts,proto3" json:"allowed_hosts,omitempty"`
+	// raw_credentials asks the host for the connection's secrets instead of
+	// per-execution placeholders the host substitutes on the way out.
+	RawCredentials bool `protobuf:"varint,8,opt,name=raw_credentials,json=rawCredentials,proto3" json:"raw_credentials,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
@@ -145,6 +151,20 @@ func (x *Manifest) GetActions() []*Action {
 		return x.Actions
 	}
 	return nil
+}
+
+func (x *Manifest) GetAllowedHosts() []string {
+	if x != nil {
+		return x.AllowedHosts
+	}
+	return nil
+}
+
+func (x *Manifest) GetRawCredentials() bool {
+	if x != nil {
+		return x.RawCredentials
+	}
+	return false
 }
 
 type Action struct {
@@ -919,12 +939,229 @@ func (*StorePutResponse) Descriptor() ([]byte, []int) {
 	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
+type Header struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Values        []string               `protobuf:"bytes,2,rep,name=values,proto3" json:"values,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Header) Reset() {
+	*x = Header{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Header) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Header) ProtoMessage() {}
+
+func (x *Header) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Header.ProtoReflect.Descriptor instead.
+func (*Header) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *Header) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Header) GetValues() []string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+type HTTPRequest struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	CallId string                 `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	Method string                 `protobuf:"bytes,2,opt,name=method,proto3" json:"method,omitempty"`
+	// url is absolute: http(s)://host[:port]/path?query.
+	Url           string    `protobuf:"bytes,3,opt,name=url,proto3" json:"url,omitempty"`
+	Headers       []*Header `protobuf:"bytes,4,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body          []byte    `protobuf:"bytes,5,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPRequest) Reset() {
+	*x = HTTPRequest{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPRequest) ProtoMessage() {}
+
+func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
+func (*HTTPRequest) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *HTTPRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *HTTPRequest) GetMethod() string {
+	if x != nil {
+		return x.Method
+	}
+	return ""
+}
+
+func (x *HTTPRequest) GetUrl() string {
+	if x != nil {
+		return x.Url
+	}
+	return ""
+}
+
+func (x *HTTPRequest) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *HTTPRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+type HTTPResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Status  int32                  `protobuf:"varint,1,opt,name=status,proto3" json:"status,omitempty"`
+	Headers []*Header              `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty"`
+	Body    []byte                 `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// error_code is set when the host did not send the request or got no
+	// answer: host_not_allowed, address_forbidden, foreign_credential,
+	// rate_limited, too_large, invalid_request, transport_error.
+	ErrorCode    string `protobuf:"bytes,4,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ErrorMessage string `protobuf:"bytes,5,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	// retry_after_ms is set with rate_limited.
+	RetryAfterMs  int64 `protobuf:"varint,6,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HTTPResponse) Reset() {
+	*x = HTTPResponse{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HTTPResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HTTPResponse) ProtoMessage() {}
+
+func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
+func (*HTTPResponse) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *HTTPResponse) GetStatus() int32 {
+	if x != nil {
+		return x.Status
+	}
+	return 0
+}
+
+func (x *HTTPResponse) GetHeaders() []*Header {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *HTTPResponse) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *HTTPResponse) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *HTTPResponse) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *HTTPResponse) GetRetryAfterMs() int64 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
+}
+
 var File_atom_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x1batom/plugin/v1/plugin.proto\x12\x0eatom.plugin.v1\"\x14\n" +
-	"\x12GetManifestRequest\"\xbc\x01\n" +
+	"\x12GetManifestRequest\"\x8a\x02\n" +
 	"\bManifest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -933,7 +1170,9 @@ const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"categories\x18\x05 \x03(\tR\n" +
 	"categories\x120\n" +
-	"\aactions\x18\x06 \x03(\v2\x16.atom.plugin.v1.ActionR\aactions\"\xa9\x01\n" +
+	"\aactions\x18\x06 \x03(\v2\x16.atom.plugin.v1.ActionR\aactions\x12#\n" +
+	"\rallowed_hosts\x18\a \x03(\tR\fallowedHosts\x12'\n" +
+	"\x0fraw_credentials\x18\b \x01(\bR\x0erawCredentials\"\xa9\x01\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
@@ -1000,15 +1239,33 @@ const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x10\n" +
 	"\x03key\x18\x02 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x03 \x01(\fR\x05value\"\x12\n" +
-	"\x10StorePutResponse2\xa3\x01\n" +
+	"\x10StorePutResponse\"4\n" +
+	"\x06Header\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x16\n" +
+	"\x06values\x18\x02 \x03(\tR\x06values\"\x96\x01\n" +
+	"\vHTTPRequest\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\tR\x06callId\x12\x16\n" +
+	"\x06method\x18\x02 \x01(\tR\x06method\x12\x10\n" +
+	"\x03url\x18\x03 \x01(\tR\x03url\x120\n" +
+	"\aheaders\x18\x04 \x03(\v2\x16.atom.plugin.v1.HeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x05 \x01(\fR\x04body\"\xd6\x01\n" +
+	"\fHTTPResponse\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\x05R\x06status\x120\n" +
+	"\aheaders\x18\x02 \x03(\v2\x16.atom.plugin.v1.HeaderR\aheaders\x12\x12\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x04 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x05 \x01(\tR\ferrorMessage\x12$\n" +
+	"\x0eretry_after_ms\x18\x06 \x01(\x03R\fretryAfterMs2\xa3\x01\n" +
 	"\bProvider\x12K\n" +
 	"\vGetManifest\x12\".atom.plugin.v1.GetManifestRequest\x1a\x18.atom.plugin.v1.Manifest\x12J\n" +
-	"\aExecute\x12\x1e.atom.plugin.v1.ExecuteRequest\x1a\x1f.atom.plugin.v1.ExecuteResponse2\xac\x02\n" +
+	"\aExecute\x12\x1e.atom.plugin.v1.ExecuteRequest\x1a\x1f.atom.plugin.v1.ExecuteResponse2\xef\x02\n" +
 	"\x04Host\x12F\n" +
 	"\aRefresh\x12\x1e.atom.plugin.v1.RefreshRequest\x1a\x1b.atom.plugin.v1.Credentials\x12>\n" +
 	"\x03Log\x12\x1a.atom.plugin.v1.LogRequest\x1a\x1b.atom.plugin.v1.LogResponse\x12M\n" +
 	"\bStoreGet\x12\x1f.atom.plugin.v1.StoreGetRequest\x1a .atom.plugin.v1.StoreGetResponse\x12M\n" +
-	"\bStorePut\x12\x1f.atom.plugin.v1.StorePutRequest\x1a .atom.plugin.v1.StorePutResponseB+Z)github.com/atomhq/atom/sdk/internal/pb;pbb\x06proto3"
+	"\bStorePut\x12\x1f.atom.plugin.v1.StorePutRequest\x1a .atom.plugin.v1.StorePutResponse\x12A\n" +
+	"\x04HTTP\x12\x1b.atom.plugin.v1.HTTPRequest\x1a\x1c.atom.plugin.v1.HTTPResponseB+Z)github.com/atomhq/atom/sdk/internal/pb;pbb\x06proto3"
 
 var (
 	file_atom_plugin_v1_plugin_proto_rawDescOnce sync.Once
@@ -1022,7 +1279,7 @@ func file_atom_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_atom_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_atom_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_atom_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_atom_plugin_v1_plugin_proto_goTypes = []any{
 	(*GetManifestRequest)(nil), // 0: atom.plugin.v1.GetManifestRequest
 	(*Manifest)(nil),           // 1: atom.plugin.v1.Manifest
@@ -1038,34 +1295,41 @@ var file_atom_plugin_v1_plugin_proto_goTypes = []any{
 	(*StoreGetResponse)(nil),   // 11: atom.plugin.v1.StoreGetResponse
 	(*StorePutRequest)(nil),    // 12: atom.plugin.v1.StorePutRequest
 	(*StorePutResponse)(nil),   // 13: atom.plugin.v1.StorePutResponse
-	nil,                        // 14: atom.plugin.v1.Credentials.FieldsEntry
-	nil,                        // 15: atom.plugin.v1.Credentials.MetadataEntry
-	nil,                        // 16: atom.plugin.v1.Credentials.ParamsEntry
+	(*Header)(nil),             // 14: atom.plugin.v1.Header
+	(*HTTPRequest)(nil),        // 15: atom.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),       // 16: atom.plugin.v1.HTTPResponse
+	nil,                        // 17: atom.plugin.v1.Credentials.FieldsEntry
+	nil,                        // 18: atom.plugin.v1.Credentials.MetadataEntry
+	nil,                        // 19: atom.plugin.v1.Credentials.ParamsEntry
 }
 var file_atom_plugin_v1_plugin_proto_depIdxs = []int32{
 	2,  // 0: atom.plugin.v1.Manifest.actions:type_name -> atom.plugin.v1.Action
-	14, // 1: atom.plugin.v1.Credentials.fields:type_name -> atom.plugin.v1.Credentials.FieldsEntry
-	15, // 2: atom.plugin.v1.Credentials.metadata:type_name -> atom.plugin.v1.Credentials.MetadataEntry
-	16, // 3: atom.plugin.v1.Credentials.params:type_name -> atom.plugin.v1.Credentials.ParamsEntry
+	17, // 1: atom.plugin.v1.Credentials.fields:type_name -> atom.plugin.v1.Credentials.FieldsEntry
+	18, // 2: atom.plugin.v1.Credentials.metadata:type_name -> atom.plugin.v1.Credentials.MetadataEntry
+	19, // 3: atom.plugin.v1.Credentials.params:type_name -> atom.plugin.v1.Credentials.ParamsEntry
 	3,  // 4: atom.plugin.v1.ExecuteRequest.credentials:type_name -> atom.plugin.v1.Credentials
 	5,  // 5: atom.plugin.v1.ExecuteResponse.diagnostics:type_name -> atom.plugin.v1.Diagnostic
-	0,  // 6: atom.plugin.v1.Provider.GetManifest:input_type -> atom.plugin.v1.GetManifestRequest
-	4,  // 7: atom.plugin.v1.Provider.Execute:input_type -> atom.plugin.v1.ExecuteRequest
-	7,  // 8: atom.plugin.v1.Host.Refresh:input_type -> atom.plugin.v1.RefreshRequest
-	8,  // 9: atom.plugin.v1.Host.Log:input_type -> atom.plugin.v1.LogRequest
-	10, // 10: atom.plugin.v1.Host.StoreGet:input_type -> atom.plugin.v1.StoreGetRequest
-	12, // 11: atom.plugin.v1.Host.StorePut:input_type -> atom.plugin.v1.StorePutRequest
-	1,  // 12: atom.plugin.v1.Provider.GetManifest:output_type -> atom.plugin.v1.Manifest
-	6,  // 13: atom.plugin.v1.Provider.Execute:output_type -> atom.plugin.v1.ExecuteResponse
-	3,  // 14: atom.plugin.v1.Host.Refresh:output_type -> atom.plugin.v1.Credentials
-	9,  // 15: atom.plugin.v1.Host.Log:output_type -> atom.plugin.v1.LogResponse
-	11, // 16: atom.plugin.v1.Host.StoreGet:output_type -> atom.plugin.v1.StoreGetResponse
-	13, // 17: atom.plugin.v1.Host.StorePut:output_type -> atom.plugin.v1.StorePutResponse
-	12, // [12:18] is the sub-list for method output_type
-	6,  // [6:12] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	14, // 6: atom.plugin.v1.HTTPRequest.headers:type_name -> atom.plugin.v1.Header
+	14, // 7: atom.plugin.v1.HTTPResponse.headers:type_name -> atom.plugin.v1.Header
+	0,  // 8: atom.plugin.v1.Provider.GetManifest:input_type -> atom.plugin.v1.GetManifestRequest
+	4,  // 9: atom.plugin.v1.Provider.Execute:input_type -> atom.plugin.v1.ExecuteRequest
+	7,  // 10: atom.plugin.v1.Host.Refresh:input_type -> atom.plugin.v1.RefreshRequest
+	8,  // 11: atom.plugin.v1.Host.Log:input_type -> atom.plugin.v1.LogRequest
+	10, // 12: atom.plugin.v1.Host.StoreGet:input_type -> atom.plugin.v1.StoreGetRequest
+	12, // 13: atom.plugin.v1.Host.StorePut:input_type -> atom.plugin.v1.StorePutRequest
+	15, // 14: atom.plugin.v1.Host.HTTP:input_type -> atom.plugin.v1.HTTPRequest
+	1,  // 15: atom.plugin.v1.Provider.GetManifest:output_type -> atom.plugin.v1.Manifest
+	6,  // 16: atom.plugin.v1.Provider.Execute:output_type -> atom.plugin.v1.ExecuteResponse
+	3,  // 17: atom.plugin.v1.Host.Refresh:output_type -> atom.plugin.v1.Credentials
+	9,  // 18: atom.plugin.v1.Host.Log:output_type -> atom.plugin.v1.LogResponse
+	11, // 19: atom.plugin.v1.Host.StoreGet:output_type -> atom.plugin.v1.StoreGetResponse
+	13, // 20: atom.plugin.v1.Host.StorePut:output_type -> atom.plugin.v1.StorePutResponse
+	16, // 21: atom.plugin.v1.Host.HTTP:output_type -> atom.plugin.v1.HTTPResponse
+	15, // [15:22] is the sub-list for method output_type
+	8,  // [8:15] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_atom_plugin_v1_plugin_proto_init() }
@@ -1079,7 +1343,7 @@ func file_atom_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_atom_plugin_v1_plugin_proto_rawDesc), len(file_atom_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -177,6 +177,7 @@ const (
 	Host_Log_FullMethodName      = "/atom.plugin.v1.Host/Log"
 	Host_StoreGet_FullMethodName = "/atom.plugin.v1.Host/StoreGet"
 	Host_StorePut_FullMethodName = "/atom.plugin.v1.Host/StorePut"
+	Host_HTTP_FullMethodName     = "/atom.plugin.v1.Host/HTTP"
 )
 
 // HostClient is the client API for Host service.
@@ -195,6 +196,10 @@ type HostClient interface {
 	StoreGet(ctx context.Context, in *StoreGetRequest, opts ...grpc.CallOption) (*StoreGetResponse, error)
 	// StorePut writes the tenant's key-value store, scoped to the provider.
 	StorePut(ctx context.Context, in *StorePutRequest, opts ...grpc.CallOption) (*StorePutResponse, error)
+	// HTTP sends one upstream request of the execution through the host,
+	// which applies the outbound policy and the connection's credentials.
+	// A request the host refuses is answered with error_code set.
+	HTTP(ctx context.Context, in *HTTPRequest, opts ...grpc.CallOption) (*HTTPResponse, error)
 }
 
 type hostClient struct {
@@ -245,6 +250,16 @@ func (c *hostClient) StorePut(ctx context.Context, in *StorePutRequest, opts ...
 	return out, nil
 }
 
+func (c *hostClient) HTTP(ctx context.Context, in *HTTPRequest, opts ...grpc.CallOption) (*HTTPResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(HTTPResponse)
+	err := c.cc.Invoke(ctx, Host_HTTP_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // HostServer is the server API for Host service.
 // All implementations must embed UnimplementedHostServer
 // for forward compatibility.
@@ -261,6 +276,10 @@ type HostServer interface {
 	StoreGet(context.Context, *StoreGetRequest) (*StoreGetResponse, error)
 	// StorePut writes the tenant's key-value store, scoped to the provider.
 	StorePut(context.Context, *StorePutRequest) (*StorePutResponse, error)
+	// HTTP sends one upstream request of the execution through the host,
+	// which applies the outbound policy and the connection's credentials.
+	// A request the host refuses is answered with error_code set.
+	HTTP(context.Context, *HTTPRequest) (*HTTPResponse, error)
 	mustEmbedUnimplementedHostServer()
 }
 
@@ -282,6 +301,9 @@ func (UnimplementedHostServer) StoreGet(context.Context, *StoreGetRequest) (*Sto
 }
 func (UnimplementedHostServer) StorePut(context.Context, *StorePutRequest) (*StorePutResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method StorePut not implemented")
+}
+func (UnimplementedHostServer) HTTP(context.Context, *HTTPRequest) (*HTTPResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method HTTP not implemented")
 }
 func (UnimplementedHostServer) mustEmbedUnimplementedHostServer() {}
 func (UnimplementedHostServer) testEmbeddedByValue()              {}
@@ -376,6 +398,24 @@ func _Host_StorePut_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Host_HTTP_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(HTTPRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(HostServer).HTTP(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Host_HTTP_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(HostServer).HTTP(ctx, req.(*HTTPRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Host_ServiceDesc is the grpc.ServiceDesc for Host service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -398,6 +438,10 @@ var Host_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "StorePut",
 			Handler:    _Host_StorePut_Handler,
+		},
+		{
+			MethodName: "HTTP",
+			Handler:    _Host_HTTP_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

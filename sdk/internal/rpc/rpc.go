@@ -48,7 +48,16 @@ type HostCaller interface {
 	Log(ctx context.Context, level, msg string) error
 	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
 	StorePut(ctx context.Context, key string, value []byte) error
+	HTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error)
 }
+
+// MaxHTTPBody bounds the body of a request or an answer carried by the
+// Host service's HTTP call; messages are sized to hold one.
+const MaxHTTPBody = 32 << 20
+
+// maxHTTPMessage is the largest HTTP message either side accepts: a body
+// of MaxHTTPBody plus headers.
+const maxHTTPMessage = MaxHTTPBody + 1<<20
 
 // HostHandler answers the Host calls of one execution on the host side.
 type HostHandler interface {
@@ -56,6 +65,9 @@ type HostHandler interface {
 	Log(ctx context.Context, level, msg string)
 	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
 	StorePut(ctx context.Context, key string, value []byte) error
+	// HTTP sends one request of the execution upstream; refusals are
+	// answered in the response (error_code), not as errors.
+	HTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error)
 }
 
 // Plugin is the go-plugin plugin of the protocol. On the plugin side Impl
@@ -94,7 +106,7 @@ func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn
 		brokerID: broker.NextId(),
 	}
 	go broker.AcceptAndServe(c.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(opts...)
+		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHTTPMessage))...)
 		pb.RegisterHostServer(s, &hostServer{c: c})
 		return s
 	})
@@ -198,6 +210,18 @@ func (s *hostServer) StorePut(ctx context.Context, req *pb.StorePutRequest) (*pb
 	return &pb.StorePutResponse{}, nil
 }
 
+func (s *hostServer) HTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	h, err := s.c.handler(req.GetCallId())
+	if err != nil {
+		return nil, err
+	}
+	resp, err := h.HTTP(ctx, req)
+	if err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return resp, nil
+}
+
 // providerServer serves the Provider service in the plugin process.
 type providerServer struct {
 	pb.UnimplementedProviderServer
@@ -298,4 +322,13 @@ func (h *hostCaller) StorePut(ctx context.Context, key string, value []byte) err
 	}
 	_, err = c.StorePut(ctx, &pb.StorePutRequest{CallId: h.callID, Key: key, Value: value})
 	return err
+}
+
+func (h *hostCaller) HTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	c, err := h.client()
+	if err != nil {
+		return nil, err
+	}
+	req.CallId = h.callID
+	return c.HTTP(ctx, req, grpc.MaxCallRecvMsgSize(maxHTTPMessage), grpc.MaxCallSendMsgSize(maxHTTPMessage))
 }

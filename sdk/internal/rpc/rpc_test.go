@@ -37,6 +37,9 @@ func (h handler) Refresh(context.Context) (*pb.Credentials, error) {
 func (handler) Log(context.Context, string, string)                    {}
 func (handler) StoreGet(context.Context, string) ([]byte, bool, error) { return nil, false, nil }
 func (handler) StorePut(context.Context, string, []byte) error         { return nil }
+func (handler) HTTP(context.Context, *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	return &pb.HTTPResponse{ErrorCode: "host_not_allowed"}, nil
+}
 
 func TestHostCallsBoundToTheirExecution(t *testing.T) {
 	for _, forged := range []string{"", "0123456789abcdef0123456789abcdef"} {
