@@ -114,7 +114,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
 	p.Admin = adm
 
-	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log}
+	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound}
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}

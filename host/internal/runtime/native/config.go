@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/atomhq/atom/host/internal/outbound"
 )
 
 // Config configures a Manager. The zero value of every field but Dir has a
@@ -39,6 +41,9 @@ type Config struct {
 	// Env is the whole environment of plugin processes (KEY=value); the
 	// host's own environment is never passed on.
 	Env []string
+	// Outbound sends plugins' requests (see egress.go); a guarded client
+	// with the default policy when nil.
+	Outbound *outbound.Client
 	// Logger receives the manager's and plugins' log lines (default
 	// slog.Default()).
 	Logger *slog.Logger

@@ -508,7 +508,7 @@ func TestBrokeredRefresh(t *testing.T) {
 
 	dir := t.TempDir()
 	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-	m, _ := newManager(t, dir, nil)
+	m, _ := newManager(t, dir, func(c *Config) { c.Outbound = loopbackOutbound() })
 	impl, _ := m.Get("echo")
 	host := providertest.NewHost()
 	host.RefreshCredentials = provider.Credentials{Type: "oauth2", AccessToken: "fresh-token"}

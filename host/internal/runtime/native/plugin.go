@@ -107,11 +107,7 @@ func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtime
 		p.setErr(err)
 		return provider.Response{}, err
 	}
-	var h provider.Host
-	if host != nil {
-		h = host
-	}
-	resp, err := proc.client.Execute(ctx, req, h)
+	resp, err := p.execute(ctx, proc.client, req, host)
 	if err != nil {
 		if errors.Is(err, pluginhost.ErrUnavailable) || proc.gp.Exited() {
 			v.lost(proc, err)
@@ -162,6 +158,11 @@ type PluginInfo struct {
 	Path      string    `json:"path"`
 	StartedAt time.Time `json:"started_at,omitzero"`
 	Actions   []string  `json:"actions,omitempty"`
+	// AllowedHosts and RawCredentials are the manifest's: the hosts the
+	// plugin's requests may reach through the host, and whether it is
+	// handed the connections' secrets instead of placeholders.
+	AllowedHosts   []string `json:"allowed_hosts,omitempty"`
+	RawCredentials bool     `json:"raw_credentials"`
 }
 
 func (p *Plugin) info() PluginInfo {
@@ -182,6 +183,7 @@ func (p *Plugin) info() PluginInfo {
 		return in
 	}
 	in.Name, in.Version, in.Checksum = v.manifest.Name, v.manifest.Version, v.sum
+	in.AllowedHosts, in.RawCredentials = v.manifest.AllowedHosts, v.manifest.RawCredentials
 	for _, a := range v.manifest.Actions {
 		in.Actions = append(in.Actions, a.Name)
 	}
@@ -362,6 +364,7 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	cmd.Env = append([]string(nil), cfg.Env...)
 	cmd.Dir = cfg.DataDir
 	setProcAttr(cmd)
+	isolateNetwork(cmd)
 	gp := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginhost.Handshake,
 		VersionedPlugins: pluginhost.VersionedPlugins(),

@@ -1,0 +1,231 @@
+package native
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/sdk/provider"
+	"github.com/atomhq/atom/sdk/providertest"
+)
+
+// loopbackOutbound is the host's outbound client with the loopback
+// allowance tests need to reach their local upstreams.
+func loopbackOutbound() *outbound.Client {
+	return outbound.New(outbound.Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: -1})
+}
+
+// hostileEgress builds the hostile egress plugin as id (raw: it declares
+// raw_credentials) into a fresh manager.
+func hostileEgress(t *testing.T, id string, raw bool, mod func(*Config)) runtime.Implementation {
+	t.Helper()
+	dir := t.TempDir()
+	flags := "-X main.id=" + id
+	if raw {
+		flags += " -X main.raw=true"
+	}
+	testbin.Install(t, testbin.Build(t, "host/internal/runtime/native/testdata/egress", flags), dir, FilePrefix+id, 0o755)
+	m, _ := newManager(t, dir, func(c *Config) {
+		c.Outbound = loopbackOutbound()
+		if mod != nil {
+			mod(c)
+		}
+	})
+	impl, ok := m.Get(id)
+	if !ok {
+		t.Fatalf("%s not loaded: %+v", id, m.List())
+	}
+	return impl
+}
+
+// seen records what an upstream received.
+type seen struct {
+	mu   sync.Mutex
+	reqs []string // method, URL, headers and body of each request
+}
+
+func (s *seen) all() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.reqs, "\n")
+}
+
+func (s *seen) n() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.reqs)
+}
+
+// recorder is an upstream that records every request and answers with
+// the request's Authorization header, as an API echoing a token would.
+func recorder(t *testing.T) (*httptest.Server, *seen) {
+	s := &seen{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.reqs = append(s.reqs, r.Method+" "+r.URL.String()+" "+strings.Join(r.Header.Values("Authorization"), ",")+" "+r.Header.Get("X-Token")+" "+string(b))
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"auth": r.Header.Get("Authorization"), "url": r.URL.String(), "body": string(b)})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+func run(t *testing.T, impl runtime.Implementation, tenant, action string, in any, req provider.Request) map[string]any {
+	t.Helper()
+	raw, _ := json.Marshal(in)
+	req.TenantID, req.Action, req.Input = tenant, action, raw
+	if req.ExecutionID == "" {
+		req.ExecutionID = "exec-" + tenant + "-" + action
+	}
+	resp, err := impl.Execute(context.Background(), req, providertest.NewHost())
+	if err != nil {
+		t.Fatalf("%s: %v", action, err)
+	}
+	var out map[string]any
+	if resp.Failed() {
+		return map[string]any{"diagnostic": resp.Diagnostics[0].Summary}
+	}
+	if err := json.Unmarshal(resp.Output, &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+const (
+	secretKey   = "sk_live_4f9c2e7a1b3d5f60"
+	secretField = "fld_tok_9a8b7c6d5e4f3a2b"
+)
+
+func keyCreds() provider.Credentials {
+	return provider.Credentials{Type: "api_key", APIKey: secretKey,
+		Fields: map[string]string{"token": secretField}, Params: map[string]string{"account": "acct_public_1"}}
+}
+
+// TestEgressPlaceholders: the plugin holds placeholders, never the
+// connection's secrets; the host puts the secrets in, wherever the plugin
+// placed the placeholders, only for the execution they belong to; an
+// answer that echoes a secret reaches the plugin with the placeholder.
+func TestEgressPlaceholders(t *testing.T) {
+	srv, rec := recorder(t)
+	impl := hostileEgress(t, "hostile", false, nil)
+	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
+
+	out := run(t, impl, "tenant-a", "keep", nil, base)
+	b, _ := json.Marshal(out)
+	if strings.Contains(string(b), secretKey) || strings.Contains(string(b), secretField) {
+		t.Fatalf("the plugin was handed a secret: %s", b)
+	}
+	if !strings.Contains(string(b), "atom-cred-") || !strings.Contains(string(b), "acct_public_1") {
+		t.Fatalf("want placeholders for secrets and plain non-secret fields: %s", b)
+	}
+
+	for _, placement := range []string{"bearer", "custom", "basic", "query", "path", "json", "form"} {
+		t.Run(placement, func(t *testing.T) {
+			before := rec.n()
+			out := run(t, impl, "tenant-a", "replay", map[string]any{"placement": placement, "path": "/p"}, base)
+			b, _ := json.Marshal(out)
+			if strings.Contains(string(b), secretKey) || strings.Contains(string(b), secretField) {
+				t.Fatalf("an echoed secret reached the plugin: %s", b)
+			}
+			got := rec.all()
+			if rec.n() != before+2 {
+				t.Fatalf("upstream saw %d requests, want 2: %s", rec.n()-before, b)
+			}
+			want := secretKey
+			if placement == "basic" {
+				want = base64.StdEncoding.EncodeToString([]byte("user:" + secretKey))
+			}
+			if !strings.Contains(got, want) || strings.Contains(got, "atom-cred-") {
+				t.Fatalf("upstream did not get the secret in place of the placeholder:\n%s", got)
+			}
+		})
+	}
+
+	// The SDK's own client: refresh after a 401 keeps placeholders too.
+	out = run(t, impl, "tenant-a", "authed", map[string]any{"path": "/me"}, base)
+	if auth, _ := out["auth"].(string); !strings.HasPrefix(auth, "Bearer atom-cred-") {
+		t.Fatalf("echoed header not redacted to the placeholder: %v", out)
+	}
+	if !strings.Contains(rec.all(), "GET /me Bearer "+secretKey) {
+		t.Fatalf("upstream did not see the key: %s", rec.all())
+	}
+}
+
+// TestEgressRefusals: every way out but a declared host through the host
+// is refused, and nothing reaches the upstream.
+func TestEgressRefusals(t *testing.T) {
+	srv, rec := recorder(t)
+	impl := hostileEgress(t, "hostile", false, nil)
+	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
+	run(t, impl, "tenant-a", "keep", nil, base)
+	for _, placement := range []string{"bearer", "custom", "basic", "query", "path", "json", "form"} {
+		// Another tenant's execution, and a later one of the same tenant.
+		for _, tenant := range []string{"tenant-b", "tenant-a"} {
+			out := run(t, impl, tenant, "replay", map[string]any{"from": "tenant-a", "placement": placement}, base)
+			b, _ := json.Marshal(out)
+			if !strings.Contains(string(b), "foreign_credential") || strings.Contains(string(b), `"status"`) {
+				t.Fatalf("%s %s: kept placeholder not refused: %s", tenant, placement, b)
+			}
+		}
+	}
+	for _, u := range []string{"https://undeclared.example/x", "http://example.com/", "https://api.hostile.example.evil.example/",
+		"http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://192.168.1.1/", "http://100.64.0.1/", "http://127.0.0.2/", "http://0.0.0.0/"} {
+		out := run(t, impl, "tenant-a", "fetch", map[string]any{"url": u}, base)
+		msg, _ := out["error"].(string)
+		if !strings.Contains(msg, "host_not_allowed") && !strings.Contains(msg, "address_forbidden") {
+			t.Fatalf("%s: want a refusal, got %v", u, out)
+		}
+	}
+	out := run(t, impl, "tenant-a", "fetch", map[string]any{"url": srv.URL + "/bg", "background": true}, base)
+	if msg, _ := out["error"].(string); !strings.Contains(msg, "no_execution") {
+		t.Fatalf("a request outside the execution's context was not refused: %v", out)
+	}
+	if rec.n() != 0 {
+		t.Fatalf("upstream saw refused requests:\n%s", rec.all())
+	}
+}
+
+// TestEgressRawCredentials: a plugin whose manifest asks for raw
+// credentials gets them, and says so in the listing.
+func TestEgressRawCredentials(t *testing.T) {
+	srv, _ := recorder(t)
+	impl := hostileEgress(t, "rawplugin", true, nil)
+	out := run(t, impl, "tenant-a", "keep", nil, provider.Request{BaseURL: srv.URL, Credentials: keyCreds()})
+	b, _ := json.Marshal(out)
+	if !strings.Contains(string(b), secretKey) {
+		t.Fatalf("raw credentials not handed over: %s", b)
+	}
+	if info := impl.(*Plugin).info(); !info.RawCredentials || len(info.AllowedHosts) == 0 {
+		t.Fatalf("listing: %+v", info)
+	}
+}
+
+// TestEgressNetworkNamespace: a plugin that dials the host's loopback
+// itself finds no route where plugins get a network namespace.
+func TestEgressNetworkNamespace(t *testing.T) {
+	if ok, _ := NetworkIsolation(); !ok {
+		t.Skip("no network namespace for plugins on this machine")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	impl := hostileEgress(t, "hostile", false, nil)
+	out := run(t, impl, "tenant-a", "dial", map[string]any{"addr": ln.Addr().String()}, provider.Request{})
+	if out["connected"] != false {
+		t.Fatalf("the plugin reached the host's loopback: %v", out)
+	}
+}
