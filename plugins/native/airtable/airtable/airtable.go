@@ -28,11 +28,12 @@ const BaseURL = "https://api.airtable.com"
 // New returns the Airtable provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "airtable",
-		Name:        "Airtable",
-		Version:     Version,
-		Description: "Spreadsheet-database: bases, tables and records.",
-		Categories:  []string{"productivity"},
+		ID:           "airtable",
+		Name:         "Airtable",
+		Version:      Version,
+		Description:  "Spreadsheet-database: bases, tables and records.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.airtable.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

@@ -34,11 +34,12 @@ const taskFields = "name,notes,completed,due_on,assignee.name,projects.name,perm
 // New returns the Asana provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "asana",
-		Name:        "Asana",
-		Version:     Version,
-		Description: "Work management: workspaces, projects, tasks and comments.",
-		Categories:  []string{"productivity"},
+		ID:           "asana",
+		Name:         "Asana",
+		Version:      Version,
+		Description:  "Work management: workspaces, projects, tasks and comments.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"app.asana.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

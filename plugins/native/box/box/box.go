@@ -32,11 +32,12 @@ const itemFields = "type,id,name,size,modified_at,parent,etag,sha1,path_collecti
 // New returns the Box provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "box",
-		Name:        "Box",
-		Version:     Version,
-		Description: "Files and folders in Box.",
-		Categories:  []string{"storage", "productivity"},
+		ID:           "box",
+		Name:         "Box",
+		Version:      Version,
+		Description:  "Files and folders in Box.",
+		Categories:   []string{"storage", "productivity"},
+		AllowedHosts: []string{"api.box.com", "upload.box.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

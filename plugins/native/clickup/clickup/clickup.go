@@ -30,11 +30,12 @@ const BaseURL = "https://api.clickup.com"
 // New returns the ClickUp provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "clickup",
-		Name:        "ClickUp",
-		Version:     Version,
-		Description: "Project management: workspaces, spaces, tasks and comments.",
-		Categories:  []string{"productivity"},
+		ID:           "clickup",
+		Name:         "ClickUp",
+		Version:      Version,
+		Description:  "Project management: workspaces, spaces, tasks and comments.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.clickup.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

@@ -35,11 +35,12 @@ const api = "/api/v10"
 // New returns the Discord provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "discord",
-		Name:        "Discord",
-		Version:     Version,
-		Description: "Guilds, channels and messages on Discord.",
-		Categories:  []string{"communication"},
+		ID:           "discord",
+		Name:         "Discord",
+		Version:      Version,
+		Description:  "Guilds, channels and messages on Discord.",
+		Categories:   []string{"communication"},
+		AllowedHosts: []string{"discord.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

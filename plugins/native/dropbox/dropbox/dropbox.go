@@ -49,11 +49,12 @@ var httpOpts = provider.HTTPOptions{
 // New returns the Dropbox provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "dropbox",
-		Name:        "Dropbox",
-		Version:     Version,
-		Description: "Files and folders in Dropbox.",
-		Categories:  []string{"storage", "productivity"},
+		ID:           "dropbox",
+		Name:         "Dropbox",
+		Version:      Version,
+		Description:  "Files and folders in Dropbox.",
+		Categories:   []string{"storage", "productivity"},
+		AllowedHosts: []string{"api.dropboxapi.com", "content.dropboxapi.com"},
 	}).
 		HTTP(httpOpts).
 		Action(provider.ActionDef{

@@ -29,11 +29,12 @@ const BaseURL = "https://api.figma.com"
 // New returns the Figma provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "figma",
-		Name:        "Figma",
-		Version:     Version,
-		Description: "Design: files, nodes, versions, renders and comments.",
-		Categories:  []string{"productivity"},
+		ID:           "figma",
+		Name:         "Figma",
+		Version:      Version,
+		Description:  "Design: files, nodes, versions, renders and comments.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.figma.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

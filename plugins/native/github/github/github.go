@@ -36,11 +36,12 @@ const BaseURL = "https://api.github.com"
 // New returns the GitHub provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "github",
-		Name:        "GitHub",
-		Version:     Version,
-		Description: "Code hosting: repositories, issues and comments.",
-		Categories:  []string{"development"},
+		ID:           "github",
+		Name:         "GitHub",
+		Version:      Version,
+		Description:  "Code hosting: repositories, issues and comments.",
+		Categories:   []string{"development"},
+		AllowedHosts: []string{"api.github.com", "uploads.github.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL: BaseURL,

@@ -27,11 +27,12 @@ const api = "/calendar/v3"
 // New returns the Google Calendar provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "google-calendar",
-		Name:        "Google Calendar",
-		Version:     Version,
-		Description: "Calendars and events in Google Calendar.",
-		Categories:  []string{"productivity"},
+		ID:           "google-calendar",
+		Name:         "Google Calendar",
+		Version:      Version,
+		Description:  "Calendars and events in Google Calendar.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"www.googleapis.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

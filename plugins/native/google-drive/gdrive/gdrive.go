@@ -37,11 +37,12 @@ const uploadBoundary = "atom-drive-upload-boundary"
 // New returns the Google Drive provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "google-drive",
-		Name:        "Google Drive",
-		Version:     Version,
-		Description: "Files and folders in Google Drive.",
-		Categories:  []string{"productivity", "storage"},
+		ID:           "google-drive",
+		Name:         "Google Drive",
+		Version:      Version,
+		Description:  "Files and folders in Google Drive.",
+		Categories:   []string{"productivity", "storage"},
+		AllowedHosts: []string{"www.googleapis.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

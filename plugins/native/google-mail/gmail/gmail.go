@@ -30,11 +30,12 @@ const userPath = "/gmail/v1/users/me"
 // New returns the Gmail provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "google-mail",
-		Name:        "Gmail",
-		Version:     Version,
-		Description: "Read, search and send Gmail messages.",
-		Categories:  []string{"communication", "productivity"},
+		ID:           "google-mail",
+		Name:         "Gmail",
+		Version:      Version,
+		Description:  "Read, search and send Gmail messages.",
+		Categories:   []string{"communication", "productivity"},
+		AllowedHosts: []string{"gmail.googleapis.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

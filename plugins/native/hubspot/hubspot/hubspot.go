@@ -34,11 +34,12 @@ const objectTypes = `"object_type":{"type":"string","enum":["contacts","companie
 // New returns the HubSpot provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "hubspot",
-		Name:        "HubSpot",
-		Version:     Version,
-		Description: "CRM: contacts, companies, deals, tickets, products and line items.",
-		Categories:  []string{"crm", "marketing", "support"},
+		ID:           "hubspot",
+		Name:         "HubSpot",
+		Version:      Version,
+		Description:  "CRM: contacts, companies, deals, tickets, products and line items.",
+		Categories:   []string{"crm", "marketing", "support"},
+		AllowedHosts: []string{"api.hubapi.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

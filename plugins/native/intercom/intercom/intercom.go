@@ -48,11 +48,12 @@ var httpOptions = provider.HTTPOptions{
 // New returns the Intercom provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "intercom",
-		Name:        "Intercom",
-		Version:     Version,
-		Description: "Customer messaging: contacts, tags, conversations and notes.",
-		Categories:  []string{"support", "marketing"},
+		ID:           "intercom",
+		Name:         "Intercom",
+		Version:      Version,
+		Description:  "Customer messaging: contacts, tags, conversations and notes.",
+		Categories:   []string{"support", "marketing"},
+		AllowedHosts: []string{"api.intercom.io", "api.eu.intercom.io", "api.au.intercom.io"},
 	}).
 		HTTP(httpOptions).
 		Action(provider.ActionDef{

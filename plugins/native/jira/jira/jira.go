@@ -35,11 +35,12 @@ const BaseURL = "https://api.atlassian.com"
 // New returns the Jira provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "jira",
-		Name:        "Jira",
-		Version:     Version,
-		Description: "Issue tracking: projects, JQL search, issues and comments.",
-		Categories:  []string{"productivity", "development"},
+		ID:           "jira",
+		Name:         "Jira",
+		Version:      Version,
+		Description:  "Issue tracking: projects, JQL search, issues and comments.",
+		Categories:   []string{"productivity", "development"},
+		AllowedHosts: []string{"api.atlassian.com", "*.atlassian.net"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

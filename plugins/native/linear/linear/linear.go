@@ -29,11 +29,12 @@ const endpoint = "/graphql"
 // New returns the Linear provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "linear",
-		Name:        "Linear",
-		Version:     Version,
-		Description: "Issue tracking: teams, issues and comments.",
-		Categories:  []string{"productivity", "development"},
+		ID:           "linear",
+		Name:         "Linear",
+		Version:      Version,
+		Description:  "Issue tracking: teams, issues and comments.",
+		Categories:   []string{"productivity", "development"},
+		AllowedHosts: []string{"api.linear.app"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

@@ -26,11 +26,12 @@ const v1 = "/v1.0"
 // New returns the Microsoft Teams provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "microsoft-teams",
-		Name:        "Microsoft Teams",
-		Version:     Version,
-		Description: "Teams, channels and messages in Microsoft Teams.",
-		Categories:  []string{"communication", "productivity"},
+		ID:           "microsoft-teams",
+		Name:         "Microsoft Teams",
+		Version:      Version,
+		Description:  "Teams, channels and messages in Microsoft Teams.",
+		Categories:   []string{"communication", "productivity"},
+		AllowedHosts: []string{"graph.microsoft.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

@@ -46,11 +46,12 @@ var httpOptions = provider.HTTPOptions{
 // New returns the monday.com provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "monday",
-		Name:        "monday.com",
-		Version:     Version,
-		Description: "Work OS: boards, items, column values and updates.",
-		Categories:  []string{"productivity"},
+		ID:           "monday",
+		Name:         "monday.com",
+		Version:      Version,
+		Description:  "Work OS: boards, items, column values and updates.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.monday.com"},
 	}).
 		HTTP(httpOptions).
 		Action(provider.ActionDef{

@@ -33,11 +33,12 @@ const BaseURL = "https://api.notion.com"
 // New returns the Notion provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "notion",
-		Name:        "Notion",
-		Version:     Version,
-		Description: "Workspace: search, databases, pages and blocks.",
-		Categories:  []string{"productivity"},
+		ID:           "notion",
+		Name:         "Notion",
+		Version:      Version,
+		Description:  "Workspace: search, databases, pages and blocks.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.notion.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

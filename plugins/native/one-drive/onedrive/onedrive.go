@@ -32,11 +32,12 @@ const maxSimpleUpload = 4 << 20
 // New returns the OneDrive provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "one-drive",
-		Name:        "OneDrive for Business",
-		Version:     Version,
-		Description: "Files and folders in the user's OneDrive.",
-		Categories:  []string{"productivity", "storage"},
+		ID:           "one-drive",
+		Name:         "OneDrive for Business",
+		Version:      Version,
+		Description:  "Files and folders in the user's OneDrive.",
+		Categories:   []string{"productivity", "storage"},
+		AllowedHosts: []string{"graph.microsoft.com", "*.sharepoint.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

@@ -26,11 +26,12 @@ const me = "/v1.0/me"
 // New returns the Outlook provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "outlook",
-		Name:        "Outlook",
-		Version:     Version,
-		Description: "Read, search and send Outlook mail through Microsoft Graph.",
-		Categories:  []string{"communication", "productivity"},
+		ID:           "outlook",
+		Name:         "Outlook",
+		Version:      Version,
+		Description:  "Read, search and send Outlook mail through Microsoft Graph.",
+		Categories:   []string{"communication", "productivity"},
+		AllowedHosts: []string{"graph.microsoft.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

@@ -38,8 +38,9 @@ var options = provider.HTTPOptions{
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
 		ID: "pipedrive", Name: "Pipedrive", Version: Version,
-		Description: "CRM: persons and deals of a Pipedrive company.",
-		Categories:  []string{"crm"},
+		Description:  "CRM: persons and deals of a Pipedrive company.",
+		Categories:   []string{"crm"},
+		AllowedHosts: []string{"api.pipedrive.com", "*.pipedrive.com"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

@@ -39,8 +39,9 @@ var options = provider.HTTPOptions{
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
 		ID: "plaid", Name: "Plaid", Version: Version,
-		Description: "Banking data: link bank accounts, read accounts, balances and transactions.",
-		Categories:  []string{"payments", "accounting"},
+		Description:  "Banking data: link bank accounts, read accounts, balances and transactions.",
+		Categories:   []string{"payments", "accounting"},
+		AllowedHosts: []string{"sandbox.plaid.com", "development.plaid.com", "production.plaid.com"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

@@ -36,11 +36,12 @@ const BaseURL = "https://quickbooks.api.intuit.com"
 // New returns the QuickBooks provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "quickbooks",
-		Name:        "QuickBooks Online",
-		Version:     Version,
-		Description: "Accounting: company info, customers and invoices of a QuickBooks Online company.",
-		Categories:  []string{"accounting"},
+		ID:           "quickbooks",
+		Name:         "QuickBooks Online",
+		Version:      Version,
+		Description:  "Accounting: company info, customers and invoices of a QuickBooks Online company.",
+		Categories:   []string{"accounting"},
+		AllowedHosts: []string{"quickbooks.api.intuit.com", "sandbox-quickbooks.api.intuit.com"},
 	}).
 		HTTP(provider.HTTPOptions{BaseURL: BaseURL, UserAgent: "atom-provider-quickbooks/" + Version, DecodeError: DecodeError}).
 		Action(provider.ActionDef{

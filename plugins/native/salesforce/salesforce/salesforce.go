@@ -39,11 +39,12 @@ var options = provider.HTTPOptions{
 // New returns the Salesforce provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "salesforce",
-		Name:        "Salesforce",
-		Version:     Version,
-		Description: "CRM: SOQL queries and sObject records (accounts, contacts, leads, opportunities, custom objects).",
-		Categories:  []string{"crm"},
+		ID:           "salesforce",
+		Name:         "Salesforce",
+		Version:      Version,
+		Description:  "CRM: SOQL queries and sObject records (accounts, contacts, leads, opportunities, custom objects).",
+		Categories:   []string{"crm"},
+		AllowedHosts: []string{"*.salesforce.com", "*.force.com", "*.cloudforce.com"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

@@ -37,8 +37,9 @@ var options = provider.HTTPOptions{BaseURL: BaseURL, UserAgent: "atom-provider-s
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
 		ID: "sendgrid", Name: "SendGrid", Version: Version,
-		Description: "Email: send mail, list templates, upsert marketing contacts and read bounces.",
-		Categories:  []string{"communication", "marketing"},
+		Description:  "Email: send mail, list templates, upsert marketing contacts and read bounces.",
+		Categories:   []string{"communication", "marketing"},
+		AllowedHosts: []string{"api.sendgrid.com", "api.eu.sendgrid.com"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

@@ -45,11 +45,12 @@ var options = provider.HTTPOptions{
 // New returns the Shopify provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "shopify",
-		Name:        "Shopify",
-		Version:     Version,
-		Description: "Commerce: shop, products, orders and customers of a Shopify store.",
-		Categories:  []string{"commerce"},
+		ID:           "shopify",
+		Name:         "Shopify",
+		Version:      Version,
+		Description:  "Commerce: shop, products, orders and customers of a Shopify store.",
+		Categories:   []string{"commerce"},
+		AllowedHosts: []string{"*.myshopify.com"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

@@ -50,11 +50,12 @@ var httpOpts = provider.HTTPOptions{
 // New returns the Slack provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "slack",
-		Name:        "Slack",
-		Version:     Version,
-		Description: "Post and read messages, channels and users in a Slack workspace.",
-		Categories:  []string{"communication", "productivity"},
+		ID:           "slack",
+		Name:         "Slack",
+		Version:      Version,
+		Description:  "Post and read messages, channels and users in a Slack workspace.",
+		Categories:   []string{"communication", "productivity"},
+		AllowedHosts: []string{"slack.com", "files.slack.com"},
 	}).
 		HTTP(httpOpts).
 		Action(provider.ActionDef{

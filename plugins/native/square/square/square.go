@@ -34,8 +34,9 @@ const BaseURL = "https://connect.squareup.com"
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
 		ID: "square", Name: "Square", Version: Version,
-		Description: "Commerce and payments: merchant, locations, customers and payments.",
-		Categories:  []string{"commerce", "payments"},
+		Description:  "Commerce and payments: merchant, locations, customers and payments.",
+		Categories:   []string{"commerce", "payments"},
+		AllowedHosts: []string{"connect.squareup.com", "connect.squareupsandbox.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,

@@ -29,11 +29,12 @@ const BaseURL = "https://api.stripe.com"
 // New returns the Stripe provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "stripe",
-		Name:        "Stripe",
-		Version:     Version,
-		Description: "Payments: balance, customers and charges.",
-		Categories:  []string{"e-commerce", "payments"},
+		ID:           "stripe",
+		Name:         "Stripe",
+		Version:      Version,
+		Description:  "Payments: balance, customers and charges.",
+		Categories:   []string{"e-commerce", "payments"},
+		AllowedHosts: []string{"api.stripe.com", "files.stripe.com"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:   BaseURL,

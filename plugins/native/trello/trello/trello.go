@@ -42,11 +42,12 @@ var httpOptions = provider.HTTPOptions{
 // New returns the Trello provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "trello",
-		Name:        "Trello",
-		Version:     Version,
-		Description: "Kanban boards: boards, lists, cards and comments.",
-		Categories:  []string{"productivity"},
+		ID:           "trello",
+		Name:         "Trello",
+		Version:      Version,
+		Description:  "Kanban boards: boards, lists, cards and comments.",
+		Categories:   []string{"productivity"},
+		AllowedHosts: []string{"api.trello.com"},
 	}).
 		HTTP(httpOptions).
 		Action(provider.ActionDef{

@@ -31,8 +31,9 @@ const BaseURL = "https://api.twilio.com"
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
 		ID: "twilio", Name: "Twilio", Version: Version,
-		Description: "Communication: send and list SMS/MMS messages and place voice calls.",
-		Categories:  []string{"communication", "development"},
+		Description:  "Communication: send and list SMS/MMS messages and place voice calls.",
+		Categories:   []string{"communication", "development"},
+		AllowedHosts: []string{"api.twilio.com"},
 	}).
 		HTTP(provider.HTTPOptions{BaseURL: BaseURL, UserAgent: "atom-provider-twilio/" + Version, DecodeError: DecodeError}).
 		Action(provider.ActionDef{

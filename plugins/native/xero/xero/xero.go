@@ -36,11 +36,12 @@ const tenantKey = "xero_tenant_id"
 // New returns the Xero provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "xero",
-		Name:        "Xero",
-		Version:     Version,
-		Description: "Accounting: organisation, contacts and invoices of a Xero organisation.",
-		Categories:  []string{"accounting"},
+		ID:           "xero",
+		Name:         "Xero",
+		Version:      Version,
+		Description:  "Accounting: organisation, contacts and invoices of a Xero organisation.",
+		Categories:   []string{"accounting"},
+		AllowedHosts: []string{"api.xero.com"},
 	}).
 		HTTP(provider.HTTPOptions{BaseURL: BaseURL, UserAgent: "atom-provider-xero/" + Version, DecodeError: DecodeError}).
 		Action(provider.ActionDef{

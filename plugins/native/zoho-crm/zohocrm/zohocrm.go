@@ -37,11 +37,12 @@ var options = provider.HTTPOptions{
 // New returns the Zoho CRM provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "zoho-crm",
-		Name:        "Zoho CRM",
-		Version:     Version,
-		Description: "CRM: records of Zoho CRM modules (leads, contacts, accounts, deals and custom modules).",
-		Categories:  []string{"crm"},
+		ID:           "zoho-crm",
+		Name:         "Zoho CRM",
+		Version:      Version,
+		Description:  "CRM: records of Zoho CRM modules (leads, contacts, accounts, deals and custom modules).",
+		Categories:   []string{"crm"},
+		AllowedHosts: []string{"www.zohoapis.com", "www.zohoapis.eu", "www.zohoapis.in", "www.zohoapis.com.au", "www.zohoapis.com.cn", "www.zohoapis.jp", "www.zohoapis.ca", "www.zohoapis.sa", "www.zohoapis.uk"},
 	}).
 		HTTP(options).
 		Action(provider.ActionDef{

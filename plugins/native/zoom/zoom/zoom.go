@@ -27,11 +27,12 @@ const BaseURL = "https://api.zoom.us/v2"
 // New returns the Zoom provider.
 func New() *provider.Builder {
 	return provider.New(provider.Manifest{
-		ID:          "zoom",
-		Name:        "Zoom",
-		Version:     Version,
-		Description: "Schedule and list Zoom meetings and cloud recordings.",
-		Categories:  []string{"communication", "video"},
+		ID:           "zoom",
+		Name:         "Zoom",
+		Version:      Version,
+		Description:  "Schedule and list Zoom meetings and cloud recordings.",
+		Categories:   []string{"communication", "video"},
+		AllowedHosts: []string{"api.zoom.us"},
 	}).
 		HTTP(provider.HTTPOptions{
 			BaseURL:     BaseURL,
