@@ -215,8 +215,10 @@ type file struct {
 type tmplData struct {
 	ID, Pkg, Name, Auth, BaseURL, Env, Description string
 	Categories                                     []string
-	HasKey, KeyQuery                               bool
-	KeyName, KeyPrefix                             string
+	// Host is the base URL's host, the provider's one allowed host.
+	Host               string
+	HasKey, KeyQuery   bool
+	KeyName, KeyPrefix string
 }
 
 // Integration scaffolds the integration opts describes in the repository
@@ -378,6 +380,9 @@ func prepare(opts Options) (*plan, error) {
 	}
 	if d.BaseURL == "https://api."+id+".example.com" && (!ok || existing.API.BaseURL == "") {
 		p.notes = append(p.notes, fmt.Sprintf("the base URL is a placeholder (%s): pass --base-url, or edit the provider's BaseURL and its catalog entry", d.BaseURL))
+	}
+	if u, err := url.Parse(d.BaseURL); err == nil {
+		d.Host = u.Hostname()
 	}
 	if category != "" {
 		d.Categories = []string{category}
