@@ -27,7 +27,7 @@ func loopbackOutbound() *outbound.Client {
 
 // hostileEgress builds the hostile egress plugin as id (raw: it declares
 // raw_credentials) into a fresh manager.
-func hostileEgress(t *testing.T, id string, raw bool, mod func(*Config)) runtime.Implementation {
+func hostileEgress(t testing.TB, id string, raw bool, mod func(*Config)) runtime.Implementation {
 	t.Helper()
 	dir := t.TempDir()
 	flags := "-X main.id=" + id

@@ -82,6 +82,44 @@ func fetch(ctx context.Context, in fetchIn) map[string]any {
 	return map[string]any{"status": resp.StatusCode, "body": string(b), "header": resp.Header}
 }
 
+var (
+	ownMu sync.Mutex
+	own   = map[string]*http.Client{}
+)
+
+// get sends a GET with a client of its own: over TCP, or to the HTTP
+// proxy listening on unix socket sock.
+func get(ctx context.Context, url, sock string) (any, error) {
+	ownMu.Lock()
+	hc := own[sock]
+	if hc == nil {
+		tr := &http.Transport{MaxIdleConnsPerHost: 64}
+		if sock != "" {
+			tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", sock)
+			}
+		}
+		hc = &http.Client{Transport: tr}
+		own[sock] = hc
+	}
+	ownMu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return map[string]any{"error": err.Error()}, nil
+	}
+	defer resp.Body.Close()
+	var out any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func main() {
 	provider.Serve(provider.New(provider.Manifest{ID: id, Name: "Hostile egress", Version: "1.0.0",
 		// Declared: a public name, and private addresses the guard must
@@ -180,6 +218,18 @@ func main() {
 					}
 				}
 				return map[string]any{"counts": counts}, nil
+			}),
+		}).
+		Action(provider.ActionDef{
+			// direct sends a GET with a transport of its own, dialing
+			// itself: what a plugin outside a network namespace can do,
+			// and the baseline of the egress benchmark.
+			Name: "direct",
+			Handle: provider.Typed(func(ctx context.Context, c *provider.Call, in struct {
+				URL  string `json:"url"`
+				Sock string `json:"sock"`
+			}) (any, error) {
+				return get(ctx, in.URL, in.Sock)
 			}),
 		}).
 		Action(provider.ActionDef{
