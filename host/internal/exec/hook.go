@@ -82,7 +82,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		env = os.Getenv
 	}
 	p := &Parts{}
-	ocfg := outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts, Rate: cfg.RateLimit, Burst: cfg.RateBurst}
+	ocfg := outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts, Rate: cfg.RateLimit, Burst: cfg.RateBurst, Metrics: h.Registry}
 	if opts.Outbound != nil {
 		opts.Outbound(&ocfg)
 	}

@@ -30,6 +30,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
@@ -91,6 +92,9 @@ type Config struct {
 	Timeout time.Duration
 	// DialTimeout bounds one connection attempt (default 10s).
 	DialTimeout time.Duration
+	// Metrics, when set, receives the request counter and duration
+	// histogram (metrics.go).
+	Metrics prometheus.Registerer
 }
 
 // Client sends outbound requests under the host's policies.
@@ -103,6 +107,7 @@ type Client struct {
 
 	mu       sync.Mutex
 	limiters map[scopeKey]*limiterEntry
+	metrics  *metrics
 }
 
 type scopeKey struct{ tenant, provider string }
@@ -145,6 +150,9 @@ func New(cfg Config) *Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+	}
+	if cfg.Metrics != nil {
+		c.metrics = newMetrics(cfg.Metrics)
 	}
 	rt := &policy{c: c}
 	c.follow = &http.Client{Transport: rt, Timeout: cfg.Timeout}
@@ -269,12 +277,14 @@ func Forbidden(a netip.Addr) string {
 // policy is the RoundTripper: rate limit, then send with retries.
 type policy struct{ c *Client }
 
-func (p *policy) RoundTrip(req *http.Request) (*http.Response, error) {
+func (p *policy) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	c := p.c
+	start := time.Now()
+	defer func() { c.metrics.observe(req.Context(), start, resp, err) }()
 	if err := c.take(req.Context()); err != nil {
 		return nil, err
 	}
-	resp, err := c.base.RoundTrip(req)
+	resp, err = c.base.RoundTrip(req)
 	if err != nil || !retryable(req, resp.StatusCode) {
 		return resp, err
 	}
