@@ -80,6 +80,12 @@ type PluginJSON struct {
 	Restarts  int64    `json:"restarts,omitempty"`
 	LastError string   `json:"last_error,omitempty"`
 	Actions   []string `json:"actions,omitempty"`
+	// AllowedHosts are the hosts a native plugin's requests may reach
+	// through the host (besides its execution's base URL host).
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	// RawCredentials is true for a native plugin handed the connections'
+	// secrets rather than placeholders the host fills in.
+	RawCredentials bool `json:"raw_credentials,omitempty"`
 }
 
 // Plugins lists native plugins and pieces.
@@ -88,7 +94,8 @@ func (a *Admin) Plugins() []PluginJSON {
 	if a.native != nil {
 		for _, p := range a.native.List() {
 			out = append(out, PluginJSON{ID: p.ID, Kind: runtime.KindNative, Name: p.Name, Version: p.Version, Checksum: p.Checksum,
-				State: p.State, Calls: p.Calls, Restarts: p.Restarts, LastError: p.LastError, Actions: p.Actions})
+				State: p.State, Calls: p.Calls, Restarts: p.Restarts, LastError: p.LastError, Actions: p.Actions,
+				AllowedHosts: p.AllowedHosts, RawCredentials: p.RawCredentials})
 		}
 	}
 	if a.loader != nil {

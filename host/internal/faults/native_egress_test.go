@@ -92,6 +92,19 @@ func attackPluginsEgress(t *testing.T, backend string) {
 		LogLevel: "error",
 		Timeout:  20 * time.Second,
 	})
+	var list struct {
+		Plugins []struct {
+			ID             string   `json:"id"`
+			AllowedHosts   []string `json:"allowed_hosts"`
+			RawCredentials bool     `json:"raw_credentials"`
+		} `json:"plugins"`
+	}
+	h.Must(h.Call("GET", "/api/v1/admin/plugins", adminKey, nil, nil), 200, &list)
+	for _, p := range list.Plugins {
+		if p.ID == "hostile" && (len(p.AllowedHosts) == 0 || p.RawCredentials) {
+			t.Fatalf("admin listing of the hostile plugin: %+v", p)
+		}
+	}
 	a, b, bystander := h.NewTenant("attacker-a"), h.NewTenant("attacker-b"), h.NewTenant("bystander")
 	secrets := map[string]string{a.ID: "sk_tenant_a_7f3e9c1d2b4a6e80", b.ID: "sk_tenant_b_0e2c4a6f8b1d3e57"}
 	for _, tn := range []hosttest.Tenant{a, b} {
