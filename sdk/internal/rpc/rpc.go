@@ -97,29 +97,45 @@ func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	return nil
 }
 
-// GRPCClient returns a *Client and starts the host's Host service on the
-// broker, once for the life of the plugin process.
+// GRPCClient returns a *Client. The host's Host service starts on the
+// broker with the first Execute, once for the life of the plugin process.
 func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn *grpc.ClientConn) (any, error) {
-	c := &Client{
+	return &Client{
 		provider: pb.NewProviderClient(conn),
+		broker:   broker,
 		calls:    map[string]HostHandler{},
-		brokerID: broker.NextId(),
-	}
-	go broker.AcceptAndServe(c.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
-		s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHTTPMessage))...)
-		pb.RegisterHostServer(s, &hostServer{c: c})
-		return s
-	})
-	return c, nil
+	}, nil
 }
 
 // Client is the host side of one plugin process.
 type Client struct {
 	provider pb.ProviderClient
+	broker   *plugin.GRPCBroker
+
+	// go-plugin's broker forgets a service's connection info that the
+	// other side has not dialed within 5 seconds: the Host service is
+	// announced with the first Execute, which the plugin answers by
+	// dialing it at once, instead of when the process starts (a plugin
+	// first calling its host later than 5 s after start could never
+	// reach it).
+	serve    sync.Once
 	brokerID uint32
 
 	mu    sync.RWMutex
 	calls map[string]HostHandler
+}
+
+// hostService announces and serves the Host service, once.
+func (c *Client) hostService() uint32 {
+	c.serve.Do(func() {
+		c.brokerID = c.broker.NextId()
+		go c.broker.AcceptAndServe(c.brokerID, func(opts []grpc.ServerOption) *grpc.Server {
+			s := grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHTTPMessage))...)
+			pb.RegisterHostServer(s, &hostServer{c: c})
+			return s
+		})
+	})
+	return c.brokerID
 }
 
 // Manifest fetches the plugin's manifest.
@@ -140,7 +156,7 @@ func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHand
 		c.mu.Unlock()
 	}()
 	req.CallId = id
-	req.HostBrokerId = c.brokerID
+	req.HostBrokerId = c.hostService()
 	return c.provider.Execute(ctx, req)
 }
 
@@ -243,6 +259,11 @@ func (s *providerServer) GetManifest(ctx context.Context, _ *pb.GetManifestReque
 }
 
 func (s *providerServer) Execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.ExecuteResponse, error) {
+	if id := req.GetHostBrokerId(); id != 0 {
+		// Dial the host's service now, while the broker still holds its
+		// connection info (see Client.serve); later calls reuse it.
+		_, _ = s.host(id)
+	}
 	return s.impl.Execute(ctx, req, &hostCaller{s: s, brokerID: req.GetHostBrokerId(), callID: req.GetCallId()})
 }
 

@@ -105,7 +105,7 @@ func BenchmarkEgress(b *testing.B) {
 			ctx := context.Background()
 			check := func() {
 				resp, err := impl.Execute(ctx, req, host)
-				if err != nil || resp.Failed() || len(resp.Output) < 20 {
+				if err != nil || resp.Failed() || len(resp.Output) < 20 || bytes.Contains(resp.Output, []byte(`"error"`)) {
 					b.Fatalf("%s: %v %+v %s", v.name, err, resp.Diagnostics, resp.Output)
 				}
 			}

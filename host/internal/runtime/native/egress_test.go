@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/outbound"
@@ -227,5 +228,24 @@ func TestEgressNetworkNamespace(t *testing.T) {
 	out := run(t, impl, "tenant-a", "dial", map[string]any{"addr": ln.Addr().String()}, provider.Request{})
 	if out["connected"] != false {
 		t.Fatalf("the plugin reached the host's loopback: %v", out)
+	}
+}
+
+// TestEgressAfterIdle: a plugin whose first request goes out more than
+// go-plugin's 5 s broker window after its process started still reaches
+// the host (the Host service was announced at start and its connection
+// info dropped unused: every later host call failed).
+func TestEgressAfterIdle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits 6 s")
+	}
+	srv, rec := recorder(t)
+	impl := hostileEgress(t, "hostile", false, nil)
+	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
+	run(t, impl, "tenant-a", "dial", map[string]any{"addr": "127.0.0.1:1"}, base) // starts the process; no host call
+	time.Sleep(6 * time.Second)
+	out := run(t, impl, "tenant-a", "authed", map[string]any{"path": "/late"}, base)
+	if _, failed := out["diagnostic"]; failed || rec.n() != 1 {
+		t.Fatalf("request after 6 s idle: %v (upstream saw %d)", out, rec.n())
 	}
 }
