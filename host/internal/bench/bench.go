@@ -74,6 +74,7 @@ func Scenarios() []Scenario {
 			defer func() { e.Opts.Backend = saved }()
 			return restNative(ctx, e)
 		}},
+		{"native-egress", "native plugin → upstream: dialing itself, via a unix-socket proxy, via the brokered Host.HTTP call", nativeEgress},
 		{"wasm", "REST → wasm piece (pooled) vs REST → native plugin, same echo work", wasmVsNative},
 		{"generic", "REST → generic custom_api_call → fake vs the fake called directly", genericCall},
 		{"hotload", "new plugin / piece file in ATOM_PLUGIN_DIR → first successful call", hotLoad},
