@@ -49,19 +49,15 @@ var errNoExecution = &EgressError{Code: EgressNoExecution,
 	Message: "the request was not made with an execution's context; build it with the context the action received"}
 
 // hostTransport sends a request through the Egress of the execution its
-// context belongs to, or through direct when the context has none (nil
-// direct: the request is refused).
-type hostTransport struct{ direct http.RoundTripper }
+// context belongs to, and refuses one whose context has none.
+type hostTransport struct{}
 
-func (t hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (hostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if e, ok := HostFrom(req.Context()).(Egress); ok {
 		return e.RoundTrip(req.Context(), req)
 	}
-	if t.direct == nil {
-		if req.Body != nil {
-			_ = req.Body.Close()
-		}
-		return nil, errNoExecution
+	if req.Body != nil {
+		_ = req.Body.Close()
 	}
-	return t.direct.RoundTrip(req)
+	return nil, errNoExecution
 }

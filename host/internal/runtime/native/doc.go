@@ -38,6 +38,19 @@
 // Config.MaxConcurrent calls at once; each call is bounded by
 // Config.CallTimeout.
 //
+// # Network and credentials
+//
+// A plugin's only way out is the host (egress.go): the SDK sends each of
+// its requests over the Host service's HTTP call, and the host sends it
+// with Config.Outbound (the client pieces and the generic runtime use)
+// only to the manifest's AllowedHosts or the host of the execution's base
+// URL. Unless the manifest sets RawCredentials, the credentials a plugin
+// receives are placeholders valid for one execution, which the host
+// replaces with the secrets on the way out. On Linux, as root or where
+// user namespaces are allowed, processes start in a network namespace of
+// their own with no route (netns_linux.go), so dialing directly fails;
+// elsewhere only the SDK's routing keeps requests under the policy.
+//
 // # Hot loading
 //
 // The directory is watched (fsnotify). Changes to a file are debounced
