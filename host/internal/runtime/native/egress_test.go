@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -247,5 +248,32 @@ func TestEgressAfterIdle(t *testing.T) {
 	out := run(t, impl, "tenant-a", "authed", map[string]any{"path": "/late"}, base)
 	if _, failed := out["diagnostic"]; failed || rec.n() != 1 {
 		t.Fatalf("request after 6 s idle: %v (upstream saw %d)", out, rec.n())
+	}
+}
+
+// TestEgressRateLimit: a request past the (tenant, provider) bucket is not
+// sent; the plugin sees a 429 with Retry-After, and an execution that
+// fails on it returns the *outbound.RateLimitError the API answers 429
+// with. Another tenant's bucket is its own.
+func TestEgressRateLimit(t *testing.T) {
+	srv, rec := recorder(t)
+	impl := hostileEgress(t, "hostile", false, func(c *Config) {
+		c.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 0.001, Burst: 2})
+	})
+	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
+	out := run(t, impl, "tenant-a", "flood", map[string]any{"n": 5, "path": "/f"}, base)
+	if c, _ := out["counts"].(map[string]any); c["OK"] != float64(2) || c["Too Many Requests"] != float64(3) || rec.n() != 2 {
+		t.Fatalf("flood: %v, upstream saw %d", out, rec.n())
+	}
+	raw, _ := json.Marshal(map[string]any{"path": "/after"})
+	req := base
+	req.TenantID, req.Action, req.Input = "tenant-a", "authed", raw
+	_, err := impl.Execute(context.Background(), req, providertest.NewHost())
+	var rl *outbound.RateLimitError
+	if !errors.As(err, &rl) || rl.Provider != "hostile" {
+		t.Fatalf("want a rate limit error, got %v", err)
+	}
+	if out := run(t, impl, "tenant-b", "authed", map[string]any{"path": "/b"}, base); out["auth"] == nil {
+		t.Fatalf("tenant b was limited by tenant a's bucket: %v", out)
 	}
 }
