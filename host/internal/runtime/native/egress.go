@@ -64,6 +64,9 @@ type egressCall struct {
 	mu      sync.RWMutex
 	slots   map[string]int // secret name → slot
 	secrets []string       // by slot
+	// encoded maps an Authorization: Basic value the host filled to the
+	// plugin's own, for answers that echo it.
+	encoded map[string]string
 
 	limited atomic.Pointer[outbound.RateLimitError]
 }
@@ -374,7 +377,16 @@ func (c *egressCall) fillHeader(name, v string) (string, error) {
 				if err != nil {
 					return "", err
 				}
-				v = scheme + " " + base64.StdEncoding.EncodeToString([]byte(filled))
+				if filled != string(dec) {
+					out := base64.StdEncoding.EncodeToString([]byte(filled))
+					c.mu.Lock()
+					if c.encoded == nil {
+						c.encoded = map[string]string{}
+					}
+					c.encoded[out] = strings.TrimSpace(enc)
+					c.mu.Unlock()
+					v = scheme + " " + out
+				}
 			}
 		}
 	}
@@ -396,6 +408,9 @@ func (c *egressCall) redact(s string) string {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
+	for filled, own := range c.encoded {
+		s = strings.ReplaceAll(s, filled, own)
+	}
 	for slot, sec := range c.secrets {
 		if len(sec) >= 6 && strings.Contains(s, sec) {
 			s = strings.ReplaceAll(s, sec, fmt.Sprintf("atom-cred-%s-%04x", c.nonce, slot))
