@@ -23,6 +23,7 @@ const (
 	EgressHostNotAllowed    = "host_not_allowed"
 	EgressAddressForbidden  = "address_forbidden"
 	EgressForeignCredential = "foreign_credential"
+	EgressCredentialHost    = "credential_host_forbidden"
 	EgressRateLimited       = "rate_limited"
 	EgressTooLarge          = "too_large"
 	EgressInvalidRequest    = "invalid_request"

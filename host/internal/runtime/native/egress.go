@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"golang.org/x/net/publicsuffix"
 
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/runtime"
@@ -215,6 +218,7 @@ func (c *egressCall) RoundTrip(ctx context.Context, req *http.Request) (*http.Re
 	if !c.allowed(host) {
 		return nil, refuse(provider.EgressHostNotAllowed, "host %q is not declared in the allowed_hosts of plugin %s", host, c.p.id)
 	}
+	credOK := c.raw || c.credentialHost(host)
 	var body []byte
 	if req.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(req.Body, maxEgressBody+1))
@@ -226,6 +230,9 @@ func (c *egressCall) RoundTrip(ctx context.Context, req *http.Request) (*http.Re
 			return nil, refuse(provider.EgressTooLarge, "the request body exceeds %d bytes", maxEgressBody)
 		}
 		body = b
+	}
+	if !credOK && carriesPlaceholder(u, req.Header, body) {
+		return nil, refuse(provider.EgressCredentialHost, "host %q may not receive the connection's credentials: only %q and hosts of its registrable domain do", host, c.baseHost)
 	}
 	path, err := c.fill(u.EscapedPath(), url.PathEscape)
 	if err != nil {
@@ -328,6 +335,55 @@ func (c *egressCall) allowed(host string) bool {
 	for _, pat := range c.p.Manifest().AllowedHosts {
 		if matchHost(strings.ToLower(strings.TrimSpace(pat)), host) {
 			return true
+		}
+	}
+	return false
+}
+
+// credentialHost reports whether a request to host may carry the
+// connection's credentials. The plugin's own allowed_hosts say where it may
+// send requests, but a plugin author chooses them; the credentials only go
+// to the execution's base URL host, which the host resolved from the
+// operator's descriptor, or to hosts of the same registrable domain
+// (api.box.com and upload.box.com; api.atlassian.com and
+// auth.atlassian.com). Without a base URL they go nowhere.
+func (c *egressCall) credentialHost(host string) bool {
+	if host == "" || c.baseHost == "" {
+		return false
+	}
+	if host == c.baseHost {
+		return true
+	}
+	if net.ParseIP(host) != nil || net.ParseIP(c.baseHost) != nil {
+		return false
+	}
+	a, err := publicsuffix.EffectiveTLDPlusOne(host)
+	if err != nil {
+		return false
+	}
+	b, err := publicsuffix.EffectiveTLDPlusOne(c.baseHost)
+	return err == nil && a == b
+}
+
+// carriesPlaceholder reports whether any part of a request holds a
+// credential placeholder (also inside Authorization: Basic).
+func carriesPlaceholder(u *url.URL, h http.Header, body []byte) bool {
+	const mark = "atom-cred-"
+	if strings.Contains(u.EscapedPath(), mark) || strings.Contains(u.RawQuery, mark) || bytes.Contains(body, []byte(mark)) {
+		return true
+	}
+	for k, vs := range h {
+		for _, v := range vs {
+			if strings.Contains(v, mark) {
+				return true
+			}
+			if strings.EqualFold(k, "Authorization") || strings.EqualFold(k, "Proxy-Authorization") {
+				if scheme, enc, ok := strings.Cut(v, " "); ok && strings.EqualFold(scheme, "Basic") {
+					if dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(enc)); err == nil && bytes.Contains(dec, []byte(mark)) {
+						return true
+					}
+				}
+			}
 		}
 	}
 	return false

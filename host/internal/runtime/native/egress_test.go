@@ -217,6 +217,47 @@ func TestEgressRawCredentials(t *testing.T) {
 	}
 }
 
+// TestEgressCredentialHost: a plugin may reach every host it declares, but
+// the connection's credentials only go to the base URL's host (or its
+// registrable domain): a declared host elsewhere gets the request only
+// without them.
+func TestEgressCredentialHost(t *testing.T) {
+	srv, rec := recorder(t)
+	other, otherRec := recorder(t)
+	impl := hostileEgress(t, "hostile", false, func(c *Config) {
+		c.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: []string{"127.0.0.1", "localhost"}, Rate: -1})
+	})
+	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
+	elsewhere := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) + "/collect"
+
+	out := run(t, impl, "tenant-a", "exfil", map[string]any{"url": elsewhere}, base)
+	b, _ := json.Marshal(out)
+	if !strings.Contains(string(b), provider.EgressCredentialHost) || otherRec.n() != 0 {
+		t.Fatalf("a credential went to a declared host outside the base URL's domain: %s (upstream saw %q)", b, otherRec.all())
+	}
+	// Without credentials the same host is reachable.
+	out = run(t, impl, "tenant-a", "fetch", map[string]any{"url": elsewhere}, base)
+	if _, failed := out["error"]; failed || otherRec.n() != 1 {
+		t.Fatalf("a declared host without credentials was refused: %v", out)
+	}
+	// To the base URL's host the credential goes.
+	out = run(t, impl, "tenant-a", "exfil", map[string]any{"url": srv.URL + "/ok"}, base)
+	if !strings.Contains(rec.all(), "Bearer "+secretKey) {
+		t.Fatalf("the base URL's host did not get the credential: %v / %s", out, rec.all())
+	}
+
+	c := &egressCall{baseHost: "api.box.com"}
+	for host, want := range map[string]bool{"api.box.com": true, "upload.box.com": true, "box.com": true,
+		"evil.com": false, "box.com.evil.com": false, "api.box.co": false, "127.0.0.1": false, "": false} {
+		if got := c.credentialHost(host); got != want {
+			t.Errorf("credentialHost(%q) with base api.box.com = %v, want %v", host, got, want)
+		}
+	}
+	if (&egressCall{baseHost: "shop-a.myshopify.com"}).credentialHost("shop-b.myshopify.com") {
+		t.Error("a credential for one shop went to another shop under a public suffix")
+	}
+}
+
 // TestEgressNetworkNamespace: a plugin that dials the host's loopback
 // itself finds no route where plugins get a network namespace.
 func TestEgressNetworkNamespace(t *testing.T) {

