@@ -62,8 +62,13 @@ type Loader struct {
 	onAdd    func(id string, h *Handle)
 	onRemove func(id string)
 	watcher  *fsnotify.Watcher
+	// ctx is cancelled by Close: a load under way stops at once, whatever
+	// its guest does.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
+	refused map[string]string // file name -> why its latest version was refused
 	byPath  map[string]string // path -> piece id
 	handles map[string]*Handle
 	timers  map[string]*time.Timer
@@ -115,10 +120,12 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 	l := &Loader{
 		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w,
 		byPath: map[string]string{}, handles: map[string]*Handle{}, timers: map[string]*time.Timer{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), refused: map[string]string{},
 	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	entries, err := os.ReadDir(dir)
 	if err != nil {
+		l.cancel()
 		w.Close()
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
@@ -161,6 +168,19 @@ func (l *Loader) Handle(id string) (*Handle, bool) {
 	defer l.mu.Unlock()
 	h, ok := l.handles[id]
 	return h, ok
+}
+
+// Refused returns, by file name, why the latest version of each piece file
+// that did not load was refused (a file whose id is taken, a manifest that
+// did not answer in time, ...). A file that loads again leaves the list.
+func (l *Loader) Refused() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.refused))
+	for k, v := range l.refused {
+		out[k] = v
+	}
+	return out
 }
 
 // IDs returns the ids of the loaded pieces.
@@ -222,17 +242,27 @@ func (l *Loader) reload(path string) {
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	log := l.rt.cfg.Logger
+	name := filepath.Base(path)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		l.mu.Lock()
+		delete(l.refused, name)
+		l.mu.Unlock()
 		l.unload(path)
 		return
 	}
-	p, err := l.rt.Load(path)
+	p, err := l.rt.LoadContext(l.ctx, path)
 	if err != nil {
-		log.Warn("piece not loaded", "path", path, "err", err)
+		if l.ctx.Err() == nil {
+			log.Warn("piece not loaded", "path", path, "err", err)
+			l.mu.Lock()
+			l.refused[name] = err.Error()
+			l.mu.Unlock()
+		}
 		return
 	}
 	id := p.Spec().ID
 	l.mu.Lock()
+	delete(l.refused, name)
 	if l.closed {
 		l.mu.Unlock()
 		p.Close()
@@ -300,7 +330,9 @@ func (l *Loader) unloadID(id string) {
 	l.retire(h.cur.Load())
 }
 
-// Close stops watching, waits for drains and closes every loaded piece.
+// Close stops watching and closes every loaded piece. Loads and calls
+// under way are stopped rather than waited for: a guest never holds up a
+// host's shutdown.
 func (l *Loader) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -312,6 +344,7 @@ func (l *Loader) Close() error {
 		t.Stop()
 	}
 	l.mu.Unlock()
+	l.cancel()
 	l.initial.Wait()
 	err := l.watcher.Close()
 	<-l.done
@@ -322,6 +355,9 @@ func (l *Loader) Close() error {
 	l.handles = map[string]*Handle{}
 	l.mu.Unlock()
 	for _, h := range handles {
+		if p := h.cur.Load(); p != nil {
+			p.abort()
+		}
 		l.retire(h.cur.Load())
 	}
 	l.drains.Wait()
