@@ -13,7 +13,8 @@
 // Its actions: echo, big (an output of input.mib MiB), flood (input.keys
 // store keys of input.bytes bytes each), logflood (input.lines log lines
 // of input.bytes bytes), sleep (until the deadline), manifest_calls (how
-// many times this instance answered atom_manifest).
+// many times this instance answered atom_manifest), http (a GET of
+// input.url; its manifest declares 127.0.0.1 as well as allowed.test).
 //
 // Build: GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o hostile.wasm ./host/internal/runtime/wasm/testdata/hostile
 package main
@@ -50,6 +51,12 @@ func init() {
 
 //go:wasmimport atom store_put
 func hostStorePut(keyPtr, keyLen, valPtr, valLen uint32) int32
+
+//go:wasmimport atom http_request
+func hostHTTPRequest(reqPtr, reqLen, outPtr, outCap uint32) int32
+
+//go:wasmimport atom result_read
+func hostResultRead(outPtr, outCap uint32) int32
 
 //go:wasmimport atom log
 func hostLog(level, msgPtr, msgLen uint32)
@@ -103,7 +110,7 @@ func exportManifest() uint64 {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	m := manifest{ID: id, Name: "Hostile " + id, Version: "1.0.0", ABI: 1, Hosts: []string{"allowed.test"}}
+	m := manifest{ID: id, Name: "Hostile " + id, Version: "1.0.0", ABI: 1, Hosts: []string{"allowed.test", "127.0.0.1"}}
 	if mode == "flip" && (manifestCalls > 1 || executed) {
 		m.ID = alt
 	}
@@ -111,7 +118,7 @@ func exportManifest() uint64 {
 		n, _ := strconv.Atoi(size)
 		m.Description = strings.Repeat("x", n)
 	}
-	for _, a := range []string{"echo", "big", "flood", "logflood", "sleep", "manifest_calls"} {
+	for _, a := range []string{"echo", "big", "flood", "logflood", "sleep", "manifest_calls", "http"} {
 		m.Actions = append(m.Actions, action{Name: a})
 	}
 	b, _ := json.Marshal(m)
@@ -122,10 +129,11 @@ type request struct {
 	TenantID string `json:"tenant_id"`
 	Action   string `json:"action"`
 	Input    struct {
-		MiB   int `json:"mib"`
-		Keys  int `json:"keys"`
-		Bytes int `json:"bytes"`
-		Lines int `json:"lines"`
+		MiB   int    `json:"mib"`
+		Keys  int    `json:"keys"`
+		Bytes int    `json:"bytes"`
+		Lines int    `json:"lines"`
+		URL   string `json:"url"`
 	} `json:"input"`
 }
 
@@ -181,6 +189,20 @@ func execute(p, n uint32) uint64 {
 	case "sleep":
 		time.Sleep(time.Hour)
 		return respond(nil, "woke up")
+	case "http":
+		in, _ := json.Marshal(map[string]string{"method": "GET", "url": req.Input.URL})
+		out := make([]byte, 64<<10)
+		n := hostHTTPRequest(ptr(in), uint32(len(in)), ptr(out), uint32(len(out)))
+		if n < 0 {
+			msg := make([]byte, max(hostResultRead(0, 0), 0))
+			hostResultRead(ptr(msg), uint32(len(msg)))
+			return respond(map[string]any{"status": n, "error": json.RawMessage(msg)}, "")
+		}
+		var resp struct {
+			Status int `json:"status"`
+		}
+		json.Unmarshal(out[:min(int(n), len(out))], &resp)
+		return respond(map[string]any{"http_status": resp.Status}, "")
 	case "manifest_calls":
 		return respond(map[string]any{"calls": manifestCalls}, "")
 	}
