@@ -74,8 +74,12 @@ type Loader struct {
 	timers  map[string]*time.Timer
 	closed  bool
 	drains  sync.WaitGroup
-	// reloadMu serialises reloads and callbacks.
+	// reloadMu serialises swaps and callbacks; pathMu serialises the loads
+	// of one file. Different files load concurrently, so that a module
+	// that does not answer delays no other.
 	reloadMu sync.Mutex
+	pathMu   map[string]*sync.Mutex
+	loads    sync.WaitGroup // reloads under way
 	done     chan struct{}
 	// initial tracks a background load of the directory (StartLoader).
 	initial sync.WaitGroup
@@ -120,7 +124,7 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 	l := &Loader{
 		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w,
 		byPath: map[string]string{}, handles: map[string]*Handle{}, timers: map[string]*time.Timer{},
-		done: make(chan struct{}), refused: map[string]string{},
+		done: make(chan struct{}), refused: map[string]string{}, pathMu: map[string]*sync.Mutex{},
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	entries, err := os.ReadDir(dir)
@@ -135,27 +139,41 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
 	}
+	l.initial.Add(1)
+	go func() {
+		defer l.initial.Done()
+		l.loadAll(paths)
+	}()
 	if !background {
-		for _, p := range paths {
-			l.reload(p)
-		}
-	} else {
-		l.initial.Add(1)
-		go func() {
-			defer l.initial.Done()
-			for _, p := range paths {
-				l.mu.Lock()
-				closed := l.closed
-				l.mu.Unlock()
-				if closed {
-					return
-				}
-				l.reload(p)
-			}
-		}()
+		l.initial.Wait()
 	}
 	go l.watch()
 	return l, nil
+}
+
+// initialLoads bounds the files loaded at once at start.
+const initialLoads = 4
+
+// loadAll loads paths, a few at a time, until the loader closes.
+func (l *Loader) loadAll(paths []string) {
+	sem := make(chan struct{}, initialLoads)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l.reload(p)
+		}()
+	}
+	wg.Wait()
 }
 
 func isWasm(name string) bool {
@@ -239,11 +257,26 @@ func (l *Loader) schedule(path string) {
 
 // reload loads the file at path, or unloads its piece if it is gone.
 func (l *Loader) reload(path string) {
-	l.reloadMu.Lock()
-	defer l.reloadMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.loads.Add(1)
+	defer l.loads.Done()
+	pm := l.pathMu[path]
+	if pm == nil {
+		pm = &sync.Mutex{}
+		l.pathMu[path] = pm
+	}
+	l.mu.Unlock()
+	pm.Lock()
+	defer pm.Unlock()
 	log := l.rt.cfg.Logger
 	name := filepath.Base(path)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		l.reloadMu.Lock()
+		defer l.reloadMu.Unlock()
 		l.mu.Lock()
 		delete(l.refused, name)
 		l.mu.Unlock()
@@ -261,6 +294,8 @@ func (l *Loader) reload(path string) {
 		return
 	}
 	id := p.Spec().ID
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
 	l.mu.Lock()
 	delete(l.refused, name)
 	if l.closed {
@@ -346,6 +381,7 @@ func (l *Loader) Close() error {
 	l.mu.Unlock()
 	l.cancel()
 	l.initial.Wait()
+	l.loads.Wait()
 	err := l.watcher.Close()
 	<-l.done
 	l.reloadMu.Lock()
