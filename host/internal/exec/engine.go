@@ -34,7 +34,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -163,7 +162,6 @@ func New(cfg Config) (*Engine, error) {
 	cfg.Limits = cfg.Limits.WithDefaults()
 	cfg.StoreQuota = cfg.StoreQuota.withDefaults()
 	e := &Engine{cfg: cfg, log: slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler()))}
-	e.kv.seed = maphash.MakeSeed()
 	e.execs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "atom_executions_total", Help: "Executions by provider, action, implementation and final status.",
 	}, []string{"provider", "action", "implementation", "status"})

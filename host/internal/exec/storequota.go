@@ -34,17 +34,13 @@ func (q StoreQuota) withDefaults() StoreQuota {
 // store in this process, so concurrent calls cannot pass one check
 // together.
 type kvLocks struct {
-	seed maphash.Seed
-	mu   [64]sync.Mutex
+	mu [64]sync.Mutex
 }
 
+var kvSeed = maphash.MakeSeed()
+
 func (l *kvLocks) lock(tenant, provider string) func() {
-	var h maphash.Hash
-	h.SetSeed(l.seed)
-	h.WriteString(tenant)
-	h.WriteByte(0)
-	h.WriteString(provider)
-	m := &l.mu[h.Sum64()%uint64(len(l.mu))]
+	m := &l.mu[maphash.String(kvSeed, tenant+"\x00"+provider)%uint64(len(l.mu))]
 	m.Lock()
 	return m.Unlock
 }
@@ -52,7 +48,7 @@ func (l *kvLocks) lock(tenant, provider string) func() {
 // putWithinQuota writes key unless the store would exceed the quota; the
 // error then wraps runtime.ErrStoreQuota and says which bound.
 func (h *execHost) putWithinQuota(ctx context.Context, key string, sealed []byte) error {
-	q := h.e.cfg.StoreQuota
+	q := h.e.cfg.StoreQuota.withDefaults()
 	unlock := h.e.kv.lock(h.tenant, h.provider)
 	defer unlock()
 	return h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error {
