@@ -3,11 +3,14 @@ package wasm
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -338,4 +341,54 @@ func TestPrivateHostsScopedPerPiece(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOversizedOutputsReleaseMemory: eight concurrent calls that build
+// 60 MiB results fail on the size limit, and none of their instances is
+// kept: the memory they grew is released.
+func TestOversizedOutputsReleaseMemory(t *testing.T) {
+	rt := testRuntime(t, Config{})
+	p := loadOn(t, rt, "hostile", EngineCompiled)
+	before := p.Stats()
+	rssBefore := rss(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := call(t, p, fmt.Sprintf("t%d", i), "big", map[string]int{"mib": 60}, nil)
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, ErrOutputLimit) {
+			t.Fatalf("60 MiB output: %v", err)
+		}
+	}
+	after := p.Stats()
+	if after.Discarded-before.Discarded != 8 || after.Idle > before.Idle {
+		t.Fatalf("stats before %+v after %+v: instances with 60 MiB results kept", before, after)
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	t.Logf("host RSS %d MiB before, %d MiB after 8 × 60 MiB outputs (MaxOutputBytes %d MiB)", rssBefore>>20, rss(t)>>20, rt.Config().MaxOutputBytes>>20)
+}
+
+// rss returns this process's resident set size.
+func rss(t *testing.T) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Skip("no /proc/self/status")
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb << 10
+		}
+	}
+	return 0
 }

@@ -20,6 +20,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -163,11 +164,7 @@ func execute(p, n uint32) uint64 {
 	case "big":
 		// A raw result: the host must refuse it by its size, before it
 		// decodes or copies it.
-		b := make([]byte, req.Input.MiB<<20)
-		for i := range b {
-			b[i] = 'x'
-		}
-		return pack(b)
+		return pack(bytes.Repeat([]byte("x"), req.Input.MiB<<20))
 	case "flood":
 		val := make([]byte, req.Input.Bytes)
 		stored, status := 0, int32(0)
