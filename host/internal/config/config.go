@@ -58,7 +58,8 @@ type Config struct {
 	// AllowPrivateHosts lists hosts (host or host:port) on private or
 	// loopback addresses that outbound calls may reach
 	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
-	// is refused.
+	// is refused. An entry "<piece id>=<host>" grants the host to one wasm
+	// piece; pieces reach no other listed host.
 	AllowPrivateHosts []string
 	// RateLimit is the outbound request rate allowed per tenant and
 	// provider, in requests per second (ATOM_RATE_LIMIT, default 20;
@@ -180,7 +181,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_AUTO_MIGRATE", "auto-migrate", "true", "apply migrations when serve starts", &autoMigrate},
 		{"ATOM_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"ATOM_BODY_LIMIT", "body-limit", "1048576", "maximum request body in bytes", &bodyLimit},
-		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach", &private},
+		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach; <piece id>=<host> grants one to a single wasm piece", &private},
 		{"ATOM_RATE_LIMIT", "rate-limit", "20", "outbound requests per second per tenant and provider (negative: no limit)", &rate},
 		{"ATOM_RATE_BURST", "rate-burst", "40", "burst of the outbound rate limit", &burst},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
