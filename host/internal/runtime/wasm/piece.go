@@ -332,7 +332,8 @@ func (p *Piece) acquireShared(ctx context.Context, tenant string) (*instance, er
 	return inst, nil
 }
 
-// InFlight returns the number of calls of tenant holding an instance.
+// InFlight returns the number of tenant's calls that hold one of its
+// TenantPoolSize slots: running, or waiting for a free instance.
 func (p *Piece) InFlight(tenant string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
