@@ -37,8 +37,9 @@ type Options struct {
 	Native   func(*native.Config)
 	Wasm     func(*wasm.Config)
 	Outbound func(*outbound.Config)
-	// StoreQuota bounds each tenant's plugin store per provider (defaults
-	// 1,000 keys and 16 MiB).
+	// StoreQuota bounds each tenant's plugin store per provider; its zero
+	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
+	// (defaults 1,000 keys and 16 MiB).
 	StoreQuota StoreQuota
 	// BackgroundPieces loads the pieces already in ATOM_PLUGIN_DIR in the
 	// background, so the host serves at once while Go-built modules
@@ -119,7 +120,8 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	}
 
 	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
-		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits, StoreQuota: opts.StoreQuota})
+		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits,
+		StoreQuota: storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes)})
 	if err != nil {
 		return nil, err
 	}
@@ -219,4 +221,15 @@ func splitPrivateHosts(list []string) (shared []string, scoped map[string][]stri
 		shared = append(shared, e)
 	}
 	return shared, scoped
+}
+
+// storeQuota fills the zero fields of q from the host's configuration.
+func storeQuota(q StoreQuota, keys int, bytes int64) StoreQuota {
+	if q.MaxKeys <= 0 {
+		q.MaxKeys = keys
+	}
+	if q.MaxBytes <= 0 {
+		q.MaxBytes = bytes
+	}
+	return q
 }
