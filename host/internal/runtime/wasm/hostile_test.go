@@ -136,13 +136,17 @@ func TestLoadDeadlines(t *testing.T) {
 // TestCloseStopsHangingLoad: closing a loader stops a load whose guest
 // never returns, however long its deadline.
 func TestCloseStopsHangingLoad(t *testing.T) {
-	rt := testRuntime(t, Config{LoadTimeout: time.Hour})
+	rt := testRuntime(t, Config{LoadTimeout: time.Hour, CacheDir: t.TempDir()})
+	asking := make(chan struct{})
+	var once sync.Once
+	rt.beforeManifest = func() { once.Do(func() { close(asking) }) }
 	dir := t.TempDir()
 	install(t, dir, "hostile-hang", "hostile-hang.wasm")
 	l, err := StartLoader(rt, dir, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	<-asking
 	closed := make(chan error, 1)
 	go func() { closed <- l.Close() }()
 	select {

@@ -82,6 +82,9 @@ type Runtime struct {
 	// upgradeGate, when set, holds each background switch to compiled code
 	// until it is closed; tests use it to observe the interpreter phase.
 	upgradeGate chan struct{}
+	// beforeManifest, when set, is called before a load asks a module for
+	// its manifest; tests use it to act while a guest runs.
+	beforeManifest func()
 }
 
 // Engine names reported by Stats.Engine.
@@ -387,6 +390,9 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 	}
 	raw, cached := r.cachedManifest(sum)
 	if !cached {
+		if r.beforeManifest != nil {
+			r.beforeManifest()
+		}
 		if raw, err = inst.manifest(ctx, r.cfg.MaxManifestBytes); err != nil {
 			return fail(r.loadError(ctx, "atom_manifest", err))
 		}
