@@ -99,7 +99,7 @@ func memory(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range [][3]string{{stripe, "atom-provider-stripe", "755"}, {pwasm, "benchecho.wasm", "644"}} {
+	for _, f := range [][3]string{{stripe, "atom-provider-stripe", "755"}, {pwasm, "benchpiece.wasm", "644"}} {
 		mode, _ := strconv.ParseUint(f[2], 8, 32)
 		if err := Install(f[0], plugins, f[1], os.FileMode(mode)); err != nil {
 			return nil, err

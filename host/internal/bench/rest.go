@@ -188,7 +188,7 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 		if err := Install(nbin, dir, "atom-provider-benchecho", 0o755); err != nil {
 			return err
 		}
-		return Install(pwasm, dir, "benchecho.wasm", 0o644)
+		return Install(pwasm, dir, "benchpiece.wasm", 0o644)
 	}})
 	if err != nil {
 		return nil, err
@@ -196,18 +196,18 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 	reg := h.Parts.Registry
 	if err := waitFor(60*time.Second, "the benchecho plugin and piece", func() bool {
 		_, n := reg.Get("benchecho", runtime.KindNative)
-		_, p := reg.Get("benchecho", runtime.KindPiece)
+		_, p := reg.Get("benchpiece", runtime.KindPiece)
 		return n && p
 	}); err != nil {
 		return nil, err
 	}
-	piece, _ := reg.Get("benchecho", runtime.KindPiece)
+	piece, _ := reg.Get("benchpiece", runtime.KindPiece)
 	nat, _ := reg.Get("benchecho", runtime.KindNative)
 	// A cold piece serves on wazero's interpreter until the optimizing
 	// compiler finishes in the background; warm calls are measured on the
 	// compiled code.
 	if hd, ok := piece.(*wasm.Handle); ok {
-		if err := waitFor(5*time.Minute, "the benchecho piece's compiled code", func() bool {
+		if err := waitFor(5*time.Minute, "the benchpiece piece's compiled code", func() bool {
 			return hd.Current().Stats().Engine == wasm.EngineCompiled
 		}); err != nil {
 			return nil, err
@@ -242,7 +242,7 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return rows, err
 	}
-	pr, err := Loop(ctx, h.Piece("benchecho", "echo", input), 1, warm, n)
+	pr, err := Loop(ctx, h.Piece("benchpiece", "echo", input), 1, warm, n)
 	if err != nil {
 		return rows, err
 	}
@@ -295,7 +295,7 @@ func hotLoad(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	fixtures := []fixture{
 		{"native plugin (Go, go-plugin)", "atom-provider-benchecho", 0o755, nbin, func(h *Host) Request { return h.Exec("benchecho", "echo", map[string]any{"text": "x"}) }},
-		{"wasm piece (Go SDK, cold compile)", "benchecho.wasm", 0o644, pwasm, func(h *Host) Request { return h.Piece("benchecho", "echo", map[string]any{"text": "x"}) }},
+		{"wasm piece (Go SDK, cold compile)", "benchpiece.wasm", 0o644, pwasm, func(h *Host) Request { return h.Piece("benchpiece", "echo", map[string]any{"text": "x"}) }},
 	}
 	if wat, err := exec.LookPath("wat2wasm"); err == nil {
 		dir, err := e.TempDir()

@@ -58,8 +58,14 @@ type Config struct {
 	// AllowPrivateHosts lists hosts (host or host:port) on private or
 	// loopback addresses that outbound calls may reach
 	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
-	// is refused.
+	// is refused. An entry "<piece id>=<host>" grants the host to one wasm
+	// piece; pieces reach no other listed host.
 	AllowPrivateHosts []string
+	// StoreMaxKeys and StoreMaxBytes bound what plugins keep in one
+	// tenant's store for one provider (ATOM_STORE_MAX_KEYS, default 1000;
+	// ATOM_STORE_MAX_BYTES, default 16 MiB).
+	StoreMaxKeys  int
+	StoreMaxBytes int64
 	// RateLimit is the outbound request rate allowed per tenant and
 	// provider, in requests per second (ATOM_RATE_LIMIT, default 20;
 	// negative turns the limit off); RateBurst is its burst
@@ -163,7 +169,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
-	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo, rate, burst string
+	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo, rate, burst, storeKeys, storeBytes string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
@@ -180,7 +186,9 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_AUTO_MIGRATE", "auto-migrate", "true", "apply migrations when serve starts", &autoMigrate},
 		{"ATOM_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"ATOM_BODY_LIMIT", "body-limit", "1048576", "maximum request body in bytes", &bodyLimit},
-		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach", &private},
+		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach; <piece id>=<host> grants one to a single wasm piece", &private},
+		{"ATOM_STORE_MAX_KEYS", "store-max-keys", "1000", "keys plugins may keep per tenant and provider", &storeKeys},
+		{"ATOM_STORE_MAX_BYTES", "store-max-bytes", "16777216", "bytes plugins may keep per tenant and provider", &storeBytes},
 		{"ATOM_RATE_LIMIT", "rate-limit", "20", "outbound requests per second per tenant and provider (negative: no limit)", &rate},
 		{"ATOM_RATE_BURST", "rate-burst", "40", "burst of the outbound rate limit", &burst},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
@@ -226,6 +234,12 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	}
 	if _, err := fmt.Sscanf(rate, "%g", &c.RateLimit); err != nil || c.RateLimit == 0 {
 		errs = append(errs, fmt.Errorf("ATOM_RATE_LIMIT: %q is not a non-zero number (requests per second; negative for no limit)", rate))
+	}
+	if _, err := fmt.Sscanf(storeKeys, "%d", &c.StoreMaxKeys); err != nil || c.StoreMaxKeys <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_STORE_MAX_KEYS: %q is not a positive number of keys", storeKeys))
+	}
+	if _, err := fmt.Sscanf(storeBytes, "%d", &c.StoreMaxBytes); err != nil || c.StoreMaxBytes <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_STORE_MAX_BYTES: %q is not a positive number of bytes", storeBytes))
 	}
 	if _, err := fmt.Sscanf(burst, "%d", &c.RateBurst); err != nil || c.RateBurst <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_RATE_BURST: %q is not a positive number", burst))

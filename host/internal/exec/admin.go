@@ -117,6 +117,16 @@ func (a *Admin) Plugins() []PluginJSON {
 			j.Calls, j.LastError = a.e.statsOf(runtime.KindPiece, id)
 			out = append(out, j)
 		}
+		// Piece files that did not load: why, under the id their name binds.
+		loaded := map[string]bool{}
+		for _, id := range a.loader.IDs() {
+			loaded[id] = true
+		}
+		for name, why := range a.loader.Refused() {
+			if id := wasm.IDFromFile(name); !loaded[id] {
+				out = append(out, PluginJSON{ID: id, Kind: runtime.KindPiece, State: "refused", LastError: why})
+			}
+		}
 	}
 	sort.Slice(out, func(i, k int) bool {
 		if out[i].ID != out[k].ID {

@@ -116,6 +116,8 @@ type Config struct {
 	// Limits are the per-tenant and per-result caps (limits.go); zero
 	// fields take config's defaults.
 	Limits config.Limits
+	// StoreQuota bounds each tenant's plugin store per provider.
+	StoreQuota StoreQuota
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -125,6 +127,7 @@ type Engine struct {
 	schemas sync.Map // sha256 of a schema → *jsonschema.Schema or error
 	jobs    atomic.Pointer[jobQueue]
 	stats   sync.Map // provider → *callStats
+	kv      kvLocks
 
 	// running and runningAsync count each tenant's synchronous and
 	// asynchronous executions in flight on this replica.
@@ -157,6 +160,7 @@ func New(cfg Config) (*Engine, error) {
 		cfg.IdempotencyWindow = 24 * time.Hour
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
+	cfg.StoreQuota = cfg.StoreQuota.withDefaults()
 	e := &Engine{cfg: cfg, log: slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler()))}
 	e.execs = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "atom_executions_total", Help: "Executions by provider, action, implementation and final status.",
@@ -824,13 +828,13 @@ func (h *execHost) StoreGet(ctx context.Context, key string) ([]byte, bool, erro
 }
 
 // StorePut writes the tenant's store, scoped to the provider, sealed
-// under the active key.
+// under the active key, within the store quota.
 func (h *execHost) StorePut(ctx context.Context, key string, value []byte) error {
 	ct, _, err := h.e.cfg.Keyring.Seal(value, h.kvAD(key))
 	if err != nil {
 		return err
 	}
-	return h.e.cfg.Store.InTenant(ctx, h.tenant, func(tx store.Tx) error { return tx.KVPut(ctx, h.provider, key, ct) })
+	return h.putWithinQuota(ctx, key, ct)
 }
 
 // Log records a plugin's log line with the execution's ids.

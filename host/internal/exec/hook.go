@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/atomhq/atom/catalog"
@@ -14,6 +16,7 @@ import (
 	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
+	"github.com/atomhq/atom/host/internal/runtime"
 	"github.com/atomhq/atom/host/internal/runtime/generic"
 	"github.com/atomhq/atom/host/internal/runtime/native"
 	"github.com/atomhq/atom/host/internal/runtime/wasm"
@@ -34,6 +37,10 @@ type Options struct {
 	Native   func(*native.Config)
 	Wasm     func(*wasm.Config)
 	Outbound func(*outbound.Config)
+	// StoreQuota bounds each tenant's plugin store per provider; its zero
+	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
+	// (defaults 1,000 keys and 16 MiB).
+	StoreQuota StoreQuota
 	// BackgroundPieces loads the pieces already in ATOM_PLUGIN_DIR in the
 	// background, so the host serves at once while Go-built modules
 	// compile (atom serve sets it; tests load synchronously).
@@ -82,7 +89,12 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		env = os.Getenv
 	}
 	p := &Parts{}
-	ocfg := outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts, Rate: cfg.RateLimit, Burst: cfg.RateBurst, Metrics: h.Registry}
+	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
+	allow := append([]string(nil), shared...)
+	for _, hosts := range scoped {
+		allow = append(allow, hosts...)
+	}
+	ocfg := outbound.Config{AllowPrivateHosts: allow, Rate: cfg.RateLimit, Burst: cfg.RateBurst, Metrics: h.Registry}
 	if opts.Outbound != nil {
 		opts.Outbound(&ocfg)
 	}
@@ -95,9 +107,21 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env,
 		MaxBody: limits.MaxUpstreamBody})
 	p.Registry = registry.New(gen)
+	// A native plugin and a piece share an id only when the catalog entry
+	// lists both implementations (first-party providers shipped both ways).
+	p.Registry.AllowBoth(func(id string) bool {
+		d, ok := cat().Get(id)
+		return ok && slices.Contains(d.Implementations, catalog.ImplNative) && slices.Contains(d.Implementations, catalog.ImplPiece)
+	})
+	setNative := func(id string, impl runtime.Implementation) {
+		if err := p.Registry.SetNative(id, impl); err != nil {
+			h.Log.Warn("native plugin not registered", "id", id, "err", err)
+		}
+	}
 
 	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
-		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits})
+		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits,
+		StoreQuota: storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes)})
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +155,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		switch ev.Type {
 		case native.EventAdded, native.EventUpdated:
 			if pl, ok := mgr.Plugin(ev.ID); ok {
-				p.Registry.SetNative(ev.ID, pl)
+				setNative(ev.ID, pl)
 			}
 		case native.EventRemoved, native.EventRefused:
 			if _, ok := mgr.Plugin(ev.ID); !ok {
@@ -142,11 +166,13 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	h.AddCloser(func(context.Context) error { cancel(); return nil })
 	for _, info := range mgr.List() {
 		if pl, ok := mgr.Plugin(info.ID); ok {
-			p.Registry.SetNative(info.ID, pl)
+			setNative(info.ID, pl)
 		}
 	}
 
-	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody}
+	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody,
+		MaxOutputBytes: int(limits.MaxUpstreamBody), SharedPrivateHosts: shared, PrivateHosts: scoped,
+		Claim: func(id string) error { return p.Registry.Claimable(id, runtime.KindPiece) }}
 	if cfg.PluginVerify {
 		wcfg.Verify = adm.verifyPiece
 	}
@@ -164,7 +190,11 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		newLoader = wasm.StartLoader
 	}
 	loader, err := newLoader(rt, dir,
-		func(id string, hd *wasm.Handle) { p.Registry.SetPiece(id, hd) },
+		func(id string, hd *wasm.Handle) {
+			if err := p.Registry.SetPiece(id, hd); err != nil {
+				h.Log.Warn("piece not registered", "id", id, "err", err)
+			}
+		},
 		func(id string) { p.Registry.RemovePiece(id) })
 	if err != nil {
 		return nil, fmt.Errorf("wasm pieces: %w", err)
@@ -173,4 +203,33 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	h.AddCloser(func(context.Context) error { return loader.Close() })
 	_ = deps
 	return p, nil
+}
+
+// splitPrivateHosts splits ATOM_ALLOW_PRIVATE_HOSTS into the hosts every
+// outbound caller but pieces may reach on private addresses and the hosts
+// granted to single pieces, written "<piece id>=<host>".
+func splitPrivateHosts(list []string) (shared []string, scoped map[string][]string) {
+	scoped = map[string][]string{}
+	for _, e := range list {
+		if id, host, ok := strings.Cut(e, "="); ok {
+			id, host = strings.TrimSpace(id), strings.TrimSpace(host)
+			if id != "" && host != "" {
+				scoped[id] = append(scoped[id], host)
+			}
+			continue
+		}
+		shared = append(shared, e)
+	}
+	return shared, scoped
+}
+
+// storeQuota fills the zero fields of q from the host's configuration.
+func storeQuota(q StoreQuota, keys int, bytes int64) StoreQuota {
+	if q.MaxKeys <= 0 {
+		q.MaxKeys = keys
+	}
+	if q.MaxBytes <= 0 {
+		q.MaxBytes = bytes
+	}
+	return q
 }

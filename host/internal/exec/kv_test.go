@@ -3,8 +3,12 @@ package exec
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/atomhq/atom/host/internal/runtime"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -48,6 +52,46 @@ func TestStoreValuesSealed(t *testing.T) {
 		}
 		if _, ok, _ := h.StoreGet(ctx, "missing"); ok {
 			t.Fatal("missing key found")
+		}
+	})
+}
+
+// TestStoreQuota: a tenant's store per provider holds at most MaxKeys keys
+// and MaxBytes bytes; overwriting a key is always possible within the
+// bytes, and each tenant and provider has its own quota.
+func TestStoreQuota(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		k, _ := vault.Generate("k1")
+		kr, err := vault.Parse(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		e := &Engine{cfg: Config{Store: st, Keyring: kr, StoreQuota: StoreQuota{MaxKeys: 5, MaxBytes: 4 << 10}}}
+		a := &execHost{e: e, tenant: storetest.NewTenant(t, st), provider: "plaid"}
+		for i := range 5 {
+			if err := a.StorePut(ctx, fmt.Sprintf("k%d", i), []byte("v")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err = a.StorePut(ctx, "k5", []byte("v"))
+		if !errors.Is(err, runtime.ErrStoreQuota) || !strings.Contains(err.Error(), "the limit is 5 keys") {
+			t.Fatalf("sixth key: %v", err)
+		}
+		if err := a.StorePut(ctx, "k0", []byte("overwritten")); err != nil {
+			t.Fatalf("overwrite within the quota: %v", err)
+		}
+		err = a.StorePut(ctx, "k1", bytes.Repeat([]byte("x"), 4<<10))
+		if !errors.Is(err, runtime.ErrStoreQuota) || !strings.Contains(err.Error(), "the limit is 4096 bytes") {
+			t.Fatalf("over the bytes: %v", err)
+		}
+		for _, other := range []*execHost{
+			{e: e, tenant: a.tenant, provider: "xero"},
+			{e: e, tenant: storetest.NewTenant(t, st), provider: "plaid"},
+		} {
+			if err := other.StorePut(ctx, "k5", []byte("v")); err != nil {
+				t.Fatalf("%s/%s: %v", other.tenant, other.provider, err)
+			}
 		}
 	})
 }

@@ -64,8 +64,8 @@ type host struct {
 
 // startHost starts a host as o describes, with the fake provider's
 // descriptors in its catalog, its OAuth clients in the environment, the
-// integrations page, small wasm limits and a 10s action timeout unless o
-// sets one.
+// integrations page, small wasm limits (o.Wasm adjusts them further) and a
+// 10s action timeout unless o sets one.
 func startHost(t testing.TB, o hosttest.Options) *host {
 	t.Helper()
 	fp := fakeprovider.New(t, fakeprovider.Quirks{RequirePKCE: true})
@@ -79,9 +79,13 @@ func startHost(t testing.TB, o hosttest.Options) *host {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
 	}
+	more := o.Wasm
 	o.Wasm = func(c *wasm.Config) {
 		c.MaxMemoryPages = 512 // 32 MiB
 		c.CallTimeout = 2 * time.Second
+		if more != nil {
+			more(c)
+		}
 	}
 	o.Hooks = []hosttest.Hook{web.Hook()}
 	return &host{Host: hosttest.Start(t, o), fake: fp}

@@ -71,6 +71,9 @@ type Options struct {
 	Rewrite map[string]string
 	// Wasm adjusts the wasm runtime's configuration further.
 	Wasm func(*wasm.Config)
+	// StoreQuota bounds each tenant's plugin store per provider (the
+	// engine's defaults when zero).
+	StoreQuota atomexec.StoreQuota
 	// Timeout bounds one action's execution; 20s when zero.
 	Timeout time.Duration
 	// BodyLimit is the request body limit; 1 MiB when zero.
@@ -187,8 +190,9 @@ func Start(t testing.TB, o Options) *Host {
 		timeout = 20 * time.Second
 	}
 	hook := atomexec.Hook(atomexec.Options{
-		Env:     env,
-		Timeout: timeout,
+		Env:        env,
+		Timeout:    timeout,
+		StoreQuota: o.StoreQuota,
 		Native: func(c *native.Config) {
 			c.Debounce = 50 * time.Millisecond
 			c.HealthInterval = 200 * time.Millisecond

@@ -2,6 +2,12 @@
 // a native plugin when one is loaded, else a wasm piece, else the generic
 // HTTP action for any connectable catalog entry.
 //
+// One id, one implementation of each kind, and a native plugin and a piece
+// never claim the same id silently: the first registered keeps it and the
+// other is refused with ErrIDTaken, unless the host's rule (AllowBoth: the
+// catalog entry lists both "native" and "piece") says the id has both, as
+// first-party providers shipped both ways do.
+//
 // A Registry is a value (no globals): the host builds one with New and the
 // native manager's and wasm loader's events update it. Updates replace an
 // immutable snapshot with an atomic pointer swap, so lookups never block
@@ -9,6 +15,8 @@
 package registry
 
 import (
+	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -30,6 +38,44 @@ type Registry struct {
 	mu      sync.Mutex // serializes writers
 	snap    atomic.Pointer[snapshot]
 	generic Generic
+	both    atomic.Pointer[func(id string) bool]
+}
+
+// ErrIDTaken is returned when an implementation claims an id that an
+// implementation of the other kind holds.
+var ErrIDTaken = errors.New("provider id is taken")
+
+// AllowBoth sets the rule telling which ids a native plugin and a piece
+// may both serve; without one, no id may.
+func (r *Registry) AllowBoth(fn func(id string) bool) { r.both.Store(&fn) }
+
+// Claimable reports whether an implementation of kind (runtime.KindNative
+// or KindPiece) may serve id: nil, or an error wrapping ErrIDTaken that
+// names the holder.
+func (r *Registry) Claimable(id, kind string) error {
+	return r.snap.Load().claimable(id, kind, r.allowBoth(id))
+}
+
+func (r *Registry) allowBoth(id string) bool {
+	fn := r.both.Load()
+	return fn != nil && *fn != nil && (*fn)(id)
+}
+
+func (s *snapshot) claimable(id, kind string, both bool) error {
+	if both {
+		return nil
+	}
+	switch kind {
+	case runtime.KindNative:
+		if _, ok := s.pieces[id]; ok {
+			return fmt.Errorf("%w: %q is served by a wasm piece loaded first, and the catalog does not list both a native and a piece implementation for it", ErrIDTaken, id)
+		}
+	case runtime.KindPiece:
+		if _, ok := s.native[id]; ok {
+			return fmt.Errorf("%w: %q is served by a native plugin loaded first, and the catalog does not list both a native and a piece implementation for it", ErrIDTaken, id)
+		}
+	}
+	return nil
 }
 
 type snapshot struct {
@@ -45,9 +91,20 @@ func New(generic Generic) *Registry {
 }
 
 func (r *Registry) update(fn func(s *snapshot)) {
+	_ = r.claim("", "", fn)
+}
+
+// claim applies fn to a copy of the snapshot, after checking (when kind is
+// set) that kind may serve id.
+func (r *Registry) claim(id, kind string, fn func(s *snapshot)) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	old := r.snap.Load()
+	if kind != "" {
+		if err := old.claimable(id, kind, r.allowBoth(id)); err != nil {
+			return err
+		}
+	}
 	s := &snapshot{native: make(map[string]runtime.Implementation, len(old.native)+1), pieces: make(map[string]runtime.Implementation, len(old.pieces)+1)}
 	for k, v := range old.native {
 		s.native[k] = v
@@ -57,11 +114,13 @@ func (r *Registry) update(fn func(s *snapshot)) {
 	}
 	fn(s)
 	r.snap.Store(s)
+	return nil
 }
 
-// SetNative registers (or replaces) the native implementation of id.
-func (r *Registry) SetNative(id string, impl runtime.Implementation) {
-	r.update(func(s *snapshot) { s.native[id] = impl })
+// SetNative registers (or replaces) the native implementation of id. It
+// refuses, with ErrIDTaken, an id a piece holds (see AllowBoth).
+func (r *Registry) SetNative(id string, impl runtime.Implementation) error {
+	return r.claim(id, runtime.KindNative, func(s *snapshot) { s.native[id] = impl })
 }
 
 // RemoveNative unregisters the native implementation of id.
@@ -69,9 +128,10 @@ func (r *Registry) RemoveNative(id string) {
 	r.update(func(s *snapshot) { delete(s.native, id) })
 }
 
-// SetPiece registers (or replaces) the wasm piece serving id.
-func (r *Registry) SetPiece(id string, impl runtime.Implementation) {
-	r.update(func(s *snapshot) { s.pieces[id] = impl })
+// SetPiece registers (or replaces) the wasm piece serving id. It refuses,
+// with ErrIDTaken, an id a native plugin holds (see AllowBoth).
+func (r *Registry) SetPiece(id string, impl runtime.Implementation) error {
+	return r.claim(id, runtime.KindPiece, func(s *snapshot) { s.pieces[id] = impl })
 }
 
 // RemovePiece unregisters the wasm piece serving id.

@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -38,6 +39,8 @@ func (g generic) For(id string) (runtime.Implementation, bool) {
 
 func TestPreference(t *testing.T) {
 	r := New(generic{"stripe": true, "discord": true, "slack": true})
+	// The catalog lists both a native and a piece implementation for stripe.
+	r.AllowBoth(func(id string) bool { return id == "stripe" })
 	kindOf := func(id string) string {
 		i, ok := r.Resolve(id)
 		if !ok {
@@ -48,11 +51,15 @@ func TestPreference(t *testing.T) {
 	if k := kindOf("stripe"); k != runtime.KindGeneric {
 		t.Fatalf("stripe = %q before plugins", k)
 	}
-	r.SetPiece("stripe", impl{kind: runtime.KindPiece, id: "stripe"})
+	if err := r.SetPiece("stripe", impl{kind: runtime.KindPiece, id: "stripe"}); err != nil {
+		t.Fatal(err)
+	}
 	if k := kindOf("stripe"); k != runtime.KindPiece {
 		t.Fatalf("stripe = %q with a piece", k)
 	}
-	r.SetNative("stripe", impl{kind: runtime.KindNative, id: "stripe", actions: []string{"get_balance"}})
+	if err := r.SetNative("stripe", impl{kind: runtime.KindNative, id: "stripe", actions: []string{"get_balance"}}); err != nil {
+		t.Fatal(err)
+	}
 	if k := kindOf("stripe"); k != runtime.KindNative {
 		t.Fatalf("stripe = %q with native and piece", k)
 	}
@@ -98,5 +105,62 @@ func TestConcurrentUpdates(t *testing.T) {
 	wg.Wait()
 	if n := len(r.Natives()); n != 800 {
 		t.Fatalf("natives = %d, want 800 (a concurrent update was lost)", n)
+	}
+}
+
+// TestIDCollisions: without the catalog's say-so, the first of a native
+// plugin and a piece to claim an id keeps it; the other is refused, in
+// either order, and may claim it once the holder is gone.
+func TestIDCollisions(t *testing.T) {
+	r := New(nil)
+	r.AllowBoth(func(id string) bool { return id == "discord" })
+	native := func(id string) runtime.Implementation { return impl{kind: runtime.KindNative, id: id} }
+	piece := func(id string) runtime.Implementation { return impl{kind: runtime.KindPiece, id: id} }
+	cases := []struct {
+		name          string
+		first, second func() error
+		firstKind     string
+		id            string
+		refused       bool
+	}{
+		{"piece after native", func() error { return r.SetNative("stripe", native("stripe")) }, func() error { return r.SetPiece("stripe", piece("stripe")) }, runtime.KindNative, "stripe", true},
+		{"native after piece", func() error { return r.SetPiece("sandbox", piece("sandbox")) }, func() error { return r.SetNative("sandbox", native("sandbox")) }, runtime.KindPiece, "sandbox", true},
+		{"catalog pair", func() error { return r.SetNative("discord", native("discord")) }, func() error { return r.SetPiece("discord", piece("discord")) }, runtime.KindNative, "discord", false},
+		{"same kind replaces", func() error { return r.SetPiece("slack", piece("slack")) }, func() error { return r.SetPiece("slack", piece("slack")) }, runtime.KindPiece, "slack", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if err := c.first(); err != nil {
+				t.Fatal(err)
+			}
+			other := runtime.KindPiece
+			if c.firstKind == runtime.KindPiece {
+				other = runtime.KindNative
+			}
+			err := c.second()
+			if c.refused != (err != nil) || (err != nil && !errors.Is(err, ErrIDTaken)) {
+				t.Fatalf("second claim: %v, refused want %v", err, c.refused)
+			}
+			if c.refused {
+				if _, ok := r.Get(c.id, other); ok {
+					t.Fatalf("refused %s registered", other)
+				}
+				if err := r.Claimable(c.id, other); !errors.Is(err, ErrIDTaken) {
+					t.Fatalf("Claimable = %v", err)
+				}
+				if impl, _ := r.Resolve(c.id); impl.Kind() != c.firstKind {
+					t.Fatalf("%s resolves to %s", c.id, impl.Kind())
+				}
+				// Once the holder is gone, the other kind may claim it.
+				if c.firstKind == runtime.KindNative {
+					r.RemoveNative(c.id)
+				} else {
+					r.RemovePiece(c.id)
+				}
+				if err := c.second(); err != nil {
+					t.Fatalf("claim after the holder left: %v", err)
+				}
+			}
+		})
 	}
 }

@@ -49,3 +49,8 @@ type Implementation interface {
 // the call at all: the plugin process died, is draining with no successor,
 // or failed to start. The API maps it to 502.
 var ErrUnavailable = errors.New("implementation unavailable")
+
+// ErrStoreQuota is returned (wrapped) by Host.StorePut when the write would
+// take the tenant's store for the provider past its quota (number of keys
+// or total bytes); the message says which.
+var ErrStoreQuota = errors.New("store quota exceeded")

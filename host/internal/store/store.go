@@ -197,6 +197,9 @@ type Tx interface {
 	// namespaced by provider.
 	KVGet(ctx context.Context, provider, key string) ([]byte, bool, error)
 	KVPut(ctx context.Context, provider, key string, value []byte) error
+	// KVUsage counts the keys of provider's store and their bytes (keys
+	// and values as stored), leaving out the key except, for quotas.
+	KVUsage(ctx context.Context, provider, except string) (keys int, bytes int64, err error)
 
 	// SecretRows lists every encrypted value of this tenant, for key
 	// rotation and audits.

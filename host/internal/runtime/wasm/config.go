@@ -45,13 +45,31 @@ type Config struct {
 	// MaxCallTimeout bounds the deadline a manifest may ask for. Default
 	// CallTimeout.
 	MaxCallTimeout time.Duration
+	// LoadTimeout bounds what a load runs inside the guest: module init
+	// (_initialize) and atom_manifest. A module that does not answer in
+	// time is refused. Default 10s.
+	LoadTimeout time.Duration
 	// PoolSize bounds the instances of one piece, and so its concurrent
 	// calls. Default 8.
 	PoolSize int
+	// TenantPoolSize bounds the calls of one tenant running at once on one
+	// piece, so that a tenant whose calls are slow holds at most this many
+	// of the PoolSize instances and never makes another tenant wait for
+	// all of them. Default PoolSize/2 (at least 1).
+	TenantPoolSize int
 	// RecyclePages: an instance whose memory grew past this many pages is
-	// closed after its call instead of returning to the pool. Default half
-	// the piece's memory cap.
+	// closed after its call instead of returning to the pool, so the
+	// memory is released. Default half the piece's memory cap, at most
+	// 512 pages (32 MiB).
 	RecyclePages uint32
+	// MaxManifestBytes bounds the manifest a module returns. Default 1 MiB.
+	MaxManifestBytes int
+	// MaxOutputBytes bounds the result of one call: a larger one fails the
+	// call with ErrOutputLimit and the instance is discarded. Default 8 MiB.
+	MaxOutputBytes int
+	// MaxLogBytesPerCall bounds what one call may log (besides the limit of
+	// 100 lines); the rest is dropped and counted. Default 64 KiB.
+	MaxLogBytesPerCall int
 	// ShareAcrossTenants lets an idle instance serve another tenant than
 	// the one it served last. Off by default: globals persist inside an
 	// instance, so reuse across tenants is only safe for trusted pieces.
@@ -59,9 +77,25 @@ type Config struct {
 	// Outbound sends pieces' HTTP requests. Default: NewGuardedOutbound().
 	Outbound Outbound
 	// Rewrite maps a host name a piece calls to another scheme://host[:port]
-	// after the allow-list check. It exists for tests and local fakes;
-	// production configurations leave it empty.
+	// after the allow-list check. A key "host" applies to every piece, a
+	// key "<piece id>/host" to that piece only (and wins over "host"). It
+	// exists for tests and local fakes; production configurations leave it
+	// empty.
 	Rewrite map[string]string
+	// SharedPrivateHosts lists the hosts ("name" or "name:port") the
+	// Outbound lets reach private or loopback addresses for everyone
+	// (ATOM_ALLOW_PRIVATE_HOSTS). A piece may not reach them unless the
+	// host is granted to it: by PrivateHosts, by a Rewrite rule that
+	// applies to it, or as the host of its execution's base URL.
+	SharedPrivateHosts []string
+	// PrivateHosts grants private hosts to single pieces: piece id → hosts
+	// ("name" or "name:port"), from ATOM_ALLOW_PRIVATE_HOSTS entries
+	// written "<piece id>=<host>".
+	PrivateHosts map[string][]string
+	// Claim, when set, is asked whether a piece may serve the id its
+	// manifest declares before the piece is loaded; an error refuses it
+	// (the host uses it to refuse ids held by native plugins).
+	Claim func(id string) error
 	// MaxRequestBytes and MaxResponseBytes bound HTTP bodies. Default 10 MiB.
 	MaxRequestBytes  int64
 	MaxResponseBytes int64
@@ -95,6 +129,22 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.PoolSize <= 0 {
 		c.PoolSize = 8
+	}
+	if c.TenantPoolSize <= 0 {
+		c.TenantPoolSize = max(1, c.PoolSize/2)
+	}
+	c.TenantPoolSize = min(c.TenantPoolSize, c.PoolSize)
+	if c.LoadTimeout <= 0 {
+		c.LoadTimeout = 10 * time.Second
+	}
+	if c.MaxManifestBytes <= 0 {
+		c.MaxManifestBytes = 1 << 20
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = 8 << 20
+	}
+	if c.MaxLogBytesPerCall <= 0 {
+		c.MaxLogBytesPerCall = 64 << 10
 	}
 	if c.Outbound == nil {
 		c.Outbound = NewGuardedOutbound()

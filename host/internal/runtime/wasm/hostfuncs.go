@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -39,6 +40,8 @@ type callState struct {
 	secrets  [][2]uint32 // guest regions the host wrote credentials into
 	requests int
 	logs     int
+	logBytes int
+	dropped  int // log lines over the call's limits
 }
 
 // finish zeroes the guest regions that received credentials during the
@@ -51,6 +54,10 @@ func (st *callState) finish(inst *instance) {
 		}
 	}
 	clear(st.creds)
+	if st.dropped > 0 {
+		st.piece.rt.cfg.Logger.Warn("piece log lines dropped: over the per-call limit", "piece", st.piece.spec.ID,
+			"execution_id", st.req.ExecutionID, "dropped", st.dropped, "max_lines", maxLogLines, "max_bytes", st.piece.rt.cfg.MaxLogBytesPerCall)
+	}
 	st.creds, st.pending, st.req = nil, nil, nil
 }
 
@@ -152,6 +159,10 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime, cfg Config) e
 		}
 		v := bytes.Clone(readGuest(m, i32(s[2]), i32(s[3]), int64(cfg.MaxStoreValueBytes)))
 		if err := st.host.StorePut(ctx, key, v); err != nil {
+			if errors.Is(err, hostrt.ErrStoreQuota) {
+				s[0] = st.fail(piece.StatusRefused, "quota_exceeded", err.Error())
+				return
+			}
 			cfg.Logger.Warn("piece store_put failed", "piece", st.piece.spec.ID, "err", err)
 			s[0] = st.fail(piece.StatusFailed, "store_failed", "store_put failed")
 			return
@@ -168,7 +179,9 @@ func instantiateHostModule(ctx context.Context, rt wazero.Runtime, cfg Config) e
 			return
 		}
 		st.logs++
-		if st.logs > maxLogLines {
+		st.logBytes += len(msg)
+		if st.logs > maxLogLines || st.logBytes > cfg.MaxLogBytesPerCall {
+			st.dropped++
 			return
 		}
 		if st.host != nil {
@@ -293,12 +306,19 @@ func (st *callState) httpRequest(ctx context.Context, in []byte) hostResult {
 	if !st.allowed(host) {
 		return refused("host_not_allowed", "http_request: host %q is not declared by piece %s", host, st.piece.spec.ID)
 	}
-	if target, ok := cfg.Rewrite[host]; ok {
+	target, rewritten := cfg.Rewrite[st.piece.spec.ID+"/"+host]
+	if !rewritten {
+		target, rewritten = cfg.Rewrite[host]
+	}
+	if rewritten {
 		t, err := url.Parse(target)
 		if err != nil {
 			return refused("invalid_url", "rewrite of %s is invalid", host)
 		}
 		u.Scheme, u.Host = t.Scheme, t.Host
+	} else if !st.privateGranted(u) {
+		return refused("host_not_allowed", "http_request: %s may reach private addresses only for the providers it is granted to, and not for piece %s: list it as %s=%s in ATOM_ALLOW_PRIVATE_HOSTS to grant it",
+			u.Host, st.piece.spec.ID, st.piece.spec.ID, u.Host)
 	}
 	body := []byte(hr.Body)
 	if hr.BodyBase64 != "" {
@@ -373,6 +393,46 @@ func (st *callState) allowed(host string) bool {
 	}
 	for _, pat := range st.piece.spec.Hosts {
 		if matchHost(strings.ToLower(pat), host) {
+			return true
+		}
+	}
+	return false
+}
+
+// privateGranted reports whether the piece may send a request to u as far
+// as the private-host allowance goes: u's host is not one the Outbound
+// lets reach private addresses for everyone, or it is granted to this
+// piece (Config.PrivateHosts), or it is the host of the execution's base
+// URL, which the operator chose for this provider.
+func (st *callState) privateGranted(u *url.URL) bool {
+	cfg := st.piece.rt.cfg
+	if !listsHost(cfg.SharedPrivateHosts, u) {
+		return true
+	}
+	if st.baseHost != "" && strings.ToLower(u.Hostname()) == st.baseHost {
+		return true
+	}
+	return listsHost(cfg.PrivateHosts[st.piece.spec.ID], u)
+}
+
+// listsHost reports whether list names u's host, as "name" or "name:port"
+// (the port defaulting from the scheme).
+func listsHost(list []string, u *url.URL) bool {
+	if len(list) == 0 {
+		return false
+	}
+	host := strings.ToLower(u.Hostname())
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	hostport := strings.ToLower(net.JoinHostPort(host, port))
+	for _, h := range list {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if h == host || h == hostport || h == "["+host+"]" {
 			return true
 		}
 	}

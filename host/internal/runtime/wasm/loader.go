@@ -62,15 +62,24 @@ type Loader struct {
 	onAdd    func(id string, h *Handle)
 	onRemove func(id string)
 	watcher  *fsnotify.Watcher
+	// ctx is cancelled by Close: a load under way stops at once, whatever
+	// its guest does.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
+	refused map[string]string // file name -> why its latest version was refused
 	byPath  map[string]string // path -> piece id
 	handles map[string]*Handle
 	timers  map[string]*time.Timer
 	closed  bool
 	drains  sync.WaitGroup
-	// reloadMu serialises reloads and callbacks.
+	// reloadMu serialises swaps and callbacks; pathMu serialises the loads
+	// of one file. Different files load concurrently, so that a module
+	// that does not answer delays no other.
 	reloadMu sync.Mutex
+	pathMu   map[string]*sync.Mutex
+	loads    sync.WaitGroup // reloads under way
 	done     chan struct{}
 	// initial tracks a background load of the directory (StartLoader).
 	initial sync.WaitGroup
@@ -115,10 +124,12 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 	l := &Loader{
 		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w,
 		byPath: map[string]string{}, handles: map[string]*Handle{}, timers: map[string]*time.Timer{},
-		done: make(chan struct{}),
+		done: make(chan struct{}), refused: map[string]string{}, pathMu: map[string]*sync.Mutex{},
 	}
+	l.ctx, l.cancel = context.WithCancel(context.Background())
 	entries, err := os.ReadDir(dir)
 	if err != nil {
+		l.cancel()
 		w.Close()
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
@@ -128,27 +139,41 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
 	}
+	l.initial.Add(1)
+	go func() {
+		defer l.initial.Done()
+		l.loadAll(paths)
+	}()
 	if !background {
-		for _, p := range paths {
-			l.reload(p)
-		}
-	} else {
-		l.initial.Add(1)
-		go func() {
-			defer l.initial.Done()
-			for _, p := range paths {
-				l.mu.Lock()
-				closed := l.closed
-				l.mu.Unlock()
-				if closed {
-					return
-				}
-				l.reload(p)
-			}
-		}()
+		l.initial.Wait()
 	}
 	go l.watch()
 	return l, nil
+}
+
+// initialLoads bounds the files loaded at once at start.
+const initialLoads = 4
+
+// loadAll loads paths, a few at a time, until the loader closes.
+func (l *Loader) loadAll(paths []string) {
+	sem := make(chan struct{}, initialLoads)
+	var wg sync.WaitGroup
+	for _, p := range paths {
+		l.mu.Lock()
+		closed := l.closed
+		l.mu.Unlock()
+		if closed {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			l.reload(p)
+		}()
+	}
+	wg.Wait()
 }
 
 func isWasm(name string) bool {
@@ -161,6 +186,19 @@ func (l *Loader) Handle(id string) (*Handle, bool) {
 	defer l.mu.Unlock()
 	h, ok := l.handles[id]
 	return h, ok
+}
+
+// Refused returns, by file name, why the latest version of each piece file
+// that did not load was refused (a file whose id is taken, a manifest that
+// did not answer in time, ...). A file that loads again leaves the list.
+func (l *Loader) Refused() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.refused))
+	for k, v := range l.refused {
+		out[k] = v
+	}
+	return out
 }
 
 // IDs returns the ids of the loaded pieces.
@@ -219,20 +257,47 @@ func (l *Loader) schedule(path string) {
 
 // reload loads the file at path, or unloads its piece if it is gone.
 func (l *Loader) reload(path string) {
-	l.reloadMu.Lock()
-	defer l.reloadMu.Unlock()
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return
+	}
+	l.loads.Add(1)
+	defer l.loads.Done()
+	pm := l.pathMu[path]
+	if pm == nil {
+		pm = &sync.Mutex{}
+		l.pathMu[path] = pm
+	}
+	l.mu.Unlock()
+	pm.Lock()
+	defer pm.Unlock()
 	log := l.rt.cfg.Logger
+	name := filepath.Base(path)
 	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		l.reloadMu.Lock()
+		defer l.reloadMu.Unlock()
+		l.mu.Lock()
+		delete(l.refused, name)
+		l.mu.Unlock()
 		l.unload(path)
 		return
 	}
-	p, err := l.rt.Load(path)
+	p, err := l.rt.LoadContext(l.ctx, path)
 	if err != nil {
-		log.Warn("piece not loaded", "path", path, "err", err)
+		if l.ctx.Err() == nil {
+			log.Warn("piece not loaded", "path", path, "err", err)
+			l.mu.Lock()
+			l.refused[name] = err.Error()
+			l.mu.Unlock()
+		}
 		return
 	}
 	id := p.Spec().ID
+	l.reloadMu.Lock()
+	defer l.reloadMu.Unlock()
 	l.mu.Lock()
+	delete(l.refused, name)
 	if l.closed {
 		l.mu.Unlock()
 		p.Close()
@@ -300,7 +365,9 @@ func (l *Loader) unloadID(id string) {
 	l.retire(h.cur.Load())
 }
 
-// Close stops watching, waits for drains and closes every loaded piece.
+// Close stops watching and closes every loaded piece. Loads and calls
+// under way are stopped rather than waited for: a guest never holds up a
+// host's shutdown.
 func (l *Loader) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -312,7 +379,9 @@ func (l *Loader) Close() error {
 		t.Stop()
 	}
 	l.mu.Unlock()
+	l.cancel()
 	l.initial.Wait()
+	l.loads.Wait()
 	err := l.watcher.Close()
 	<-l.done
 	l.reloadMu.Lock()
@@ -322,6 +391,9 @@ func (l *Loader) Close() error {
 	l.handles = map[string]*Handle{}
 	l.mu.Unlock()
 	for _, h := range handles {
+		if p := h.cur.Load(); p != nil {
+			p.abort()
+		}
 		l.retire(h.cur.Load())
 	}
 	l.drains.Wait()

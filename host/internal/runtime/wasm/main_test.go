@@ -34,7 +34,16 @@ type fixture struct {
 var fixtures = []fixture{
 	{name: "sandbox", pkg: "./host/internal/runtime/wasm/testdata/sandbox"},
 	{name: "sandbox-v2", pkg: "./host/internal/runtime/wasm/testdata/sandbox", ldflags: "-X main.version=2.0.0"},
+	{name: "hostile", pkg: hostilePkg},
+	{name: "yy-stripe", pkg: hostilePkg, ldflags: "-X main.id=stripe"},
+	{name: "hostile-flip", pkg: hostilePkg, ldflags: "-X main.id=hostile-flip -X main.mode=flip -X main.alt=sandbox"},
+	{name: "hostile-hang", pkg: hostilePkg, ldflags: "-X main.id=hostile-hang -X main.mode=hang"},
+	{name: "hostile-inithang", pkg: hostilePkg, ldflags: "-X main.id=hostile-inithang -X main.mode=inithang"},
+	{name: "hostile-bigmanifest", pkg: hostilePkg, ldflags: "-X main.id=hostile-bigmanifest -X main.mode=bigmanifest -X main.size=2097152"},
 }
+
+// hostilePkg is the test piece that attacks the host through the ABI.
+const hostilePkg = "./host/internal/runtime/wasm/testdata/hostile"
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "atom-wasm-test")

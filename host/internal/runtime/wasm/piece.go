@@ -32,9 +32,16 @@ type Piece struct {
 	timeout  time.Duration
 
 	recyclePages uint32
+	// ctx is cancelled when the runtime closes or the piece is aborted:
+	// the calls under way stop at once.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	sem chan struct{} // one token per running call
 	mu  sync.Mutex
+	// tenants holds the in-flight slots of each tenant with calls running
+	// or waiting (Config.TenantPoolSize).
+	tenants map[string]*tenantSlots
 	// compiled is the module new instances come from; it changes once,
 	// from the interpreter to native code.
 	compiled *compiledModule
@@ -101,8 +108,13 @@ func (p *Piece) Close() error {
 	c := p.compiled
 	p.mu.Unlock()
 	p.rt.release(c)
+	p.cancel()
 	return nil
 }
+
+// abort stops the calls under way, as if their deadline had passed; Close
+// then does not wait for a guest.
+func (p *Piece) abort() { p.cancel() }
 
 // upgrade makes c, the module compiled to native code, serve new calls:
 // idle interpreter instances are closed now, busy ones when their call
@@ -174,12 +186,17 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
+	stop := context.AfterFunc(p.ctx, cancel)
+	defer stop()
 	st := &callState{piece: p, req: &req, host: host}
 	if req.BaseURL != "" {
 		st.baseHost = hostOf(req.BaseURL)
 	}
-	out, err := inst.execute(context.WithValue(ctx, callKey{}, st), in)
+	out, err := inst.execute(context.WithValue(ctx, callKey{}, st), in, p.rt.cfg.MaxOutputBytes)
 	st.finish(inst)
+	if errors.Is(err, ErrOutputLimit) {
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.spec.ID, req.Action, err)
+	}
 	if err != nil {
 		return provider.Response{}, p.callError(ctx, req.Action, inst, err)
 	}
@@ -217,9 +234,60 @@ func (p *Piece) callError(ctx context.Context, action string, inst *instance, er
 	return fmt.Errorf("%s: %w: %v", prefix, ErrTrap, err)
 }
 
-// acquire returns an instance for one call for tenant, waiting while
-// PoolSize calls run.
+// tenantSlots bounds the calls of one tenant on one piece.
+type tenantSlots struct {
+	ch   chan struct{}
+	refs int // calls holding or waiting for a slot
+}
+
+// tenantSlot returns tenant's slots, counting one more user.
+func (p *Piece) tenantSlot(tenant string) *tenantSlots {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := p.tenants[tenant]
+	if ts == nil {
+		ts = &tenantSlots{ch: make(chan struct{}, p.rt.cfg.TenantPoolSize)}
+		p.tenants[tenant] = ts
+	}
+	ts.refs++
+	return ts
+}
+
+// dropTenantSlot counts one user of tenant's slots fewer and forgets them
+// after the last.
+func (p *Piece) dropTenantSlot(tenant string, ts *tenantSlots) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts.refs--
+	if ts.refs == 0 && p.tenants[tenant] == ts {
+		delete(p.tenants, tenant)
+	}
+}
+
+// acquire returns an instance for one call for tenant. A call first takes
+// one of its tenant's TenantPoolSize slots, then one of the piece's
+// PoolSize: a tenant whose calls are slow waits behind its own calls and
+// leaves the other instances to other tenants.
 func (p *Piece) acquire(ctx context.Context, tenant string) (*instance, error) {
+	ts := p.tenantSlot(tenant)
+	select {
+	case ts.ch <- struct{}{}:
+	case <-ctx.Done():
+		p.dropTenantSlot(tenant, ts)
+		return nil, fmt.Errorf("piece %s: waiting for an instance: %w", p.spec.ID, ctx.Err())
+	}
+	inst, err := p.acquireShared(ctx, tenant)
+	if err != nil {
+		<-ts.ch
+		p.dropTenantSlot(tenant, ts)
+		return nil, err
+	}
+	inst.slots = ts
+	return inst, nil
+}
+
+// acquireShared takes one of the piece's PoolSize slots and an instance.
+func (p *Piece) acquireShared(ctx context.Context, tenant string) (*instance, error) {
 	select {
 	case p.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -264,6 +332,17 @@ func (p *Piece) acquire(ctx context.Context, tenant string) (*instance, error) {
 	return inst, nil
 }
 
+// InFlight returns the number of tenant's calls that hold one of its
+// TenantPoolSize slots: running, or waiting for a free instance.
+func (p *Piece) InFlight(tenant string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if ts := p.tenants[tenant]; ts != nil {
+		return len(ts.ch)
+	}
+	return 0
+}
+
 // releaseInstance returns inst to the pool after a successful call, or
 // closes it after a failure or when its memory grew too much.
 func (p *Piece) releaseInstance(inst *instance, ok bool) {
@@ -279,11 +358,17 @@ func (p *Piece) releaseInstance(inst *instance, ok bool) {
 		p.stats.Recycled++
 	}
 	p.mu.Unlock()
+	ts, tenant := inst.slots, inst.tenant
+	inst.slots = nil
 	if !keep {
 		p.closeInstance(inst)
 	}
 	p.inflight.Done()
 	<-p.sem
+	if ts != nil {
+		<-ts.ch
+		p.dropTenantSlot(tenant, ts)
+	}
 }
 
 // instance is one instantiated module. It serves one call at a time.
@@ -296,6 +381,7 @@ type instance struct {
 	stderr  tailBuffer
 	tenant  string // the tenant it served last, "" when none
 	manifst api.Function
+	slots   *tenantSlots // the tenant slot of the call it serves
 }
 
 // sleepSlice caps each host sleep of a guest so that a sleeping guest
@@ -309,6 +395,8 @@ func cappedSleep(ns int64) {
 func (p *Piece) newInstance(ctx context.Context) (*instance, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.MaxCallTimeout)
 	defer cancel()
+	stop := context.AfterFunc(p.ctx, cancel)
+	defer stop()
 	p.mu.Lock()
 	c := p.compiled
 	p.live[c]++
@@ -358,9 +446,13 @@ func (p *Piece) instantiate(ctx context.Context, inst *instance) (api.Module, er
 
 func (inst *instance) close() { _ = inst.mod.Close(context.Background()) }
 
-// result reads a packed (ptr<<32 | len) result out of guest memory.
-func (inst *instance) result(packed uint64) ([]byte, error) {
+// result reads a packed (ptr<<32 | len) result out of guest memory,
+// refusing one over limit bytes before copying it.
+func (inst *instance) result(packed uint64, limit int, tooLarge error) ([]byte, error) {
 	ptr, n := uint32(packed>>32), uint32(packed)
+	if int64(n) > int64(limit) {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", tooLarge, n, limit)
+	}
 	b, ok := inst.mod.Memory().Read(ptr, n)
 	if !ok {
 		return nil, fmt.Errorf("result (%d, %d) out of guest memory", ptr, n)
@@ -368,15 +460,15 @@ func (inst *instance) result(packed uint64) ([]byte, error) {
 	return bytes.Clone(b), nil
 }
 
-func (inst *instance) manifest(ctx context.Context) ([]byte, error) {
+func (inst *instance) manifest(ctx context.Context, limit int) ([]byte, error) {
 	inst.stack[0] = 0
 	if err := inst.manifst.CallWithStack(ctx, inst.stack[:]); err != nil {
 		return nil, fmt.Errorf("%w: atom_manifest: %v", ErrTrap, err)
 	}
-	return inst.result(inst.stack[0])
+	return inst.result(inst.stack[0], limit, ErrManifestLimit)
 }
 
-func (inst *instance) execute(ctx context.Context, in []byte) ([]byte, error) {
+func (inst *instance) execute(ctx context.Context, in []byte, limit int) ([]byte, error) {
 	inst.stderr.Reset()
 	inst.stack[0] = uint64(len(in))
 	if err := inst.alloc.CallWithStack(ctx, inst.stack[:]); err != nil {
@@ -390,7 +482,7 @@ func (inst *instance) execute(ctx context.Context, in []byte) ([]byte, error) {
 	if err := inst.exec.CallWithStack(ctx, inst.stack[:]); err != nil {
 		return nil, err
 	}
-	return inst.result(inst.stack[0])
+	return inst.result(inst.stack[0], limit, ErrOutputLimit)
 }
 
 func (inst *instance) stderrSummary() string {

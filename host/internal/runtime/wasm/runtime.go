@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -31,18 +33,45 @@ var (
 	ErrInvalidModule = errors.New("invalid piece module")
 	// ErrClosed: the runtime or piece is closed.
 	ErrClosed = errors.New("wasm runtime closed")
+	// ErrOutputLimit: a call's result is larger than MaxOutputBytes. It
+	// matches ErrTrap too: the guest misbehaved.
+	ErrOutputLimit error = &guestFault{"piece output exceeds the size limit"}
+	// ErrManifestLimit: a manifest is larger than MaxManifestBytes. It
+	// matches ErrInvalidModule too.
+	ErrManifestLimit error = &invalidModule{"piece manifest exceeds the size limit"}
+	// ErrIdentity: a module declares another id than its file name, or an
+	// id another provider holds.
+	ErrIdentity error = &invalidModule{"piece identity refused"}
 )
+
+// guestFault is an error that also matches ErrTrap.
+type guestFault struct{ msg string }
+
+func (e *guestFault) Error() string        { return e.msg }
+func (e *guestFault) Is(target error) bool { return target == ErrTrap }
+
+// invalidModule is an error that also matches ErrInvalidModule.
+type invalidModule struct{ msg string }
+
+func (e *invalidModule) Error() string        { return e.msg }
+func (e *invalidModule) Is(target error) bool { return target == ErrInvalidModule }
 
 // Runtime compiles and runs pieces. It is safe for concurrent use; Close
 // releases everything it holds.
 type Runtime struct {
 	cfg   Config
 	cache wazero.CompilationCache
+	// ctx is cancelled by Close: loads and calls under way stop at once.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	closed   bool
 	engines  map[engineKey]*engine
 	compiled map[compiledKey]*compiledModule
+	// manifests holds the manifest of each module checksum, read from the
+	// guest once: a module cannot declare another identity later.
+	manifests map[[32]byte][]byte
 	// work tracks compilations and background upgrades; Close waits for
 	// them before it closes the engines.
 	work sync.WaitGroup
@@ -53,6 +82,9 @@ type Runtime struct {
 	// upgradeGate, when set, holds each background switch to compiled code
 	// until it is closed; tests use it to observe the interpreter phase.
 	upgradeGate chan struct{}
+	// beforeManifest, when set, is called before a load asks a module for
+	// its manifest; tests use it to act while a guest runs.
+	beforeManifest func()
 }
 
 // Engine names reported by Stats.Engine.
@@ -109,10 +141,13 @@ func NewRuntime(cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{cfg: cfg, engines: map[engineKey]*engine{}, compiled: map[compiledKey]*compiledModule{}}
+	r := &Runtime{cfg: cfg, engines: map[engineKey]*engine{}, compiled: map[compiledKey]*compiledModule{}, manifests: map[[32]byte][]byte{}}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if cfg.CacheDir != "" {
-		if err := os.MkdirAll(filepath.Join(cfg.CacheDir, compiledMarkDir), 0o700); err != nil {
-			return nil, fmt.Errorf("wasm cache dir: %w", err)
+		for _, d := range []string{compiledMarkDir, manifestDir} {
+			if err := os.MkdirAll(filepath.Join(cfg.CacheDir, d), 0o700); err != nil {
+				return nil, fmt.Errorf("wasm cache dir: %w", err)
+			}
 		}
 		r.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir)
 		if err != nil {
@@ -139,6 +174,8 @@ func (r *Runtime) engineFor(ctx context.Context, k engineKey) (*engine, error) {
 	rc = rc.WithCompilationCache(r.cache).
 		WithMemoryLimitPages(k.pages).
 		WithCloseOnContextDone(true)
+	// The engine outlives the load that creates it: no caller's context.
+	ctx = context.Background()
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		_ = rt.Close(ctx)
@@ -272,21 +309,36 @@ func checkExports(cm wazero.CompiledModule) error {
 }
 
 // Load reads, verifies and compiles the module at path and returns the
-// piece it serves, with one warm instance. The caller closes the piece.
+// piece it serves, with one warm instance. The file name binds the piece's
+// identity: a module at dir/<id>.wasm must declare id <id> in its manifest
+// (ErrIdentity otherwise). The caller closes the piece.
 func (r *Runtime) Load(path string) (*Piece, error) {
+	return r.LoadContext(context.Background(), path)
+}
+
+// LoadContext is Load under ctx: cancelling it stops the load, whatever
+// the guest does.
+func (r *Runtime) LoadContext(ctx context.Context, path string) (*Piece, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read piece: %w", err)
 	}
-	p, err := r.LoadBytes(path, b)
+	p, err := r.load(ctx, path, b, IDFromFile(path))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", path, err)
 	}
 	return p, nil
 }
 
+// IDFromFile returns the piece id a module file may declare: its base name
+// without ".wasm".
+func IDFromFile(path string) string {
+	return strings.TrimSuffix(filepath.Base(path), ".wasm")
+}
+
 // LoadBytes is Load for a module already in memory; name labels it in
-// errors and logs.
+// errors and logs and, when it ends in ".wasm", binds its id as a file
+// name does.
 //
 // A module whose native code is neither loaded nor in the file cache is
 // compiled for wazero's interpreter, which takes a fraction of the time, so
@@ -294,7 +346,21 @@ func (r *Runtime) Load(path string) (*Piece, error) {
 // background, and the piece switches to native instances when it is done
 // (Stats.Engine tells which one serves).
 func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
-	ctx := context.Background()
+	want := ""
+	if strings.HasSuffix(name, ".wasm") {
+		want = IDFromFile(name)
+	}
+	return r.load(context.Background(), name, wasmBytes, want)
+}
+
+// load loads a module; want, when set, is the id it must declare. Module
+// init and the manifest run under LoadTimeout and stop when ctx is done or
+// the runtime closes.
+func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want string) (*Piece, error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.LoadTimeout)
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
 	sum := sha256.Sum256(wasmBytes)
 	if r.cfg.Verify != nil {
 		if err := r.cfg.Verify(name, sum); err != nil {
@@ -306,23 +372,44 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Piece{rt: r, path: name, sum: sum, compiled: c, timeout: r.cfg.CallTimeout, live: map[*compiledModule]int{}}
+	p := &Piece{rt: r, path: name, sum: sum, compiled: c, timeout: r.cfg.CallTimeout, live: map[*compiledModule]int{},
+		tenants: map[string]*tenantSlots{}}
+	p.ctx, p.cancel = context.WithCancel(r.ctx)
 	p.sem = make(chan struct{}, r.cfg.PoolSize)
 	inst, err := p.newInstance(ctx)
 	if err != nil {
+		p.cancel()
 		r.release(c)
-		return nil, err
+		return nil, r.loadError(ctx, "module init (_initialize)", err)
 	}
-	raw, err := inst.manifest(ctx)
-	if err != nil {
+	fail := func(err error) (*Piece, error) {
+		p.cancel()
 		inst.close()
 		r.release(c)
 		return nil, err
+	}
+	raw, cached := r.cachedManifest(sum)
+	if !cached {
+		if r.beforeManifest != nil {
+			r.beforeManifest()
+		}
+		if raw, err = inst.manifest(ctx, r.cfg.MaxManifestBytes); err != nil {
+			return fail(r.loadError(ctx, "atom_manifest", err))
+		}
 	}
 	if err := p.setManifest(raw); err != nil {
-		inst.close()
-		r.release(c)
-		return nil, err
+		return fail(err)
+	}
+	if !cached {
+		r.keepManifest(sum, raw)
+	}
+	if want != "" && p.spec.ID != want {
+		return fail(fmt.Errorf("%w: the module declares piece id %q but its file is %s.wasm: a piece's file must be named <id>.wasm", ErrIdentity, p.spec.ID, want))
+	}
+	if r.cfg.Claim != nil {
+		if err := r.cfg.Claim(p.spec.ID); err != nil {
+			return fail(fmt.Errorf("%w: %v", ErrIdentity, err))
+		}
 	}
 	pages, timeout := r.cfg.limits(p.spec.Limits)
 	p.timeout = timeout
@@ -335,24 +422,93 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 		r.release(c)
 		delete(p.live, c)
 		if err != nil {
+			p.cancel()
 			return nil, err
 		}
 		c = capped
 		p.compiled = c
 		if inst, err = p.newInstance(ctx); err != nil {
+			p.cancel()
 			r.release(c)
-			return nil, err
+			return nil, r.loadError(ctx, "module init (_initialize)", err)
 		}
 	}
 	p.recyclePages = r.cfg.RecyclePages
 	if p.recyclePages == 0 {
-		p.recyclePages = pages / 2
+		p.recyclePages = min(pages/2, 512)
 	}
 	p.idle = append(p.idle, inst)
 	if interp && !r.interpreterOnly {
 		r.compileInBackground(p, wasmBytes, pages)
 	}
 	return p, nil
+}
+
+// loadError names what a load was running when the guest failed, and the
+// deadline when that was the cause.
+func (r *Runtime) loadError(ctx context.Context, what string, err error) error {
+	switch {
+	case r.ctx.Err() != nil:
+		return fmt.Errorf("%w: %s stopped: the runtime is closing", ErrClosed, what)
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return fmt.Errorf("%w: %s did not return within %s", ErrDeadline, what, r.cfg.LoadTimeout)
+	case ctx.Err() != nil:
+		return fmt.Errorf("%s stopped: %w", what, ctx.Err())
+	}
+	return err
+}
+
+// manifestDir is the directory, inside the cache directory, of the
+// manifest of each module checksum.
+const manifestDir = "atom-manifests"
+
+// cachedManifest returns the manifest read earlier from the module with
+// checksum sum, in this process or (with a cache directory) before.
+func (r *Runtime) cachedManifest(sum [32]byte) ([]byte, bool) {
+	r.mu.Lock()
+	raw, ok := r.manifests[sum]
+	r.mu.Unlock()
+	if ok || r.cfg.CacheDir == "" {
+		return raw, ok
+	}
+	f, err := os.Open(filepath.Join(r.cfg.CacheDir, manifestDir, hex.EncodeToString(sum[:])+".json"))
+	if err != nil {
+		return nil, false
+	}
+	defer f.Close()
+	raw, err = io.ReadAll(io.LimitReader(f, int64(r.cfg.MaxManifestBytes)+1))
+	if err != nil || len(raw) > r.cfg.MaxManifestBytes {
+		return nil, false
+	}
+	r.mu.Lock()
+	r.manifests[sum] = raw
+	r.mu.Unlock()
+	return raw, true
+}
+
+// keepManifest records the manifest of the module with checksum sum.
+func (r *Runtime) keepManifest(sum [32]byte, raw []byte) {
+	r.mu.Lock()
+	if _, ok := r.manifests[sum]; !ok {
+		r.manifests[sum] = raw
+	}
+	r.mu.Unlock()
+	if r.cfg.CacheDir == "" {
+		return
+	}
+	dir := filepath.Join(r.cfg.CacheDir, manifestDir)
+	f, err := os.CreateTemp(dir, ".manifest-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(raw)
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		os.Remove(f.Name())
+		return
+	}
+	if err := os.Rename(f.Name(), filepath.Join(dir, hex.EncodeToString(sum[:])+".json")); err != nil {
+		os.Remove(f.Name())
+	}
 }
 
 // compileInBackground compiles p's module with the optimizing compiler
@@ -415,6 +571,7 @@ func (r *Runtime) Close() error {
 	}
 	r.closed = true
 	r.mu.Unlock()
+	r.cancel()
 	// Compilations cannot be interrupted: wait for those under way.
 	r.work.Wait()
 	r.mu.Lock()

@@ -1,8 +1,8 @@
-// Command benchpiece is the benchmark fixture piece: provider "benchecho"
+// Command benchpiece is the benchmark fixture piece: provider "benchpiece"
 // with one action, echo, that returns the text it is given, like the native fixture
-// in ../benchecho.
+// in ../benchecho (a piece may not share the native fixture's id).
 //
-//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o <dir>/benchecho.wasm ./host/internal/bench/testdata/benchpiece
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -o <dir>/benchpiece.wasm ./host/internal/bench/testdata/benchpiece
 package main
 
 import (
@@ -11,7 +11,7 @@ import (
 
 func init() {
 	piece.Register(piece.Define(piece.Piece{
-		ID: "benchecho", Name: "Bench echo", Version: "1.0.0", Categories: []string{"development"},
+		ID: "benchpiece", Name: "Bench piece", Version: "1.0.0", Categories: []string{"development"},
 		Actions: []piece.Action{{
 			Name:  "echo",
 			Props: []piece.Prop{piece.ShortText("text", "Text")},
