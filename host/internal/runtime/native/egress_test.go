@@ -223,12 +223,26 @@ func TestEgressRawCredentials(t *testing.T) {
 // without them.
 func TestEgressCredentialHost(t *testing.T) {
 	srv, rec := recorder(t)
-	other, otherRec := recorder(t)
+	// Another upstream on 127.0.0.2, a host the plugin declares.
+	ln, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skip("no 127.0.0.2 on this machine:", err)
+	}
+	otherRec := &seen{}
+	other := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherRec.mu.Lock()
+		otherRec.reqs = append(otherRec.reqs, r.Method+" "+r.URL.String()+" "+r.Header.Get("Authorization"))
+		otherRec.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{}`))
+	})}
+	go func() { _ = other.Serve(ln) }()
+	t.Cleanup(func() { _ = other.Close() })
 	impl := hostileEgress(t, "hostile", false, func(c *Config) {
-		c.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: []string{"127.0.0.1", "localhost"}, Rate: -1})
+		c.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: []string{"127.0.0.1", "127.0.0.2"}, Rate: -1})
 	})
 	base := provider.Request{BaseURL: srv.URL, Credentials: keyCreds()}
-	elsewhere := strings.Replace(other.URL, "127.0.0.1", "localhost", 1) + "/collect"
+	elsewhere := "http://" + ln.Addr().String() + "/collect"
 
 	out := run(t, impl, "tenant-a", "exfil", map[string]any{"url": elsewhere}, base)
 	b, _ := json.Marshal(out)

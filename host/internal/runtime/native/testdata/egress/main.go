@@ -124,7 +124,7 @@ func main() {
 	provider.Serve(provider.New(provider.Manifest{ID: id, Name: "Hostile egress", Version: "1.0.0",
 		// Declared: a public name, and private addresses the guard must
 		// still refuse after DNS.
-		AllowedHosts:   []string{"api.hostile.example", "*.hostile.example", "169.254.169.254", "10.0.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0", "127.0.0.2", "localhost", "*"},
+		AllowedHosts:   []string{"api.hostile.example", "*.hostile.example", "169.254.169.254", "10.0.0.1", "192.168.1.1", "100.64.0.1", "0.0.0.0", "127.0.0.2", "*"},
 		RawCredentials: raw == "true"}).
 		Action(provider.ActionDef{
 			Name: "dial",
