@@ -77,6 +77,12 @@ type Config struct {
 	// AllowPrivateHosts lists hosts ("name" or "name:port") that may
 	// resolve to non-public addresses (ATOM_ALLOW_PRIVATE_HOSTS).
 	AllowPrivateHosts []string
+	// ScopedPrivateHosts grants hosts like AllowPrivateHosts to one
+	// provider's requests only (provider id → hosts; the "<id>=<host>"
+	// entries of ATOM_ALLOW_PRIVATE_HOSTS). Requests of other providers to
+	// such a host are refused before a connection is chosen, so a pooled
+	// connection cannot carry them either.
+	ScopedPrivateHosts map[string][]string
 	// RetryAfterCap is the longest Retry-After the client waits before its
 	// one retry (default 10s); a longer one returns the answer as is.
 	RetryAfterCap time.Duration
@@ -99,11 +105,14 @@ type Config struct {
 
 // Client sends outbound requests under the host's policies.
 type Client struct {
-	cfg     Config
-	allow   map[string]bool
-	base    *http.Transport
-	follow  *http.Client
-	noRedir *http.Client
+	cfg   Config
+	allow map[string]bool
+	// scoped holds the hosts granted per provider; scopedAny all of them.
+	scoped    map[string]map[string]bool
+	scopedAny map[string]bool
+	base      *http.Transport
+	follow    *http.Client
+	noRedir   *http.Client
 
 	mu       sync.Mutex
 	limiters map[scopeKey]*limiterEntry
@@ -140,6 +149,17 @@ func New(cfg Config) *Client {
 	c := &Client{cfg: cfg, allow: map[string]bool{}, limiters: map[scopeKey]*limiterEntry{}}
 	for _, h := range cfg.AllowPrivateHosts {
 		c.allow[strings.ToLower(strings.TrimSpace(h))] = true
+	}
+	c.scoped, c.scopedAny = map[string]map[string]bool{}, map[string]bool{}
+	for id, hosts := range cfg.ScopedPrivateHosts {
+		for _, h := range hosts {
+			h = strings.ToLower(strings.TrimSpace(h))
+			if c.scoped[id] == nil {
+				c.scoped[id] = map[string]bool{}
+			}
+			c.scoped[id][h] = true
+			c.scopedAny[h] = true
+		}
 	}
 	c.base = &http.Transport{
 		Proxy:                 nil, // a proxy would dial on our behalf and bypass the guard
@@ -186,25 +206,58 @@ func Scope(ctx context.Context, tenant, provider string) context.Context {
 	return context.WithValue(ctx, scopeCtxKey{}, scopeKey{tenant, provider})
 }
 
-// allowed reports whether hostport (or its host) is listed.
-func (c *Client) allowed(hostport string) bool {
-	if len(c.allow) == 0 {
+// allowed reports whether hostport (or its host) is listed for every
+// provider, or for the provider ctx is scoped to.
+func (c *Client) allowed(ctx context.Context, hostport string) bool {
+	if len(c.allow) == 0 && len(c.scoped) == 0 {
 		return false
 	}
 	hostport = strings.ToLower(hostport)
-	if c.allow[hostport] {
+	if listed(c.allow, hostport) {
+		return true
+	}
+	k, _ := ctx.Value(scopeCtxKey{}).(scopeKey)
+	return k.provider != "" && listed(c.scoped[k.provider], hostport)
+}
+
+// listed reports whether hostport or its host is in set.
+func listed(set map[string]bool, hostport string) bool {
+	if len(set) == 0 {
+		return false
+	}
+	if set[hostport] {
 		return true
 	}
 	host, _, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return false
 	}
-	return c.allow[host] || c.allow["["+host+"]"]
+	return set[host] || set["["+host+"]"]
+}
+
+// scopedElsewhere reports whether req goes to a private host granted only
+// to some provider other than the one its context is scoped to.
+func (c *Client) scopedElsewhere(req *http.Request) bool {
+	if len(c.scopedAny) == 0 || req.URL == nil {
+		return false
+	}
+	host, port := strings.ToLower(req.URL.Hostname()), req.URL.Port()
+	if port == "" {
+		port = "80"
+		if req.URL.Scheme == "https" {
+			port = "443"
+		}
+	}
+	hostport := net.JoinHostPort(host, port)
+	if !listed(c.scopedAny, hostport) || listed(c.allow, hostport) {
+		return false
+	}
+	return !c.allowed(req.Context(), hostport)
 }
 
 func (c *Client) dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: c.cfg.DialTimeout, KeepAlive: 30 * time.Second}
-	if !c.allowed(addr) {
+	if !c.allowed(ctx, addr) {
 		host, _, _ := net.SplitHostPort(addr)
 		d.Control = func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
@@ -281,6 +334,9 @@ func (p *policy) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	c := p.c
 	start := time.Now()
 	defer func() { c.metrics.observe(req.Context(), start, resp, err) }()
+	if c.scopedElsewhere(req) {
+		return nil, &AddressError{Host: req.URL.Hostname(), Reason: "a private host granted to another provider (ATOM_ALLOW_PRIVATE_HOSTS <id>=<host>)"}
+	}
 	if err := c.take(req.Context()); err != nil {
 		return nil, err
 	}

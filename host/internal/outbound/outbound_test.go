@@ -100,6 +100,33 @@ func TestRefusesLoopbackUnlessListed(t *testing.T) {
 	}
 }
 
+// TestScopedPrivateHosts: a private host granted to one provider is
+// reachable by that provider's requests only, also after one of its
+// requests left a pooled connection to it.
+func TestScopedPrivateHosts(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	for _, grant := range []string{"127.0.0.1", u.Host} {
+		c := New(Config{ScopedPrivateHosts: map[string][]string{"mine": {grant}}})
+		resp, err := get(t, c, Scope(context.Background(), "t1", "mine"), srv.URL)
+		if err != nil {
+			t.Fatalf("granted provider refused (%s): %v", grant, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close() // leaves an idle pooled connection
+		for _, ctx := range []context.Context{
+			Scope(context.Background(), "t1", "other"),
+			Scope(context.Background(), "t2", "mine-too"),
+			context.Background(),
+		} {
+			if _, err := get(t, c, ctx, srv.URL); !errors.Is(err, ErrForbiddenAddress) {
+				t.Fatalf("grant %s: a request of another provider reached the host: err = %v", grant, err)
+			}
+		}
+	}
+}
+
 // flaky answers the first request with status and header, then 200.
 func flaky(status int, header, value string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
