@@ -55,6 +55,15 @@ type Config struct {
 	LogLevel string
 	// BodyLimit caps request bodies in bytes (ATOM_BODY_LIMIT, default 1 MiB).
 	BodyLimit int
+	// PluginUploadLimit caps the body of an admin plugin upload in bytes
+	// (ATOM_PLUGIN_UPLOAD_LIMIT, default 64 MiB); zero means the default.
+	PluginUploadLimit int
+	// TenantRateLimit is the inbound request rate allowed per tenant, in
+	// requests per second (ATOM_TENANT_RATE_LIMIT, default 100; 0 turns the
+	// limit off); TenantRateBurst is its burst (ATOM_TENANT_RATE_BURST,
+	// default 200).
+	TenantRateLimit float64
+	TenantRateBurst int
 	// AllowPrivateHosts lists hosts (host or host:port) on private or
 	// loopback addresses that outbound calls may reach
 	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
@@ -169,7 +178,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
-	var autoMigrate, dev, verify, bodyLimit, private, shutdown, returnTo, rate, burst, storeKeys, storeBytes string
+	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
@@ -186,6 +195,9 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_AUTO_MIGRATE", "auto-migrate", "true", "apply migrations when serve starts", &autoMigrate},
 		{"ATOM_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"ATOM_BODY_LIMIT", "body-limit", "1048576", "maximum request body in bytes", &bodyLimit},
+		{"ATOM_PLUGIN_UPLOAD_LIMIT", "plugin-upload-limit", "67108864", "maximum plugin upload body in bytes (admin API only)", &uploadLimit},
+		{"ATOM_TENANT_RATE_LIMIT", "tenant-rate-limit", "100", "inbound requests per second per tenant (0: no limit)", &tenantRate},
+		{"ATOM_TENANT_RATE_BURST", "tenant-rate-burst", "200", "burst of the inbound per-tenant rate limit", &tenantBurst},
 		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach; <piece id>=<host> grants one to a single wasm piece", &private},
 		{"ATOM_STORE_MAX_KEYS", "store-max-keys", "1000", "keys plugins may keep per tenant and provider", &storeKeys},
 		{"ATOM_STORE_MAX_BYTES", "store-max-bytes", "16777216", "bytes plugins may keep per tenant and provider", &storeBytes},
@@ -231,6 +243,15 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	c.PluginVerify = parseBool("ATOM_PLUGIN_VERIFY", verify)
 	if _, err := fmt.Sscanf(bodyLimit, "%d", &c.BodyLimit); err != nil || c.BodyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_BODY_LIMIT: %q is not a positive number of bytes", bodyLimit))
+	}
+	if _, err := fmt.Sscanf(uploadLimit, "%d", &c.PluginUploadLimit); err != nil || c.PluginUploadLimit <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_PLUGIN_UPLOAD_LIMIT: %q is not a positive number of bytes", uploadLimit))
+	}
+	if _, err := fmt.Sscanf(tenantRate, "%g", &c.TenantRateLimit); err != nil || !(c.TenantRateLimit >= 0) {
+		errs = append(errs, fmt.Errorf("ATOM_TENANT_RATE_LIMIT: %q is not a number of requests per second (0 for no limit)", tenantRate))
+	}
+	if _, err := fmt.Sscanf(tenantBurst, "%d", &c.TenantRateBurst); err != nil || c.TenantRateBurst <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_TENANT_RATE_BURST: %q is not a positive number", tenantBurst))
 	}
 	if _, err := fmt.Sscanf(rate, "%g", &c.RateLimit); err != nil || c.RateLimit == 0 {
 		errs = append(errs, fmt.Errorf("ATOM_RATE_LIMIT: %q is not a non-zero number (requests per second; negative for no limit)", rate))

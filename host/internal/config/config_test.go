@@ -21,6 +21,9 @@ func TestDefaultsAndFlagsOverEnv(t *testing.T) {
 	if c.BaseURL != "http://localhost:9999" || !c.AutoMigrate || c.BodyLimit != 1<<20 {
 		t.Errorf("defaults: %+v", c)
 	}
+	if c.PluginUploadLimit != 64<<20 || c.TenantRateLimit != 100 || c.TenantRateBurst != 200 {
+		t.Errorf("limit defaults: upload %d, tenant rate %g burst %d", c.PluginUploadLimit, c.TenantRateLimit, c.TenantRateBurst)
+	}
 	if c.MigrateDatabaseURL != c.DatabaseURL {
 		t.Errorf("migrate URL default: %s", c.MigrateDatabaseURL)
 	}
@@ -34,6 +37,10 @@ func TestValidation(t *testing.T) {
 		"ATOM_BASE_URL":     {"ATOM_BASE_URL": "ftp://x"},
 		"ATOM_LOG_LEVEL":    {"ATOM_LOG_LEVEL": "loud"},
 		"ATOM_AUTO_MIGRATE": {"ATOM_AUTO_MIGRATE": "maybe"},
+
+		"ATOM_PLUGIN_UPLOAD_LIMIT": {"ATOM_PLUGIN_UPLOAD_LIMIT": "0"},
+		"ATOM_TENANT_RATE_LIMIT":   {"ATOM_TENANT_RATE_LIMIT": "NaN"},
+		"ATOM_TENANT_RATE_BURST":   {"ATOM_TENANT_RATE_BURST": "-1"},
 
 		"ATOM_MAX_UPSTREAM_BODY":        {"ATOM_MAX_UPSTREAM_BODY": "8MB"},
 		"ATOM_TENANT_MAX_CONCURRENT":    {"ATOM_TENANT_MAX_CONCURRENT": "0"},
