@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atomhq/atom/host/internal/apikey"
+	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -25,6 +26,19 @@ type Principal struct {
 	KeyID string
 	// Session is true when the call came from a signed-in browser.
 	Session bool
+	// CSRF is true when a session call carried the session's CSRF token.
+	CSRF bool
+}
+
+// requireIntent refuses a state change authenticated by the page's
+// cookie alone. Unsafe methods are refused earlier (the WebUI's guard);
+// handlers call it for GETs that change state, such as the spec's
+// ?action=connect and ?action=disconnect.
+func requireIntent(c *fiber.Ctx) error {
+	if p := principalOf(c); p != nil && p.Session && !p.CSRF {
+		return apiErr(http.StatusForbidden, "csrf_required", "this request changes state: send the session's X-CSRF-Token header or Authorization: Bearer <tenant API key>")
+	}
+	return nil
 }
 
 const principalKey = "atom.principal"
@@ -34,8 +48,7 @@ func principalOf(c *fiber.Ctx) *Principal {
 	return p
 }
 
-// SetPrincipal attaches an authenticated caller to the request (used by
-// the web UI's session middleware).
+// SetPrincipal attaches an authenticated caller to the request.
 func SetPrincipal(c *fiber.Ctx, p *Principal) { c.Locals(principalKey, p) }
 
 var userIDRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
@@ -50,29 +63,26 @@ func bearer(c *fiber.Ctx) (string, bool) {
 	return token, token != ""
 }
 
-// authenticate routes each /api request to its gate by path.
-func (s *Server) authenticate(c *fiber.Ctx) error {
-	path := c.Path()
-	switch {
-	case isAdminPath(path):
-		return s.requireAdmin(c)
-	case strings.HasPrefix(path, "/api/integrations/") && strings.HasSuffix(path, "/callback"):
-		return c.Next()
+// maxStateLen bounds the state parameter a callback may carry; connect
+// issues far shorter ones.
+const maxStateLen = 512
+
+// requireState is the OAuth callbacks' guard. The browser returns from
+// the provider without a credential; what authenticates the call is the
+// single-use state connect issued, which the handler redeems. The guard
+// refuses callbacks that carry no usable state before any work is done,
+// and makes sure no tenant credential sent along is taken for the caller.
+func (s *Server) requireState(c *fiber.Ctx) error {
+	if st := c.Query("state"); st == "" || len(st) > maxStateLen {
+		return connect.ErrInvalidState
 	}
-	return s.requireTenant(c)
+	c.Locals(principalKey, nil)
+	return c.Next()
 }
 
-func isAdminPath(p string) bool {
-	return p == "/api/v1/tenants" || strings.HasPrefix(p, "/api/v1/tenants/") ||
-		p == "/api/v1/admin" || strings.HasPrefix(p, "/api/v1/admin/")
-}
-
-// requireTenant authenticates a tenant API key, or accepts a principal a
-// session middleware already attached.
+// requireTenant is the tenant routes' guard: it authenticates a tenant
+// API key, or the page's session cookie through the WebUI.
 func (s *Server) requireTenant(c *fiber.Ctx) error {
-	if p := principalOf(c); p != nil {
-		return c.Next()
-	}
 	if s.deps.Web != nil {
 		if p, ok := s.deps.Web.Authenticate(c); ok {
 			SetPrincipal(c, p)

@@ -12,7 +12,7 @@ import (
 	"github.com/atomhq/atom/host/internal/store"
 )
 
-func (s *Server) connectionRoutes(r fiber.Router) {
+func (s *Server) connectionRoutes(r *Router) {
 	r.Get("/v1/connections", s.listConnections)
 	r.Post("/v1/connections/:provider", s.createConnection)
 	r.Get("/v1/connections/:provider", s.getConnection)
@@ -47,6 +47,9 @@ func (s *Server) integrationAction(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	switch c.Query("action") {
 	case "connect":
+		if err := requireIntent(c); err != nil {
+			return err
+		}
 		opts := connect.ConnectOptions{ReturnTo: c.Query("return_to"), Params: map[string]string{}}
 		if sc := c.Query("scopes"); sc != "" {
 			for _, v := range strings.FieldsFunc(sc, func(r rune) bool { return r == ',' || r == ' ' }) {
@@ -70,6 +73,9 @@ func (s *Server) integrationAction(c *fiber.Ctx) error {
 		}
 		return c.JSON(st)
 	case "disconnect":
+		if err := requireIntent(c); err != nil {
+			return err
+		}
 		return s.disconnect(c, svc, p, provider)
 	case "":
 		return apiErr(http.StatusBadRequest, "missing_action", "action is required: connect, status or disconnect")

@@ -40,7 +40,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		}
 	}
 	status := c.Response().StatusCode()
-	route := routeOf(c)
+	route := s.routeOf(c)
 	elapsed := time.Since(start)
 	s.metrics.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 	s.metrics.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())

@@ -61,33 +61,55 @@ type Server struct {
 	app     *fiber.App
 	log     *slog.Logger
 	metrics *httpMetrics
+	limiter *tenantLimiter
 	ready   atomic.Bool
+	// guards maps "METHOD /path" of every route to its guard; paths holds
+	// the registered paths (the only values the route metric label takes).
+	guards map[string]Guard
+	paths  map[string]bool
 }
 
 // New builds the Fiber app with every route.
+//
+// Routing is case-sensitive and strict (a trailing slash is a different
+// path) and matches the raw path: /api/v1/Tenants, /api/v1/tenants/,
+// /api/v1/%74enants and /api//v1/tenants are no route at all, so no path
+// reaches a handler under a guard other than its route's own. The app is
+// Immutable: every string Fiber hands out (method, path, params, headers)
+// is a copy that stays valid after the request, since metric labels,
+// limiter keys and logs keep them. Bodies are streamed: the transport
+// reads headers and at most a few kilobytes, the route's guard runs, and
+// only then is the body read, up to the route's limit.
 func New(d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry)}
+	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry),
+		limiter: newTenantLimiter(d.Config.TenantRateLimit, d.Config.TenantRateBurst),
+		guards:  map[string]Guard{}, paths: map[string]bool{}}
 	s.app = fiber.New(fiber.Config{
-		AppName: "atom",
-		// The transport limit is the largest body any route takes (plugin
-		// uploads); limitBody enforces ATOM_BODY_LIMIT everywhere else
-		// with the JSON error shape.
-		BodyLimit:             MaxUploadBytes,
-		DisableStartupMessage: true,
-		ErrorHandler:          s.handleError,
-		ReadTimeout:           30 * time.Second,
-		WriteTimeout:          120 * time.Second,
-		IdleTimeout:           120 * time.Second,
-		ReadBufferSize:        16 << 10,
+		AppName:       "atom",
+		CaseSensitive: true,
+		StrictRouting: true,
+		Immutable:     true,
+		// The transport never buffers a whole body: limitBody reads it
+		// after the guard, up to ATOM_BODY_LIMIT (ATOM_PLUGIN_UPLOAD_LIMIT
+		// on the admin upload route).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		BodyLimit:                    max(s.bodyLimit(), s.uploadLimit()),
+		DisableStartupMessage:        true,
+		ErrorHandler:                 s.handleError,
+		ReadTimeout:                  30 * time.Second,
+		WriteTimeout:                 120 * time.Second,
+		IdleTimeout:                  120 * time.Second,
+		ReadBufferSize:               16 << 10,
 	})
+	s.app.Use(s.finishBody)
 	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id", Generator: newRequestID}))
 	s.app.Use(s.recoverPanics)
 	s.app.Use(s.observe)
-	s.app.Use(s.limitBody)
 	s.ready.Store(true)
 	s.routes()
 	return s
@@ -141,53 +163,38 @@ func detach(h http.Handler) http.Handler {
 	})
 }
 
-// MaxUploadBytes bounds plugin uploads, the largest bodies the API takes.
-const MaxUploadBytes = 128 << 20
-
-func (s *Server) limitBody(c *fiber.Ctx) error {
-	limit := s.deps.Config.BodyLimit
-	if limit <= 0 {
-		limit = 1 << 20
-	}
-	if c.Method() == fiber.MethodPut && strings.HasPrefix(c.Path(), "/api/v1/admin/plugins/") {
-		return c.Next()
-	}
-	if n := c.Request().Header.ContentLength(); n > limit || len(c.Body()) > limit {
-		return apiErr(http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the limit of "+strconv.Itoa(limit)+" bytes (ATOM_BODY_LIMIT)")
-	}
-	return c.Next()
-}
-
+// routes registers every route through a Router of its guard; nothing is
+// decided by matching path strings.
 func (s *Server) routes() {
-	a := s.app
-	a.Get("/healthz", s.healthz)
-	a.Get("/readyz", s.readyz)
-	a.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
-	a.Get("/openapi.json", s.openAPI)
+	pub := s.router(GuardPublic, "", s.bodyLimit())
+	pub.Get("/healthz", s.healthz)
+	pub.Get("/readyz", s.readyz)
+	pub.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(s.deps.Registry, promhttp.HandlerOpts{})))
+	pub.Get("/openapi.json", s.openAPI)
 	if s.deps.Demo != nil {
-		a.All("/demo/*", adaptor.HTTPHandler(detach(s.deps.Demo)))
+		pub.All("/demo/*", adaptor.HTTPHandler(detach(s.deps.Demo)))
 	}
 
-	// One authentication gate for /api: admin routes need ATOM_ADMIN_KEY,
-	// OAuth callbacks are bound to a tenant by their state, everything
-	// else needs a tenant API key (or a browser session).
-	if g, ok := s.deps.Web.(interface{ Guard(*fiber.Ctx) error }); ok {
-		// Cookie-authenticated calls from the page must carry its CSRF
-		// token; the page's guard answers 403 before authentication.
-		a.Use("/api", g.Guard)
-	}
-	a.Use("/api", s.authenticate)
-
-	admin := a.Group("/api/v1")
+	admin := s.router(GuardAdmin, "/api/v1", s.bodyLimit(), s.requireAdmin)
 	admin.Post("/tenants", s.createTenant)
 	admin.Post("/tenants/:id/api-keys", s.createAPIKey)
 	admin.Delete("/tenants/:id/api-keys/:keyId", s.revokeAPIKey)
 	admin.Get("/tenants/:id/api-keys", s.listAPIKeys)
-	s.adminPluginRoutes(admin)
+	if s.deps.Plugins != nil {
+		s.deps.Plugins.AdminRoutes(admin)
+	}
 
-	a.Get("/api/integrations/:provider/callback", s.oauthCallback)
+	callback := s.router(GuardOAuthState, "/api", s.bodyLimit(), s.requireState)
+	callback.Get("/integrations/:provider/callback", s.oauthCallback)
 
-	tenant := a.Group("/api")
+	var chain []fiber.Handler
+	if g, ok := s.deps.Web.(interface{ Guard(*fiber.Ctx) error }); ok {
+		// Cookie-authenticated calls from the page must carry its CSRF
+		// token; the page's guard answers 403 before authentication.
+		chain = append(chain, g.Guard)
+	}
+	chain = append(chain, s.requireTenant, s.rateLimit)
+	tenant := s.router(GuardTenant, "/api", s.bodyLimit(), chain...)
 	tenant.Get("/v1/me", s.me)
 	tenant.Get("/integrations/status", s.integrationsStatus)
 	tenant.Get("/integrations/:provider", s.integrationAction)
@@ -195,9 +202,11 @@ func (s *Server) routes() {
 	tenant.Get("/v1/catalog/categories", s.catalogCategories)
 	tenant.Get("/v1/catalog/:id", s.catalogGet)
 	s.connectionRoutes(tenant)
-	s.execRoutes(tenant)
+	if s.deps.Exec != nil {
+		s.deps.Exec.Routes(tenant)
+	}
 	if s.deps.Web != nil {
-		s.deps.Web.Mount(a)
+		s.deps.Web.Mount(pub)
 	}
 }
 
@@ -257,11 +266,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
 		code = codeForStatus(fe.Code)
-		if fe.Code == http.StatusNotFound && routeOf(c) == "unmatched" {
+		if fe.Code == http.StatusNotFound && s.routeOf(c) == "unmatched" {
 			msg = "no route for " + c.Method() + " " + c.Path()
 		}
 		if fe.Code == http.StatusRequestEntityTooLarge {
-			msg = "request body exceeds the limit of " + strconv.Itoa(s.deps.Config.BodyLimit) + " bytes"
+			msg = "request body exceeds the limit of " + strconv.Itoa(s.bodyLimit()) + " bytes (ATOM_BODY_LIMIT)"
 		}
 	case errors.Is(err, context.DeadlineExceeded):
 		status, code, msg = http.StatusGatewayTimeout, "timeout", "the request timed out"
@@ -275,7 +284,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	}
 	rid := requestID(c)
 	if status >= 500 {
-		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "route", routeOf(c), "err", err.Error())
+		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "route", s.routeOf(c), "err", err.Error())
 	}
 	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: rid}})
 }
@@ -312,8 +321,10 @@ func requestID(c *fiber.Ctx) string {
 	return ""
 }
 
-func routeOf(c *fiber.Ctx) string {
-	if r := c.Route(); r != nil && r.Path != "" && r.Path != "/" {
+// routeOf is the route pattern the request matched, or "unmatched"; it
+// only ever returns a registered path, never one the client sent.
+func (s *Server) routeOf(c *fiber.Ctx) string {
+	if r := c.Route(); r != nil && s.paths[r.Path] {
 		return r.Path
 	}
 	return "unmatched"
@@ -322,7 +333,7 @@ func routeOf(c *fiber.Ctx) string {
 func (s *Server) recoverPanics(c *fiber.Ctx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("panic in handler", "request_id", requestID(c), "route", routeOf(c), "panic", r)
+			s.log.Error("panic in handler", "request_id", requestID(c), "route", s.routeOf(c), "panic", r)
 			err = apiErr(http.StatusInternalServerError, "internal", "internal error")
 		}
 	}()

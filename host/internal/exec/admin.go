@@ -48,10 +48,11 @@ type Admin struct {
 var _ api.PluginAdmin = (*Admin)(nil)
 
 // AdminRoutes registers GET /admin/plugins and PUT /admin/plugins/:id on
-// the admin-authenticated /api/v1 router.
-func (a *Admin) AdminRoutes(r fiber.Router) {
+// the admin router (/api/v1); the upload takes bodies up to
+// ATOM_PLUGIN_UPLOAD_LIMIT.
+func (a *Admin) AdminRoutes(r *api.Router) {
 	r.Get("/admin/plugins", a.list)
-	r.Put("/admin/plugins/:id", a.put)
+	r.Uploads().Put("/admin/plugins/:id", a.put)
 }
 
 // NativeCount is the number of native providers loaded and serving.

@@ -22,9 +22,8 @@ import (
 
 var _ api.Executor = (*Engine)(nil)
 
-// Routes registers the execution routes on the tenant-authenticated /api
-// router.
-func (e *Engine) Routes(r fiber.Router) {
+// Routes registers the execution routes on the tenant router (/api).
+func (e *Engine) Routes(r *api.Router) {
 	r.Get("/v1/integrations/:provider/actions", e.listActions)
 	r.Post("/v1/integrations/:provider/actions/:action", e.executeAction)
 	r.Get("/v1/executions", e.listExecutions)

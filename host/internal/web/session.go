@@ -193,8 +193,9 @@ func (u *UI) current(c *fiber.Ctx) (*session, bool) {
 
 // Authenticate resolves the session cookie to its tenant. A request that
 // sends an Authorization header is left to the API key check; a request
-// that changes state must carry the session's CSRF token, otherwise it is
-// not authenticated.
+// with an unsafe method must carry the session's CSRF token, otherwise it
+// is not authenticated. The principal records whether the token came, so
+// a GET that changes state (?action=disconnect) can require it.
 func (u *UI) Authenticate(c *fiber.Ctx) (*api.Principal, bool) {
 	if hasBearer(c) {
 		return nil, false
@@ -203,10 +204,11 @@ func (u *UI) Authenticate(c *fiber.Ctx) (*api.Principal, bool) {
 	if !ok {
 		return nil, false
 	}
-	if !safeMethod(c.Method()) && !csrfOK(c, ss) {
+	csrf := csrfOK(c, ss)
+	if !safeMethod(c.Method()) && !csrf {
 		return nil, false
 	}
-	return &api.Principal{TenantID: ss.TenantID, Session: true}, true
+	return &api.Principal{TenantID: ss.TenantID, Session: true, CSRF: csrf}, true
 }
 
 // Guard is Fiber middleware for /api that answers 403 with the JSON error

@@ -140,8 +140,11 @@ func Hook() func(ctx context.Context, h *app.Host, deps *api.Deps) error {
 	}
 }
 
-// Mount registers the page's routes on the app.
-func (u *UI) Mount(a *fiber.App) {
+// Mount registers the page's routes on the public router: the page and
+// its assets need no credential, GET /integrations/session reads the
+// cookie, sign-in checks the API key it is given and sign-out the
+// session's CSRF token.
+func (u *UI) Mount(a *api.Router) {
 	a.Get("/integrations", u.page("index.html"))
 	a.Get("/integrations/", func(c *fiber.Ctx) error { return c.Redirect("/integrations", http.StatusMovedPermanently) })
 	a.Get("/integrations/popup-done", u.page("popup-done.html"))

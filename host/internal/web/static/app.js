@@ -1,8 +1,8 @@
 // The integrations page: sign-in, the catalog with instant search and
 // filters, connect (OAuth popup or credentials form), the connection
 // panel with disconnect, and "try an action". It talks to the host's REST
-// API with fetch; the session cookie authenticates, and every request that
-// changes state carries the session's CSRF token.
+// API with fetch; the session cookie authenticates, and every request
+// carries the session's CSRF token.
 'use strict';
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -83,7 +83,9 @@
       opts.headers['Content-Type'] = 'application/json';
       opts.body = JSON.stringify(body);
     }
-    if (method !== 'GET' && method !== 'HEAD') {
+    if (state.csrf) {
+      // Every call carries the token: some GETs change state
+      // (?action=connect) and the host refuses them without it.
       opts.headers['X-CSRF-Token'] = state.csrf;
     }
     const res = await fetch(path, opts);

@@ -1,0 +1,213 @@
+package api
+
+import (
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// Guard names how a route authenticates its caller. Every route the
+// server serves is registered through a Router and so carries exactly one
+// guard; RouteGuards lists them and a test compares the list with Fiber's
+// route table.
+type Guard string
+
+const (
+	// GuardPublic routes need no credential: health, readiness, metrics,
+	// the OpenAPI document, the development demo and the integrations
+	// page with its session endpoints (which check the key or the
+	// session's CSRF token themselves).
+	GuardPublic Guard = "public"
+	// GuardAdmin routes need ATOM_ADMIN_KEY as a bearer token.
+	GuardAdmin Guard = "admin"
+	// GuardTenant routes need a tenant API key or a page session, and are
+	// rate-limited per tenant.
+	GuardTenant Guard = "tenant"
+	// GuardOAuthState routes are the OAuth callbacks: the browser comes
+	// back from the provider with no credential, and the single-use state
+	// issued at connect binds the call to its tenant.
+	GuardOAuthState Guard = "oauth-state"
+)
+
+// Router registers routes that share one guard and one body limit. The
+// guard runs before anything reads the request body, and the body is read
+// only up to the limit.
+type Router struct {
+	s      *Server
+	guard  Guard
+	prefix string
+	chain  []fiber.Handler
+	limit  int
+}
+
+func (s *Server) router(g Guard, prefix string, limit int, chain ...fiber.Handler) *Router {
+	return &Router{s: s, guard: g, prefix: prefix, chain: chain, limit: limit}
+}
+
+// Guard is the router's guard.
+func (r *Router) Guard() Guard { return r.guard }
+
+// Uploads returns a router like r whose routes take bodies up to
+// ATOM_PLUGIN_UPLOAD_LIMIT instead of ATOM_BODY_LIMIT. Only the admin
+// router offers it: a larger body is read only after the admin key has
+// been checked.
+func (r *Router) Uploads() *Router {
+	if r.guard != GuardAdmin {
+		panic("api: only admin routes take uploads")
+	}
+	cp := *r
+	cp.limit = r.s.uploadLimit()
+	return &cp
+}
+
+// Get registers a GET route (and its HEAD).
+func (r *Router) Get(path string, h fiber.Handler) { r.add(fiber.MethodGet, path, h) }
+
+// Post registers a POST route.
+func (r *Router) Post(path string, h fiber.Handler) { r.add(fiber.MethodPost, path, h) }
+
+// Put registers a PUT route.
+func (r *Router) Put(path string, h fiber.Handler) { r.add(fiber.MethodPut, path, h) }
+
+// Patch registers a PATCH route.
+func (r *Router) Patch(path string, h fiber.Handler) { r.add(fiber.MethodPatch, path, h) }
+
+// Delete registers a DELETE route.
+func (r *Router) Delete(path string, h fiber.Handler) { r.add(fiber.MethodDelete, path, h) }
+
+// All registers path for every method.
+func (r *Router) All(path string, h fiber.Handler) { r.add("", path, h) }
+
+func (r *Router) add(method, path string, h fiber.Handler) {
+	full := r.prefix + path
+	handlers := append(append([]fiber.Handler{}, r.chain...), r.s.limitBody(r.limit), h)
+	var methods []string
+	switch method {
+	case "":
+		r.s.app.All(full, handlers...)
+		methods = fiber.DefaultMethods
+	case fiber.MethodGet:
+		r.s.app.Get(full, handlers...)
+		methods = []string{fiber.MethodGet, fiber.MethodHead}
+	default:
+		r.s.app.Add(method, full, handlers...)
+		methods = []string{method}
+	}
+	for _, m := range methods {
+		key := m + " " + full
+		if g, ok := r.s.guards[key]; ok && g != r.guard {
+			panic("api: " + key + " registered with guards " + string(g) + " and " + string(r.guard))
+		}
+		r.s.guards[key] = r.guard
+	}
+	r.s.paths[full] = true
+}
+
+// RouteGuards returns the guard of every route registered through a
+// Router, keyed "METHOD /path" as in Fiber's route table.
+func (s *Server) RouteGuards() map[string]Guard {
+	out := make(map[string]Guard, len(s.guards))
+	for k, v := range s.guards {
+		out[k] = v
+	}
+	return out
+}
+
+// Routes lists the registered routes, "METHOD /path", sorted.
+func (s *Server) Routes() []string {
+	out := make([]string, 0, len(s.guards))
+	for k := range s.guards {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Server) bodyLimit() int {
+	if s.deps.Config.BodyLimit > 0 {
+		return s.deps.Config.BodyLimit
+	}
+	return 1 << 20
+}
+
+// DefaultUploadLimit bounds plugin uploads when ATOM_PLUGIN_UPLOAD_LIMIT
+// is unset.
+const DefaultUploadLimit = 64 << 20
+
+func (s *Server) uploadLimit() int {
+	if s.deps.Config.PluginUploadLimit > 0 {
+		return s.deps.Config.PluginUploadLimit
+	}
+	return DefaultUploadLimit
+}
+
+func tooLarge(limit int, setting string) error {
+	return apiErr(http.StatusRequestEntityTooLarge, "body_too_large", "request body exceeds the limit of "+strconv.Itoa(limit)+" bytes ("+setting+")")
+}
+
+// limitBody reads the request body, up to limit bytes, after the route's
+// guard has passed. The transport streams bodies (StreamRequestBody), so
+// nothing beyond its first few kilobytes has been read yet: a declared
+// length over the limit is refused before any read, and a chunked body is
+// cut off at the limit. Compressed bodies are refused: Fiber would inflate
+// them without a bound.
+func (s *Server) limitBody(limit int) fiber.Handler {
+	setting := "ATOM_BODY_LIMIT"
+	if limit != s.bodyLimit() {
+		setting = "ATOM_PLUGIN_UPLOAD_LIMIT"
+	}
+	return func(c *fiber.Ctx) error {
+		req := c.Request()
+		if enc := strings.TrimSpace(string(req.Header.Peek(fiber.HeaderContentEncoding))); enc != "" && !strings.EqualFold(enc, "identity") {
+			return apiErr(http.StatusUnsupportedMediaType, "unsupported_content_encoding", "request bodies are not decompressed: send the body without Content-Encoding")
+		}
+		if n := req.Header.ContentLength(); n > limit {
+			return tooLarge(limit, setting)
+		}
+		if !req.IsBodyStream() {
+			if len(req.Body()) > limit {
+				return tooLarge(limit, setting)
+			}
+			return c.Next()
+		}
+		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+		if err != nil {
+			return apiErr(http.StatusBadRequest, "bad_body", "the request body could not be read: "+err.Error())
+		}
+		if len(body) > limit {
+			return tooLarge(limit, setting)
+		}
+		req.SetBodyRaw(body)
+		return c.Next()
+	}
+}
+
+// drainLimit is the largest unread body the server reads and discards to
+// keep a connection open; a larger one closes the connection.
+const drainLimit = 64 << 10
+
+// finishBody keeps the connection in step with the request stream. A
+// request answered before its body was read (refused by a guard, a limit
+// or an unknown route) leaves the body on the connection; the next request
+// would be parsed from it. A small body is discarded, a large one closes
+// the connection.
+func (s *Server) finishBody(c *fiber.Ctx) error {
+	err := c.Next()
+	req := c.Request()
+	if !req.IsBodyStream() {
+		return err
+	}
+	n := req.Header.ContentLength()
+	if n < 0 || n > drainLimit {
+		c.Response().SetConnectionClose()
+		return err
+	}
+	if _, derr := io.Copy(io.Discard, io.LimitReader(req.BodyStream(), drainLimit+1)); derr != nil {
+		c.Response().SetConnectionClose()
+	}
+	return err
+}
