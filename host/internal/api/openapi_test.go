@@ -35,7 +35,10 @@ var excluded = []struct{ prefix, reason string }{
 
 // fullHost starts a host with every route registered: the execution
 // engine, the admin plugin API, the web page and the demo provider.
-func fullHost(t *testing.T) *app.Host {
+func fullHost(t *testing.T) *app.Host { return fullHostWith(t, nil) }
+
+// fullHostWith is fullHost with extra environment variables.
+func fullHostWith(t *testing.T, extra map[string]string) *app.Host {
 	t.Helper()
 	dir := t.TempDir()
 	keys, err := vault.Generate("k1")
@@ -53,6 +56,9 @@ func fullHost(t *testing.T) *app.Host {
 		"ATOM_CATALOG_DIR":         filepath.Join(dir, "catalog"),
 		"ACME_OAUTH_CLIENT_ID":     "cid",
 		"ACME_OAUTH_CLIENT_SECRET": "csecret",
+	}
+	for k, v := range extra {
+		env[k] = v
 	}
 	os.MkdirAll(filepath.Join(dir, "catalog"), 0o700)
 	os.WriteFile(filepath.Join(dir, "catalog", "acme.json"), []byte(`{"id":"acme","name":"Acme API","categories":["development"],
