@@ -446,11 +446,26 @@ func TestBodyRefusedBeforeRead(t *testing.T) {
 func TestCompressedBodyRefused(t *testing.T) {
 	h := fullHost(t)
 	_, key := newTenant(t, h, "gz")
-	for _, enc := range []string{"gzip", "deflate", "br", "zstd", "gzip, gzip"} {
-		st, _, b := do(t, h, "POST", "/api/v1/connections/acme", key, []byte{0x1f, 0x8b, 0, 0}, map[string]string{"Content-Encoding": enc})
-		if st != 415 || errCode(b) != "unsupported_content_encoding" {
-			t.Errorf("%s: %d %s", enc, st, b)
+	for _, enc := range [][]string{{"gzip"}, {"deflate"}, {"br"}, {"zstd"}, {"gzip, gzip"}, {"identity, gzip"}, {"identity", "gzip"}, {"GZIP"}} {
+		req := httptest.NewRequest("POST", "http://atom.test/api/v1/connections/acme", bytes.NewReader([]byte{0x1f, 0x8b, 0, 0}))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		for _, e := range enc {
+			req.Header.Add("Content-Encoding", e)
 		}
+		resp, err := h.Server.App().Test(req, 10000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 415 || errCode(b) != "unsupported_content_encoding" {
+			t.Errorf("%q: %d %s", enc, resp.StatusCode, b)
+		}
+	}
+	// identity is no encoding.
+	st, _, b := do(t, h, "POST", "/api/v1/connections/acme", key, []byte(`{"api_key":"k"}`), map[string]string{"Content-Encoding": "identity"})
+	if st != 201 {
+		t.Errorf("identity: %d %s", st, b)
 	}
 }
 

@@ -162,7 +162,7 @@ func (s *Server) limitBody(limit int) fiber.Handler {
 	}
 	return func(c *fiber.Ctx) error {
 		req := c.Request()
-		if enc := strings.TrimSpace(string(req.Header.Peek(fiber.HeaderContentEncoding))); enc != "" && !strings.EqualFold(enc, "identity") {
+		if encoded(c) {
 			return apiErr(http.StatusUnsupportedMediaType, "unsupported_content_encoding", "request bodies are not decompressed: send the body without Content-Encoding")
 		}
 		if n := req.Header.ContentLength(); n > limit {
@@ -184,6 +184,24 @@ func (s *Server) limitBody(limit int) fiber.Handler {
 		req.SetBodyRaw(body)
 		return c.Next()
 	}
+}
+
+// encoded reports whether any Content-Encoding header names a coding
+// other than identity (Fiber decodes by the last one, a check by the
+// first would miss a second header).
+func encoded(c *fiber.Ctx) bool {
+	found := false
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		if !strings.EqualFold(string(k), fiber.HeaderContentEncoding) {
+			return
+		}
+		for _, enc := range strings.Split(string(v), ",") {
+			if e := strings.TrimSpace(enc); e != "" && !strings.EqualFold(e, "identity") {
+				found = true
+			}
+		}
+	})
+	return found
 }
 
 // drainLimit is the largest unread body the server reads and discards to
