@@ -569,3 +569,35 @@ func TestMetricsAfterConcurrentTraffic(t *testing.T) {
 		t.Fatal("no HTTP metrics")
 	}
 }
+
+// TestRequestIDFromClient: a client's X-Request-Id is kept only when it
+// looks like an id; anything else is replaced before it reaches a log
+// line or an error body.
+func TestRequestIDFromClient(t *testing.T) {
+	h := fullHost(t)
+	for _, tc := range []struct {
+		sent string
+		keep bool
+	}{
+		{"trace-0123456789abcdef", true},
+		{"abc", false},
+		{strings.Repeat("a", 65), false},
+		{"evil\" msg=forged", false},
+		{"<script>alert(1)</script>", false},
+	} {
+		_, hdr, b := do(t, h, "GET", "/api/v1/me", "", nil, map[string]string{"X-Request-Id": tc.sent})
+		got := hdr.Get("X-Request-Id")
+		var e struct {
+			Error struct {
+				RequestID string `json:"request_id"`
+			} `json:"error"`
+		}
+		json.Unmarshal(b, &e)
+		if e.Error.RequestID != got || got == "" {
+			t.Errorf("%q: header %q, body %q", tc.sent, got, e.Error.RequestID)
+		}
+		if (got == tc.sent) != tc.keep {
+			t.Errorf("%q: answered with id %q", tc.sent, got)
+		}
+	}
+}

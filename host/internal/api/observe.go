@@ -3,6 +3,7 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"regexp"
 	"strconv"
 	"time"
 
@@ -54,6 +55,23 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	}
 	s.log.Info("request", attrs...)
 	return nil
+}
+
+// requestIDOK is what a client-sent X-Request-Id must look like to be
+// kept (a proxy's trace id); anything else is replaced, so log lines and
+// error bodies carry no client-chosen text.
+var requestIDOK = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
+
+// assignRequestID gives the request its id, echoed in X-Request-Id, the
+// log line and every error body.
+func assignRequestID(c *fiber.Ctx) error {
+	rid := c.Get(fiber.HeaderXRequestID)
+	if !requestIDOK.MatchString(rid) {
+		rid = newRequestID()
+	}
+	c.Set(fiber.HeaderXRequestID, rid)
+	c.Locals("requestid", rid)
+	return c.Next()
 }
 
 func newRequestID() string {

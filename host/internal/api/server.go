@@ -18,7 +18,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
-	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -107,7 +106,7 @@ func New(d Deps) *Server {
 		ReadBufferSize:               16 << 10,
 	})
 	s.app.Use(s.finishBody)
-	s.app.Use(requestid.New(requestid.Config{Header: "X-Request-Id", Generator: newRequestID}))
+	s.app.Use(assignRequestID)
 	s.app.Use(s.recoverPanics)
 	s.app.Use(s.observe)
 	s.ready.Store(true)
