@@ -601,3 +601,38 @@ func TestRequestIDFromClient(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedBodyAnswerArrives: a client still writing a body the host
+// refused unread gets the refusal, not a connection reset.
+func TestRefusedBodyAnswerArrives(t *testing.T) {
+	h := fullHost(t)
+	addr := listen(t, h)
+	_, key := newTenant(t, h, "reset")
+	body := bytes.Repeat([]byte("a"), 2<<20)
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 4}}
+	for i := 0; i < 10; i++ {
+		// A kept-alive connection first, as a client that made other calls.
+		if resp, err := client.Get("http://" + addr + "/healthz"); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		for _, tc := range []struct {
+			path, key string
+			want      int
+		}{{"/api/v1/tenants", "", 401}, {"/api/v1/users", key, 413}, {"/api/v1/nothing", "", 404}} {
+			req, _ := http.NewRequest("POST", "http://"+addr+tc.path, bytes.NewReader(body))
+			if tc.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tc.key)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatalf("%s: no answer: %v", tc.path, err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s: %d, want %d", tc.path, resp.StatusCode, tc.want)
+			}
+		}
+	}
+}

@@ -1,11 +1,14 @@
 package api
 
 import (
+	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 )
@@ -208,11 +211,46 @@ func encoded(c *fiber.Ctx) bool {
 // keep a connection open; a larger one closes the connection.
 const drainLimit = 64 << 10
 
+// lingerBytes and lingerTime bound what closeLingering discards.
+const (
+	lingerBytes = 4 << 20
+	lingerTime  = time.Second
+)
+
+// closeLingering ends the connection after the response to a request
+// whose body was refused unread. Closing a socket with unread data makes
+// the kernel reset it, and a client still writing its body would lose the
+// response (a 401 or 413) to the reset. So the response is written from a
+// hijacked connection, which is then half-closed and read, discarding,
+// for a short while before it is closed. Connections without a half-close
+// (in-memory tests) are just closed after the response.
+func closeLingering(c *fiber.Ctx) {
+	ctx := c.Context()
+	ctx.Response.SetConnectionClose()
+	raw, ok := ctx.Conn().(interface{ CloseWrite() error })
+	if !ok {
+		return
+	}
+	ctx.HijackSetNoResponse(true)
+	ctx.Hijack(func(conn net.Conn) {
+		defer conn.Close()
+		_ = conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		w := bufio.NewWriter(conn)
+		if ctx.Response.Write(w) != nil || w.Flush() != nil {
+			return
+		}
+		_ = raw.CloseWrite()
+		_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
+		_, _ = io.CopyN(io.Discard, conn, lingerBytes)
+	})
+}
+
 // finishBody keeps the connection in step with the request stream. A
 // request answered before its body was read (refused by a guard, a limit
 // or an unknown route) leaves the body on the connection; the next request
-// would be parsed from it. A small body is discarded, a large one closes
-// the connection.
+// would be parsed from it. A small body is discarded; after a large one
+// the connection is closed (closeLingering), so the body is never
+// buffered.
 func (s *Server) finishBody(c *fiber.Ctx) error {
 	err := c.Next()
 	req := c.Request()
@@ -221,11 +259,11 @@ func (s *Server) finishBody(c *fiber.Ctx) error {
 	}
 	n := req.Header.ContentLength()
 	if n < 0 || n > drainLimit {
-		c.Response().SetConnectionClose()
+		closeLingering(c)
 		return err
 	}
 	if _, derr := io.Copy(io.Discard, io.LimitReader(req.BodyStream(), drainLimit+1)); derr != nil {
-		c.Response().SetConnectionClose()
+		closeLingering(c)
 	}
 	return err
 }
