@@ -323,10 +323,10 @@ func TestAttackCookieOnlyStateChange(t *testing.T) {
 	}
 }
 
-// TestNoServerErrorOnAnyRoute sends every method to every route in the
+// TestAttackNoServerError sends every method to every route in the
 // host's route table, with params filled with junk, without a credential
 // and with a tenant key, on both backends: nothing answers 5xx.
-func TestNoServerErrorOnAnyRoute(t *testing.T) {
+func TestAttackNoServerError(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
 			if backend == "postgres" {
