@@ -641,3 +641,33 @@ func TestRefusedBodyAnswerArrives(t *testing.T) {
 		}
 	}
 }
+
+// TestUploadLimitOnlyOnUpload: a body over ATOM_BODY_LIMIT but within
+// ATOM_PLUGIN_UPLOAD_LIMIT reaches the upload handler with the admin key,
+// and is refused everywhere else; over the upload limit it is refused
+// there too.
+func TestUploadLimitOnlyOnUpload(t *testing.T) {
+	h := fullHostWith(t, map[string]string{"ATOM_PLUGIN_UPLOAD_LIMIT": strconv.Itoa(3 << 20)})
+	_, key := newTenant(t, h, "up")
+	mid := bytes.Repeat([]byte("a"), 2<<20)
+	big := bytes.Repeat([]byte("a"), 3<<20+1)
+	for _, tc := range []struct {
+		name, method, path, key string
+		body                    []byte
+		want                    int
+	}{
+		{"upload within its limit", "PUT", "/api/v1/admin/plugins/junk", testAdminKey, mid, 422},
+		{"upload over its limit", "PUT", "/api/v1/admin/plugins/junk", testAdminKey, big, 413},
+		{"upload with a tenant key", "PUT", "/api/v1/admin/plugins/junk", key, mid, 401},
+		{"other admin route", "POST", "/api/v1/tenants", testAdminKey, mid, 413},
+		{"tenant route", "POST", "/api/v1/users", key, mid, 413},
+	} {
+		st, _, b := do(t, h, tc.method, tc.path, tc.key, tc.body, nil)
+		if st != tc.want {
+			t.Errorf("%s: %d, want %d: %.200s", tc.name, st, tc.want, b)
+		}
+		if st == 413 && !strings.Contains(string(b), "ATOM_") {
+			t.Errorf("%s: the 413 does not name the setting: %s", tc.name, b)
+		}
+	}
+}

@@ -177,7 +177,7 @@ func (s *Server) limitBody(limit int) fiber.Handler {
 			}
 			return c.Next()
 		}
-		body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(limit)+1))
+		body, err := readUpTo(req.BodyStream(), req.Header.ContentLength(), limit)
 		if err != nil {
 			return apiErr(http.StatusBadRequest, "bad_body", "the request body could not be read: "+err.Error())
 		}
@@ -205,6 +205,20 @@ func encoded(c *fiber.Ctx) bool {
 		}
 	})
 	return found
+}
+
+// readUpTo reads a body of declared length n (negative: chunked) but at
+// most limit+1 bytes. A declared length is read into one buffer of its
+// size, so a large upload is not copied through ever larger ones.
+func readUpTo(r io.Reader, n, limit int) ([]byte, error) {
+	if n < 0 || n > limit {
+		return io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 // drainLimit is the largest unread body the server reads and discards to
