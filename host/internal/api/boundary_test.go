@@ -671,3 +671,27 @@ func TestUploadLimitOnlyOnUpload(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownMethod: a method the transport does not know is refused with
+// 405 in the JSON error shape, and the connection is not left half-read.
+func TestUnknownMethod(t *testing.T) {
+	h := fullHost(t)
+	addr := listen(t, h)
+	for _, m := range []string{"FOO", "GETT", "PROPFIND", "get"} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		fmt.Fprintf(conn, "%s /api/v1/tenants HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}", m)
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", m, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		conn.Close()
+		if resp.StatusCode != 405 || errCode(b) != "method_not_allowed" {
+			t.Errorf("%s: %d %s", m, resp.StatusCode, b)
+		}
+	}
+}

@@ -3,8 +3,11 @@ package api
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -85,6 +88,30 @@ func methodLabel(m string) string {
 		}
 	}
 	return "OTHER"
+}
+
+// knownMethods answers a request whose method is none of Fiber's with 405
+// in the API's JSON error shape; Fiber itself would answer plain text
+// before any middleware runs.
+func knownMethods[C interface {
+	Method() []byte
+	SetStatusCode(int)
+	SetContentType(string)
+	SetBodyString(string)
+	SetConnectionClose()
+}](next func(C)) func(C) {
+	return func(ctx C) {
+		if methodLabel(string(ctx.Method())) != "OTHER" {
+			next(ctx)
+			return
+		}
+		body, _ := json.Marshal(errorBody{Error: errorDetail{Code: "method_not_allowed",
+			Message: "unknown HTTP method: use " + strings.Join(fiber.DefaultMethods, ", "), RequestID: newRequestID()}})
+		ctx.SetStatusCode(http.StatusMethodNotAllowed)
+		ctx.SetContentType(fiber.MIMEApplicationJSON)
+		ctx.SetBodyString(string(body))
+		ctx.SetConnectionClose()
+	}
 }
 
 func newRequestID() string {

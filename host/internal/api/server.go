@@ -105,6 +105,8 @@ func New(d Deps) *Server {
 		IdleTimeout:                  120 * time.Second,
 		ReadBufferSize:               16 << 10,
 	})
+	srv := s.app.Server()
+	srv.Handler = knownMethods(srv.Handler)
 	s.app.Use(s.finishBody)
 	s.app.Use(assignRequestID)
 	s.app.Use(s.recoverPanics)
