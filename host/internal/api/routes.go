@@ -236,7 +236,8 @@ const (
 // the kernel reset it, and a client still writing its body would lose the
 // response (a 401 or 413) to the reset. So the response is written from a
 // hijacked connection, which is then half-closed and read, discarding,
-// for a short while before it is closed. Connections without a half-close
+// for a short while (at most lingerBytes, then waiting without reading)
+// before it is closed. Connections without a half-close
 // (in-memory tests) are just closed after the response.
 func closeLingering(c *fiber.Ctx) {
 	ctx := c.Context()
@@ -254,8 +255,13 @@ func closeLingering(c *fiber.Ctx) {
 			return
 		}
 		_ = raw.CloseWrite()
-		_ = conn.SetReadDeadline(time.Now().Add(lingerTime))
-		_, _ = io.CopyN(io.Discard, conn, lingerBytes)
+		deadline := time.Now().Add(lingerTime)
+		_ = conn.SetReadDeadline(deadline)
+		if n, _ := io.CopyN(io.Discard, conn, lingerBytes); n == lingerBytes {
+			// The client is still sending: stop reading, so its writes
+			// stall and it reads the response, and close at the deadline.
+			time.Sleep(time.Until(deadline))
+		}
 	})
 }
 

@@ -2,6 +2,7 @@ package faults
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -9,8 +10,10 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 )
@@ -378,4 +381,132 @@ func dirList(t *testing.T, dir string) string {
 		names = append(names, e.Name())
 	}
 	return strings.Join(names, ",")
+}
+
+// TestAttackInboundLimits floods the host as one tenant (over its rate)
+// and sends 120 MB bodies, declared and chunked, to every admin and tenant
+// route with every credential, on both backends: the flood gets 429 with
+// Retry-After while another tenant is served, and each body is refused
+// while most of it is still unsent.
+func TestAttackInboundLimits(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			if backend == "postgres" {
+				storetest.RequirePostgres(t)
+			}
+			const burst = 5
+			h := startHost(t, hosttest.Options{Backend: backend, Configure: func(c *config.Config) {
+				// One token per 1000 s: nothing refills during the test.
+				c.TenantRateLimit, c.TenantRateBurst = 0.001, burst
+				c.PluginUploadLimit = 4 << 20
+			}})
+			a := h.NewTenant("limits-victim")
+			b := h.NewTenant("limits-flooder")
+			bCookie, bCSRF := h.session(b)
+
+			cases, succeeded := 0, 0
+			paths := []string{"/api/v1/me", "/api/v1/catalog", "/api/v1/connections", "/api/v1/executions", "/api/integrations/status", "/api/integrations/fakekey?action=status"}
+			served := 0
+			for i := 0; i < 60; i++ {
+				var r hosttest.Response
+				if i%3 == 2 {
+					r = h.Call("GET", paths[i%len(paths)], "", nil, map[string]string{"Cookie": "atom_session=" + bCookie, "X-CSRF-Token": bCSRF})
+				} else {
+					r = h.Call("GET", paths[i%len(paths)], b.Key, nil, nil)
+				}
+				cases++
+				switch {
+				case r.Status == 200:
+					served++
+				case r.Status == 429 && r.Header.Get("Retry-After") != "":
+					if code, _ := r.ErrorCode(); code != "rate_limited" {
+						t.Errorf("429 with code %q", code)
+					}
+				default:
+					t.Errorf("flood request %d: %d %s", i, r.Status, r.Body)
+				}
+			}
+			if served > burst {
+				succeeded += served - burst
+				t.Errorf("the flooder was served %d requests with a burst of %d", served, burst)
+			}
+			for _, p := range paths[:burst] {
+				h.Must(h.Call("GET", p, a.Key, nil, nil), 200, nil)
+			}
+			t.Logf("attack tenant-rate: %d cases on %s, %d succeeded", cases, backend, succeeded)
+
+			// Bodies go to a host without a rate limit, so the tenant key
+			// reaches the body limit.
+			h = startHost(t, hosttest.Options{Backend: backend, Configure: func(c *config.Config) { c.PluginUploadLimit = 4 << 20 }})
+			a = h.NewTenant("limits-body")
+			cases, succeeded = 0, 0
+			const size = 120 << 20
+			creds := []string{"", a.Key, adminKey}
+			for _, g := range []api.Guard{api.GuardAdmin, api.GuardTenant} {
+				for _, r := range routesOf(h, g) {
+					if r[0] == http.MethodGet || r[0] == http.MethodDelete {
+						continue
+					}
+					path := strings.NewReplacer(":provider", "fakekey", ":pieceId", "fakekey", ":action", "custom_api_call", ":id", a.ID, ":keyId", "k").Replace(r[1])
+					for _, key := range creds {
+						for _, chunked := range []bool{false, true} {
+							st, sent, err := sendHuge(h.URL+path, r[0], key, size, chunked)
+							cases++
+							if err != nil || (st != 401 && st != 413) || sent >= size/2 {
+								succeeded++
+								t.Errorf("%s %s (key %v, chunked %v): %d after %d MB sent, %v", r[0], path, key != "", chunked, st, sent>>20, err)
+							}
+						}
+					}
+				}
+			}
+			t.Logf("attack body-size: %d cases on %s, %d succeeded", cases, backend, succeeded)
+		})
+	}
+}
+
+// countingZeros is a body of zeros that counts what the client sent.
+type countingZeros struct {
+	left, sent int64
+}
+
+func (z *countingZeros) Read(p []byte) (int, error) {
+	if z.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > z.left {
+		p = p[:z.left]
+	}
+	clear(p)
+	z.left -= int64(len(p))
+	z.sent += int64(len(p))
+	return len(p), nil
+}
+
+// sendHuge sends a body of size bytes, with its length declared or
+// chunked, and returns the status and how much of the body the client had
+// sent when the answer came.
+func sendHuge(url, method, key string, size int64, chunked bool) (int, int64, error) {
+	body := &countingZeros{left: size}
+	req, err := http.NewRequest(method, url, io.NopCloser(body))
+	if err != nil {
+		return 0, 0, err
+	}
+	req.ContentLength = size
+	if chunked {
+		req.ContentLength = -1
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Do(req)
+	if err != nil {
+		return 0, body.sent, err
+	}
+	defer resp.Body.Close()
+	sent := body.sent
+	io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, sent, nil
 }
