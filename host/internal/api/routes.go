@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -50,9 +49,6 @@ type Router struct {
 func (s *Server) router(g Guard, prefix string, limit int, chain ...fiber.Handler) *Router {
 	return &Router{s: s, guard: g, prefix: prefix, chain: chain, limit: limit}
 }
-
-// Guard is the router's guard.
-func (r *Router) Guard() Guard { return r.guard }
 
 // Uploads returns a router like r whose routes take bodies up to
 // ATOM_PLUGIN_UPLOAD_LIMIT instead of ATOM_BODY_LIMIT. Only the admin
@@ -117,16 +113,6 @@ func (s *Server) RouteGuards() map[string]Guard {
 	for k, v := range s.guards {
 		out[k] = v
 	}
-	return out
-}
-
-// Routes lists the registered routes, "METHOD /path", sorted.
-func (s *Server) Routes() []string {
-	out := make([]string, 0, len(s.guards))
-	for k := range s.guards {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
