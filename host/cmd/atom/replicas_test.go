@@ -52,7 +52,7 @@ func TestTwoReplicas(t *testing.T) {
 		"ATOM_DATABASE_URL=" + pg.AppURL, "ATOM_MIGRATE_DATABASE_URL=" + pg.OwnerURL,
 		"ATOM_ENCRYPTION_KEYS=" + keys, "ATOM_ADMIN_KEY=" + testAdminKey,
 		"ATOM_CATALOG_DIR=" + catDir, "ATOM_BASE_URL=" + baseB,
-		"ATOM_ALLOW_PRIVATE_HOSTS=" + fpURL.Host, "ATOM_RATE_LIMIT=-1", "ATOM_TENANT_RATE_LIMIT=0",
+		"ATOM_ALLOW_PRIVATE_HOSTS=" + fpURL.Host, "ATOM_RATE_LIMIT=-1", "ATOM_TENANT_RATE_LIMIT=0", "ATOM_TENANT_MAX_CONCURRENT=1000",
 		"ATOM_PLUGIN_DIR=" + filepath.Join(dir, "plugins"), "ATOM_DATA_DIR=" + filepath.Join(dir, "data"),
 		"FAKE_CLIENT_ID=" + fp.ClientID, "FAKE_CLIENT_SECRET=" + fp.ClientSecret,
 		"ATOM_DEV=false", "ATOM_LOG_LEVEL=warn",
