@@ -86,6 +86,14 @@ type Manager struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// sandboxed: plugin processes run isolated. unisolated, when not
+	// empty, is why they cannot be and plugins are refused.
+	sandboxed  bool
+	unisolated string
+	hidden     []string // paths hidden from plugin processes
+	uidMu      sync.Mutex
+	uids       map[string]uint32
 }
 
 // NewManager loads every plugin in cfg.Dir, then watches the directory.
@@ -103,6 +111,10 @@ func NewManager(cfg Config) (*Manager, error) {
 		subs:    map[int]func(Event){},
 		timers:  map[string]*time.Timer{},
 		stop:    make(chan struct{}),
+		uids:    map[string]uint32{},
+	}
+	if err := m.setupIsolation(); err != nil {
+		return nil, err
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -118,6 +130,42 @@ func NewManager(cfg Config) (*Manager, error) {
 	go m.janitor()
 	m.reloadAll()
 	return m, nil
+}
+
+// setupIsolation decides whether plugin processes run isolated, as
+// cfg.Isolation asks and the host allows.
+func (m *Manager) setupIsolation() error {
+	iso := m.cfg.Isolation
+	if iso.Mode == IsolationOff {
+		m.log.Warn("plugin isolation is off (ATOM_PLUGIN_ISOLATION=off): native plugins run as the host's user and can read its files, memory and keys; run only plugins you trust")
+		return nil
+	}
+	ok, why := isolationAvailable()
+	switch {
+	case ok:
+		m.sandboxed = true
+	case iso.Mode == IsolationRequired:
+		return fmt.Errorf("native: ATOM_PLUGIN_ISOLATION=required, but %s", why)
+	case iso.AllowUnisolated:
+		m.log.Warn("PLUGIN ISOLATION UNAVAILABLE: native plugins run as the host's user and can read its files, memory and keys (allowed in the development setup only)", "reason", why)
+		return nil
+	default:
+		m.unisolated = why
+		m.log.Error("plugin isolation unavailable: native plugins are refused (set ATOM_PLUGIN_ISOLATION=off to run them unisolated)", "reason", why)
+		return nil
+	}
+	if err := HardenHost(); err != nil {
+		return fmt.Errorf("native: mark the host non-dumpable: %w", err)
+	}
+	for _, p := range append([]string{m.cfg.DataDir, m.cfg.Dir, m.cfg.LockFile}, iso.Hide...) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			m.hidden = append(m.hidden, abs)
+		}
+	}
+	return nil
 }
 
 // Get returns the plugin serving id, if one is loaded.
@@ -390,6 +438,9 @@ func (m *Manager) load(name string) error {
 	}
 
 	p := m.entry(id, name)
+	if m.unisolated != "" {
+		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
+	}
 	sum, bin, err := m.privateCopy(path, name)
 	if err != nil {
 		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
@@ -537,9 +588,11 @@ func (m *Manager) privateCopy(path, name string) (sum, bin string, err error) {
 	sum = hex.EncodeToString(h.Sum(nil))
 	bin = filepath.Join(dir, name+"-"+sum[:16])
 	if _, err := os.Stat(bin); err == nil {
-		return sum, bin, nil
+		return sum, bin, os.Chmod(bin, 0o555)
 	}
-	if err := os.Chmod(tmp.Name(), 0o500); err != nil {
+	// Owned by the host, executable by the plugin's uid, writable by no
+	// one: the directory is the host's alone (0700).
+	if err := os.Chmod(tmp.Name(), 0o555); err != nil {
 		return "", "", err
 	}
 	if err := os.Rename(tmp.Name(), bin); err != nil {
