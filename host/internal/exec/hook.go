@@ -131,10 +131,22 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxPluginBytes
 	}
-	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
+	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, uploadOff: cfg.PluginUploadOff, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
 	p.Admin = adm
 
-	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound}
+	isoMode, err := native.ParseIsolationMode(cfg.PluginIsolation)
+	if err != nil {
+		return nil, fmt.Errorf("ATOM_PLUGIN_ISOLATION: %w", err)
+	}
+	// Plugin processes never see the data dir (it holds the private
+	// copies too), the plugin dir or the SQLite files.
+	hide := []string{cfg.DataDir}
+	if cfg.Backend() == "sqlite" {
+		db := cfg.SQLitePath()
+		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
+	}
+	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
+		Isolation: native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}

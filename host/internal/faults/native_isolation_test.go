@@ -246,3 +246,97 @@ func snapshot(t testing.TB, dirs ...string) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// TestAttackPluginUpload uploads, with the admin key, binaries and pieces
+// the lock file does not pin (a hostile plugin, a tampered or other build
+// of echo, an unpinned piece) under first-party and new ids, on a host
+// with verification on, and everything, pinned or not, on a host with
+// uploads switched off. Each is refused with 403 before anything runs:
+// the plugin and data dirs are unchanged, nothing new is listed, and echo
+// keeps serving its pinned version.
+func TestAttackPluginUpload(t *testing.T) {
+	echoBin, err := os.ReadFile(testbin.Echo(t, "echo", "1.0.0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(p string) []byte {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	bodies := map[string][]byte{
+		"hostile":       read(hostileBin(t)),
+		"echo-2.0.0":    read(testbin.Echo(t, "echo", "2.0.0")),
+		"echo-tampered": append(append([]byte{}, echoBin...), "tampered"...),
+		"piece":         read(sandboxWasm(t, "9.9.9")),
+	}
+	ids := []string{"echo", "stripe", "hostile", "sandbox", "newcomer"}
+	for _, backend := range backends() {
+		for _, uploadOff := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/upload-off=%v", backend, uploadOff), func(t *testing.T) {
+				h := startHost(t, hosttest.Options{Backend: backend, Verify: true, Prepare: func(dir string) {
+					withPlugins(t)(dir)
+					writeLock(t, dir)
+				}})
+				if uploadOff {
+					h.Parts.Admin.SetUploadOff(true)
+				}
+				tn := h.NewTenant("bystander")
+				h.Must(h.Exec(tn, "echo", "echo", map[string]any{}, nil), 200, nil)
+				cfg := h.App.Config
+				before := snapshot(t, cfg.PluginDir, filepath.Join(cfg.DataDir, "plugins"))
+				listed := len(h.Parts.Native.List())
+				stop := make(chan struct{})
+				load, wg := h.Load(tn, 2, "echo", "echo", map[string]any{}, stop)
+
+				wantCode := "plugin_not_pinned"
+				if uploadOff {
+					wantCode = "plugin_upload_disabled"
+					// Even the pinned binary: uploads are off.
+					bodies["echo-pinned"] = echoBin
+				}
+				n := 0
+				for _, id := range ids {
+					for name, body := range bodies {
+						n++
+						r := h.Call("PUT", "/api/v1/admin/plugins/"+id, h.AdminKey, body, map[string]string{"Content-Type": "application/octet-stream"})
+						code, msg := r.ErrorCode()
+						if r.Status != http.StatusForbidden || code != wantCode || !strings.Contains(msg, "plugins.lock") {
+							t.Errorf("upload %s as %s: %d %s", name, id, r.Status, r.Body)
+						}
+					}
+				}
+				delete(bodies, "echo-pinned")
+				close(stop)
+				wg.Wait()
+				if f := load.Failures(); len(f) != 0 || load.OK() == 0 {
+					t.Fatalf("echo during the uploads: %d ok, failures %v", load.OK(), f)
+				}
+				if after := snapshot(t, cfg.PluginDir, filepath.Join(cfg.DataDir, "plugins")); after != before {
+					t.Fatalf("a refused upload changed the plugin or data dir:\nbefore %s\nafter  %s", before, after)
+				}
+				if got := len(h.Parts.Native.List()); got != listed {
+					t.Fatalf("%d native plugins listed after the uploads, %d before", got, listed)
+				}
+				var out struct {
+					Output struct{ Version string } `json:"output"`
+				}
+				h.Must(h.Exec(tn, "echo", "echo", map[string]any{}, nil), 200, &out)
+				if out.Output.Version != "1.0.0" {
+					t.Fatalf("echo serves %q after the uploads", out.Output.Version)
+				}
+				if !uploadOff {
+					// The pinned binary installs: verification refuses what
+					// the operator did not pin, not uploads.
+					h.Must(h.Call("PUT", "/api/v1/admin/plugins/echo", h.AdminKey, echoBin, nil), 200, nil)
+				}
+				if t.Failed() {
+					return
+				}
+				t.Logf("attack plugin-upload: %d cases on %s, 0 succeeded", n, backend)
+			})
+		}
+	}
+}
