@@ -77,12 +77,13 @@ func isolateCmd(cmd *exec.Cmd, sb *sandbox) error {
 
 // runSandbox is the init step. It runs as root, as PID 1 of the new PID
 // namespace, before any plugin code: every failure exits with status 126
-// and a line on stderr (which reaches the host's log), so nothing runs
-// half-isolated.
+// and a line on stdout, where go-plugin expects the handshake and from
+// where it quotes the line in the start error, so nothing runs
+// half-isolated and the reason reaches the host's log and listing.
 func runSandbox(spec string) {
 	goruntime.LockOSThread() // no_new_privs is per thread: set it on the thread that executes
 	fail := func(step string, err error) {
-		fmt.Fprintf(os.Stderr, "plugin sandbox: %s: %v\n", step, err)
+		fmt.Fprintf(os.Stdout, "plugin sandbox: %s: %v\n", step, err)
 		os.Exit(126)
 	}
 	var sb sandbox

@@ -135,6 +135,10 @@ func NewManager(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// isolationCheck reports whether plugin processes can be isolated here
+// (tests replace it to see the policy on hosts where they cannot).
+var isolationCheck = isolationAvailable
+
 // setupIsolation decides whether plugin processes run isolated, as
 // cfg.Isolation asks and the host allows.
 func (m *Manager) setupIsolation() error {
@@ -143,7 +147,7 @@ func (m *Manager) setupIsolation() error {
 		m.log.Warn("plugin isolation is off (ATOM_PLUGIN_ISOLATION=off): native plugins run as the host's user and can read its files, memory and keys; run only plugins you trust")
 		return nil
 	}
-	ok, why := isolationAvailable()
+	ok, why := isolationCheck()
 	switch {
 	case ok:
 		m.sandboxed = true
