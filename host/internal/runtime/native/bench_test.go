@@ -74,3 +74,47 @@ func BenchmarkExecuteParallel(b *testing.B) {
 }
 
 func runtimeGOMAXPROCS() int { return goruntime.GOMAXPROCS(0) }
+
+// BenchmarkStart measures a plugin's start, from spawning its process to
+// the end of the handshake (manifest read), unisolated and in its
+// sandbox, in one run, and reports percentiles.
+//
+//	go test -run '^$' -bench BenchmarkStart -benchtime 30x ./host/internal/runtime/native/
+func BenchmarkStart(b *testing.B) {
+	for _, mode := range []IsolationMode{IsolationOff, IsolationAuto} {
+		name := "unisolated"
+		if mode == IsolationAuto {
+			name = "sandboxed"
+		}
+		b.Run(name, func(b *testing.B) {
+			if ok, why := isolationAvailable(); mode == IsolationAuto && !ok {
+				b.Skip(why)
+			}
+			dir := b.TempDir()
+			testbin.Install(b, testbin.Echo(b, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+			m, _ := newManager(b, dir, func(c *Config) { c.Isolation.Mode = mode })
+			p, ok := m.Plugin("echo")
+			if !ok {
+				b.Fatal("echo not loaded")
+			}
+			v := p.cur.Load()
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				v.stop()
+				b.StartTimer()
+				start := time.Now()
+				if _, err := v.process(ctx); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*9/10].Microseconds())/1000, "p90-ms")
+		})
+	}
+}
