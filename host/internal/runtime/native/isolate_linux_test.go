@@ -182,4 +182,3 @@ func TestIsolationPolicy(t *testing.T) {
 		}
 	}
 }
-
