@@ -43,6 +43,11 @@ func TestValidation(t *testing.T) {
 		"ATOM_TENANT_MAX_OAUTH_STATES":  {"ATOM_TENANT_MAX_OAUTH_STATES": "1.5"},
 		"ATOM_TENANT_MAX_USERS":         {"ATOM_TENANT_MAX_USERS": "10k"},
 		"ATOM_ASYNC_WORKERS":            {"ATOM_ASYNC_WORKERS": "none"},
+
+		"ATOM_PLUGIN_ISOLATION": {"ATOM_PLUGIN_ISOLATION": "sometimes"},
+		"ATOM_PLUGIN_UPLOAD":    {"ATOM_PLUGIN_UPLOAD": "nope"},
+		"ATOM_PLUGIN_UID_BASE":  {"ATOM_PLUGIN_UID_BASE": "12"},
+		"ATOM_PLUGIN_UID_COUNT": {"ATOM_PLUGIN_UID_COUNT": "-1"},
 	}
 	for name, vars := range cases {
 		if _, _, err := Load("t", nil, env(vars)); err == nil || !strings.Contains(err.Error(), name) {

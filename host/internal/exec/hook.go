@@ -138,6 +138,14 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ATOM_PLUGIN_ISOLATION: %w", err)
 	}
+	// The data dir holds the SQLite file, dev keys and private copies:
+	// the host's alone.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(cfg.DataDir, fi.Mode().Perm()&0o700); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		}
+		h.Log.Warn("the data dir was readable by other users; it is now mode 0700", "dir", cfg.DataDir, "was", fi.Mode().Perm().String())
+	}
 	// Plugin processes never see the data dir (it holds the private
 	// copies too), the plugin dir or the SQLite files.
 	hide := []string{cfg.DataDir}
