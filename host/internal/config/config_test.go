@@ -100,6 +100,9 @@ func TestReadEnvSecretsFromFiles(t *testing.T) {
 	if err := e.Scrub(func(k string) error { unset = append(unset, k); return nil }); err != nil || len(unset) != 2 {
 		t.Fatalf("scrub %v %v", unset, err)
 	}
+	if e, err := ReadEnv([]string{"ATOM_ADMIN_KEY=", "ATOM_ADMIN_KEY_FILE=/run/keys"}, read); err != nil || e.Get("ATOM_ADMIN_KEY") != "k1:abc" {
+		t.Fatalf("an empty NAME beside NAME_FILE: %v", err)
+	}
 	for _, bad := range [][]string{
 		{"ATOM_ADMIN_KEY=a", "ATOM_ADMIN_KEY_FILE=/run/keys"},
 		{"ATOM_ADMIN_KEY_FILE=/missing"},

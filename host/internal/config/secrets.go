@@ -45,7 +45,8 @@ type Env struct {
 
 // ReadEnv reads environ (os.Environ()) and, for every secret NAME with a
 // NAME_FILE variable, the file it names (through readFile). Setting both
-// NAME and NAME_FILE is an error: one of them would be silently ignored.
+// NAME (not empty) and NAME_FILE is an error: one of them would be
+// silently ignored.
 func ReadEnv(environ []string, readFile func(string) ([]byte, error)) (*Env, error) {
 	e := &Env{vals: map[string]string{}}
 	for _, kv := range environ {
@@ -64,7 +65,7 @@ func ReadEnv(environ []string, readFile func(string) ([]byte, error)) (*Env, err
 		if !ok || !IsSecret(name) || path == "" {
 			continue
 		}
-		if _, both := e.vals[name]; both {
+		if v, both := e.vals[name]; both && v != "" {
 			errs = append(errs, fmt.Sprintf("%s and %s are both set: keep one", name, k))
 			continue
 		}
