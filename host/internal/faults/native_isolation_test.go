@@ -86,6 +86,17 @@ func TestAttackNativePluginIsolation(t *testing.T) {
 			hosttest.WaitFor(t, 10*time.Second, "echo load", func() bool { return load.OK() > 5 })
 
 			cases := attackCases(t, cfg.DataDir, cfg.PluginDir, cfg.SQLitePath(), backend, devKeys, pids)
+			// The echo plugin's go-plugin socket, in a directory of its uid.
+			socks, _ := filepath.Glob(filepath.Join(os.TempDir(), "atom-plugin-*", "plugin*"))
+			for _, s := range socks {
+				if fi, err := os.Stat(filepath.Dir(s)); err == nil && fi.Sys().(*syscall.Stat_t).Uid == echoUID {
+					cases = append(cases, attackCase{name: "dial echo's socket " + s, action: "dial", input: map[string]any{"path": s}},
+						attackCase{name: "replace echo's socket " + s, action: "file", input: map[string]any{"op": "remove", "path": s}})
+				}
+			}
+			if len(cases) == 0 || cases[len(cases)-1].action != "file" {
+				t.Fatal("echo's socket not found")
+			}
 			n := 0
 			for _, tn := range tenants {
 				for _, c := range cases {

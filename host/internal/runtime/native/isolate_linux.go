@@ -171,6 +171,7 @@ func runSandbox(spec string) {
 	empty, _ := syscall.BytePtrFromString("")
 	_, _, errno := syscall.Syscall6(unix.SYS_EXECVEAT, bin.Fd(), uintptr(unsafe.Pointer(empty)),
 		uintptr(unsafe.Pointer(&argv[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	goruntime.KeepAlive(bin) // its finalizer must not close the descriptor first
 	fail("execute the plugin", errno)
 }
 

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +68,8 @@ func main() {
 		Action(action("signal", signalAttack)).
 		Action(action("fork_bomb", forkBomb)).
 		Action(action("open_files", openFiles)).
-		Action(action("allocate", allocate)))
+		Action(action("allocate", allocate)).
+		Action(action("dial", dial)))
 }
 
 // fileAttack reads, lists or writes a path of the host.
@@ -261,4 +263,15 @@ func allocate(_ context.Context, in target) report {
 		b[i] = 1
 	}
 	return result(true, fmt.Sprintf("mapped %d bytes in %s", in.N, time.Since(start)))
+}
+
+// dial connects to a unix socket, such as another plugin's go-plugin
+// socket.
+func dial(_ context.Context, in target) report {
+	c, err := net.DialTimeout("unix", in.Path, 2*time.Second)
+	if err != nil {
+		return failed(err)
+	}
+	c.Close()
+	return result(true, "connected to "+in.Path)
 }
