@@ -55,6 +55,14 @@ func TestAttackNativePluginIsolation(t *testing.T) {
 				writeLock(t, dir)
 			}})
 			cfg := h.App.Config
+			// Lay the directories out as a deployment would: the plugin
+			// dir world-readable (0755) under a traversable parent, so
+			// that only the sandbox's mounts keep it from the plugin.
+			for _, d := range []string{filepath.Dir(cfg.PluginDir), cfg.PluginDir} {
+				if err := os.Chmod(d, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
 			// A dev.keys beside the database, as the development setup
 			// keeps it.
 			devKeys := cfg.DevKeysPath()
@@ -200,6 +208,15 @@ func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys stri
 		for _, sig := range []syscall.Signal{0, syscall.SIGCONT, syscall.SIGWINCH, syscall.SIGURG, syscall.SIGCHLD} {
 			cs = append(cs, attackCase{name: fmt.Sprintf("signal %d %s", sig, who), action: "signal", input: map[string]any{"pid": pid, "sig": int(sig)}})
 		}
+	}
+	// Unmounting what hides the host's files, as root of a user
+	// namespace of its own.
+	unhide := []string{dataDir, pluginDir, binDir}
+	if backend == "sqlite" {
+		unhide = append(unhide, sqlite)
+	}
+	for _, p := range unhide {
+		cs = append(cs, attackCase{name: "unhide " + p, action: "unhide", input: map[string]any{"path": p}})
 	}
 	// Resources.
 	cs = append(cs,

@@ -61,6 +61,10 @@ func action(name string, fn func(context.Context, target) report) provider.Actio
 }
 
 func main() {
+	if len(os.Args) == 3 && os.Args[1] == "unhide" {
+		unhideChild(os.Args[2])
+		return
+	}
 	provider.Serve(provider.New(provider.Manifest{ID: "hostile", Name: "Hostile", Version: "1.0.0"}).
 		Action(action("file", fileAttack)).
 		Action(action("proc", procAttack)).
@@ -69,7 +73,8 @@ func main() {
 		Action(action("fork_bomb", forkBomb)).
 		Action(action("open_files", openFiles)).
 		Action(action("allocate", allocate)).
-		Action(action("dial", dial)))
+		Action(action("dial", dial)).
+		Action(action("unhide", unhide)))
 }
 
 // fileAttack reads, lists or writes a path of the host.
@@ -274,4 +279,36 @@ func dial(_ context.Context, in target) report {
 	}
 	c.Close()
 	return result(true, "connected to "+in.Path)
+}
+
+// unhide re-executes the plugin in a user and mount namespace of its own,
+// where it is root, to unmount what hides path from it and read path.
+func unhide(_ context.Context, in target) report {
+	cmd := exec.Command("/proc/self/exe", "unhide", in.Path)
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return failed(fmt.Errorf("%v: %s", err, out))
+	}
+	detail := string(out)
+	return result(len(detail) > 0 && detail[0] == '+', detail)
+}
+
+// unhideChild runs in the new namespaces: "+" and what it read when path
+// could be read after unmounting, "-" and why not otherwise.
+func unhideChild(path string) {
+	umountErr := syscall.Unmount(path, syscall.MNT_DETACH)
+	if ents, err := os.ReadDir(path); err == nil && len(ents) > 0 {
+		fmt.Printf("+ listed %d entries of %s (umount: %v)", len(ents), path, umountErr)
+		return
+	}
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		fmt.Printf("+ read %d bytes of %s (umount: %v)", len(b), path, umountErr)
+		return
+	}
+	fmt.Printf("- umount %s: %v; still hidden", path, umountErr)
 }
