@@ -24,8 +24,8 @@ func hostileBin(t testing.TB) string {
 	return testbin.Build(t, "host/internal/runtime/native/testdata/hostile", "")
 }
 
-// attackCase is one attack the hostile plugin runs as a tenant.
-type attackCase struct {
+// nativeAttack is one attack the hostile plugin runs as a tenant.
+type nativeAttack struct {
 	name   string
 	action string
 	input  map[string]any
@@ -98,8 +98,8 @@ func TestAttackNativePluginIsolation(t *testing.T) {
 			socks, _ := filepath.Glob(filepath.Join(os.TempDir(), "atom-plugin-*", "plugin*"))
 			for _, s := range socks {
 				if fi, err := os.Stat(filepath.Dir(s)); err == nil && fi.Sys().(*syscall.Stat_t).Uid == echoUID {
-					cases = append(cases, attackCase{name: "dial echo's socket " + s, action: "dial", input: map[string]any{"path": s}},
-						attackCase{name: "replace echo's socket " + s, action: "file", input: map[string]any{"op": "remove", "path": s}})
+					cases = append(cases, nativeAttack{name: "dial echo's socket " + s, action: "dial", input: map[string]any{"path": s}},
+						nativeAttack{name: "replace echo's socket " + s, action: "file", input: map[string]any{"op": "remove", "path": s}})
 				}
 			}
 			if len(cases) == 0 || cases[len(cases)-1].action != "file" {
@@ -149,7 +149,7 @@ func TestAttackNativePluginIsolation(t *testing.T) {
 }
 
 // attackCases lists the attacks on one host.
-func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys string, pids map[string]int) []attackCase {
+func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys string, pids map[string]int) []nativeAttack {
 	t.Helper()
 	glob := func(pattern string) string {
 		m, _ := filepath.Glob(pattern)
@@ -163,9 +163,9 @@ func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys stri
 	echoCopy := glob(filepath.Join(binDir, "atom-provider-echo-*"))
 	ownCopy := glob(filepath.Join(binDir, "atom-provider-hostile-*"))
 	lock := filepath.Join(pluginDir, "plugins.lock")
-	var cs []attackCase
+	var cs []nativeAttack
 	file := func(op, path string) {
-		cs = append(cs, attackCase{name: "file " + op + " " + path, action: "file", input: map[string]any{"op": op, "path": path}})
+		cs = append(cs, nativeAttack{name: "file " + op + " " + path, action: "file", input: map[string]any{"op": op, "path": path}})
 	}
 	// Reading the host's data.
 	reads := []string{devKeys, echoCopy, lock, filepath.Join(pluginDir, "atom-provider-echo")}
@@ -198,15 +198,15 @@ func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys stri
 	for _, who := range []string{"host", "echo"} {
 		pid := pids[who]
 		for _, entry := range []string{"environ", "mem", "maps", "auxv", "fd", "cwd", "root" + dataDir, "root" + pluginDir} {
-			cs = append(cs, attackCase{name: fmt.Sprintf("proc %s %s", who, entry), action: "proc", input: map[string]any{"pid": pid, "entry": entry}})
+			cs = append(cs, nativeAttack{name: fmt.Sprintf("proc %s %s", who, entry), action: "proc", input: map[string]any{"pid": pid, "entry": entry}})
 		}
 		for _, op := range []string{"seize", "attach"} {
-			cs = append(cs, attackCase{name: "ptrace " + op + " " + who, action: "ptrace", input: map[string]any{"pid": pid, "op": op}})
+			cs = append(cs, nativeAttack{name: "ptrace " + op + " " + who, action: "ptrace", input: map[string]any{"pid": pid, "op": op}})
 		}
 		// Signals that do no harm if delivered, so a failure is reported
 		// rather than killing the suite.
 		for _, sig := range []syscall.Signal{0, syscall.SIGCONT, syscall.SIGWINCH, syscall.SIGURG, syscall.SIGCHLD} {
-			cs = append(cs, attackCase{name: fmt.Sprintf("signal %d %s", sig, who), action: "signal", input: map[string]any{"pid": pid, "sig": int(sig)}})
+			cs = append(cs, nativeAttack{name: fmt.Sprintf("signal %d %s", sig, who), action: "signal", input: map[string]any{"pid": pid, "sig": int(sig)}})
 		}
 	}
 	// Unmounting what hides the host's files, as root of a user
@@ -216,13 +216,13 @@ func attackCases(t *testing.T, dataDir, pluginDir, sqlite, backend, devKeys stri
 		unhide = append(unhide, sqlite)
 	}
 	for _, p := range unhide {
-		cs = append(cs, attackCase{name: "unhide " + p, action: "unhide", input: map[string]any{"path": p}})
+		cs = append(cs, nativeAttack{name: "unhide " + p, action: "unhide", input: map[string]any{"path": p}})
 	}
 	// Resources.
 	cs = append(cs,
-		attackCase{name: "fork bomb", action: "fork_bomb", input: map[string]any{"n": native.DefaultMaxProcs + 200}, crashOK: true},
-		attackCase{name: "open files", action: "open_files", input: map[string]any{"n": native.DefaultMaxOpenFiles + 500}, crashOK: true},
-		attackCase{name: "allocate", action: "allocate", input: map[string]any{"n": 2 * native.DefaultMaxMemory}, crashOK: true},
+		nativeAttack{name: "fork bomb", action: "fork_bomb", input: map[string]any{"n": native.DefaultMaxProcs + 200}, crashOK: true},
+		nativeAttack{name: "open files", action: "open_files", input: map[string]any{"n": native.DefaultMaxOpenFiles + 500}, crashOK: true},
+		nativeAttack{name: "allocate", action: "allocate", input: map[string]any{"n": 2 * native.DefaultMaxMemory}, crashOK: true},
 	)
 	return cs
 }
