@@ -82,7 +82,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // loadConfig parses configuration flags plus extra command flags.
 func loadConfig(name string, args []string, extra func(fs *flag.FlagSet)) (config.Config, error) {
-	cfg, _, err := config.LoadWith(name, args, os.Getenv, extra)
+	env, err := config.ReadEnv(os.Environ(), os.ReadFile)
+	if err != nil {
+		return config.Config{}, err
+	}
+	cfg, _, err := config.LoadWith(name, args, env.Get, extra)
 	if err != nil {
 		return cfg, err
 	}

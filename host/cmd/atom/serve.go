@@ -7,15 +7,32 @@ import (
 	"os"
 
 	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/runtime/native"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	cfg, fs, err := configFor("atom serve", args)
+	// Before any secret is read: /proc/<pid>/mem, environ and fd of the
+	// host become root-only and it cannot be ptrace-attached.
+	if err := native.HardenHost(); err != nil {
+		return fmt.Errorf("mark the host non-dumpable: %w", err)
+	}
+	// Secrets are read once (from NAME_FILE files where given), then
+	// removed from the environment; see config.Env.Scrub for what remains
+	// in /proc/<pid>/environ.
+	env, err := config.ReadEnv(os.Environ(), os.ReadFile)
+	if err != nil {
+		return err
+	}
+	cfg, fs, err := configFor("atom serve", args, env)
 	if err != nil {
 		return err
 	}
 	_ = fs
+	if err := env.Scrub(os.Unsetenv); err != nil {
+		return err
+	}
 	created := false
 	if cfg.Dev {
 		cfg, created, err = app.DevSetup(cfg)
@@ -23,7 +40,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("development setup: %w", err)
 		}
 	}
-	h, err := app.New(ctx, cfg, app.Options{Hooks: hooks()})
+	h, err := app.New(ctx, cfg, app.Options{Env: env.Get, Hooks: hooks(env)})
 	if err != nil {
 		return err
 	}

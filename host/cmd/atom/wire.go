@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"os"
 
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
@@ -13,13 +12,13 @@ import (
 
 type configT = config.Config
 
-func configFor(name string, args []string) (config.Config, interface{}, error) {
-	cfg, fs, err := config.Load(name, args, os.Getenv)
+func configFor(name string, args []string, env *config.Env) (config.Config, interface{}, error) {
+	cfg, fs, err := config.Load(name, args, env.Get)
 	return cfg, fs, err
 }
 
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI.
-func hooks() []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true}), web.Hook()}
+func hooks(env *config.Env) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, Env: env.Get}), web.Hook()}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -39,6 +40,17 @@ type Config struct {
 	// PluginVerify requires plugin binaries to match plugins.lock
 	// (ATOM_PLUGIN_VERIFY).
 	PluginVerify bool
+	// PluginUploadOff refuses admin uploads of plugins with 403
+	// (ATOM_PLUGIN_UPLOAD=off; default on). Production hosts that deploy
+	// plugins with their lock file switch uploads off.
+	PluginUploadOff bool
+	// PluginIsolation is auto, required or off (ATOM_PLUGIN_ISOLATION,
+	// default auto): see native.Isolation. Empty means auto.
+	PluginIsolation string
+	// PluginUIDBase and PluginUIDCount are the uids isolated plugin
+	// processes run as (ATOM_PLUGIN_UID_BASE, ATOM_PLUGIN_UID_COUNT; 0:
+	// the native runtime's defaults).
+	PluginUIDBase, PluginUIDCount uint32
 	// CatalogDir holds custom descriptors (ATOM_CATALOG_DIR).
 	CatalogDir string
 	// BaseURL is the public URL, used for OAuth callbacks (ATOM_BASE_URL,
@@ -178,6 +190,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
+	var upload, uidBase, uidCount string
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
@@ -189,6 +202,10 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_ADMIN_KEY", "admin-key", "", "key for the admin API", &c.AdminKey},
 		{"ATOM_PLUGIN_DIR", "plugin-dir", "./bin/plugins", "directory of native plugins and .wasm pieces", &c.PluginDir},
 		{"ATOM_PLUGIN_VERIFY", "plugin-verify", "false", "require plugins to match <plugin dir>/plugins.lock", &verify},
+		{"ATOM_PLUGIN_UPLOAD", "plugin-upload", "true", "allow admin uploads of plugins (PUT /api/v1/admin/plugins/{id})", &upload},
+		{"ATOM_PLUGIN_ISOLATION", "plugin-isolation", "auto", "auto, required or off: run native plugin processes in a sandbox (own uid, namespaces, rlimits)", &c.PluginIsolation},
+		{"ATOM_PLUGIN_UID_BASE", "plugin-uid-base", "0", "first uid of isolated plugin processes (0: 1879048192)", &uidBase},
+		{"ATOM_PLUGIN_UID_COUNT", "plugin-uid-count", "0", "how many uids isolated plugins may use (0: 65536; 1: all share the base uid)", &uidCount},
 		{"ATOM_CATALOG_DIR", "catalog-dir", "", "directory of custom provider descriptors (YAML or JSON)", &c.CatalogDir},
 		{"ATOM_BASE_URL", "base-url", "", "public base URL used for OAuth callbacks (default http://localhost<addr>)", &c.BaseURL},
 		{"ATOM_DEV", "dev", "false", "embedded development setup: generated keys and the demo provider (SQLite only)", &dev},
@@ -241,6 +258,26 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	c.AutoMigrate = parseBool("ATOM_AUTO_MIGRATE", autoMigrate)
 	c.Dev = parseBool("ATOM_DEV", dev)
 	c.PluginVerify = parseBool("ATOM_PLUGIN_VERIFY", verify)
+	c.PluginUploadOff = !parseBool("ATOM_PLUGIN_UPLOAD", upload)
+	switch strings.ToLower(c.PluginIsolation) {
+	case "auto", "required", "off":
+		c.PluginIsolation = strings.ToLower(c.PluginIsolation)
+	default:
+		errs = append(errs, fmt.Errorf("ATOM_PLUGIN_ISOLATION: %q is not one of auto, required, off", c.PluginIsolation))
+	}
+	for _, u := range []struct {
+		name, v string
+		dst     *uint32
+	}{{"ATOM_PLUGIN_UID_BASE", uidBase, &c.PluginUIDBase}, {"ATOM_PLUGIN_UID_COUNT", uidCount, &c.PluginUIDCount}} {
+		n, err := strconv.ParseUint(u.v, 10, 32)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q is not a uid (a number below 4294967296)", u.name, u.v))
+		}
+		*u.dst = uint32(n)
+	}
+	if c.PluginUIDBase != 0 && c.PluginUIDBase < 1000 {
+		errs = append(errs, fmt.Errorf("ATOM_PLUGIN_UID_BASE: %d is a system uid; pick an unused range (e.g. 65534 for nobody, or the default 1879048192)", c.PluginUIDBase))
+	}
 	if _, err := fmt.Sscanf(bodyLimit, "%d", &c.BodyLimit); err != nil || c.BodyLimit <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_BODY_LIMIT: %q is not a positive number of bytes", bodyLimit))
 	}

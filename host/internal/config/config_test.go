@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -49,6 +50,11 @@ func TestValidation(t *testing.T) {
 		"ATOM_TENANT_MAX_OAUTH_STATES":  {"ATOM_TENANT_MAX_OAUTH_STATES": "1.5"},
 		"ATOM_TENANT_MAX_USERS":         {"ATOM_TENANT_MAX_USERS": "10k"},
 		"ATOM_ASYNC_WORKERS":            {"ATOM_ASYNC_WORKERS": "none"},
+
+		"ATOM_PLUGIN_ISOLATION": {"ATOM_PLUGIN_ISOLATION": "sometimes"},
+		"ATOM_PLUGIN_UPLOAD":    {"ATOM_PLUGIN_UPLOAD": "nope"},
+		"ATOM_PLUGIN_UID_BASE":  {"ATOM_PLUGIN_UID_BASE": "12"},
+		"ATOM_PLUGIN_UID_COUNT": {"ATOM_PLUGIN_UID_COUNT": "-1"},
 	}
 	for name, vars := range cases {
 		if _, _, err := Load("t", nil, env(vars)); err == nil || !strings.Contains(err.Error(), name) {
@@ -71,5 +77,45 @@ func TestLimits(t *testing.T) {
 	}
 	if c.Limits.MaxUpstreamBody != 1024 || c.Limits.TenantMaxOAuthStates != 3 || c.Limits.TenantMaxUsers != 7 || c.Limits.TenantMaxConcurrent != DefaultTenantMaxConcurrent {
 		t.Errorf("limits %+v", c.Limits)
+	}
+}
+
+func TestReadEnvSecretsFromFiles(t *testing.T) {
+	files := map[string]string{"/run/keys": "k1:abc\n", "/run/stripe": "sk_live_x"}
+	read := func(p string) ([]byte, error) {
+		if v, ok := files[p]; ok {
+			return []byte(v), nil
+		}
+		return nil, errors.New("no such file")
+	}
+	e, err := ReadEnv([]string{"ATOM_ENCRYPTION_KEYS_FILE=/run/keys", "STRIPE_API_KEY_FILE=/run/stripe", "ATOM_ADMIN_KEY=adm",
+		"STRIPE_CLIENT_ID=ci", "GITHUB_CLIENT_SECRET=cs", "ATOM_ADDR=:1"}, read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Get("ATOM_ENCRYPTION_KEYS") != "k1:abc" || e.Get("STRIPE_API_KEY") != "sk_live_x" || e.Get("ATOM_ADMIN_KEY") != "adm" {
+		t.Fatalf("values %q %q %q", e.Get("ATOM_ENCRYPTION_KEYS"), e.Get("STRIPE_API_KEY"), e.Get("ATOM_ADMIN_KEY"))
+	}
+	if got := strings.Join(e.Secrets, ","); got != "ATOM_ADMIN_KEY,GITHUB_CLIENT_SECRET" {
+		t.Fatalf("secrets to scrub %q", got)
+	}
+	c, _, err := Load("t", nil, e.Get)
+	if err != nil || c.EncryptionKeys != "k1:abc" || c.AdminKey != "adm" {
+		t.Fatalf("config from files: %v %+v", err, c)
+	}
+	var unset []string
+	if err := e.Scrub(func(k string) error { unset = append(unset, k); return nil }); err != nil || len(unset) != 2 {
+		t.Fatalf("scrub %v %v", unset, err)
+	}
+	if e, err := ReadEnv([]string{"ATOM_ADMIN_KEY=", "ATOM_ADMIN_KEY_FILE=/run/keys"}, read); err != nil || e.Get("ATOM_ADMIN_KEY") != "k1:abc" {
+		t.Fatalf("an empty NAME beside NAME_FILE: %v", err)
+	}
+	for _, bad := range [][]string{
+		{"ATOM_ADMIN_KEY=a", "ATOM_ADMIN_KEY_FILE=/run/keys"},
+		{"ATOM_ADMIN_KEY_FILE=/missing"},
+	} {
+		if _, err := ReadEnv(bad, read); err == nil || !strings.Contains(err.Error(), "ATOM_ADMIN_KEY") {
+			t.Errorf("%v: error %v does not name the variable", bad, err)
+		}
 	}
 }

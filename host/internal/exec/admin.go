@@ -33,16 +33,18 @@ var pluginIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 // Admin serves the admin plugin API over the native manager and the wasm
 // loader. It implements api.PluginAdmin.
 type Admin struct {
-	e        *Engine
-	native   *native.Manager
-	wasmRT   *wasm.Runtime
-	loader   *wasm.Loader
-	dir      string
-	verify   bool
-	lockFile string
-	maxBytes int64
-	mu       sync.Mutex // serializes piece uploads and lock-file writes
-	pending  sync.Map   // checksums of uploads being checked
+	e      *Engine
+	native *native.Manager
+	wasmRT *wasm.Runtime
+	loader *wasm.Loader
+	dir    string
+	verify bool
+	// uploadOff refuses uploads (ATOM_PLUGIN_UPLOAD=off).
+	uploadOff bool
+	lockFile  string
+	maxBytes  int64
+	mu        sync.Mutex // serializes piece uploads and lock-file writes
+	pending   sync.Map   // checksums of uploads being checked
 }
 
 var _ api.PluginAdmin = (*Admin)(nil)
@@ -53,6 +55,13 @@ var _ api.PluginAdmin = (*Admin)(nil)
 func (a *Admin) AdminRoutes(r *api.Router) {
 	r.Get("/admin/plugins", a.list)
 	r.Uploads().Put("/admin/plugins/:id", a.put)
+}
+
+// SetUploadOff switches admin uploads off (or on) while the host runs.
+func (a *Admin) SetUploadOff(off bool) {
+	a.mu.Lock()
+	a.uploadOff = off
+	a.mu.Unlock()
 }
 
 // NativeCount is the number of native providers loaded and serving.
@@ -149,6 +158,12 @@ func (a *Admin) list(c *fiber.Ctx) error {
 // put installs a native binary or a wasm piece (told apart by the wasm
 // magic bytes) as plugin id.
 func (a *Admin) put(c *fiber.Ctx) error {
+	a.mu.Lock()
+	off := a.uploadOff
+	a.mu.Unlock()
+	if off {
+		return api.Fail(http.StatusForbidden, "plugin_upload_disabled", "plugin uploads are switched off on this host (ATOM_PLUGIN_UPLOAD=off): deploy the file to ATOM_PLUGIN_DIR, with its line in plugins.lock when verification is on")
+	}
 	id := c.Params("id")
 	if !pluginIDRe.MatchString(id) {
 		return api.Fail(http.StatusBadRequest, "invalid_plugin_id", "plugin ids are 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit")
@@ -168,8 +183,16 @@ func (a *Admin) put(c *fiber.Ctx) error {
 	if a.native == nil {
 		return api.Fail(http.StatusServiceUnavailable, "native_disabled", "native plugins are not enabled on this host")
 	}
+	// Install runs nothing before the checksum is checked against the
+	// lock file (verification on) and writes nothing to the plugin dir
+	// before the binary started and declared id.
 	if err := a.native.Install(id, bytes.NewReader(data)); err != nil {
-		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was written but did not load: "+err.Error())
+		if errors.Is(err, native.ErrNotPinned) {
+			return api.Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
+				"verification is on and plugins.lock does not pin this binary: add the line %q to plugins.lock, then upload again (%v)",
+				hex.EncodeToString(sum[:])+"  "+native.FilePrefix+id, err))
+		}
+		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was not installed: "+err.Error())
 	}
 	for _, p := range a.Plugins() {
 		if p.ID == id && p.Kind == runtime.KindNative {
@@ -185,6 +208,17 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.verify {
+		// The lock file pins what may run; an upload never writes it.
+		lock, err := readLock(a.lockFile)
+		if err != nil {
+			return fmt.Errorf("read lock file: %w", err)
+		}
+		if lock[id+".wasm"] != sum {
+			return api.Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
+				"verification is on and plugins.lock does not pin this module: add the line %q to plugins.lock, then upload again", sum+"  "+id+".wasm"))
+		}
+	}
 	// Check the module before it reaches the directory: it must load and
 	// declare the id it is installed as.
 	a.pending.Store(sum, true)
@@ -197,11 +231,6 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 	p.Close()
 	if got != id {
 		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", fmt.Sprintf("the module declares piece id %q, not %q", got, id))
-	}
-	if a.verify {
-		if err := appendLock(a.lockFile, sum, id+".wasm"); err != nil {
-			return err
-		}
 	}
 	if err := writeAtomic(a.dir, id+".wasm", data, 0o644); err != nil {
 		return fmt.Errorf("write piece %s: %w", id, err)
@@ -284,23 +313,4 @@ func readLock(path string) (map[string]string, error) {
 		}
 	}
 	return out, nil
-}
-
-// appendLock records name's checksum in the lock file, replacing any
-// earlier line for it.
-func appendLock(path, sum, name string) error {
-	b, err := os.ReadFile(path)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return err
-	}
-	var lines []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && f[1] == name || strings.TrimSpace(line) == "" {
-			continue
-		}
-		lines = append(lines, line)
-	}
-	lines = append(lines, sum+"  "+name)
-	return writeAtomic(filepath.Dir(path), filepath.Base(path), []byte(strings.Join(lines, "\n")+"\n"), 0o644)
 }

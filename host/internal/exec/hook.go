@@ -131,10 +131,30 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxPluginBytes
 	}
-	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
+	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, uploadOff: cfg.PluginUploadOff, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
 	p.Admin = adm
 
-	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound}
+	isoMode, err := native.ParseIsolationMode(cfg.PluginIsolation)
+	if err != nil {
+		return nil, fmt.Errorf("ATOM_PLUGIN_ISOLATION: %w", err)
+	}
+	// The data dir holds the SQLite file, dev keys and private copies:
+	// the host's alone.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(cfg.DataDir, fi.Mode().Perm()&0o700); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		}
+		h.Log.Warn("the data dir was readable by other users; it is now mode 0700", "dir", cfg.DataDir, "was", fi.Mode().Perm().String())
+	}
+	// Plugin processes never see the data dir (it holds the private
+	// copies too), the plugin dir or the SQLite files.
+	hide := []string{cfg.DataDir}
+	if cfg.Backend() == "sqlite" {
+		db := cfg.SQLitePath()
+		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
+	}
+	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
+		Isolation: native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}

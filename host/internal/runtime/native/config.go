@@ -44,6 +44,8 @@ type Config struct {
 	// Outbound sends plugins' requests (see egress.go); a guarded client
 	// with the default policy when nil.
 	Outbound *outbound.Client
+	// Isolation is the sandbox of plugin processes (see Isolation).
+	Isolation Isolation
 	// Logger receives the manager's and plugins' log lines (default
 	// slog.Default()).
 	Logger *slog.Logger
@@ -90,6 +92,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	c.Isolation = c.Isolation.withDefaults()
 	if c.Env == nil {
 		c.Env = []string{}
 	}

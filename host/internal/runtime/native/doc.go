@@ -20,10 +20,14 @@
 //	<sha256 hex>  <file name>
 //
 // The binary is first copied to a private file under Config.DataDir and
-// hashed while copying; that private copy is what go-plugin verifies
-// (a fresh SecureConfig per start) and executes, so replacing the file in
-// Dir between the check and the start has no effect. A refused binary is
-// logged and listed with state "refused" and the reason.
+// hashed while copying; nothing is executed before that checksum matched.
+// The private copy is what runs: in a sandbox, its init step hashes the
+// descriptor it then executes; unsandboxed, go-plugin hashes it before
+// the start (a fresh SecureConfig per start). Replacing the file in Dir
+// between the check and the start has no effect. A refused binary is
+// logged and listed with state "refused" and the reason. Install (admin
+// uploads) follows the same order and never writes the lock file: with
+// verification on, the operator pins what may run.
 //
 // # Processes
 //
@@ -33,7 +37,9 @@
 // and is restarted on the next call after a crash (at once the first time,
 // with exponential backoff while it keeps crashing). Processes run without
 // the host's environment (SkipHostEnv), die with the host (Pdeathsig), and
-// talk to the host over AutoMTLS. Calls in flight when a process dies fail
+// talk to the host over AutoMTLS. On Linux as root each process runs in a
+// sandbox (Config.Isolation): its own uid, PID, mount, IPC and UTS
+// namespaces, the data and plugin dirs hidden, rlimits, no_new_privs. Calls in flight when a process dies fail
 // with an error wrapping runtime.ErrUnavailable. Each plugin admits at most
 // Config.MaxConcurrent calls at once; each call is bounded by
 // Config.CallTimeout.

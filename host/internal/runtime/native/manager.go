@@ -33,6 +33,9 @@ var (
 	// ErrBadID is returned by Install for an id that is not a valid
 	// plugin id.
 	ErrBadID = errors.New("invalid plugin id")
+	// ErrNotPinned is returned (wrapped, with ErrRefused) for a binary
+	// whose checksum is not the lock file's line for it.
+	ErrNotPinned = errors.New("checksum not pinned in the lock file")
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("plugin manager closed")
 )
@@ -86,6 +89,14 @@ type Manager struct {
 
 	stop chan struct{}
 	wg   sync.WaitGroup
+
+	// sandboxed: plugin processes run isolated. unisolated, when not
+	// empty, is why they cannot be and plugins are refused.
+	sandboxed  bool
+	unisolated string
+	hidden     []string // paths hidden from plugin processes
+	uidMu      sync.Mutex
+	uids       map[string]uint32
 }
 
 // NewManager loads every plugin in cfg.Dir, then watches the directory.
@@ -103,6 +114,10 @@ func NewManager(cfg Config) (*Manager, error) {
 		subs:    map[int]func(Event){},
 		timers:  map[string]*time.Timer{},
 		stop:    make(chan struct{}),
+		uids:    map[string]uint32{},
+	}
+	if err := m.setupIsolation(); err != nil {
+		return nil, err
 	}
 	w, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -118,6 +133,46 @@ func NewManager(cfg Config) (*Manager, error) {
 	go m.janitor()
 	m.reloadAll()
 	return m, nil
+}
+
+// isolationCheck reports whether plugin processes can be isolated here
+// (tests replace it to see the policy on hosts where they cannot).
+var isolationCheck = isolationAvailable
+
+// setupIsolation decides whether plugin processes run isolated, as
+// cfg.Isolation asks and the host allows.
+func (m *Manager) setupIsolation() error {
+	iso := m.cfg.Isolation
+	if iso.Mode == IsolationOff {
+		m.log.Warn("plugin isolation is off (ATOM_PLUGIN_ISOLATION=off): native plugins run as the host's user and can read its files, memory and keys; run only plugins you trust")
+		return nil
+	}
+	ok, why := isolationCheck()
+	switch {
+	case ok:
+		m.sandboxed = true
+	case iso.Mode == IsolationRequired:
+		return fmt.Errorf("native: ATOM_PLUGIN_ISOLATION=required, but %s", why)
+	case iso.AllowUnisolated:
+		m.log.Warn("PLUGIN ISOLATION UNAVAILABLE: native plugins run as the host's user and can read its files, memory and keys (allowed in the development setup only)", "reason", why)
+		return nil
+	default:
+		m.unisolated = why
+		m.log.Error("plugin isolation unavailable: native plugins are refused (set ATOM_PLUGIN_ISOLATION=off to run them unisolated)", "reason", why)
+		return nil
+	}
+	if err := HardenHost(); err != nil {
+		return fmt.Errorf("native: mark the host non-dumpable: %w", err)
+	}
+	for _, p := range append([]string{m.cfg.DataDir, m.cfg.Dir, m.cfg.LockFile}, iso.Hide...) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			p = r
+		}
+		if abs, err := filepath.Abs(p); err == nil {
+			m.hidden = append(m.hidden, abs)
+		}
+	}
+	return nil
 }
 
 // Get returns the plugin serving id, if one is loaded.
@@ -183,30 +238,71 @@ func (m *Manager) emit(e Event) {
 	}
 }
 
-// Install writes the binary read from r as the plugin id (file
-// atom-provider-<id>): to a temporary file in the directory, synced, then
-// renamed into place. With verification on it also records the binary's
-// checksum in the lock file: an authenticated admin upload is the decision
-// to trust it. Install returns once the binary is loaded, with the error
-// that kept it from loading, if any.
+// Install installs the binary read from r as the plugin id (file
+// atom-provider-<id>). The bytes go first to a private copy, hashed while
+// copying; nothing is executed and nothing reaches the directory before:
+//
+//   - with verification on, the checksum must already be the lock file's
+//     line for the file (the operator pins what may run; an upload never
+//     writes the lock file), else ErrRefused;
+//   - the private copy is started (in its sandbox) to read its manifest,
+//     whose id must be id.
+//
+// Only then is the file written to the directory (a temporary file,
+// synced, renamed into place) and loaded. Install returns once the binary
+// is loaded, with the error that kept it from loading, if any; a refused
+// binary leaves the directory as it was.
 func (m *Manager) Install(id string, r io.Reader) error {
 	if !idPattern.MatchString(id) {
 		return fmt.Errorf("%w: %q", ErrBadID, id)
 	}
-	m.mu.RLock()
-	closed := m.closed
-	m.mu.RUnlock()
-	if closed {
+	if m.isClosed() {
 		return ErrClosed
 	}
 	name := FilePrefix + id
+	if m.unisolated != "" {
+		return fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated)
+	}
+	sum, bin, err := m.privateCopy(r, name)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", id, err)
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			m.dropCopy(id, bin)
+		}
+	}()
+	if m.cfg.Verify {
+		if err := m.verify(name, sum); err != nil {
+			return err
+		}
+	}
+	if _, ok := m.cachedManifest(sum); !ok {
+		probe := newVersion(&Plugin{id: id, m: m}, sum, bin)
+		ctx, cancel := context.WithTimeout(context.Background(), m.cfg.StartTimeout)
+		_, err := probe.process(ctx)
+		cancel()
+		probe.stop()
+		if err != nil {
+			return fmt.Errorf("install %s: %w", id, err)
+		}
+		if probe.manifest.ID != id {
+			return fmt.Errorf("%w: the binary serves provider %q, not %q", ErrRefused, probe.manifest.ID, id)
+		}
+		m.cacheManifest(sum, probe.manifest)
+	}
+	f, err := os.Open(bin)
+	if err != nil {
+		return fmt.Errorf("install %s: %w", id, err)
+	}
+	defer f.Close()
 	tmp, err := os.CreateTemp(m.cfg.Dir, ".install-"+id+"-*")
 	if err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
 	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), r); err != nil {
+	if _, err := io.Copy(tmp, f); err != nil {
 		tmp.Close()
 		return fmt.Errorf("install %s: write: %w", id, err)
 	}
@@ -220,19 +316,27 @@ func (m *Manager) Install(id string, r io.Reader) error {
 	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
-	if m.cfg.Verify {
-		if err := writeLockEntry(m.cfg.LockFile, name, hex.EncodeToString(h.Sum(nil))); err != nil {
-			return fmt.Errorf("install %s: lock file: %w", id, err)
-		}
-	}
 	if err := os.Rename(tmp.Name(), filepath.Join(m.cfg.Dir, name)); err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
+	keep = true
 	if d, err := os.Open(m.cfg.Dir); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}
 	return m.load(name)
+}
+
+// dropCopy removes a private copy unless a loaded version of id runs it.
+func (m *Manager) dropCopy(id, bin string) {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	if p, ok := m.plugin(id); ok {
+		if v := p.cur.Load(); v != nil && v.bin == bin {
+			return
+		}
+	}
+	_ = os.Remove(bin)
 }
 
 // Close stops watching, stops every plugin process and waits for the
@@ -390,7 +494,15 @@ func (m *Manager) load(name string) error {
 	}
 
 	p := m.entry(id, name)
-	sum, bin, err := m.privateCopy(path, name)
+	if m.unisolated != "" {
+		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
+	}
+	src, err := os.Open(path)
+	if err != nil {
+		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
+	}
+	sum, bin, err := m.privateCopy(src, name)
+	src.Close()
 	if err != nil {
 		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
 	}
@@ -503,23 +615,18 @@ func (m *Manager) verify(name, sum string) error {
 	}
 	want, ok := lock[name]
 	if !ok {
-		return fmt.Errorf("%w: %s is not in the lock file", ErrRefused, name)
+		return fmt.Errorf("%w: %w: %s (sha256 %s) is not in the lock file", ErrRefused, ErrNotPinned, name, sum)
 	}
 	if want != sum {
-		return fmt.Errorf("%w: %s has sha256 %s, the lock file says %s", ErrRefused, name, sum, want)
+		return fmt.Errorf("%w: %w: %s has sha256 %s, the lock file says %s", ErrRefused, ErrNotPinned, name, sum, want)
 	}
 	return nil
 }
 
-// privateCopy copies path to DataDir/bin, hashing while copying, and
+// privateCopy copies src to DataDir/bin, hashing while copying, and
 // returns the checksum and the copy's path. The copy, named by checksum,
 // is what gets verified and executed.
-func (m *Manager) privateCopy(path, name string) (sum, bin string, err error) {
-	src, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer src.Close()
+func (m *Manager) privateCopy(src io.Reader, name string) (sum, bin string, err error) {
 	dir := filepath.Join(m.cfg.DataDir, "bin")
 	tmp, err := os.CreateTemp(dir, ".copy-*")
 	if err != nil {
@@ -537,9 +644,11 @@ func (m *Manager) privateCopy(path, name string) (sum, bin string, err error) {
 	sum = hex.EncodeToString(h.Sum(nil))
 	bin = filepath.Join(dir, name+"-"+sum[:16])
 	if _, err := os.Stat(bin); err == nil {
-		return sum, bin, nil
+		return sum, bin, os.Chmod(bin, 0o555)
 	}
-	if err := os.Chmod(tmp.Name(), 0o500); err != nil {
+	// Owned by the host, executable by the plugin's uid, writable by no
+	// one: the directory is the host's alone (0700).
+	if err := os.Chmod(tmp.Name(), 0o555); err != nil {
 		return "", "", err
 	}
 	if err := os.Rename(tmp.Name(), bin); err != nil {

@@ -3,6 +3,8 @@ package native
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -189,12 +191,33 @@ func TestInstallAndRemove(t *testing.T) {
 		events = append(events, e)
 		mu.Unlock()
 	})
-	f, err := os.Open(testbin.Echo(t, "echo", "1.0.0"))
+	bin := testbin.Echo(t, "echo", "1.0.0")
+	install := func() error {
+		f, err := os.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		return m.Install("echo", f)
+	}
+	// Verification on: an upload must be pinned in the lock file first;
+	// Install never writes it.
+	if err := install(); !errors.Is(err, ErrRefused) || !errors.Is(err, ErrNotPinned) {
+		t.Fatalf("install of an unpinned binary: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Fatalf("a refused install left %v in the plugin directory", ents)
+	}
+	data, err := os.ReadFile(bin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	if err := m.Install("echo", f); err != nil {
+	sum := sha256.Sum256(data)
+	lockLine := hex.EncodeToString(sum[:]) + "  atom-provider-echo\n"
+	if err := os.WriteFile(filepath.Join(dir, "plugins.lock"), []byte(lockLine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := install(); err != nil {
 		t.Fatal(err)
 	}
 	impl, ok := m.Get("echo")
@@ -202,9 +225,8 @@ func TestInstallAndRemove(t *testing.T) {
 		t.Fatalf("not registered: %+v", m.List())
 	}
 	echo(t, impl)
-	lock, _ := os.ReadFile(filepath.Join(dir, "plugins.lock"))
-	if !strings.Contains(string(lock), "atom-provider-echo") {
-		t.Fatalf("lock file %q", lock)
+	if lock, _ := os.ReadFile(filepath.Join(dir, "plugins.lock")); string(lock) != lockLine {
+		t.Fatalf("Install changed the lock file: %q", lock)
 	}
 	if err := m.Install("../evil", strings.NewReader("x")); !errors.Is(err, ErrBadID) {
 		t.Fatalf("install with a bad id: %v", err)
@@ -221,6 +243,40 @@ func TestInstallAndRemove(t *testing.T) {
 	defer mu.Unlock()
 	if len(events) != 2 || events[0].Type != EventAdded || events[1].Type != EventRemoved {
 		t.Fatalf("events %+v", events)
+	}
+}
+
+// TestInstallRunsNothingUnverified uploads a program that leaves a mark
+// when executed: with verification on, nothing unpinned runs; with it
+// off, the program runs (so the mark would show an execution), but only
+// as a private copy: a refused upload leaves nothing in the directory.
+// Isolation is off so that a shell script can run at all.
+func TestInstallRunsNothingUnverified(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "ran")
+	script := "#!/bin/sh\ntouch " + mark + "\n"
+	for _, verify := range []bool{true, false} {
+		dir := t.TempDir()
+		m, _ := newManager(t, dir, func(c *Config) { c.Verify, c.Isolation.Mode = verify, IsolationOff })
+		// A lock line for another binary under the same name.
+		other := strings.Repeat("cd", 32) + "  atom-provider-marker\n"
+		if err := os.WriteFile(filepath.Join(dir, "plugins.lock"), []byte(other), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		err := m.Install("marker", strings.NewReader(script))
+		if err == nil {
+			t.Fatalf("verify=%v: a shell script installed as a plugin", verify)
+		}
+		_, statErr := os.Stat(mark)
+		switch {
+		case verify && (!errors.Is(err, ErrNotPinned) || statErr == nil):
+			t.Fatalf("verify on: err %v, executed %v", err, statErr == nil)
+		case !verify && statErr != nil:
+			t.Fatalf("verify off: the private copy was not started (%v), so this test proves nothing", err)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "atom-provider-marker")); err == nil {
+			t.Fatalf("verify=%v: a refused upload is in the plugin directory", verify)
+		}
+		os.Remove(mark)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -157,7 +158,13 @@ type PluginInfo struct {
 	LastError string    `json:"last_error,omitempty"`
 	Path      string    `json:"path"`
 	StartedAt time.Time `json:"started_at,omitzero"`
-	Actions   []string  `json:"actions,omitempty"`
+	// PID is the running process's id as the host sees it (0 when none
+	// runs).
+	PID int `json:"pid,omitempty"`
+	// UID is the user the plugin's processes run as (0 when they are not
+	// isolated and run as the host's user).
+	UID     uint32   `json:"uid,omitempty"`
+	Actions []string `json:"actions,omitempty"`
 	// AllowedHosts and RawCredentials are the manifest's: the hosts the
 	// plugin's requests may reach through the host, and whether it is
 	// handed the connections' secrets instead of placeholders.
@@ -187,7 +194,10 @@ func (p *Plugin) info() PluginInfo {
 	for _, a := range v.manifest.Actions {
 		in.Actions = append(in.Actions, a.Name)
 	}
-	in.State, in.StartedAt, in.Restarts = v.status()
+	in.State, in.StartedAt, in.Restarts, in.PID = v.status()
+	if p.m.sandboxed {
+		in.UID = p.m.uidFor(p.id)
+	}
 	return in
 }
 
@@ -218,6 +228,8 @@ type process struct {
 	rpc     plugin.ClientProtocol
 	client  *pluginhost.Client
 	started time.Time
+	pid     int    // as the host sees it
+	sockDir string // go-plugin's socket directory, when sandboxed
 }
 
 func newVersion(p *Plugin, sum, bin string) *version {
@@ -269,16 +281,16 @@ func (v *version) retire(deleteBinary bool) {
 	}
 }
 
-func (v *version) status() (state string, started time.Time, restarts int64) {
+func (v *version) status() (state string, started time.Time, restarts int64, pid int) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	switch {
 	case v.proc != nil && !v.proc.gp.Exited():
-		return StateRunning, v.proc.started, v.restarts
+		return StateRunning, v.proc.started, v.restarts, v.proc.pid
 	case v.crashed || v.proc != nil:
-		return StateCrashed, time.Time{}, v.restarts
+		return StateCrashed, time.Time{}, v.restarts, 0
 	}
-	return StateIdle, time.Time{}, v.restarts
+	return StateIdle, time.Time{}, v.restarts, 0
 }
 
 // process returns v's running process, starting one if none runs.
@@ -289,7 +301,7 @@ func (v *version) process(ctx context.Context) (*process, error) {
 		if !v.proc.gp.Exited() {
 			return v.proc, nil
 		}
-		v.proc.gp.Kill()
+		v.proc.kill()
 		v.proc = nil
 		v.noteCrash()
 	}
@@ -327,7 +339,7 @@ func (v *version) lost(proc *process, err error) {
 	if v.proc != proc {
 		return
 	}
-	proc.gp.Kill()
+	proc.kill()
 	v.proc = nil
 	v.crashed = true
 	if time.Since(proc.started) < 5*time.Second {
@@ -359,41 +371,88 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := v.p.m.cfg
+	m := v.p.m
+	cfg := m.cfg
 	cmd := exec.Command(v.bin)
 	cmd.Env = append([]string(nil), cfg.Env...)
 	cmd.Dir = cfg.DataDir
-	setProcAttr(cmd)
+	// Without a sandbox go-plugin hashes the private copy before starting
+	// it (a fresh SecureConfig per start: it keeps hash state); in one,
+	// the sandbox's init step hashes the very descriptor it executes.
+	secure := &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()}
+	var sb *sandbox
+	var sockDir string
+	var sockCfg *plugin.UnixSocketConfig
+	if m.sandboxed {
+		uid := m.uidFor(v.p.id)
+		// go-plugin's socket lives in a directory only the plugin's uid
+		// (and the host, root) can enter.
+		if sockDir, err = os.MkdirTemp("", "atom-plugin-"); err != nil {
+			return nil, err
+		}
+		if err := os.Chown(sockDir, int(uid), int(uid)); err != nil {
+			os.RemoveAll(sockDir)
+			return nil, err
+		}
+		cmd.Env = append(cmd.Env, "PLUGIN_UNIX_SOCKET_DIR="+sockDir)
+		// The host's own sockets (the broker's, for callbacks such as a
+		// credential refresh) belong to the plugin's group, mode 0660.
+		sockCfg = &plugin.UnixSocketConfig{Group: strconv.FormatUint(uint64(uid), 10)}
+		iso := cfg.Isolation
+		sb = &sandbox{Bin: v.bin, Sum: v.sum, UID: uid, GID: uid, Hide: m.hidden,
+			Memory: iso.MaxMemory, Procs: iso.MaxProcs, Files: iso.MaxOpenFiles, FileSize: iso.MaxFileSize}
+		secure = nil
+	}
+	if err := isolateCmd(cmd, sb); err != nil {
+		if sockDir != "" {
+			os.RemoveAll(sockDir)
+		}
+		return nil, err
+	}
+	// The network namespace: the plugin's only way out is the host.
 	isolateNetwork(cmd)
 	gp := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginhost.Handshake,
 		VersionedPlugins: pluginhost.VersionedPlugins(),
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		Cmd:              cmd,
-		// A fresh SecureConfig per start: it keeps hash state.
-		SecureConfig: &plugin.SecureConfig{Checksum: sum, Hash: sha256.New()},
-		SkipHostEnv:  true,
-		AutoMTLS:     true,
-		StartTimeout: cfg.StartTimeout,
-		Logger:       newPluginLogger(v.p.m.log, v.p.id),
+		SecureConfig:     secure,
+		UnixSocketConfig: sockCfg,
+		SkipHostEnv:      true,
+		AutoMTLS:         true,
+		StartTimeout:     cfg.StartTimeout,
+		Logger:           newPluginLogger(m.log, v.p.id),
 	})
+	proc := &process{gp: gp, sockDir: sockDir}
 	rpc, err := gp.Client()
 	if err != nil {
-		gp.Kill()
+		proc.kill()
 		return nil, err
+	}
+	if cmd.Process != nil {
+		proc.pid = cmd.Process.Pid
 	}
 	sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
 	client, err := pluginhost.Dispense(sctx, rpc)
 	if err != nil {
-		gp.Kill()
+		proc.kill()
 		return nil, err
 	}
 	if v.manifest.ID == "" {
 		v.manifest = client.Manifest()
 	}
 	v.lastUsed.Store(time.Now().UnixNano())
-	return &process{gp: gp, rpc: rpc, client: client, started: time.Now()}, nil
+	proc.rpc, proc.client, proc.started = rpc, client, time.Now()
+	return proc, nil
+}
+
+// kill stops the process and removes its socket directory.
+func (p *process) kill() {
+	p.gp.Kill()
+	if p.sockDir != "" {
+		_ = os.RemoveAll(p.sockDir)
+	}
 }
 
 // stop kills v's process, if any.
@@ -403,7 +462,7 @@ func (v *version) stop() {
 	v.proc = nil
 	v.mu.Unlock()
 	if proc != nil {
-		proc.gp.Kill()
+		proc.kill()
 	}
 }
 
@@ -425,7 +484,7 @@ func (v *version) maintain(idle time.Duration, ping bool) {
 		if v.proc == proc && !v.busy() {
 			v.proc = nil
 			v.mu.Unlock()
-			proc.gp.Kill()
+			proc.kill()
 			v.p.m.log.Debug("plugin stopped after idle timeout", "plugin", v.p.id)
 			return
 		}

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"os"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -29,7 +30,7 @@ func main() {
 				if err := c.Decode(&in); err != nil {
 					return nil, err
 				}
-				return map[string]any{"input": in, "version": version, "pid": os.Getpid()}, nil
+				return map[string]any{"input": in, "version": version, "pid": hostPID()}, nil
 			},
 		}).
 		Action(provider.ActionDef{
@@ -91,4 +92,13 @@ func main() {
 				return out, nil
 			},
 		}))
+}
+
+// hostPID is the process id as the host sees it: in a sandbox the
+// plugin is PID 1 of its own namespace and the host passes the outer id.
+func hostPID() int {
+	if n, err := strconv.Atoi(os.Getenv("ATOM_PLUGIN_HOST_PID")); err == nil && n > 0 {
+		return n
+	}
+	return os.Getpid()
 }
