@@ -400,16 +400,20 @@ type PieceList struct {
 // Plugin is the Plugin object of the REST API (components/schemas/Plugin).
 type Plugin struct {
 	Actions []string `json:"actions,omitempty"`
-	Calls   int64    `json:"calls"`
+	// AllowedHosts: Hosts a native plugin's requests may reach through the host, besides its execution's base URL host.
+	AllowedHosts []string `json:"allowed_hosts,omitempty"`
+	Calls        int64    `json:"calls"`
 	// Checksum: SHA-256 of the binary or module, hex.
 	Checksum  string `json:"checksum,omitempty"`
 	ID        string `json:"id"`
 	Kind      string `json:"kind"`
 	LastError string `json:"last_error,omitempty"`
 	Name      string `json:"name,omitempty"`
-	Restarts  int64  `json:"restarts,omitempty"`
-	State     string `json:"state"`
-	Version   string `json:"version,omitempty"`
+	// RawCredentials is the native plugin is handed connections' secrets instead of per-execution placeholders the host fills in.
+	RawCredentials bool   `json:"raw_credentials,omitempty"`
+	Restarts       int64  `json:"restarts,omitempty"`
+	State          string `json:"state"`
+	Version        string `json:"version,omitempty"`
 }
 
 // PluginList is the PluginList object of the REST API (components/schemas/PluginList).
