@@ -114,6 +114,12 @@ func (s *Server) oauthCallback(c *fiber.Ctx) error {
 	wantsJSON := strings.Contains(c.Get(fiber.HeaderAccept), "application/json") && !strings.Contains(c.Get(fiber.HeaderAccept), "text/html")
 	if err != nil {
 		ce, ok := connect.AsError(err)
+		var ie *store.InvalidError
+		if !ok && errors.As(err, &ie) {
+			// A value from the provider or the callback the database
+			// cannot keep: the provider's fault, not the host's.
+			ce, ok = &connect.Error{Code: connect.CodeInvalidInput, Msg: ie.Error(), Status: http.StatusBadRequest}, true
+		}
 		if !ok {
 			s.log.Error("oauth callback failed", "request_id", requestID(c), "provider", provider, "err", err.Error())
 			ce = &connect.Error{Code: "internal", Msg: "internal error", Status: http.StatusInternalServerError}
