@@ -43,14 +43,5 @@ const execHeadCols = `id, tenant_id, user_id, provider, action, implementation, 
 
 // ListExecutionHeads is ListExecutions without inputs and outputs.
 func (t *Tx) ListExecutionHeads(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
-	}
-	before := f.Before
-	if before.IsZero() {
-		before = t.now().Add(time.Hour)
-	}
-	return list(ctx, t, t.scanExec, `SELECT `+execHeadCols+` FROM executions
-		WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR status = $3) AND created_at < $4
-		ORDER BY id DESC LIMIT $5`, t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
+	return t.listExecutions(ctx, f, execHeadCols)
 }

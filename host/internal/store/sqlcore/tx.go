@@ -538,6 +538,12 @@ func (t *Tx) FindExecutionByKey(ctx context.Context, key string, after time.Time
 
 // ListExecutions lists executions, newest first.
 func (t *Tx) ListExecutions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
+	return t.listExecutions(ctx, f, execCols)
+}
+
+// listExecutions lists the columns cols of executions matching f, newest
+// first.
+func (t *Tx) listExecutions(ctx context.Context, f store.ExecutionFilter, cols string) ([]store.Execution, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
@@ -545,7 +551,7 @@ func (t *Tx) ListExecutions(ctx context.Context, f store.ExecutionFilter) ([]sto
 	if before.IsZero() {
 		before = t.now().Add(time.Hour)
 	}
-	return list(ctx, t, t.scanExec, `SELECT `+execCols+` FROM executions
+	return list(ctx, t, t.scanExec, `SELECT `+cols+` FROM executions
 		WHERE tenant_id = $1 AND ($2 = '' OR provider = $2) AND ($3 = '' OR status = $3) AND created_at < $4
 		ORDER BY id DESC LIMIT $5`, t.tenant, f.Provider, f.Status, t.tm(before), f.Limit)
 }
