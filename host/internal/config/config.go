@@ -44,6 +44,11 @@ type Config struct {
 	// (ATOM_PLUGIN_UPLOAD=off; default on). Production hosts that deploy
 	// plugins with their lock file switch uploads off.
 	PluginUploadOff bool
+	// PluginRawCredentials lists the native plugins the operator lets
+	// receive a connection's real secrets when their manifest declares
+	// raw_credentials (ATOM_PLUGIN_RAW_CREDENTIALS, comma-separated ids).
+	// A plugin that declares it without being listed is not run.
+	PluginRawCredentials []string
 	// PluginIsolation is auto, required or off (ATOM_PLUGIN_ISOLATION,
 	// default auto): see native.Isolation. Empty means auto.
 	PluginIsolation string
@@ -190,7 +195,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
-	var upload, uidBase, uidCount string
+	var upload, uidBase, uidCount, rawCreds string
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
@@ -203,6 +208,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_PLUGIN_DIR", "plugin-dir", "./bin/plugins", "directory of native plugins and .wasm pieces", &c.PluginDir},
 		{"ATOM_PLUGIN_VERIFY", "plugin-verify", "false", "require plugins to match <plugin dir>/plugins.lock", &verify},
 		{"ATOM_PLUGIN_UPLOAD", "plugin-upload", "true", "allow admin uploads of plugins (PUT /api/v1/admin/plugins/{id})", &upload},
+		{"ATOM_PLUGIN_RAW_CREDENTIALS", "plugin-raw-credentials", "", "comma-separated ids of native plugins allowed the real secrets when their manifest declares raw_credentials", &rawCreds},
 		{"ATOM_PLUGIN_ISOLATION", "plugin-isolation", "auto", "auto, required or off: run native plugin processes in a sandbox (own uid, namespaces, rlimits)", &c.PluginIsolation},
 		{"ATOM_PLUGIN_UID_BASE", "plugin-uid-base", "0", "first uid of isolated plugin processes (0: 1879048192)", &uidBase},
 		{"ATOM_PLUGIN_UID_COUNT", "plugin-uid-count", "0", "how many uids isolated plugins may use (0: 65536; 1: all share the base uid)", &uidCount},
@@ -322,6 +328,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	}
 	c.ShutdownTimeout = d
 	c.AllowPrivateHosts = splitList(private)
+	c.PluginRawCredentials = splitList(rawCreds)
 	c.ReturnToOrigins = splitList(returnTo)
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = "sqlite://" + filepath.Join(c.DataDir, "atom.db")

@@ -154,7 +154,8 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
 	}
 	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
-		Isolation: native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
+		RawCredentials: cfg.PluginRawCredentials,
+		Isolation:      native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}

@@ -44,6 +44,12 @@ type Config struct {
 	// Outbound sends plugins' requests (see egress.go); a guarded client
 	// with the default policy when nil.
 	Outbound *outbound.Client
+	// RawCredentials lists the plugins the operator lets receive a
+	// connection's real secrets (ATOM_PLUGIN_RAW_CREDENTIALS). A plugin
+	// whose manifest declares raw_credentials and is not listed cannot
+	// run: declaring it is the plugin author's request, listing it the
+	// operator's consent.
+	RawCredentials []string
 	// Isolation is the sandbox of plugin processes (see Isolation).
 	Isolation Isolation
 	// Logger receives the manager's and plugins' log lines (default

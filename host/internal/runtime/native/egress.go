@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -86,6 +87,9 @@ var (
 // *outbound.RateLimitError.
 func (p *Plugin) execute(ctx context.Context, client *pluginhost.Client, req provider.Request, host runtime.Host) (provider.Response, error) {
 	c := p.newCall(req, host)
+	if c.raw && !slices.Contains(p.m.cfg.RawCredentials, p.id) {
+		return provider.Response{}, fmt.Errorf("%w: plugin %s declares raw_credentials; list it in ATOM_PLUGIN_RAW_CREDENTIALS to hand it connections' secrets", runtime.ErrUnavailable, p.id)
+	}
 	if !c.raw {
 		req.Credentials = c.mask(req.Credentials)
 	}

@@ -203,10 +203,22 @@ func TestEgressRefusals(t *testing.T) {
 }
 
 // TestEgressRawCredentials: a plugin whose manifest asks for raw
-// credentials gets them, and says so in the listing.
+// credentials gets them only when the operator lists it, and says so in
+// the listing; unlisted, it does not run and is handed nothing.
 func TestEgressRawCredentials(t *testing.T) {
-	srv, _ := recorder(t)
-	impl := hostileEgress(t, "rawplugin", true, nil)
+	srv, rec := recorder(t)
+	refused := hostileEgress(t, "rawplugin", true, nil)
+	raw, _ := json.Marshal(map[string]any{})
+	resp, err := refused.Execute(context.Background(), provider.Request{ExecutionID: "exe-raw", TenantID: "tenant-a", Action: "keep",
+		Input: raw, BaseURL: srv.URL, Credentials: keyCreds()}, providertest.NewHost())
+	if err == nil || !errors.Is(err, runtime.ErrUnavailable) || !strings.Contains(err.Error(), "ATOM_PLUGIN_RAW_CREDENTIALS") {
+		t.Fatalf("an unlisted raw_credentials plugin ran: %v %+v", err, resp)
+	}
+	if b, _ := json.Marshal(resp); strings.Contains(string(b), secretKey) || rec.n() != 0 {
+		t.Fatalf("an unlisted raw_credentials plugin got a secret: %s", b)
+	}
+
+	impl := hostileEgress(t, "rawplugin", true, func(c *Config) { c.RawCredentials = []string{"rawplugin"} })
 	out := run(t, impl, "tenant-a", "keep", nil, provider.Request{BaseURL: srv.URL, Credentials: keyCreds()})
 	b, _ := json.Marshal(out)
 	if !strings.Contains(string(b), secretKey) {
