@@ -77,20 +77,33 @@ func (a *Auth) AllowedValues(v TemplateVar) []string {
 // of some alternative of a URL template.
 func HostVars(tmpl string) []TemplateVar {
 	var out []TemplateVar
+	hostPlaces(tmpl, func(v TemplateVar, _ string, _, _ int, _ string) bool {
+		if !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+		return true
+	})
+	return out
+}
+
+// hostPlaces calls fn for each variable reference in the scheme, host or
+// port of each alternative of tmpl, with the alternative, the reference's
+// span in it and the text before it (earlier references read as "x"),
+// until fn returns false.
+func hostPlaces(tmpl string, fn func(v TemplateVar, alt string, start, end int, before string) bool) {
 	for _, alt := range Alternatives(tmpl) {
 		var before strings.Builder
 		last := 0
 		for _, loc := range varPattern.FindAllStringSubmatchIndex(alt, -1) {
 			before.WriteString(alt[last:loc[0]])
 			v := TemplateVar{Namespace: alt[loc[2]:loc[3]], Name: alt[loc[4]:loc[5]]}
-			if position(before.String()) <= posPort && !slices.Contains(out, v) {
-				out = append(out, v)
+			if position(before.String()) <= posPort && !fn(v, alt, loc[0], loc[1], before.String()) {
+				return
 			}
 			before.WriteString("x")
 			last = loc[1]
 		}
 	}
-	return out
 }
 
 // LabelParent returns the parent domain under which v fills one DNS label
@@ -104,25 +117,23 @@ func HostVars(tmpl string) []TemplateVar {
 // public suffix ("{{connection.x}}.co.uk") or is not a DNS name. Where
 // alternatives name different parents, the first is returned.
 func LabelParent(tmpl string, v TemplateVar) string {
-	parent := ""
-	for _, alt := range Alternatives(tmpl) {
-		var before strings.Builder
-		last := 0
-		for _, loc := range varPattern.FindAllStringSubmatchIndex(alt, -1) {
-			before.WriteString(alt[last:loc[0]])
-			w := TemplateVar{Namespace: alt[loc[2]:loc[3]], Name: alt[loc[4]:loc[5]]}
-			if w == v && position(before.String()) <= posPort {
-				p := labelParentAt(alt, loc[0], loc[1])
-				if p == "" {
-					return ""
-				}
-				if parent == "" {
-					parent = p
-				}
-			}
-			before.WriteString("x")
-			last = loc[1]
+	parent, ok := "", true
+	hostPlaces(tmpl, func(w TemplateVar, alt string, start, end int, _ string) bool {
+		if w != v {
+			return true
 		}
+		p := labelParentAt(alt, start, end)
+		if p == "" {
+			ok = false
+			return false
+		}
+		if parent == "" {
+			parent = p
+		}
+		return true
+	})
+	if !ok {
+		return ""
 	}
 	return parent
 }
@@ -240,20 +251,14 @@ func SecretHostProblems(d *Descriptor) []string {
 // host, a port number after it. Values placed in a path or query are
 // escaped and always fit.
 func HostValueOK(tmpl string, v TemplateVar, value string) bool {
-	for _, alt := range Alternatives(tmpl) {
-		var before strings.Builder
-		last := 0
-		for _, loc := range varPattern.FindAllStringSubmatchIndex(alt, -1) {
-			before.WriteString(alt[last:loc[0]])
-			w := TemplateVar{Namespace: alt[loc[2]:loc[3]], Name: alt[loc[4]:loc[5]]}
-			if w == v && position(before.String()) <= posPort {
-				if _, err := urlValue(v, value, before.String()); err != nil {
-					return false
-				}
+	ok := true
+	hostPlaces(tmpl, func(w TemplateVar, _ string, _, _ int, before string) bool {
+		if w == v {
+			if _, err := urlValue(v, value, before); err != nil {
+				ok = false
 			}
-			before.WriteString("x")
-			last = loc[1]
 		}
-	}
-	return true
+		return ok
+	})
+	return ok
 }
