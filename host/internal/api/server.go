@@ -25,6 +25,7 @@ import (
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/webhook"
@@ -60,7 +61,7 @@ type Server struct {
 	app     *fiber.App
 	log     *slog.Logger
 	metrics *httpMetrics
-	limiter *tenantLimiter
+	limiter *ratelimit.Keyed[string]
 	ready   atomic.Bool
 	// guards maps "METHOD /path" of every route to its guard; paths holds
 	// the registered paths (the only values the route metric label takes).

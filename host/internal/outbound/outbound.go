@@ -26,12 +26,12 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
+
+	"github.com/atomhq/atom/host/internal/ratelimit"
 )
 
 // Errors of the outbound client, for errors.Is.
@@ -114,17 +114,11 @@ type Client struct {
 	follow    *http.Client
 	noRedir   *http.Client
 
-	mu       sync.Mutex
-	limiters map[scopeKey]*limiterEntry
+	limiters *ratelimit.Keyed[scopeKey]
 	metrics  *metrics
 }
 
 type scopeKey struct{ tenant, provider string }
-
-type limiterEntry struct {
-	lim  *rate.Limiter
-	used time.Time
-}
 
 // New returns a Client configured by cfg.
 func New(cfg Config) *Client {
@@ -146,7 +140,11 @@ func New(cfg Config) *Client {
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
 	}
-	c := &Client{cfg: cfg, allow: map[string]bool{}, limiters: map[scopeKey]*limiterEntry{}}
+	c := &Client{cfg: cfg, allow: map[string]bool{}}
+	if cfg.Rate >= 0 {
+		// A pair unused for ten minutes starts again from a full bucket.
+		c.limiters = ratelimit.New[scopeKey](cfg.Rate, cfg.Burst, 10*time.Minute)
+	}
 	for _, h := range cfg.AllowPrivateHosts {
 		c.allow[strings.ToLower(strings.TrimSpace(h))] = true
 	}
@@ -443,36 +441,15 @@ func rewind(req *http.Request) (io.ReadCloser, error) {
 // take consumes a token of the request's scope, failing fast when the
 // bucket is empty.
 func (c *Client) take(ctx context.Context) error {
-	if c.cfg.Rate < 0 {
+	if c.limiters == nil {
 		return nil
 	}
 	k, ok := ctx.Value(scopeCtxKey{}).(scopeKey)
 	if !ok {
 		return nil
 	}
-	now := time.Now()
-	c.mu.Lock()
-	e := c.limiters[k]
-	if e == nil {
-		if len(c.limiters) >= 100_000 {
-			for key, v := range c.limiters {
-				if now.Sub(v.used) > 10*time.Minute {
-					delete(c.limiters, key)
-				}
-			}
-		}
-		e = &limiterEntry{lim: rate.NewLimiter(rate.Limit(c.cfg.Rate), c.cfg.Burst)}
-		c.limiters[k] = e
-	}
-	e.used = now
-	c.mu.Unlock()
-	r := e.lim.ReserveN(now, 1)
-	if !r.OK() {
-		return &RateLimitError{Tenant: k.tenant, Provider: k.provider, RetryAfter: time.Second}
-	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return &RateLimitError{Tenant: k.tenant, Provider: k.provider, RetryAfter: d}
+	if ok, wait := c.limiters.Allow(k, time.Now()); !ok {
+		return &RateLimitError{Tenant: k.tenant, Provider: k.provider, RetryAfter: wait}
 	}
 	return nil
 }
