@@ -28,3 +28,16 @@ if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
   fi
 fi
+
+# stripe-mock (Stripe's API, generated from its OpenAPI spec) for the e2e
+# test that runs every Stripe action through the REST API. A Go module:
+# installed from the module proxy into bin/tools, which `make clean` clears.
+STRIPE_MOCK_VERSION=v0.203.0
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+stripe_mock="$repo_root/bin/tools/stripe-mock"
+if [ ! -x "$stripe_mock" ] || [ "$(cat "$stripe_mock.version" 2>/dev/null)" != "$STRIPE_MOCK_VERSION" ]; then
+  echo "deps: installing stripe-mock $STRIPE_MOCK_VERSION into bin/tools"
+  mkdir -p "$repo_root/bin/tools"
+  GOBIN="$repo_root/bin/tools" "${GO:-go}" install "github.com/stripe/stripe-mock@$STRIPE_MOCK_VERSION"
+  echo "$STRIPE_MOCK_VERSION" >"$stripe_mock.version"
+fi

@@ -17,6 +17,7 @@ import (
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/plugins/native/stripe/stripe"
 )
 
 // stripeDescriptor replaces the catalog's Stripe entry with an API-key
@@ -96,7 +97,7 @@ func TestRESTToNativePlugin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if acts.Implementation != apiclient.ImplementationKindNative || len(acts.Actions) != 5 {
+			if acts.Implementation != apiclient.ImplementationKindNative || len(acts.Actions) != len(stripe.Actions()) {
 				t.Fatalf("actions %+v", acts)
 			}
 

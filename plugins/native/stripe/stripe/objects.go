@@ -400,8 +400,9 @@ func (o op) inputSchema() P {
 	s := object(append([]string(nil), o.Required...), o.Props)
 	var all []any
 	if o.List {
-		// Stripe pages forwards or backwards, not both at once.
-		all = append(all, P{"not": P{"required": []string{"starting_after", "ending_before"}}})
+		// Stripe pages forwards or backwards, not both at once: with
+		// starting_after, ending_before is refused by name.
+		s["dependentSchemas"] = P{"starting_after": P{"properties": P{"ending_before": false}}}
 	}
 	if len(o.AnyOf) > 0 {
 		var any_ []any
