@@ -101,6 +101,8 @@ func (f *fakeStripe) serve(w http.ResponseWriter, r *http.Request, raw []byte) {
 		})
 	case r.Method == http.MethodPost && r.URL.Path == "/v1/customers":
 		f.createCustomer(w, r, string(raw))
+	case strings.HasPrefix(r.URL.Path, "/v1/"):
+		f.echo(w, r, string(raw))
 	default:
 		stripeError(w, 404, "invalid_request_error", "", "",
 			fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, r.URL.Path))
@@ -134,6 +136,28 @@ func (f *fakeStripe) list(w http.ResponseWriter, r *http.Request, path, kind str
 		}
 	}
 	f.mu.Unlock()
+	if before := q.Get("ending_before"); before != "" {
+		idx := -1
+		for i, it := range items {
+			if it["id"] == before {
+				idx = i
+			}
+		}
+		if idx < 0 {
+			stripeError(w, 400, "invalid_request_error", "resource_missing", "ending_before",
+				fmt.Sprintf("No such %s: '%s'", kind, before))
+			return
+		}
+		// Newer than the cursor (items are newest first), the `limit`
+		// closest to it.
+		items = items[:idx]
+		more := len(items) > limit
+		if more {
+			items = items[len(items)-limit:]
+		}
+		providertest.WriteJSON(w, 200, map[string]any{"object": "list", "url": path, "has_more": more, "data": items})
+		return
+	}
 	if after := q.Get("starting_after"); after != "" {
 		idx := -1
 		for i, it := range items {
@@ -204,4 +228,25 @@ func nilIfEmpty(s string) any {
 		return nil
 	}
 	return s
+}
+
+// echo answers any other /v1/ endpoint with an object naming the request,
+// for cases whose point is the request the provider sends.
+func (f *fakeStripe) echo(w http.ResponseWriter, r *http.Request, body string) {
+	seg := strings.Split(strings.TrimPrefix(r.URL.EscapedPath(), "/v1/"), "/")
+	if r.Method == http.MethodGet && len(seg) == 1 {
+		providertest.WriteJSON(w, 200, map[string]any{"object": "list", "url": r.URL.Path, "has_more": false, "data": []any{}})
+		return
+	}
+	obj := map[string]any{"object": strings.TrimSuffix(seg[0], "s"), "method": r.Method}
+	if len(seg) > 1 {
+		id, _ := url.PathUnescape(seg[1])
+		obj["id"] = id
+	} else {
+		obj["id"] = "new_1"
+	}
+	if r.Method == http.MethodDelete {
+		obj["deleted"] = true
+	}
+	providertest.WriteJSON(w, 200, obj)
 }

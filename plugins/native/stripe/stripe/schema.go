@@ -123,8 +123,8 @@ func idOnly(extra P) P { return with(P{"id": ident(), "expand": expand()}, extra
 func listParams(created bool, extra P) P {
 	p := with(P{
 		"limit":          intRange(1, 100),
-		"starting_after": str(5000),
-		"ending_before":  str(5000),
+		"starting_after": with(str(5000), P{"description": "id of the last object of the previous page (next_starting_after); not with ending_before"}),
+		"ending_before":  with(str(5000), P{"description": "id of the first object of the following page, to page backwards (next_ending_before); not with starting_after"}),
 		"expand":         expand(),
 	}, extra)
 	if created {

@@ -1,6 +1,7 @@
 package stripe_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/atomhq/atom/plugins/native/stripe/stripe"
@@ -33,6 +34,18 @@ func TestActions(t *testing.T) {
 		{Name: "create_customer", Action: "create_customer", Input: `{"email":"new@example.com","name":"New Person","metadata":{"plan":"pro","tenant":"t1"}}`, Creds: apiKey},
 		{Name: "create_customer_bad_email", Action: "create_customer", Input: `{"email":"not-an-email"}`, Creds: apiKey, Failed: true},
 		{Name: "list_charges_customer", Action: "list_charges", Input: `{"customer":"cus_0002"}`, Creds: apiKey},
+		{Name: "list_customers_backwards", Action: "list_customers", Input: `{"limit":2,"ending_before":"cus_0001"}`, Creds: apiKey},
+		{Name: "list_customers_created_expand", Action: "list_customers", Input: `{"created":{"gte":1700000002,"lt":1700000005},"expand":["data.default_source","data.test_clock"]}`, Creds: apiKey},
+		{Name: "list_customers_both_cursors", Action: "list_customers", Input: `{"starting_after":"cus_0004","ending_before":"cus_0001"}`, Creds: apiKey, Failed: true},
+		{Name: "create_customer_name_too_long", Action: "create_customer", Input: `{"name":"` + strings.Repeat("n", 257) + `"}`, Creds: apiKey, Failed: true},
+		{Name: "create_customer_metadata_bracket", Action: "create_customer", Input: `{"metadata":{"a][amount":"1"}}`, Creds: apiKey, Failed: true},
+		{Name: "update_customer_escaped_id", Action: "update_customer", Input: `{"id":"cus_1/../../v1/balance","description":"VIP","metadata":{"tier":""}}`, Creds: apiKey},
+		{Name: "delete_product", Action: "delete_product", Input: `{"id":"prod_1"}`, Creds: apiKey},
+		{Name: "create_subscription_items", Action: "create_subscription", Input: `{"customer":"cus_0001","items":[{"price":"price_a","quantity":2},{"price":"price_b","metadata":{"seat":"x"}}],"trial_end":"now","cancel_at_period_end":false}`, Creds: apiKey},
+		{Name: "create_subscription_no_items", Action: "create_subscription", Input: `{"customer":"cus_0001","items":[]}`, Creds: apiKey, Failed: true},
+		{Name: "create_payment_intent", Action: "create_payment_intent", Input: `{"amount":2000,"currency":"eur","automatic_payment_methods":{"enabled":true,"allow_redirects":"never"}}`, Creds: apiKey},
+		{Name: "cancel_subscription", Action: "cancel_subscription", Input: `{"id":"sub_1","invoice_now":true,"cancellation_details":{"feedback":"unused"}}`, Creds: apiKey},
+		{Name: "list_events_types", Action: "list_events", Input: `{"types":["invoice.paid","invoice.payment_failed"],"created":1700000000}`, Creds: apiKey},
 		{Name: "rate_limited", Action: "get_balance", Input: `{}`, Creds: provider.Credentials{Type: "api_key", APIKey: "sk_test_ratelimited"}, Failed: true},
 	})
 }
