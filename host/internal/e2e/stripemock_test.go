@@ -137,6 +137,7 @@ var stripeMockListening = regexp.MustCompile(`Listening for HTTP at address: (\S
 func startStripeMock(t *testing.T) string {
 	t.Helper()
 	bin := stripeMockBinary(t)
+	t.Logf("stripe-mock: %s", bin)
 	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:", "-https-addr", "127.0.0.1:")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
