@@ -378,6 +378,7 @@ func refuseBadStripeInput(t *testing.T, h *hosttest.Host, tap *stripeTap) {
 		{"list_invoices", map[string]any{"created": map[string]any{"after": 1}}, "input /created"},
 		{"create_refund", map[string]any{"amount": 100}, "missing property 'charge'"},
 		{"create_subscription", map[string]any{"customer": "cus_1", "items": []any{}}, "input /items"},
+		{"create_subscription", map[string]any{"customer": "cus_1", "items": []any{map[string]any{"quantity": 1}}}, "input /items/0: missing property 'price'"},
 		{"create_price", map[string]any{"currency": "usd", "product": "prod_1", "recurring": map[string]any{"interval": "fortnight"}}, "input /recurring/interval"},
 		{"create_checkout_session", map[string]any{"mode": "donation"}, "input /mode"},
 		{"create_product", map[string]any{"name": "p", "unit_label": long(13)}, "input /unit_label"},

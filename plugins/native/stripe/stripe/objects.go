@@ -110,8 +110,10 @@ var (
 	})
 )
 
-func lineItem(extra P) P {
-	return object(nil, with(P{"price": str(5000), "quantity": integer(0), "metadata": metadata()}, extra))
+// lineItem is a price with a quantity; required lists what the endpoint
+// requires of each item (an update may name the item by id instead).
+func lineItem(required []string, extra P) P {
+	return object(required, with(P{"price": str(5000), "quantity": integer(0), "metadata": metadata()}, extra))
 }
 
 // ops are the Stripe actions beyond test_connection and get_balance, in
@@ -262,7 +264,7 @@ var ops = []op{
 		Method: http.MethodPost, Path: "/v1/subscriptions", Object: "subscription", Doc: ref + "subscriptions/create",
 		Required: []string{"customer", "items"}, Props: with(subscriptionFields, P{
 			"customer":          ident(),
-			"items":             with(arrayOf(20, lineItem(nil)), P{"minItems": 1}),
+			"items":             with(arrayOf(20, lineItem([]string{"price"}, nil)), P{"minItems": 1}),
 			"currency":          currency(),
 			"trial_period_days": integer(0),
 		})},
@@ -273,7 +275,7 @@ var ops = []op{
 		Method: http.MethodPost, Path: "/v1/subscriptions/{id}", Object: "subscription", Doc: ref + "subscriptions/update",
 		Required: []string{"id"}, Props: with(subscriptionFields, P{
 			"id":    ident(),
-			"items": arrayOf(20, lineItem(P{"id": str(5000), "deleted": boolean(), "clear_usage": boolean()})),
+			"items": arrayOf(20, lineItem(nil, P{"id": str(5000), "deleted": boolean(), "clear_usage": boolean()})),
 		})},
 	{Name: "cancel_subscription", Display: "Cancel subscription", Desc: "Cancels a subscription immediately.",
 		Method: http.MethodDelete, Path: "/v1/subscriptions/{id}", Object: "subscription", Doc: ref + "subscriptions/cancel",
@@ -352,7 +354,7 @@ var ops = []op{
 			"mode":        enum("payment", "setup", "subscription"),
 			"success_url": uri(), "cancel_url": uri(), "return_url": uri(),
 			"ui_mode": enum("embedded", "hosted"),
-			"line_items": arrayOf(100, lineItem(P{"adjustable_quantity": object([]string{"enabled"}, P{
+			"line_items": arrayOf(100, lineItem([]string{"price"}, P{"adjustable_quantity": object([]string{"enabled"}, P{
 				"enabled": boolean(), "maximum": integer(1), "minimum": integer(0),
 			})})),
 			"customer": str(5000), "customer_email": email(), "client_reference_id": str(200),
