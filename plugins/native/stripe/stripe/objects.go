@@ -128,7 +128,7 @@ var ops = []op{
 		Required: []string{"id"}, Props: idOnly(nil)},
 	{Name: "update_customer", Display: "Update customer", Desc: "Updates the fields given; fields left out keep their value.",
 		Method: http.MethodPost, Path: "/v1/customers/{id}", Object: "customer", Doc: ref + "customers/update",
-		Required: []string{"id"}, Props: with(customerFields, P{"id": ident(), "default_source": str(5000)})},
+		Required: []string{"id"}, Props: with(customerFields, P{"id": ident(), "default_source": str(500)})},
 	{Name: "delete_customer", Display: "Delete customer", Desc: "Deletes a customer and cancels their active subscriptions.",
 		Method: http.MethodDelete, Path: "/v1/customers/{id}", Object: "customer", Doc: ref + "customers/delete",
 		Required: []string{"id"}, Props: P{"id": ident()}},
