@@ -158,9 +158,10 @@ type ConnectionList struct {
 // ConnectionStatus is the ConnectionStatus object of the REST API (components/schemas/ConnectionStatus).
 type ConnectionStatus struct {
 	// Connected: True when an active connection exists.
-	Connected  bool        `json:"connected"`
-	Connection *Connection `json:"connection,omitempty"`
-	Provider   string      `json:"provider"`
+	Connected  bool           `json:"connected"`
+	Connection *Connection    `json:"connection,omitempty"`
+	OAuthApp   *OAuthAppState `json:"oauth_app,omitempty"`
+	Provider   string         `json:"provider"`
 }
 
 // CreateAPIKeyRequest is the CreateAPIKeyRequest object of the REST API (components/schemas/CreateAPIKeyRequest).
@@ -360,6 +361,22 @@ type OAuthAppRequest struct {
 	ClientSecret string `json:"client_secret"`
 	// Scopes: At most 4096 characters joined with spaces.
 	Scopes []string `json:"scopes,omitempty"`
+}
+
+// OAuthAppState: Present when the provider's primary way to connect is OAuth 2.0 or 1.0a: which OAuth app a
+// connect would use. The tenant's own app (PUT /api/v1/oauth-apps/{provider}) wins over the
+// operator's `{PROVIDER}_CLIENT_ID` and `_CLIENT_SECRET`; the operator's client id is never shown.
+type OAuthAppState struct {
+	// ClientID is the tenant's own app's client id (source tenant only).
+	ClientID string `json:"client_id,omitempty"`
+	// Configured: True when the tenant's own app or the operator's is set.
+	Configured bool `json:"configured"`
+	// Message: What to do when no app is configured; the text a connect answers with.
+	Message string `json:"message,omitempty"`
+	// RedirectURI is the callback URL to register with the provider's app.
+	RedirectURI string `json:"redirect_uri"`
+	// Source: Whose app a connect would use; absent when none.
+	Source string `json:"source,omitempty"`
 }
 
 // Page is the Page object of the REST API (components/schemas/Page).

@@ -259,11 +259,24 @@ func (s *Service) oauthClient(ctx context.Context, tenantID, provider string) (c
 	c.Secret = strings.TrimSpace(s.cfg.Env(env + "_CLIENT_SECRET"))
 	c.HostWide = true
 	if c.ID == "" || c.Secret == "" {
-		return client{}, &Error{Code: CodeNotConfigured, Status: 400, Msg: fmt.Sprintf(
-			"%s is not configured: set %s_CLIENT_ID and %s_CLIENT_SECRET, or register a tenant OAuth app with PUT /api/v1/oauth-apps/%s",
-			provider, env, env, provider)}
+		return client{}, &Error{Code: CodeNotConfigured, Status: 400, Msg: notConfiguredMsg(provider)}
 	}
 	return c, nil
+}
+
+// hostClientSet reports whether the operator set {PROVIDER}_CLIENT_ID and
+// _CLIENT_SECRET for provider.
+func (s *Service) hostClientSet(provider string) bool {
+	env := EnvName(provider)
+	return strings.TrimSpace(s.cfg.Env(env+"_CLIENT_ID")) != "" && strings.TrimSpace(s.cfg.Env(env+"_CLIENT_SECRET")) != ""
+}
+
+// notConfiguredMsg says what to do when provider has no OAuth app: the
+// operator's environment variables or the tenant's own app.
+func notConfiguredMsg(provider string) string {
+	env := EnvName(provider)
+	return fmt.Sprintf("%s is not configured: set %s_CLIENT_ID and %s_CLIENT_SECRET, or register a tenant OAuth app with PUT /api/v1/oauth-apps/%s",
+		provider, env, env, provider)
 }
 
 func splitScopes(s string) []string {

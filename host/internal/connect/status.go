@@ -22,6 +22,28 @@ type ConnectionStatus struct {
 	Connected  bool            `json:"connected"`
 	Provider   string          `json:"provider"`
 	Connection *ConnectionInfo `json:"connection,omitempty"`
+	// OAuthApp says, for a provider whose primary way to connect is OAuth
+	// 2.0 or 1.0a, which OAuth app a connect would use.
+	OAuthApp *OAuthAppState `json:"oauth_app,omitempty"`
+}
+
+// OAuthAppState says which OAuth app a connect would use, so a client can
+// tell the tenant before it starts a flow that cannot work. It never
+// holds the operator's client id or any secret.
+type OAuthAppState struct {
+	// Configured is true when the tenant has its own app or the operator
+	// set {PROVIDER}_CLIENT_ID and _CLIENT_SECRET.
+	Configured bool `json:"configured"`
+	// Source is "tenant" (the tenant's own app, which wins) or "host" (the
+	// operator's); empty when none is configured.
+	Source string `json:"source,omitempty"`
+	// ClientID is the tenant's own app's client id (source "tenant" only).
+	ClientID string `json:"client_id,omitempty"`
+	// Message says what to do when no app is configured: the same text a
+	// connect answers with.
+	Message string `json:"message,omitempty"`
+	// RedirectURI is the callback URL to register with the provider's app.
+	RedirectURI string `json:"redirect_uri"`
 }
 
 // ConnectionInfo describes one connection without its secrets.
@@ -55,17 +77,52 @@ func Info(c *store.Connection) *ConnectionInfo {
 // Status reports the tenant's connection to provider. A missing connection
 // is {"connected": false}, not an error.
 func (s *Service) Status(ctx context.Context, tenantID, userID, provider string) (*ConnectionStatus, error) {
-	if _, err := s.descriptor(provider); err != nil {
+	d, err := s.descriptor(provider)
+	if err != nil {
 		return nil, err
+	}
+	st := &ConnectionStatus{Provider: provider}
+	if d.Auth.Kind == catalog.AuthOAuth2 || d.Auth.Kind == catalog.AuthOAuth1 {
+		if st.OAuthApp, err = s.oauthAppState(ctx, tenantID, provider); err != nil {
+			return nil, err
+		}
 	}
 	c, err := s.getConnection(ctx, tenantID, userID, provider)
 	if errors.Is(err, ErrProviderNotConnected) {
-		return &ConnectionStatus{Provider: provider}, nil
+		return st, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &ConnectionStatus{Connected: c.Status == store.StatusActive, Provider: provider, Connection: Info(c)}, nil
+	st.Connected, st.Connection = c.Status == store.StatusActive, Info(c)
+	return st, nil
+}
+
+// oauthAppState says which OAuth app a connect to provider would use,
+// in the order oauthClient picks them.
+func (s *Service) oauthAppState(ctx context.Context, tenantID, provider string) (*OAuthAppState, error) {
+	st := &OAuthAppState{RedirectURI: s.RedirectURI(provider)}
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		app, err := tx.GetOAuthApp(ctx, provider)
+		if err == nil {
+			st.Configured, st.Source, st.ClientID = true, "tenant", app.ClientID
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case st.Configured:
+	case s.hostClientSet(provider):
+		st.Configured, st.Source = true, "host"
+	default:
+		st.Message = notConfiguredMsg(provider)
+	}
+	return st, nil
 }
 
 // List returns every connection of the tenant.
