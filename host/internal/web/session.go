@@ -315,7 +315,12 @@ func (u *UI) signIn(c *fiber.Ctx) error {
 	if key == "" {
 		return api.Fail(http.StatusBadRequest, "invalid_input", "api_key is required: paste a tenant API key")
 	}
-	invalid := api.Fail(http.StatusUnauthorized, "unauthorized", "invalid or revoked API key")
+	if u.cfg.AdminKey != "" && subtle.ConstantTimeCompare([]byte(key), []byte(u.cfg.AdminKey)) == 1 {
+		// Whoever sends the admin key already holds it: saying so tells
+		// them nothing the admin API would not.
+		return api.Fail(http.StatusUnauthorized, "admin_key", "this is the admin key (ATOM_ADMIN_KEY), which the page does not take: you may have pasted the admin key; sign in with a tenant API key instead")
+	}
+	invalid := api.Fail(http.StatusUnauthorized, "unauthorized", "invalid or revoked API key: paste a tenant API key (atom_…)")
 	lookup, ok := apikey.Lookup(key)
 	if !ok {
 		return invalid

@@ -19,7 +19,8 @@
 //
 //	GET    /integrations               the page
 //	GET    /integrations/popup-done    end of the OAuth popup; tells the opener
-//	GET    /integrations/assets/*      the page's script and style sheet
+//	GET    /integrations/assets/*      the page's script, style sheet and icon
+//	GET    /favicon.ico                the icon (SVG), for browsers that ask the root
 //	GET    /integrations/session       {"signed_in","tenant_id","csrf_token","expires_at"}
 //	POST   /integrations/session       sign in: form or JSON {"api_key"}
 //	DELETE /integrations/session       sign out (X-CSRF-Token)
@@ -67,6 +68,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// AdminKey is ATOM_ADMIN_KEY: sign-in refuses it with a message that
+	// says so, since the page only takes tenant keys.
+	AdminKey string
 }
 
 // UI is the integrations page. It implements api.WebUI and is safe for
@@ -131,7 +135,7 @@ func New(cfg Config) (*UI, error) {
 // app.Options.Hooks (atom serve lists it in hooks()).
 func Hook() func(ctx context.Context, h *app.Host, deps *api.Deps) error {
 	return func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-		u, err := New(Config{Store: h.Store, Keyring: h.Keyring, BaseURL: h.Config.BaseURL, Logger: h.Log})
+		u, err := New(Config{Store: h.Store, Keyring: h.Keyring, BaseURL: h.Config.BaseURL, Logger: h.Log, AdminKey: h.Config.AdminKey})
 		if err != nil {
 			return err
 		}
@@ -149,6 +153,7 @@ func (u *UI) Mount(a *api.Router) {
 	a.Get("/integrations/", func(c *fiber.Ctx) error { return c.Redirect("/integrations", http.StatusMovedPermanently) })
 	a.Get("/integrations/popup-done", u.page("popup-done.html"))
 	a.Get("/integrations/assets/:name", u.serveAsset)
+	a.Get("/favicon.ico", u.favicon)
 	a.Get("/integrations/session", u.sessionInfo)
 	a.Post("/integrations/session", u.signIn)
 	a.Delete("/integrations/session", u.signOut)
@@ -182,6 +187,16 @@ func (u *UI) serveAsset(c *fiber.Ctx) error {
 	}
 	securityHeaders(c)
 	c.Set("Cache-Control", "no-cache")
+	c.Set(fiber.HeaderContentType, a.contentType)
+	return c.Send(a.body)
+}
+
+// favicon answers the browser's default /favicon.ico with the page's SVG
+// icon; the pages also link it.
+func (u *UI) favicon(c *fiber.Ctx) error {
+	a := u.assets["favicon.svg"]
+	securityHeaders(c)
+	c.Set("Cache-Control", "public, max-age=86400")
 	c.Set(fiber.HeaderContentType, a.contentType)
 	return c.Send(a.body)
 }
