@@ -12,7 +12,7 @@
     token_exchange_failed: 'Token exchange failed: the provider refused to exchange the authorization code. Check the client id, client secret and redirect URI of the OAuth app.',
     access_denied: 'Access denied: the authorization was declined at the provider.',
     provider_not_connected: 'Provider not connected: connect it first.',
-    not_configured: 'This provider has no OAuth app on this host: set {PROVIDER}_CLIENT_ID and {PROVIDER}_CLIENT_SECRET, or register the tenant\'s own app.',
+    not_configured: 'This provider has no OAuth app on this host: register your own OAuth app in its panel, or ask the operator to set its client id and secret.',
     unknown_provider: 'Unknown provider: it is not in the catalog.',
     invalid_return_to: 'The return address was refused by the host.',
     refresh_failed: 'Token refresh failed: reconnect the provider.',
@@ -26,6 +26,14 @@
     oauth2: 'OAuth 2.0', oauth2_cc: 'OAuth 2.0 client credentials', oauth1: 'OAuth 1.0a',
     api_key: 'API key', basic: 'Basic', custom: 'Custom fields', none: 'No auth',
   };
+
+  // Sites of other integration products: the catalog data came from them,
+  // and their pages are not the provider's own documentation.
+  const INTEGRATOR_SITES = ['nango.dev', 'activepieces.com'];
+
+  // Labels of the services' own sub-domains, dropped to reach the
+  // provider's site from its API or sign-in host (api.stripe.com → stripe.com).
+  const SERVICE_LABELS = new Set(['api', 'www', 'app', 'apps', 'oauth', 'oauth2', 'auth', 'login', 'accounts', 'account', 'connect', 'secure', 'id', 'rest', 'developer', 'developers', 'graph']);
 
   const state = {
     csrf: '',
@@ -266,6 +274,39 @@
     return s;
   }
 
+  // authWays lists every way the descriptor offers to connect: its
+  // primary auth, then its alternatives, one per kind.
+  function authWays(d) {
+    const out = [];
+    const seen = new Set();
+    for (const a of [d.auth || { kind: 'none' }].concat(d.auth_alternatives || [])) {
+      const k = a.kind || 'none';
+      if (!seen.has(k)) {
+        seen.add(k);
+        out.push(a);
+      }
+    }
+    return out;
+  }
+
+  // monogram is the provider's mark: its initials on a colour derived
+  // from its id (the catalog holds no logos, and the page loads nothing
+  // from other sites).
+  function monogram(d) {
+    const words = d.name.replace(/\(.*?\)/g, ' ').split(/[^A-Za-z0-9]+/).filter(Boolean);
+    let letters = words.length > 1 ? words[0][0] + words[1][0] : (words[0] || d.id).slice(0, 2);
+    letters = letters.charAt(0).toUpperCase() + letters.slice(1).toLowerCase();
+    let h = 0;
+    for (const c of d.id) {
+      h = (h * 31 + c.charCodeAt(0)) >>> 0;
+    }
+    const m = document.createElement('span');
+    m.className = 'logo mono-' + (h % 12);
+    m.setAttribute('aria-hidden', 'true');
+    m.textContent = letters;
+    return m;
+  }
+
   function badge(text, cls) {
     const b = document.createElement('span');
     b.className = 'badge ' + cls;
@@ -288,7 +329,10 @@
     const badges = document.createElement('div');
     badges.className = 'badges';
     const kind = (d.auth && d.auth.kind) || 'none';
-    badges.append(badge(AUTH_LABELS[kind] || kind, 'auth'));
+    const kinds = authWays(d).map((a) => a.kind);
+    for (const k of kinds) {
+      badges.append(badge(AUTH_LABELS[k] || k, 'auth'));
+    }
     for (const impl of d.implementations || []) {
       badges.append(badge(impl, 'impl impl-' + impl));
     }
@@ -299,11 +343,11 @@
     btn.type = 'button';
     btn.className = 'open';
     btn.addEventListener('click', () => openPanel(d.id, btn));
-    li.append(main, st, btn);
+    li.append(monogram(d), main, st, btn);
     const cats = d.categories || [];
     return {
-      d, el: li, stateEl: st, btn, kind, cats,
-      text: [d.name, d.id, cats.join(' '), kind].join(' ').toLowerCase(),
+      d, el: li, stateEl: st, btn, kind, kinds, cats,
+      text: [d.name, d.id, cats.join(' '), kinds.join(' ')].join(' ').toLowerCase(),
       connected: false,
     };
   }
@@ -347,7 +391,7 @@
     const connectedOnly = $('connected-only').checked;
     let shown = 0;
     for (const e of state.entries) {
-      let ok = (!cat || e.cats.includes(cat)) && (!auth || e.kind === auth) &&
+      let ok = (!cat || e.cats.includes(cat)) && (!auth || e.kinds.includes(auth)) &&
         (!impl || (e.d.implementations || []).includes(impl)) && (!connectedOnly || e.connected);
       for (let i = 0; ok && i < words.length; i++) {
         ok = e.text.includes(words[i]);
@@ -442,6 +486,18 @@
     return isNaN(d) ? t : d.toLocaleString();
   }
 
+  // fmtShort is a time for a narrow table column: the time of day for
+  // today, else the date and time without seconds.
+  function fmtShort(t) {
+    const d = new Date(t);
+    if (!t || isNaN(d)) {
+      return t || '—';
+    }
+    const today = new Date().toDateString() === d.toDateString();
+    return today ? d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+      : d.toLocaleString([], { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  }
+
   function humanize(name) {
     const s = name.replace(/[_-]+/g, ' ').replace(/([a-z0-9])([A-Z])/g, '$1 $2').trim();
     return s.charAt(0).toUpperCase() + s.slice(1).toLowerCase();
@@ -453,15 +509,14 @@
 
   async function renderPanel(d) {
     const body = $('panel-body');
-    const kind = (d.auth && d.auth.kind) || 'none';
     const meta = el('dl', { class: 'meta' },
       el('dt', { text: 'Id' }), el('dd', { text: d.id }),
       el('dt', { text: 'Categories' }), el('dd', { text: (d.categories || []).join(', ') || '—' }),
-      el('dt', { text: 'Authentication' }), el('dd', { text: AUTH_LABELS[kind] || kind }),
+      el('dt', { text: 'Authentication' }), el('dd', { text: authWays(d).map((a) => AUTH_LABELS[a.kind] || a.kind).join(' or ') }),
       el('dt', { text: 'Implementation' }), el('dd', { text: (d.implementations || []).join(', ') || '—' }));
-    const docs = safeURL(d.docs_url || '');
-    if (docs) {
-      meta.append(el('dt', { text: 'Docs' }), el('dd', {}, el('a', { href: docs, rel: 'noopener noreferrer', target: '_blank', text: docs })));
+    const link = providerLink(d);
+    if (link) {
+      meta.append(el('dt', { text: link.label }), el('dd', {}, el('a', { href: link.href, id: 'provider-link', rel: 'noopener noreferrer', target: '_blank', text: link.text })));
     }
     const conn = el('section', { class: 'conn', 'aria-labelledby': 'conn-title' }, el('h3', { id: 'conn-title', text: 'Connection' }), el('p', { class: 'muted', text: 'Loading…' }));
     body.replaceChildren(meta, conn);
@@ -480,7 +535,7 @@
       parts.push(connectionDetails(d, st));
     }
     if (!st.connected) {
-      parts.push(connectForm(d, !!st.connection));
+      parts.push(connectChoice(d, st));
     }
     conn.replaceChildren(...parts);
     if (st.connected) {
@@ -525,22 +580,179 @@
     return el('div', {}, dl, disc, confirmBox);
   }
 
-  function paramFields(d, form) {
-    const a = d.auth || {};
+  // providerLink is the provider's own documentation when the catalog
+  // names it, else the provider's site taken from its API or sign-in
+  // address. Pages of other integration products are never shown.
+  function providerLink(d) {
+    const docs = safeURL(d.docs_url || '');
+    if (docs && !INTEGRATOR_SITES.some((h) => new URL(docs).hostname === h || new URL(docs).hostname.endsWith('.' + h))) {
+      return { label: 'Docs', href: docs, text: docs };
+    }
+    for (const a of authWays(d)) {
+      for (const u of [(d.api || {}).base_url, a.authorization_url, a.token_url]) {
+        if (!u || u.includes('{{')) {
+          continue;
+        }
+        const x = safeURL(u);
+        if (!x) {
+          continue;
+        }
+        const host = new URL(x).hostname;
+        if (host === 'localhost' || /^[0-9.]+$/.test(host) || host.startsWith('[')) {
+          continue;
+        }
+        const labels = host.split('.');
+        while (labels.length > 2 && SERVICE_LABELS.has(labels[0])) {
+          labels.shift();
+        }
+        const site = 'https://' + labels.join('.') + '/';
+        return { label: 'Website', href: site, text: labels.join('.') };
+      }
+    }
+    return null;
+  }
+
+  // reasonText says in the user's words why an entry cannot be connected;
+  // the catalog's own reason stays available as the technical detail.
+  function reasonText(reason) {
+    const r = reason || '';
+    if (/needs a provider-specific credential exchange/.test(r)) {
+      return 'Its sign-in trades your credentials for a token in a way of its own, which Atom does not do yet. A native plugin for it can.';
+    }
+    if (/is not supported by Atom's connection flows/.test(r)) {
+      return 'It signs in a way Atom does not support yet.';
+    }
+    if (/no API base URL/.test(r)) {
+      return 'Atom does not know the address of its API yet.';
+    }
+    if (/runtime template expressions/.test(r)) {
+      return 'Each request needs values computed at call time (such as signatures), which Atom does not compute yet.';
+    }
+    if (/token request|token endpoint/.test(r)) {
+      return 'Its token request works in a way Atom does not support yet.';
+    }
+    if (/without an? .*URL/.test(r)) {
+      return 'The catalog lacks one of its sign-in addresses.';
+    }
+    return 'Its catalog data is incomplete.';
+  }
+
+  // Where a template variable goes: the places of a descriptor that may
+  // carry {{credentials.X}} or {{connection.X}}.
+  function whereUsed(d, a, scope, name) {
+    const re = new RegExp('\\{\\{\\s*' + scope + '\\.' + name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '\\s*(\\}\\}|\\|\\|)');
+    const out = [];
+    const api = d.api || {};
+    if (re.test(api.base_url || '')) {
+      out.push('the API address (' + (api.base_url || '').replace(/\{\{\s*connection\.([A-Za-z0-9_]+)[^}]*\}\}/g, '<$1>') + ')');
+    }
+    for (const [h, v] of Object.entries(api.headers || {})) {
+      if (re.test(v)) {
+        out.push('the ' + h + ' header of every request');
+      }
+    }
+    if (re.test(a.authorization_url || '') || Object.values(a.authorization_params || {}).some((v) => re.test(v))) {
+      out.push('the sign-in address at ' + d.name);
+    }
+    if (re.test(a.token_url || '') || Object.values(a.token_params || {}).some((v) => re.test(v)) || Object.values(a.token_headers || {}).some((v) => re.test(v))) {
+      out.push('the token request');
+    }
+    if (re.test(a.check_url || '')) {
+      out.push('the check Atom makes when you connect');
+    }
+    return out;
+  }
+
+  function joinPlaces(places) {
+    if (places.length <= 1) {
+      return places[0] || '';
+    }
+    return places.slice(0, -1).join(', ') + ' and ' + places[places.length - 1];
+  }
+
+  // keyPlacement says where an API key goes, the way the host applies it
+  // (connect.ApplyCredentials): the descriptor's placement, else its
+  // default headers, else "Authorization: Bearer".
+  function keyPlacement(d, a, field) {
+    if (a.api_key_in === 'query') {
+      return 'Sent as the query parameter ' + (a.api_key_name || 'api_key') + ' of every request' + (a.api_key_prefix ? ', after "' + a.api_key_prefix + '"' : '') + '.';
+    }
+    if (a.api_key_in === 'header' || a.api_key_name) {
+      return 'Sent in the ' + (a.api_key_name || 'Authorization') + ' header of every request' + (a.api_key_prefix ? ' as "' + a.api_key_prefix.trim() + ' <key>"' : '') + '.';
+    }
+    if (Object.keys((d.api || {}).headers || {}).length) {
+      const places = whereUsed(d, a, 'credentials', field);
+      return places.length ? 'Goes into ' + joinPlaces(places) + '.' : 'Kept with the connection for the provider\'s plugin.';
+    }
+    return 'Sent in the Authorization header of every request as "Bearer <key>".';
+  }
+
+  function fieldHint(id, text) {
+    return text ? el('p', { id: id + '-hint', class: 'hint', text }) : null;
+  }
+
+  // connectChoice offers every way the descriptor has to connect; the
+  // chosen way's form follows.
+  function connectChoice(d, st) {
+    const reconnect = !!st.connection;
+    if (!d.connectable) {
+      return el('div', {},
+        el('p', { class: 'muted', id: 'not-connectable', text: 'This integration cannot be connected yet. ' + reasonText(d.not_connectable_reason) }),
+        d.not_connectable_reason ? el('details', {}, el('summary', { text: 'Technical detail' }), el('p', { class: 'hint', text: d.not_connectable_reason })) : null);
+    }
+    const ways = authWays(d).filter((a, i) => i === 0 || a.kind !== 'oauth2' && a.kind !== 'oauth1' && a.kind !== 'none');
+    if (ways.length === 1) {
+      return connectForm(d, ways[0], st, reconnect);
+    }
+    const box = el('div', { class: 'ways' });
+    const group = el('fieldset', { class: 'way-choice' }, el('legend', { text: 'How to connect' }));
+    const slot = el('div');
+    ways.forEach((a, i) => {
+      const id = 'way-' + a.kind;
+      const input = el('input', { type: 'radio', name: 'way', id, value: a.kind, checked: i === 0 });
+      input.addEventListener('change', () => slot.replaceChildren(connectForm(d, a, st, reconnect)));
+      group.append(el('div', { class: 'field check' }, input, el('label', { for: id, text: wayLabel(d, a) })));
+    });
+    slot.append(connectForm(d, ways[0], st, reconnect));
+    box.append(group, slot);
+    return box;
+  }
+
+  function wayLabel(d, a) {
+    switch (a.kind) {
+      case 'oauth2':
+      case 'oauth1':
+        return 'Sign in at ' + d.name + ' (' + AUTH_LABELS[a.kind] + ')';
+      case 'api_key':
+        return 'API key';
+      case 'basic':
+        return 'User name and password';
+      case 'oauth2_cc':
+        return 'Client id and secret (OAuth 2.0 client credentials)';
+      default:
+        return AUTH_LABELS[a.kind] || a.kind;
+    }
+  }
+
+  function paramFields(d, a, form) {
     const optional = new Set(a.optional_connection_params || []);
     const options = a.connection_param_options || {};
     for (const p of a.connection_params || []) {
       const id = 'param-' + p;
+      const places = whereUsed(d, a, 'connection', p);
+      const hint = (places.length ? 'Goes into ' + joinPlaces(places) + '.' : 'Kept with the connection.') +
+        (options[p] && options[p].length ? '' : optional.has(p) ? ' Leave it empty unless you need it.' : '');
       let input;
+      const common = { id, name: p, 'data-param': p, required: !optional.has(p), 'aria-describedby': id + '-hint' };
       if (options[p] && options[p].length) {
-        input = el('select', { id, name: p, 'data-param': p, required: !optional.has(p) });
+        input = el('select', common);
         for (const v of options[p]) {
           input.append(el('option', { value: v, text: v }));
         }
       } else {
-        input = el('input', { id, name: p, 'data-param': p, type: 'text', autocomplete: 'off', spellcheck: 'false', required: !optional.has(p) });
+        input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false' }, common));
       }
-      form.append(el('div', { class: 'field' }, el('label', { for: id, text: humanize(p) + (optional.has(p) ? ' (optional)' : '') }), input));
+      form.append(el('div', { class: 'field' }, el('label', { for: id, text: humanize(p) + (optional.has(p) ? ' (optional)' : '') }), input, fieldHint(id, hint)));
     }
   }
 
@@ -554,40 +766,65 @@
     return params;
   }
 
-  function connectForm(d, reconnect) {
-    const kind = (d.auth && d.auth.kind) || 'none';
+  function connectForm(d, a, st, reconnect) {
+    const kind = a.kind || 'none';
     const form = el('form', { id: 'connect-form', class: 'stack', novalidate: false });
     const err = el('p', { id: 'connect-error', class: 'error', role: 'alert', hidden: true });
-    if (!d.connectable) {
-      return el('p', { class: 'muted', text: 'This integration cannot be connected yet: ' + (d.not_connectable_reason || 'its data is incomplete') + '.' });
-    }
     if (kind === 'none') {
       return el('p', { class: 'muted', text: 'This integration needs no credentials.' });
     }
     const verb = reconnect ? 'Reconnect ' : 'Connect ';
     if (kind === 'oauth2' || kind === 'oauth1') {
-      form.append(el('p', { text: 'You sign in at ' + d.name + ' in a new window and approve access' + ((d.auth.scopes || []).length ? ' (' + d.auth.scopes.join(', ') + ')' : '') + '.' }));
-      paramFields(d, form);
+      const app = st.oauth_app || { configured: true };
+      const wrap = el('div', { class: 'stack' });
+      wrap.append(oauthAppBox(d, app));
+      if (!app.configured) {
+        return wrap;
+      }
+      form.append(el('p', { text: 'You sign in at ' + d.name + ' in a new window and approve access' + ((a.scopes || []).length ? ' (' + a.scopes.join(', ') + ')' : '') + '.' }));
+      paramFields(d, a, form);
       form.append(el('button', { type: 'submit', class: 'primary', id: 'connect-submit', text: verb + d.name }), err);
       form.addEventListener('submit', (e) => { e.preventDefault(); startOAuth(d, form, err); });
-      return form;
+      wrap.prepend(form);
+      return wrap;
     }
-    let fields = (d.auth.credential_fields || []).slice();
+    let fields = (a.credential_fields || []).slice();
     if (!fields.length) {
       fields = { api_key: ['apiKey'], basic: ['username', 'password'], oauth2_cc: ['client_id', 'client_secret'] }[kind] || [];
     }
+    const listed = new Set(a.credential_fields || []);
     for (const f of fields) {
       const id = 'cred-' + f;
+      let label = humanize(f);
+      let hint;
+      let required = true;
+      if (kind === 'api_key') {
+        label = fields.length === 1 ? 'API key' : label;
+        hint = keyPlacement(d, a, f);
+      } else if (kind === 'basic') {
+        label = f === 'username' ? 'User name' : f === 'password' ? 'Password' : label;
+        required = f !== 'password' || listed.has('password');
+        hint = f === 'username' || f === 'password'
+          ? 'Sent with every request as HTTP Basic authentication.'
+          : 'Goes into ' + (joinPlaces(whereUsed(d, a, 'credentials', f)) || 'the connection') + '.';
+      } else if (kind === 'oauth2_cc') {
+        label = f === 'client_id' ? 'Client id' : f === 'client_secret' ? 'Client secret' : label;
+        hint = 'Sent to ' + d.name + '\'s token endpoint to get an access token; requests then carry the token.';
+      } else {
+        const places = whereUsed(d, a, 'credentials', f);
+        hint = places.length ? 'Goes into ' + joinPlaces(places) + '.' : 'Kept with the connection for the provider\'s plugin.';
+      }
       form.append(el('div', { class: 'field' },
-        el('label', { for: id, text: humanize(f) }),
-        el('input', { id, name: f, 'data-cred': f, type: secretField(f) ? 'password' : 'text', autocomplete: 'off', spellcheck: 'false', required: kind !== 'basic' || f !== 'password' })));
+        el('label', { for: id, text: label + (required ? '' : ' (optional)') }),
+        el('input', { id, name: f, 'data-cred': f, type: secretField(f) ? 'password' : 'text', autocomplete: 'off', spellcheck: 'false', required, 'aria-describedby': id + '-hint' }),
+        fieldHint(id, hint)));
     }
-    paramFields(d, form);
+    paramFields(d, a, form);
     form.append(el('button', { type: 'submit', class: 'primary', id: 'connect-submit', text: verb + d.name }), err);
     form.addEventListener('submit', async (e) => {
       e.preventDefault();
       err.hidden = true;
-      const body = { fields: {}, params: collectParams(form) };
+      const body = { auth_kind: kind, fields: {}, params: collectParams(form) };
       for (const n of form.querySelectorAll('[data-cred]')) {
         body.fields[n.dataset.cred] = n.value;
       }
@@ -613,10 +850,75 @@
     return form;
   }
 
+  // oauthAppBox says which OAuth app a connect uses and lets the tenant
+  // register, replace or remove its own. Without any app it shows the
+  // host's own message and the form, open.
+  function oauthAppBox(d, app) {
+    const box = el('section', { class: 'oauth-app', id: 'oauth-app', 'aria-labelledby': 'oauth-app-title' }, el('h4', { id: 'oauth-app-title', text: 'OAuth app' }));
+    const form = el('form', { id: 'oauth-app-form', class: 'stack' });
+    const err = el('p', { id: 'oauth-app-error', class: 'error', role: 'alert', hidden: true });
+    form.append(
+      el('p', { class: 'hint', text: 'Create an OAuth app in ' + d.name + '\'s developer settings with this redirect URI, then enter its client id and secret. The secret is stored encrypted and never shown again.' }),
+      el('p', {}, el('code', { id: 'redirect-uri', text: app.redirect_uri || '' })),
+      el('div', { class: 'field' }, el('label', { for: 'app-client-id', text: 'Client id' }),
+        el('input', { id: 'app-client-id', type: 'text', autocomplete: 'off', spellcheck: 'false', required: true })),
+      el('div', { class: 'field' }, el('label', { for: 'app-client-secret', text: 'Client secret' }),
+        el('input', { id: 'app-client-secret', type: 'password', autocomplete: 'off', spellcheck: 'false', required: true })),
+      el('button', { type: 'submit', class: app.configured ? '' : 'primary', id: 'save-oauth-app', text: 'Save OAuth app' }), err);
+    form.addEventListener('submit', async (e) => {
+      e.preventDefault();
+      err.hidden = true;
+      const btn = form.querySelector('#save-oauth-app');
+      btn.disabled = true;
+      try {
+        await call('PUT', '/api/v1/oauth-apps/' + enc(d.id), { client_id: $('app-client-id').value.trim(), client_secret: $('app-client-secret').value });
+        announce('OAuth app saved for ' + d.name + '.');
+        await refreshAll();
+      } catch (ex) {
+        btn.disabled = false;
+        err.textContent = 'Not saved: ' + ex.message;
+        err.hidden = false;
+      }
+    });
+    if (!app.configured) {
+      box.classList.add('missing');
+      box.append(
+        el('p', { id: 'oauth-app-state', text: 'No OAuth app is configured for ' + d.name + ' on this host, so it cannot be connected yet. Register your own below.' }),
+        el('p', { class: 'hint', id: 'oauth-app-message', text: 'The host says: ' + (app.message || 'no OAuth app') }),
+        form);
+      return box;
+    }
+    const toggle = el('button', { type: 'button', id: 'own-oauth-app', text: app.source === 'tenant' ? 'Replace your OAuth app' : 'Use your own OAuth app' });
+    form.hidden = true;
+    toggle.addEventListener('click', () => { form.hidden = false; toggle.hidden = true; $('app-client-id').focus(); });
+    const actions = el('div', { class: 'row' }, toggle);
+    if (app.source === 'tenant') {
+      box.append(el('p', { id: 'oauth-app-state' }, 'Connect uses your own OAuth app, client id ', el('code', { text: app.client_id || '' }), '.'));
+      const remove = el('button', { type: 'button', id: 'remove-oauth-app', class: 'danger', text: 'Remove' });
+      remove.addEventListener('click', async () => {
+        remove.disabled = true;
+        try {
+          await call('DELETE', '/api/v1/oauth-apps/' + enc(d.id));
+          announce('OAuth app removed for ' + d.name + '.');
+          await refreshAll();
+        } catch (ex) {
+          remove.disabled = false;
+          showAlert(ex.message);
+        }
+      });
+      actions.append(remove);
+    } else {
+      box.append(el('p', { id: 'oauth-app-state', text: 'Connect uses this host\'s OAuth app for ' + d.name + '.' }));
+    }
+    box.append(actions, form);
+    return box;
+  }
+
   // startOAuth opens the popup at once (inside the click, so it is not
   // blocked), asks the host for the authorization URL and sends the popup
   // there. Without a popup the whole page goes, and comes back with
-  // ?success= or ?error=.
+  // ?success= or ?error=. The form is only offered when an OAuth app is
+  // configured, so no popup opens for a flow that cannot start.
   async function startOAuth(d, form, err) {
     err.hidden = true;
     if (!form.reportValidity()) {
@@ -639,8 +941,13 @@
       if (popup) {
         popup.close();
       }
-      err.textContent = e.code ? errorText(e.code, e.message) : e.message;
+      // The host's own message names what to set; the page's text is
+      // only for codes that come back without one.
+      err.textContent = e.message && e.code !== 'csrf_failed' ? e.message : errorText(e.code, e.message);
       err.hidden = false;
+      if (e.code === 'not_configured') {
+        refreshAll();
+      }
       return;
     }
     const target = safeURL(res.authUrl);
@@ -728,7 +1035,9 @@
     const status = el('p', { class: 'muted', text: 'Loading actions…' });
     sec.append(status);
     call('GET', '/api/v1/integrations/' + enc(d.id) + '/actions').then((res) => {
-      const actions = (res && res.actions) || [];
+      // Typed actions first, in the provider's order; the raw API call last.
+      const all = (res && res.actions) || [];
+      const actions = all.filter((a) => a.name !== 'custom_api_call').concat(all.filter((a) => a.name === 'custom_api_call'));
       if (!actions.length) {
         status.textContent = 'This integration has no actions.';
         return;
@@ -767,6 +1076,7 @@
     out.replaceChildren();
     const schema = a.input_schema || {};
     const props = schema.properties || {};
+    const example = a.name === 'custom_api_call' ? examplePath(d) : '';
     const required = new Set(schema.required || []);
     for (const [name, s] of Object.entries(props)) {
       const id = 'in-' + name;
@@ -793,7 +1103,11 @@
       } else if (type === 'number' || type === 'integer') {
         input = el('input', Object.assign({ type: 'number', step: type === 'integer' ? '1' : 'any', value: s.default !== undefined ? String(s.default) : null }, common));
       } else if (type === 'string') {
-        input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false', value: s.default !== undefined ? String(s.default) : null }, common));
+        let value = s.default !== undefined ? String(s.default) : null;
+        if (example && name === 'path') {
+          value = example;
+        }
+        input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false', value, placeholder: name === 'path' ? '/v1/…' : null }, common));
       } else {
         input = el('textarea', Object.assign({ rows: '3', spellcheck: 'false', placeholder: { array: '[ ]', object: '{ }' }[type] || 'JSON or text' }, common));
         if (s.default !== undefined) {
@@ -804,6 +1118,15 @@
     }
     if (!Object.keys(props).length) {
       form.append(el('p', { class: 'muted', text: 'This action takes no input.' }));
+    }
+    if (a.name === 'custom_api_call') {
+      const base = ((d.api || {}).base_url || '').replace(/\{\{\s*connection\.([A-Za-z0-9_]+)[^}]*\}\}/g, '<$1>');
+      form.insertBefore(el('p', { class: 'hint', id: 'call-example', text: (base ? 'The path is relative to ' + base + '. ' : '') +
+        (example ? 'Example from the catalog: GET ' + example + ' (the request Atom uses to check a connection).' : 'See the provider\'s API reference for paths.') }), form.firstChild);
+      const m = form.querySelector('#in-method');
+      if (example && m && !m.value) {
+        m.value = 'GET';
+      }
     }
     const run = el('button', { type: 'submit', class: 'primary', id: 'run-action', text: 'Run ' + (a.display_name || a.name) });
     form.append(run);
@@ -844,6 +1167,22 @@
       }
       loadExecutions(d);
     };
+  }
+
+  // examplePath is a path the descriptor itself calls: its credential
+  // check URL relative to its API base URL (the demo's /me).
+  function examplePath(d) {
+    const base = ((d.api || {}).base_url || '').replace(/\/+$/, '');
+    if (!base) {
+      return '';
+    }
+    for (const a of authWays(d)) {
+      const u = a.check_url || '';
+      if (u.startsWith(base + '/')) {
+        return u.slice(base.length).split('?')[0];
+      }
+    }
+    return '';
   }
 
   function collectInput(form, required) {
@@ -905,7 +1244,10 @@
 
   function duration(x) {
     const ms = x.duration_ms !== undefined ? x.duration_ms : x.durationMs;
-    return ms === undefined || ms === null ? '—' : ms + ' ms';
+    if (ms === undefined || ms === null) {
+      return '—';
+    }
+    return ms < 1 ? '< 1 ms' : Math.round(ms) + ' ms';
   }
 
   function executionsSection(d) {
@@ -934,12 +1276,12 @@
       box.replaceChildren(el('p', { class: 'muted', text: 'No executions yet.' }));
       return;
     }
-    const table = el('table', {}, el('caption', { class: 'visually-hidden', text: 'Recent executions of ' + d.name }),
+    const table = el('table', { class: 'executions-table' }, el('caption', { class: 'visually-hidden', text: 'Recent executions of ' + d.name }),
       el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'When' }), el('th', { scope: 'col', text: 'Action' }),
         el('th', { scope: 'col', text: 'Status' }), el('th', { scope: 'col', text: 'Duration' }))));
     const tb = el('tbody');
     for (const x of items) {
-      tb.append(el('tr', {}, el('td', { text: fmtTime(x.created_at) }), el('td', { text: x.action || '' }),
+      tb.append(el('tr', {}, el('td', { text: fmtShort(x.created_at) }), el('td', { class: 'wrap', text: x.action || '' }),
         el('td', { text: x.status || '' }), el('td', { text: duration(x) })));
     }
     table.append(tb);
