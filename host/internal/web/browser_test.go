@@ -321,8 +321,18 @@ func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 			chromedp.SetValue(chromedp.ID("action-select"), "custom_api_call"),
 			js(`document.getElementById('action-select').dispatchEvent(new Event('change'))`),
 			chromedp.WaitVisible(chromedp.ID("in-path")),
-			chromedp.SetValue(chromedp.ID("in-method"), "GET"),
-			chromedp.SendKeys(chromedp.ID("in-path"), "/me"),
+		)
+		// The catalog's own example fills the form: the README's "run an
+		// action" needs no guessing.
+		example := must(t, ctx, "example path", chromedp.Evaluate[string](`document.getElementById('in-method').value + ' ' + document.getElementById('in-path').value`))
+		if example != "GET /me" {
+			t.Errorf("custom_api_call form starts with %q, want the descriptor's GET /me", example)
+		}
+		order := must(t, ctx, "action order", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#action-select option')].map(o => o.value)`))
+		if len(order) == 0 || order[len(order)-1] != "custom_api_call" {
+			t.Errorf("actions listed as %v, want custom_api_call last", order)
+		}
+		run(t, ctx, "run custom_api_call GET /me",
 			chromedp.Click(chromedp.ID("run-action")),
 			chromedp.WaitVisible(chromedp.ID("action-output")),
 			waitJS(`(document.getElementById('execution-status')||{}).textContent !== undefined && document.getElementById('execution-status') !== null`),
@@ -527,7 +537,7 @@ func TestBrowserRedirectErrors(t *testing.T) {
 // reachable from the keyboard alone.
 func TestBrowserNarrowScreen(t *testing.T) {
 	ctx := newBrowser(t)
-	h := startHost(t, hostOptions{})
+	h := startHost(t, hostOptions{extraHooks: execHooks})
 	run(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	signInBrowser(t, ctx, h)
 	fits := `document.documentElement.scrollWidth <= document.documentElement.clientWidth`
@@ -552,4 +562,191 @@ func TestBrowserNarrowScreen(t *testing.T) {
 		t.Error("the panel is wider than a 390 px screen")
 	}
 	shot(t, ctx, t.Name()+"-02-panel")
+
+	// With executions recorded, their table fits the panel too.
+	if !actionsServed(t, h) {
+		t.Fatal("the host serves no execution routes")
+	}
+	api := func(method, path, body string) resp {
+		req, err := http.NewRequest(method, h.BaseURL+path, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+h.TenantKey)
+		req.Header.Set("Content-Type", "application/json")
+		return doReq(t, req)
+	}
+	if r := api("POST", "/api/v1/connections/demo", `{"auth_kind":"api_key","api_key":"demo-key-123"}`); r.status != http.StatusCreated {
+		t.Fatalf("connect the demo with its key: %d %s", r.status, r.raw)
+	}
+	for _, path := range []string{"/me", "/items", "/no-such-path-at-all"} {
+		if r := api("POST", "/api/v1/integrations/demo/actions/custom_api_call", `{"input":{"method":"GET","path":"`+path+`"}}`); r.status >= 500 {
+			t.Fatalf("run %s: %d %s", path, r.status, r.raw)
+		}
+	}
+	run(t, ctx, "reopen with executions",
+		js(`document.getElementById('panel').close()`),
+		js(`document.querySelector('li[data-id="demo"] button.open').click()`),
+		chromedp.WaitVisible(chromedp.ID("disconnect")),
+		waitJS(`document.querySelector('#exec-list table') !== null`),
+	)
+	run(t, ctx, "scroll to the executions", js(`document.getElementById('exec-list').scrollIntoView()`))
+	widths := must(t, ctx, "executions table width", chromedp.Evaluate[[]int](`(() => { const b = document.getElementById('exec-list'); const t = b.querySelector('table'); return [t.scrollWidth, b.clientWidth, document.getElementById('panel').clientWidth]; })()`))
+	t.Logf("executions table at 390 px: table %d px, its box %d px, panel %d px", widths[0], widths[1], widths[2])
+	if widths[0] > widths[1] {
+		t.Errorf("the executions table is %d px wide in a %d px box: it scrolls sideways", widths[0], widths[1])
+	}
+	shot(t, ctx, t.Name()+"-03-executions")
+}
+
+// pageCount is the number of page targets the browser has open (the page
+// and any popups).
+func pageCount(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	infos, err := chromedp.Targets(ctx)
+	if err != nil {
+		t.Fatalf("list targets: %v", err)
+	}
+	n := 0
+	for _, i := range infos {
+		if i.Type == "page" {
+			n++
+		}
+	}
+	return n
+}
+
+// openStripe searches the catalog for Stripe and opens its panel.
+func openStripe(t *testing.T, ctx context.Context) {
+	t.Helper()
+	search(t, ctx, "stripe connect")
+	run(t, ctx, "open the Stripe panel",
+		chromedp.WaitVisible(chromedp.CSS(`li[data-id="stripe"]`)),
+		chromedp.Click(chromedp.CSS(`li[data-id="stripe"] button.open`)),
+		chromedp.WaitVisible(chromedp.ID("oauth-app")),
+	)
+}
+
+// TestBrowserStripeAPIKey: Stripe's catalog entry connects with OAuth or
+// with an API key; the row and the panel offer both, the key form says
+// where the key goes, and connecting with it makes an api_key connection.
+func TestBrowserStripeAPIKey(t *testing.T) {
+	ctx := newBrowser(t)
+	h := startHost(t, hostOptions{})
+	signInBrowser(t, ctx, h)
+	search(t, ctx, "stripe connect")
+	tags := must(t, ctx, "row tags", chromedp.Evaluate[[]string](`[...document.querySelectorAll('li[data-id="stripe"] .badge.auth')].map(b => b.textContent)`))
+	if strings.Join(tags, ",") != "OAuth 2.0,API key" {
+		t.Errorf("Stripe's row tags %v, want OAuth 2.0 and API key", tags)
+	}
+	mono := must(t, ctx, "monogram", chromedp.Text(chromedp.CSS(`li[data-id="stripe"] .logo`)))
+	if mono != "Sc" {
+		t.Errorf("Stripe Connect's monogram %q", mono)
+	}
+	openStripe(t, ctx)
+	link := must(t, ctx, "provider link", chromedp.Evaluate[string](`document.getElementById('provider-link').href`))
+	if link != "https://stripe.com/" {
+		t.Errorf("the panel links %q, want Stripe's own site", link)
+	}
+	run(t, ctx, "choose the API key",
+		chromedp.Click(chromedp.ID("way-api_key")),
+		chromedp.WaitVisible(chromedp.ID("cred-apiKey")),
+	)
+	label := must(t, ctx, "key label", chromedp.Evaluate[string](`document.querySelector('label[for="cred-apiKey"]').textContent + ' | ' + document.getElementById('cred-apiKey-hint').textContent + ' | ' + document.getElementById('cred-apiKey').type`))
+	if label != `API key | Sent in the Authorization header of every request as "Bearer <key>". | password` {
+		t.Errorf("key field reads %q", label)
+	}
+	shot(t, ctx, t.Name()+"-01-api-key-form")
+	run(t, ctx, "connect with the key",
+		chromedp.SendKeys(chromedp.ID("cred-apiKey"), "sk_test_4eC39HqLyjWDarjtT1zdp7dc"),
+		chromedp.Click(chromedp.ID("connect-submit")),
+		waitJS(`(document.getElementById('conn-status')||{}).textContent === 'Connected'`),
+		waitJS(`document.querySelector('li[data-id="stripe"] .state').textContent === 'Connected'`),
+	)
+	shot(t, ctx, t.Name()+"-02-connected")
+	req, err := http.NewRequest("GET", h.BaseURL+"/api/v1/connections/stripe", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.TenantKey)
+	got := doReq(t, req)
+	if got.status != 200 || got.body["auth_kind"] != "api_key" {
+		t.Errorf("stored connection: %d %s", got.status, got.raw)
+	}
+	if strings.Contains(got.raw, "sk_test_") {
+		t.Error("the connection record shows the key")
+	}
+}
+
+// TestBrowserOAuthAppForm: without any OAuth app for Stripe the panel says
+// so with the host's own message and opens no popup; the tenant registers
+// its own app from the panel, sees it before connecting, and removes it.
+func TestBrowserOAuthAppForm(t *testing.T) {
+	ctx := newBrowser(t)
+	h := startHost(t, hostOptions{})
+	signInBrowser(t, ctx, h)
+	openStripe(t, ctx)
+
+	msg := must(t, ctx, "no-app message", chromedp.Evaluate[string](`document.getElementById('oauth-app').textContent`))
+	for _, want := range []string{"No OAuth app is configured for Stripe Connect", "STRIPE_CLIENT_ID", "STRIPE_CLIENT_SECRET", "PUT /api/v1/oauth-apps/stripe"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("no-app panel does not say %q: %s", want, msg)
+		}
+	}
+	if strings.Contains(msg, "{PROVIDER}") {
+		t.Errorf("the panel shows a template: %s", msg)
+	}
+	if n := must(t, ctx, "no connect button", chromedp.Evaluate[int](`document.querySelectorAll('#connect-submit').length`)); n != 0 {
+		t.Error("the panel offers Connect without any OAuth app")
+	}
+	redirect := must(t, ctx, "redirect uri", chromedp.Text(chromedp.ID("redirect-uri")))
+	if redirect != h.BaseURL+"/api/integrations/stripe/callback" {
+		t.Errorf("redirect URI shown %q", redirect)
+	}
+	pages := pageCount(t, ctx)
+	shot(t, ctx, t.Name()+"-01-no-app")
+
+	run(t, ctx, "save an empty secret",
+		chromedp.SendKeys(chromedp.ID("app-client-id"), "ca_tenant_app"),
+		js(`document.getElementById('app-client-secret').required = false`),
+		chromedp.Click(chromedp.ID("save-oauth-app")),
+		chromedp.WaitVisible(chromedp.ID("oauth-app-error")),
+	)
+	if e := must(t, ctx, "refusal", chromedp.Text(chromedp.ID("oauth-app-error"))); !strings.Contains(e, "client_secret is required") {
+		t.Errorf("empty secret refused with %q", e)
+	}
+	run(t, ctx, "register the tenant's app",
+		chromedp.SendKeys(chromedp.ID("app-client-secret"), "sk_tenant_secret"),
+		chromedp.Click(chromedp.ID("save-oauth-app")),
+		waitJS(`((document.getElementById('oauth-app-state')||{}).textContent||'').includes('your own OAuth app')`),
+		waitJS(`document.getElementById('connect-submit') !== null`),
+	)
+	state := must(t, ctx, "app state", chromedp.Text(chromedp.ID("oauth-app-state")))
+	if !strings.Contains(state, "ca_tenant_app") || strings.Contains(state, "sk_tenant_secret") {
+		t.Errorf("the panel says %q", state)
+	}
+	if n := pageCount(t, ctx); n != pages {
+		t.Errorf("%d pages open after the no-app panel, want %d: a popup opened", n, pages)
+	}
+	shot(t, ctx, t.Name()+"-02-own-app")
+
+	// The connect the button would start uses the tenant's app.
+	req, err := http.NewRequest("GET", h.BaseURL+"/api/integrations/stripe?action=connect", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+h.TenantKey)
+	got := doReq(t, req)
+	auth, _ := got.body["authUrl"].(string)
+	if got.status != 200 || !strings.Contains(auth, "client_id=ca_tenant_app") || !strings.HasPrefix(auth, "https://connect.stripe.com/oauth/authorize?") {
+		t.Errorf("connect with the tenant's app: %d %s", got.status, got.raw)
+	}
+
+	run(t, ctx, "remove the app",
+		chromedp.Click(chromedp.ID("remove-oauth-app")),
+		waitJS(`((document.getElementById('oauth-app-state')||{}).textContent||'').startsWith('No OAuth app')`),
+	)
+	if n := must(t, ctx, "connect gone", chromedp.Evaluate[int](`document.querySelectorAll('#connect-submit').length`)); n != 0 {
+		t.Error("Connect still offered after the tenant's app was removed")
+	}
 }

@@ -168,6 +168,10 @@ func TestSignInRefused(t *testing.T) {
 		{"unknown field", `{"key":"x"}`, nil, 400, ""},
 		{"other origin", `{"api_key":"` + h.TenantKey + `"}`, []string{"Origin", "http://evil.example"}, 403, "cross_origin"},
 		{"cross-site fetch", `{"api_key":"` + h.TenantKey + `"}`, []string{"Sec-Fetch-Site", "cross-site"}, 403, "cross_origin"},
+		{"admin key", `{"api_key":"` + h.Config.AdminKey + `"}`, nil, 401, "admin_key"},
+	}
+	if h.Config.AdminKey == "" {
+		t.Fatal("the dev host has no admin key")
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,6 +185,12 @@ func TestSignInRefused(t *testing.T) {
 			e, _ := r.body["error"].(map[string]any)
 			if e["request_id"] == nil || e["message"] == "" {
 				t.Errorf("error body lacks the shared shape: %s", r.raw)
+			}
+			if tc.code == "admin_key" {
+				msg, _ := e["message"].(string)
+				if !strings.Contains(msg, "you may have pasted the admin key") || strings.Contains(msg, h.Config.AdminKey) {
+					t.Errorf("admin key refusal says %q", msg)
+				}
 			}
 			for _, c := range r.cookies {
 				if c.Name == CookieName && c.Value != "" {
@@ -399,6 +409,8 @@ func TestPageServed(t *testing.T) {
 		{"/integrations/popup-done", "text/html", "popup.js"},
 		{"/integrations/assets/app.js", "javascript", "atomPerf"},
 		{"/integrations/assets/style.css", "text/css", ":focus-visible"},
+		{"/integrations/assets/favicon.svg", "image/svg+xml", "<svg"},
+		{"/favicon.ico", "image/svg+xml", "<svg"},
 	} {
 		r := do(t, "GET", h.BaseURL+tc.path, "", nil)
 		if r.status != 200 || !strings.Contains(r.header.Get("Content-Type"), tc.ctype) || !strings.Contains(r.raw, tc.contains) {
