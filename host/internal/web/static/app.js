@@ -293,7 +293,11 @@
   // from its id (the catalog holds no logos, and the page loads nothing
   // from other sites).
   function monogram(d) {
-    const words = d.name.replace(/\(.*?\)/g, ' ').split(/[^A-Za-z0-9]+/).filter(Boolean);
+    let words = d.name.replace(/\(.*?\)/g, ' ').split(/[^A-Za-z0-9]+/).filter(Boolean);
+    if (words.length === 1) {
+      // One word in camel case (OneDrive, 1ClickImpact) gives two initials.
+      words = words[0].replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
+    }
     let letters = words.length > 1 ? words[0][0] + words[1][0] : (words[0] || d.id).slice(0, 2);
     letters = letters.charAt(0).toUpperCase() + letters.slice(1).toLowerCase();
     let h = 0;
