@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -640,7 +641,7 @@ func TestBrowserStripeAPIKey(t *testing.T) {
 		t.Errorf("Stripe's row tags %v, want OAuth 2.0 and API key", tags)
 	}
 	mono := must(t, ctx, "monogram", chromedp.Text(chromedp.CSS(`li[data-id="stripe"] .logo`)))
-	if mono != "Sc" {
+	if mono != "SC" {
 		t.Errorf("Stripe Connect's monogram %q", mono)
 	}
 	openStripe(t, ctx)
@@ -749,4 +750,44 @@ func TestBrowserOAuthAppForm(t *testing.T) {
 	if n := must(t, ctx, "connect gone", chromedp.Evaluate[int](`document.querySelectorAll('#connect-submit').length`)); n != 0 {
 		t.Error("Connect still offered after the tenant's app was removed")
 	}
+}
+
+// TestBrowserPlainWords: fields say where they go (Stripe API Key's
+// "Context" goes into the stripe-context header) and an entry that cannot
+// be connected says why without the catalog's jargon.
+func TestBrowserPlainWords(t *testing.T) {
+	ctx := newBrowser(t)
+	h := startHost(t, hostOptions{})
+	signInBrowser(t, ctx, h)
+
+	search(t, ctx, "stripe-api-key")
+	run(t, ctx, "open Stripe (API Key)",
+		chromedp.Click(chromedp.CSS(`li[data-id="stripe-api-key"] button.open`)),
+		chromedp.WaitVisible(chromedp.ID("param-context")),
+	)
+	hints := must(t, ctx, "hints", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#connect-form .field')].map(f => f.querySelector('label').textContent + ': ' + ((f.querySelector('.hint')||{}).textContent||''))`))
+	for _, h := range hints {
+		if strings.HasSuffix(h, ": ") {
+			t.Errorf("field without an explanation: %q", h)
+		}
+	}
+	if !slices.Contains(hints, "Context: Goes into the stripe-context header of every request.") {
+		t.Errorf("Context is not explained: %q", hints)
+	}
+	shot(t, ctx, t.Name()+"-01-fields")
+
+	run(t, ctx, "close", js(`document.getElementById('panel').close()`), waitJS(`!document.getElementById('panel').open`))
+	search(t, ctx, "agencyzoom")
+	run(t, ctx, "open AgencyZoom",
+		chromedp.Click(chromedp.CSS(`li[data-id="agencyzoom"] button.open`)),
+		chromedp.WaitVisible(chromedp.ID("not-connectable")),
+	)
+	why := must(t, ctx, "reason", chromedp.Text(chromedp.ID("not-connectable")))
+	if strings.Contains(why, "TWO_STEP") || strings.Contains(why, "auth mode") || !strings.Contains(why, "cannot be connected yet") {
+		t.Errorf("not connectable because %q", why)
+	}
+	if n := must(t, ctx, "no integrator docs", chromedp.Evaluate[int](`[...document.querySelectorAll('#panel a')].filter(a => a.href.includes('nango.dev')).length`)); n != 0 {
+		t.Error("the panel links another integration product's site")
+	}
+	shot(t, ctx, t.Name()+"-02-not-connectable")
 }

@@ -298,8 +298,8 @@
       // One word in camel case (OneDrive, 1ClickImpact) gives two initials.
       words = words[0].replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(' ');
     }
-    let letters = words.length > 1 ? words[0][0] + words[1][0] : (words[0] || d.id).slice(0, 2);
-    letters = letters.charAt(0).toUpperCase() + letters.slice(1).toLowerCase();
+    const letters = words.length > 1 ? (words[0][0] + words[1][0]).toUpperCase()
+      : (words[0] || d.id).charAt(0).toUpperCase() + (words[0] || d.id).charAt(1).toLowerCase();
     let h = 0;
     for (const c of d.id) {
       h = (h * 31 + c.charCodeAt(0)) >>> 0;
