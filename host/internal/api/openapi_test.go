@@ -31,6 +31,7 @@ import (
 var excluded = []struct{ prefix, reason string }{
 	{"/integrations", "the integrations page (HTML, its assets and its browser session), served by host/internal/web for people, not programs"},
 	{"/demo/", "the development demo provider (ATOM_DEV): a stand-in third-party OAuth server and API, not Atom's API"},
+	{"/favicon.ico", "the integrations page's icon, for browsers that ask the root"},
 }
 
 // fullHost starts a host with every route registered: the execution
