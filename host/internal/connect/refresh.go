@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,10 +129,13 @@ type refreshOutcome struct {
 
 // refresh runs at most one refresh per connection at a time: callers in
 // this process share one flight (singleflight keyed by connection), and
-// flights in different processes serialize on the connection's row lock
-// (Postgres SELECT … FOR UPDATE) and compare-and-swap on Version. After
-// taking the lock the row is re-read, so a token another replica just
-// refreshed is used rather than refreshed again.
+// flights in different processes serialize on a lock of the store
+// (a PostgreSQL advisory lock held by a session of its own, no
+// transaction) and compare-and-swap on Version. After taking the lock the
+// row is re-read, so a token another replica just refreshed is used rather
+// than refreshed again. Tokens the provider issues are written in a short
+// transaction of their own and never dropped when that write fails
+// (spool.go).
 func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
 	key := tenantID + "\x00" + connID
 	s.creds.forgetConn(connID)
@@ -156,11 +160,22 @@ func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bo
 	}
 }
 
+// refreshOnce serializes with other processes (a store-level lock on
+// PostgreSQL; SQLite serves one process, where single-flight is the lock),
+// reads the row, calls the provider without any transaction open and
+// writes what it issued in a short transaction of its own (storeIssued).
 func (s *Service) refreshOnce(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
-	if s.cfg.Store.Backend() == "postgres" {
-		return s.refreshLocked(ctx, tenantID, connID, force, window)
+	if l, ok := s.cfg.Store.(store.RefreshLocker); ok {
+		unlock, err := l.LockRefresh(ctx, connID)
+		if err != nil {
+			return nil, fmt.Errorf("refresh %s: %w", connID, err)
+		}
+		defer unlock()
 	}
-	return s.refreshCAS(ctx, tenantID, connID, force, window)
+	// Tokens issued earlier and not stored yet go in first: they are
+	// newer than the row.
+	s.replayPending(ctx, connID)
+	return s.refreshRow(ctx, tenantID, connID, force, window, true)
 }
 
 // decide returns whether c must be refreshed now and, when not, the error
@@ -192,105 +207,110 @@ func (s *Service) decide(c *store.Connection, force bool, window time.Duration) 
 	return true, nil
 }
 
-// refreshLocked holds the row lock across the provider call. Single-flight
-// ensures each process holds at most one database connection per
-// connection being refreshed.
-func (s *Service) refreshLocked(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
-	var out *store.Connection
-	var result error
-	var event string
+func (s *Service) readConn(ctx context.Context, tenantID, connID string) (*store.Connection, error) {
+	var c *store.Connection
 	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
-		c, err := tx.LockConnection(ctx, connID)
-		if err != nil {
-			return err
-		}
-		out = c
-		need, derr := s.decide(c, force, window)
-		if !need {
-			result = derr
-			return nil
-		}
-		next, ev, rerr := s.performRefresh(ctx, c)
-		if next == nil {
-			result = rerr
-			return nil
-		}
-		if err := tx.UpdateConnection(ctx, next); err != nil {
-			return err
-		}
-		out, event, result = next, ev, rerr
-		return nil
+		var err error
+		c, err = tx.GetConnectionByID(ctx, connID)
+		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &Error{Code: CodeProviderNotConnected, Status: 404, Msg: "Provider not connected"}
 	}
 	if err != nil {
-		return out, fmt.Errorf("refresh %s: %w", connID, err)
+		return nil, fmt.Errorf("refresh %s: %w", connID, err)
 	}
-	if event != "" {
-		s.emit(ctx, event, out, out.StatusReason)
-	}
-	return out, result
+	return c, nil
 }
 
-// refreshCAS reads, calls the provider without holding a transaction, and
-// writes with compare-and-swap. SQLite serves one process (single-flight
-// is its lock); a lost race is resolved by taking the newer row.
-func (s *Service) refreshCAS(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
-	read := func() (*store.Connection, error) {
-		var c *store.Connection
-		err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
-			var err error
-			c, err = tx.GetConnectionByID(ctx, connID)
-			return err
-		})
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, &Error{Code: CodeProviderNotConnected, Status: 404, Msg: "Provider not connected"}
-		}
-		return c, err
-	}
-	c, err := read()
+// refreshRow refreshes the stored connection if it must be. recheck
+// allows one second attempt when the provider refuses the refresh token
+// as invalid_grant but a newer one has been stored since it was read.
+func (s *Service) refreshRow(ctx context.Context, tenantID, connID string, force bool, window time.Duration, recheck bool) (*store.Connection, error) {
+	c, err := s.readConn(ctx, tenantID, connID)
 	if err != nil {
 		return nil, err
 	}
+	c, base := s.overlayPending(c)
 	need, derr := s.decide(c, force, window)
 	if !need {
 		return c, derr
 	}
-	next, event, rerr := s.performRefresh(ctx, c)
-	if next == nil {
-		return c, rerr
+	r := s.performRefresh(ctx, c)
+	if r.next == nil {
+		return c, r.err
 	}
-	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.UpdateConnection(ctx, next) })
+	if r.issued {
+		if base != nil {
+			r.pending.Prior = append(slices.Clone(base.Prior), base.Sent)
+		}
+		stored, err := s.persistIssued(ctx, r.pending)
+		if err != nil {
+			return nil, err
+		}
+		if r.event != "" {
+			s.emit(ctx, r.event, stored, stored.StatusReason)
+		}
+		return stored, nil
+	}
+	if r.invalidGrant && recheck {
+		// The token we sent may have been used by a refresh whose result
+		// was stored (or spooled) after we read the row: after a crash,
+		// a database outage or by another replica. Use the newer one
+		// before declaring the grant dead.
+		s.replayPending(ctx, connID)
+		fresh, ferr := s.readConn(ctx, tenantID, connID)
+		if ferr == nil && s.refreshTokenHash(fresh) != r.sent {
+			s.log.InfoContext(ctx, "refresh token was replaced while refreshing; using the newer one",
+				"tenant", tenantID, "connection", connID)
+			return s.refreshRow(ctx, tenantID, connID, force, window, false)
+		}
+	}
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.UpdateConnection(ctx, r.next) })
 	if errors.Is(err, store.ErrConflict) {
 		// Another writer won; its row is newer than ours.
-		fresh, rerr2 := read()
-		if rerr2 != nil {
-			return nil, rerr2
+		fresh, rerr := s.readConn(ctx, tenantID, connID)
+		if rerr != nil {
+			return nil, rerr
 		}
 		return fresh, usable(fresh)
 	}
 	if err != nil {
 		return c, fmt.Errorf("refresh %s: %w", connID, err)
 	}
-	if event != "" {
-		s.emit(ctx, event, next, next.StatusReason)
+	if r.event != "" {
+		s.emit(ctx, r.event, r.next, r.next.StatusReason)
 	}
-	return next, rerr
+	return r.next, r.err
 }
 
-// performRefresh calls the provider and returns the connection to write
-// (nil when nothing is to be written), the webhook event to emit and the
-// error for the caller.
-func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*store.Connection, string, error) {
+// refreshResult is what one call to the provider produced.
+type refreshResult struct {
+	// next is the row to write; nil when nothing is to be written.
+	next  *store.Connection
+	event string // webhook event to emit once written
+	err   error  // for the caller
+	// issued is set when the provider issued tokens; pending then carries
+	// them to storeIssued.
+	issued  bool
+	pending *pendingTokens
+	// sent is the hash of the refresh token sent; invalidGrant tells
+	// that the provider refused it as invalid_grant.
+	sent         string
+	invalidGrant bool
+}
+
+// performRefresh calls the provider and returns what to write.
+func (s *Service) performRefresh(ctx context.Context, c *store.Connection) refreshResult {
 	sec, err := s.open(c)
 	if err != nil {
-		return nil, "", err
+		return refreshResult{err: err}
 	}
 	d, err := s.descriptor(c.Provider)
 	if err != nil {
-		return nil, "", err
+		return refreshResult{err: err}
 	}
+	sent := tokenHash(sec.RefreshToken)
 	tok, err := s.callRefresh(ctx, d, c, sec)
 	if err == nil {
 		err = checkTokenMetadata(d, tok)
@@ -330,18 +350,20 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 		next.FailureCount = 0
 		next.Status, next.StatusReason = store.StatusActive, ""
 		if err := s.seal(&next, sec); err != nil {
-			return nil, "", err
+			return refreshResult{err: err}
 		}
 		s.log.InfoContext(ctx, "token refreshed", "tenant", c.TenantID, "provider", c.Provider, "connection", c.ID)
+		r := refreshResult{next: &next, issued: true, sent: sent,
+			pending: &pendingTokens{Conn: next, Sent: sent}}
 		if wasFailing {
-			return &next, webhook.EventConnectionRecovered, nil
+			r.event = webhook.EventConnectionRecovered
 		}
-		return &next, "", nil
+		return r
 	}
 
 	var e *Error
 	if errors.As(err, &e) { // configuration problem on our side: report, keep the row
-		return nil, "", err
+		return refreshResult{err: err}
 	}
 	pe, ok := err.(*providerError)
 	if !ok {
@@ -365,7 +387,7 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 		if s.expired(c) {
 			rerr = &Error{Code: CodeRefreshFailed, Status: 502, Msg: "Token refresh failed: " + pe.Error()}
 		}
-		return &next, event, rerr
+		return refreshResult{next: &next, event: event, err: rerr, sent: sent}
 	}
 	next.Status = store.StatusExpired
 	code := CodeConnectionExpired
@@ -383,7 +405,9 @@ func (s *Service) performRefresh(ctx context.Context, c *store.Connection) (*sto
 	case store.StatusError:
 		msg = "Token refresh failed"
 	}
-	return &next, webhook.EventConnectionRefreshFailed, &Error{Code: code, Status: 401, Msg: msg + ": " + pe.Error()}
+	return refreshResult{next: &next, event: webhook.EventConnectionRefreshFailed, sent: sent,
+		err:          &Error{Code: code, Status: 401, Msg: msg + ": " + pe.Error()},
+		invalidGrant: pe.Code == "invalid_grant" && c.AuthKind == catalog.AuthOAuth2}
 }
 
 // isRevocation tells a revoked grant from an expired one.

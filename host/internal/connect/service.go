@@ -81,6 +81,15 @@ type Config struct {
 	// entry at once; a change made by another replica is seen within the
 	// TTL.
 	CredentialCacheTTL time.Duration
+	// SpoolDir keeps, encrypted with the vault key, the tokens a provider
+	// issued on refresh that could not be written to the database yet;
+	// they are written when the database is back, or replayed at the next
+	// start. None (memory only) when empty.
+	SpoolDir string
+	// RefreshWriteWait is how long a refresh retries writing the tokens
+	// it received before it hands them out unstored and leaves the write
+	// to the background (default 30s).
+	RefreshWriteWait time.Duration
 }
 
 // DefaultCredentialCacheTTL is Config.CredentialCacheTTL's default.
@@ -102,6 +111,11 @@ type Service struct {
 	secretClient *http.Client
 	// limits are the per-tenant caps (limits.go).
 	limits limitsHolder
+
+	// pend holds refresh results not stored yet (spool.go).
+	pend      pendingSet
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // New validates cfg, fills defaults and returns a Service.
@@ -142,9 +156,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.BackoffMax <= 0 {
 		cfg.BackoffMax = time.Hour
 	}
+	if cfg.RefreshWriteWait <= 0 {
+		cfg.RefreshWriteWait = 30 * time.Second
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs, creds: newCredCache(),
-		secretClient: sameHostOnly(cfg.HTTPClient)}, nil
+	s := &Service{cfg: cfg, log: cfg.Logger.With("component", "connect"), jobs: cfg.Jobs, creds: newCredCache(),
+		secretClient: sameHostOnly(cfg.HTTPClient), done: make(chan struct{}),
+		pend: pendingSet{m: map[string]*pendingTokens{}}}
+	if s.cfg.SpoolDir != "" {
+		if err := s.loadSpool(); err != nil {
+			// Refreshes still retry their writes in memory.
+			s.log.Error("refresh spool unavailable", "dir", s.cfg.SpoolDir, "err", err)
+			s.cfg.SpoolDir = ""
+		}
+		s.runReplayer()
+	}
+	return s, nil
 }
 
 // sameHostOnly returns a copy of c that follows a redirect only to the

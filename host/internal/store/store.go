@@ -120,6 +120,15 @@ type BatchWriter interface {
 	WriteInTenant(ctx context.Context, tenantID string, fn func(Tx) error) error
 }
 
+// RefreshLocker is implemented by stores that several processes share
+// (PostgreSQL): LockRefresh serializes the token refreshes of one
+// connection across them without holding a transaction, so tokens a
+// provider issues are written in a short transaction of their own. unlock
+// releases the lock; the database releases it too when the session ends.
+type RefreshLocker interface {
+	LockRefresh(ctx context.Context, connectionID string) (unlock func(), err error)
+}
+
 // ConnRef points at one connection.
 type ConnRef struct {
 	TenantID     string

@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+var _ store.RefreshLocker = (*Store)(nil)
+
+// refreshLockKey maps a connection id to the advisory lock key of its
+// refresh. The namespace keeps it apart from other advisory locks in the
+// database (goose's migration lock, River's).
+func refreshLockKey(connectionID string) int64 {
+	sum := sha256.Sum256([]byte("atom/refresh\x00" + connectionID))
+	return int64(binary.BigEndian.Uint64(sum[:8]))
+}
+
+// LockRefresh takes a session-level advisory lock on a connection of the
+// pool of its own, so no transaction stays open while the lock is held.
+// The lock ends with unlock or with the session: a database restart
+// releases it, which the caller tolerates (refreshes are also
+// compare-and-swap writes).
+func (s *Store) LockRefresh(ctx context.Context, connectionID string) (func(), error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+	}
+	key := refreshLockKey(connectionID)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		// The session may hold the lock (the answer was lost): end it.
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+	}
+	return func() {
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
+			// A session that may still hold the lock never goes back to
+			// the pool.
+			conn.Conn().Close(uctx)
+		}
+		conn.Release()
+	}, nil
+}
