@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -306,10 +307,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		HTTPClient: h.Outbound.HTTPClient(),
 		Store:      st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
 		AllowedReturnTo: cfg.ReturnToOrigins, Logger: h.Log, Webhooks: h.Webhooks,
+		SpoolDir: spoolDir(cfg.DataDir),
 	})
 	if err != nil {
 		return nil, err
 	}
+	h.closers = append(h.closers, func(context.Context) error { h.Connect.Close(); return nil })
 
 	workers := river.NewWorkers()
 	webhook.AddWorkers(workers, h.Webhooks)
@@ -373,6 +376,14 @@ func (h *Host) Close(ctx context.Context) error {
 	}
 	h.closers = nil
 	return errors.Join(errs...)
+}
+
+// spoolDir is where refreshed tokens wait for the database when it fails.
+func spoolDir(dataDir string) string {
+	if dataDir == "" {
+		return ""
+	}
+	return filepath.Join(dataDir, "refresh-spool")
 }
 
 type currentCatalog struct{ w *catalog.Watcher }
