@@ -9,6 +9,7 @@ import (
 // another process.
 type Stats struct {
 	Refreshes           int    `json:"refreshes"`
+	ReusedRefreshTokens int    `json:"reused_refresh_tokens"`
 	TokenRequests       int    `json:"token_requests"`
 	Authorizations      int    `json:"authorizations"`
 	Revoked             int    `json:"revoked"`
@@ -22,6 +23,7 @@ func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st.Refreshes = s.refreshes
+	st.ReusedRefreshTokens = s.reused
 	st.TokenRequests = len(s.tokenReqs)
 	st.Authorizations = len(s.auths)
 	st.Revoked = len(s.revocations)

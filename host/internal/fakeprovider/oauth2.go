@@ -345,6 +345,9 @@ func (s *Server) grantRefresh(q Quirks, fields map[string]string) tokenResult {
 	}
 	old := fields["refresh_token"]
 	rt, ok := s.refresh[old]
+	if ok && rt.rotated {
+		s.reused++
+	}
 	if !ok || !rt.valid {
 		return oauthError(http.StatusBadRequest, "invalid_grant", "refresh token is invalid, expired or revoked")
 	}
@@ -387,6 +390,7 @@ func (s *Server) issueLocked(q Quirks, subject, scope, oldRefresh string, withRe
 		if refresh == "" || (q.RotateRefresh && withRefresh) {
 			if oldRefresh != "" {
 				s.refresh[oldRefresh].valid = false
+				s.refresh[oldRefresh].rotated = true
 			}
 			refresh = s.newRefreshLocked(subject, scope)
 		}

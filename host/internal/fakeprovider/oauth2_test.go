@@ -189,6 +189,11 @@ func TestOAuth2FlowsWithXOAuth2(t *testing.T) {
 				if st != 400 || body["error"] != "invalid_grant" {
 					t.Fatalf("reuse of rotated token = %d %v", st, body)
 				}
+				if n := s.ReusedRefreshTokens(); n != 1 || s.Stats().ReusedRefreshTokens != 1 {
+					t.Fatalf("ReusedRefreshTokens = %d, want 1", n)
+				}
+			} else if s.ReusedRefreshTokens() != 0 {
+				t.Fatalf("ReusedRefreshTokens = %d without rotation", s.ReusedRefreshTokens())
 			} else if fresh.RefreshToken != oldRefresh {
 				t.Fatalf("refresh token changed without rotation")
 			}

@@ -183,15 +183,18 @@ type Server struct {
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu            sync.Mutex
-	q             Quirks
-	codes         map[string]*authCode
-	pending       map[string]*pendingAuth
-	access        map[string]*accessToken
-	refresh       map[string]*refreshToken
-	lastRefresh   string
-	grants        int
-	refreshes     int
+	mu          sync.Mutex
+	q           Quirks
+	codes       map[string]*authCode
+	pending     map[string]*pendingAuth
+	access      map[string]*accessToken
+	refresh     map[string]*refreshToken
+	lastRefresh string
+	grants      int
+	refreshes   int
+	// reused counts refresh requests presenting a refresh token that
+	// rotation had already replaced.
+	reused        int
 	failNext      string
 	failTransient int
 	tokenReqs     []TokenRequest
@@ -229,6 +232,9 @@ type refreshToken struct {
 	subject string
 	scope   string
 	valid   bool
+	// rotated is set when a refresh replaced the token (RotateRefresh):
+	// it is invalid from then on, as with providers that rotate.
+	rotated bool
 }
 
 // New starts a Server for a test and closes it when the test ends.
@@ -372,6 +378,15 @@ func (s *Server) Refreshes() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.refreshes
+}
+
+// ReusedRefreshTokens counts refresh requests refused because they sent a
+// refresh token a rotation had already replaced: a client that lost the
+// token it was issued.
+func (s *Server) ReusedRefreshTokens() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reused
 }
 
 // TokenRequests returns every token-endpoint request received so far, in
