@@ -151,14 +151,26 @@ func (e *env) newService() *connect.Service {
 
 func (e *env) newServiceOn(st store.Store) *connect.Service {
 	e.t.Helper()
-	svc, err := connect.New(connect.Config{
+	return e.newServiceWith(st, nil)
+}
+
+// newServiceWith builds a Service on st; mutate adjusts its Config. The
+// Service is closed when the test ends.
+func (e *env) newServiceWith(st store.Store, mutate func(*connect.Config)) *connect.Service {
+	e.t.Helper()
+	cfg := connect.Config{
 		Store: st, Keyring: e.kr, Catalog: e.cat, BaseURL: baseURL,
 		Env:        func(k string) string { return e.vars[k] },
 		HTTPClient: e.client, Clock: e.clock.Now, Webhooks: e.hooks,
-	})
+	}
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	svc, err := connect.New(cfg)
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.t.Cleanup(svc.Close)
 	return svc
 }
 
