@@ -150,6 +150,8 @@ func oauthError(status int, code, desc string) tokenResult {
 }
 
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
+	s.inFlight.Add(1)
+	defer s.inFlight.Add(-1)
 	q := s.Quirks()
 	// The body is read first so that the server notices a client that
 	// gives up while the response is delayed.

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,8 @@ type Server struct {
 	lastRefresh string
 	grants      int
 	refreshes   int
+	// inFlight counts token requests being answered.
+	inFlight atomic.Int64
 	// reused counts refresh requests presenting a refresh token that
 	// rotation had already replaced.
 	reused        int
@@ -379,6 +382,10 @@ func (s *Server) Refreshes() int {
 	defer s.mu.Unlock()
 	return s.refreshes
 }
+
+// TokenRequestsInFlight counts token-endpoint requests received and not
+// answered yet (held by SlowToken, say).
+func (s *Server) TokenRequestsInFlight() int { return int(s.inFlight.Load()) }
 
 // ReusedRefreshTokens counts refresh requests refused because they sent a
 // refresh token a rotation had already replaced: a client that lost the
