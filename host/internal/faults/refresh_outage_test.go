@@ -56,7 +56,7 @@ type refreshWorld struct {
 	spool   string
 }
 
-func newRefreshWorld(t *testing.T, st store.Store) *refreshWorld {
+func newRefreshWorld(t *testing.T, st store.Store, n int) *refreshWorld {
 	t.Helper()
 	ctx := context.Background()
 	const base = "http://atom.test"
@@ -80,7 +80,7 @@ func newRefreshWorld(t *testing.T, st store.Store) *refreshWorld {
 	}
 	t.Cleanup(w.svc.Close)
 	noRedirect := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	for i := 0; i < refreshesInFlight; i++ {
+	for i := 0; i < n; i++ {
 		tn := storetest.NewTenant(t, st)
 		res, err := w.svc.StartConnect(ctx, tn, "", "fake", connect.ConnectOptions{})
 		if err != nil {
@@ -108,7 +108,7 @@ func newRefreshWorld(t *testing.T, st store.Store) *refreshWorld {
 // and returns when the database works again. It returns how many
 // refreshes answered with credentials, the errors of the others and the
 // most token pairs waiting for the database at one time.
-func (w *refreshWorld) refreshThrough(t *testing.T, fault func(answered func())) (int, []error, int) {
+func (w *refreshWorld) refreshThrough(t *testing.T, inFlight int, fault func(answered func())) (int, []error, int) {
 	t.Helper()
 	w.fp.UpdateQuirks(func(q *fakeprovider.Quirks) { q.SlowToken = 1500 * time.Millisecond })
 	w.clock.Advance(2 * time.Hour)
@@ -135,7 +135,7 @@ func (w *refreshWorld) refreshThrough(t *testing.T, fault func(answered func()))
 		}(tn)
 	}
 	hosttest.WaitFor(t, 10*time.Second, "every refresh at the provider", func() bool {
-		return w.fp.TokenRequestsInFlight() == refreshesInFlight
+		return w.fp.TokenRequestsInFlight() >= inFlight
 	})
 	peak := 0
 	stop := make(chan struct{})
@@ -195,7 +195,7 @@ func (w *refreshWorld) report(t *testing.T, answered int, errs []error, peak int
 	lost := w.fp.ReusedRefreshTokens()
 	spooled, _ := filepath.Glob(filepath.Join(w.spool, "*.tokens"))
 	t.Logf("refreshes=%d answered=%d failed=%d pending_peak=%d broken=%d lost_tokens=%d spool_left=%d",
-		refreshesInFlight, answered, len(errs), peak, broken, lost, len(spooled))
+		len(w.tenants), answered, len(errs), peak, broken, lost, len(spooled))
 	if peak == 0 {
 		t.Fatal("no token write failed: the fault missed the refreshes")
 	}
@@ -233,8 +233,8 @@ func TestFaultRefreshDuringPostgresRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := newRefreshWorld(t, st)
-	answered, errs, peak := w.refreshThrough(t, func(answered func()) {
+	w := newRefreshWorld(t, st, refreshesInFlight)
+	answered, errs, peak := w.refreshThrough(t, refreshesInFlight, func(answered func()) {
 		pg.ctl(t, "stop", "-m", "fast")
 		answered() // every token pair arrived while the database was down
 		time.Sleep(500 * time.Millisecond)
@@ -258,13 +258,13 @@ func TestFaultRefreshWhileSQLiteLocked(t *testing.T) {
 	if _, err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w := newRefreshWorld(t, st)
+	w := newRefreshWorld(t, st, refreshesInFlight)
 	locker, err := sql.Open("sqlite", "file:"+path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer locker.Close()
-	answered, errs, peak := w.refreshThrough(t, func(answered func()) {
+	answered, errs, peak := w.refreshThrough(t, refreshesInFlight, func(answered func()) {
 		conn, err := locker.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -282,4 +282,19 @@ func TestFaultRefreshWhileSQLiteLocked(t *testing.T) {
 		}
 	})
 	w.report(t, answered, errs, peak)
+}
+
+// TestManyRefreshesAtOnce refreshes more connections at once than the
+// PostgreSQL store's pool has connections: the sessions holding refresh
+// locks must not take the connections the refreshes write with.
+func TestManyRefreshesAtOnce(t *testing.T) {
+	pg := storetest.Postgres(t)
+	w := newRefreshWorld(t, pg.Store, 40)
+	answered, errs, _ := w.refreshThrough(t, refreshesInFlight, func(answered func()) { answered() })
+	if answered != 40 || len(errs) != 0 || w.fp.Refreshes() != 40 {
+		t.Fatalf("answered %d of 40, refreshes %d, errors %v", answered, w.fp.Refreshes(), errs)
+	}
+	if b := w.broken(t); b != 0 || w.fp.ReusedRefreshTokens() != 0 {
+		t.Fatalf("broken %d, reused refresh tokens %d", b, w.fp.ReusedRefreshTokens())
+	}
 }

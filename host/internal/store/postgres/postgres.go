@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -32,6 +33,10 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	keys *sqlcore.KeyCache
+
+	// locks holds the sessions of refresh locks (refreshlock.go).
+	locksMu sync.Mutex
+	locks   *pgxpool.Pool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -72,7 +77,15 @@ func (s *Store) Backend() string { return "postgres" }
 func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Close closes the pool.
-func (s *Store) Close() error { s.pool.Close(); return nil }
+func (s *Store) Close() error {
+	s.locksMu.Lock()
+	if s.locks != nil {
+		s.locks.Close()
+	}
+	s.locksMu.Unlock()
+	s.pool.Close()
+	return nil
+}
 
 // RoleInfo describes the connected role.
 type RoleInfo struct {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -25,8 +27,16 @@ func refreshLockKey(connectionID string) int64 {
 // The lock ends with unlock or with the session: a database restart
 // releases it, which the caller tolerates (refreshes are also
 // compare-and-swap writes).
+//
+// The sessions come from a pool of their own: a lock holder still needs a
+// connection of the main pool to read and write the row, so lock holders
+// filling the main pool would wait on each other.
 func (s *Store) LockRefresh(ctx context.Context, connectionID string) (func(), error) {
-	conn, err := s.pool.Acquire(ctx)
+	pool, err := s.lockPool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+	}
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
 	}
@@ -48,3 +58,26 @@ func (s *Store) LockRefresh(ctx context.Context, connectionID string) (func(), e
 		conn.Release()
 	}, nil
 }
+
+// lockPool returns the pool of refresh-lock sessions, creating it on first
+// use with the main pool's settings.
+func (s *Store) lockPool(ctx context.Context) (*pgxpool.Pool, error) {
+	s.locksMu.Lock()
+	defer s.locksMu.Unlock()
+	if s.locks != nil {
+		return s.locks, nil
+	}
+	cfg := s.pool.Config()
+	cfg.MaxConns, cfg.MinConns = refreshLockSessions, 0
+	cfg.MaxConnIdleTime = time.Minute
+	p, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.locks = p
+	return p, nil
+}
+
+// refreshLockSessions bounds how many connections one process refreshes
+// at the same time; more wait for a session.
+const refreshLockSessions = 16
