@@ -19,9 +19,11 @@
 // Credentials returns what an execution needs, refreshing first when the
 // token expires within the skew window; ForceRefresh serves a 401. The
 // refresh engine runs one refresh per connection at a time: callers in a
-// process share a singleflight, processes serialize on the row lock
-// (Postgres) and write with compare-and-swap on the connection's version,
-// and a rotated refresh token is never dropped. Failures mark the
+// process share a singleflight, processes serialize on an advisory lock
+// (Postgres) that no transaction holds, and the tokens a provider issues
+// are written in a short transaction of their own with compare-and-swap,
+// retried and spooled encrypted when the database fails (spool.go), so a
+// rotated refresh token is never dropped. Failures mark the
 // connection expired or revoked with the provider's reason, or back off
 // after transient errors; each change of state emits a signed webhook.
 // RefreshWorker and SweepWorker run the proactive refresh on River.
