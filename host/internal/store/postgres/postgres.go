@@ -80,7 +80,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Store) Close() error {
 	s.locksMu.Lock()
 	if s.locks != nil {
-		s.locks.Close()
+		// Closing waits for the sessions of refreshes still waiting for
+		// their provider; shutting down does not.
+		go s.locks.Close()
 	}
 	s.locksMu.Unlock()
 	s.pool.Close()
