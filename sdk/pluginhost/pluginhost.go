@@ -84,6 +84,11 @@ func Dispense(ctx context.Context, cp plugin.ClientProtocol) (*Client, error) {
 // Manifest returns the manifest read when the client was dispensed.
 func (c *Client) Manifest() provider.Manifest { return c.manifest }
 
+// Streaming reports whether calls go over one Session stream (protocol
+// version 2) rather than a unary call each (version 1, a plugin built with
+// an older SDK).
+func (c *Client) Streaming() bool { return c.c.Streaming() }
+
 // Execute runs one action in the plugin. While it runs, the plugin's host
 // calls for it are answered by host. A failure to reach the plugin wraps
 // ErrUnavailable; an error the plugin itself returned does not.
