@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -183,4 +184,66 @@ func TestProtocolVersionsEgress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkProtocol measures one Execute whose action makes one upstream
+// request through the host, on a plugin called over a Session and on the
+// same plugin serving only protocol version 1 (a unary Execute and a unary
+// Host.HTTP call), interleaved call by call so that both see the same
+// machine. It reports each p50 and p99 and the ratio of the p50s.
+//
+//	go test -run '^$' -bench BenchmarkProtocol -benchtime 3000x -count 3 ./host/internal/runtime/native
+func BenchmarkProtocol(b *testing.B) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"object":"balance","available":[{"amount":1000,"currency":"usd"}],"livemode":false}`)
+	}))
+	b.Cleanup(upstream.Close)
+	impls := make([]runtime.Implementation, len(protocols))
+	for i, pv := range protocols {
+		dir := b.TempDir()
+		testbin.Install(b, testbin.Build(b, "host/internal/runtime/native/testdata/egress", "-X main.id=hostile"+pv.flags), dir, FilePrefix+"hostile", 0o755)
+		m, _ := newManager(b, dir, func(c *Config) { c.Outbound = loopbackOutbound() })
+		impl, ok := m.Get("hostile")
+		if !ok {
+			b.Fatalf("not loaded: %+v", m.List())
+		}
+		impls[i] = impl
+	}
+	req := provider.Request{ExecutionID: "exec-bench", TenantID: "tenant-bench", Action: "authed", Input: json.RawMessage(`{"path":"/v1/balance"}`),
+		BaseURL: upstream.URL, Credentials: provider.Credentials{Type: "api_key", APIKey: "sk_test_bench_0123456789"}}
+	host := providertest.NewHost()
+	call := func(impl runtime.Implementation) time.Duration {
+		start := time.Now()
+		resp, err := impl.Execute(context.Background(), req, host)
+		d := time.Since(start)
+		if err != nil || resp.Failed() || !strings.Contains(string(resp.Output), "balance") {
+			b.Fatalf("%v %+v %s", err, resp.Diagnostics, resp.Output)
+		}
+		return d
+	}
+	for range 50 {
+		for _, impl := range impls {
+			call(impl)
+		}
+	}
+	lat := make([][]time.Duration, len(impls))
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range impls {
+			k := (i + j) % len(impls) // alternate which goes first
+			lat[k] = append(lat[k], call(impls[k]))
+		}
+	}
+	b.StopTimer()
+	p := func(l []time.Duration, q int) time.Duration {
+		s := slices.Clone(l)
+		slices.Sort(s)
+		return s[len(s)*q/100]
+	}
+	for k, pv := range protocols {
+		b.ReportMetric(float64(p(lat[k], 50).Microseconds()), pv.name+"-p50-µs")
+		b.ReportMetric(float64(p(lat[k], 99).Microseconds()), pv.name+"-p99-µs")
+	}
+	b.ReportMetric(float64(p(lat[0], 50))/float64(p(lat[1], 50)), "session/unary-p50")
 }
