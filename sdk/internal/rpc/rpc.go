@@ -182,9 +182,6 @@ const errNoCall = "no execution in flight with this call id"
 // Streaming reports whether calls go over a Session stream.
 func (c *Client) Streaming() bool { return c.stream && !c.unary.Load() }
 
-// Close ends the Session stream, if one is open.
-func (c *Client) Close() { c.closeSession() }
-
 // hostService announces and serves the Host service, once.
 func (c *Client) hostService() uint32 {
 	c.serve.Do(func() {
@@ -207,6 +204,9 @@ func (c *Client) Manifest(ctx context.Context) (*pb.Manifest, error) {
 // answered by h; the call id is random and known only to this call.
 func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHandler) (*pb.ExecuteResponse, error) {
 	id := newCallID()
+	// The call's HTTP requests served over a Session end with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	c.mu.Lock()
 	c.calls[id] = callEntry{h: h, ctx: ctx}
 	c.mu.Unlock()

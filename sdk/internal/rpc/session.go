@@ -75,17 +75,6 @@ func (c *Client) session() (*hostSession, error) {
 	return s, nil
 }
 
-// closeSession ends the open session, if any.
-func (c *Client) closeSession() {
-	c.smu.Lock()
-	s := c.sess
-	c.sess = nil
-	c.smu.Unlock()
-	if s != nil {
-		s.fail(status.Error(codes.Unavailable, "plugin session closed"))
-	}
-}
-
 // fail ends the session: pending calls fail with err.
 func (s *hostSession) fail(err error) {
 	s.mu.Lock()
