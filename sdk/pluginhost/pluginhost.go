@@ -34,7 +34,9 @@ import (
 	"github.com/atomhq/atom/sdk/provider"
 )
 
-// ProtocolVersion is the go-plugin protocol version this package speaks.
+// ProtocolVersion is the newest go-plugin protocol version this package
+// speaks (2: one Session stream per plugin process); it also speaks
+// version 1 with plugins built with an older SDK.
 const ProtocolVersion = rpc.ProtocolVersion
 
 // Handshake is the go-plugin handshake of Atom plugins (magic cookie
@@ -42,15 +44,18 @@ const ProtocolVersion = rpc.ProtocolVersion
 var Handshake = rpc.Handshake
 
 // VersionedPlugins returns the plugin sets for go-plugin's
-// ClientConfig.VersionedPlugins.
+// ClientConfig.VersionedPlugins: protocol versions 1 and 2, of which
+// go-plugin picks the highest the plugin serves.
 func VersionedPlugins() map[int]plugin.PluginSet {
 	return rpc.PluginSets(nil)
 }
 
-// PluginMap returns the plugin set of the current protocol version, for
-// go-plugin's ClientConfig.Plugins.
+// PluginMap returns the plugin set of protocol version 1 (the version of
+// Handshake), for go-plugin's ClientConfig.Plugins: unary calls, which
+// every plugin serves. Use VersionedPlugins to call plugins that serve
+// version 2 over a Session stream.
 func PluginMap() plugin.PluginSet {
-	return rpc.PluginSets(nil)[rpc.ProtocolVersion]
+	return rpc.PluginSets(nil)[rpc.ProtocolVersionUnary]
 }
 
 // ErrUnavailable wraps the error of a call that failed because the plugin

@@ -40,8 +40,12 @@ const PluginName = "provider"
 // Handshake is the go-plugin handshake shared by host and plugins. The
 // magic cookie only tells a user who runs a plugin binary by hand that it
 // is not meant to be run directly; it is not a security measure.
+//
+// Its ProtocolVersion is the version a go-plugin client configured with
+// an unversioned plugin set (ClientConfig.Plugins) offers: version 1,
+// which every plugin serves. VersionedPlugins offers both versions.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  ProtocolVersion,
+	ProtocolVersion:  ProtocolVersionUnary,
 	MagicCookieKey:   "ATOM_PLUGIN",
 	MagicCookieValue: "c2b7d0a5-atom-provider-v1",
 }
