@@ -29,7 +29,8 @@ import (
 )
 
 // A native plugin's only way out is the host. The SDK sends every request
-// a plugin makes within an execution over the Host service (HTTP); the
+// a plugin makes within an execution to the host, on the plugin's Session
+// stream (or, from a plugin of an older SDK, as a Host.HTTP call); the
 // host answers it here with the same outbound client pieces and the
 // generic runtime use:
 //
