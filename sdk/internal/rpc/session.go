@@ -94,9 +94,13 @@ func (s *hostSession) fail(err error) {
 	s.cancel()
 }
 
-// send writes f. A send the plugin does not take before ctx ends (it
-// stopped reading the stream) ends the session instead of blocking the
-// caller.
+// sendGrace is how long a send may stay blocked after its caller's
+// context ended before the session is taken for dead.
+const sendGrace = 5 * time.Second
+
+// send writes f. A send the plugin still does not take sendGrace after ctx
+// ended (it stopped reading the stream) ends the session instead of
+// blocking the caller for good.
 func (s *hostSession) send(ctx context.Context, f *pb.HostFrame) error {
 	select {
 	case s.sendSem <- struct{}{}:
@@ -105,11 +109,29 @@ func (s *hostSession) send(ctx context.Context, f *pb.HostFrame) error {
 	case <-s.done:
 		return s.err
 	}
+	var (
+		mu    sync.Mutex
+		sent  bool
+		timer *time.Timer
+	)
 	stop := context.AfterFunc(ctx, func() {
-		s.fail(status.Error(codes.Unavailable, "the plugin does not read its session"))
+		mu.Lock()
+		defer mu.Unlock()
+		if !sent {
+			timer = time.AfterFunc(sendGrace, func() {
+				s.fail(status.Error(codes.Unavailable, "the plugin does not read its session"))
+			})
+		}
 	})
 	err := s.st.Send(f)
-	stop()
+	if !stop() {
+		mu.Lock()
+		sent = true
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+	}
 	<-s.sendSem
 	if err != nil {
 		s.fail(status.Errorf(codes.Unavailable, "plugin session: %v", err))
