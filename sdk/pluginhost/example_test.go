@@ -40,8 +40,8 @@ func ExampleDispense() {
 }
 
 func ExampleVersionedPlugins() {
-	fmt.Println(pluginhost.Handshake.MagicCookieKey, pluginhost.ProtocolVersion, len(pluginhost.VersionedPlugins()[1]), len(pluginhost.PluginMap()))
-	// Output: ATOM_PLUGIN 1 1 1
+	fmt.Println(pluginhost.Handshake.MagicCookieKey, pluginhost.ProtocolVersion, len(pluginhost.VersionedPlugins()), len(pluginhost.PluginMap()))
+	// Output: ATOM_PLUGIN 2 2 1
 }
 
 func ExampleClient_Execute() {

@@ -34,7 +34,9 @@ import (
 	"github.com/atomhq/atom/sdk/provider"
 )
 
-// ProtocolVersion is the go-plugin protocol version this package speaks.
+// ProtocolVersion is the newest go-plugin protocol version this package
+// speaks (2: one Session stream per plugin process); it also speaks
+// version 1 with plugins built with an older SDK.
 const ProtocolVersion = rpc.ProtocolVersion
 
 // Handshake is the go-plugin handshake of Atom plugins (magic cookie
@@ -42,15 +44,18 @@ const ProtocolVersion = rpc.ProtocolVersion
 var Handshake = rpc.Handshake
 
 // VersionedPlugins returns the plugin sets for go-plugin's
-// ClientConfig.VersionedPlugins.
+// ClientConfig.VersionedPlugins: protocol versions 1 and 2, of which
+// go-plugin picks the highest the plugin serves.
 func VersionedPlugins() map[int]plugin.PluginSet {
 	return rpc.PluginSets(nil)
 }
 
-// PluginMap returns the plugin set of the current protocol version, for
-// go-plugin's ClientConfig.Plugins.
+// PluginMap returns the plugin set of protocol version 1 (the version of
+// Handshake), for go-plugin's ClientConfig.Plugins: unary calls, which
+// every plugin serves. Use VersionedPlugins to call plugins that serve
+// version 2 over a Session stream.
 func PluginMap() plugin.PluginSet {
-	return rpc.PluginSets(nil)[rpc.ProtocolVersion]
+	return rpc.PluginSets(nil)[rpc.ProtocolVersionUnary]
 }
 
 // ErrUnavailable wraps the error of a call that failed because the plugin
@@ -83,6 +88,11 @@ func Dispense(ctx context.Context, cp plugin.ClientProtocol) (*Client, error) {
 
 // Manifest returns the manifest read when the client was dispensed.
 func (c *Client) Manifest() provider.Manifest { return c.manifest }
+
+// Streaming reports whether calls go over one Session stream (protocol
+// version 2) rather than a unary call each (version 1, a plugin built with
+// an older SDK).
+func (c *Client) Streaming() bool { return c.c.Streaming() }
 
 // Execute runs one action in the plugin. While it runs, the plugin's host
 // calls for it are answered by host. A failure to reach the plugin wraps

@@ -43,7 +43,7 @@ func ServeConfig(p Provider) *plugin.ServeConfig {
 	return &plugin.ServeConfig{
 		HandshakeConfig:  rpc.Handshake,
 		VersionedPlugins: rpc.PluginSets(&grpcProvider{p: p}),
-		GRPCServer:       plugin.DefaultGRPCServer,
+		GRPCServer:       rpc.NewGRPCServer,
 	}
 }
 

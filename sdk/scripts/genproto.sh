@@ -1,14 +1,25 @@
 #!/bin/sh
 # genproto.sh regenerates sdk/internal/pb from sdk/internal/proto.
 # It needs no protoc binary: buf compiles the .proto files and runs the
-# Go plugins installed here from the Go module proxy.
+# Go plugins installed here from the Go module proxy. Where protoc is on
+# the PATH it compiles them instead.
 set -eu
 cd "$(dirname "$0")/.."
 GOBIN="${GOBIN:-$(go env GOPATH)/bin}"
 export PATH="$GOBIN:$PATH"
-command -v buf >/dev/null 2>&1 || go install github.com/bufbuild/buf/cmd/buf@v1.47.2
 command -v protoc-gen-go >/dev/null 2>&1 || go install google.golang.org/protobuf/cmd/protoc-gen-go@v1.36.6
 command -v protoc-gen-go-grpc >/dev/null 2>&1 || go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@v1.5.1
+if command -v protoc >/dev/null 2>&1; then
+	rm -f internal/pb/*.pb.go
+	protoc -I internal/proto \
+		--go_out=internal/pb --go_opt=paths=source_relative \
+		--go-grpc_out=internal/pb --go-grpc_opt=paths=source_relative \
+		internal/proto/atom/plugin/v1/plugin.proto
+	find internal/pb -name '*.pb.go' -path '*/atom/*' -exec mv {} internal/pb/ \;
+	rm -rf internal/pb/atom
+	exit 0
+fi
+command -v buf >/dev/null 2>&1 || go install github.com/bufbuild/buf/cmd/buf@v1.47.2
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 cat >"$tmp/buf.gen.yaml" <<'YAML'

@@ -11,9 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/runtime"
@@ -133,6 +136,15 @@ func restNative(ctx context.Context, e *Env) ([]Row, error) {
 		return nil, err
 	}
 	rows := addedRows("REST → native plugin (Stripe get_balance) → fake, "+backendName(db), vl, dl, time.Millisecond, 5*time.Millisecond)
+	if db != nil {
+		fl, err := commitFloor(ctx, db, warm, n)
+		if err != nil {
+			return rows, err
+		}
+		rows = append(rows, Row{Name: "the floor under it: BEGIN + INSERT of one row + COMMIT on the same PostgreSQL, p50",
+			Ours: Fmt(fl.P(50)) + " (p99 " + Fmt(fl.P(99)) + ")",
+			Note: fmt.Sprintf("%d sequential transactions, one connection, synchronous_commit on: the durable commit every execution record waits for", len(fl))})
+	}
 	const conns = 32
 	e.logf("rest-native: wrk, %d connections, %s each", conns, e.wrkDuration())
 	dw, err := e.Wrk(ctx, direct, 2, conns, e.wrkDuration())
@@ -147,6 +159,43 @@ func restNative(ctx context.Context, e *Env) ([]Row, error) {
 		Goal: "≥ 5,000 req/s", Met: vw.RPS >= 5000,
 		Note: fmt.Sprintf("wrk -t2 -c%d, cached credentials, wrk and host share the 2 cores", conns)})
 	return rows, nil
+}
+
+// commitFloor times n sequential transactions (after warm ones) that each
+// insert one row shaped like an execution record and commit it, on a
+// connection of its own to db: the least a durable execution record
+// costs on this PostgreSQL.
+func commitFloor(ctx context.Context, db *Database, warm, n int) (Latencies, error) {
+	conn, err := pgx.Connect(ctx, db.OwnerURL)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE bench_commit_floor (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, status TEXT NOT NULL,
+		output JSONB, created_at TIMESTAMPTZ NOT NULL DEFAULT NOW())`); err != nil {
+		return nil, err
+	}
+	out := make(Latencies, 0, n)
+	for i := range warm + n {
+		start := time.Now()
+		tx, err := conn.Begin(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO bench_commit_floor (id, tenant_id, status, output) VALUES ($1, $2, 'succeeded', $3)`,
+			fmt.Sprintf("exec-%d", i), "tenant-bench", `{"object":"balance"}`); err != nil {
+			_ = tx.Rollback(ctx)
+			return nil, err
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return nil, err
+		}
+		if i >= warm {
+			out = append(out, time.Since(start))
+		}
+	}
+	slices.Sort(out)
+	return out, nil
 }
 
 func backendName(db *Database) string {

@@ -10,7 +10,11 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
@@ -20,8 +24,15 @@ import (
 	"github.com/atomhq/atom/sdk/internal/pb"
 )
 
-// ProtocolVersion is the go-plugin protocol version of atom.plugin.v1.
-const ProtocolVersion = 1
+// ProtocolVersion is the newest go-plugin protocol version of
+// atom.plugin.v1: version 2 carries Execute and the plugin's HTTP requests
+// on one Session stream per process (see session.go).
+const ProtocolVersion = 2
+
+// ProtocolVersionUnary is the first protocol version: a unary Execute call
+// per execution and a unary Host.HTTP call per request. Hosts and plugins
+// of this SDK still speak it with peers that know nothing newer.
+const ProtocolVersionUnary = 1
 
 // PluginName is the name of the one plugin in the set.
 const PluginName = "provider"
@@ -29,11 +40,21 @@ const PluginName = "provider"
 // Handshake is the go-plugin handshake shared by host and plugins. The
 // magic cookie only tells a user who runs a plugin binary by hand that it
 // is not meant to be run directly; it is not a security measure.
+//
+// Its ProtocolVersion is the version a go-plugin client configured with
+// an unversioned plugin set (ClientConfig.Plugins) offers: version 1,
+// which every plugin serves. VersionedPlugins offers both versions.
 var Handshake = plugin.HandshakeConfig{
-	ProtocolVersion:  ProtocolVersion,
+	ProtocolVersion:  ProtocolVersionUnary,
 	MagicCookieKey:   "ATOM_PLUGIN",
 	MagicCookieValue: "c2b7d0a5-atom-provider-v1",
 }
+
+// serveVersions, set at link time to a comma-separated list
+// (-ldflags "-X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1"),
+// limits the protocol versions a plugin serves: tests build with it a
+// plugin that speaks what a plugin of an older SDK speaks.
+var serveVersions string
 
 // Server is what the plugin side serves, at the protobuf level.
 type Server interface {
@@ -76,6 +97,9 @@ type HostHandler interface {
 type Plugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Server
+	// Session is set in the plugin set of protocol version 2: the host
+	// calls the plugin over a Session stream.
+	Session bool
 }
 
 var _ plugin.GRPCPlugin = (*Plugin)(nil)
@@ -83,9 +107,25 @@ var _ plugin.GRPCPlugin = (*Plugin)(nil)
 // PluginSets returns the versioned plugin sets for go-plugin's
 // VersionedPlugins. impl is nil on the host side.
 func PluginSets(impl Server) map[int]plugin.PluginSet {
-	return map[int]plugin.PluginSet{
-		ProtocolVersion: {PluginName: &Plugin{Impl: impl}},
+	sets := map[int]plugin.PluginSet{
+		ProtocolVersionUnary: {PluginName: &Plugin{Impl: impl}},
+		ProtocolVersion:      {PluginName: &Plugin{Impl: impl, Session: true}},
 	}
+	if impl != nil && serveVersions != "" {
+		only := strings.Split(serveVersions, ",")
+		for v := range sets {
+			if !slices.Contains(only, strconv.Itoa(v)) {
+				delete(sets, v)
+			}
+		}
+	}
+	return sets
+}
+
+// NewGRPCServer is the gRPC server of a plugin: a Session frame
+// may carry the answer to an HTTP request, up to MaxHTTPBody.
+func NewGRPCServer(opts []grpc.ServerOption) *grpc.Server {
+	return grpc.NewServer(append(opts, grpc.MaxRecvMsgSize(maxHTTPMessage))...)
 }
 
 // GRPCServer registers the Provider service.
@@ -93,7 +133,7 @@ func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil {
 		return errors.New("rpc: plugin has no implementation to serve")
 	}
-	pb.RegisterProviderServer(s, &providerServer{impl: p.Impl, broker: broker})
+	pb.RegisterProviderServer(s, &providerServer{impl: p.Impl, broker: broker, session: p.Session})
 	return nil
 }
 
@@ -103,7 +143,8 @@ func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn
 	return &Client{
 		provider: pb.NewProviderClient(conn),
 		broker:   broker,
-		calls:    map[string]HostHandler{},
+		calls:    map[string]callEntry{},
+		stream:   p.Session,
 	}, nil
 }
 
@@ -122,8 +163,28 @@ type Client struct {
 	brokerID uint32
 
 	mu    sync.RWMutex
-	calls map[string]HostHandler
+	calls map[string]callEntry
+
+	// stream: the plugin speaks protocol version 2; calls go over a
+	// Session unless the plugin turned out not to serve it (unary).
+	stream bool
+	unary  atomic.Bool
+	smu    sync.Mutex
+	sess   *hostSession
 }
+
+// callEntry is an execution in flight: the handler of its Host calls and
+// its context, which bounds the HTTP requests it makes over a Session.
+type callEntry struct {
+	h   HostHandler
+	ctx context.Context
+}
+
+// errNoCall answers a Host call naming no execution in flight.
+const errNoCall = "no execution in flight with this call id"
+
+// Streaming reports whether calls go over a Session stream.
+func (c *Client) Streaming() bool { return c.stream && !c.unary.Load() }
 
 // hostService announces and serves the Host service, once.
 func (c *Client) hostService() uint32 {
@@ -147,8 +208,11 @@ func (c *Client) Manifest(ctx context.Context) (*pb.Manifest, error) {
 // answered by h; the call id is random and known only to this call.
 func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHandler) (*pb.ExecuteResponse, error) {
 	id := newCallID()
+	// The call's HTTP requests served over a Session end with it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	c.mu.Lock()
-	c.calls[id] = h
+	c.calls[id] = callEntry{h: h, ctx: ctx}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -157,17 +221,35 @@ func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHand
 	}()
 	req.CallId = id
 	req.HostBrokerId = c.hostService()
+	if c.Streaming() {
+		s, err := c.session()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.execute(ctx, req)
+		if !errors.Is(err, errSessionUnimplemented) {
+			return resp, err
+		}
+		// The plugin negotiated version 2 but serves no Session: it
+		// never saw the call, which goes unary from now on.
+		c.unary.Store(true)
+	}
 	return c.provider.Execute(ctx, req)
 }
 
-func (c *Client) handler(callID string) (HostHandler, error) {
+func (c *Client) call(callID string) (callEntry, bool) {
 	c.mu.RLock()
-	h, ok := c.calls[callID]
+	e, ok := c.calls[callID]
 	c.mu.RUnlock()
+	return e, ok
+}
+
+func (c *Client) handler(callID string) (HostHandler, error) {
+	e, ok := c.call(callID)
 	if !ok {
-		return nil, status.Error(codes.PermissionDenied, "no execution in flight with this call id")
+		return nil, status.Error(codes.PermissionDenied, errNoCall)
 	}
-	return h, nil
+	return e.h, nil
 }
 
 func newCallID() string {
@@ -243,6 +325,8 @@ type providerServer struct {
 	pb.UnimplementedProviderServer
 	impl   Server
 	broker *plugin.GRPCBroker
+	// session: Session is served (protocol version 2 was negotiated).
+	session bool
 
 	mu    sync.Mutex
 	hosts map[uint32]*hostConn
@@ -298,6 +382,7 @@ type hostCaller struct {
 	s        *providerServer
 	brokerID uint32
 	callID   string
+	sess     *pluginSession // the call came over a Session
 }
 
 func (h *hostCaller) client() (pb.HostClient, error) {
@@ -346,6 +431,10 @@ func (h *hostCaller) StorePut(ctx context.Context, key string, value []byte) err
 }
 
 func (h *hostCaller) HTTP(ctx context.Context, req *pb.HTTPRequest) (*pb.HTTPResponse, error) {
+	if h.sess != nil {
+		req.CallId = h.callID
+		return h.sess.http(ctx, req)
+	}
 	c, err := h.client()
 	if err != nil {
 		return nil, err

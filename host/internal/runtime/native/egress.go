@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +28,8 @@ import (
 )
 
 // A native plugin's only way out is the host. The SDK sends every request
-// a plugin makes within an execution over the Host service (HTTP); the
+// a plugin makes within an execution to the host, on the plugin's Session
+// stream (or, from a plugin of an older SDK, as a Host.HTTP call); the
 // host answers it here with the same outbound client pieces and the
 // generic runtime use:
 //
@@ -51,8 +51,63 @@ import (
 // Config names no Outbound.
 var defaultOutbound = sync.OnceValue(func() *outbound.Client { return outbound.New(outbound.Config{}) })
 
-// placeholderPattern matches a credential placeholder of any execution.
-var placeholderPattern = regexp.MustCompile(`atom-cred-([0-9a-f]{32})-([0-9a-f]{4})`)
+// placeholderPrefix starts a credential placeholder of any execution:
+// atom-cred-<32 lowercase hex: nonce>-<4 lowercase hex: slot>.
+const placeholderPrefix = "atom-cred-"
+
+// placeholderLen is the length of a whole placeholder.
+const placeholderLen = len(placeholderPrefix) + 32 + 1 + 4
+
+// placeholderAt reports whether s starts with a whole placeholder, and
+// its nonce and slot.
+func placeholderAt(s string) (nonce string, slot uint64, ok bool) {
+	if len(s) < placeholderLen || !strings.HasPrefix(s, placeholderPrefix) {
+		return "", 0, false
+	}
+	p := s[len(placeholderPrefix):placeholderLen]
+	if p[32] != '-' || !lowerHex(p[:32]) || !lowerHex(p[33:]) {
+		return "", 0, false
+	}
+	slot, _ = strconv.ParseUint(p[33:], 16, 32)
+	return p[:32], slot, true
+}
+
+func lowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// replacePlaceholders replaces every placeholder in s, leftmost first and
+// without overlaps, by what with returns for it.
+func replacePlaceholders(s string, with func(whole, nonce string, slot uint64) string) string {
+	var b strings.Builder
+	done := 0 // s[:done] is in b
+	for i := 0; ; {
+		j := strings.Index(s[i:], placeholderPrefix)
+		if j < 0 {
+			break
+		}
+		i += j
+		nonce, slot, ok := placeholderAt(s[i:])
+		if !ok {
+			i++
+			continue
+		}
+		b.WriteString(s[done:i])
+		b.WriteString(with(s[i:i+placeholderLen], nonce, slot))
+		i += placeholderLen
+		done = i
+	}
+	if done == 0 {
+		return s
+	}
+	b.WriteString(s[done:])
+	return b.String()
+}
 
 // egressCall is the host side of one execution in a plugin process: the
 // Host its callbacks reach (provider.Host and provider.Egress).
@@ -410,16 +465,14 @@ func validHost(h string) bool {
 // fill replaces the placeholders of this execution in s by their secrets
 // escaped with esc, and refuses a placeholder of any other execution.
 func (c *egressCall) fill(s string, esc func(string) string) (string, error) {
-	if !strings.Contains(s, "atom-cred-") {
+	if !strings.Contains(s, placeholderPrefix) {
 		return s, nil
 	}
 	var bad error
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	out := placeholderPattern.ReplaceAllStringFunc(s, func(m string) string {
-		sub := placeholderPattern.FindStringSubmatch(m)
-		slot, _ := strconv.ParseUint(sub[2], 16, 32)
-		if sub[1] != c.nonce || c.raw || int(slot) >= len(c.secrets) {
+	out := replacePlaceholders(s, func(m, nonce string, slot uint64) string {
+		if nonce != c.nonce || c.raw || slot >= uint64(len(c.secrets)) {
 			bad = refuse(provider.EgressForeignCredential, "the request carries a credential placeholder that does not belong to this execution")
 			return m
 		}
