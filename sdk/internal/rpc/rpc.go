@@ -80,6 +80,12 @@ const MaxHTTPBody = 32 << 20
 // of MaxHTTPBody plus headers.
 const maxHTTPMessage = MaxHTTPBody + 1<<20
 
+// maxManifestMessage bounds a plugin's manifest as the host receives it.
+// go-plugin's connection otherwise accepts messages up to 2 GiB, so the
+// host sets a receive limit on every call it makes to a plugin: a hostile
+// plugin cannot make the host buffer more than one bounded message.
+const maxManifestMessage = 4 << 20
+
 // HostHandler answers the Host calls of one execution on the host side.
 type HostHandler interface {
 	Refresh(ctx context.Context) (*pb.Credentials, error)
@@ -201,7 +207,7 @@ func (c *Client) hostService() uint32 {
 
 // Manifest fetches the plugin's manifest.
 func (c *Client) Manifest(ctx context.Context) (*pb.Manifest, error) {
-	return c.provider.GetManifest(ctx, &pb.GetManifestRequest{})
+	return c.provider.GetManifest(ctx, &pb.GetManifestRequest{}, grpc.MaxCallRecvMsgSize(maxManifestMessage))
 }
 
 // Execute runs one call. While it runs, Host calls naming its call id are
@@ -234,7 +240,7 @@ func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHand
 		// never saw the call, which goes unary from now on.
 		c.unary.Store(true)
 	}
-	return c.provider.Execute(ctx, req)
+	return c.provider.Execute(ctx, req, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
 }
 
 func (c *Client) call(callID string) (callEntry, bool) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -58,7 +59,7 @@ func (c *Client) session() (*hostSession, error) {
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	st, err := c.provider.Session(ctx)
+	st, err := c.provider.Session(ctx, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
 	if err != nil {
 		cancel()
 		return nil, err

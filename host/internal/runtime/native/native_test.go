@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -131,7 +132,7 @@ func TestExecuteAndManifest(t *testing.T) {
 		t.Fatalf("kind %q", impl.Kind())
 	}
 	mf := impl.Manifest()
-	if mf.ID != "echo" || mf.Version != "1.0.0" || len(mf.Actions) != 6 {
+	if mf.ID != "echo" || mf.Version != "1.0.0" || len(mf.Actions) != 7 {
 		t.Fatalf("manifest %+v", mf)
 	}
 	out := echo(t, impl)
@@ -488,6 +489,30 @@ func TestCrashAction(t *testing.T) {
 	}
 	if in := info(m, "echo"); in.State != StateCrashed {
 		t.Fatalf("info %+v", in)
+	}
+	echo(t, impl)
+}
+
+// TestResultOverReceiveLimit: a plugin answering a result far over the
+// protocol's message limit gets an error, and the host never buffers it
+// (go-plugin's connection alone would accept 2 GiB).
+func TestResultOverReceiveLimit(t *testing.T) {
+	dir := t.TempDir()
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+	m, _ := newManager(t, dir, nil)
+	impl, _ := m.Get("echo")
+	echo(t, impl)
+	const n = 128 << 20
+	var before, after goruntime.MemStats
+	goruntime.GC()
+	goruntime.ReadMemStats(&before)
+	_, err := call(t, impl, "big", map[string]any{"n": n}, nil)
+	goruntime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a 128 MiB result was accepted")
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got >= n/2 {
+		t.Fatalf("the host allocated %d MiB receiving a refused %d MiB result", got>>20, n>>20)
 	}
 	echo(t, impl)
 }

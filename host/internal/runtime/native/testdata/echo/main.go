@@ -8,6 +8,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -31,6 +32,20 @@ func main() {
 					return nil, err
 				}
 				return map[string]any{"input": in, "version": version, "pid": hostPID()}, nil
+			},
+		}).
+		Action(provider.ActionDef{
+			// big answers a result of n bytes: a plugin trying to make the
+			// host buffer more than one bounded message.
+			Name: "big",
+			Handle: func(ctx context.Context, c *provider.Call) (any, error) {
+				var in struct {
+					N int `json:"n"`
+				}
+				if err := c.Decode(&in); err != nil {
+					return nil, err
+				}
+				return map[string]any{"pad": strings.Repeat("x", in.N)}, nil
 			},
 		}).
 		Action(provider.ActionDef{
