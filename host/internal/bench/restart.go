@@ -184,10 +184,11 @@ func (e *Env) restartRounds(ctx context.Context, atom string, natives map[string
 		// One client sends back to back while the host stops and starts
 		// again beside it. The downtime is the longest time between two
 		// successes, the last of them served by the new process.
-		var startedAt time.Time
+		var startedAt, termAt time.Time
 		restarted := make(chan struct{})
 		go func() {
 			time.Sleep(200 * time.Millisecond)
+			termAt = time.Now()
 			stop()
 			var err error
 			stop, err = start()
@@ -220,7 +221,8 @@ func (e *Env) restartRounds(ctx context.Context, atom string, natives map[string
 		if !served {
 			return gaps, fails, fmt.Errorf("round %d: no success within 5 minutes of the restart", r)
 		}
-		e.logf("restart %s round %d: %s from the last success to the first success", backend, r, Fmt(longest))
+		e.logf("restart %s round %d: %s from the last success to the first success (stop took %s, first success %s after the new process started)",
+			backend, r, Fmt(longest), Fmt(startedAt.Sub(termAt)), Fmt(prev.Sub(startedAt)))
 		gaps = append(gaps, longest)
 	}
 	stop()

@@ -639,12 +639,14 @@ func (m *Manager) load(name string) error {
 	if m.unisolated != "" {
 		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
 	}
-	src, err := os.Open(path)
-	if err != nil {
-		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
+	sum, bin, err := m.existingCopy(path, name)
+	if err == nil && bin == "" {
+		var src *os.File
+		if src, err = os.Open(path); err == nil {
+			sum, bin, err = m.privateCopy(src, name)
+			src.Close()
+		}
 	}
-	sum, bin, err := m.privateCopy(src, name)
-	src.Close()
 	if err != nil {
 		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
 	}
@@ -763,6 +765,29 @@ func (m *Manager) verify(name, sum string) error {
 		return fmt.Errorf("%w: %w: %s has sha256 %s, the lock file says %s", ErrRefused, ErrNotPinned, name, sum, want)
 	}
 	return nil
+}
+
+// existingCopy hashes the file at path and returns its checksum and the
+// private copy already made of those bytes (a restart finds one for every
+// unchanged file), or bin "" when there is none. Only reading, it spares a
+// restart the copy of every binary; what runs is still the private copy
+// named by the checksum, written by privateCopy from the bytes it hashed.
+func (m *Manager) existingCopy(path, name string) (sum, bin string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", "", err
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	bin = filepath.Join(m.cfg.DataDir, "bin", name+"-"+sum[:16])
+	if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
+		return sum, "", nil
+	}
+	return sum, bin, os.Chmod(bin, 0o555)
 }
 
 // privateCopy copies src to DataDir/bin, hashing while copying, and
