@@ -20,5 +20,5 @@ func configFor(name string, args []string, env *config.Env) (config.Config, inte
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI.
 func hooks(env *config.Env) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, Env: env.Get}), web.Hook()}
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get}), web.Hook()}
 }

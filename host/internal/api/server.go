@@ -53,6 +53,10 @@ type Deps struct {
 	Registry *prometheus.Registry
 	// Version is reported by /healthz.
 	Version string
+	// PluginsLoading lists the native plugins whose first load at start
+	// has not finished; /readyz reports them (it stays ready: a request
+	// for one of them waits for its load).
+	PluginsLoading func() []string
 }
 
 // Server is the HTTP app.
@@ -63,6 +67,7 @@ type Server struct {
 	metrics *httpMetrics
 	limiter *ratelimit.Keyed[string]
 	ready   atomic.Bool
+	probe   readiness
 	// guards maps "METHOD /path" of every route to its guard; paths holds
 	// the registered paths (the only values the route metric label takes).
 	guards map[string]Guard
@@ -220,13 +225,16 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	if !s.ready.Load() {
 		return apiErr(http.StatusServiceUnavailable, "shutting_down", "the host is shutting down")
 	}
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	if err := s.deps.Store.Ping(ctx); err != nil {
-		s.log.Warn("readiness: database unreachable", "err", err)
-		return apiErr(http.StatusServiceUnavailable, "database_unavailable", "the database does not answer")
+	if err := s.probe.check(c.UserContext(), s.deps.Store, s.log); err != nil {
+		return err
 	}
-	return c.JSON(fiber.Map{"status": "ready", "database": s.deps.Store.Backend()})
+	body := fiber.Map{"status": "ready", "database": s.deps.Store.Backend()}
+	if s.deps.PluginsLoading != nil {
+		if ids := s.deps.PluginsLoading(); len(ids) > 0 {
+			body["plugins_loading"] = ids
+		}
+	}
+	return c.JSON(body)
 }
 
 // Error is an API error with an HTTP status and a short code.

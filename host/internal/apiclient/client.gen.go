@@ -450,7 +450,9 @@ type ProviderStatus struct {
 // Ready is the Ready object of the REST API (components/schemas/Ready).
 type Ready struct {
 	Database string `json:"database"`
-	Status   string `json:"status"`
+	// PluginsLoading: Ids of the native plugins found at start whose first load has not finished (absent when none).
+	PluginsLoading []string `json:"plugins_loading,omitempty"`
+	Status         string   `json:"status"`
 }
 
 // StringMap is the StringMap object of the REST API (components/schemas/StringMap).
@@ -1515,7 +1517,7 @@ func (c *Client) GetOpenAPI(ctx context.Context, opts ...Option) (map[string]any
 	return out, resp, nil
 }
 
-// GetReady calls GET /readyz: readiness (database reachable, not shutting down).
+// GetReady calls GET /readyz: readiness (database answers and takes a write, migrations current, not shutting down).
 // It decodes the 200 response; the body of any other 2xx status is in Response.Body.
 // A non-2xx status is returned as an *APIError, with the Response.
 func (c *Client) GetReady(ctx context.Context, opts ...Option) (*Ready, *Response, error) {

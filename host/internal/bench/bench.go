@@ -80,6 +80,7 @@ func Scenarios() []Scenario {
 		{"hotload", "new plugin / piece file in ATOM_PLUGIN_DIR → first successful call", hotLoad},
 		{"storm", "1,000 concurrent calls on an expired token over 2 replicas on one Postgres", refreshStorm},
 		{"lookup", "token lookup with 1,000,000 connections in Postgres (RLS on)", tokenLookup},
+		{"restart", "atom serve restarted under a client calling a native plugin back to back: downtime", restart},
 		{"memory", "resident memory of the idle host and of plugin processes; idle stop", memory},
 	}
 }

@@ -107,6 +107,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 		return nil
 	}
 	c := &call{tenant: job.Args.TenantID, user: rec.UserID, provider: rec.Provider, action: rec.Action, input: rec.Input}
+	// A job picked up right after a restart waits for its plugin's load
+	// (an error here is the job's context ending: the host is stopping).
+	if err := e.cfg.Registry.Wait(ctx, rec.Provider); err != nil {
+		return err
+	}
 	impl, ok := e.cfg.Registry.Get(rec.Provider, rec.Implementation)
 	if !ok {
 		impl, ok = e.cfg.Registry.Resolve(rec.Provider)

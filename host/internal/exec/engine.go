@@ -206,6 +206,19 @@ type Result struct {
 	Replayed    bool
 }
 
+// waitLoaded waits, bounded by ctx and the execution timeout, while the
+// plugin serving provider is still loading at start; a request giving up
+// meanwhile gets a 503.
+func (e *Engine) waitLoaded(ctx context.Context, provider string) error {
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	if err := e.cfg.Registry.Wait(ctx, provider); err != nil {
+		return apiError(http.StatusServiceUnavailable, CodePluginUnavailable,
+			fmt.Sprintf("the plugin serving %q is still loading (the host has just started); retry shortly", provider))
+	}
+	return nil
+}
+
 // resolve finds the implementation for c and the action in its manifest.
 func (e *Engine) resolve(c *call) (runtime.Implementation, provider.Action, error) {
 	var impl runtime.Implementation
@@ -345,6 +358,9 @@ func requestHash(c *call) string {
 
 // Execute runs (or replays, or enqueues) one execution.
 func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
+	if err := e.waitLoaded(ctx, c.provider); err != nil {
+		return nil, err
+	}
 	impl, action, err := e.resolve(c)
 	if err != nil {
 		return nil, err

@@ -45,6 +45,12 @@ type Options struct {
 	// background, so the host serves at once while Go-built modules
 	// compile (atom serve sets it; tests load synchronously).
 	BackgroundPieces bool
+	// BackgroundPlugins loads the native plugins already in
+	// ATOM_PLUGIN_DIR in the background, several at a time, so the host
+	// listens at once; a request for a provider whose plugin is still
+	// loading waits for it (atom serve sets it; tests load synchronously
+	// unless they set it).
+	BackgroundPlugins bool
 	// OnReady receives the assembled parts (tests inspect them).
 	OnReady func(*Parts)
 }
@@ -162,12 +168,15 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if ncfg.LockFile != "" {
 		adm.lockFile = ncfg.LockFile
 	}
+	ncfg.Background = opts.BackgroundPlugins
 	mgr, err := native.NewManager(ncfg)
 	if err != nil {
 		return nil, fmt.Errorf("native plugins: %w", err)
 	}
 	p.Native, adm.native = mgr, mgr
 	h.AddCloser(func(context.Context) error { return mgr.Close() })
+	p.Registry.SetWait(mgr.Wait)
+	deps.PluginsLoading = mgr.Loading
 	cancel := mgr.Subscribe(func(ev native.Event) {
 		switch ev.Type {
 		case native.EventAdded, native.EventUpdated:
@@ -218,7 +227,6 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	}
 	p.Loader, adm.loader = loader, loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
-	_ = deps
 	return p, nil
 }
 

@@ -78,6 +78,9 @@ func actionsJSON(acts []provider.Action, schemas bool) []actionJSON {
 
 func (e *Engine) listActions(c *fiber.Ctx) error {
 	id := c.Params("provider")
+	if err := e.waitLoaded(c.UserContext(), id); err != nil {
+		return toAPI(err)
+	}
 	impl, ok := e.cfg.Registry.Resolve(id)
 	if !ok {
 		return api.Fail(http.StatusNotFound, CodeUnknownProvider, "unknown provider \""+id+"\": it is not in the catalog (or not connectable) and no plugin serves it")

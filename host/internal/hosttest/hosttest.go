@@ -66,6 +66,10 @@ type Options struct {
 	Verify bool
 	// Prepare runs on the plugin directory before the host starts.
 	Prepare func(dir string)
+	// BackgroundPlugins loads the native plugins Prepare put in the
+	// directory in the background, as atom serve does: Start returns
+	// while they load.
+	BackgroundPlugins bool
 	// Rewrite maps URL prefixes wasm pieces call to others (the wasm
 	// runtime's Rewrite), to point them at local fakes.
 	Rewrite map[string]string
@@ -193,6 +197,8 @@ func Start(t testing.TB, o Options) *Host {
 		Env:        env,
 		Timeout:    timeout,
 		StoreQuota: o.StoreQuota,
+
+		BackgroundPlugins: o.BackgroundPlugins,
 		Native: func(c *native.Config) {
 			c.Debounce = 50 * time.Millisecond
 			c.HealthInterval = 200 * time.Millisecond

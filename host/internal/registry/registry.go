@@ -15,6 +15,7 @@
 package registry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -39,6 +40,7 @@ type Registry struct {
 	snap    atomic.Pointer[snapshot]
 	generic Generic
 	both    atomic.Pointer[func(id string) bool]
+	wait    atomic.Pointer[func(ctx context.Context, id string) error]
 }
 
 // ErrIDTaken is returned when an implementation claims an id that an
@@ -137,6 +139,22 @@ func (r *Registry) SetPiece(id string, impl runtime.Implementation) error {
 // RemovePiece unregisters the wasm piece serving id.
 func (r *Registry) RemovePiece(id string) {
 	r.update(func(s *snapshot) { delete(s.pieces, id) })
+}
+
+// SetWait sets what Wait calls: the native manager's Wait, which blocks
+// while the plugin of an id found at start is still loading.
+func (r *Registry) SetWait(fn func(ctx context.Context, id string) error) { r.wait.Store(&fn) }
+
+// Wait returns once no implementation of id is still loading at start,
+// or with ctx's error. Callers wait before Resolve or Get, so a provider
+// whose plugin is loading is neither unknown nor served by the generic
+// runtime in the meantime.
+func (r *Registry) Wait(ctx context.Context, id string) error {
+	fn := r.wait.Load()
+	if fn == nil || *fn == nil {
+		return nil
+	}
+	return (*fn)(ctx, id)
 }
 
 // Resolve returns the implementation serving id: native, then piece,

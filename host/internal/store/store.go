@@ -91,6 +91,14 @@ type Store interface {
 	Backend() string
 	// Ping reports whether the database answers.
 	Ping(ctx context.Context) error
+	// ProbeWrite commits one tiny write (the upsert of the heartbeat row)
+	// in a transaction of its own: it fails when the database answers but
+	// does not take writes (a read-only file, directory or database, a
+	// full disk). Readiness calls it.
+	ProbeWrite(ctx context.Context) error
+	// MigrationsPending reports whether the database lacks migrations
+	// this build embeds.
+	MigrationsPending(ctx context.Context) (bool, error)
 	// Close releases the database.
 	Close() error
 

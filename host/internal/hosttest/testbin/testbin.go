@@ -135,6 +135,13 @@ func Echo(t testing.TB, id, version string) string {
 	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id)
 }
 
+// SlowEcho is Echo whose every process waits delay (a Go duration)
+// before its handshake: a plugin slow to start.
+func SlowEcho(t testing.TB, id, version, delay string) string {
+	t.Helper()
+	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id+" -X main.startDelay="+delay)
+}
+
 // BuildModule builds a program the way a third party would: in a module
 // of its own (path mod) outside the repository, holding files (relative
 // name → content), that requires the SDK through a replace directive to

@@ -35,6 +35,13 @@ type Config struct {
 	StartTimeout time.Duration
 	// HealthInterval is how often running plugins are pinged (default 15s).
 	HealthInterval time.Duration
+	// Background makes NewManager return before the plugins in Dir are
+	// loaded; Manager.Wait waits for one of them (atom serve sets it, so
+	// the host listens at once).
+	Background bool
+	// InitialLoads bounds the plugins loaded at once at start (default
+	// twice GOMAXPROCS).
+	InitialLoads int
 	// Debounce is how long a file must stay unchanged before it is loaded
 	// (default 100ms).
 	Debounce time.Duration

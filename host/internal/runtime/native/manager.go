@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	goruntime "runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -81,7 +82,16 @@ type Manager struct {
 	subs   map[int]func(Event)
 	nextID int
 
-	reloadMu sync.Mutex // serializes loading of binaries
+	// Loads hold reloadMu shared and their id's lock; Close holds
+	// reloadMu exclusively, so it waits for loads in flight.
+	reloadMu sync.RWMutex
+	idMu     sync.Mutex
+	idLocks  map[string]*sync.Mutex
+
+	// loading holds, by id, the plugins found at start whose first load
+	// has not finished; the channel closes when it does (under mu).
+	loading      map[string]chan struct{}
+	pendingFiles map[string]int
 
 	watcher *fsnotify.Watcher
 	timerMu sync.Mutex
@@ -99,9 +109,11 @@ type Manager struct {
 	uids       map[string]uint32
 }
 
-// NewManager loads every plugin in cfg.Dir, then watches the directory.
-// A binary that cannot be loaded is listed with its state and does not
-// fail NewManager.
+// NewManager loads every plugin in cfg.Dir, several at a time, and
+// watches the directory. With cfg.Background it returns at once, the
+// loads going on behind it (Wait and Loading tell about them); else it
+// returns when they are done. A binary that cannot be loaded is listed
+// with its state and does not fail NewManager.
 func NewManager(cfg Config) (*Manager, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -115,6 +127,10 @@ func NewManager(cfg Config) (*Manager, error) {
 		timers:  map[string]*time.Timer{},
 		stop:    make(chan struct{}),
 		uids:    map[string]uint32{},
+		idLocks: map[string]*sync.Mutex{},
+		loading: map[string]chan struct{}{},
+
+		pendingFiles: map[string]int{},
 	}
 	if err := m.setupIsolation(); err != nil {
 		return nil, err
@@ -128,11 +144,133 @@ func NewManager(cfg Config) (*Manager, error) {
 		return nil, fmt.Errorf("native: watch %s: %w", cfg.Dir, err)
 	}
 	m.watcher = w
-	m.wg.Add(2)
+	names := m.startLoading()
+	done := make(chan struct{})
+	m.wg.Add(3)
 	go m.watch()
 	go m.janitor()
-	m.reloadAll()
+	go func() {
+		defer m.wg.Done()
+		defer close(done)
+		m.initialLoad(names)
+	}()
+	if !cfg.Background {
+		<-done
+	}
 	return m, nil
+}
+
+// startLoading lists the plugin files in the directory and marks their
+// ids loading.
+func (m *Manager) startLoading() []string {
+	entries, err := os.ReadDir(m.cfg.Dir)
+	if err != nil {
+		m.log.Error("read plugin directory", "dir", m.cfg.Dir, "error", err)
+		return nil
+	}
+	var names []string
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, e := range entries {
+		if id, ok := m.pluginFile(e.Name()); ok && !e.IsDir() {
+			names = append(names, e.Name())
+			if _, ok := m.loading[id]; !ok {
+				m.loading[id] = make(chan struct{})
+			}
+			m.pendingFiles[id]++
+		}
+	}
+	return names
+}
+
+// initialLoad loads names, cfg.InitialLoads at a time, and marks each id
+// loaded when its file is done, whatever the outcome.
+func (m *Manager) initialLoad(names []string) {
+	n := m.cfg.InitialLoads
+	if n <= 0 {
+		n = 2 * goruntime.GOMAXPROCS(0)
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	for _, name := range names {
+		id, _ := m.pluginFile(name)
+		select {
+		case sem <- struct{}{}:
+		case <-m.stop:
+			m.loaded(id)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			_ = m.load(name)
+			m.loaded(id)
+		}()
+	}
+	wg.Wait()
+}
+
+// loaded ends the startup wait for id once none of its files is still
+// loading (atom-provider-<id> and <id> both name id).
+func (m *Manager) loaded(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if ch, ok := m.loading[id]; ok {
+		// The last file of id to finish closes the channel; count them
+		// through the map of pending names.
+		m.pendingFiles[id]--
+		if m.pendingFiles[id] <= 0 {
+			close(ch)
+			delete(m.loading, id)
+			delete(m.pendingFiles, id)
+		}
+	}
+}
+
+// Wait returns once the plugin id is no longer loading at start (loaded,
+// failed or refused), at once for an id that was not, or with ctx's error.
+// A request for a provider calls it before resolving the provider, so a
+// plugin still loading is waited for, not taken for absent.
+func (m *Manager) Wait(ctx context.Context, id string) error {
+	m.mu.RLock()
+	ch, ok := m.loading[id]
+	m.mu.RUnlock()
+	if !ok {
+		return nil
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Loading lists, sorted, the ids of the plugins whose load at start has
+// not finished.
+func (m *Manager) Loading() []string {
+	m.mu.RLock()
+	out := make([]string, 0, len(m.loading))
+	for id := range m.loading {
+		out = append(out, id)
+	}
+	m.mu.RUnlock()
+	sort.Strings(out)
+	return out
+}
+
+// lockID takes the lock serializing the loads of id.
+func (m *Manager) lockID(id string) func() {
+	m.idMu.Lock()
+	l, ok := m.idLocks[id]
+	if !ok {
+		l = &sync.Mutex{}
+		m.idLocks[id] = l
+	}
+	m.idMu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 // isolationCheck reports whether plugin processes can be isolated here
@@ -210,8 +348,10 @@ func (m *Manager) List() []PluginInfo {
 	return out
 }
 
-// Subscribe calls fn for every later event, in order, from the goroutine
-// that loads binaries; fn must not block for long. The returned function
+// Subscribe calls fn for every later event, from the goroutine that
+// loads the binary; the events of one id come in order, those of
+// different ids may come at once from several loads. fn must not block
+// for long. The returned function
 // cancels the subscription.
 func (m *Manager) Subscribe(fn func(Event)) (cancel func()) {
 	m.subMu.Lock()
@@ -329,8 +469,9 @@ func (m *Manager) Install(id string, r io.Reader) error {
 
 // dropCopy removes a private copy unless a loaded version of id runs it.
 func (m *Manager) dropCopy(id, bin string) {
-	m.reloadMu.Lock()
-	defer m.reloadMu.Unlock()
+	m.reloadMu.RLock()
+	defer m.reloadMu.RUnlock()
+	defer m.lockID(id)()
 	if p, ok := m.plugin(id); ok {
 		if v := p.cur.Load(); v != nil && v.bin == bin {
 			return
@@ -474,8 +615,9 @@ func (m *Manager) load(name string) error {
 	if !ok {
 		return nil
 	}
-	m.reloadMu.Lock()
-	defer m.reloadMu.Unlock()
+	m.reloadMu.RLock()
+	defer m.reloadMu.RUnlock()
+	defer m.lockID(id)()
 	if m.isClosed() {
 		return ErrClosed
 	}
@@ -497,12 +639,14 @@ func (m *Manager) load(name string) error {
 	if m.unisolated != "" {
 		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
 	}
-	src, err := os.Open(path)
-	if err != nil {
-		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
+	sum, bin, err := m.existingCopy(path, name)
+	if err == nil && bin == "" {
+		var src *os.File
+		if src, err = os.Open(path); err == nil {
+			sum, bin, err = m.privateCopy(src, name)
+			src.Close()
+		}
 	}
-	sum, bin, err := m.privateCopy(src, name)
-	src.Close()
 	if err != nil {
 		return m.fail(p, StateFailed, fmt.Errorf("copy %s: %w", name, err))
 	}
@@ -623,6 +767,29 @@ func (m *Manager) verify(name, sum string) error {
 	return nil
 }
 
+// existingCopy hashes the file at path and returns its checksum and the
+// private copy already made of those bytes (a restart finds one for every
+// unchanged file), or bin "" when there is none. Only reading, it spares a
+// restart the copy of every binary; what runs is still the private copy
+// named by the checksum, written by privateCopy from the bytes it hashed.
+func (m *Manager) existingCopy(path, name string) (sum, bin string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", "", err
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	bin = filepath.Join(m.cfg.DataDir, "bin", name+"-"+sum[:16])
+	if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
+		return sum, "", nil
+	}
+	return sum, bin, os.Chmod(bin, 0o555)
+}
+
 // privateCopy copies src to DataDir/bin, hashing while copying, and
 // returns the checksum and the copy's path. The copy, named by checksum,
 // is what gets verified and executed.
@@ -678,9 +845,19 @@ func (m *Manager) cacheManifest(sum string, mf provider.Manifest) {
 	if err != nil {
 		return
 	}
-	tmp := m.manifestPath(sum) + ".tmp"
-	if os.WriteFile(tmp, data, 0o600) == nil {
-		_ = os.Rename(tmp, m.manifestPath(sum))
+	// Loads of two ids may cache one binary's manifest at once: each
+	// writes a temporary file of its own.
+	f, err := os.CreateTemp(filepath.Dir(m.manifestPath(sum)), sum+".*.tmp")
+	if err != nil {
+		return
+	}
+	_, werr := f.Write(data)
+	if cerr := f.Close(); werr != nil || cerr != nil {
+		os.Remove(f.Name())
+		return
+	}
+	if os.Rename(f.Name(), m.manifestPath(sum)) != nil {
+		os.Remove(f.Name())
 	}
 }
 

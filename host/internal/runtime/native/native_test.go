@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -697,5 +698,67 @@ func TestPluginLogsReachHostLogger(t *testing.T) {
 	// go-plugin reports the plugin's start through the plugin logger.
 	if !strings.Contains(logs.String(), "plugin=echo") {
 		t.Fatalf("no plugin-tagged log line:\n%s", logs)
+	}
+}
+
+// With Background, NewManager returns while plugins load; Wait waits for
+// one of them (or gives up with its context) and Loading lists them.
+func TestBackgroundLoadAndWait(t *testing.T) {
+	dir := t.TempDir()
+	testbin.Install(t, testbin.SlowEcho(t, "slow", "1.0.0", "3s"), dir, "atom-provider-slow", 0o755)
+	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+	m, _ := newManager(t, dir, func(c *Config) { c.Background = true; c.InitialLoads = 2 })
+
+	if got := m.Loading(); !slices.Contains(got, "slow") {
+		t.Fatalf("Loading() = %v right after NewManager, want slow in it (the 3 s handshake cannot be over)", got)
+	}
+	if _, ok := m.Get("slow"); ok {
+		t.Fatal("slow served before its handshake")
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := m.Wait(short, "slow"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with a context ending before the load: %v", err)
+	}
+	if err := m.Wait(context.Background(), "nosuch"); err != nil {
+		t.Fatalf("Wait for an id not loading: %v", err)
+	}
+	if err := m.Wait(context.Background(), "slow"); err != nil {
+		t.Fatal(err)
+	}
+	impl, ok := m.Get("slow")
+	if !ok {
+		t.Fatalf("slow not served after Wait: %+v", m.List())
+	}
+	if out := echo(t, impl); out.Version != "1.0.0" {
+		t.Fatalf("echo: %+v", out)
+	}
+	if err := m.Wait(context.Background(), "echo"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Get("echo"); !ok {
+		t.Fatal("echo not served after Wait")
+	}
+	if got := m.Loading(); len(got) != 0 {
+		t.Fatalf("Loading() = %v after every load finished", got)
+	}
+}
+
+// A plugin that fails to load ends the wait too: Wait returns and Get
+// says no plugin.
+func TestWaitEndsOnFailedLoad(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "atom-provider-broken"), []byte("#!/bin/sh\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := newManager(t, dir, func(c *Config) { c.Background = true })
+	if err := m.Wait(context.Background(), "broken"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Get("broken"); ok {
+		t.Fatal("a broken binary is served")
+	}
+	if st := info(m, "broken").State; st == "" {
+		t.Fatalf("broken has no failure state: %+v", info(m, "broken"))
 	}
 }

@@ -430,3 +430,35 @@ func dataError(err error) error {
 	}
 	return &store.InvalidError{Field: field, Reason: "cannot be stored: " + pe.Message}
 }
+
+// ProbeWrite upserts the heartbeat row in a transaction of its own and
+// commits it: a read-only database (default_transaction_read_only, a hot
+// standby) or a full disk fails it.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, sqlcore.HeartbeatUpsert, time.Now())
+		return err
+	})
+}
+
+// MigrationsPending reports whether a migration this build embeds is not
+// applied to the database.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
+	sub, err := fs.Sub(migrations.Postgres, "postgres")
+	if err != nil {
+		return false, err
+	}
+	want, err := sqlcore.MigrationVersions(sub)
+	if err != nil {
+		return false, err
+	}
+	rows, err := s.pool.Query(ctx, sqlcore.AppliedVersions)
+	if err != nil {
+		return false, err
+	}
+	applied, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return false, err
+	}
+	return sqlcore.Pending(want, applied), nil
+}

@@ -285,3 +285,53 @@ func (q querier) QueryRow(ctx context.Context, query string, args ...any) sqlcor
 type sqlRows struct{ *sql.Rows }
 
 func (r sqlRows) Close() { r.Rows.Close() }
+
+// ProbeWrite upserts the heartbeat row in an immediate transaction of its
+// own and commits it: with the file, its directory or the disk read-only
+// or full, the commit (or the write lock before it) fails.
+func (s *Store) ProbeWrite(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, sqlcore.RebindQuestion(sqlcore.HeartbeatUpsert), time.Now().UnixMicro()); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// MigrationsPending reports whether a migration this build embeds is not
+// applied to the file.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
+	sub, err := fs.Sub(migrations.SQLite, "sqlite")
+	if err != nil {
+		return false, err
+	}
+	want, err := sqlcore.MigrationVersions(sub)
+	if err != nil {
+		return false, err
+	}
+	applied, err := appliedVersions(ctx, s.db)
+	if err != nil {
+		return false, err
+	}
+	return sqlcore.Pending(want, applied), nil
+}
+
+func appliedVersions(ctx context.Context, db *sql.DB) ([]int64, error) {
+	rows, err := db.QueryContext(ctx, sqlcore.AppliedVersions)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int64
+	for rows.Next() {
+		var v int64
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

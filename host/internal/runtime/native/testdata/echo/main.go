@@ -2,6 +2,9 @@
 // build it with:
 //
 //	go build -ldflags "-X main.version=<v> -X main.id=<id>" -o <dir>/atom-provider-<id> ./host/internal/runtime/native/testdata/echo
+//
+// -X main.startDelay=<duration> makes every process of it wait that long
+// before it answers the handshake (a plugin slow to start).
 package main
 
 import (
@@ -16,13 +19,17 @@ import (
 )
 
 var (
-	version = "0.0.0"
-	id      = "echo"
+	version    = "0.0.0"
+	id         = "echo"
+	startDelay = ""
 )
 
 var inflight, peak atomic.Int64
 
 func main() {
+	if d, err := time.ParseDuration(startDelay); err == nil {
+		time.Sleep(d)
+	}
 	provider.Serve(provider.New(provider.Manifest{ID: id, Name: "Echo", Version: version}).
 		Action(provider.ActionDef{
 			Name: "echo",
