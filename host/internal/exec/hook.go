@@ -90,7 +90,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	}
 	p := &Parts{}
 	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
-	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, Metrics: h.Registry}
+	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxWait: cfg.RateMaxWait, Metrics: h.Registry}
 	if opts.Outbound != nil {
 		opts.Outbound(&ocfg)
 	}
