@@ -112,6 +112,10 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	setNative := func(id string, impl runtime.Implementation) {
 		if err := p.Registry.SetNative(id, impl); err != nil {
 			h.Log.Warn("native plugin not registered", "id", id, "err", err)
+			return
+		}
+		if _, ok := cat().Get(id); !ok {
+			h.Log.Warn(descriptorWarning, "id", id, "want", id+".json")
 		}
 	}
 
