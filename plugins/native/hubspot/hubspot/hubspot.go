@@ -319,8 +319,8 @@ type searchIn struct {
 	ObjectType string `json:"object_type"`
 	Query      string `json:"query"`
 	Filters    []struct {
-		Property string `json:"property"`
-		Operator string `json:"operator"`
+		Property string   `json:"property"`
+		Operator string   `json:"operator"`
 		Value    string   `json:"value"`
 		High     string   `json:"high_value"`
 		Values   []string `json:"values"`
