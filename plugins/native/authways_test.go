@@ -110,7 +110,7 @@ var authWays = map[string]map[string]authWay{
 	"quickbooks":      {"oauth2": {params: map[string]string{"realmId": "9130"}}},
 	"salesforce":      {"oauth2": {}},
 	"sendgrid":        {"api_key": {}, "custom": {fields: map[string]string{"dataResidency": "global"}}},
-	"shopify":         {"oauth2": {params: map[string]string{"shop": "acme"}}, "custom": {fields: map[string]string{"shopName": "acme"}}},
+	"shopify":         {"oauth2": {params: map[string]string{"shop": "acme"}}, "custom": {params: map[string]string{"shop": "acme"}}},
 	"slack": {"oauth2": {actions: map[string]any{"search_messages": map[string]any{"query": "q"}}},
 		"custom": {actions: map[string]any{"search_messages": map[string]any{"query": "q"}}}},
 	"square":   {"oauth2": {}},

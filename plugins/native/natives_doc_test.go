@@ -359,6 +359,9 @@ Provider details (env vars, scopes) are in [plugins/native/README.md](../plugins
 			if len(a.CredentialFields) > 0 {
 				w += " (" + strings.Join(a.CredentialFields, ", ") + ")"
 			}
+			if len(a.ConnectionParams) > 0 {
+				w += " with parameters " + strings.Join(a.ConnectionParams, ", ")
+			}
 			ways = append(ways, w)
 		}
 		fmt.Fprintf(&b, "## %s (`%s`)\n\nAuth ways: %s. API reference: %s\n\n| action | upstream doc |\n|---|---|\n", m.Name, m.ID, strings.Join(ways, ", "), docs.ref)
