@@ -32,6 +32,7 @@ var typedInWays = []struct {
 	{"linear", "api_key", map[string]any{"api_key": "api-key-secret"}},
 	{"monday", "api_key", map[string]any{"api_key": "api-key-secret"}},
 	{"notion", "custom", map[string]any{"fields": map[string]string{"accessToken": "custom-accessToken"}}},
+	{"plaid", "custom", map[string]any{"fields": map[string]string{"clientId": "custom-clientId", "secret": "custom-secret"}, "params": map[string]string{"environment": "sandbox"}}},
 	{"sendgrid", "api_key", map[string]any{"api_key": "api-key-secret"}},
 	{"sendgrid", "custom", map[string]any{"fields": map[string]string{"apiKey": "custom-apiKey", "dataResidency": "global"}}},
 	{"shopify", "custom", map[string]any{"fields": map[string]string{"adminToken": "custom-adminToken"}, "params": map[string]string{"shop": "acme"}}},
@@ -39,6 +40,7 @@ var typedInWays = []struct {
 	{"stripe", "api_key", map[string]any{"api_key": "api-key-secret"}},
 	{"trello", "basic", map[string]any{"username": "basic-user", "password": "basic-password"}},
 	{"trello", "custom", map[string]any{"fields": map[string]string{"key": "custom-key", "token": "custom-token"}}},
+	{"twilio", "basic", map[string]any{"username": "AC0123456789abcdef0123456789abcdef", "password": "basic-password"}},
 }
 
 // TestTypedInAuthWays: through the REST API and the real plugin
