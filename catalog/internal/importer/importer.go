@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,6 +98,12 @@ type EntryOverride struct {
 	// auth and API (JSON keys as in the descriptor).
 	Auth map[string]any `json:"auth,omitempty"`
 	API  map[string]any `json:"api,omitempty"`
+	// AddAuthAlternatives are ways to connect appended to the entry's
+	// alternatives (a personal access token the data does not list, say).
+	AddAuthAlternatives []json.RawMessage `json:"add_auth_alternatives,omitempty"`
+	// DropAuthKinds removes the alternatives of these kinds, for ways the
+	// data lists that Atom cannot serve (the primary way stays).
+	DropAuthKinds []string `json:"drop_auth_kinds,omitempty"`
 }
 
 // Result is the outcome of an import.
@@ -464,6 +471,27 @@ func applyOverride(d *catalog.Descriptor, o EntryOverride) error {
 		if err := renameParam(d, from, to); err != nil {
 			return err
 		}
+	}
+	for _, kind := range o.DropAuthKinds {
+		n := len(d.AuthAlternatives)
+		d.AuthAlternatives = slices.DeleteFunc(d.AuthAlternatives, func(a catalog.Auth) bool { return a.Kind == kind })
+		if len(d.AuthAlternatives) == n {
+			return fmt.Errorf("drop_auth_kinds %s: no such alternative", kind)
+		}
+	}
+	for i, raw := range o.AddAuthAlternatives {
+		var a catalog.Auth
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&a); err != nil {
+			return fmt.Errorf("add_auth_alternatives[%d]: %w", i, err)
+		}
+		for _, b := range append([]catalog.Auth{d.Auth}, d.AuthAlternatives...) {
+			if b.Kind == a.Kind {
+				return fmt.Errorf("add_auth_alternatives[%d]: the entry already offers %s", i, a.Kind)
+			}
+		}
+		d.AuthAlternatives = append(d.AuthAlternatives, a)
 	}
 	return nil
 }

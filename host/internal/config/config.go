@@ -98,6 +98,12 @@ type Config struct {
 	// (ATOM_RATE_BURST, default 40).
 	RateLimit float64
 	RateBurst int
+	// RateMaxWait is how long an outbound request past the burst waits for
+	// its turn before it is refused with 429 and Retry-After
+	// (ATOM_RATE_MAX_WAIT, default 2s, bounded by the request's deadline;
+	// "0" refuses at once, which is a negative value here: zero selects
+	// the default).
+	RateMaxWait time.Duration
 	// ShutdownTimeout bounds graceful shutdown (ATOM_SHUTDOWN_TIMEOUT).
 	ShutdownTimeout time.Duration
 	// ReturnToHosts are extra origins a post-connect redirect may target
@@ -196,7 +202,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
 	var upload, uidBase, uidCount, rawCreds string
-	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, tenantRate, tenantBurst, storeKeys, storeBytes string
+	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
@@ -226,6 +232,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_STORE_MAX_BYTES", "store-max-bytes", "16777216", "bytes plugins may keep per tenant and provider", &storeBytes},
 		{"ATOM_RATE_LIMIT", "rate-limit", "20", "outbound requests per second per tenant and provider (negative: no limit)", &rate},
 		{"ATOM_RATE_BURST", "rate-burst", "40", "burst of the outbound rate limit", &burst},
+		{"ATOM_RATE_MAX_WAIT", "rate-max-wait", "2s", "how long an outbound request past the rate limit's burst may wait for its turn (0: refuse at once)", &rateWait},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
 		{"ATOM_RETURN_TO_ORIGINS", "return-to-origins", "", "comma-separated origins allowed as post-connect redirect targets", &returnTo},
 		{"ATOM_MAX_UPSTREAM_BODY", "max-upstream-body", fmt.Sprint(DefaultMaxUpstreamBody), "largest provider reply body (and plugin result) in bytes", &upstream},
@@ -327,6 +334,13 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		errs = append(errs, fmt.Errorf("ATOM_SHUTDOWN_TIMEOUT: %q is not a duration (e.g. 20s)", shutdown))
 	}
 	c.ShutdownTimeout = d
+	if w, err := time.ParseDuration(rateWait); err != nil || w < 0 || w > time.Minute {
+		errs = append(errs, fmt.Errorf("ATOM_RATE_MAX_WAIT: %q is not a duration between 0 and 1m (e.g. 2s)", rateWait))
+	} else if w == 0 {
+		c.RateMaxWait = -1
+	} else {
+		c.RateMaxWait = w
+	}
 	c.AllowPrivateHosts = splitList(private)
 	c.PluginRawCredentials = splitList(rawCreds)
 	c.ReturnToOrigins = splitList(returnTo)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -21,6 +22,12 @@ func TestDefaultsAndFlagsOverEnv(t *testing.T) {
 	}
 	if c.BaseURL != "http://localhost:9999" || !c.AutoMigrate || c.BodyLimit != 1<<20 {
 		t.Errorf("defaults: %+v", c)
+	}
+	if c.RateMaxWait != 2*time.Second {
+		t.Errorf("outbound rate wait default %s, want 2s", c.RateMaxWait)
+	}
+	if c, _, err := Load("t", nil, env(map[string]string{"ATOM_RATE_MAX_WAIT": "0"})); err != nil || c.RateMaxWait >= 0 {
+		t.Errorf("ATOM_RATE_MAX_WAIT=0: wait %v err %v, want a negative wait (refuse at once)", c.RateMaxWait, err)
 	}
 	if c.PluginUploadLimit != 64<<20 || c.TenantRateLimit != 100 || c.TenantRateBurst != 200 {
 		t.Errorf("limit defaults: upload %d, tenant rate %g burst %d", c.PluginUploadLimit, c.TenantRateLimit, c.TenantRateBurst)
@@ -42,6 +49,7 @@ func TestValidation(t *testing.T) {
 		"ATOM_PLUGIN_UPLOAD_LIMIT": {"ATOM_PLUGIN_UPLOAD_LIMIT": "0"},
 		"ATOM_TENANT_RATE_LIMIT":   {"ATOM_TENANT_RATE_LIMIT": "NaN"},
 		"ATOM_TENANT_RATE_BURST":   {"ATOM_TENANT_RATE_BURST": "-1"},
+		"ATOM_RATE_MAX_WAIT":       {"ATOM_RATE_MAX_WAIT": "-1s"},
 
 		"ATOM_MAX_UPSTREAM_BODY":        {"ATOM_MAX_UPSTREAM_BODY": "8MB"},
 		"ATOM_TENANT_MAX_CONCURRENT":    {"ATOM_TENANT_MAX_CONCURRENT": "0"},

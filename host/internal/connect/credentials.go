@@ -49,7 +49,9 @@ func credentialAuth(d *catalog.Descriptor, kind string) (*catalog.Auth, error) {
 			if all[i].Kind == kind {
 				return &all[i], nil
 			}
-			offered = append(offered, all[i].Kind)
+			if !slices.Contains(offered, all[i].Kind) {
+				offered = append(offered, all[i].Kind)
+			}
 		}
 		return nil, &Error{Code: CodeInvalidInput, Status: 400, Msg: fmt.Sprintf(
 			"%s offers no %s connection (it offers: %s)", d.ID, kind, strings.Join(offered, ", "))}

@@ -544,6 +544,11 @@ func (e *Engine) run(ctx context.Context, c *call, rec *store.Execution, impl ru
 func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtime.Implementation) *Result {
 	res := &Result{ExecutionID: execID}
 	d, hasDesc := e.cfg.Catalog().Get(c.provider)
+	if !hasDesc {
+		if r := noDescriptor(res, c.provider, impl); r != nil {
+			return r
+		}
+	}
 	creds, conn, err := e.cfg.Credentials.Credentials(ctx, c.tenant, c.user, c.provider)
 	// Without a connection, an api_key provider's credentials are the
 	// operator's {PROVIDER}_API_KEY: a host-wide secret.
@@ -551,8 +556,8 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	if errors.Is(err, connect.ErrProviderNotConnected) || (!hasDesc && errors.Is(err, connect.ErrUnknownProvider)) {
 		switch {
 		case !hasDesc:
-			// A plugin serving an id the catalog does not know decides
-			// itself what it needs.
+			// A piece serving an id the catalog does not know decides
+			// itself what it needs (a native one was refused above).
 			creds, err = mergeConfig(provider.Credentials{Type: catalog.AuthNone}, c.config), nil
 		case len(c.config) > 0:
 			creds, err = configCredentials(d, c.config), nil

@@ -96,7 +96,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	}
 	p := &Parts{}
 	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
-	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, Metrics: h.Registry}
+	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxWait: cfg.RateMaxWait, Metrics: h.Registry}
 	if opts.Outbound != nil {
 		opts.Outbound(&ocfg)
 	}
@@ -118,6 +118,10 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	setNative := func(id string, impl runtime.Implementation) {
 		if err := p.Registry.SetNative(id, impl); err != nil {
 			h.Log.Warn("native plugin not registered", "id", id, "err", err)
+			return
+		}
+		if _, ok := cat().Get(id); !ok {
+			h.Log.Warn(descriptorWarning, "id", id, "want", id+".json")
 		}
 	}
 

@@ -247,8 +247,11 @@ func attackPluginsEgress(t *testing.T, backend string) {
 		cases++
 		counts, _ := out["counts"].(map[string]any)
 		sent := up.count() - before
-		// Burst 40 and 20 per second (the host's defaults).
-		if limit := 40 + int(20*elapsed.Seconds()) + 1; sent > limit || counts["Too Many Requests"] == nil {
+		// Burst 40 and 20 per second (the host's defaults): requests past
+		// the burst wait their turn (up to 2 s) or are refused with 429,
+		// so no more than the burst and the rate over the time taken
+		// reach the upstream.
+		if limit := 40 + int(20*elapsed.Seconds()) + 1; sent > limit || sent == 150 && elapsed < 5*time.Second {
 			t.Errorf("attack flood succeeded: %d requests reached the upstream (limit %d), plugin saw %v", sent, limit, counts)
 		}
 	}

@@ -60,8 +60,13 @@ type Options struct {
 	// overrides); a name it lacks reads as empty.
 	Env map[string]string
 	// Catalog holds extra descriptor files for the catalog directory
-	// (file name → JSON).
+	// (file name → JSON). The ids of the test fixture plugins
+	// (FixtureIDs) get a descriptor without auth unless Catalog has one
+	// or NoFixtureDescriptors is set, since the host refuses the actions
+	// of a native plugin the catalog does not describe.
 	Catalog map[string]string
+	// NoFixtureDescriptors leaves the fixture ids out of the catalog.
+	NoFixtureDescriptors bool
 	// Verify turns on plugin signature verification.
 	Verify bool
 	// Prepare runs on the plugin directory before the host starts.
@@ -128,6 +133,10 @@ type Tenant struct {
 	ID, Key string
 }
 
+// FixtureIDs are the provider ids the tests serve with the fixture
+// plugins (testbin.Echo and the native runtime's testdata).
+var FixtureIDs = []string{"echo", "echo2", "other", "extra", "hostile", "egress"}
+
 // Start starts a host as o describes and stops it when t ends.
 func Start(t testing.TB, o Options) *Host {
 	t.Helper()
@@ -139,6 +148,16 @@ func Start(t testing.TB, o Options) *Host {
 		}
 	}
 	data, plugins, catDir := t.TempDir(), t.TempDir(), t.TempDir()
+	if !o.NoFixtureDescriptors {
+		for _, id := range FixtureIDs {
+			if _, ok := o.Catalog[id+".json"]; !ok {
+				body := `{"id":"` + id + `","name":"` + id + ` (test fixture)","categories":["development"],"auth":{"kind":"none"},"api":{"base_url":"https://fixture.invalid"},"implementations":["native"],"connectable":true}`
+				if err := os.WriteFile(filepath.Join(catDir, id+".json"), []byte(body), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 	for name, body := range o.Catalog {
 		if err := os.WriteFile(filepath.Join(catDir, name), []byte(body), 0o644); err != nil {
 			t.Fatal(err)

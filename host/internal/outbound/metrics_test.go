@@ -19,7 +19,7 @@ func TestMetrics(t *testing.T) {
 	}))
 	defer srv.Close()
 	reg := prometheus.NewRegistry()
-	c := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 1, Burst: 3, Metrics: reg})
+	c := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 0.1, Burst: 3, Metrics: reg}) // a token per 10 s: longer than the wait budget
 	defer c.Close()
 	ctx := Scope(context.Background(), "tenant-1", "acme")
 	send := func(u string) {

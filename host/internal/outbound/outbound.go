@@ -10,7 +10,10 @@
 //     provider's Retry-After (seconds or HTTP date) when it is within a cap,
 //     and after a short backoff for other 5xx answers;
 //   - a token bucket per (tenant, provider), named by Scope on the request's
-//     context, that fails fast with a *RateLimitError when exhausted.
+//     context: a request past the burst waits for its token when it comes
+//     within MaxWait (and before the context's deadline), with at most
+//     MaxWaiters requests waiting per pair, and otherwise fails at once
+//     with a *RateLimitError naming the wait.
 //
 // A Client is safe for concurrent use. Build one per host with New.
 package outbound
@@ -94,6 +97,14 @@ type Config struct {
 	// rate limiting off.
 	Rate  float64
 	Burst int
+	// MaxWait is how long a request past the burst may wait for a token
+	// before it is refused (ATOM_RATE_MAX_WAIT, default 2s; negative: no
+	// wait). The request's context deadline shortens it.
+	MaxWait time.Duration
+	// MaxWaiters bounds the requests waiting at once per (tenant,
+	// provider) (default 100); past it requests are refused at once, so
+	// a flood parks no more goroutines than this per pair.
+	MaxWaiters int
 	// Timeout bounds one request including retries (default 60s).
 	Timeout time.Duration
 	// DialTimeout bounds one connection attempt (default 10s).
@@ -133,6 +144,14 @@ func New(cfg Config) *Client {
 	}
 	if cfg.Burst <= 0 {
 		cfg.Burst = 40
+	}
+	if cfg.MaxWait == 0 {
+		cfg.MaxWait = 2 * time.Second
+	} else if cfg.MaxWait < 0 {
+		cfg.MaxWait = 0
+	}
+	if cfg.MaxWaiters <= 0 {
+		cfg.MaxWaiters = 100
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 60 * time.Second
@@ -438,8 +457,9 @@ func rewind(req *http.Request) (io.ReadCloser, error) {
 	return req.GetBody()
 }
 
-// take consumes a token of the request's scope, failing fast when the
-// bucket is empty.
+// take consumes a token of the request's scope, waiting for it within
+// MaxWait, and fails with a *RateLimitError when it would wait longer,
+// past the context's deadline, or behind MaxWaiters other requests.
 func (c *Client) take(ctx context.Context) error {
 	if c.limiters == nil {
 		return nil
@@ -448,7 +468,11 @@ func (c *Client) take(ctx context.Context) error {
 	if !ok {
 		return nil
 	}
-	if ok, wait := c.limiters.Allow(k, time.Now()); !ok {
+	ok, wait, err := c.limiters.Wait(ctx, k, c.cfg.MaxWait, c.cfg.MaxWaiters)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return &RateLimitError{Tenant: k.tenant, Provider: k.provider, RetryAfter: wait}
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -237,7 +238,8 @@ func TestParseRetryAfter(t *testing.T) {
 func TestRateLimitPerScope(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 	defer srv.Close()
-	c := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 1, Burst: 3})
+	// A token per 10 s: the 4th call would wait longer than the budget.
+	c := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 0.1, Burst: 3})
 	a := Scope(context.Background(), "t1", "stripe")
 	for i := 0; i < 3; i++ {
 		resp, err := get(t, c, a, srv.URL)
@@ -258,6 +260,66 @@ func TestRateLimitPerScope(t *testing.T) {
 			t.Fatalf("other scope: %v", err)
 		}
 		resp.Body.Close()
+	}
+}
+
+// TestRateLimitWaits: calls past the burst wait for their token within
+// MaxWait instead of failing; past the waiter bound or the budget they
+// fail at once with the wait named.
+func TestRateLimitWaits(t *testing.T) {
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { served.Add(1) }))
+	defer srv.Close()
+	c := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 50, Burst: 5, MaxWait: 2 * time.Second})
+	ctx := Scope(context.Background(), "t1", "stripe")
+	var wg sync.WaitGroup
+	var failed atomic.Int32
+	for i := 0; i < 25; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := get(t, c, ctx, srv.URL)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			resp.Body.Close()
+		}()
+	}
+	wg.Wait()
+	if failed.Load() != 0 || served.Load() != 25 {
+		t.Fatalf("a burst of 25 within the wait budget: %d failed, %d served", failed.Load(), served.Load())
+	}
+
+	// With two waiters allowed, of 10 calls at once past an empty bucket
+	// two wait and the rest are refused without waiting.
+	slow := New(Config{AllowPrivateHosts: []string{"127.0.0.1"}, Rate: 2, Burst: 1, MaxWait: 5 * time.Second, MaxWaiters: 2})
+	resp, err := get(t, slow, ctx, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var refused, ok atomic.Int32
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := get(t, slow, ctx, srv.URL)
+			var rl *RateLimitError
+			switch {
+			case err == nil:
+				resp.Body.Close()
+				ok.Add(1)
+			case errors.As(err, &rl) && rl.RetryAfter > 0:
+				refused.Add(1)
+			default:
+				t.Errorf("call: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 2 || refused.Load() != 8 {
+		t.Fatalf("10 calls with 2 waiters allowed: %d passed, %d refused; want 2 and 8", ok.Load(), refused.Load())
 	}
 }
 

@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"time"
@@ -26,6 +27,9 @@ type Keyed[K comparable] struct {
 type bucket struct {
 	lim  *rate.Limiter
 	seen time.Time
+	// waiters counts the callers of Wait holding a reservation on this
+	// bucket; a bucket with waiters is never swept.
+	waiters int
 }
 
 // New returns buckets of perSecond tokens per second and burst tokens. A
@@ -42,9 +46,25 @@ func (k *Keyed[K]) Rate() float64 { return float64(k.rate) }
 // one is free (without taking it).
 func (k *Keyed[K]) Allow(key K, now time.Time) (bool, time.Duration) {
 	k.mu.Lock()
+	b := k.bucketLocked(key, now)
+	k.mu.Unlock()
+	r := b.lim.ReserveN(now, 1)
+	if !r.OK() {
+		return false, time.Second
+	}
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return false, d
+	}
+	return true, 0
+}
+
+// bucketLocked returns key's bucket, made at now if needed, after
+// dropping the buckets idle for longer than k.idle. k.mu is held.
+func (k *Keyed[K]) bucketLocked(key K, now time.Time) *bucket {
 	if now.Sub(k.lastSweep) > k.idle {
 		for key, b := range k.buckets {
-			if now.Sub(b.seen) > k.idle {
+			if b.waiters == 0 && now.Sub(b.seen) > k.idle {
 				delete(k.buckets, key)
 			}
 		}
@@ -56,16 +76,63 @@ func (k *Keyed[K]) Allow(key K, now time.Time) (bool, time.Duration) {
 		k.buckets[owned(key)] = b
 	}
 	b.seen = now
-	k.mu.Unlock()
+	return b
+}
+
+// Wait takes a token from key's bucket, waiting for it when it is free
+// within maxWait (and before ctx's deadline) and fewer than maxWaiters
+// callers already wait on that key. Tokens are handed out in the order
+// callers arrive. Otherwise it returns false at once with how long until
+// a token would be free; a caller whose ctx ends while it waits gets
+// ctx's error and its token goes back to the bucket.
+func (k *Keyed[K]) Wait(ctx context.Context, key K, maxWait time.Duration, maxWaiters int) (bool, time.Duration, error) {
+	now := time.Now()
+	k.mu.Lock()
+	b := k.bucketLocked(key, now)
+	if b.waiters >= maxWaiters {
+		// Refuse without reserving: the queue is full. The wait named is
+		// what the bucket's current reservations add up to.
+		r := b.lim.ReserveN(now, 1)
+		d := r.DelayFrom(now)
+		r.CancelAt(now)
+		k.mu.Unlock()
+		return false, max(d, time.Duration(float64(time.Second)/float64(k.rate))), nil
+	}
 	r := b.lim.ReserveN(now, 1)
 	if !r.OK() {
-		return false, time.Second
+		k.mu.Unlock()
+		return false, time.Second, nil
 	}
-	if d := r.DelayFrom(now); d > 0 {
+	d := r.DelayFrom(now)
+	if d == 0 {
+		k.mu.Unlock()
+		return true, 0, nil
+	}
+	limit := maxWait
+	if dl, ok := ctx.Deadline(); ok && dl.Sub(now) < limit {
+		limit = dl.Sub(now)
+	}
+	if d > limit {
 		r.CancelAt(now)
-		return false, d
+		k.mu.Unlock()
+		return false, d, nil
 	}
-	return true, 0
+	b.waiters++
+	k.mu.Unlock()
+	defer func() {
+		k.mu.Lock()
+		b.waiters--
+		k.mu.Unlock()
+	}()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true, 0, nil
+	case <-ctx.Done():
+		r.Cancel()
+		return false, 0, ctx.Err()
+	}
 }
 
 // owned copies a string key, which outlives the request it may alias.

@@ -105,7 +105,14 @@ func New() *provider.Builder {
 				"filters":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["property","operator"],"properties":{
 					"property":{"type":"string"},
 					"operator":{"type":"string","enum":["EQ","NEQ","LT","LTE","GT","GTE","BETWEEN","IN","NOT_IN","HAS_PROPERTY","NOT_HAS_PROPERTY","CONTAINS_TOKEN","NOT_CONTAINS_TOKEN"]},
-					"value":{"type":"string"}}}},
+					"value":{"type":"string","description":"The value compared; with BETWEEN, the low end"},
+					"high_value":{"type":"string","description":"BETWEEN only: the high end"},
+					"values":{"type":"array","minItems":1,"items":{"type":"string"},"description":"IN and NOT_IN only: the values to match"}},
+					"allOf":[
+						{"if":{"properties":{"operator":{"enum":["IN","NOT_IN"]}}},"then":{"required":["values"],"not":{"anyOf":[{"required":["value"]},{"required":["high_value"]}]}}},
+						{"if":{"properties":{"operator":{"const":"BETWEEN"}}},"then":{"required":["value","high_value"],"not":{"required":["values"]}}},
+						{"if":{"properties":{"operator":{"enum":["HAS_PROPERTY","NOT_HAS_PROPERTY"]}}},"then":{"not":{"anyOf":[{"required":["value"]},{"required":["high_value"]},{"required":["values"]}]}}},
+						{"if":{"properties":{"operator":{"enum":["EQ","NEQ","LT","LTE","GT","GTE","CONTAINS_TOKEN","NOT_CONTAINS_TOKEN"]}}},"then":{"required":["value"],"not":{"anyOf":[{"required":["high_value"]},{"required":["values"]}]}}}]}},
 				"properties":{"type":"array","items":{"type":"string"}},
 				"limit":{"type":"integer","minimum":1,"maximum":200},
 				"after":{"type":"string"}}}`),
@@ -312,9 +319,11 @@ type searchIn struct {
 	ObjectType string `json:"object_type"`
 	Query      string `json:"query"`
 	Filters    []struct {
-		Property string `json:"property"`
-		Operator string `json:"operator"`
-		Value    string `json:"value"`
+		Property string   `json:"property"`
+		Operator string   `json:"operator"`
+		Value    string   `json:"value"`
+		High     string   `json:"high_value"`
+		Values   []string `json:"values"`
 	} `json:"filters"`
 	Properties []string `json:"properties"`
 	Limit      int      `json:"limit"`
@@ -331,11 +340,20 @@ func searchRecords(ctx context.Context, c *provider.Call, in searchIn) (any, err
 		body["query"] = in.Query
 	}
 	if len(in.Filters) > 0 {
-		filters := make([]map[string]string, 0, len(in.Filters))
+		// HubSpot's filter: value for one operand, value and highValue for
+		// BETWEEN, values for IN and NOT_IN
+		// (developers.hubspot.com/docs/api/crm/search#filter-search-results).
+		filters := make([]map[string]any, 0, len(in.Filters))
 		for _, f := range in.Filters {
-			m := map[string]string{"propertyName": f.Property, "operator": f.Operator}
+			m := map[string]any{"propertyName": f.Property, "operator": f.Operator}
 			if f.Value != "" {
 				m["value"] = f.Value
+			}
+			if f.High != "" {
+				m["highValue"] = f.High
+			}
+			if len(f.Values) > 0 {
+				m["values"] = f.Values
 			}
 			filters = append(filters, m)
 		}

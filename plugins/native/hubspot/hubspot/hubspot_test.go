@@ -1,6 +1,7 @@
 package hubspot_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/atomhq/atom/plugins/native/hubspot/hubspot"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 const token = "CJSP5qf1LhICAQEYs-gDIIGOBii1hQIyGQ"
@@ -127,7 +129,58 @@ func TestActions(t *testing.T) {
 		{Name: "create_contact_invalid_email", Action: "create_record", Input: `{"object_type":"contacts","properties":{"email":"not-an-email"}}`, Creds: creds, Failed: true},
 		{Name: "update_deal", Action: "update_record", Input: `{"object_type":"deals","id":"77","properties":{"dealstage":"closedwon","amount":"1500"}}`, Creds: creds},
 		{Name: "search_companies", Action: "search_records", Input: `{"object_type":"companies","filters":[{"property":"domain","operator":"EQ","value":"acme.com"}],"properties":["name","domain"],"limit":5}`, Creds: creds},
+		{Name: "search_companies_in_between", Action: "search_records", Input: searchInBetween, Creds: creds},
 	})
+}
+
+const searchInBetween = `{"object_type":"companies","filters":[{"property":"domain","operator":"IN","values":["acme.com","example.com"]},{"property":"numberofemployees","operator":"BETWEEN","value":"10","high_value":"500"},{"property":"phone","operator":"HAS_PROPERTY"}]}`
+
+// TestSearchFilterSchema: the input schema takes each operator's operands
+// as HubSpot does (values for IN and NOT_IN, value and high_value for
+// BETWEEN, none for HAS_PROPERTY) and refuses the others, as the host
+// validates inputs.
+func TestSearchFilterSchema(t *testing.T) {
+	var raw json.RawMessage
+	for _, a := range hubspot.New().Manifest().Actions {
+		if a.Name == "search_records" {
+			raw = a.Input
+		}
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource("mem://search.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("mem://search.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := func(f string) string { return `{"object_type":"contacts","filters":[` + f + `]}` }
+	for in, ok := range map[string]bool{
+		searchInBetween: true,
+		filter(`{"property":"a","operator":"NOT_IN","values":["x"]}`):                               true,
+		filter(`{"property":"a","operator":"EQ","value":"x"}`):                                      true,
+		filter(`{"property":"a","operator":"NOT_HAS_PROPERTY"}`):                                    true,
+		filter(`{"property":"a","operator":"IN","value":"x"}`):                                      false,
+		filter(`{"property":"a","operator":"IN","values":[]}`):                                      false,
+		filter(`{"property":"a","operator":"BETWEEN","value":"1"}`):                                 false,
+		filter(`{"property":"a","operator":"BETWEEN","value":"1","high_value":"2","values":["3"]}`): false,
+		filter(`{"property":"a","operator":"EQ"}`):                                                  false,
+		filter(`{"property":"a","operator":"EQ","value":"x","high_value":"y"}`):                     false,
+		filter(`{"property":"a","operator":"HAS_PROPERTY","value":"x"}`):                            false,
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sch.Validate(v); (err == nil) != ok {
+			t.Errorf("%s: valid=%v, want %v (%v)", in, err == nil, ok, err)
+		}
+	}
 }
 
 func TestValidationErrorNamesProperty(t *testing.T) {

@@ -118,13 +118,23 @@ func DecodeError(e *provider.HTTPError, body []byte) {
 	e.Message = strings.Join(msgs, "; ")
 }
 
+// client returns the HTTP client of the execution. A custom connection
+// (fields apiKey and dataResidency) sends its apiKey as an api_key
+// connection does; an EU-pinned key ("eu") talks to the EU host, which
+// replaces the base URL the host resolved for the global one.
 func client(ctx context.Context, c *provider.Call) *provider.HTTPClient {
-	opts := options
 	creds := c.Credentials()
-	if strings.EqualFold(creds.Fields["dataResidency"], "eu") || strings.EqualFold(creds.Params["dataResidency"], "eu") {
-		opts.BaseURL = EUBaseURL
+	req := c.Request()
+	req.Credentials = creds
+	if creds.Type == "custom" {
+		req.Credentials = provider.Credentials{Type: "api_key", APIKey: creds.Fields["apiKey"], Params: creds.Params}
 	}
-	return provider.Client(ctx, opts)
+	if strings.EqualFold(creds.Fields["dataResidency"], "eu") || strings.EqualFold(creds.Params["dataResidency"], "eu") {
+		if b := strings.TrimRight(req.BaseURL, "/"); b == "" || b == BaseURL {
+			req.BaseURL = EUBaseURL
+		}
+	}
+	return provider.Client(provider.WithRequest(ctx, req), options)
 }
 
 func testConnection(ctx context.Context, c *provider.Call) (any, error) {

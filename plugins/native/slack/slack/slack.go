@@ -14,7 +14,8 @@
 // "root_access_token". Bot-scoped methods use the bot token when there is
 // one; search.messages, which only accepts a user token, uses the
 // connection's access token (or the metadata "authed_user.access_token"
-// of connections made elsewhere).
+// of connections made elsewhere). A custom connection's fields botToken
+// and userToken are used the same way.
 package slack
 
 import (
@@ -41,6 +42,14 @@ const UserTokenKey = "authed_user.access_token"
 // BotTokenField is the credential field holding the bot token when the
 // connection's access token is the user's.
 const BotTokenField = "root_access_token"
+
+// CustomBotTokenField and CustomUserTokenField are the credential fields
+// of a custom connection (the catalog's "custom" way), holding tokens
+// copied from the Slack app's settings.
+const (
+	CustomBotTokenField  = "botToken"
+	CustomUserTokenField = "userToken"
+)
 
 var httpOpts = provider.HTTPOptions{
 	BaseURL:   BaseURL,
@@ -165,6 +174,17 @@ var authErrors = map[string]bool{
 // "Authorization: Bearer".
 func client(ctx context.Context, c *provider.Call, user bool) *provider.HTTPClient {
 	creds := c.Credentials()
+	if creds.Type == "custom" {
+		// A custom connection holds the tokens a Slack app's settings
+		// page shows: the bot token (xoxb-) for bot-scoped methods and
+		// the user token (xoxp-) for the user-only ones; either stands in
+		// for the other when it is the only one.
+		bot, usr := creds.Fields[CustomBotTokenField], creds.Fields[CustomUserTokenField]
+		if user && usr != "" || bot == "" {
+			bot = usr
+		}
+		creds = provider.Credentials{Type: "oauth2", AccessToken: bot, Params: creds.Params}
+	}
 	if creds.Type != "oauth2" {
 		return c.HTTP()
 	}
