@@ -1,0 +1,87 @@
+package connect_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/fakeprovider"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/storetest"
+)
+
+// TestShortLivedTokenRefreshedOncePerLifetime runs 70 s tokens for twelve
+// lifetimes on the test clock, one second at a time. Every second 50
+// concurrent callers ask for credentials and the background sweep runs
+// beside them. Each token must be refreshed exactly once, between 75 % and
+// 85 % of its lifetime (the default fraction and jitter) and never after
+// it expired; the provider must never see a refresh token twice.
+func TestShortLivedTokenRefreshedOncePerLifetime(t *testing.T) {
+	const life = 70 * time.Second
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, fakeprovider.Quirks{RotateRefresh: true, ExpiresIn: int(life / time.Second)}, nil)
+		cb := e.connect("fake", connect.ConnectOptions{})
+		connID := cb.Connection.ID
+		row := func() *store.Connection {
+			var c *store.Connection
+			if err := e.st.InTenant(ctx, e.tenant, func(tx store.Tx) error {
+				var err error
+				c, err = tx.GetConnectionByID(ctx, connID)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		issued := *row().LastRefreshedAt
+		refreshes, calls := 0, 0
+		var minAge, maxAge time.Duration
+		for step := 0; step < 12*int(life/time.Second); step++ {
+			e.clock.Advance(time.Second)
+			done := make(chan error, 1)
+			go func() {
+				_, err := e.svc.RefreshDue(ctx, 2*time.Minute, 100)
+				done <- err
+			}()
+			tokens := hammer(t, e, []*connect.Service{e.svc}, 50)
+			calls += 50
+			if err := <-done; err != nil {
+				t.Fatalf("sweep: %v", err)
+			}
+			if len(tokens) != 1 {
+				t.Fatalf("at %s callers got %d different tokens", e.clock.Now().Sub(issued), len(tokens))
+			}
+			c := row()
+			if !c.ExpiresAt.After(e.clock.Now()) {
+				t.Fatalf("the token expired at %s before it was refreshed", c.ExpiresAt)
+			}
+			if c.LastRefreshedAt.Equal(issued) {
+				continue
+			}
+			refreshes++
+			age := c.LastRefreshedAt.Sub(issued)
+			if age < life*75/100 || age > life*85/100+time.Second {
+				t.Fatalf("token refreshed at %s of its %s lifetime, want 75-85 %%", age, life)
+			}
+			if refreshes == 1 || age < minAge {
+				minAge = age
+			}
+			maxAge = max(maxAge, age)
+			issued = *c.LastRefreshedAt
+			if got := e.fp.Refreshes(); got != refreshes {
+				t.Fatalf("provider saw %d refreshes, %d tokens were replaced", got, refreshes)
+			}
+		}
+		lifetimes := 12
+		t.Logf("70s tokens over %d lifetimes, %d calls: refreshes=%d reused_refresh_tokens=%d refreshed_at=%s..%s",
+			lifetimes, calls, refreshes, e.fp.ReusedRefreshTokens(), minAge, maxAge)
+		if refreshes < lifetimes || refreshes > lifetimes*100/75+1 {
+			t.Fatalf("%d refreshes in %d lifetimes", refreshes, lifetimes)
+		}
+		if e.fp.ReusedRefreshTokens() != 0 {
+			t.Fatalf("provider saw %d reused refresh tokens", e.fp.ReusedRefreshTokens())
+		}
+	})
+}
