@@ -85,3 +85,28 @@ func TestShortLivedTokenRefreshedOncePerLifetime(t *testing.T) {
 		}
 	})
 }
+
+// TestRefreshFloor gives tokens an 8 s lifetime, shorter than the 10 s
+// floor: the token is not refreshed at its fraction (6 s) but once it
+// expired, so a provider handing out tiny lifetimes does not draw a
+// refresh every few seconds.
+func TestRefreshFloor(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, fakeprovider.Quirks{RotateRefresh: true, ExpiresIn: 8}, nil)
+		e.connect("fake", connect.ConnectOptions{})
+		var last time.Time
+		for step := 1; step <= 40; step++ {
+			e.clock.Advance(time.Second)
+			if _, err := e.svc.RefreshDue(ctx, time.Minute, 100); err != nil {
+				t.Fatal(err)
+			}
+			hammer(t, e, []*connect.Service{e.svc}, 20)
+			if e.fp.Refreshes() != step/8 {
+				t.Fatalf("after %d s: %d refreshes, want %d (one per expiry)", step, e.fp.Refreshes(), step/8)
+			}
+			last = e.clock.Now()
+		}
+		t.Logf("8s tokens, 10s floor, 40s until %s: refreshes=%d", last.Format(time.TimeOnly), e.fp.Refreshes())
+	})
+}
