@@ -2,8 +2,11 @@ package connect_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/riverqueue/river"
 
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/fakeprovider"
@@ -108,5 +111,58 @@ func TestRefreshFloor(t *testing.T) {
 			last = e.clock.Now()
 		}
 		t.Logf("8s tokens, 10s floor, 40s until %s: refreshes=%d", last.Format(time.TimeOnly), e.fp.Refreshes())
+	})
+}
+
+// enqueued records the jobs a Service enqueues.
+type enqueued struct {
+	mu   sync.Mutex
+	args []river.JobArgs
+	opts []*river.InsertOpts
+}
+
+func (q *enqueued) Enqueue(_ context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.args, q.opts = append(q.args, args), append(q.opts, opts)
+	return nil
+}
+
+// TestSweepSchedulesJobAtRefreshTime checks that the sweep lists a
+// connection only when its refresh falls within the lookahead and
+// schedules its job at that time, not at the sweep.
+func TestSweepSchedulesJobAtRefreshTime(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		e := newEnv(t, st, fakeprovider.Quirks{}, nil)
+		q := &enqueued{}
+		e.svc = e.newServiceWith(st, func(c *connect.Config) { c.RefreshJitter = -1; c.Jobs = q })
+		e.connect("fake", connect.ConnectOptions{}) // 1 h token: refresh at 48 min
+		e.clock.Advance(30 * time.Minute)
+		if n, err := e.svc.RefreshDue(ctx, 2*time.Minute, 100); err != nil || n != 0 {
+			t.Fatalf("sweep 18 min before the refresh time listed %d (%v)", n, err)
+		}
+		e.clock.Advance(17 * time.Minute)
+		before := time.Now()
+		if n, err := e.svc.RefreshDue(ctx, 2*time.Minute, 100); err != nil || n != 1 {
+			t.Fatalf("sweep a minute before the refresh time listed %d (%v)", n, err)
+		}
+		after := time.Now()
+		if len(q.opts) != 1 || q.opts[0] == nil {
+			t.Fatalf("job not scheduled: %+v", q.opts)
+		}
+		if at := q.opts[0].ScheduledAt; at.Before(before.Add(time.Minute)) || at.After(after.Add(time.Minute)) {
+			t.Fatalf("job scheduled %s after the sweep, want one minute", at.Sub(before))
+		}
+		if a, ok := q.args[0].(connect.RefreshArgs); !ok || a.TenantID != e.tenant {
+			t.Fatalf("job args %+v", q.args[0])
+		}
+		e.clock.Advance(2 * time.Minute)
+		if _, err := e.svc.RefreshDue(ctx, 2*time.Minute, 100); err != nil || len(q.opts) != 2 || q.opts[1] != nil {
+			t.Fatalf("a due refresh must run at once: %v %+v", err, q.opts)
+		}
+		if e.fp.Refreshes() != 0 {
+			t.Fatalf("the sweep refreshed inline with a queue: %d", e.fp.Refreshes())
+		}
 	})
 }
