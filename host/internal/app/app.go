@@ -307,7 +307,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		HTTPClient: h.Outbound.HTTPClient(),
 		Store:      st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
 		AllowedReturnTo: cfg.ReturnToOrigins, Logger: h.Log, Webhooks: h.Webhooks,
-		SpoolDir: spoolDir(cfg.DataDir),
+		SpoolDir:    spoolDir(cfg.DataDir),
+		RefreshSkew: cfg.Refresh.Margin, RefreshFraction: cfg.Refresh.Fraction, RefreshJitter: refreshJitter(cfg.Refresh.Jitter),
+		RefreshFloor: cfg.Refresh.Floor,
 	})
 	if err != nil {
 		return nil, err
@@ -334,7 +336,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		}
 	}
 	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers, ExecutionWorkers: cfg.Limits.WithDefaults().AsyncWorkers,
-		PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute)})
+		PeriodicJobs: connect.PeriodicJobs(cfg.Refresh.SweepInterval)})
 	if err != nil {
 		return nil, err
 	}
@@ -389,3 +391,12 @@ func spoolDir(dataDir string) string {
 type currentCatalog struct{ w *catalog.Watcher }
 
 func (c currentCatalog) Get(id string) (*catalog.Descriptor, bool) { return c.w.Current().Get(id) }
+
+// refreshJitter maps ATOM_REFRESH_JITTER=0 (none) to connect's negative
+// "none"; connect reads zero as its default.
+func refreshJitter(j float64) float64 {
+	if j == 0 {
+		return -1
+	}
+	return j
+}

@@ -110,9 +110,28 @@ type Config struct {
 	// (ATOM_RETURN_TO_ORIGINS, comma-separated); relative paths are
 	// always allowed.
 	ReturnToOrigins []string
+	// Refresh is when OAuth tokens are refreshed.
+	Refresh Refresh
 	// Limits bound what one tenant, or one provider reply, can make the
 	// host hold. A zero field means the default documented on Limits.
 	Limits Limits
+}
+
+// Refresh is the token refresh policy.
+type Refresh struct {
+	// Fraction of a token's lifetime after which the background refreshes
+	// it (ATOM_REFRESH_FRACTION, default 0.8), moved by a random Jitter of
+	// the lifetime either way (ATOM_REFRESH_JITTER, default 0.05; 0: none).
+	Fraction, Jitter float64
+	// Margin is the on-demand margin: a call refreshes a token expiring
+	// within it that the background has not (ATOM_REFRESH_MARGIN, 60s).
+	Margin time.Duration
+	// Floor is the least time between two unforced refreshes of one
+	// connection whose token has not expired (ATOM_REFRESH_FLOOR, 10s).
+	Floor time.Duration
+	// SweepInterval is how often the background looks for due tokens
+	// (ATOM_REFRESH_SWEEP_INTERVAL, 1m).
+	SweepInterval time.Duration
 }
 
 // Limits are the per-tenant and per-reply bounds. The zero value of a
@@ -203,6 +222,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	var c Config
 	var upload, uidBase, uidCount, rawCreds string
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
+	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
@@ -235,6 +255,11 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_RATE_MAX_WAIT", "rate-max-wait", "2s", "how long an outbound request past the rate limit's burst may wait for its turn (0: refuse at once)", &rateWait},
 		{"ATOM_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", &shutdown},
 		{"ATOM_RETURN_TO_ORIGINS", "return-to-origins", "", "comma-separated origins allowed as post-connect redirect targets", &returnTo},
+		{"ATOM_REFRESH_FRACTION", "refresh-fraction", "0.8", "part of a token's lifetime after which it is refreshed in the background (between 0 and 1)", &refFraction},
+		{"ATOM_REFRESH_JITTER", "refresh-jitter", "0.05", "random shift of the refresh time, as a part of the lifetime either way (0: none)", &refJitter},
+		{"ATOM_REFRESH_MARGIN", "refresh-margin", "60s", "a call refreshes a token expiring within this margin if the background has not", &refMargin},
+		{"ATOM_REFRESH_FLOOR", "refresh-floor", "10s", "least time between two refreshes of a connection whose token has not expired", &refFloor},
+		{"ATOM_REFRESH_SWEEP_INTERVAL", "refresh-sweep-interval", "1m", "how often the background schedules due refreshes", &refSweep},
 		{"ATOM_MAX_UPSTREAM_BODY", "max-upstream-body", fmt.Sprint(DefaultMaxUpstreamBody), "largest provider reply body (and plugin result) in bytes", &upstream},
 		{"ATOM_TENANT_MAX_CONCURRENT", "tenant-max-concurrent", fmt.Sprint(DefaultTenantMaxConcurrent), "executions one tenant may run at once", &concurrent},
 		{"ATOM_TENANT_MAX_RUNNING_ASYNC", "tenant-max-running-async", fmt.Sprint(DefaultTenantMaxRunningAsync), "asynchronous executions one tenant may run at once", &runningAsync},
@@ -329,6 +354,24 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	positive("ATOM_TENANT_MAX_OAUTH_STATES", states, &c.Limits.TenantMaxOAuthStates)
 	positive("ATOM_TENANT_MAX_USERS", users, &c.Limits.TenantMaxUsers)
 	positive("ATOM_ASYNC_WORKERS", asyncWorkers, &c.Limits.AsyncWorkers)
+	if _, err := fmt.Sscanf(refFraction, "%g", &c.Refresh.Fraction); err != nil || !(c.Refresh.Fraction > 0 && c.Refresh.Fraction < 1) {
+		errs = append(errs, fmt.Errorf("ATOM_REFRESH_FRACTION: %q is not a number between 0 and 1 (e.g. 0.8)", refFraction))
+	}
+	if _, err := fmt.Sscanf(refJitter, "%g", &c.Refresh.Jitter); err != nil || !(c.Refresh.Jitter >= 0 && c.Refresh.Jitter < 0.5) {
+		errs = append(errs, fmt.Errorf("ATOM_REFRESH_JITTER: %q is not a number from 0 up to 0.5 (e.g. 0.05)", refJitter))
+	} else if c.Refresh.Fraction-c.Refresh.Jitter <= 0 || c.Refresh.Fraction+c.Refresh.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("ATOM_REFRESH_JITTER: %s either side of ATOM_REFRESH_FRACTION %s leaves 0..1; lower one of them", refJitter, refFraction))
+	}
+	for _, d := range []struct {
+		name, v string
+		dst     *time.Duration
+	}{{"ATOM_REFRESH_MARGIN", refMargin, &c.Refresh.Margin}, {"ATOM_REFRESH_FLOOR", refFloor, &c.Refresh.Floor}, {"ATOM_REFRESH_SWEEP_INTERVAL", refSweep, &c.Refresh.SweepInterval}} {
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: %q is not a positive duration (e.g. 30s)", d.name, d.v))
+		}
+		*d.dst = v
+	}
 	d, err := time.ParseDuration(shutdown)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("ATOM_SHUTDOWN_TIMEOUT: %q is not a duration (e.g. 20s)", shutdown))

@@ -63,6 +63,12 @@ func TestValidation(t *testing.T) {
 		"ATOM_PLUGIN_UPLOAD":    {"ATOM_PLUGIN_UPLOAD": "nope"},
 		"ATOM_PLUGIN_UID_BASE":  {"ATOM_PLUGIN_UID_BASE": "12"},
 		"ATOM_PLUGIN_UID_COUNT": {"ATOM_PLUGIN_UID_COUNT": "-1"},
+
+		"ATOM_REFRESH_FRACTION":       {"ATOM_REFRESH_FRACTION": "1.2"},
+		"ATOM_REFRESH_JITTER":         {"ATOM_REFRESH_JITTER": "-0.1"},
+		"ATOM_REFRESH_MARGIN":         {"ATOM_REFRESH_MARGIN": "60"},
+		"ATOM_REFRESH_FLOOR":          {"ATOM_REFRESH_FLOOR": "0s"},
+		"ATOM_REFRESH_SWEEP_INTERVAL": {"ATOM_REFRESH_SWEEP_INTERVAL": "often"},
 	}
 	for name, vars := range cases {
 		if _, _, err := Load("t", nil, env(vars)); err == nil || !strings.Contains(err.Error(), name) {
@@ -125,5 +131,28 @@ func TestReadEnvSecretsFromFiles(t *testing.T) {
 		if _, err := ReadEnv(bad, read); err == nil || !strings.Contains(err.Error(), "ATOM_ADMIN_KEY") {
 			t.Errorf("%v: error %v does not name the variable", bad, err)
 		}
+	}
+}
+
+func TestRefreshPolicy(t *testing.T) {
+	c, _, err := Load("t", nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Refresh{Fraction: 0.8, Jitter: 0.05, Margin: 60 * time.Second, Floor: 10 * time.Second, SweepInterval: time.Minute}
+	if c.Refresh != want {
+		t.Errorf("default refresh policy %+v", c.Refresh)
+	}
+	c, _, err = Load("t", []string{"--refresh-floor", "30s"}, env(map[string]string{"ATOM_REFRESH_FRACTION": "0.5", "ATOM_REFRESH_JITTER": "0", "ATOM_REFRESH_MARGIN": "2m", "ATOM_REFRESH_SWEEP_INTERVAL": "15s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want = Refresh{Fraction: 0.5, Jitter: 0, Margin: 2 * time.Minute, Floor: 30 * time.Second, SweepInterval: 15 * time.Second}
+	if c.Refresh != want {
+		t.Errorf("refresh policy %+v", c.Refresh)
+	}
+	// The jitter may not carry the refresh time outside the lifetime.
+	if _, _, err := Load("t", nil, env(map[string]string{"ATOM_REFRESH_FRACTION": "0.9", "ATOM_REFRESH_JITTER": "0.2"})); err == nil || !strings.Contains(err.Error(), "ATOM_REFRESH_JITTER") {
+		t.Errorf("fraction 0.9 with jitter 0.2: %v", err)
 	}
 }

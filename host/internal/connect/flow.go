@@ -415,19 +415,15 @@ func (s *Service) Callback(ctx context.Context, provider string, query url.Value
 	return res, nil
 }
 
-// applyExpiry sets ExpiresAt from expires_in, or schedules a refresh after
-// DefaultLifetime for tokens that do not say when they expire.
+// applyExpiry sets ExpiresAt from expires_in and schedules the token's
+// background refresh (scheduleRefresh).
 func (s *Service) applyExpiry(c *store.Connection, tok *tokenResult, now time.Time) {
 	c.ExpiresAt, c.NextRefreshAt = nil, nil
 	if tok.ExpiresIn > 0 {
 		exp := now.Add(tok.ExpiresIn)
 		c.ExpiresAt = &exp
-		return
 	}
-	if tok.RefreshToken != "" || c.AuthKind == catalog.AuthOAuth2CC {
-		next := now.Add(s.cfg.DefaultLifetime)
-		c.NextRefreshAt = &next
-	}
+	s.scheduleRefresh(c, tok, now)
 }
 
 func (s *Service) exchangeCode(ctx context.Context, provider string, a *catalog.Auth, cl client, redirect, code, verifier string, vars map[string]map[string]string) (*tokenResult, error) {

@@ -9,12 +9,12 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// RefreshArgs is the River job refreshing one connection ahead of expiry.
-// Jobs are unique per connection while one is pending or running.
+// RefreshArgs is the River job refreshing one connection ahead of expiry,
+// scheduled at the connection's refresh time. Jobs are unique per
+// connection while one is scheduled, pending or running.
 type RefreshArgs struct {
-	TenantID     string        `json:"tenant_id"`
-	ConnectionID string        `json:"connection_id"`
-	Window       time.Duration `json:"window"`
+	TenantID     string `json:"tenant_id"`
+	ConnectionID string `json:"connection_id"`
 }
 
 // Kind is the River job kind.
@@ -40,17 +40,18 @@ type RefreshWorker struct {
 // Work refreshes the connection if it is still due. Provider-side failures
 // are recorded on the connection (status, backoff) and do not fail the job.
 func (w *RefreshWorker) Work(ctx context.Context, job *river.Job[RefreshArgs]) error {
-	err := w.Service.RefreshConnection(ctx, job.Args.TenantID, job.Args.ConnectionID, job.Args.Window)
+	err := w.Service.RefreshConnection(ctx, job.Args.TenantID, job.Args.ConnectionID)
 	if _, isUser := AsError(err); isUser {
 		return nil
 	}
 	return err
 }
 
-// SweepArgs is the periodic job that finds connections due for refresh.
+// SweepArgs is the periodic job that finds connections due for refresh
+// within Lookahead and schedules their refresh jobs.
 type SweepArgs struct {
-	Window time.Duration `json:"window"`
-	Limit  int           `json:"limit"`
+	Lookahead time.Duration `json:"lookahead"`
+	Limit     int           `json:"limit"`
 }
 
 // Kind is the River job kind.
@@ -62,9 +63,14 @@ type SweepWorker struct {
 	Service *Service
 }
 
-// Work enqueues one RefreshArgs job per due connection.
+// Work enqueues one RefreshArgs job per connection due within the
+// lookahead.
 func (w *SweepWorker) Work(ctx context.Context, job *river.Job[SweepArgs]) error {
-	if _, err := w.Service.RefreshDue(ctx, job.Args.Window, job.Args.Limit); err != nil {
+	lookahead := job.Args.Lookahead
+	if lookahead <= 0 {
+		lookahead = 2 * DefaultRefreshSweepInterval
+	}
+	if _, err := w.Service.RefreshDue(ctx, lookahead, job.Args.Limit); err != nil {
 		return err
 	}
 	_, err := w.Service.SweepStates(ctx)
@@ -77,19 +83,23 @@ func AddWorkers(workers *river.Workers, s *Service) {
 	river.AddWorker(workers, &SweepWorker{Service: s})
 }
 
-// PeriodicJobs returns the sweep, run every interval (default one minute),
-// refreshing tokens that expire within window (default five minutes).
-func PeriodicJobs(interval, window time.Duration) []*river.PeriodicJob {
+// DefaultRefreshSweepInterval is how often the sweep runs by default.
+const DefaultRefreshSweepInterval = time.Minute
+
+// PeriodicJobs returns the sweep, run every interval (default one minute).
+// Each run schedules the refreshes due before the run after next, so a
+// refresh runs at its own time, not at the next sweep: a token is
+// refreshed at its fraction of its lifetime however the interval compares
+// with the lifetime.
+func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	if interval <= 0 {
-		interval = time.Minute
+		interval = DefaultRefreshSweepInterval
 	}
-	if window <= 0 {
-		window = 5 * time.Minute
-	}
+	lookahead := 2 * interval
 	return []*river.PeriodicJob{river.NewPeriodicJob(
 		river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) {
-			return SweepArgs{Window: window, Limit: 500}, &river.InsertOpts{
+			return SweepArgs{Lookahead: lookahead, Limit: 500}, &river.InsertOpts{
 				UniqueOpts: river.UniqueOpts{ByPeriod: interval},
 			}
 		},

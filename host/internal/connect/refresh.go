@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/webhook"
@@ -24,7 +26,7 @@ func (s *Service) Credentials(ctx context.Context, tenantID, userID, providerID 
 	key := cacheKey(tenantID, userID, providerID)
 	ttl := s.cfg.CredentialCacheTTL
 	if ttl > 0 {
-		if cr, c, ok := s.creds.get(key, s.now()); ok && !s.needsRefresh(c, s.cfg.RefreshSkew) {
+		if cr, c, ok := s.creds.get(key, s.now()); ok && !s.needsRefresh(c, true) {
 			return cr, c, nil
 		}
 	}
@@ -43,14 +45,14 @@ func (s *Service) Credentials(ctx context.Context, tenantID, userID, providerID 
 	if err := usable(c); err != nil {
 		return provider.Credentials{}, c, err
 	}
-	if s.needsRefresh(c, s.cfg.RefreshSkew) {
-		c, err = s.refresh(ctx, c.TenantID, c.ID, false, s.cfg.RefreshSkew)
+	if s.needsRefresh(c, true) {
+		c, err = s.refresh(ctx, c.TenantID, c.ID, false, true)
 		if err != nil {
 			return provider.Credentials{}, c, err
 		}
 	}
 	creds, err := s.credentialsOf(c)
-	if err == nil && ttl > 0 && !s.needsRefresh(c, s.cfg.RefreshSkew) {
+	if err == nil && ttl > 0 && !s.needsRefresh(c, true) {
 		s.creds.put(gen, key, c, creds, s.now().Add(ttl))
 	}
 	return creds, c, err
@@ -61,17 +63,17 @@ func (s *Service) Credentials(ctx context.Context, tenantID, userID, providerID 
 // concurrent and closely repeated calls (within ForceRefreshInterval of the
 // last refresh) share one refresh.
 func (s *Service) ForceRefresh(ctx context.Context, tenantID, connectionID string) (provider.Credentials, error) {
-	c, err := s.refresh(ctx, tenantID, connectionID, true, 0)
+	c, err := s.refresh(ctx, tenantID, connectionID, true, true)
 	if err != nil {
 		return provider.Credentials{}, err
 	}
 	return s.credentialsOf(c)
 }
 
-// RefreshConnection refreshes one connection if it expires within the
-// proactive window; the background job calls it.
-func (s *Service) RefreshConnection(ctx context.Context, tenantID, connectionID string, window time.Duration) error {
-	_, err := s.refresh(ctx, tenantID, connectionID, false, window)
+// RefreshConnection refreshes one connection if it is due (needsRefresh);
+// the background job calls it.
+func (s *Service) RefreshConnection(ctx context.Context, tenantID, connectionID string) error {
+	_, err := s.refresh(ctx, tenantID, connectionID, false, false)
 	return err
 }
 
@@ -104,19 +106,6 @@ func (s *Service) coolingDown(c *store.Connection) bool {
 	return c.FailureCount > 0 && c.NextRefreshAt != nil && s.now().Before(*c.NextRefreshAt)
 }
 
-// needsRefresh reports whether c's token expires within window (or, for
-// tokens without an expiry, whether its scheduled refresh is due).
-func (s *Service) needsRefresh(c *store.Connection, window time.Duration) bool {
-	if !refreshable(c) || c.Status != store.StatusActive {
-		return false
-	}
-	now := s.now()
-	if c.ExpiresAt != nil {
-		return !now.Add(window).Before(*c.ExpiresAt)
-	}
-	return c.NextRefreshAt != nil && !now.Before(*c.NextRefreshAt)
-}
-
 func (s *Service) expired(c *store.Connection) bool {
 	return c.ExpiresAt != nil && !s.now().Before(*c.ExpiresAt)
 }
@@ -136,7 +125,7 @@ type refreshOutcome struct {
 // than refreshed again. Tokens the provider issues are written in a short
 // transaction of their own and never dropped when that write fails
 // (spool.go).
-func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
+func (s *Service) refresh(ctx context.Context, tenantID, connID string, force, onDemand bool) (*store.Connection, error) {
 	key := tenantID + "\x00" + connID
 	s.creds.forgetConn(connID)
 	defer s.creds.forgetConn(connID)
@@ -144,7 +133,7 @@ func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bo
 		// The flight outlives any one caller's cancellation.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()
-		c, err := s.refreshOnce(fctx, tenantID, connID, force, window)
+		c, err := s.refreshOnce(fctx, tenantID, connID, force, onDemand)
 		return refreshOutcome{conn: c, err: err}, nil
 	})
 	select {
@@ -164,7 +153,7 @@ func (s *Service) refresh(ctx context.Context, tenantID, connID string, force bo
 // PostgreSQL; SQLite serves one process, where single-flight is the lock),
 // reads the row, calls the provider without any transaction open and
 // writes what it issued in a short transaction of its own (storeIssued).
-func (s *Service) refreshOnce(ctx context.Context, tenantID, connID string, force bool, window time.Duration) (*store.Connection, error) {
+func (s *Service) refreshOnce(ctx context.Context, tenantID, connID string, force, onDemand bool) (*store.Connection, error) {
 	if l, ok := s.cfg.Store.(store.RefreshLocker); ok {
 		unlock, err := l.LockRefresh(ctx, connID)
 		if err != nil {
@@ -175,12 +164,12 @@ func (s *Service) refreshOnce(ctx context.Context, tenantID, connID string, forc
 	// Tokens issued earlier and not stored yet go in first: they are
 	// newer than the row.
 	s.replayPending(ctx, connID)
-	return s.refreshRow(ctx, tenantID, connID, force, window, true)
+	return s.refreshRow(ctx, tenantID, connID, force, onDemand, true)
 }
 
 // decide returns whether c must be refreshed now and, when not, the error
 // to report (nil when the current token is good).
-func (s *Service) decide(c *store.Connection, force bool, window time.Duration) (bool, error) {
+func (s *Service) decide(c *store.Connection, force, onDemand bool) (bool, error) {
 	if err := usable(c); err != nil {
 		return false, err
 	}
@@ -194,7 +183,7 @@ func (s *Service) decide(c *store.Connection, force bool, window time.Duration) 
 		if c.LastRefreshedAt != nil && s.now().Sub(*c.LastRefreshedAt) < s.cfg.ForceRefreshInterval {
 			return false, nil // refreshed a moment ago, by us or another replica
 		}
-	} else if !s.needsRefresh(c, window) {
+	} else if !s.needsRefresh(c, onDemand) {
 		return false, nil
 	}
 	if s.coolingDown(c) {
@@ -226,13 +215,13 @@ func (s *Service) readConn(ctx context.Context, tenantID, connID string) (*store
 // refreshRow refreshes the stored connection if it must be. recheck
 // allows one second attempt when the provider refuses the refresh token
 // as invalid_grant but a newer one has been stored since it was read.
-func (s *Service) refreshRow(ctx context.Context, tenantID, connID string, force bool, window time.Duration, recheck bool) (*store.Connection, error) {
+func (s *Service) refreshRow(ctx context.Context, tenantID, connID string, force, onDemand bool, recheck bool) (*store.Connection, error) {
 	c, err := s.readConn(ctx, tenantID, connID)
 	if err != nil {
 		return nil, err
 	}
 	c, base := s.overlayPending(c)
-	need, derr := s.decide(c, force, window)
+	need, derr := s.decide(c, force, onDemand)
 	if !need {
 		return c, derr
 	}
@@ -263,7 +252,7 @@ func (s *Service) refreshRow(ctx context.Context, tenantID, connID string, force
 		if ferr == nil && s.refreshTokenHash(fresh) != r.sent {
 			s.log.InfoContext(ctx, "refresh token was replaced while refreshing; using the newer one",
 				"tenant", tenantID, "connection", connID)
-			return s.refreshRow(ctx, tenantID, connID, force, window, false)
+			return s.refreshRow(ctx, tenantID, connID, force, onDemand, false)
 		}
 	}
 	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.UpdateConnection(ctx, r.next) })
@@ -476,26 +465,45 @@ func cloneMap(m map[string]string) map[string]string {
 	return out
 }
 
-// RefreshDue lists connections that expire within window (or whose
-// scheduled refresh or backoff is due) and enqueues one refresh job per
-// connection; without a job queue it refreshes them inline. It returns how
-// many it scheduled.
-func (s *Service) RefreshDue(ctx context.Context, window time.Duration, limit int) (int, error) {
-	refs, err := s.cfg.Store.DueConnections(ctx, s.now().Add(window), limit)
+// RefreshDue lists the connections due for refresh within lookahead (their
+// scheduled refresh, backoff or, for rows without a schedule, expiry) and
+// enqueues one refresh job per connection, scheduled at the connection's
+// refresh time; without a job queue it refreshes those due now inline. It
+// returns how many it listed.
+func (s *Service) RefreshDue(ctx context.Context, lookahead time.Duration, limit int) (int, error) {
+	refs, err := s.cfg.Store.DueConnections(ctx, s.now().Add(lookahead), limit)
 	if err != nil {
 		return 0, fmt.Errorf("due connections: %w", err)
 	}
 	q := s.queue()
 	for _, r := range refs {
 		if q != nil {
-			if err := q.Enqueue(ctx, RefreshArgs{TenantID: r.TenantID, ConnectionID: r.ConnectionID, Window: window}, nil); err != nil {
+			if err := q.Enqueue(ctx, RefreshArgs{TenantID: r.TenantID, ConnectionID: r.ConnectionID}, s.jobTime(ctx, r)); err != nil {
 				return 0, err
 			}
 			continue
 		}
-		if err := s.RefreshConnection(ctx, r.TenantID, r.ConnectionID, window); err != nil {
+		if err := s.RefreshConnection(ctx, r.TenantID, r.ConnectionID); err != nil {
 			s.log.WarnContext(ctx, "background refresh failed", "tenant", r.TenantID, "connection", r.ConnectionID, "err", err)
 		}
 	}
 	return len(refs), nil
+}
+
+// jobTime returns the insert options that run r's refresh job at its
+// refresh time, or nil to run it at once. The delay is measured on the
+// Service's clock and applied to the queue's (wall) clock.
+func (s *Service) jobTime(ctx context.Context, r store.ConnRef) *river.InsertOpts {
+	c, err := s.readConn(ctx, r.TenantID, r.ConnectionID)
+	if err != nil {
+		return nil
+	}
+	at, ok := s.refreshAt(c)
+	if !ok {
+		return nil
+	}
+	if d := at.Sub(s.now()); d > 0 {
+		return &river.InsertOpts{ScheduledAt: time.Now().Add(d)}
+	}
+	return nil
 }

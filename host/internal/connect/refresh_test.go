@@ -284,7 +284,7 @@ func TestBackgroundRefreshOnRiver(t *testing.T) {
 		workers := river.NewWorkers()
 		webhook.AddWorkers(workers, e.hooks)
 		connect.AddWorkers(workers, e.svc)
-		jc, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers, PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute), FetchPollInterval: 100 * time.Millisecond})
+		jc, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers, PeriodicJobs: connect.PeriodicJobs(time.Minute), FetchPollInterval: 100 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -56,8 +56,20 @@ type Config struct {
 	Clock func() time.Time
 	// Logger logs flow events without secrets; slog.Default when nil.
 	Logger *slog.Logger
-	// RefreshSkew refreshes tokens that expire within it (default 60s).
+	// RefreshSkew is the on-demand margin: a caller asking for
+	// credentials refreshes a token that expires within it (default 60s)
+	// if the background has not, but never before the token's scheduled
+	// refresh time.
 	RefreshSkew time.Duration
+	// RefreshFraction is the part of a token's lifetime after which the
+	// background refreshes it (default 0.8), moved by up to RefreshJitter
+	// of the lifetime either way (default 0.05: between 75 % and 85 %).
+	RefreshFraction float64
+	RefreshJitter   float64
+	// RefreshFloor is the least time between two refreshes of a
+	// connection that was not forced, unless its token expired
+	// (default 10s).
+	RefreshFloor time.Duration
 	// DefaultLifetime is assumed for tokens without expires_in (default 1h).
 	DefaultLifetime time.Duration
 	// StateTTL is how long an authorization may take (default 10 minutes).
@@ -139,7 +151,18 @@ func New(cfg Config) (*Service, error) {
 		cfg.CredentialCacheTTL = DefaultCredentialCacheTTL
 	}
 	if cfg.RefreshSkew <= 0 {
-		cfg.RefreshSkew = 60 * time.Second
+		cfg.RefreshSkew = DefaultRefreshMargin
+	}
+	if cfg.RefreshFraction <= 0 || cfg.RefreshFraction >= 1 {
+		cfg.RefreshFraction = DefaultRefreshFraction
+	}
+	if cfg.RefreshJitter < 0 {
+		cfg.RefreshJitter = 0
+	} else if cfg.RefreshJitter == 0 {
+		cfg.RefreshJitter = DefaultRefreshJitter
+	}
+	if cfg.RefreshFloor <= 0 {
+		cfg.RefreshFloor = DefaultRefreshFloor
 	}
 	if cfg.DefaultLifetime <= 0 {
 		cfg.DefaultLifetime = time.Hour

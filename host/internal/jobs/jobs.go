@@ -11,7 +11,7 @@
 //	connect.AddWorkers(workers, connections) // refresh and sweep
 //	jobs.AddWorker(workers, myWorker)        // e.g. asynchronous executions
 //	client, err := jobs.New(ctx, jobs.Config{Store: st, Workers: workers,
-//		PeriodicJobs: connect.PeriodicJobs(time.Minute, 5*time.Minute)})
+//		PeriodicJobs: connect.PeriodicJobs(time.Minute)})
 //	sender.SetQueue(client); connections.SetJobs(client)
 //	err = client.Start(ctx); defer client.Stop(ctx)
 //
