@@ -40,6 +40,8 @@ type APIKeyList struct {
 type Action struct {
 	Description string `json:"description,omitempty"`
 	DisplayName string `json:"display_name"`
+	// Implementation: What runs the action; custom_api_call is run by the generic runtime for every connectable provider unless the plugin declares its own.
+	Implementation ImplementationKind `json:"implementation,omitempty"`
 	// InputSchema is the action input's JSON Schema.
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
 	Name        string          `json:"name"`
@@ -390,6 +392,7 @@ type Page struct {
 
 // Piece is the Piece object of the REST API (components/schemas/Piece).
 type Piece struct {
+	// Actions is the actions that run here, with their input schemas; each can be called on /api/v1/pieces/{pieceId}/actions/{action}.
 	Actions        []Action           `json:"actions"`
 	AuthKind       AuthKind           `json:"auth_kind"`
 	Categories     []string           `json:"categories"`
@@ -397,7 +400,9 @@ type Piece struct {
 	ID             string             `json:"id"`
 	Implementation ImplementationKind `json:"implementation,omitempty"`
 	Name           string             `json:"name"`
-	Version        string             `json:"version,omitempty"`
+	// ReferenceActions: Upstream (Activepieces) action names recorded for the entry that do not run here; kept for reference, calling one answers 404.
+	ReferenceActions []string `json:"reference_actions,omitempty"`
+	Version          string   `json:"version,omitempty"`
 }
 
 // PieceExecuteRequest is the PieceExecuteRequest object of the REST API (components/schemas/PieceExecuteRequest).
