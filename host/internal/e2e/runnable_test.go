@@ -13,6 +13,7 @@ import (
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/store/storetest"
+	"github.com/atomhq/atom/plugins/native/stripe/stripe"
 )
 
 // discordKeyDescriptor replaces the catalog's Discord entry with a bot
@@ -165,6 +166,9 @@ func TestCustomAPICallEverywhere(t *testing.T) {
 						t.Fatalf("%s not connected: %d %s %s", p.id, r.Status, code, r.Body)
 					}
 				}
+				if private {
+					checkCatalogActions(t, h)
+				}
 				// Unknown actions still name what runs.
 				r := h.Exec(h.Tenant, "stripe", "refund_everything", map[string]any{}, nil)
 				if _, msg := r.ErrorCode(); r.Status != 404 || !strings.Contains(msg, "custom_api_call") || !strings.Contains(msg, "get_balance") {
@@ -178,4 +182,100 @@ func TestCustomAPICallEverywhere(t *testing.T) {
 			})
 		}
 	}
+}
+
+type catalogAction struct {
+	Name           string          `json:"name"`
+	Implementation string          `json:"implementation"`
+	InputSchema    json.RawMessage `json:"input_schema"`
+}
+
+type catalogEntry struct {
+	ID               string          `json:"id"`
+	Connectable      bool            `json:"connectable"`
+	Actions          []catalogAction `json:"actions"`
+	ReferenceActions []string        `json:"reference_actions"`
+}
+
+// checkCatalogActions checks that the catalog API and the status
+// dashboard show the actions that run apart from the upstream names kept
+// for reference, and that the counts add up.
+func checkCatalogActions(t *testing.T, h *hosttest.Host) {
+	t.Helper()
+	byKind := func(e catalogEntry) map[string]string {
+		m := map[string]string{}
+		for _, a := range e.Actions {
+			if len(a.InputSchema) == 0 {
+				t.Fatalf("%s/%s listed without its input schema", e.ID, a.Name)
+			}
+			m[a.Name] = a.Implementation
+		}
+		return m
+	}
+	var st catalogEntry
+	h.Must(h.Call("GET", "/api/v1/catalog/stripe", h.Tenant.Key, nil, nil), 200, &st)
+	if k := byKind(st); len(st.Actions) != len(stripe.Actions())+1 || k["get_balance"] != "native" || k["custom_api_call"] != "generic" {
+		t.Fatalf("catalog stripe: %+v", st)
+	}
+	// Upstream names that do not run here are apart, and answer 404.
+	var oc catalogEntry
+	h.Must(h.Call("GET", "/api/v1/catalog/oneclickimpact", h.Tenant.Key, nil, nil), 200, &oc)
+	if k := byKind(oc); len(oc.Actions) != 1 || k["custom_api_call"] != "generic" || !contains(oc.ReferenceActions, "plantTrees") ||
+		contains(oc.ReferenceActions, "custom_api_call") {
+		t.Fatalf("catalog oneclickimpact: %+v", oc)
+	}
+	r := h.Exec(h.Tenant, "oneclickimpact", "plantTrees", map[string]any{}, nil)
+	if code, _ := r.ErrorCode(); r.Status != 404 || code != "unknown_action" {
+		t.Fatalf("reference action plantTrees: %d %s", r.Status, r.Body)
+	}
+	var page struct {
+		Items []catalogEntry `json:"items"`
+		Total int            `json:"total"`
+	}
+	h.Must(h.Call("GET", "/api/v1/catalog?q=discord&limit=5", h.Tenant.Key, nil, nil), 200, &page)
+	if len(page.Items) == 0 || page.Items[0].ID != "discord" || byKind(page.Items[0])["send_message"] != "piece" {
+		t.Fatalf("catalog search discord: %+v", page.Items)
+	}
+
+	var status struct {
+		Runnable           int `json:"runnable_actions"`
+		Typed              int `json:"typed_actions"`
+		ProvidersWithTyped int `json:"providers_with_typed_actions"`
+		Reference          int `json:"reference_actions"`
+		Providers          []struct {
+			ID              string   `json:"id"`
+			RunnableActions int      `json:"runnable_actions"`
+			TypedActions    []string `json:"typed_actions"`
+			Status          string   `json:"status"`
+		} `json:"providers"`
+	}
+	h.Must(h.Call("GET", "/api/integrations/status", h.Tenant.Key, nil, nil), 200, &status)
+	runnable, typed, withTyped := 0, 0, 0
+	for _, p := range status.Providers {
+		runnable += p.RunnableActions
+		typed += len(p.TypedActions)
+		if len(p.TypedActions) > 0 {
+			withTyped++
+		}
+		switch p.ID {
+		case "stripe":
+			if len(p.TypedActions) != len(stripe.Actions()) || p.RunnableActions != len(stripe.Actions())+1 {
+				t.Fatalf("status stripe: %+v", p)
+			}
+		case "oneclickimpact":
+			if len(p.TypedActions) != 0 || p.RunnableActions != 1 {
+				t.Fatalf("status oneclickimpact: %+v", p)
+			}
+		}
+		if p.Status == "not_connectable" && p.RunnableActions != 0 && len(p.TypedActions) == 0 {
+			t.Fatalf("status %s: not connectable, yet %d runnable actions", p.ID, p.RunnableActions)
+		}
+	}
+	// Only the Stripe plugin and the Discord piece are loaded here.
+	if status.Runnable != runnable || status.Typed != typed || status.ProvidersWithTyped != withTyped || withTyped != 2 || status.Reference == 0 {
+		t.Fatalf("status counts runnable=%d typed=%d with_typed=%d reference=%d; providers add up to %d %d %d",
+			status.Runnable, status.Typed, status.ProvidersWithTyped, status.Reference, runnable, typed, withTyped)
+	}
+	t.Logf("status: runnable_actions=%d typed_actions=%d providers_with_typed_actions=%d reference_actions=%d",
+		status.Runnable, status.Typed, status.ProvidersWithTyped, status.Reference)
 }

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,7 +21,30 @@ import (
 	"github.com/atomhq/atom/sdk/provider"
 )
 
-var _ api.Executor = (*Engine)(nil)
+var (
+	_ api.Executor    = (*Engine)(nil)
+	_ api.ActionIndex = (*Engine)(nil)
+)
+
+// RunnableActions lists the actions that run for id on the integrations
+// route, with their input schemas (registry.Offer).
+func (e *Engine) RunnableActions(id string) []api.RunnableAction {
+	offered, _ := e.cfg.Registry.Offer(id, false)
+	out := make([]api.RunnableAction, 0, len(offered))
+	for _, o := range offered {
+		j := actionJSONOf(o.Action, o.Impl.Kind(), false)
+		out = append(out, api.RunnableAction{Name: j.Name, DisplayName: j.DisplayName, Description: j.Description,
+			Implementation: j.Implementation, InputSchema: o.Input})
+	}
+	return out
+}
+
+// Served returns the ids a native plugin or a piece serves, sorted.
+func (e *Engine) Served() []string {
+	ids := append(e.cfg.Registry.Natives(), e.cfg.Registry.Pieces()...)
+	sort.Strings(ids)
+	return slices.Compact(ids)
+}
 
 // Routes registers the execution routes on the tenant router (/api).
 func (e *Engine) Routes(r *api.Router) {
