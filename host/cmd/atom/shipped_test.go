@@ -80,4 +80,58 @@ func TestShippedPluginsLoad(t *testing.T) {
 		t.Fatalf("status: %d native_implementations=%v", st, body["native_implementations"])
 	}
 	t.Logf("%d native providers and %d pieces loaded; total_integrations=%v", natives, pieces, body["total_integrations"])
+	checkShippedActions(t, p.base, kb["key"].(string), body, shipped)
+}
+
+// checkShippedActions checks that every shipped provider's actions run
+// and are counted by the status dashboard, and logs the counts next to
+// those of the former resolution, where an id ran only the actions of its
+// first implementation (native, else piece) and custom_api_call only
+// without a plugin.
+func checkShippedActions(t *testing.T, base, key string, status map[string]any, shipped map[string][]string) {
+	t.Helper()
+	former, formerTyped, formerProviders := 0, 0, 0
+	connectable := map[string]bool{}
+	for _, it := range status["providers"].([]any) {
+		ps := it.(map[string]any)
+		id := ps["id"].(string)
+		connectable[id] = ps["status"] != "not_connectable"
+		if _, ok := shipped[id]; !ok && ps["runnable_actions"].(float64) > 0 {
+			former++ // a connectable entry served by custom_api_call alone
+		}
+	}
+	typed := 0
+	for id := range shipped {
+		st, list := call(t, "GET", base+"/api/v1/integrations/"+id+"/actions", key, nil)
+		if st != 200 {
+			t.Fatalf("%s actions: %d %v", id, st, list)
+		}
+		primary, n, custom := list["implementation"].(string), 0, false
+		for _, a := range list["actions"].([]any) {
+			act := a.(map[string]any)
+			switch kind := act["implementation"].(string); {
+			case act["name"] == "custom_api_call":
+				custom = true
+			case kind == primary:
+				n++
+				typed++
+			default:
+				typed++
+			}
+		}
+		if custom != connectable[id] {
+			t.Errorf("%s: custom_api_call offered=%v, connectable catalog entry=%v", id, custom, connectable[id])
+		}
+		if n > 0 {
+			former += n
+			formerTyped += n
+			formerProviders++
+		}
+	}
+	if status["typed_actions"] != float64(typed) || status["providers_with_typed_actions"] != float64(len(shipped)) {
+		t.Fatalf("status typed_actions=%v providers_with_typed_actions=%v; the %d shipped providers list %d typed actions",
+			status["typed_actions"], status["providers_with_typed_actions"], len(shipped), typed)
+	}
+	t.Logf("runnable actions: former=%d now=%v; typed actions: former=%d now=%v; providers with typed actions: former=%d now=%v; reference_actions=%v",
+		former, status["runnable_actions"], formerTyped, status["typed_actions"], formerProviders, status["providers_with_typed_actions"], status["reference_actions"])
 }

@@ -81,11 +81,16 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("atom: HTTP %d %s: %s", e.Status, e.Code, e.Message)
 }
 
-// Action is one action a piece offers.
+// Action is one action that runs for a piece.
 type Action struct {
 	Name        string `json:"name"`
 	DisplayName string `json:"display_name"`
 	Description string `json:"description,omitempty"`
+	// Implementation is what runs the action: "native", "piece" or
+	// "generic" (custom_api_call).
+	Implementation string `json:"implementation,omitempty"`
+	// InputSchema is the JSON Schema the input is validated against.
+	InputSchema json.RawMessage `json:"input_schema,omitempty"`
 }
 
 // Piece is one catalog entry with the actions it offers.
@@ -97,7 +102,12 @@ type Piece struct {
 	Connectable    bool     `json:"connectable"`
 	Implementation string   `json:"implementation,omitempty"`
 	Version        string   `json:"version,omitempty"`
-	Actions        []Action `json:"actions"`
+	// Actions are the actions that run here, custom_api_call included
+	// when the entry is connectable.
+	Actions []Action `json:"actions"`
+	// ReferenceActions are upstream action names recorded for the entry
+	// that do not run here (executing one answers 404).
+	ReferenceActions []string `json:"reference_actions,omitempty"`
 }
 
 // PieceList is one page of pieces.

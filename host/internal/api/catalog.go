@@ -51,10 +51,55 @@ func (s *Server) catalogList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if page.Items == nil {
-		page.Items = []*catalog.Descriptor{}
+	items := make([]descriptorView, 0, len(page.Items))
+	for _, d := range page.Items {
+		items = append(items, s.viewOf(d))
 	}
-	return c.JSON(page)
+	body := fiber.Map{"items": items, "total": page.Total}
+	if page.NextCursor != "" {
+		body["next_cursor"] = page.NextCursor
+	}
+	return c.JSON(body)
+}
+
+// descriptorView is a catalog entry as the API shows it: its actions are
+// those that run here (with their input schemas), and the upstream action
+// names recorded for it that do not run here are apart, for reference.
+type descriptorView struct {
+	*catalog.Descriptor
+	Actions          []RunnableAction `json:"actions"`
+	ReferenceActions []string         `json:"reference_actions,omitempty"`
+}
+
+func (s *Server) runnable(id string) []RunnableAction {
+	if ai, ok := s.deps.Exec.(ActionIndex); ok {
+		return ai.RunnableActions(id)
+	}
+	return nil
+}
+
+func (s *Server) viewOf(d *catalog.Descriptor) descriptorView {
+	v := descriptorView{Descriptor: d, Actions: s.runnable(d.ID)}
+	if v.Actions == nil {
+		v.Actions = []RunnableAction{}
+	}
+	v.ReferenceActions = referenceActions(d.Actions, v.Actions)
+	return v
+}
+
+// referenceActions returns the upstream names not among runnable.
+func referenceActions(upstream []string, runnable []RunnableAction) []string {
+	have := make(map[string]bool, len(runnable))
+	for _, a := range runnable {
+		have[a.Name] = true
+	}
+	var out []string
+	for _, n := range upstream {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (s *Server) catalogGet(c *fiber.Ctx) error {
@@ -62,7 +107,7 @@ func (s *Server) catalogGet(c *fiber.Ctx) error {
 	if !ok {
 		return apiErr(http.StatusNotFound, "unknown_provider", "no integration "+quote(c.Params("id"))+" in the catalog")
 	}
-	return c.JSON(d)
+	return c.JSON(s.viewOf(d))
 }
 
 func (s *Server) catalogCategories(c *fiber.Ctx) error {
@@ -74,6 +119,40 @@ type providerStatus struct {
 	Name      string `json:"name"`
 	Connected bool   `json:"connected"`
 	Status    string `json:"status"`
+	// RunnableActions counts the actions that run here (custom_api_call
+	// included); TypedActions names those a native plugin or a piece runs.
+	RunnableActions int      `json:"runnable_actions"`
+	TypedActions    []string `json:"typed_actions,omitempty"`
+}
+
+// actionCounts are the status dashboard's action figures.
+type actionCounts struct {
+	// Runnable counts every action that runs here, custom_api_call once
+	// per connectable provider included.
+	Runnable int
+	// Typed counts the actions a native plugin or a piece runs.
+	Typed int
+	// ProvidersWithTyped counts the providers with at least one typed
+	// action.
+	ProvidersWithTyped int
+	// Reference counts the upstream action names the catalog records that
+	// do not run here.
+	Reference int
+}
+
+func (a *actionCounts) add(ps *providerStatus, acts []RunnableAction, reference int) {
+	ps.RunnableActions = len(acts)
+	for _, x := range acts {
+		if x.Implementation == "native" || x.Implementation == "piece" {
+			ps.TypedActions = append(ps.TypedActions, x.Name)
+		}
+	}
+	a.Runnable += len(acts)
+	a.Typed += len(ps.TypedActions)
+	if len(ps.TypedActions) > 0 {
+		a.ProvidersWithTyped++
+	}
+	a.Reference += reference
 }
 
 // integrationsStatus is the spec's dashboard, computed from the catalog,
@@ -117,6 +196,7 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 	}
 	all := cat.All()
 	providers := make([]providerStatus, 0, len(all))
+	var counts actionCounts
 	for _, d := range all {
 		ps := providerStatus{ID: d.ID, Name: d.Name, Status: "available"}
 		if !d.Connectable {
@@ -126,13 +206,27 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 			ps.Connected = st == store.StatusActive
 			ps.Status = st
 		}
+		acts := s.runnable(d.ID)
+		counts.add(&ps, acts, len(referenceActions(d.Actions, acts)))
 		providers = append(providers, ps)
 	}
+	// Plugins serving ids the catalog does not know run actions too.
+	if ai, ok := s.deps.Exec.(ActionIndex); ok {
+		for _, id := range ai.Served() {
+			if _, ok := cat.Get(id); !ok {
+				counts.add(&providerStatus{}, ai.RunnableActions(id), 0)
+			}
+		}
+	}
 	return c.JSON(fiber.Map{
-		"total_integrations":     cat.Len(),
-		"native_implementations": native,
-		"connected":              connected,
-		"categories":             categories,
-		"providers":              providers,
+		"total_integrations":           cat.Len(),
+		"native_implementations":       native,
+		"connected":                    connected,
+		"categories":                   categories,
+		"runnable_actions":             counts.Runnable,
+		"typed_actions":                counts.Typed,
+		"providers_with_typed_actions": counts.ProvidersWithTyped,
+		"reference_actions":            counts.Reference,
+		"providers":                    providers,
 	})
 }

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"encoding/json"
+
 	"github.com/gofiber/fiber/v2"
 )
 
@@ -40,3 +42,24 @@ func Fail(status int, code, msg string) error { return apiErr(status, code, msg)
 // DecodeJSON strictly decodes the request body into v, returning a 400
 // API error that names the problem.
 func DecodeJSON(c *fiber.Ctx, v any) error { return decodeJSON(c, v) }
+
+// ActionIndex tells which actions run here. The Executor implements it
+// when it can; without one the catalog lists no runnable actions.
+type ActionIndex interface {
+	// RunnableActions returns the actions that run for provider id on
+	// /api/v1/integrations/{id}/actions/{action}, each once.
+	RunnableActions(id string) []RunnableAction
+	// Served returns the ids a native plugin or a piece serves.
+	Served() []string
+}
+
+// RunnableAction is one action that runs here.
+type RunnableAction struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description,omitempty"`
+	// Implementation is the kind of runtime that runs it: native, piece
+	// or generic.
+	Implementation string          `json:"implementation"`
+	InputSchema    json.RawMessage `json:"input_schema,omitempty"`
+}

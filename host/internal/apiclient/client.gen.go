@@ -40,6 +40,8 @@ type APIKeyList struct {
 type Action struct {
 	Description string `json:"description,omitempty"`
 	DisplayName string `json:"display_name"`
+	// Implementation: What runs the action; custom_api_call is run by the generic runtime for every connectable provider unless the plugin declares its own.
+	Implementation ImplementationKind `json:"implementation,omitempty"`
 	// InputSchema is the action input's JSON Schema.
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
 	Name        string          `json:"name"`
@@ -201,7 +203,8 @@ type CredentialsInput struct {
 
 // Descriptor is one integration of the catalog.
 type Descriptor struct {
-	Actions              []string             `json:"actions,omitempty"`
+	// Actions is the actions that run here for the entry, with their input schemas (custom_api_call for every connectable entry); each can be called on /api/v1/integrations/{provider}/actions/{action}.
+	Actions              []RunnableAction     `json:"actions"`
 	API                  API                  `json:"api"`
 	Auth                 Auth                 `json:"auth"`
 	AuthAlternatives     []Auth               `json:"auth_alternatives,omitempty"`
@@ -213,7 +216,9 @@ type Descriptor struct {
 	Name                 string               `json:"name"`
 	NotConnectableReason string               `json:"not_connectable_reason,omitempty"`
 	Popular              bool                 `json:"popular,omitempty"`
-	Source               string               `json:"source,omitempty"`
+	// ReferenceActions: Upstream (Activepieces) action names recorded for the entry that do not run here; kept for reference, calling one answers 404.
+	ReferenceActions []string `json:"reference_actions,omitempty"`
+	Source           string   `json:"source,omitempty"`
 }
 
 // Diagnostic is the Diagnostic object of the REST API (components/schemas/Diagnostic).
@@ -343,7 +348,15 @@ type IntegrationsStatus struct {
 	Connected             int              `json:"connected"`
 	NativeImplementations int              `json:"native_implementations"`
 	Providers             []ProviderStatus `json:"providers"`
-	TotalIntegrations     int              `json:"total_integrations"`
+	// ProvidersWithTypedActions: Providers with at least one action a native plugin or a piece runs.
+	ProvidersWithTypedActions int `json:"providers_with_typed_actions"`
+	// ReferenceActions: Upstream action names the catalog records that do not run here.
+	ReferenceActions int `json:"reference_actions"`
+	// RunnableActions: Actions that run here: those of native plugins and pieces, and custom_api_call once per connectable provider.
+	RunnableActions   int `json:"runnable_actions"`
+	TotalIntegrations int `json:"total_integrations"`
+	// TypedActions: Actions a native plugin or a piece runs.
+	TypedActions int `json:"typed_actions"`
 }
 
 // OAuthApp is the OAuthApp object of the REST API (components/schemas/OAuthApp).
@@ -390,6 +403,7 @@ type Page struct {
 
 // Piece is the Piece object of the REST API (components/schemas/Piece).
 type Piece struct {
+	// Actions is the actions that run here, with their input schemas; each can be called on /api/v1/pieces/{pieceId}/actions/{action}.
 	Actions        []Action           `json:"actions"`
 	AuthKind       AuthKind           `json:"auth_kind"`
 	Categories     []string           `json:"categories"`
@@ -397,7 +411,9 @@ type Piece struct {
 	ID             string             `json:"id"`
 	Implementation ImplementationKind `json:"implementation,omitempty"`
 	Name           string             `json:"name"`
-	Version        string             `json:"version,omitempty"`
+	// ReferenceActions: Upstream (Activepieces) action names recorded for the entry that do not run here; kept for reference, calling one answers 404.
+	ReferenceActions []string `json:"reference_actions,omitempty"`
+	Version          string   `json:"version,omitempty"`
 }
 
 // PieceExecuteRequest is the PieceExecuteRequest object of the REST API (components/schemas/PieceExecuteRequest).
@@ -443,8 +459,12 @@ type ProviderStatus struct {
 	Connected bool   `json:"connected"`
 	ID        string `json:"id"`
 	Name      string `json:"name"`
+	// RunnableActions: Actions that run here for the provider (custom_api_call included).
+	RunnableActions int `json:"runnable_actions"`
 	// Status: available, not_connectable, or the connection's status.
 	Status string `json:"status"`
+	// TypedActions: Names of the provider's actions a native plugin or a piece runs (schemas on GET /api/v1/catalog/{id}).
+	TypedActions []string `json:"typed_actions,omitempty"`
 }
 
 // Ready is the Ready object of the REST API (components/schemas/Ready).
@@ -453,6 +473,16 @@ type Ready struct {
 	// PluginsLoading: Ids of the native plugins found at start whose first load has not finished (absent when none).
 	PluginsLoading []string `json:"plugins_loading,omitempty"`
 	Status         string   `json:"status"`
+}
+
+// RunnableAction is one action that runs here.
+type RunnableAction struct {
+	Description    string             `json:"description,omitempty"`
+	DisplayName    string             `json:"display_name"`
+	Implementation ImplementationKind `json:"implementation"`
+	// InputSchema is the action input's JSON Schema.
+	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	Name        string          `json:"name"`
 }
 
 // StringMap is the StringMap object of the REST API (components/schemas/StringMap).

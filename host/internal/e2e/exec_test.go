@@ -97,7 +97,7 @@ func TestRESTToNativePlugin(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if acts.Implementation != apiclient.ImplementationKindNative || len(acts.Actions) != len(stripe.Actions()) {
+			if acts.Implementation != apiclient.ImplementationKindNative || len(acts.Actions) != len(stripe.Actions())+1 {
 				t.Fatalf("actions %+v", acts)
 			}
 

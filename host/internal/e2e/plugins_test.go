@@ -121,6 +121,7 @@ func TestPiecesAdapter(t *testing.T) {
 	if !found && comm.Total <= len(comm.Pieces) {
 		t.Fatal("discord missing from communication")
 	}
+	checkOffered(t, h, a, comm.Pieces)
 	crm, err := a.SearchPieces(ctx, "crm")
 	if err != nil {
 		t.Fatal(err)
@@ -136,6 +137,49 @@ func TestPiecesAdapter(t *testing.T) {
 	if _, err := a.ListPieces(ctx, "no-such-category"); !errors.As(err, &ae) || ae.Status != 400 {
 		t.Fatalf("unknown category: %v", err)
 	}
+}
+
+// checkOffered checks that every action a listing offers runs here (with
+// an input it refuses as invalid, so nothing leaves: 400, never 404) and
+// that the upstream names kept for reference are apart and answer 404.
+func checkOffered(t *testing.T, h *hosttest.Host, a *adapter.Client, pieces []adapter.Piece) {
+	t.Helper()
+	ctx := context.Background()
+	var ae *adapter.Error
+	refs := 0
+	for _, p := range pieces {
+		for _, act := range p.Actions {
+			if len(act.InputSchema) == 0 || act.Implementation == "" {
+				t.Fatalf("%s/%s listed without its input schema or implementation: %+v", p.ID, act.Name, act)
+			}
+			_, err := a.ExecutePiece(ctx, adapter.ExecuteRequest{PieceID: p.ID, Action: act.Name, Input: map[string]any{"method": 7, "content": 7}})
+			if !errors.As(err, &ae) || ae.Status != 400 || ae.Code != "invalid_input" {
+				t.Fatalf("offered %s/%s with invalid input: %v", p.ID, act.Name, err)
+			}
+			if hasRef(p, act.Name) {
+				t.Fatalf("%s/%s is both runnable and a reference action", p.ID, act.Name)
+			}
+		}
+		for _, ref := range p.ReferenceActions[:min(2, len(p.ReferenceActions))] {
+			refs++
+			_, err := a.ExecutePiece(ctx, adapter.ExecuteRequest{PieceID: p.ID, Action: ref, Input: map[string]any{}})
+			if !errors.As(err, &ae) || ae.Status != 404 || (ae.Code != "unknown_action" && ae.Code != "unknown_provider") {
+				t.Fatalf("reference action %s/%s: %v", p.ID, ref, err)
+			}
+		}
+	}
+	if refs == 0 {
+		t.Fatal("no reference actions listed")
+	}
+}
+
+func hasRef(p adapter.Piece, name string) bool {
+	for _, r := range p.ReferenceActions {
+		if r == name {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAction(p adapter.Piece, name string) bool {

@@ -219,41 +219,26 @@ func (e *Engine) waitLoaded(ctx context.Context, provider string) error {
 	return nil
 }
 
-// resolve finds the implementation for c and the action in its manifest.
+// resolve finds the implementation that runs c's action (registry.RunAction:
+// native, piece, then the generic custom_api_call; the pieces route tries
+// the piece first) and the action's declaration.
 func (e *Engine) resolve(c *call) (runtime.Implementation, provider.Action, error) {
-	var impl runtime.Implementation
-	var ok bool
-	if c.pieces {
-		impl, ok = e.cfg.Registry.Get(c.provider, runtime.KindPiece)
-		if !ok {
-			if n, nok := e.cfg.Registry.Get(c.provider, runtime.KindNative); nok {
-				if _, has := registry.FindAction(n.Manifest(), c.action); has {
-					impl, ok = n, true
-				}
-			}
-		}
-		if !ok {
-			impl, ok = e.cfg.Registry.Get(c.provider, runtime.KindGeneric)
-		}
-	} else {
-		impl, ok = e.cfg.Registry.Resolve(c.provider)
+	impl, a, known, ok := e.cfg.Registry.RunAction(c.provider, c.action, c.pieces)
+	if ok {
+		return impl, a, nil
 	}
-	if !ok {
+	if !known {
 		return nil, provider.Action{}, apiError(http.StatusNotFound, CodeUnknownProvider,
 			fmt.Sprintf("unknown provider %q: it is not in the catalog (or not connectable) and no plugin serves it", c.provider))
 	}
-	m := impl.Manifest()
-	a, has := registry.FindAction(m, c.action)
-	if !has {
-		names := make([]string, 0, len(m.Actions))
-		for _, x := range m.Actions {
-			names = append(names, x.Name)
-		}
-		sort.Strings(names)
-		return nil, provider.Action{}, apiError(http.StatusNotFound, CodeUnknownAction,
-			fmt.Sprintf("provider %q has no action %q (its %s implementation offers: %s)", c.provider, c.action, impl.Kind(), strings.Join(names, ", ")))
+	offered, _ := e.cfg.Registry.Offer(c.provider, c.pieces)
+	names := make([]string, 0, len(offered))
+	for _, x := range offered {
+		names = append(names, x.Name)
 	}
-	return impl, a, nil
+	sort.Strings(names)
+	return nil, provider.Action{}, apiError(http.StatusNotFound, CodeUnknownAction,
+		fmt.Sprintf("provider %q has no action %q that runs here (it offers: %s)", c.provider, c.action, strings.Join(names, ", ")))
 }
 
 var printer = message.NewPrinter(language.English)

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,12 +17,34 @@ import (
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/runtime"
-	"github.com/atomhq/atom/host/internal/runtime/generic"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
-var _ api.Executor = (*Engine)(nil)
+var (
+	_ api.Executor    = (*Engine)(nil)
+	_ api.ActionIndex = (*Engine)(nil)
+)
+
+// RunnableActions lists the actions that run for id on the integrations
+// route, with their input schemas (registry.Offer).
+func (e *Engine) RunnableActions(id string) []api.RunnableAction {
+	offered, _ := e.cfg.Registry.Offer(id, false)
+	out := make([]api.RunnableAction, 0, len(offered))
+	for _, o := range offered {
+		j := actionJSONOf(o.Action, o.Impl.Kind(), false)
+		out = append(out, api.RunnableAction{Name: j.Name, DisplayName: j.DisplayName, Description: j.Description,
+			Implementation: j.Implementation, InputSchema: o.Input})
+	}
+	return out
+}
+
+// Served returns the ids a native plugin or a piece serves, sorted.
+func (e *Engine) Served() []string {
+	ids := append(e.cfg.Registry.Natives(), e.cfg.Registry.Pieces()...)
+	sort.Strings(ids)
+	return slices.Compact(ids)
+}
 
 // Routes registers the execution routes on the tenant router (/api).
 func (e *Engine) Routes(r *api.Router) {
@@ -54,26 +78,34 @@ func toAPI(err error) error {
 }
 
 type actionJSON struct {
-	Name         string          `json:"name"`
-	DisplayName  string          `json:"display_name"`
-	Description  string          `json:"description,omitempty"`
-	InputSchema  json.RawMessage `json:"input_schema,omitempty"`
-	OutputSchema json.RawMessage `json:"output_schema,omitempty"`
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description,omitempty"`
+	// Implementation is the kind of runtime that runs the action.
+	Implementation string          `json:"implementation,omitempty"`
+	InputSchema    json.RawMessage `json:"input_schema,omitempty"`
+	OutputSchema   json.RawMessage `json:"output_schema,omitempty"`
 }
 
-func actionsJSON(acts []provider.Action, schemas bool) []actionJSON {
-	out := make([]actionJSON, 0, len(acts))
-	for _, a := range acts {
-		j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description}
-		if j.DisplayName == "" {
-			j.DisplayName = a.Name
-		}
-		if schemas {
-			j.InputSchema, j.OutputSchema = a.Input, a.Output
-		}
-		out = append(out, j)
+func actionJSONOf(a provider.Action, kind string, schemas bool) actionJSON {
+	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind}
+	if j.DisplayName == "" {
+		j.DisplayName = a.Name
 	}
-	return out
+	if schemas {
+		j.InputSchema, j.OutputSchema = a.Input, a.Output
+	}
+	return j
+}
+
+// offeredJSON lists the actions that run for id (registry.Offer).
+func (e *Engine) offeredJSON(id string, preferPiece, schemas bool) ([]actionJSON, bool) {
+	offered, ok := e.cfg.Registry.Offer(id, preferPiece)
+	out := make([]actionJSON, 0, len(offered))
+	for _, o := range offered {
+		out = append(out, actionJSONOf(o.Action, o.Impl.Kind(), schemas))
+	}
+	return out, ok
 }
 
 func (e *Engine) listActions(c *fiber.Ctx) error {
@@ -90,8 +122,9 @@ func (e *Engine) listActions(c *fiber.Ctx) error {
 	if d, ok := e.cfg.Catalog().Get(id); ok && name == "" {
 		name = d.Name
 	}
+	acts, _ := e.offeredJSON(id, false, true)
 	return c.JSON(fiber.Map{"provider": id, "name": name, "implementation": impl.Kind(), "version": m.Version,
-		"actions": actionsJSON(m.Actions, true)})
+		"actions": acts})
 }
 
 type executeBody struct {
@@ -327,39 +360,42 @@ type pieceJSON struct {
 	Implementation string       `json:"implementation,omitempty"`
 	Version        string       `json:"version,omitempty"`
 	Actions        []actionJSON `json:"actions"`
+	// ReferenceActions are upstream action names the catalog records for
+	// the entry that do not run here.
+	ReferenceActions []string `json:"reference_actions,omitempty"`
 }
 
-// pieceOf describes a catalog entry with the actions it really offers:
-// those of a loaded piece or native plugin, and custom_api_call when it is
-// connectable.
+// pieceOf describes a catalog entry with the actions that run for it on
+// the pieces route (registry.Offer: the piece's, the native plugin's,
+// custom_api_call when it is connectable) and, apart, the upstream action
+// names kept for reference.
 func (e *Engine) pieceOf(d *catalog.Descriptor) pieceJSON {
-	j := pieceJSON{ID: d.ID, Name: d.Name, Categories: d.Categories, AuthKind: d.Auth.Kind, Connectable: d.Connectable, Actions: []actionJSON{}}
-	seen := map[string]bool{}
-	add := func(kind string) {
-		impl, ok := e.cfg.Registry.Get(d.ID, kind)
-		if !ok {
-			return
-		}
-		m := impl.Manifest()
-		if j.Implementation == "" {
-			j.Implementation, j.Version = kind, m.Version
-		}
-		for _, a := range actionsJSON(m.Actions, false) {
-			if !seen[a.Name] {
-				seen[a.Name] = true
-				j.Actions = append(j.Actions, a)
-			}
+	j := pieceJSON{ID: d.ID, Name: d.Name, Categories: d.Categories, AuthKind: d.Auth.Kind, Connectable: d.Connectable}
+	for _, kind := range []string{runtime.KindPiece, runtime.KindNative, runtime.KindGeneric} {
+		if impl, ok := e.cfg.Registry.Get(d.ID, kind); ok {
+			j.Implementation, j.Version = kind, impl.Manifest().Version
+			break
 		}
 	}
-	add(runtime.KindPiece)
-	add(runtime.KindNative)
-	if d.Connectable && !seen[generic.ActionName] {
-		if j.Implementation == "" {
-			j.Implementation, j.Version = runtime.KindGeneric, generic.Version
-		}
-		j.Actions = append(j.Actions, actionsJSON([]provider.Action{generic.Action(d.Name)}, false)...)
-	}
+	j.Actions, _ = e.offeredJSON(d.ID, true, true)
+	j.ReferenceActions = referenceActions(d, j.Actions)
 	return j
+}
+
+// referenceActions returns d's upstream action names that are not among
+// runnable.
+func referenceActions(d *catalog.Descriptor, runnable []actionJSON) []string {
+	have := make(map[string]bool, len(runnable))
+	for _, a := range runnable {
+		have[a.Name] = true
+	}
+	var out []string
+	for _, n := range d.Actions {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 func (e *Engine) pieceQuery(c *fiber.Ctx, q catalog.Query) error {

@@ -202,6 +202,66 @@ func (r *Registry) Actions(id string) ([]provider.Action, string, bool) {
 	return impl.Manifest().Actions, impl.Kind(), true
 }
 
+// Offered is one action that runs for a provider and the implementation
+// that runs it.
+type Offered struct {
+	provider.Action
+	Impl runtime.Implementation
+}
+
+// order lists the kinds tried for an action: the native plugin, then the
+// piece (the piece first when preferPiece), then the generic runtime.
+func order(preferPiece bool) []string {
+	if preferPiece {
+		return []string{runtime.KindPiece, runtime.KindNative, runtime.KindGeneric}
+	}
+	return []string{runtime.KindNative, runtime.KindPiece, runtime.KindGeneric}
+}
+
+// Offer returns every action that runs for id, each once, with the
+// implementation that runs it: the actions of the native plugin and of
+// the piece (in the order of preferPiece) and, for a connectable catalog
+// entry, the generic custom_api_call unless one of them declares it. An
+// action listed here is exactly one RunAction finds. It is false when no
+// implementation serves id.
+func (r *Registry) Offer(id string, preferPiece bool) ([]Offered, bool) {
+	var out []Offered
+	seen := map[string]bool{}
+	found := false
+	for _, kind := range order(preferPiece) {
+		impl, ok := r.Get(id, kind)
+		if !ok {
+			continue
+		}
+		found = true
+		for _, a := range impl.Manifest().Actions {
+			if !seen[a.Name] {
+				seen[a.Name] = true
+				out = append(out, Offered{Action: a, Impl: impl})
+			}
+		}
+	}
+	return out, found
+}
+
+// RunAction returns the implementation that runs action of id and the
+// action's declaration: the first of the native plugin, the piece (the
+// piece first when preferPiece) and the generic runtime whose manifest
+// declares it. known is false when no implementation serves id at all.
+func (r *Registry) RunAction(id, action string, preferPiece bool) (impl runtime.Implementation, a provider.Action, known, ok bool) {
+	for _, kind := range order(preferPiece) {
+		i, has := r.Get(id, kind)
+		if !has {
+			continue
+		}
+		known = true
+		if a, has := FindAction(i.Manifest(), action); has {
+			return i, a, true, true
+		}
+	}
+	return nil, provider.Action{}, known, false
+}
+
 // Natives returns the ids of the registered native implementations, sorted.
 func (r *Registry) Natives() []string { return keys(r.snap.Load().native) }
 

@@ -164,3 +164,79 @@ func TestIDCollisions(t *testing.T) {
 		})
 	}
 }
+
+func TestRunActionAndOffer(t *testing.T) {
+	r := New(generic{"stripe": true, "discord": true, "fake": true})
+	r.AllowBoth(func(id string) bool { return id == "stripe" })
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(r.SetNative("stripe", impl{kind: runtime.KindNative, id: "stripe", actions: []string{"get_balance", "list_customers"}}))
+	must(r.SetPiece("stripe", impl{kind: runtime.KindPiece, id: "stripe", actions: []string{"list_customers", "create_refund"}}))
+	must(r.SetPiece("discord", impl{kind: runtime.KindPiece, id: "discord", actions: []string{"send_message", "custom_api_call"}}))
+	// A plugin serving an id the catalog has no connectable entry for.
+	must(r.SetNative("local", impl{kind: runtime.KindNative, id: "local", actions: []string{"ping"}}))
+
+	cases := []struct {
+		id, action  string
+		preferPiece bool
+		kind        string // "" when the action does not run
+		known       bool
+	}{
+		{"stripe", "get_balance", false, runtime.KindNative, true},
+		{"stripe", "list_customers", false, runtime.KindNative, true},
+		{"stripe", "list_customers", true, runtime.KindPiece, true},
+		{"stripe", "get_balance", true, runtime.KindNative, true},
+		{"stripe", "create_refund", false, runtime.KindPiece, true},
+		{"stripe", "custom_api_call", false, runtime.KindGeneric, true},
+		{"stripe", "custom_api_call", true, runtime.KindGeneric, true},
+		{"stripe", "refund_everything", false, "", true},
+		{"discord", "custom_api_call", true, runtime.KindPiece, true}, // the piece's own declaration wins
+		{"fake", "custom_api_call", false, runtime.KindGeneric, true},
+		{"fake", "send_message", false, "", true},
+		{"local", "ping", false, runtime.KindNative, true},
+		{"local", "custom_api_call", false, "", true},
+		{"nobody", "custom_api_call", false, "", false},
+	}
+	for _, c := range cases {
+		got, a, known, ok := r.RunAction(c.id, c.action, c.preferPiece)
+		kind := ""
+		if ok {
+			kind = got.Kind()
+			if a.Name != c.action {
+				t.Errorf("%s/%s: declaration %q", c.id, c.action, a.Name)
+			}
+		}
+		if kind != c.kind || known != c.known {
+			t.Errorf("RunAction(%s, %s, piece=%v) = %q known=%v, want %q known=%v", c.id, c.action, c.preferPiece, kind, known, c.kind, c.known)
+		}
+	}
+
+	// Offer lists exactly what RunAction runs, each name once.
+	for _, id := range []string{"stripe", "discord", "fake", "local", "nobody"} {
+		for _, preferPiece := range []bool{false, true} {
+			offered, known := r.Offer(id, preferPiece)
+			if known != (id != "nobody") {
+				t.Fatalf("Offer(%s) known=%v", id, known)
+			}
+			seen := map[string]bool{}
+			for _, o := range offered {
+				if seen[o.Name] {
+					t.Fatalf("Offer(%s) lists %s twice", id, o.Name)
+				}
+				seen[o.Name] = true
+				impl, _, _, ok := r.RunAction(id, o.Name, preferPiece)
+				if !ok || impl.Kind() != o.Impl.Kind() {
+					t.Fatalf("Offer(%s) lists %s by %s; RunAction runs it by %v", id, o.Name, o.Impl.Kind(), impl)
+				}
+			}
+			want := map[string]int{"stripe": 4, "discord": 2, "fake": 1, "local": 1, "nobody": 0}[id]
+			if len(offered) != want {
+				t.Fatalf("Offer(%s) = %d actions, want %d", id, len(offered), want)
+			}
+		}
+	}
+}
