@@ -55,14 +55,19 @@ func TestShippedPluginsLoad(t *testing.T) {
 			t.Fatalf("admin plugins: %d %v", st, body)
 		}
 		count, bad = map[string]int{}, nil
+		loading := 0
 		for _, it := range body["plugins"].([]any) {
 			pl := it.(map[string]any)
 			count[pl["kind"].(string)]++
-			if s := pl["state"].(string); s == "refused" || s == "failed" {
-				bad = append(bad, pl["id"].(string)+": "+s+" "+pl["last_error"].(string))
+			switch s := pl["state"].(string); s {
+			case "refused", "failed":
+				reason, _ := pl["last_error"].(string)
+				bad = append(bad, pl["id"].(string)+": "+s+" "+reason)
+			case "loading":
+				loading++
 			}
 		}
-		if len(bad) > 0 || count["piece"] >= pieces || time.Now().After(deadline) {
+		if len(bad) > 0 || (count["piece"] >= pieces && loading == 0) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)

@@ -71,7 +71,7 @@ func (a *Admin) NativeCount() int {
 	}
 	n := 0
 	for _, p := range a.native.List() {
-		if p.State != native.StateRefused && p.State != native.StateFailed {
+		if p.State != native.StateRefused && p.State != native.StateFailed && p.State != native.StateLoading {
 			n++
 		}
 	}

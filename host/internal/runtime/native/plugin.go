@@ -34,6 +34,9 @@ const (
 	// StateFailed: the binary could not be started or is not a valid
 	// plugin; nothing serves.
 	StateFailed = "failed"
+	// StateLoading: the file was found and is being verified, copied and
+	// asked for its manifest (at start, in the background); calls wait.
+	StateLoading = "loading"
 )
 
 // Plugin is one native provider, served by the current version of its
@@ -185,7 +188,7 @@ func (p *Plugin) info() PluginInfo {
 	v := p.cur.Load()
 	if v == nil {
 		if in.State == "" {
-			in.State = StateFailed
+			in.State = StateLoading
 		}
 		return in
 	}
