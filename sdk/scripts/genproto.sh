@@ -1,5 +1,5 @@
 #!/bin/sh
-# genproto.sh regenerates sdk/internal/pb from sdk/internal/proto.
+# genproto.sh regenerates sdk/internal/pb from sdk/proto (the published protocol).
 # It needs no protoc binary: buf compiles the .proto files and runs the
 # Go plugins installed here from the Go module proxy. Where protoc is on
 # the PATH it compiles them instead.
@@ -33,7 +33,7 @@ plugins:
     opt: paths=source_relative
 YAML
 rm -f internal/pb/*.pb.go
-buf generate internal/proto --template "$tmp/buf.gen.yaml"
+buf generate proto --template "$tmp/buf.gen.yaml"
 # buf writes paths relative to the module root (atom/plugin/v1/...);
 # flatten them into the single pb package.
 find internal/pb -name '*.pb.go' -path '*/atom/*' -exec mv {} internal/pb/ \;
