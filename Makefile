@@ -3,7 +3,8 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 PLUGIN_DIR := $(BIN)/plugins
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The host's version: tags v*, not the SDK module's sdk/v* tags.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/atomhq/atom/host/internal/app.Version=$(VERSION)
 TEST_TIMEOUT ?= 12m
 
