@@ -3,14 +3,14 @@ SHELL := /bin/bash
 GO ?= go
 BIN := bin
 PLUGIN_DIR := $(BIN)/plugins
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# The host's version: tags v*, not the SDK module's sdk/v* tags.
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/atomhq/atom/host/internal/app.Version=$(VERSION)
-NATIVE := $(patsubst plugins/native/%/main.go,%,$(wildcard plugins/native/*/main.go))
 TEST_TIMEOUT ?= 12m
 
 MAKEFLAGS += -j2
 
-.PHONY: FORCE all run build atom plugins natives pieces test test-faults bench lint fmt proto check catalog catalog-sync deps clean
+.PHONY: all run build atom plugins natives pieces test test-faults bench lint fmt proto check catalog catalog-sync deps clean
 
 all: build
 
@@ -22,29 +22,26 @@ run: build
 build: atom plugins
 
 atom:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/atom ./host/cmd/atom
+	@echo "building $(BIN)/atom…"
+	@$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/atom ./host/cmd/atom
 
 plugins: natives pieces
 
-natives: $(addprefix $(PLUGIN_DIR)/atom-provider-,$(NATIVE))
-	@echo "built $(words $(NATIVE)) native plugins into $(PLUGIN_DIR)"
-
-# One rule per plugin so `make -j` builds them in parallel; Go's build
-# cache makes unchanged ones cheap.
-$(PLUGIN_DIR)/atom-provider-%: FORCE
-	@mkdir -p $(PLUGIN_DIR)
-	@$(GO) build -trimpath -ldflags '-s -w' -o $@ ./plugins/native/$*
-
-FORCE:
+natives:
+	@GO=$(GO) ./scripts/build-natives.sh $(PLUGIN_DIR) 2
 
 pieces:
+	@echo "building pieces (WebAssembly)…"
 	@./plugins/pieces/build.sh $(PLUGIN_DIR) >/dev/null
-	@echo "built pieces into $(PLUGIN_DIR)"
+	@echo "built $$(ls -d plugins/pieces/*/ | wc -l) pieces into $(PLUGIN_DIR)"
 
 ## test: every test, including PostgreSQL, plugin builds and the browser test
 test: deps build
+	@echo "== go vet ./... (atom module)"
 	$(GO) vet ./...
+	@echo "== go test ./... (atom module: SQLite, PostgreSQL, plugins, browser)"
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	@echo "== go vet and go test ./... (sdk module)"
 	cd sdk && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## test-faults: the fault suite, then every fuzz target for FAULT_FUZZTIME each (see RELIABILITY.md)

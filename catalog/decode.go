@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -24,14 +25,22 @@ type FieldError struct {
 	Field string
 	// Problem says what is wrong.
 	Problem string
+	// Line is the 1-based line of the field in the file, when known
+	// (CheckFile sets it).
+	Line int
 }
 
-// Error returns "file: field: problem".
+// Error returns "file: field: problem", or "file:line: field: problem"
+// when the line is known.
 func (e *FieldError) Error() string {
-	if e.Field == "" {
-		return e.File + ": " + e.Problem
+	where := e.File
+	if e.Line > 0 {
+		where += ":" + strconv.Itoa(e.Line)
 	}
-	return e.File + ": " + e.Field + ": " + e.Problem
+	if e.Field == "" {
+		return where + ": " + e.Problem
+	}
+	return where + ": " + e.Field + ": " + e.Problem
 }
 
 // DecodeDescriptor decodes one descriptor strictly from JSON or, when name

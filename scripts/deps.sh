@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond Go: Debian packages (Chromium for the
-# browser test, wabt for the WebAssembly-text piece, wrk for benchmarks) and
-# starts PostgreSQL when it is installed but not running. Idempotent; quiet
-# when everything is present.
+# browser test, wabt for the WebAssembly-text piece, wrk for benchmarks,
+# Node.js and npm for the AssemblyScript example piece), the npm package
+# assemblyscript (pinned by sdk/piece/examples/assemblyscript/package-lock.json)
+# and starts PostgreSQL when it is installed but not running. Idempotent;
+# quiet when everything is present. `make run` and `make build` need none
+# of it: they need only Go.
 set -euo pipefail
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v wat2wasm >/dev/null 2>&1 || need+=(wabt)
 command -v wrk >/dev/null 2>&1 || need+=(wrk)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "deps: installing ${need[*]} from Debian"
   sudo_cmd=""
@@ -16,6 +21,13 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $sudo_cmd apt-get update -qq >/dev/null
   $sudo_cmd apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# The AssemblyScript compiler, from the npm registry, at the locked version.
+as_dir="$(cd "$(dirname "$0")/.." && pwd)/sdk/piece/examples/assemblyscript"
+if [ ! -x "$as_dir/node_modules/.bin/asc" ]; then
+  echo "deps: installing the npm package assemblyscript into $as_dir/node_modules"
+  (cd "$as_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 
 # PostgreSQL: start the local cluster if it is installed and down.

@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -60,5 +63,31 @@ func TestCLIOnPostgres(t *testing.T) {
 	cmd.Env = append(os.Environ(), "ATOM_DATABASE_URL="+pg.AppURL, "ATOM_MIGRATE_DATABASE_URL="+pg.OwnerURL, "ATOM_ENCRYPTION_KEYS="+k1)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), `no tenant "nobody"`) {
 		t.Fatalf("key for a missing tenant: %v %s", err, out)
+	}
+}
+
+func TestCatalogValidate(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "acme.yaml")
+	bad := filepath.Join(dir, "broken.json")
+	os.WriteFile(good, []byte("id: acme\nname: Acme\ncategories: [crm]\nauth:\n  kind: basic\n  credential_fields: [username, password]\napi:\n  base_url: https://api.acme.test\nimplementations: [generic]\nconnectable: true\n"), 0o644)
+	os.WriteFile(bad, []byte("{\n  \"id\": \"broken\",\n  \"name\": \"Broken\",\n  \"categories\": [\"crm\"],\n  \"auth\": {\"kind\": \"oauth3\"},\n  \"api\": {\"base_url\": \"https://x.test\"},\n  \"connectable\": true\n}\n"), 0o644)
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"catalog", "validate", good}, &out, &errOut); err != nil {
+		t.Fatalf("valid file: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `acme.yaml: ok (id "acme", auth basic)`) {
+		t.Fatalf("output: %s", out.String())
+	}
+	out.Reset()
+	err := run(context.Background(), []string{"catalog", "validate", good, bad}, &out, &errOut)
+	if err == nil {
+		t.Fatalf("invalid file accepted:\n%s", out.String())
+	}
+	if want := bad + ":5: auth.kind:"; !strings.Contains(out.String(), want) {
+		t.Fatalf("output lacks %q:\n%s", want, out.String())
+	}
+	if err := run(context.Background(), []string{"catalog", "validate"}, &out, &errOut); err == nil {
+		t.Fatal("no file: want a usage error")
 	}
 }

@@ -32,6 +32,7 @@ Usage:
   atom vault rotate [flags]          re-encrypt every secret under the active key
   atom vault genkey [--id ID]        print a new key for ATOM_ENCRYPTION_KEYS
   atom generate integration ...      scaffold a native provider plugin
+  atom catalog validate FILE...      check descriptor files (docs/descriptors.md)
   atom version                       print the version
 
 Every command takes the configuration flags (see 'atom serve -h'); each flag
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return vaultCmd(ctx, rest, stdout, stderr)
 	case "generate":
 		return generate(rest, stdout)
+	case "catalog":
+		return catalogCmd(rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "atom", app.Version)
 		return nil

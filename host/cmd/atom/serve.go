@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/exec"
 	"github.com/atomhq/atom/host/internal/runtime/native"
 	"github.com/atomhq/atom/host/internal/store"
 )
@@ -40,7 +43,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("development setup: %w", err)
 		}
 	}
-	h, err := app.New(ctx, cfg, app.Options{Env: env.Get, Hooks: hooks(env)})
+	var parts *exec.Parts
+	h, err := app.New(ctx, cfg, app.Options{Env: env.Get, Hooks: hooks(env, func(p *exec.Parts) { parts = p })})
 	if err != nil {
 		return err
 	}
@@ -53,11 +57,55 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		printDevBanner(stdout, cfg, created, tenantKey)
+		// The banner comes last, after the startup logs: once the native
+		// plugins and pieces found at start have loaded in the background
+		// and the listener answers, so the first thing to read is what to
+		// open.
+		go func() {
+			wctx, cancel := context.WithTimeout(ctx, bannerWait)
+			if parts != nil && parts.Native != nil {
+				for _, id := range parts.Native.Loading() {
+					_ = parts.Native.Wait(wctx, id)
+				}
+			}
+			if parts != nil && parts.Loader != nil {
+				_ = parts.Loader.WaitInitial(wctx)
+			}
+			cancel()
+			waitListening(ctx, cfg.Addr, bannerWait)
+			if ctx.Err() == nil {
+				printDevBanner(stdout, cfg, created, tenantKey)
+			}
+		}()
 	} else {
 		h.Log.Info("listening", "addr", cfg.Addr, "base_url", cfg.BaseURL, "database", cfg.Backend(), "integrations", h.Catalog.Current().Len())
 	}
 	return h.Server.Listen(ctx, cfg.Addr, cfg.ShutdownTimeout)
+}
+
+// bannerWait bounds each wait before the development banner is printed.
+const bannerWait = 2 * time.Minute
+
+// waitListening waits until addr accepts TCP connections, ctx is done or
+// limit has passed.
+func waitListening(ctx context.Context, addr string, limit time.Duration) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	target := net.JoinHostPort(host, port)
+	deadline := time.Now().Add(limit)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", target, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // devTenant makes sure the development setup has a tenant and an API key

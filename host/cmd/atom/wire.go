@@ -18,7 +18,8 @@ func configFor(name string, args []string, env *config.Env) (config.Config, inte
 }
 
 // hooks add the optional parts of the host: runtimes, executors, the
-// demo provider and the web UI.
-func hooks(env *config.Env) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get}), web.Hook()}
+// demo provider and the web UI. onReady, when not nil, receives the
+// execution engine's parts.
+func hooks(env *config.Env, onReady func(*exec.Parts)) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady}), web.Hook()}
 }

@@ -110,6 +110,13 @@ func (s *Server) catalogGet(c *fiber.Ctx) error {
 	return c.JSON(s.viewOf(d))
 }
 
+// catalogSchema serves the JSON Schema of a descriptor (catalog/schema.json),
+// the format of ATOM_CATALOG_DIR files (docs/descriptors.md).
+func (s *Server) catalogSchema(c *fiber.Ctx) error {
+	c.Set(fiber.HeaderContentType, "application/schema+json")
+	return c.Send(catalog.SchemaJSON)
+}
+
 func (s *Server) catalogCategories(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"items": s.deps.Catalog().Categories()})
 }

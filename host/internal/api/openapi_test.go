@@ -18,6 +18,8 @@ import (
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 
+	"github.com/atomhq/atom/catalog"
+
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
@@ -501,6 +503,8 @@ func TestResponsesMatchDocument(t *testing.T) {
 		{method: "GET", path: "/api/v1/catalog?limit=3&auth=oauth2", token: tk, valid: true, want: 200},
 		{method: "GET", path: "/api/v1/catalog?limit=0", token: tk, want: 400},
 		{method: "GET", path: "/api/v1/catalog/categories", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/catalog/schema", token: tk, valid: true, want: 200},
+		{method: "GET", path: "/api/v1/catalog/schema", want: 401},
 		{method: "GET", path: "/api/v1/catalog/salesforce", token: tk, valid: true, want: 200},
 		{method: "GET", path: "/api/v1/catalog/nope", token: tk, valid: true, want: 404},
 		{method: "PUT", path: "/api/v1/oauth-apps/acme-oauth", token: tk, body: `{"client_id":"mine","client_secret":"s3cret","scopes":["read"]}`, valid: true, want: 200},
@@ -511,6 +515,10 @@ func TestResponsesMatchDocument(t *testing.T) {
 		{method: "GET", path: "/api/integrations/acme?action=disconnect", token: tk, valid: true},
 	} {
 		send(x)
+	}
+	// The schema served is the one the host validates descriptors with.
+	if _, schema := send(exchange{method: "GET", path: "/api/v1/catalog/schema", token: tk, valid: true, want: 200}); !bytes.Equal(schema, catalog.SchemaJSON) {
+		t.Errorf("GET /api/v1/catalog/schema is not catalog/schema.json (%d bytes)", len(schema))
 	}
 	// The queued execution is readable.
 	_, body = send(exchange{method: "GET", path: "/api/v1/executions?limit=1", token: tk, valid: true, want: 200})

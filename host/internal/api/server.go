@@ -207,6 +207,7 @@ func (s *Server) routes() {
 	tenant.Get("/integrations/:provider", s.integrationAction)
 	tenant.Get("/v1/catalog", s.catalogList)
 	tenant.Get("/v1/catalog/categories", s.catalogCategories)
+	tenant.Get("/v1/catalog/schema", s.catalogSchema)
 	tenant.Get("/v1/catalog/:id", s.catalogGet)
 	s.connectionRoutes(tenant)
 	if s.deps.Exec != nil {

@@ -778,6 +778,16 @@ func (c *Client) ListCategories(ctx context.Context, opts ...Option) (*CategoryL
 	return &out, resp, nil
 }
 
+// GetCatalogSchema calls GET /api/v1/catalog/schema: the JSON Schema of an integration descriptor.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) GetCatalogSchema(ctx context.Context, opts ...Option) (*Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/catalog/schema", q, h, rd, opts)
+	return resp, err
+}
+
 // GetCatalogEntry calls GET /api/v1/catalog/{id}: one integration's descriptor.
 // It decodes the 200 response; the body of any other 2xx status is in Response.Body.
 // A non-2xx status is returned as an *APIError, with the Response.

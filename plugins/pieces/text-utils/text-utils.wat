@@ -2,7 +2,9 @@
 ;; that the ABI (sdk/piece/ABI.md) needs no SDK. It echoes its input or
 ;; upper-cases the string values of its input object.
 ;;
-;; Build: wat2wasm -o bin/pieces/text-utils.wasm plugins/pieces/text-utils/text-utils.wat
+;; Build: wat2wasm -o plugins/pieces/text-utils/text-utils.wasm plugins/pieces/text-utils/text-utils.wat
+;; (the .wasm is committed so building Atom needs only Go; a test checks
+;; that it is this file assembled)
 ;;
 ;; Memory: 0-1023 unused, 1024 the manifest (NUL-terminated), 8192 constant
 ;; strings, 65536 onwards a bump heap reset at the first atom_alloc after

@@ -7,15 +7,18 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-hclog"
 )
 
-// newPluginLogger returns the hclog logger go-plugin uses for one plugin.
-// It writes JSON lines that slogWriter turns into slog records carrying the
-// plugin id: go-plugin's own lines and the plugin's stderr lines both
-// arrive there.
-func newPluginLogger(base *slog.Logger, id string) hclog.Logger {
+// newPluginLogger returns the hclog logger go-plugin uses for one plugin
+// process. It writes JSON lines that slogWriter turns into slog records
+// carrying the plugin id: go-plugin's own lines and the plugin's stderr
+// lines both arrive there. Once stopping is set (the host stops the
+// process itself: idle, replaced, shut down), go-plugin's report that the
+// process exited is logged at debug level: it is no crash.
+func newPluginLogger(base *slog.Logger, id string, stopping *atomic.Bool) hclog.Logger {
 	level := hclog.Info
 	if base.Enabled(context.Background(), slog.LevelDebug) {
 		level = hclog.Debug
@@ -24,16 +27,20 @@ func newPluginLogger(base *slog.Logger, id string) hclog.Logger {
 		Name:       "plugin",
 		Level:      level,
 		JSONFormat: true,
-		Output:     &slogWriter{log: base.With("plugin", id)},
+		Output:     &slogWriter{log: base.With("plugin", id), stopping: stopping},
 	})
 }
 
 // slogWriter parses hclog JSON lines into slog records.
 type slogWriter struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	buf []byte
+	log      *slog.Logger
+	stopping *atomic.Bool // may be nil
+	mu       sync.Mutex
+	buf      []byte
 }
+
+// exitMessages are go-plugin's lines about the process ending.
+var exitMessages = map[string]bool{"plugin process exited": true, "plugin exited": true}
 
 func (w *slogWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
@@ -67,7 +74,12 @@ func (w *slogWriter) line(b []byte) {
 		}
 		attrs = append(attrs, k, v)
 	}
-	w.log.Log(context.Background(), slogLevel(lvl), msg, attrs...)
+	level := slogLevel(lvl)
+	if exitMessages[msg] && w.stopping != nil && w.stopping.Load() {
+		level = slog.LevelDebug
+		attrs = append(attrs, "reason", "stopped by the host")
+	}
+	w.log.Log(context.Background(), level, msg, attrs...)
 }
 
 func slogLevel(l string) slog.Level {

@@ -521,11 +521,23 @@ func TestResultOverReceiveLimit(t *testing.T) {
 func TestIdleStop(t *testing.T) {
 	dir := t.TempDir()
 	testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
-	m, _ := newManager(t, dir, func(c *Config) { c.IdleTimeout = 200 * time.Millisecond })
+	logs := &logBuffer{}
+	m, _ := newManager(t, dir, func(c *Config) {
+		c.IdleTimeout = 200 * time.Millisecond
+		c.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	impl, _ := m.Get("echo")
 	pid := echo(t, impl).PID
 	waitFor(t, "idle stop", func() bool { return info(m, "echo").State == StateIdle })
 	waitFor(t, "process exit", func() bool { return syscall.Kill(pid, 0) != nil })
+	// Stopping an idle plugin is routine: its exit is logged at debug
+	// level, never as a warning or error that reads like a crash.
+	waitFor(t, "exit logged", func() bool { return strings.Contains(logs.String(), `level=DEBUG msg="plugin process exited"`) })
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "exited") && !strings.Contains(line, "level=DEBUG") {
+			t.Errorf("idle stop logged above debug: %s", line)
+		}
+	}
 	if echo(t, impl).PID == pid {
 		t.Fatal("same process after idle stop")
 	}

@@ -233,6 +233,9 @@ type process struct {
 	started time.Time
 	pid     int    // as the host sees it
 	sockDir string // go-plugin's socket directory, when sandboxed
+	// stopping is set when the host stops the process on purpose; the
+	// plugin logger then reports its exit at debug level.
+	stopping *atomic.Bool
 }
 
 func newVersion(p *Plugin, sum, bin string) *version {
@@ -414,6 +417,7 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	}
 	// The network namespace: the plugin's only way out is the host.
 	isolateNetwork(cmd)
+	stopping := new(atomic.Bool)
 	gp := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginhost.Handshake,
 		VersionedPlugins: pluginhost.VersionedPlugins(),
@@ -424,9 +428,9 @@ func (v *version) start(ctx context.Context) (*process, error) {
 		SkipHostEnv:      true,
 		AutoMTLS:         true,
 		StartTimeout:     cfg.StartTimeout,
-		Logger:           newPluginLogger(m.log, v.p.id),
+		Logger:           newPluginLogger(m.log, v.p.id, stopping),
 	})
-	proc := &process{gp: gp, sockDir: sockDir}
+	proc := &process{gp: gp, sockDir: sockDir, stopping: stopping}
 	rpc, err := gp.Client()
 	if err != nil {
 		proc.kill()
@@ -452,6 +456,9 @@ func (v *version) start(ctx context.Context) (*process, error) {
 
 // kill stops the process and removes its socket directory.
 func (p *process) kill() {
+	if p.stopping != nil {
+		p.stopping.Store(true)
+	}
 	p.gp.Kill()
 	if p.sockDir != "" {
 		_ = os.RemoveAll(p.sockDir)

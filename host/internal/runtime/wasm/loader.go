@@ -151,6 +151,23 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 	return l, nil
 }
 
+// WaitInitial waits until the modules that were in the directory when the
+// loader started have been loaded (or refused), or until ctx is done. A
+// loader from NewLoader has done so when it returns.
+func (l *Loader) WaitInitial(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		l.initial.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // initialLoads bounds the files loaded at once at start.
 const initialLoads = 4
 

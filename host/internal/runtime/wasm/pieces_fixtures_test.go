@@ -1,8 +1,12 @@
 package wasm
 
 import (
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
+	"testing"
 )
 
 // pieceFixtures lists the first-party pieces of plugins/pieces, built the
@@ -25,4 +29,49 @@ func pieceFixtures() []fixture {
 		}
 	}
 	return fs
+}
+
+// TestWATPiecesMatchSource assembles every piece written in WebAssembly
+// text with wat2wasm and compares the result with the .wasm shipped beside
+// it, which is what plugins/pieces/build.sh installs so that building Atom
+// needs nothing but Go. wat2wasm comes from scripts/deps.sh (Debian wabt);
+// without it the test skips, except under CI=true.
+func TestWATPiecesMatchSource(t *testing.T) {
+	var wat []fixture
+	for _, f := range pieceFixtures() {
+		if f.wat {
+			wat = append(wat, f)
+		}
+	}
+	if len(wat) == 0 {
+		t.Fatal("no piece written in WebAssembly text under plugins/pieces")
+	}
+	tool, err := exec.LookPath("wat2wasm")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("wat2wasm not found; scripts/deps.sh installs it (Debian package wabt)")
+		}
+		t.Skip("wat2wasm not found; scripts/deps.sh installs it (Debian package wabt)")
+	}
+	for _, f := range wat {
+		shipped := strings.TrimSuffix(f.pkg, ".wat") + ".wasm"
+		out := filepath.Join(t.TempDir(), f.name+".wasm")
+		cmd := exec.Command(tool, "-o", out, f.pkg)
+		cmd.Dir = repoRoot
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("wat2wasm %s: %v\n%s", f.pkg, err, b)
+		}
+		want, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(filepath.Join(repoRoot, shipped))
+		if err != nil {
+			t.Fatalf("%s: %v (assemble it: wat2wasm -o %s %s)", f.name, err, shipped, f.pkg)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s differs from its source (%d bytes shipped, %d assembled): run wat2wasm -o %s %s",
+				shipped, len(got), len(want), shipped, f.pkg)
+		}
+	}
 }

@@ -25,7 +25,7 @@ func testRuntime(t testing.TB, cfg Config) *Runtime {
 		cfg.Outbound = HTTPClient(http.DefaultClient)
 	}
 	if cfg.CacheDir == "" {
-		cfg.CacheDir = sharedCacheDir
+		cfg.CacheDir = wasmDirCache()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -80,11 +80,6 @@ func forEachEngine(t *testing.T, test func(t *testing.T, engine string)) {
 		t.Run(engine, func(t *testing.T) { test(t, engine) })
 	}
 }
-
-// sharedCacheDir is a compilation cache shared by the tests of one run.
-var sharedCacheDir = func() string {
-	return wasmDirCache()
-}()
 
 func load(t testing.TB, rt *Runtime, name string) *Piece {
 	t.Helper()
