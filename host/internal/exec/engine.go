@@ -604,6 +604,17 @@ var statusOfCode = map[string]int{
 	connect.CodeUnknownProvider:      http.StatusNotFound,
 	connect.CodeInvalidCredentials:   http.StatusBadRequest,
 	connect.CodeTenantAppRequired:    http.StatusBadRequest,
+	connect.CodeInvalidState:         http.StatusBadRequest,
+	connect.CodeTokenExchangeFailed:  http.StatusBadGateway,
+	connect.CodeAccessDenied:         http.StatusForbidden,
+	connect.CodeUnsupported:          http.StatusBadRequest,
+	connect.CodeInvalidReturnTo:      http.StatusBadRequest,
+	connect.CodeUnknownUser:          http.StatusNotFound,
+	connect.CodeTooManyStates:        http.StatusTooManyRequests,
+	CodeUnknownAction:                http.StatusNotFound,
+	CodeIdempotencyConflict:          http.StatusConflict,
+	CodeTooManyConcurrent:            http.StatusTooManyRequests,
+	CodeTooManyPending:               http.StatusTooManyRequests,
 	CodeInternal:                     http.StatusInternalServerError,
 	CodeRecordFailed:                 http.StatusServiceUnavailable,
 	CodeOutcomeUnknown:               http.StatusBadGateway,
@@ -750,12 +761,11 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	var tl *generic.TooLargeError
 	switch {
 	case errors.As(err, &ce):
-		res.Status, res.Code, res.Message = ce.Status, ce.Code, ce.Message()
-		if res.Status == 0 {
-			res.Status = http.StatusBadRequest
-		}
+		// The table's status, so that a replay of the record answers the
+		// same.
+		res.Status, res.Code, res.Message = statusOf(ce.Code), ce.Code, ce.Message()
 	case errors.As(err, &tl):
-		res.Status, res.Code, res.Message = http.StatusBadGateway, tl.Code, tl.Error()
+		res.Status, res.Code, res.Message = statusOf(tl.Code), tl.Code, tl.Error()
 	case errors.Is(err, errInvalidResult):
 		res.Status, res.Code, res.Message = http.StatusBadGateway, CodePluginFailed, err.Error()
 	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
