@@ -472,7 +472,10 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		return e.replay(ctx, c.tenant, prev, rec.RequestHash)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("record execution: %w", err)
+		// Nothing was stored, queued or called.
+		e.log.Error("record execution", "tenant_id", c.tenant, "err", outbound.Redact(err.Error()))
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeRecordFailed, RetryAfter: 1,
+			Message: "the execution could not be stored, so it was not run; retry shortly"}
 	}
 	if c.async && txq == nil {
 		// A queue that cannot insert in the store's transaction: the

@@ -85,10 +85,11 @@ type actionJSON struct {
 	Implementation string          `json:"implementation,omitempty"`
 	InputSchema    json.RawMessage `json:"input_schema,omitempty"`
 	OutputSchema   json.RawMessage `json:"output_schema,omitempty"`
+	Idempotent     bool            `json:"idempotent,omitempty"`
 }
 
 func actionJSONOf(a provider.Action, kind string, schemas bool) actionJSON {
-	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind}
+	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind, Idempotent: a.Idempotent}
 	if j.DisplayName == "" {
 		j.DisplayName = a.Name
 	}
