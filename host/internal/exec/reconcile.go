@@ -61,10 +61,11 @@ func (w *ReconcileWorker) Work(ctx context.Context, _ *river.Job[ReconcileArgs])
 	return err
 }
 
-// staleAfter is how long a live host can hold an execution running: the
-// call's timeout, the outcome's retries and a margin.
+// staleAfter is past how long a live host can hold an execution: the
+// retries of its running mark, the call's timeout and the retries of its
+// outcome (timeout + 2 × record retry), with the timeout again as margin.
 func (e *Engine) staleAfter() time.Duration {
-	return e.cfg.Timeout + e.cfg.RecordRetry + 30*time.Second
+	return 2 * (e.cfg.Timeout + e.cfg.RecordRetry)
 }
 
 // Reconcile runs one pass and returns how many records it settled.
