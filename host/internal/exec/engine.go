@@ -471,6 +471,9 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		}
 		return e.replay(ctx, c.tenant, prev, rec.RequestHash)
 	}
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, err // the input is at fault (400), not the database
+	}
 	if err != nil {
 		// Nothing was stored, queued or called.
 		e.log.Error("record execution", "tenant_id", c.tenant, "err", outbound.Redact(err.Error()))
