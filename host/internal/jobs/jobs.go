@@ -98,8 +98,8 @@ type Client struct {
 	// *sql.Tx); an error when tx is of another type.
 	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
 	get      func(ctx context.Context, id int64) (*rivertype.JobRow, error)
-	start   func(ctx context.Context) error
-	stop    func(ctx context.Context) error
+	start    func(ctx context.Context) error
+	stop     func(ctx context.Context) error
 }
 
 // New builds a Client for cfg.Store's backend. Call Start to work jobs.
@@ -164,7 +164,7 @@ func newClient[TTx any](backend string, driver riverdriver.Driver[TTx], rc *rive
 			}
 			return c.InsertTx(ctx, t, args, opts)
 		},
-		get: c.JobGet,
+		get:   c.JobGet,
 		start: c.Start,
 		stop:  c.Stop,
 	}, nil
