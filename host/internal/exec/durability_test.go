@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,11 +42,11 @@ func (c *countingImpl) Execute(context.Context, provider.Request, runtime.Host) 
 	return provider.Response{Output: out}, nil
 }
 
-// noConnections: the test provider is not in the catalog and needs none.
+// noConnections: the test provider needs no connection (auth none).
 type noConnections struct{}
 
 func (noConnections) Credentials(context.Context, string, string, string) (provider.Credentials, *store.Connection, error) {
-	return provider.Credentials{}, nil, connect.ErrUnknownProvider
+	return provider.Credentials{}, nil, connect.ErrProviderNotConnected
 }
 func (noConnections) ForceRefresh(context.Context, string, string) (provider.Credentials, error) {
 	return provider.Credentials{}, errors.New("no connection")
@@ -83,11 +85,20 @@ func testEngine(t *testing.T, st store.Store, impl *countingImpl) *Engine {
 	if err != nil {
 		t.Fatal(err)
 	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "cnt.json"), []byte(`{"id":"cnt","name":"Cnt","categories":["development"],
+ "auth":{"kind":"none"},"api":{"base_url":"http://127.0.0.1:9"},"implementations":["native"],"connectable":true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cat, err := catalog.Load(catalog.Options{CustomDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
 	reg := registry.New(nil)
 	if err := reg.SetNative("cnt", impl); err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Config{Store: st, Registry: reg, Credentials: noConnections{}, Catalog: func() *catalog.Catalog { return &catalog.Catalog{} },
+	e, err := New(Config{Store: st, Registry: reg, Credentials: noConnections{}, Catalog: func() *catalog.Catalog { return cat },
 		Keyring: kr, Timeout: time.Second, RecordRetry: time.Second, SyncRecordWait: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
