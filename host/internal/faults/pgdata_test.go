@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,8 +179,11 @@ func addHostileProvider(t *testing.T, h *host, tn hosttest.Tenant, base string) 
 	if err := os.WriteFile(filepath.Join(h.Catalog, "hostile.json"), []byte(desc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The host starts with a fixture descriptor of the same id: wait for
+	// this one (its base URL), not just for any.
 	hosttest.WaitFor(t, 10*time.Second, "the hostile descriptor", func() bool {
-		return h.Call("GET", "/api/v1/integrations/hostile/actions", tn.Key, nil, nil).Status == 200
+		r := h.Call("GET", "/api/v1/catalog/hostile", tn.Key, nil, nil)
+		return r.Status == 200 && strings.Contains(string(r.Body), base)
 	})
 }
 
