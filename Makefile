@@ -49,7 +49,7 @@ FAULT_FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzCallback:./host/internal/connect FuzzDecodeDescriptor:./catalog \
 	FuzzHTTPRequest:./host/internal/runtime/wasm FuzzManifest:./host/internal/runtime/wasm FuzzJSONBodies:./host/internal/api
 test-faults: deps
-	$(GO) test -count=1 -timeout 15m ./host/internal/faults/...
+	$(GO) test -count=1 -timeout 25m ./host/internal/faults/...
 	@for t in $(FUZZ_TARGETS); do \
 		name=$${t%%:*}; pkg=$${t#*:}; echo "fuzz $$name ($$pkg) for $(FAULT_FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FAULT_FUZZTIME) $$pkg || exit 1; \

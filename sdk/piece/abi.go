@@ -110,6 +110,9 @@ type ActionJSON struct {
 	Description string          `json:"description,omitempty"`
 	Input       json.RawMessage `json:"input_schema,omitempty"`
 	Output      json.RawMessage `json:"output_schema,omitempty"`
+	// Idempotent is optional: pieces built before it existed declare
+	// nothing, and their actions are treated as not idempotent.
+	Idempotent bool `json:"idempotent,omitempty"`
 }
 
 // Credentials are the credentials of the running execution. The JSON is

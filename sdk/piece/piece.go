@@ -36,6 +36,9 @@ type Action struct {
 	Props       []Prop
 	// Output is an optional JSON Schema of the output.
 	Output json.RawMessage
+	// Idempotent declares that running the action twice with the same
+	// props has the effect of running it once (see provider.Action).
+	Idempotent bool
 	// Run performs the action. Its result is marshalled to JSON as the
 	// output; a returned error becomes an error diagnostic (use *Error to
 	// set the field or upstream status).
@@ -80,7 +83,7 @@ func (p *Piece) Manifest() ManifestJSON {
 	for _, a := range p.Actions {
 		m.Actions = append(m.Actions, ActionJSON{
 			Name: a.Name, DisplayName: a.DisplayName, Description: a.Description,
-			Input: InputSchema(a.Props), Output: a.Output,
+			Input: InputSchema(a.Props), Output: a.Output, Idempotent: a.Idempotent,
 		})
 	}
 	return m

@@ -215,6 +215,7 @@ func manifestFromPB(m *pb.Manifest) provider.Manifest {
 			Description: a.GetDescription(),
 			Input:       a.GetInputSchema(),
 			Output:      a.GetOutputSchema(),
+			Idempotent:  a.GetIdempotent(),
 		})
 	}
 	return out

@@ -31,6 +31,8 @@ type ActionDef struct {
 	// schema.
 	Input  json.RawMessage
 	Output json.RawMessage
+	// Idempotent: see Action.Idempotent.
+	Idempotent bool
 	// Handle runs the action. Its result is marshalled to JSON as the
 	// output (a json.RawMessage or []byte is used as is). A returned error
 	// becomes diagnostics, see Diagnostics.
@@ -84,6 +86,7 @@ func (b *Builder) Manifest() Manifest {
 			Description: d.Description,
 			Input:       d.Input,
 			Output:      d.Output,
+			Idempotent:  d.Idempotent,
 		})
 	}
 	return m

@@ -181,6 +181,7 @@ func manifestToPB(m Manifest) *pb.Manifest {
 			Description:  a.Description,
 			InputSchema:  a.Input,
 			OutputSchema: a.Output,
+			Idempotent:   a.Idempotent,
 		})
 	}
 	return out

@@ -49,6 +49,14 @@ type Action struct {
 	Input json.RawMessage `json:"input_schema,omitempty"`
 	// Output is the JSON Schema of the action's output.
 	Output json.RawMessage `json:"output_schema,omitempty"`
+	// Idempotent declares that calling the action twice with the same
+	// input has the effect of calling it once (a read, a PUT of a whole
+	// value, a create with the provider's own idempotency key). An
+	// asynchronous execution of an idempotent action whose host died
+	// mid-call is run again (at least once); any other action is never
+	// called twice for one execution (at most once) and its execution is
+	// settled as unknown instead.
+	Idempotent bool `json:"idempotent,omitempty"`
 }
 
 // Credentials are the credentials of one execution, decrypted by the host

@@ -40,6 +40,8 @@ type APIKeyList struct {
 type Action struct {
 	Description string `json:"description,omitempty"`
 	DisplayName string `json:"display_name"`
+	// Idempotent is the action declares that running it twice has the effect of once: an async execution cut mid-call is run again (at least once).
+	Idempotent bool `json:"idempotent,omitempty"`
 	// Implementation: What runs the action; custom_api_call is run by the generic runtime for every connectable provider unless the plugin declares its own.
 	Implementation ImplementationKind `json:"implementation,omitempty"`
 	// InputSchema is the action input's JSON Schema.
@@ -264,6 +266,8 @@ type ExecuteResponse struct {
 	ExecutionID string `json:"execution_id"`
 	// Output: What the action returned (any JSON, null when nothing).
 	Output json.RawMessage `json:"output"`
+	// RecordStored: false when the execution's record could not be written before this answer (header Atom-Record-Stored).
+	RecordStored bool `json:"record_stored,omitempty"`
 }
 
 // Execution is the Execution object of the REST API (components/schemas/Execution).
@@ -280,10 +284,14 @@ type Execution struct {
 	// Output is the action's output (GET /api/v1/executions/{id} only).
 	Output json.RawMessage `json:"output,omitempty"`
 	// OutputTruncated is the stored output was cut at 1 MiB.
-	OutputTruncated bool            `json:"output_truncated,omitempty"`
-	Provider        string          `json:"provider"`
-	Status          ExecutionStatus `json:"status"`
-	UserID          string          `json:"user_id,omitempty"`
+	OutputTruncated bool   `json:"output_truncated,omitempty"`
+	Provider        string `json:"provider"`
+	// Reason: Why the reconciler settled the execution (status unknown, or failed with code not_run).
+	Reason string `json:"reason,omitempty"`
+	// StartedAt: When the provider call (its latest attempt) started.
+	StartedAt *time.Time      `json:"started_at,omitempty"`
+	Status    ExecutionStatus `json:"status"`
+	UserID    string          `json:"user_id,omitempty"`
 }
 
 // ExecutionAccepted is the ExecutionAccepted object of the REST API (components/schemas/ExecutionAccepted).
@@ -299,6 +307,8 @@ type ExecutionError struct {
 	ExecutionID string       `json:"execution_id,omitempty"`
 	// Output: What the action returned before failing, if anything.
 	Output json.RawMessage `json:"output,omitempty"`
+	// RecordStored: false when the execution's record could not be written before this answer (header Atom-Record-Stored).
+	RecordStored bool `json:"record_stored,omitempty"`
 }
 
 // ExecutionFailure is the ExecutionFailure object of the REST API (components/schemas/ExecutionFailure).
@@ -314,7 +324,9 @@ type ExecutionList struct {
 	NextBefore string `json:"next_before,omitempty"`
 }
 
-// ExecutionStatus is the ExecutionStatus object of the REST API (components/schemas/ExecutionStatus).
+// ExecutionStatus: pending (queued, not called), running (the provider is being called), succeeded, failed,
+// unknown (the call may have reached the provider but its outcome was never recorded;
+// error code outcome_unknown). A failed execution with error code not_run was never called.
 type ExecutionStatus string
 
 // Values of ExecutionStatus.
@@ -323,6 +335,7 @@ const (
 	ExecutionStatusRunning   ExecutionStatus = "running"
 	ExecutionStatusSucceeded ExecutionStatus = "succeeded"
 	ExecutionStatusFailed    ExecutionStatus = "failed"
+	ExecutionStatusUnknown   ExecutionStatus = "unknown"
 )
 
 // Health is the Health object of the REST API (components/schemas/Health).

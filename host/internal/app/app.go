@@ -52,9 +52,10 @@ type Host struct {
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 
-	closers []func(context.Context) error
-	workers *river.Workers
-	onJobs  []func(*jobs.Client)
+	closers  []func(context.Context) error
+	workers  *river.Workers
+	onJobs   []func(*jobs.Client)
+	periodic []*river.PeriodicJob
 }
 
 // Options adjust a host beyond its Config (tests use them).
@@ -336,7 +337,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		}
 	}
 	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers, ExecutionWorkers: cfg.Limits.WithDefaults().AsyncWorkers,
-		PeriodicJobs: connect.PeriodicJobs(cfg.Refresh.SweepInterval)})
+		PeriodicJobs: append(connect.PeriodicJobs(cfg.Refresh.SweepInterval), h.periodic...)})
 	if err != nil {
 		return nil, err
 	}
@@ -352,6 +353,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 
 // Workers exposes River's worker registry to hooks (before jobs start).
 func (h *Host) Workers() *river.Workers { return h.workers }
+
+// AddPeriodicJobs schedules jobs on the leader replica; hooks call it
+// before jobs start.
+func (h *Host) AddPeriodicJobs(jobs ...*river.PeriodicJob) { h.periodic = append(h.periodic, jobs...) }
 
 // OnJobs registers a callback that receives the job client once built.
 func (h *Host) OnJobs(fn func(*jobs.Client)) { h.onJobs = append(h.onJobs, fn) }

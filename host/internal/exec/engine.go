@@ -75,9 +75,21 @@ const (
 	CodeUnknownProvider     = "unknown_provider"
 	CodeUnknownAction       = "unknown_action"
 	CodeIdempotencyConflict = "idempotency_conflict"
-	// CodeRecordFailed: the action ran but the database refused its
-	// record; the caller gets no 200 for an execution that is not stored.
+	// CodeRecordFailed: an execution whose record cannot be written is
+	// not started (asynchronous executions before they are queued).
 	CodeRecordFailed = "record_failed"
+	// CodeQueueUnavailable: the job queue refused an asynchronous
+	// execution; nothing was stored or run.
+	CodeQueueUnavailable = "queue_unavailable"
+	// CodeCanceled: the caller went away before the execution finished.
+	CodeCanceled = "canceled"
+	// CodeOutcomeUnknown is the error code of an execution settled as
+	// unknown: the call may have reached the provider, its outcome was
+	// never recorded.
+	CodeOutcomeUnknown = "outcome_unknown"
+	// CodeNotRun is the error code of an asynchronous execution whose job
+	// ended before the call started: the action was not called.
+	CodeNotRun = "not_run"
 )
 
 // MaxStoredOutput bounds the output kept with an execution record; a
@@ -118,6 +130,15 @@ type Config struct {
 	Limits config.Limits
 	// StoreQuota bounds each tenant's plugin store per provider.
 	StoreQuota StoreQuota
+	// RecordRetry is how long the outcome of an execution is retried
+	// while the database refuses it, with backoff (default 60s).
+	RecordRetry time.Duration
+	// SyncRecordWait is how long a synchronous answer waits for its
+	// record when the first write fails (default 2s); the retries go on
+	// in the background for RecordRetry.
+	SyncRecordWait time.Duration
+	// ReconcileEvery is the period of the reconciler (default 30s).
+	ReconcileEvery time.Duration
 }
 
 // Engine runs executions. It is safe for concurrent use.
@@ -158,6 +179,15 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if cfg.IdempotencyWindow <= 0 {
 		cfg.IdempotencyWindow = 24 * time.Hour
+	}
+	if cfg.RecordRetry <= 0 {
+		cfg.RecordRetry = 60 * time.Second
+	}
+	if cfg.SyncRecordWait <= 0 {
+		cfg.SyncRecordWait = 2 * time.Second
+	}
+	if cfg.ReconcileEvery <= 0 {
+		cfg.ReconcileEvery = 30 * time.Second
 	}
 	cfg.Limits = cfg.Limits.WithDefaults()
 	cfg.StoreQuota = cfg.StoreQuota.withDefaults()
@@ -204,6 +234,9 @@ type Result struct {
 	Code        string
 	Message     string
 	Replayed    bool
+	// NotStored: the execution ran but its record was not written when
+	// the answer was sent (Atom-Record-Stored: false).
+	NotStored bool
 }
 
 // waitLoaded waits, bounded by ctx and the execution timeout, while the
@@ -366,6 +399,8 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 	if c.async {
 		rec.Status = store.ExecPending
 		rec.Input = c.input
+	} else {
+		rec.StartedAt = &rec.CreatedAt
 	}
 	if c.idempotencyKey != "" {
 		rec.RequestHash = requestHash(c)
@@ -390,17 +425,40 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		rec.ID, c.deferRecord = ids.New("exe"), true
 		return e.run(ctx, c, rec, impl), nil
 	}
+	rec.ID = ids.New("exe")
+	q := e.jobs.Load()
+	if c.async && q == nil {
+		return nil, apiError(http.StatusServiceUnavailable, CodeQueueUnavailable, "the job queue is not running yet; retry shortly")
+	}
+	var txq TxEnqueuer
+	if c.async {
+		txq, _ = q.q.(TxEnqueuer)
+	}
 	err = e.cfg.Store.InTenant(ctx, c.tenant, func(tx store.Tx) error {
 		if c.async {
 			if err := e.checkPending(ctx, tx); err != nil {
 				return err
 			}
 		}
+		if txq != nil {
+			// The job and the pending record commit together: a 202 is
+			// only sent for an execution that is stored and queued.
+			id, err := txq.InsertTx(ctx, tx, e.jobArgs(c, rec), nil)
+			if err != nil {
+				return &queueError{err}
+			}
+			rec.JobID = id
+		}
 		return tx.CreateExecution(ctx, rec)
 	})
 	var tooMany *Error
 	if errors.As(err, &tooMany) {
 		return nil, tooMany
+	}
+	var qe *queueError
+	if errors.As(err, &qe) {
+		e.log.Error("queue execution", "tenant_id", c.tenant, "err", outbound.Redact(qe.err.Error()))
+		return nil, apiError(http.StatusServiceUnavailable, CodeQueueUnavailable, "the execution could not be queued, nothing was stored or run; retry shortly")
 	}
 	if errors.Is(err, store.ErrConflict) && c.idempotencyKey != "" {
 		prev, ferr := e.findByKey(ctx, c.tenant, c.idempotencyKey)
@@ -413,19 +471,37 @@ func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
 		}
 		return e.replay(ctx, c.tenant, prev, rec.RequestHash)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("record execution: %w", err)
+	if errors.Is(err, store.ErrInvalid) {
+		return nil, err // the input is at fault (400), not the database
 	}
-	if c.async {
-		if err := e.enqueue(ctx, c.tenant, rec.ID); err != nil {
-			res := &Result{ExecutionID: rec.ID, Status: http.StatusServiceUnavailable, Code: "queue_unavailable", Message: "the execution could not be queued: " + err.Error()}
+	if err != nil {
+		// Nothing was stored, queued or called.
+		e.log.Error("record execution", "tenant_id", c.tenant, "err", outbound.Redact(err.Error()))
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeRecordFailed, RetryAfter: 1,
+			Message: "the execution could not be stored, so it was not run; retry shortly"}
+	}
+	if c.async && txq == nil {
+		// A queue that cannot insert in the store's transaction: the
+		// record is written first, and settled as failed if the job
+		// cannot be inserted after it.
+		if err := q.q.Enqueue(ctx, e.jobArgs(c, rec), nil); err != nil {
+			e.log.Error("queue execution", "execution_id", rec.ID, "err", outbound.Redact(err.Error()))
+			res := &Result{ExecutionID: rec.ID, Status: http.StatusServiceUnavailable, Code: CodeQueueUnavailable,
+				Message: "the execution could not be queued and was not run; retry shortly"}
 			e.finish(context.WithoutCancel(ctx), c, rec, impl.Kind(), res, 0)
 			return res, nil
 		}
+	}
+	if c.async {
 		return &Result{ExecutionID: rec.ID, Status: http.StatusAccepted}, nil
 	}
 	return e.run(ctx, c, rec, impl), nil
 }
+
+// queueError is a job insert's failure inside the record's transaction.
+type queueError struct{ err error }
+
+func (q *queueError) Error() string { return "queue: " + q.err.Error() }
 
 func (e *Engine) findByKey(ctx context.Context, tenant, key string) (*store.Execution, error) {
 	var prev *store.Execution
@@ -444,18 +520,28 @@ func (e *Engine) replay(ctx context.Context, tenant string, prev *store.Executio
 		return nil, apiError(http.StatusConflict, CodeIdempotencyConflict,
 			"this Idempotency-Key was used with a different request; use a new key for a new request")
 	}
-	if prev.Status == store.ExecPending && len(prev.Input) > 0 {
+	if !store.ExecSettled(prev.Status) && (prev.JobID != 0 || len(prev.Input) > 0) {
+		// An asynchronous execution not settled yet: the first answer.
 		return &Result{ExecutionID: prev.ID, Status: http.StatusAccepted, Replayed: true}, nil
 	}
-	deadline := time.Now().Add(e.cfg.Timeout + 5*time.Second)
+	// A synchronous execution still running is waited for until its
+	// first caller has been answered (the timeout, then the short wait
+	// for its record); past that the record is stuck (its host died or
+	// could not write the outcome) and is settled as unknown here, so a
+	// retry gets an answer at once instead of a conflict for the key's
+	// whole window.
 	for prev.Status == store.ExecRunning || prev.Status == store.ExecPending {
-		if time.Now().After(deadline) {
-			return nil, apiError(http.StatusConflict, CodeIdempotencyConflict, "a request with this Idempotency-Key is still running")
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
+		if time.Now().After(e.stuckAt(prev)) {
+			if err := e.settleUnknown(ctx, tenant, prev, prev.Status,
+				"the host that ran this call stopped, or could not record its outcome; the provider may have received it"); err != nil && !errors.Is(err, store.ErrConflict) {
+				return nil, err
+			}
+		} else {
+			select {
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
 		}
 		err := e.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
 			var err error
@@ -471,6 +557,29 @@ func (e *Engine) replay(ctx context.Context, tenant string, prev *store.Executio
 	return res, nil
 }
 
+// stuckAt is when a synchronous record still running can no longer be
+// finished by the call that wrote it.
+func (e *Engine) stuckAt(x *store.Execution) time.Time {
+	start := x.CreatedAt
+	if x.StartedAt != nil {
+		start = *x.StartedAt
+	}
+	return start.Add(e.cfg.Timeout + e.cfg.SyncRecordWait + 5*time.Second)
+}
+
+// settleUnknown settles x, whose status is still from, as unknown.
+func (e *Engine) settleUnknown(ctx context.Context, tenant string, x *store.Execution, from, reason string) error {
+	now := time.Now().UTC()
+	u := *x
+	u.Status, u.ErrorCode, u.Error, u.Output, u.FinishedAt = store.ExecUnknown, CodeOutcomeUnknown, reason, nil, &now
+	err := e.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) error { return tx.SettleExecution(ctx, &u, from) })
+	if err == nil {
+		e.log.Warn("execution settled as unknown", "execution_id", x.ID, "tenant_id", tenant, "provider", x.Provider, "action", x.Action, "reason", reason)
+		e.execs.WithLabelValues(x.Provider, x.Action, x.Implementation, store.ExecUnknown).Inc()
+	}
+	return err
+}
+
 // envelope is what an execution record's output column holds.
 type envelope struct {
 	Output      json.RawMessage       `json:"output,omitempty"`
@@ -478,7 +587,9 @@ type envelope struct {
 	Truncated   bool                  `json:"truncated,omitempty"`
 }
 
-// statusOfCode maps recorded error codes back to HTTP statuses.
+// statusOfCode is the HTTP status of every error code an execution can
+// end with: a live answer and the replay of its record use this one
+// table (failure, invoke and the connect errors set the same statuses).
 var statusOfCode = map[string]int{
 	"":                               http.StatusOK,
 	CodeActionFailed:                 http.StatusUnprocessableEntity,
@@ -486,10 +597,10 @@ var statusOfCode = map[string]int{
 	CodePluginFailed:                 http.StatusBadGateway,
 	generic.CodeUpstreamTooLarge:     http.StatusBadGateway,
 	generic.CodeResultTooLarge:       http.StatusBadGateway,
-	"canceled":                       499,
+	CodeCanceled:                     499,
 	CodeTimeout:                      http.StatusGatewayTimeout,
 	CodeRateLimited:                  http.StatusTooManyRequests,
-	"queue_unavailable":              http.StatusServiceUnavailable,
+	CodeQueueUnavailable:             http.StatusServiceUnavailable,
 	connect.CodeProviderNotConnected: http.StatusNotFound,
 	connect.CodeConnectionExpired:    http.StatusUnauthorized,
 	connect.CodeConnectionRevoked:    http.StatusUnauthorized,
@@ -499,8 +610,29 @@ var statusOfCode = map[string]int{
 	connect.CodeUnknownProvider:      http.StatusNotFound,
 	connect.CodeInvalidCredentials:   http.StatusBadRequest,
 	connect.CodeTenantAppRequired:    http.StatusBadRequest,
+	connect.CodeInvalidState:         http.StatusBadRequest,
+	connect.CodeTokenExchangeFailed:  http.StatusBadGateway,
+	connect.CodeAccessDenied:         http.StatusForbidden,
+	connect.CodeUnsupported:          http.StatusBadRequest,
+	connect.CodeInvalidReturnTo:      http.StatusBadRequest,
+	connect.CodeUnknownUser:          http.StatusNotFound,
+	connect.CodeTooManyStates:        http.StatusTooManyRequests,
+	CodeUnknownAction:                http.StatusNotFound,
+	CodeIdempotencyConflict:          http.StatusConflict,
+	CodeTooManyConcurrent:            http.StatusTooManyRequests,
+	CodeTooManyPending:               http.StatusTooManyRequests,
 	CodeInternal:                     http.StatusInternalServerError,
 	CodeRecordFailed:                 http.StatusServiceUnavailable,
+	CodeOutcomeUnknown:               http.StatusBadGateway,
+	CodeNotRun:                       http.StatusServiceUnavailable,
+}
+
+// statusOf returns code's status; an unlisted code is a 500.
+func statusOf(code string) int {
+	if st, ok := statusOfCode[code]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
 
 func resultOf(x *store.Execution) *Result {
@@ -510,19 +642,21 @@ func resultOf(x *store.Execution) *Result {
 		_ = json.Unmarshal(x.Output, &env)
 	}
 	res.Output, res.Diagnostics = env.Output, env.Diagnostics
-	st, ok := statusOfCode[x.ErrorCode]
-	if !ok {
-		st = http.StatusInternalServerError
-	}
-	res.Status = st
+	res.Status = statusOf(x.ErrorCode)
 	return res
 }
 
-// run executes c now and records the outcome.
+// run executes c now and records the outcome, waiting at most wait for
+// the record when its first write fails (res.NotStored when it was not
+// written by then).
 func (e *Engine) run(ctx context.Context, c *call, rec *store.Execution, impl runtime.Implementation) *Result {
+	return e.runWait(ctx, c, rec, impl, e.cfg.SyncRecordWait)
+}
+
+func (e *Engine) runWait(ctx context.Context, c *call, rec *store.Execution, impl runtime.Implementation, wait time.Duration) *Result {
 	start := time.Now()
 	res := e.invoke(ctx, c, rec.ID, impl)
-	e.finish(context.WithoutCancel(ctx), c, rec, impl.Kind(), res, time.Since(start))
+	e.finishWait(context.WithoutCancel(ctx), c, rec, impl.Kind(), res, time.Since(start), wait)
 	return res
 }
 
@@ -633,12 +767,11 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	var tl *generic.TooLargeError
 	switch {
 	case errors.As(err, &ce):
-		res.Status, res.Code, res.Message = ce.Status, ce.Code, ce.Message()
-		if res.Status == 0 {
-			res.Status = http.StatusBadRequest
-		}
+		// The table's status, so that a replay of the record answers the
+		// same.
+		res.Status, res.Code, res.Message = statusOf(ce.Code), ce.Code, ce.Message()
 	case errors.As(err, &tl):
-		res.Status, res.Code, res.Message = http.StatusBadGateway, tl.Code, tl.Error()
+		res.Status, res.Code, res.Message = statusOf(tl.Code), tl.Code, tl.Error()
 	case errors.Is(err, errInvalidResult):
 		res.Status, res.Code, res.Message = http.StatusBadGateway, CodePluginFailed, err.Error()
 	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
@@ -655,7 +788,7 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	case errors.As(err, &rl):
 		res.Status, res.Code, res.Message = http.StatusTooManyRequests, CodeRateLimited, rl.Error()
 	case errors.Is(err, context.Canceled):
-		res.Status, res.Code, res.Message = 499, "canceled", "the request was canceled"
+		res.Status, res.Code, res.Message = statusOf(CodeCanceled), CodeCanceled, "the request was canceled"
 	default:
 		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", err.Error())
 		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+outbound.Redact(err.Error())
@@ -665,6 +798,10 @@ func (e *Engine) failure(res *Result, err error) *Result {
 
 // finish records the outcome, counts it and updates the plugin stats.
 func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind string, res *Result, d time.Duration) {
+	e.finishWait(ctx, c, rec, kind, res, d, e.cfg.SyncRecordWait)
+}
+
+func (e *Engine) finishWait(ctx context.Context, c *call, rec *store.Execution, kind string, res *Result, d time.Duration, wait time.Duration) {
 	rec.Status = store.ExecSucceeded
 	if res.Code != "" {
 		rec.Status = store.ExecFailed
@@ -675,25 +812,19 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 	rec.Output = storedOutput(res)
 	now := time.Now().UTC()
 	rec.FinishedAt = &now
-	write := func(tx store.Tx) error { return tx.FinishExecution(ctx, rec) }
+	out := *rec // the background retries own this copy
+	write := func(tx store.Tx) error { return tx.FinishExecution(ctx, &out) }
 	run := e.cfg.Store.InTenant
 	if c.deferRecord {
-		write = func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) }
+		write = func(tx store.Tx) error { return tx.CreateExecution(ctx, &out) }
 		if bw, ok := e.cfg.Store.(store.BatchWriter); ok {
 			run = bw.WriteInTenant // one round trip for the one INSERT
 		}
 	}
-	if err := run(ctx, c.tenant, write); err != nil {
-		e.log.Error("record execution outcome", "execution_id", rec.ID, "err", err.Error())
-		// Keep a record without the outcome rather than none (or one left
-		// running, which replays would wait on), and do not report
-		// success for an execution that is not stored.
-		rec.Status, rec.Output, rec.Error, rec.ErrorCode = store.ExecFailed, nil, "the outcome could not be recorded", CodeRecordFailed
-		if err := run(ctx, c.tenant, write); err != nil {
-			e.log.Error("record execution failure", "execution_id", rec.ID, "err", err.Error())
-		}
-		res.Status, res.Code = http.StatusServiceUnavailable, CodeRecordFailed
-		res.Message = "the action ran but its record could not be stored; check GET /api/v1/executions before retrying"
+	if !e.persist(ctx, c.tenant, rec.ID, run, write, wait) {
+		// The answer says so; the record may still appear (the retries
+		// go on), or the reconciler settles it as unknown.
+		res.NotStored = true
 	}
 	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()
 	e.duration.WithLabelValues(c.provider, kind).Observe(d.Seconds())
@@ -709,7 +840,56 @@ func (e *Engine) finish(ctx context.Context, c *call, rec *store.Execution, kind
 		level = slog.LevelWarn
 	}
 	e.log.Log(ctx, level, "execution finished", "execution_id", rec.ID, "tenant_id", c.tenant, "provider", c.provider,
-		"action", c.action, "implementation", kind, "status", rec.Status, "error_code", res.Code, "duration_ms", rec.DurationMS)
+		"action", c.action, "implementation", kind, "status", rec.Status, "error_code", res.Code, "duration_ms", rec.DurationMS,
+		"record_stored", !res.NotStored)
+}
+
+// persist runs write in a tenant transaction until it commits, with
+// backoff, for up to RecordRetry (a database restart, a failover). It
+// waits for it at most wait and reports whether it committed by then;
+// the retries go on in the background after that. A write that finds the
+// record settled already (the reconciler was first) or gone is done.
+func (e *Engine) persist(ctx context.Context, tenant, id string, run func(context.Context, string, func(store.Tx) error) error,
+	write func(store.Tx) error, wait time.Duration) bool {
+	try := func() (bool, error) {
+		err := run(ctx, tenant, write)
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+			e.log.Warn("execution record already settled; outcome not written", "execution_id", id)
+			return true, nil
+		}
+		return err == nil, err
+	}
+	ok, err := try()
+	if ok {
+		return true
+	}
+	e.log.Error("record execution outcome; retrying", "execution_id", id, "err", outbound.Redact(err.Error()))
+	done := make(chan bool, 1)
+	go func() {
+		deadline := time.Now().Add(e.cfg.RecordRetry)
+		pause := 50 * time.Millisecond
+		for {
+			time.Sleep(pause)
+			ok, err := try()
+			if ok {
+				e.log.Info("execution outcome recorded after retries", "execution_id", id)
+				done <- true
+				return
+			}
+			if time.Now().Add(pause).After(deadline) {
+				e.log.Error("execution outcome not recorded; the reconciler settles it", "execution_id", id, "err", outbound.Redact(err.Error()))
+				done <- false
+				return
+			}
+			pause = min(pause*2, 2*time.Second)
+		}
+	}()
+	select {
+	case ok := <-done:
+		return ok
+	case <-time.After(wait):
+		return false
+	}
 }
 
 func (e *Engine) statsOf(kind, id string) (int64, string) {

@@ -80,6 +80,7 @@ func Hook(opts Options) func(ctx context.Context, h *app.Host, deps *api.Deps) e
 		deps.Exec = p.Engine
 		deps.Plugins = p.Admin
 		p.Engine.AddWorkers(h.Workers())
+		h.AddPeriodicJobs(p.Engine.PeriodicJobs()...)
 		h.OnJobs(func(c *jobs.Client) { p.Engine.SetJobs(c) })
 		if opts.OnReady != nil {
 			opts.OnReady(p)
@@ -125,9 +126,24 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		}
 	}
 
+	durations := map[string]*time.Duration{}
+	timeout, recordRetry, reconcile := opts.Timeout, time.Duration(0), time.Duration(0)
+	durations["ATOM_EXECUTION_TIMEOUT"], durations["ATOM_EXECUTION_RECORD_RETRY"], durations["ATOM_EXECUTION_RECONCILE_INTERVAL"] = &timeout, &recordRetry, &reconcile
+	for name, d := range durations {
+		v := strings.TrimSpace(env(name))
+		if v == "" {
+			continue
+		}
+		x, err := time.ParseDuration(v)
+		if err != nil || x <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v)
+		}
+		*d = x
+	}
 	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
-		Logger: h.Log, Metrics: h.Registry, Timeout: opts.Timeout, Limits: limits,
-		StoreQuota: storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes)})
+		Logger: h.Log, Metrics: h.Registry, Timeout: timeout, Limits: limits,
+		StoreQuota:  storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes),
+		RecordRetry: recordRetry, ReconcileEvery: reconcile})
 	if err != nil {
 		return nil, err
 	}

@@ -85,10 +85,11 @@ type actionJSON struct {
 	Implementation string          `json:"implementation,omitempty"`
 	InputSchema    json.RawMessage `json:"input_schema,omitempty"`
 	OutputSchema   json.RawMessage `json:"output_schema,omitempty"`
+	Idempotent     bool            `json:"idempotent,omitempty"`
 }
 
 func actionJSONOf(a provider.Action, kind string, schemas bool) actionJSON {
-	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind}
+	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind, Idempotent: a.Idempotent}
 	if j.DisplayName == "" {
 		j.DisplayName = a.Name
 	}
@@ -181,6 +182,10 @@ func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
 	return e.respond(c, res)
 }
 
+// HeaderRecordStored is "false" on the answer of an execution whose
+// record could not be written before the answer was sent.
+const HeaderRecordStored = "Atom-Record-Stored"
+
 // streamOutput is the output size from which a success is streamed from
 // the output itself rather than copied into one response buffer.
 const streamOutput = 64 << 10
@@ -189,6 +194,14 @@ const streamOutput = 64 << 10
 func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
+	}
+	stored := ""
+	if res.NotStored {
+		// The action ran and this is its outcome, but its record was not
+		// written when the answer left: GET /executions/:id may not know
+		// it (the host keeps retrying for ATOM_EXECUTION_RECORD_RETRY).
+		c.Set(HeaderRecordStored, "false")
+		stored = `,"record_stored":false`
 	}
 	switch {
 	case res.Status == http.StatusAccepted:
@@ -202,7 +215,7 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 			out = json.RawMessage("null")
 		}
 		id, _ := json.Marshal(res.ExecutionID)
-		head, tail := `{"output":`, `,"execution_id":`+string(id)+`}`
+		head, tail := `{"output":`, `,"execution_id":`+string(id)+stored+`}`
 		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
 		if len(out) < streamOutput {
 			b := make([]byte, 0, len(head)+len(out)+len(tail))
@@ -226,6 +239,9 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 	if len(res.Output) > 0 && string(res.Output) != "null" {
 		body["output"] = res.Output
 	}
+	if res.NotStored {
+		body["record_stored"] = false
+	}
 	b, err := marshalNoEscape(body)
 	if err != nil {
 		return err
@@ -240,11 +256,13 @@ type executionJSON struct {
 	Action         string                `json:"action"`
 	Implementation string                `json:"implementation"`
 	Status         string                `json:"status"`
+	Reason         string                `json:"reason,omitempty"`
 	UserID         string                `json:"user_id,omitempty"`
 	IdempotencyKey string                `json:"idempotency_key,omitempty"`
 	Error          *errorJSON            `json:"error,omitempty"`
 	DurationMS     int64                 `json:"duration_ms"`
 	CreatedAt      time.Time             `json:"created_at"`
+	StartedAt      *time.Time            `json:"started_at,omitempty"`
 	FinishedAt     *time.Time            `json:"finished_at,omitempty"`
 	Output         json.RawMessage       `json:"output,omitempty"`
 	Diagnostics    []provider.Diagnostic `json:"diagnostics,omitempty"`
@@ -258,9 +276,14 @@ type errorJSON struct {
 
 func toJSON(x *store.Execution, full bool) executionJSON {
 	j := executionJSON{ID: x.ID, Provider: x.Provider, Action: x.Action, Implementation: x.Implementation, Status: x.Status,
-		UserID: x.UserID, IdempotencyKey: x.IdempotencyKey, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt, FinishedAt: x.FinishedAt}
+		UserID: x.UserID, IdempotencyKey: x.IdempotencyKey, DurationMS: x.DurationMS, CreatedAt: x.CreatedAt, StartedAt: x.StartedAt, FinishedAt: x.FinishedAt}
 	if x.ErrorCode != "" {
 		j.Error = &errorJSON{Code: x.ErrorCode, Message: x.Error}
+	}
+	if x.ErrorCode == CodeOutcomeUnknown || x.ErrorCode == CodeNotRun {
+		// Why the reconciler settled it, and whether the provider may
+		// have received the call.
+		j.Reason = x.Error
 	}
 	if full && len(x.Output) > 0 {
 		var env envelope
@@ -276,9 +299,9 @@ func (e *Engine) listExecutions(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := store.ExecutionFilter{Provider: c.Query("provider"), Status: c.Query("status")}
 	switch f.Status {
-	case "", store.ExecPending, store.ExecRunning, store.ExecSucceeded, store.ExecFailed:
+	case "", store.ExecPending, store.ExecRunning, store.ExecSucceeded, store.ExecFailed, store.ExecUnknown:
 	default:
-		return api.Fail(http.StatusBadRequest, "bad_request", "status must be one of pending, running, succeeded, failed")
+		return api.Fail(http.StatusBadRequest, "bad_request", "status must be one of pending, running, succeeded, failed, unknown")
 	}
 	f.Limit = 50
 	if v := c.Query("limit"); v != "" {

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -114,10 +116,15 @@ func TestAttackRecordLoss(t *testing.T) {
 
 // TestRecordWriteRefused makes the database refuse the record of a
 // synchronous call (the host's role loses INSERT on executions): the call
-// must not answer 200 with an execution id that is not stored.
+// ran, so it answers its outcome, but says the record is not stored
+// (Atom-Record-Stored: false, "record_stored": false) and the id is indeed
+// unknown; a call with an Idempotency-Key, whose record must exist before
+// the call, is refused (503 record_failed) without calling the upstream.
 func TestRecordWriteRefused(t *testing.T) {
 	storetest.RequirePostgres(t)
+	var calls atomic.Int64
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ok":true}`))
 	}))
@@ -138,8 +145,28 @@ func TestRecordWriteRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := h.Call("POST", "/api/v1/integrations/hostile/actions/custom_api_call", tn.Key, in, nil)
+	var body struct {
+		ExecutionID  string `json:"execution_id"`
+		RecordStored *bool  `json:"record_stored"`
+	}
+	r.JSON(t, &body)
+	if r.Status != http.StatusOK || r.Header.Get("Atom-Record-Stored") != "false" || body.RecordStored == nil || *body.RecordStored {
+		t.Fatalf("a call whose record was refused answered %d %v %s", r.Status, r.Header, r.Body)
+	}
+	if g := h.Call("GET", "/api/v1/executions/"+body.ExecutionID, tn.Key, nil, nil); g.Status != http.StatusNotFound {
+		t.Fatalf("the unstored execution is found: %d %s", g.Status, g.Body)
+	}
+	before := calls.Load()
+	r = h.Call("POST", "/api/v1/integrations/hostile/actions/custom_api_call", tn.Key, in, map[string]string{"Idempotency-Key": "refused-1"})
 	if code, _ := r.ErrorCode(); r.Status != http.StatusServiceUnavailable || code != "record_failed" {
-		t.Fatalf("a call whose record was refused answered %d %s", r.Status, r.Body)
+		t.Fatalf("a keyed call whose record was refused answered %d %s", r.Status, r.Body)
+	}
+	r = h.Call("POST", "/api/v1/integrations/hostile/actions/custom_api_call?async=true", tn.Key, in, nil)
+	if code, _ := r.ErrorCode(); r.Status != http.StatusServiceUnavailable || (code != "record_failed" && code != "queue_unavailable") {
+		t.Fatalf("an async call whose record was refused answered %d %s", r.Status, r.Body)
+	}
+	if n := calls.Load() - before; n != 0 {
+		t.Fatalf("calls refused before they ran reached the upstream %d times", n)
 	}
 }
 
@@ -152,8 +179,11 @@ func addHostileProvider(t *testing.T, h *host, tn hosttest.Tenant, base string) 
 	if err := os.WriteFile(filepath.Join(h.Catalog, "hostile.json"), []byte(desc), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The host starts with a fixture descriptor of the same id: wait for
+	// this one (its base URL), not just for any.
 	hosttest.WaitFor(t, 10*time.Second, "the hostile descriptor", func() bool {
-		return h.Call("GET", "/api/v1/integrations/hostile/actions", tn.Key, nil, nil).Status == 200
+		r := h.Call("GET", "/api/v1/catalog/hostile", tn.Key, nil, nil)
+		return r.Status == 200 && strings.Contains(string(r.Body), base)
 	})
 }
 

@@ -94,8 +94,12 @@ type Config struct {
 type Client struct {
 	backend string
 	insert  func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
-	start   func(ctx context.Context) error
-	stop    func(ctx context.Context) error
+	// insertTx inserts in the backend's own transaction (pgx.Tx or
+	// *sql.Tx); an error when tx is of another type.
+	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	get      func(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	start    func(ctx context.Context) error
+	stop     func(ctx context.Context) error
 }
 
 // New builds a Client for cfg.Store's backend. Call Start to work jobs.
@@ -153,6 +157,14 @@ func newClient[TTx any](backend string, driver riverdriver.Driver[TTx], rc *rive
 		insert: func(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
 			return c.Insert(ctx, args, opts)
 		},
+		insertTx: func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+			t, ok := tx.(TTx)
+			if !ok {
+				return nil, fmt.Errorf("a %T transaction is not one of this queue's database", tx)
+			}
+			return c.InsertTx(ctx, t, args, opts)
+		},
+		get:   c.JobGet,
 		start: c.Start,
 		stop:  c.Stop,
 	}, nil
@@ -169,6 +181,54 @@ func (c *Client) Insert(ctx context.Context, args river.JobArgs, opts *river.Ins
 		return 0, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return res.Job.ID, nil
+}
+
+// InsertTx enqueues a job in tx, a transaction of the store the queue
+// lives in: the job exists if and only if tx commits.
+func (c *Client) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error) {
+	n, ok := tx.(store.NativeTx)
+	if !ok || n.Native() == nil {
+		return 0, fmt.Errorf("jobs: insert %s: the transaction exposes no database transaction", args.Kind())
+	}
+	res, err := c.insertTx(ctx, n.Native(), args, opts)
+	if err != nil {
+		return 0, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
+	}
+	return res.Job.ID, nil
+}
+
+// ErrNoJob is JobInfo's error for a job that does not exist (never
+// inserted, or deleted by River's cleaner after it finished).
+var ErrNoJob = errors.New("jobs: no such job")
+
+// Info is what the reconciler needs of a job.
+type Info struct {
+	// State is River's state (available, running, completed, ...).
+	State string
+	// AttemptedAt is when the latest attempt started; nil before the
+	// first.
+	AttemptedAt *time.Time
+}
+
+// Finalized reports whether the job will not run again.
+func (i Info) Finalized() bool {
+	switch rivertype.JobState(i.State) {
+	case rivertype.JobStateCompleted, rivertype.JobStateDiscarded, rivertype.JobStateCancelled:
+		return true
+	}
+	return false
+}
+
+// JobInfo returns a job's state.
+func (c *Client) JobInfo(ctx context.Context, id int64) (Info, error) {
+	j, err := c.get(ctx, id)
+	if errors.Is(err, rivertype.ErrNotFound) {
+		return Info{}, ErrNoJob
+	}
+	if err != nil {
+		return Info{}, err
+	}
+	return Info{State: string(j.State), AttemptedAt: j.AttemptedAt}, nil
 }
 
 // Enqueue is Insert without the id; it satisfies connect.Enqueuer and

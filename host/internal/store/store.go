@@ -118,6 +118,19 @@ type Store interface {
 	DueConnections(ctx context.Context, before time.Time, limit int) ([]ConnRef, error)
 	// TenantIDs lists every tenant id (for key rotation and sweeps).
 	TenantIDs(ctx context.Context) ([]string, error)
+	// UnsettledExecutions lists pending and running executions, oldest
+	// first, across tenants, for the execution reconciler.
+	UnsettledExecutions(ctx context.Context, limit int) ([]ExecRef, error)
+}
+
+// ExecRef is an unsettled execution as the reconciler sees it.
+type ExecRef struct {
+	TenantID  string
+	ID        string
+	Status    string
+	JobID     int64
+	StartedAt *time.Time
+	CreatedAt time.Time
 }
 
 // BatchWriter is implemented by stores that can run a tenant-scoped,
@@ -135,6 +148,13 @@ type BatchWriter interface {
 // releases the lock; the database releases it too when the session ends.
 type RefreshLocker interface {
 	LockRefresh(ctx context.Context, connectionID string) (unlock func(), err error)
+}
+
+// NativeTx is implemented by a Tx that can hand out its backend's own
+// transaction (pgx.Tx, *sql.Tx), so a job can be inserted in the same
+// commit as the rows that describe it.
+type NativeTx interface {
+	Native() any
 }
 
 // ConnRef points at one connection.
@@ -191,8 +211,18 @@ type Tx interface {
 	DeleteOAuthApp(ctx context.Context, provider string) error
 
 	CreateExecution(ctx context.Context, e *Execution) error
-	// FinishExecution records status, output, error and duration.
+	// StartExecution marks a pending or running execution running from
+	// at (a retried call restarts the clock); ErrConflict when it is
+	// settled already, ErrNotFound when absent.
+	StartExecution(ctx context.Context, id string, at time.Time) error
+	// FinishExecution records status, output, error and duration of an
+	// execution still pending or running; ErrConflict when it is settled
+	// already (a settled record is never rewritten), ErrNotFound when
+	// absent.
 	FinishExecution(ctx context.Context, e *Execution) error
+	// SettleExecution is FinishExecution for an execution whose status is
+	// still from (the reconciler's compare-and-swap).
+	SettleExecution(ctx context.Context, e *Execution, from string) error
 	GetExecution(ctx context.Context, id string) (*Execution, error)
 	// FindExecutionByKey finds an execution by idempotency key created
 	// after the given time.
@@ -348,7 +378,16 @@ const (
 	ExecRunning   = "running"
 	ExecSucceeded = "succeeded"
 	ExecFailed    = "failed"
+	// ExecUnknown: the call may have reached the provider but its outcome
+	// was never recorded (the host died, or the database refused the
+	// outcome for longer than the host kept trying). Terminal.
+	ExecUnknown = "unknown"
 )
+
+// ExecSettled reports whether status is terminal.
+func ExecSettled(status string) bool {
+	return status == ExecSucceeded || status == ExecFailed || status == ExecUnknown
+}
 
 // Execution records one action run. It never holds credentials.
 type Execution struct {
@@ -368,7 +407,11 @@ type Execution struct {
 	ErrorCode   string
 	DurationMS  int64
 	CreatedAt   time.Time
-	FinishedAt  *time.Time
+	// StartedAt is when the call (its latest attempt) started.
+	StartedAt  *time.Time
+	FinishedAt *time.Time
+	// JobID is the River job of an asynchronous execution.
+	JobID int64
 }
 
 // ExecutionFilter narrows ListExecutions.

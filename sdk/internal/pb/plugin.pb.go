@@ -183,12 +183,15 @@ func (x *Manifest) GetRawCredentials() bool {
 }
 
 type Action struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	DisplayName   string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	Description   string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
-	InputSchema   []byte                 `protobuf:"bytes,4,opt,name=input_schema,json=inputSchema,proto3" json:"input_schema,omitempty"`
-	OutputSchema  []byte                 `protobuf:"bytes,5,opt,name=output_schema,json=outputSchema,proto3" json:"output_schema,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName  string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description  string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	InputSchema  []byte                 `protobuf:"bytes,4,opt,name=input_schema,json=inputSchema,proto3" json:"input_schema,omitempty"`
+	OutputSchema []byte                 `protobuf:"bytes,5,opt,name=output_schema,json=outputSchema,proto3" json:"output_schema,omitempty"`
+	// idempotent: calling the action twice with the same input has the
+	// effect of calling it once. Optional; older plugins send false.
+	Idempotent    bool `protobuf:"varint,6,opt,name=idempotent,proto3" json:"idempotent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -256,6 +259,13 @@ func (x *Action) GetOutputSchema() []byte {
 		return x.OutputSchema
 	}
 	return nil
+}
+
+func (x *Action) GetIdempotent() bool {
+	if x != nil {
+		return x.Idempotent
+	}
+	return false
 }
 
 type Credentials struct {
@@ -1529,13 +1539,16 @@ const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"categories\x120\n" +
 	"\aactions\x18\x06 \x03(\v2\x16.atom.plugin.v1.ActionR\aactions\x12#\n" +
 	"\rallowed_hosts\x18\a \x03(\tR\fallowedHosts\x12'\n" +
-	"\x0fraw_credentials\x18\b \x01(\bR\x0erawCredentials\"\xa9\x01\n" +
+	"\x0fraw_credentials\x18\b \x01(\bR\x0erawCredentials\"\xc9\x01\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12!\n" +
 	"\finput_schema\x18\x04 \x01(\fR\vinputSchema\x12#\n" +
-	"\routput_schema\x18\x05 \x01(\fR\foutputSchema\"\x84\x05\n" +
+	"\routput_schema\x18\x05 \x01(\fR\foutputSchema\x12\x1e\n" +
+	"\n" +
+	"idempotent\x18\x06 \x01(\bR\n" +
+	"idempotent\"\x84\x05\n" +
 	"\vCredentials\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12!\n" +
 	"\faccess_token\x18\x02 \x01(\tR\vaccessToken\x12!\n" +

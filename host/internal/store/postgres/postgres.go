@@ -201,6 +201,24 @@ func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int)
 	})
 }
 
+// UnsettledExecutions lists pending and running executions, oldest first
+// (SECURITY DEFINER function).
+func (s *Store) UnsettledExecutions(ctx context.Context, limit int) ([]store.ExecRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id, status, job_id, started_at, created_at FROM atom_unsettled_executions($1)`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.ExecRef, error) {
+		var x store.ExecRef
+		var job *int64
+		err := r.Scan(&x.TenantID, &x.ID, &x.Status, &job, &x.StartedAt, &x.CreatedAt)
+		if job != nil {
+			x.JobID = *job
+		}
+		return x, err
+	})
+}
+
 // TenantIDs lists every tenant id.
 func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT atom_tenant_ids()`)
@@ -392,6 +410,9 @@ func (dialect) IsUnique(err error) bool {
 }
 
 type querier struct{ tx pgx.Tx }
+
+// Native returns the pgx transaction, for River's InsertTx.
+func (q querier) Native() any { return q.tx }
 
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	tag, err := q.tx.Exec(ctx, query, args...)

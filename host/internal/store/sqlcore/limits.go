@@ -39,7 +39,7 @@ var _ store.HeadLister = (*Tx)(nil)
 
 // execHeadCols are execCols without the input and output.
 const execHeadCols = `id, tenant_id, user_id, provider, action, implementation, status, idempotency_key, request_hash,
-	NULL, NULL, error, error_code, duration_ms, created_at, finished_at`
+	NULL, NULL, error, error_code, duration_ms, created_at, finished_at, started_at, job_id`
 
 // ListExecutionHeads is ListExecutions without inputs and outputs.
 func (t *Tx) ListExecutionHeads(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {

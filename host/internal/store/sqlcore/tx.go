@@ -37,6 +37,16 @@ func (t *Tx) WithKeyCache(c *KeyCache) *Tx {
 // RevokedKeys reports whether the transaction revoked an API key.
 func (t *Tx) RevokedKeys() bool { return t.revoked }
 
+// Native returns the backend's own transaction (pgx.Tx, *sql.Tx), so a
+// job queue on the same database can insert in it; nil when the querier
+// has none (a batch).
+func (t *Tx) Native() any {
+	if n, ok := t.q.(interface{ Native() any }); ok {
+		return n.Native()
+	}
+	return nil
+}
+
 // TenantID returns the transaction's tenant.
 func (t *Tx) TenantID() string { return t.tenant }
 
@@ -466,19 +476,23 @@ func (t *Tx) DeleteOAuthApp(ctx context.Context, provider string) error {
 }
 
 const execCols = `id, tenant_id, user_id, provider, action, implementation, status, idempotency_key, request_hash,
-	input, output, error, error_code, duration_ms, created_at, finished_at`
+	input, output, error, error_code, duration_ms, created_at, finished_at, started_at, job_id`
 
 func (t *Tx) scanExec(r Row) (*store.Execution, error) {
 	var e store.Execution
 	var user, key, hash, msg, code Text
 	var in, out Bytes
-	var created, finished Time
+	var created, finished, started Time
+	var job *int64
 	if err := r.Scan(&e.ID, &e.TenantID, &user, &e.Provider, &e.Action, &e.Implementation, &e.Status, &key, &hash,
-		&in, &out, &msg, &code, &e.DurationMS, &created, &finished); err != nil {
+		&in, &out, &msg, &code, &e.DurationMS, &created, &finished, &started, &job); err != nil {
 		return nil, err
 	}
 	e.UserID, e.IdempotencyKey, e.RequestHash, e.Error, e.ErrorCode = string(user), string(key), string(hash), string(msg), string(code)
-	e.CreatedAt, e.FinishedAt = created.T, finished.Ptr()
+	e.CreatedAt, e.FinishedAt, e.StartedAt = created.T, finished.Ptr(), started.Ptr()
+	if job != nil {
+		e.JobID = *job
+	}
 	var err error
 	if e.Input, err = t.d.ReadJSON(in); err != nil {
 		return nil, fmt.Errorf("execution %s input: %w", e.ID, err)
@@ -506,21 +520,64 @@ func (t *Tx) CreateExecution(ctx context.Context, e *store.Execution) error {
 	if e.Status == "" {
 		e.Status = store.ExecPending
 	}
-	_, err := t.exec(ctx, `INSERT INTO executions (`+execCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+	var job any
+	if e.JobID != 0 {
+		job = e.JobID
+	}
+	_, err := t.exec(ctx, `INSERT INTO executions (`+execCols+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)`,
 		e.ID, t.tenant, Null(e.UserID), e.Provider, e.Action, e.Implementation, e.Status, Null(e.IdempotencyKey), Null(e.RequestHash),
-		t.d.JSON(e.Input), t.d.JSON(e.Output), Null(CleanText(e.Error)), Null(CleanText(e.ErrorCode)), e.DurationMS, t.tm(e.CreatedAt), t.tmp(e.FinishedAt))
+		t.d.JSON(e.Input), t.d.JSON(e.Output), Null(CleanText(e.Error)), Null(CleanText(e.ErrorCode)), e.DurationMS, t.tm(e.CreatedAt), t.tmp(e.FinishedAt),
+		t.tmp(e.StartedAt), job)
 	return err
 }
 
-// FinishExecution records an execution's outcome.
+// StartExecution marks a pending or running execution running from at.
+func (t *Tx) StartExecution(ctx context.Context, id string, at time.Time) error {
+	n, err := t.exec(ctx, `UPDATE executions SET status = 'running', started_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status IN ('pending', 'running')`, t.tenant, id, t.tm(at))
+	if err != nil || n > 0 {
+		return err
+	}
+	return t.missingOrSettled(ctx, id)
+}
+
+// FinishExecution records the outcome of an execution still pending or
+// running; a settled record is left as it is (store.ErrConflict).
 func (t *Tx) FinishExecution(ctx context.Context, e *store.Execution) error {
+	return t.finishExecution(ctx, e, `status IN ('pending', 'running')`)
+}
+
+// SettleExecution records e's outcome if its status is still from.
+func (t *Tx) SettleExecution(ctx context.Context, e *store.Execution, from string) error {
+	if from != store.ExecPending && from != store.ExecRunning {
+		return fmt.Errorf("sqlcore: cannot settle an execution from status %q", from)
+	}
+	return t.finishExecution(ctx, e, `status = '`+from+`'`)
+}
+
+func (t *Tx) finishExecution(ctx context.Context, e *store.Execution, cond string) error {
 	if e.FinishedAt == nil {
 		now := t.now()
 		e.FinishedAt = &now
 	}
-	return t.execOne(ctx, `UPDATE executions SET status = $3, output = $4, error = $5, error_code = $6, duration_ms = $7, finished_at = $8, implementation = $9
-		WHERE tenant_id = $1 AND id = $2`,
+	n, err := t.exec(ctx, `UPDATE executions SET status = $3, output = $4, error = $5, error_code = $6, duration_ms = $7, finished_at = $8, implementation = $9
+		WHERE tenant_id = $1 AND id = $2 AND `+cond,
 		t.tenant, e.ID, e.Status, t.d.JSON(e.Output), Null(CleanText(e.Error)), Null(CleanText(e.ErrorCode)), e.DurationMS, t.tmp(e.FinishedAt), e.Implementation)
+	if err != nil || n > 0 {
+		return err
+	}
+	return t.missingOrSettled(ctx, e.ID)
+}
+
+// missingOrSettled explains an update of an unsettled execution that
+// changed nothing: store.ErrNotFound or store.ErrConflict.
+func (t *Tx) missingOrSettled(ctx context.Context, id string) error {
+	var one int
+	err := t.row(ctx, `SELECT 1 FROM executions WHERE tenant_id = $1 AND id = $2`, t.tenant, id).Scan(&one)
+	if err != nil {
+		return t.classify(err)
+	}
+	return store.ErrConflict
 }
 
 // GetExecution returns an execution by id.

@@ -217,6 +217,31 @@ func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int)
 	return out, rows.Err()
 }
 
+// UnsettledExecutions lists pending and running executions, oldest first.
+func (s *Store) UnsettledExecutions(ctx context.Context, limit int) ([]store.ExecRef, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id, status, job_id, started_at, created_at FROM executions
+		WHERE status IN ('pending', 'running') ORDER BY created_at LIMIT ?1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.ExecRef
+	for rows.Next() {
+		var x store.ExecRef
+		var job *int64
+		var started, created sqlcore.Time
+		if err := rows.Scan(&x.TenantID, &x.ID, &x.Status, &job, &started, &created); err != nil {
+			return nil, err
+		}
+		if job != nil {
+			x.JobID = *job
+		}
+		x.StartedAt, x.CreatedAt = started.Ptr(), created.T
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
 // TenantIDs lists every tenant id.
 func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT id FROM tenants ORDER BY id`)
@@ -261,6 +286,9 @@ func (dialect) IsUnique(err error) bool {
 }
 
 type querier struct{ tx *sql.Tx }
+
+// Native returns the database/sql transaction, for River's InsertTx.
+func (q querier) Native() any { return q.tx }
 
 func (q querier) Exec(ctx context.Context, query string, args ...any) (int64, error) {
 	res, err := q.tx.ExecContext(ctx, query, args...)

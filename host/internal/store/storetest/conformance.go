@@ -243,6 +243,60 @@ func Conformance(t *testing.T, s store.Store) {
 		}
 	})
 
+	t.Run("execution states", func(t *testing.T) {
+		// pending → running → settled; a settled record is never rewritten.
+		x := &store.Execution{Provider: "stripe", Action: "refund", Implementation: "native", JobID: 42}
+		in(a, func(tx store.Tx) error { return tx.CreateExecution(ctx, x) })
+		start := time.Now().UTC().Truncate(time.Millisecond)
+		in(a, func(tx store.Tx) error { return tx.StartExecution(ctx, x.ID, start) })
+		refs, err := s.UnsettledExecutions(ctx, 1000)
+		var ref *store.ExecRef
+		for i := range refs {
+			if refs[i].ID == x.ID {
+				ref = &refs[i]
+			}
+		}
+		if err != nil || ref == nil || ref.TenantID != a || ref.Status != store.ExecRunning || ref.JobID != 42 || ref.StartedAt == nil || !ref.StartedAt.Equal(start) {
+			t.Fatalf("unsettled: %+v %v", ref, err)
+		}
+		// The reconciler's compare-and-swap: from pending fails, from running wins.
+		u := *x
+		u.Status, u.ErrorCode = store.ExecUnknown, "outcome_unknown"
+		if err := s.InTenant(ctx, a, func(tx store.Tx) error { return tx.SettleExecution(ctx, &u, store.ExecPending) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("settle from the wrong status: %v", err)
+		}
+		in(a, func(tx store.Tx) error { return tx.SettleExecution(ctx, &u, store.ExecRunning) })
+		// A late outcome and a late start leave the settled record alone.
+		late := *x
+		late.Status = store.ExecSucceeded
+		if err := s.InTenant(ctx, a, func(tx store.Tx) error { return tx.FinishExecution(ctx, &late) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("finish of a settled record: %v", err)
+		}
+		if err := s.InTenant(ctx, a, func(tx store.Tx) error { return tx.StartExecution(ctx, x.ID, time.Now()) }); !errors.Is(err, store.ErrConflict) {
+			t.Fatalf("start of a settled record: %v", err)
+		}
+		in(a, func(tx store.Tx) error {
+			got, err := tx.GetExecution(ctx, x.ID)
+			if err != nil || got.Status != store.ExecUnknown || got.JobID != 42 || got.StartedAt == nil {
+				t.Fatalf("settled record: %+v %v", got, err)
+			}
+			return nil
+		})
+		// Another tenant's records are out of reach; absent ones are not found.
+		if err := s.InTenant(ctx, b, func(tx store.Tx) error { return tx.StartExecution(ctx, x.ID, time.Now()) }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("start of another tenant's record: %v", err)
+		}
+		if err := s.InTenant(ctx, b, func(tx store.Tx) error { return tx.FinishExecution(ctx, &late) }); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("finish of another tenant's record: %v", err)
+		}
+		refs, _ = s.UnsettledExecutions(ctx, 1000)
+		for _, r := range refs {
+			if r.ID == x.ID {
+				t.Fatal("a settled record is listed as unsettled")
+			}
+		}
+	})
+
 	t.Run("kv and audit", func(t *testing.T) {
 		in(a, func(tx store.Tx) error {
 			if err := tx.KVPut(ctx, "discord", "cursor", []byte("1")); err != nil {
