@@ -292,6 +292,11 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 		if errors.As(err, &ie) {
 			msg = ie.Error()
 		}
+	case store.Unavailable(err):
+		// The database is down, restarting, read-only or locked: the
+		// request was fine and may succeed in a moment.
+		status, code, msg = http.StatusServiceUnavailable, "database_unavailable", "the database is unavailable; retry shortly"
+		c.Set(fiber.HeaderRetryAfter, "1")
 	}
 	rid := requestID(c)
 	if status >= 500 {

@@ -90,6 +90,9 @@ const (
 	// CodeNotRun is the error code of an asynchronous execution whose job
 	// ended before the call started: the action was not called.
 	CodeNotRun = "not_run"
+	// CodeDatabaseUnavailable: the database failed while the execution
+	// read what it needs (credentials, connection); retry shortly.
+	CodeDatabaseUnavailable = "database_unavailable"
 )
 
 // MaxStoredOutput bounds the output kept with an execution record; a
@@ -601,6 +604,7 @@ var statusOfCode = map[string]int{
 	CodeTimeout:                      http.StatusGatewayTimeout,
 	CodeRateLimited:                  http.StatusTooManyRequests,
 	CodeQueueUnavailable:             http.StatusServiceUnavailable,
+	CodeDatabaseUnavailable:          http.StatusServiceUnavailable,
 	connect.CodeProviderNotConnected: http.StatusNotFound,
 	connect.CodeConnectionExpired:    http.StatusUnauthorized,
 	connect.CodeConnectionRevoked:    http.StatusUnauthorized,
@@ -789,6 +793,12 @@ func (e *Engine) failure(res *Result, err error) *Result {
 		res.Status, res.Code, res.Message = http.StatusTooManyRequests, CodeRateLimited, rl.Error()
 	case errors.Is(err, context.Canceled):
 		res.Status, res.Code, res.Message = statusOf(CodeCanceled), CodeCanceled, "the request was canceled"
+	case store.Unavailable(err):
+		// The driver's text names the database, role and address: it
+		// goes to the log, not to the tenant.
+		e.log.Error("execution failed: database unavailable", "execution_id", res.ExecutionID, "err", err.Error())
+		res.Status, res.Code = statusOf(CodeDatabaseUnavailable), CodeDatabaseUnavailable
+		res.Message = "the database is unavailable; retry shortly"
 	default:
 		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", err.Error())
 		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+outbound.Redact(err.Error())

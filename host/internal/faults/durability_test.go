@@ -305,7 +305,9 @@ type ledger struct {
 	refused map[int]int
 	// transport counts requests without an answer (the host was killed).
 	transport int
-	seq       atomic.Int64
+	// internal keeps the bodies of 500 answers, to name their cause.
+	internal []string
+	seq      atomic.Int64
 }
 
 func newLedger() *ledger { return &ledger{acked: map[string]string{}, refused: map[int]int{}} }
@@ -346,6 +348,9 @@ func (l *ledger) execute(p *atomProc, key string, async bool, idemKey string) {
 		l.acked[b.ExecutionID] = path
 	default:
 		l.refused[r.status]++
+		if r.status == 500 && len(l.internal) < 5 {
+			l.internal = append(l.internal, string(r.body))
+		}
 	}
 }
 
@@ -437,6 +442,11 @@ func (res durTally) check(t *testing.T, name string, l *ledger, broken int) {
 	}
 	if res.lost != 0 || res.stuck != 0 || res.duplicated != 0 || broken != 0 {
 		t.Fatalf("%s: %d lost, %d stuck, %d duplicated, %d broken connections", name, res.lost, res.stuck, res.duplicated, broken)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n := l.refused[500]; n != 0 {
+		t.Errorf("%s: %d answers were 500 while the database failed; a database fault answers 503 database_unavailable: %q", name, n, l.internal)
 	}
 }
 
