@@ -31,6 +31,15 @@ func TestServeSecretsFilesAndSandbox(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build echo: %v\n%s", err, out)
 	}
+	// A native plugin runs only with a catalog descriptor for its id.
+	catalogDir := filepath.Join(dir, "catalog")
+	if err := os.MkdirAll(catalogDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	desc := `{"id":"echo","name":"Echo (test fixture)","categories":["development"],"auth":{"kind":"none"},"api":{"base_url":"https://fixture.invalid"},"implementations":["native"],"connectable":true}`
+	if err := os.WriteFile(filepath.Join(catalogDir, "echo.json"), []byte(desc), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	key, err := exec.Command(atomBin, "vault", "genkey", "--id", "k1").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +53,7 @@ func TestServeSecretsFilesAndSandbox(t *testing.T) {
 	}
 	p := startAtom(t, dir, []string{"ATOM_DEV=false", "ATOM_DATABASE_URL=", "ATOM_ENCRYPTION_KEYS=", "ATOM_ADMIN_KEY=",
 		"ATOM_ENCRYPTION_KEYS_FILE=" + keysFile, "ATOM_ADMIN_KEY_FILE=" + adminFile, "GITHUB_CLIENT_SECRET=gh-secret-value",
-		"ATOM_PLUGIN_DIR=" + plugins, "ATOM_PLUGIN_UPLOAD=off", "ATOM_PLUGIN_ISOLATION=required"})
+		"ATOM_PLUGIN_DIR=" + plugins, "ATOM_PLUGIN_UPLOAD=off", "ATOM_PLUGIN_ISOLATION=required", "ATOM_CATALOG_DIR=" + catalogDir})
 
 	call := func(method, path, token, body string) (int, string) {
 		t.Helper()
