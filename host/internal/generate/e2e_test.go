@@ -150,7 +150,9 @@ func TestGeneratedIntegrationEndToEnd(t *testing.T) {
 		} `json:"actions"`
 	}
 	h.Must(h.Call("GET", "/api/v1/integrations/acme-widgets/actions", tenantKey, nil, nil), 200, &acts)
-	if acts.Implementation != "native" || len(acts.Actions) != 1 || acts.Actions[0].Name != "test_connection" {
+	// The generated plugin's one action, then custom_api_call, which every
+	// connectable provider offers.
+	if acts.Implementation != "native" || len(acts.Actions) != 2 || acts.Actions[0].Name != "test_connection" || acts.Actions[1].Name != "custom_api_call" {
 		t.Fatalf("actions %+v", acts)
 	}
 

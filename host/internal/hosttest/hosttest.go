@@ -135,7 +135,7 @@ type Tenant struct {
 
 // FixtureIDs are the provider ids the tests serve with the fixture
 // plugins (testbin.Echo and the native runtime's testdata).
-var FixtureIDs = []string{"echo", "echo2", "other", "extra", "hostile", "egress"}
+var FixtureIDs = []string{"echo", "echo2", "other", "extra", "hostile", "egress", "slow"}
 
 // Start starts a host as o describes and stops it when t ends.
 func Start(t testing.TB, o Options) *Host {

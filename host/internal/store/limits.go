@@ -17,7 +17,7 @@ type Counter interface {
 	// expired at now.
 	CountLiveStates(ctx context.Context, now time.Time, max int) (int, error)
 	// CountPendingExecutions counts the tenant's asynchronous executions
-	// still waiting to run.
+	// not finished yet: queued (pending) or running.
 	CountPendingExecutions(ctx context.Context, max int) (int, error)
 }
 

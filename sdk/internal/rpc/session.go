@@ -172,6 +172,12 @@ func (s *hostSession) execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.
 	}
 	select {
 	case fr := <-ch:
+		if err := ctx.Err(); err != nil {
+			// The answer and the deadline were both ready: the deadline
+			// wins, as it does for a unary call, whatever the plugin
+			// made of its own (later) deadline.
+			return nil, status.FromContextError(err).Err()
+		}
 		switch k := fr.GetKind().(type) {
 		case *pb.PluginFrame_Result:
 			return k.Result, nil

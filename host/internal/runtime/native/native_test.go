@@ -507,7 +507,7 @@ func TestResultOverReceiveLimit(t *testing.T) {
 	var before, after goruntime.MemStats
 	goruntime.GC()
 	goruntime.ReadMemStats(&before)
-	_, err := call(t, impl, "big", map[string]any{"n": n}, nil)
+	_, err := call(t, impl, "huge", map[string]any{"n": n}, nil)
 	goruntime.ReadMemStats(&after)
 	if err == nil {
 		t.Fatal("a 128 MiB result was accepted")

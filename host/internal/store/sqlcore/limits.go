@@ -32,7 +32,7 @@ func (t *Tx) CountLiveStates(ctx context.Context, now time.Time, max int) (int, 
 // CountPendingExecutions counts the tenant's pending executions, up to
 // max.
 func (t *Tx) CountPendingExecutions(ctx context.Context, max int) (int, error) {
-	return t.count(ctx, `SELECT 1 FROM executions WHERE tenant_id = $1 AND status = 'pending' LIMIT $2`, t.tenant, max)
+	return t.count(ctx, `SELECT 1 FROM executions WHERE tenant_id = $1 AND status IN ('pending', 'running') AND job_id IS NOT NULL LIMIT $2`, t.tenant, max)
 }
 
 var _ store.HeadLister = (*Tx)(nil)

@@ -42,9 +42,9 @@ func main() {
 			},
 		}).
 		Action(provider.ActionDef{
-			// big answers a result of n bytes: a plugin trying to make the
+			// huge answers a result of n bytes: a plugin trying to make the
 			// host buffer more than one bounded message.
-			Name: "big",
+			Name: "huge",
 			Handle: func(ctx context.Context, c *provider.Call) (any, error) {
 				var in struct {
 					N int `json:"n"`
