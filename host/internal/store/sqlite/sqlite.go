@@ -61,9 +61,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // pingOpen opens the first connection. Switching a new file to WAL takes
 // an exclusive lock that SQLite does not wait for with busy_timeout, so a
 // process opening the file while another one does the same may get
-// SQLITE_BUSY: it tries again for a while.
+// SQLITE_BUSY: it tries again for a while — longer than busy_timeout, since
+// an attempt that did wait on a lock may itself take that long.
 func pingOpen(ctx context.Context, db *sql.DB) error {
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		err := db.PingContext(ctx)
 		if err == nil || !isBusy(err) || time.Now().After(deadline) {
