@@ -38,12 +38,26 @@ func TestCountsAndHeads(t *testing.T) {
 				for i := 0; i < pending+done; i++ {
 					e := &store.Execution{Provider: "p", Action: "a", Implementation: "generic", Status: store.ExecPending,
 						Input: json.RawMessage(`{"in":1}`), CreatedAt: now}
-					if i >= pending {
+					switch {
+					case i >= pending:
 						e.Status, e.Output = store.ExecSucceeded, json.RawMessage(`{"output":{"big":"x"}}`)
+					case i%2 == 1:
+						// An asynchronous execution whose job runs: not
+						// finished, so it counts.
+						e.Status, e.JobID = store.ExecRunning, int64(i+1)
+					default:
+						e.JobID = int64(i + 1)
 					}
 					if err := tx.CreateExecution(ctx, e); err != nil {
 						return err
 					}
+				}
+				// A synchronous call running under an Idempotency-Key has
+				// no job: it is not an asynchronous execution.
+				sync := &store.Execution{Provider: "p", Action: "a", Implementation: "generic", Status: store.ExecRunning,
+					Input: json.RawMessage(`{"in":1}`), CreatedAt: now}
+				if err := tx.CreateExecution(ctx, sync); err != nil {
+					return err
 				}
 				return nil
 			})
@@ -78,8 +92,8 @@ func TestCountsAndHeads(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if len(heads) != 7 {
-				t.Errorf("%d heads, want 7", len(heads))
+			if len(heads) != 8 { // 5 pending or running, 2 done, 1 synchronous running
+				t.Errorf("%d heads, want 8", len(heads))
 			}
 			for _, h := range heads {
 				if h.Input != nil || h.Output != nil || h.ID == "" || h.Status == "" {
