@@ -125,18 +125,7 @@ func newDurEnv(t *testing.T, backend string) *durEnv {
 		d.env = append(d.env, "ATOM_DATABASE_URL=sqlite://"+d.sqlite)
 	case "postgres":
 		d.pg = startPrivatePG(t)
-		ctx := context.Background()
-		admin, err := pgx.Connect(ctx, d.pg.url("postgres", "postgres"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, q := range []string{`CREATE ROLE atom_owner LOGIN NOSUPERUSER NOBYPASSRLS`, `CREATE ROLE atom_app LOGIN NOSUPERUSER NOBYPASSRLS`,
-			`CREATE DATABASE atom OWNER atom_owner`} {
-			if _, err := admin.Exec(ctx, q); err != nil {
-				t.Fatal(err)
-			}
-		}
-		admin.Close(ctx)
+		d.pg.createAtomDB(t)
 		d.env = append(d.env, "ATOM_DATABASE_URL="+d.pg.url("atom_app", "atom"), "ATOM_MIGRATE_DATABASE_URL="+d.pg.url("atom_owner", "atom"))
 	}
 	return d

@@ -88,17 +88,17 @@ func (p *privatePG) url(user, db string) string {
 	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", user, p.port, db)
 }
 
-// TestFaultPostgresRestartUnderLoad restarts the database under write load:
-// /readyz is back within 5 s of the server being up, every acknowledged
-// write is in the database afterwards, and requests during the outage got
-// 5xx JSON errors, not hangs.
-func TestFaultPostgresRestartUnderLoad(t *testing.T) {
-	pg := startPrivatePG(t)
+// createAtomDB creates, on the private cluster, the owner and application
+// roles (neither superuser nor exempt from row-level security) and the
+// database atom owned by the owner role.
+func (p *privatePG) createAtomDB(t *testing.T) {
+	t.Helper()
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pg.url("postgres", "postgres"))
+	admin, err := pgx.Connect(ctx, p.url("postgres", "postgres"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer admin.Close(ctx)
 	for _, q := range []string{
 		`CREATE ROLE atom_owner LOGIN NOSUPERUSER NOBYPASSRLS`, `CREATE ROLE atom_app LOGIN NOSUPERUSER NOBYPASSRLS`,
 		`CREATE DATABASE atom OWNER atom_owner`,
@@ -107,7 +107,16 @@ func TestFaultPostgresRestartUnderLoad(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	admin.Close(ctx)
+}
+
+// TestFaultPostgresRestartUnderLoad restarts the database under write load:
+// /readyz is back within 5 s of the server being up, every acknowledged
+// write is in the database afterwards, and requests during the outage got
+// 5xx JSON errors, not hangs.
+func TestFaultPostgresRestartUnderLoad(t *testing.T) {
+	pg := startPrivatePG(t)
+	ctx := context.Background()
+	pg.createAtomDB(t)
 	h := startHost(t, hosttest.Options{DatabaseURL: pg.url("atom_app", "atom"), MigrateDatabaseURL: pg.url("atom_owner", "atom"), Backend: "postgres"})
 	tn := h.NewTenant("restart")
 

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "modernc.org/sqlite"
 
 	"github.com/atomhq/atom/catalog"
@@ -212,19 +211,7 @@ func (w *refreshWorld) report(t *testing.T, answered int, errs []error, peak int
 func TestFaultRefreshDuringPostgresRestart(t *testing.T) {
 	pg := startPrivatePG(t)
 	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, pg.url("postgres", "postgres"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range []string{
-		`CREATE ROLE atom_owner LOGIN NOSUPERUSER NOBYPASSRLS`, `CREATE ROLE atom_app LOGIN NOSUPERUSER NOBYPASSRLS`,
-		`CREATE DATABASE atom OWNER atom_owner`,
-	} {
-		if _, err := admin.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	admin.Close(ctx)
+	pg.createAtomDB(t)
 	if _, err := postgres.Migrate(ctx, pg.url("atom_owner", "atom"), "atom_app"); err != nil {
 		t.Fatal(err)
 	}
