@@ -47,7 +47,7 @@ test: deps build
 ## test-faults: the fault suite, then every fuzz target for FAULT_FUZZTIME each (see RELIABILITY.md)
 FAULT_FUZZTIME ?= 10s
 FUZZ_TARGETS := FuzzCallback:./host/internal/connect FuzzDecodeDescriptor:./catalog \
-	FuzzHTTPRequest:./host/internal/runtime/wasm FuzzManifest:./host/internal/runtime/wasm FuzzJSONBodies:./host/internal/api
+	FuzzHTTPRequest:./host/internal/runtimes/wasm FuzzManifest:./host/internal/runtimes/wasm FuzzJSONBodies:./host/internal/api
 test-faults: deps
 	$(GO) test -count=1 -timeout 25m ./host/internal/faults/...
 	@for t in $(FUZZ_TARGETS); do \

@@ -20,7 +20,7 @@ var echoPiece = piece.Define(piece.Piece{
 })
 
 // echoRequest is the request JSON the host writes for the warm-call
-// benchmark of host/internal/runtime/wasm.
+// benchmark of host/internal/runtimes/wasm.
 var echoRequest = []byte(`{"execution_id":"e","tenant_id":"t","action":"echo","input":{"text":"hi"}}`)
 
 // BenchmarkExecute measures Piece.Execute alone, the guest side of one

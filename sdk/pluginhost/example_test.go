@@ -14,7 +14,7 @@ import (
 )
 
 // How a host starts a plugin binary and calls it. (Not run: it needs a
-// built plugin; see host/internal/runtime/native for the full lifecycle.)
+// built plugin; see host/internal/runtimes/native for the full lifecycle.)
 func ExampleDispense() {
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginhost.Handshake,

@@ -27,7 +27,7 @@ func TestServeSecretsFilesAndSandbox(t *testing.T) {
 	if err := os.MkdirAll(plugins, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "atom-provider-echo"), "../../internal/runtime/native/testdata/echo")
+	build := exec.Command("go", "build", "-o", filepath.Join(plugins, "atom-provider-echo"), "../../internal/runtimes/native/testdata/echo")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build echo: %v\n%s", err, out)
 	}

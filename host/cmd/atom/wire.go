@@ -6,7 +6,7 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	"github.com/atomhq/atom/host/internal/exec"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/web"
 )
 
@@ -20,6 +20,6 @@ func configFor(name string, args []string, env *config.Env) (config.Config, inte
 // hooks add the optional parts of the host: runtimes, executors, the
 // demo provider and the web UI. onReady, when not nil, receives the
 // execution engine's parts.
-func hooks(env *config.Env, onReady func(*exec.Parts)) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{exec.Hook(exec.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady}), web.Hook()}
+func hooks(env *config.Env, onReady func(*engine.Parts)) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{engine.Hook(engine.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady}), web.Hook()}
 }

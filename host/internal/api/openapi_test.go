@@ -23,7 +23,7 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	"github.com/atomhq/atom/host/internal/exec"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/web"
 )
@@ -78,7 +78,7 @@ func fullHostWith(t *testing.T, extra map[string]string) *app.Host {
 	h, err := app.New(context.Background(), cfg, app.Options{
 		Env:    getenv,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Hooks:  []func(context.Context, *app.Host, *api.Deps) error{exec.Hook(exec.Options{Env: getenv}), web.Hook()},
+		Hooks:  []func(context.Context, *app.Host, *api.Deps) error{engine.Hook(engine.Options{Env: getenv}), web.Hook()},
 	})
 	if err != nil {
 		t.Fatal(err)

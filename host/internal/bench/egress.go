@@ -11,7 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
@@ -23,7 +23,7 @@ import (
 // design), and through the brokered Host.HTTP call the host serves (the
 // design in use: allow-list, placeholders, outbound policy).
 func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
-	bin, err := e.Build("host/internal/runtime/native/testdata/egress", false)
+	bin, err := e.Build("host/internal/runtimes/native/testdata/egress", false)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 	go func() { _ = proxy.Serve(pln) }()
 	e.onClose(func() { _ = proxy.Close() })
 
-	impl, ok := h.Parts.Registry.Get("hostile", runtime.KindNative)
+	impl, ok := h.Parts.Registry.Get("hostile", runtimes.KindNative)
 	if !ok {
 		return nil, fmt.Errorf("the egress plugin did not load")
 	}

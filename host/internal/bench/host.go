@@ -19,10 +19,10 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	atomexec "github.com/atomhq/atom/host/internal/exec"
+	atomexec "github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/outbound"
-	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/vault"
 )
 

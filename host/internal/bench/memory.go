@@ -16,7 +16,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/ids"
-	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/vault"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/atomhq/atom/host/internal/connect"
-	"github.com/atomhq/atom/host/internal/runtime"
-	"github.com/atomhq/atom/host/internal/runtime/wasm"
+	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
@@ -205,7 +205,7 @@ func backendName(db *Database) string {
 	return "Postgres"
 }
 
-// nopHost is the runtime.Host of calls made straight to an implementation.
+// nopHost is the runtimes.Host of calls made straight to an implementation.
 type nopHost struct{}
 
 func (nopHost) Refresh(context.Context) (provider.Credentials, error) {
@@ -244,14 +244,14 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	reg := h.Parts.Registry
 	if err := waitFor(60*time.Second, "the benchecho plugin and piece", func() bool {
-		_, n := reg.Get("benchecho", runtime.KindNative)
-		_, p := reg.Get("benchpiece", runtime.KindPiece)
+		_, n := reg.Get("benchecho", runtimes.KindNative)
+		_, p := reg.Get("benchpiece", runtimes.KindPiece)
 		return n && p
 	}); err != nil {
 		return nil, err
 	}
-	piece, _ := reg.Get("benchpiece", runtime.KindPiece)
-	nat, _ := reg.Get("benchecho", runtime.KindNative)
+	piece, _ := reg.Get("benchpiece", runtimes.KindPiece)
+	nat, _ := reg.Get("benchecho", runtimes.KindNative)
 	// A cold piece serves on wazero's interpreter until the optimizing
 	// compiler finishes in the background; warm calls are measured on the
 	// compiled code.
@@ -265,7 +265,7 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 	warm, n := e.sizes()
 	req := provider.Request{ExecutionID: "exe_bench", TenantID: h.Tenant, Action: "echo", Input: json.RawMessage(`{"text":"hello"}`),
 		Credentials: provider.Credentials{Type: "none"}}
-	call := func(impl runtime.Implementation) func() error {
+	call := func(impl runtimes.Implementation) func() error {
 		return func() error {
 			resp, err := impl.Execute(ctx, req, nopHost{})
 			if err == nil && resp.Failed() {

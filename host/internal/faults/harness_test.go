@@ -9,7 +9,7 @@ import (
 	"github.com/atomhq/atom/host/internal/fakeprovider"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
-	"github.com/atomhq/atom/host/internal/runtime/wasm"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/web"
 )
 
@@ -17,7 +17,7 @@ func TestMain(m *testing.M) { testbin.Main(m) }
 
 // sandboxWasm is the wasm runtime's misbehaving test piece.
 func sandboxWasm(t testing.TB, version string) string {
-	return testbin.BuildWasm(t, "host/internal/runtime/wasm/testdata/sandbox", "-X main.version="+version)
+	return testbin.BuildWasm(t, "host/internal/runtimes/wasm/testdata/sandbox", "-X main.version="+version)
 }
 
 // withPlugins prepares a plugin directory with the echo plugin and the

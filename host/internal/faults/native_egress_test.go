@@ -15,7 +15,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
-	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
 )
 
 // egressUpstream is the API the hostile plugin's connection points at. It
@@ -78,7 +78,7 @@ func attackPluginsEgress(t *testing.T, backend string) {
 		t.Fatal("running as root, plugins must get a network namespace")
 	}
 	up, echoUp := newEgressUpstream(t), newEgressUpstream(t)
-	hostile := testbin.Build(t, "host/internal/runtime/native/testdata/egress", "")
+	hostile := testbin.Build(t, "host/internal/runtimes/native/testdata/egress", "")
 	h := hosttest.Start(t, hosttest.Options{
 		Backend:  backend,
 		AdminKey: adminKey,

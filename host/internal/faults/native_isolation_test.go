@@ -16,12 +16,12 @@ import (
 
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
-	"github.com/atomhq/atom/host/internal/runtime/native"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
 )
 
 // hostileBin builds the hostile native test plugin.
 func hostileBin(t testing.TB) string {
-	return testbin.Build(t, "host/internal/runtime/native/testdata/hostile", "")
+	return testbin.Build(t, "host/internal/runtimes/native/testdata/hostile", "")
 }
 
 // nativeAttack is one attack the hostile plugin runs as a tenant.

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atomhq/atom/host/internal/exec"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
-	"github.com/atomhq/atom/host/internal/runtime/wasm"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 )
 
-const hostilePkg = "host/internal/runtime/wasm/testdata/hostile"
+const hostilePkg = "host/internal/runtimes/wasm/testdata/hostile"
 
 // hostileWasm builds the hostile test piece with its manifest declaring id
 // and behaving as mode ("" well-behaved, flip, hang, inithang,
@@ -95,7 +95,7 @@ func attackPieces(t *testing.T, backend string) {
 			c.PoolSize = 4
 			c.TenantPoolSize = 2
 		},
-		StoreQuota: exec.StoreQuota{MaxKeys: 50, MaxBytes: 64 << 10},
+		StoreQuota: engine.StoreQuota{MaxKeys: 50, MaxBytes: 64 << 10},
 	})
 	tenants := []hosttest.Tenant{h.NewTenant("mallory"), h.NewTenant("trudy"), h.NewTenant("eve")}
 	bystander := h.NewTenant("bystander")

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	atomexec "github.com/atomhq/atom/host/internal/exec"
+	atomexec "github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/generate"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"

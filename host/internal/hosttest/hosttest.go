@@ -28,9 +28,9 @@ import (
 	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	atomexec "github.com/atomhq/atom/host/internal/exec"
-	"github.com/atomhq/atom/host/internal/runtime/native"
-	"github.com/atomhq/atom/host/internal/runtime/wasm"
+	atomexec "github.com/atomhq/atom/host/internal/engine"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 	"github.com/atomhq/atom/host/internal/vault"
 )

@@ -22,7 +22,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
@@ -30,7 +30,7 @@ import (
 type Generic interface {
 	// For returns the generic implementation of provider id, or false when
 	// the catalog has no connectable entry with that id.
-	For(id string) (runtime.Implementation, bool)
+	For(id string) (runtimes.Implementation, bool)
 }
 
 // Registry resolves provider ids to implementations. It is safe for
@@ -51,7 +51,7 @@ var ErrIDTaken = errors.New("provider id is taken")
 // may both serve; without one, no id may.
 func (r *Registry) AllowBoth(fn func(id string) bool) { r.both.Store(&fn) }
 
-// Claimable reports whether an implementation of kind (runtime.KindNative
+// Claimable reports whether an implementation of kind (runtimes.KindNative
 // or KindPiece) may serve id: nil, or an error wrapping ErrIDTaken that
 // names the holder.
 func (r *Registry) Claimable(id, kind string) error {
@@ -68,11 +68,11 @@ func (s *snapshot) claimable(id, kind string, both bool) error {
 		return nil
 	}
 	switch kind {
-	case runtime.KindNative:
+	case runtimes.KindNative:
 		if _, ok := s.pieces[id]; ok {
 			return fmt.Errorf("%w: %q is served by a wasm piece loaded first, and the catalog does not list both a native and a piece implementation for it", ErrIDTaken, id)
 		}
-	case runtime.KindPiece:
+	case runtimes.KindPiece:
 		if _, ok := s.native[id]; ok {
 			return fmt.Errorf("%w: %q is served by a native plugin loaded first, and the catalog does not list both a native and a piece implementation for it", ErrIDTaken, id)
 		}
@@ -81,14 +81,14 @@ func (s *snapshot) claimable(id, kind string, both bool) error {
 }
 
 type snapshot struct {
-	native map[string]runtime.Implementation
-	pieces map[string]runtime.Implementation
+	native map[string]runtimes.Implementation
+	pieces map[string]runtimes.Implementation
 }
 
 // New returns an empty Registry; generic may be nil (no generic action).
 func New(generic Generic) *Registry {
 	r := &Registry{generic: generic}
-	r.snap.Store(&snapshot{native: map[string]runtime.Implementation{}, pieces: map[string]runtime.Implementation{}})
+	r.snap.Store(&snapshot{native: map[string]runtimes.Implementation{}, pieces: map[string]runtimes.Implementation{}})
 	return r
 }
 
@@ -107,7 +107,7 @@ func (r *Registry) claim(id, kind string, fn func(s *snapshot)) error {
 			return err
 		}
 	}
-	s := &snapshot{native: make(map[string]runtime.Implementation, len(old.native)+1), pieces: make(map[string]runtime.Implementation, len(old.pieces)+1)}
+	s := &snapshot{native: make(map[string]runtimes.Implementation, len(old.native)+1), pieces: make(map[string]runtimes.Implementation, len(old.pieces)+1)}
 	for k, v := range old.native {
 		s.native[k] = v
 	}
@@ -121,8 +121,8 @@ func (r *Registry) claim(id, kind string, fn func(s *snapshot)) error {
 
 // SetNative registers (or replaces) the native implementation of id. It
 // refuses, with ErrIDTaken, an id a piece holds (see AllowBoth).
-func (r *Registry) SetNative(id string, impl runtime.Implementation) error {
-	return r.claim(id, runtime.KindNative, func(s *snapshot) { s.native[id] = impl })
+func (r *Registry) SetNative(id string, impl runtimes.Implementation) error {
+	return r.claim(id, runtimes.KindNative, func(s *snapshot) { s.native[id] = impl })
 }
 
 // RemoveNative unregisters the native implementation of id.
@@ -132,8 +132,8 @@ func (r *Registry) RemoveNative(id string) {
 
 // SetPiece registers (or replaces) the wasm piece serving id. It refuses,
 // with ErrIDTaken, an id a native plugin holds (see AllowBoth).
-func (r *Registry) SetPiece(id string, impl runtime.Implementation) error {
-	return r.claim(id, runtime.KindPiece, func(s *snapshot) { s.pieces[id] = impl })
+func (r *Registry) SetPiece(id string, impl runtimes.Implementation) error {
+	return r.claim(id, runtimes.KindPiece, func(s *snapshot) { s.pieces[id] = impl })
 }
 
 // RemovePiece unregisters the wasm piece serving id.
@@ -159,7 +159,7 @@ func (r *Registry) Wait(ctx context.Context, id string) error {
 
 // Resolve returns the implementation serving id: native, then piece,
 // then generic.
-func (r *Registry) Resolve(id string) (runtime.Implementation, bool) {
+func (r *Registry) Resolve(id string) (runtimes.Implementation, bool) {
 	s := r.snap.Load()
 	if impl, ok := s.native[id]; ok {
 		return impl, true
@@ -173,18 +173,18 @@ func (r *Registry) Resolve(id string) (runtime.Implementation, bool) {
 	return nil, false
 }
 
-// Get returns the implementation of id of one kind (runtime.KindNative,
+// Get returns the implementation of id of one kind (runtimes.KindNative,
 // KindPiece or KindGeneric).
-func (r *Registry) Get(id, kind string) (runtime.Implementation, bool) {
+func (r *Registry) Get(id, kind string) (runtimes.Implementation, bool) {
 	s := r.snap.Load()
 	switch kind {
-	case runtime.KindNative:
+	case runtimes.KindNative:
 		impl, ok := s.native[id]
 		return impl, ok
-	case runtime.KindPiece:
+	case runtimes.KindPiece:
 		impl, ok := s.pieces[id]
 		return impl, ok
-	case runtime.KindGeneric:
+	case runtimes.KindGeneric:
 		if r.generic != nil {
 			return r.generic.For(id)
 		}
@@ -206,16 +206,16 @@ func (r *Registry) Actions(id string) ([]provider.Action, string, bool) {
 // that runs it.
 type Offered struct {
 	provider.Action
-	Impl runtime.Implementation
+	Impl runtimes.Implementation
 }
 
 // order lists the kinds tried for an action: the native plugin, then the
 // piece (the piece first when preferPiece), then the generic runtime.
 func order(preferPiece bool) []string {
 	if preferPiece {
-		return []string{runtime.KindPiece, runtime.KindNative, runtime.KindGeneric}
+		return []string{runtimes.KindPiece, runtimes.KindNative, runtimes.KindGeneric}
 	}
-	return []string{runtime.KindNative, runtime.KindPiece, runtime.KindGeneric}
+	return []string{runtimes.KindNative, runtimes.KindPiece, runtimes.KindGeneric}
 }
 
 // Offer returns every action that runs for id, each once, with the
@@ -248,7 +248,7 @@ func (r *Registry) Offer(id string, preferPiece bool) ([]Offered, bool) {
 // action's declaration: the first of the native plugin, the piece (the
 // piece first when preferPiece) and the generic runtime whose manifest
 // declares it. known is false when no implementation serves id at all.
-func (r *Registry) RunAction(id, action string, preferPiece bool) (impl runtime.Implementation, a provider.Action, known, ok bool) {
+func (r *Registry) RunAction(id, action string, preferPiece bool) (impl runtimes.Implementation, a provider.Action, known, ok bool) {
 	for _, kind := range order(preferPiece) {
 		i, has := r.Get(id, kind)
 		if !has {
@@ -268,7 +268,7 @@ func (r *Registry) Natives() []string { return keys(r.snap.Load().native) }
 // Pieces returns the ids of the registered pieces, sorted.
 func (r *Registry) Pieces() []string { return keys(r.snap.Load().pieces) }
 
-func keys(m map[string]runtime.Implementation) []string {
+func keys(m map[string]runtimes.Implementation) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
 		out = append(out, k)

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/atomhq/atom/host/internal/runtime"
+	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
@@ -24,17 +24,17 @@ func (i impl) Manifest() provider.Manifest {
 	}
 	return m
 }
-func (i impl) Execute(context.Context, provider.Request, runtime.Host) (provider.Response, error) {
+func (i impl) Execute(context.Context, provider.Request, runtimes.Host) (provider.Response, error) {
 	return provider.Response{}, nil
 }
 
 type generic map[string]bool
 
-func (g generic) For(id string) (runtime.Implementation, bool) {
+func (g generic) For(id string) (runtimes.Implementation, bool) {
 	if !g[id] {
 		return nil, false
 	}
-	return impl{kind: runtime.KindGeneric, id: id, actions: []string{"custom_api_call"}}, true
+	return impl{kind: runtimes.KindGeneric, id: id, actions: []string{"custom_api_call"}}, true
 }
 
 func TestPreference(t *testing.T) {
@@ -48,37 +48,37 @@ func TestPreference(t *testing.T) {
 		}
 		return i.Kind()
 	}
-	if k := kindOf("stripe"); k != runtime.KindGeneric {
+	if k := kindOf("stripe"); k != runtimes.KindGeneric {
 		t.Fatalf("stripe = %q before plugins", k)
 	}
-	if err := r.SetPiece("stripe", impl{kind: runtime.KindPiece, id: "stripe"}); err != nil {
+	if err := r.SetPiece("stripe", impl{kind: runtimes.KindPiece, id: "stripe"}); err != nil {
 		t.Fatal(err)
 	}
-	if k := kindOf("stripe"); k != runtime.KindPiece {
+	if k := kindOf("stripe"); k != runtimes.KindPiece {
 		t.Fatalf("stripe = %q with a piece", k)
 	}
-	if err := r.SetNative("stripe", impl{kind: runtime.KindNative, id: "stripe", actions: []string{"get_balance"}}); err != nil {
+	if err := r.SetNative("stripe", impl{kind: runtimes.KindNative, id: "stripe", actions: []string{"get_balance"}}); err != nil {
 		t.Fatal(err)
 	}
-	if k := kindOf("stripe"); k != runtime.KindNative {
+	if k := kindOf("stripe"); k != runtimes.KindNative {
 		t.Fatalf("stripe = %q with native and piece", k)
 	}
 	acts, kind, ok := r.Actions("stripe")
-	if !ok || kind != runtime.KindNative || len(acts) != 1 || acts[0].Name != "get_balance" {
+	if !ok || kind != runtimes.KindNative || len(acts) != 1 || acts[0].Name != "get_balance" {
 		t.Fatalf("Actions = %v %q %v", acts, kind, ok)
 	}
 	r.RemoveNative("stripe")
-	if k := kindOf("stripe"); k != runtime.KindPiece {
+	if k := kindOf("stripe"); k != runtimes.KindPiece {
 		t.Fatalf("stripe = %q after native removal", k)
 	}
 	r.RemovePiece("stripe")
-	if k := kindOf("stripe"); k != runtime.KindGeneric {
+	if k := kindOf("stripe"); k != runtimes.KindGeneric {
 		t.Fatalf("stripe = %q after piece removal", k)
 	}
 	if _, ok := r.Resolve("unknown"); ok {
 		t.Fatal("unknown id resolved")
 	}
-	if _, ok := r.Get("discord", runtime.KindPiece); ok {
+	if _, ok := r.Get("discord", runtimes.KindPiece); ok {
 		t.Fatal("Get piece of discord without a piece")
 	}
 	if acts, _, _ := r.Actions("slack"); len(acts) != 1 || acts[0].Name != "custom_api_call" {
@@ -95,7 +95,7 @@ func TestConcurrentUpdates(t *testing.T) {
 			defer wg.Done()
 			for i := 0; i < 200; i++ {
 				id := fmt.Sprintf("p%d-%d", w, i)
-				r.SetNative(id, impl{kind: runtime.KindNative, id: id})
+				r.SetNative(id, impl{kind: runtimes.KindNative, id: id})
 				if _, ok := r.Resolve(id); !ok {
 					t.Errorf("%s not visible after SetNative", id)
 				}
@@ -114,8 +114,8 @@ func TestConcurrentUpdates(t *testing.T) {
 func TestIDCollisions(t *testing.T) {
 	r := New(nil)
 	r.AllowBoth(func(id string) bool { return id == "discord" })
-	native := func(id string) runtime.Implementation { return impl{kind: runtime.KindNative, id: id} }
-	piece := func(id string) runtime.Implementation { return impl{kind: runtime.KindPiece, id: id} }
+	native := func(id string) runtimes.Implementation { return impl{kind: runtimes.KindNative, id: id} }
+	piece := func(id string) runtimes.Implementation { return impl{kind: runtimes.KindPiece, id: id} }
 	cases := []struct {
 		name          string
 		first, second func() error
@@ -123,19 +123,19 @@ func TestIDCollisions(t *testing.T) {
 		id            string
 		refused       bool
 	}{
-		{"piece after native", func() error { return r.SetNative("stripe", native("stripe")) }, func() error { return r.SetPiece("stripe", piece("stripe")) }, runtime.KindNative, "stripe", true},
-		{"native after piece", func() error { return r.SetPiece("sandbox", piece("sandbox")) }, func() error { return r.SetNative("sandbox", native("sandbox")) }, runtime.KindPiece, "sandbox", true},
-		{"catalog pair", func() error { return r.SetNative("discord", native("discord")) }, func() error { return r.SetPiece("discord", piece("discord")) }, runtime.KindNative, "discord", false},
-		{"same kind replaces", func() error { return r.SetPiece("slack", piece("slack")) }, func() error { return r.SetPiece("slack", piece("slack")) }, runtime.KindPiece, "slack", false},
+		{"piece after native", func() error { return r.SetNative("stripe", native("stripe")) }, func() error { return r.SetPiece("stripe", piece("stripe")) }, runtimes.KindNative, "stripe", true},
+		{"native after piece", func() error { return r.SetPiece("sandbox", piece("sandbox")) }, func() error { return r.SetNative("sandbox", native("sandbox")) }, runtimes.KindPiece, "sandbox", true},
+		{"catalog pair", func() error { return r.SetNative("discord", native("discord")) }, func() error { return r.SetPiece("discord", piece("discord")) }, runtimes.KindNative, "discord", false},
+		{"same kind replaces", func() error { return r.SetPiece("slack", piece("slack")) }, func() error { return r.SetPiece("slack", piece("slack")) }, runtimes.KindPiece, "slack", false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if err := c.first(); err != nil {
 				t.Fatal(err)
 			}
-			other := runtime.KindPiece
-			if c.firstKind == runtime.KindPiece {
-				other = runtime.KindNative
+			other := runtimes.KindPiece
+			if c.firstKind == runtimes.KindPiece {
+				other = runtimes.KindNative
 			}
 			err := c.second()
 			if c.refused != (err != nil) || (err != nil && !errors.Is(err, ErrIDTaken)) {
@@ -152,7 +152,7 @@ func TestIDCollisions(t *testing.T) {
 					t.Fatalf("%s resolves to %s", c.id, impl.Kind())
 				}
 				// Once the holder is gone, the other kind may claim it.
-				if c.firstKind == runtime.KindNative {
+				if c.firstKind == runtimes.KindNative {
 					r.RemoveNative(c.id)
 				} else {
 					r.RemovePiece(c.id)
@@ -174,11 +174,11 @@ func TestRunActionAndOffer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(r.SetNative("stripe", impl{kind: runtime.KindNative, id: "stripe", actions: []string{"get_balance", "list_customers"}}))
-	must(r.SetPiece("stripe", impl{kind: runtime.KindPiece, id: "stripe", actions: []string{"list_customers", "create_refund"}}))
-	must(r.SetPiece("discord", impl{kind: runtime.KindPiece, id: "discord", actions: []string{"send_message", "custom_api_call"}}))
+	must(r.SetNative("stripe", impl{kind: runtimes.KindNative, id: "stripe", actions: []string{"get_balance", "list_customers"}}))
+	must(r.SetPiece("stripe", impl{kind: runtimes.KindPiece, id: "stripe", actions: []string{"list_customers", "create_refund"}}))
+	must(r.SetPiece("discord", impl{kind: runtimes.KindPiece, id: "discord", actions: []string{"send_message", "custom_api_call"}}))
 	// A plugin serving an id the catalog has no connectable entry for.
-	must(r.SetNative("local", impl{kind: runtime.KindNative, id: "local", actions: []string{"ping"}}))
+	must(r.SetNative("local", impl{kind: runtimes.KindNative, id: "local", actions: []string{"ping"}}))
 
 	cases := []struct {
 		id, action  string
@@ -186,18 +186,18 @@ func TestRunActionAndOffer(t *testing.T) {
 		kind        string // "" when the action does not run
 		known       bool
 	}{
-		{"stripe", "get_balance", false, runtime.KindNative, true},
-		{"stripe", "list_customers", false, runtime.KindNative, true},
-		{"stripe", "list_customers", true, runtime.KindPiece, true},
-		{"stripe", "get_balance", true, runtime.KindNative, true},
-		{"stripe", "create_refund", false, runtime.KindPiece, true},
-		{"stripe", "custom_api_call", false, runtime.KindGeneric, true},
-		{"stripe", "custom_api_call", true, runtime.KindGeneric, true},
+		{"stripe", "get_balance", false, runtimes.KindNative, true},
+		{"stripe", "list_customers", false, runtimes.KindNative, true},
+		{"stripe", "list_customers", true, runtimes.KindPiece, true},
+		{"stripe", "get_balance", true, runtimes.KindNative, true},
+		{"stripe", "create_refund", false, runtimes.KindPiece, true},
+		{"stripe", "custom_api_call", false, runtimes.KindGeneric, true},
+		{"stripe", "custom_api_call", true, runtimes.KindGeneric, true},
 		{"stripe", "refund_everything", false, "", true},
-		{"discord", "custom_api_call", true, runtime.KindPiece, true}, // the piece's own declaration wins
-		{"fake", "custom_api_call", false, runtime.KindGeneric, true},
+		{"discord", "custom_api_call", true, runtimes.KindPiece, true}, // the piece's own declaration wins
+		{"fake", "custom_api_call", false, runtimes.KindGeneric, true},
 		{"fake", "send_message", false, "", true},
-		{"local", "ping", false, runtime.KindNative, true},
+		{"local", "ping", false, runtimes.KindNative, true},
 		{"local", "custom_api_call", false, "", true},
 		{"nobody", "custom_api_call", false, "", false},
 	}

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/atomhq/atom/catalog"
-	"github.com/atomhq/atom/host/internal/runtime/wasm"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/sdk/provider"
 )
 

@@ -129,17 +129,17 @@ func Install(t testing.TB, src, dir, name string, mode os.FileMode) {
 }
 
 // Echo builds the native runtime's echo fixture plugin
-// (host/internal/runtime/native/testdata/echo) as plugin id at version.
+// (host/internal/runtimes/native/testdata/echo) as plugin id at version.
 func Echo(t testing.TB, id, version string) string {
 	t.Helper()
-	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id)
+	return Build(t, "host/internal/runtimes/native/testdata/echo", "-X main.version="+version+" -X main.id="+id)
 }
 
 // SlowEcho is Echo whose every process waits delay (a Go duration)
 // before its handshake: a plugin slow to start.
 func SlowEcho(t testing.TB, id, version, delay string) string {
 	t.Helper()
-	return Build(t, "host/internal/runtime/native/testdata/echo", "-X main.version="+version+" -X main.id="+id+" -X main.startDelay="+delay)
+	return Build(t, "host/internal/runtimes/native/testdata/echo", "-X main.version="+version+" -X main.id="+id+" -X main.startDelay="+delay)
 }
 
 // BuildModule builds a program the way a third party would: in a module

@@ -1,0 +1,130 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/runtimes/generic"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// codeConstants reads every Code* string constant declared in the
+// packages whose errors become an execution's error code.
+func codeConstants(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, dir := range []string{".", "../connect", "../runtimes/generic"} {
+		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			file, err := parser.ParseFile(token.NewFileSet(), f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, d := range file.Decls {
+				g, ok := d.(*ast.GenDecl)
+				if !ok || g.Tok != token.CONST {
+					continue
+				}
+				for _, spec := range g.Specs {
+					vs := spec.(*ast.ValueSpec)
+					for i, name := range vs.Names {
+						if !strings.HasPrefix(name.Name, "Code") || i >= len(vs.Values) {
+							continue
+						}
+						lit, ok := vs.Values[i].(*ast.BasicLit)
+						if !ok || lit.Kind != token.STRING {
+							continue
+						}
+						v, _ := strconv.Unquote(lit.Value)
+						out[filepath.Base(dir)+"."+name.Name] = v
+					}
+				}
+			}
+		}
+	}
+	if len(out) < 30 {
+		t.Fatalf("found only %d code constants: %v", len(out), out)
+	}
+	return out
+}
+
+// TestStatusOfEveryCode: every error code the engine, connect and the
+// generic runtime declare has its status in the one table, and a replay
+// of a record with that code answers that status.
+func TestStatusOfEveryCode(t *testing.T) {
+	for name, code := range codeConstants(t) {
+		st, ok := statusOfCode[code]
+		if !ok {
+			t.Errorf("%s (%q) has no status in statusOfCode: its replay would answer 500", name, code)
+			continue
+		}
+		if got := resultOf(&store.Execution{ID: "exe_1", ErrorCode: code}).Status; got != st {
+			t.Errorf("replay of %q answers %d, want %d", code, got, st)
+		}
+	}
+}
+
+// TestLiveStatusEqualsReplay classifies an error of every kind failure
+// handles, as a live answer, and checks the replay of its record answers
+// the same status (plugin_failed and canceled replayed as 500 before).
+func TestLiveStatusEqualsReplay(t *testing.T) {
+	e := &Engine{cfg: Config{Timeout: time.Second}, log: slog.New(slog.DiscardHandler)}
+	cases := []error{
+		errInvalidResult,
+		fmt.Errorf("guest: %w", wasm.ErrTrap),
+		fmt.Errorf("guest: %w", wasm.ErrMemoryLimit),
+		fmt.Errorf("dial: %w", runtimes.ErrUnavailable),
+		context.DeadlineExceeded,
+		context.Canceled,
+		&outbound.RateLimitError{Tenant: "t", Provider: "p", RetryAfter: time.Second},
+		&generic.TooLargeError{Code: generic.CodeUpstreamTooLarge, What: "the reply", Limit: 1},
+		&generic.TooLargeError{Code: generic.CodeResultTooLarge, What: "the result", Limit: 1},
+		errors.New("something else"),
+	}
+	for _, ce := range []*connect.Error{connect.ErrInvalidState, connect.ErrProviderNotConnected, connect.ErrNotConfigured,
+		connect.ErrUnknownProvider, connect.ErrTokenExchange, connect.ErrAccessDenied, connect.ErrRefreshFailed,
+		connect.ErrConnectionExpired, connect.ErrConnectionRevoked, connect.ErrInvalidInput, connect.ErrInvalidCredentials,
+		connect.ErrTenantAppRequired} {
+		cases = append(cases, ce)
+		if ce.Status != statusOfCode[ce.Code] {
+			t.Errorf("connect %s carries %d, the table says %d", ce.Code, ce.Status, statusOfCode[ce.Code])
+		}
+	}
+	seen := map[string]bool{}
+	for _, err := range cases {
+		res := e.failure(&Result{ExecutionID: "exe_1"}, err)
+		seen[res.Code] = true
+		replay := resultOf(&store.Execution{ID: "exe_1", ErrorCode: res.Code, Error: res.Message})
+		if replay.Status != res.Status {
+			t.Errorf("%v: live %d %s, replay %d", err, res.Status, res.Code, replay.Status)
+		}
+	}
+	for _, code := range []string{CodePluginFailed, CodeCanceled, CodePluginUnavailable, CodeTimeout, CodeRateLimited, CodeInternal} {
+		if !seen[code] {
+			t.Errorf("no case produced %s", code)
+		}
+	}
+	if resultOf(&store.Execution{ErrorCode: CodePluginFailed}).Status != 502 || resultOf(&store.Execution{ErrorCode: CodeCanceled}).Status != 499 {
+		t.Error("plugin_failed must replay 502 and canceled 499")
+	}
+}

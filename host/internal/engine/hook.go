@@ -1,0 +1,280 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/app"
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/registry"
+	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/runtimes/generic"
+	"github.com/atomhq/atom/host/internal/runtimes/native"
+	"github.com/atomhq/atom/host/internal/runtimes/wasm"
+)
+
+// Options adjust the execution engine's wiring. The zero value serves
+// `atom serve`: everything comes from the host's Config.
+type Options struct {
+	// Env reads {PROVIDER}_API_BASE_URL overrides; os.Getenv when nil.
+	Env func(string) string
+	// Timeout bounds one execution (default 60s).
+	Timeout time.Duration
+	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
+	MaxPluginBytes int64
+	// Native, Wasm and Outbound adjust the runtimes' configurations
+	// after the defaults are filled in (tests shorten debounces, map
+	// provider hosts to local fakes, …).
+	Native   func(*native.Config)
+	Wasm     func(*wasm.Config)
+	Outbound func(*outbound.Config)
+	// StoreQuota bounds each tenant's plugin store per provider; its zero
+	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
+	// (defaults 1,000 keys and 16 MiB).
+	StoreQuota StoreQuota
+	// BackgroundPieces loads the pieces already in ATOM_PLUGIN_DIR in the
+	// background, so the host serves at once while Go-built modules
+	// compile (atom serve sets it; tests load synchronously).
+	BackgroundPieces bool
+	// BackgroundPlugins loads the native plugins already in
+	// ATOM_PLUGIN_DIR in the background, several at a time, so the host
+	// listens at once; a request for a provider whose plugin is still
+	// loading waits for it (atom serve sets it; tests load synchronously
+	// unless they set it).
+	BackgroundPlugins bool
+	// OnReady receives the assembled parts (tests inspect them).
+	OnReady func(*Parts)
+}
+
+// Parts are the pieces Hook assembled.
+type Parts struct {
+	Engine   *Engine
+	Admin    *Admin
+	Registry *registry.Registry
+	Native   *native.Manager
+	Wasm     *wasm.Runtime
+	Loader   *wasm.Loader
+	Outbound *outbound.Client
+}
+
+// Hook returns the app hook that adds the execution engine to a host: the
+// outbound client, the native plugin manager and the wasm loader on
+// ATOM_PLUGIN_DIR, the registry fed by both, the generic runtime over the
+// current catalog, the REST executor, the admin plugin API and the
+// asynchronous execution worker. Everything closes with the host.
+func Hook(opts Options) func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+	return func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+		p, err := assemble(h, deps, opts)
+		if err != nil {
+			return err
+		}
+		deps.Exec = p.Engine
+		deps.Plugins = p.Admin
+		p.Engine.AddWorkers(h.Workers())
+		h.AddPeriodicJobs(p.Engine.PeriodicJobs()...)
+		h.OnJobs(func(c *jobs.Client) { p.Engine.SetJobs(c) })
+		if opts.OnReady != nil {
+			opts.OnReady(p)
+		}
+		return nil
+	}
+}
+
+func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
+	cfg := h.Config
+	env := opts.Env
+	if env == nil {
+		env = os.Getenv
+	}
+	p := &Parts{}
+	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
+	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxWait: cfg.RateMaxWait, Metrics: h.Registry}
+	if opts.Outbound != nil {
+		opts.Outbound(&ocfg)
+	}
+	p.Outbound = outbound.New(ocfg)
+	h.AddCloser(func(context.Context) error { p.Outbound.Close(); return nil })
+
+	limits := cfg.Limits.WithDefaults()
+	h.Connect.SetLimits(connect.Limits{MaxOAuthStates: limits.TenantMaxOAuthStates})
+	cat := h.Catalog.Current
+	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env,
+		MaxBody: limits.MaxUpstreamBody})
+	p.Registry = registry.New(gen)
+	// A native plugin and a piece share an id only when the catalog entry
+	// lists both implementations (first-party providers shipped both ways).
+	p.Registry.AllowBoth(func(id string) bool {
+		d, ok := cat().Get(id)
+		return ok && slices.Contains(d.Implementations, catalog.ImplNative) && slices.Contains(d.Implementations, catalog.ImplPiece)
+	})
+	setNative := func(id string, impl runtimes.Implementation) {
+		if err := p.Registry.SetNative(id, impl); err != nil {
+			h.Log.Warn("native plugin not registered", "id", id, "err", err)
+			return
+		}
+		if _, ok := cat().Get(id); !ok {
+			h.Log.Warn(descriptorWarning, "id", id, "want", id+".json")
+		}
+	}
+
+	durations := map[string]*time.Duration{}
+	timeout, recordRetry, reconcile := opts.Timeout, time.Duration(0), time.Duration(0)
+	durations["ATOM_EXECUTION_TIMEOUT"], durations["ATOM_EXECUTION_RECORD_RETRY"], durations["ATOM_EXECUTION_RECONCILE_INTERVAL"] = &timeout, &recordRetry, &reconcile
+	for name, d := range durations {
+		v := strings.TrimSpace(env(name))
+		if v == "" {
+			continue
+		}
+		x, err := time.ParseDuration(v)
+		if err != nil || x <= 0 {
+			return nil, fmt.Errorf("%s=%q: want a positive duration such as 30s or 2m", name, v)
+		}
+		*d = x
+	}
+	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
+		Logger: h.Log, Metrics: h.Registry, Timeout: timeout, Limits: limits,
+		StoreQuota:  storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes),
+		RecordRetry: recordRetry, ReconcileEvery: reconcile})
+	if err != nil {
+		return nil, err
+	}
+	p.Engine = eng
+
+	dir := cfg.PluginDir
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("plugin dir %s: %w", dir, err)
+	}
+	maxBytes := opts.MaxPluginBytes
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxPluginBytes
+	}
+	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, uploadOff: cfg.PluginUploadOff, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
+	p.Admin = adm
+
+	isoMode, err := native.ParseIsolationMode(cfg.PluginIsolation)
+	if err != nil {
+		return nil, fmt.Errorf("ATOM_PLUGIN_ISOLATION: %w", err)
+	}
+	// The data dir holds the SQLite file, dev keys and private copies:
+	// the host's alone.
+	if fi, err := os.Stat(cfg.DataDir); err == nil && fi.IsDir() && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(cfg.DataDir, fi.Mode().Perm()&0o700); err != nil {
+			return nil, fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		}
+		h.Log.Warn("the data dir was readable by other users; it is now mode 0700", "dir", cfg.DataDir, "was", fi.Mode().Perm().String())
+	}
+	// Plugin processes never see the data dir (it holds the private
+	// copies too), the plugin dir or the SQLite files.
+	hide := []string{cfg.DataDir}
+	if cfg.Backend() == "sqlite" {
+		db := cfg.SQLitePath()
+		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
+	}
+	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
+		RawCredentials: cfg.PluginRawCredentials,
+		Isolation:      native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
+	if opts.Native != nil {
+		opts.Native(&ncfg)
+	}
+	if ncfg.LockFile != "" {
+		adm.lockFile = ncfg.LockFile
+	}
+	ncfg.Background = opts.BackgroundPlugins
+	mgr, err := native.NewManager(ncfg)
+	if err != nil {
+		return nil, fmt.Errorf("native plugins: %w", err)
+	}
+	p.Native, adm.native = mgr, mgr
+	h.AddCloser(func(context.Context) error { return mgr.Close() })
+	p.Registry.SetWait(mgr.Wait)
+	deps.PluginsLoading = mgr.Loading
+	cancel := mgr.Subscribe(func(ev native.Event) {
+		switch ev.Type {
+		case native.EventAdded, native.EventUpdated:
+			if pl, ok := mgr.Plugin(ev.ID); ok {
+				setNative(ev.ID, pl)
+			}
+		case native.EventRemoved, native.EventRefused:
+			if _, ok := mgr.Plugin(ev.ID); !ok {
+				p.Registry.RemoveNative(ev.ID)
+			}
+		}
+	})
+	h.AddCloser(func(context.Context) error { cancel(); return nil })
+	for _, info := range mgr.List() {
+		if pl, ok := mgr.Plugin(info.ID); ok {
+			setNative(info.ID, pl)
+		}
+	}
+
+	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody,
+		MaxOutputBytes: int(limits.MaxUpstreamBody), SharedPrivateHosts: shared, PrivateHosts: scoped,
+		Claim: func(id string) error { return p.Registry.Claimable(id, runtimes.KindPiece) }}
+	if cfg.PluginVerify {
+		wcfg.Verify = adm.verifyPiece
+	}
+	if opts.Wasm != nil {
+		opts.Wasm(&wcfg)
+	}
+	rt, err := wasm.NewRuntime(wcfg)
+	if err != nil {
+		return nil, fmt.Errorf("wasm runtime: %w", err)
+	}
+	p.Wasm, adm.wasmRT = rt, rt
+	h.AddCloser(func(context.Context) error { return rt.Close() })
+	newLoader := wasm.NewLoader
+	if opts.BackgroundPieces {
+		newLoader = wasm.StartLoader
+	}
+	loader, err := newLoader(rt, dir,
+		func(id string, hd *wasm.Handle) {
+			if err := p.Registry.SetPiece(id, hd); err != nil {
+				h.Log.Warn("piece not registered", "id", id, "err", err)
+			}
+		},
+		func(id string) { p.Registry.RemovePiece(id) })
+	if err != nil {
+		return nil, fmt.Errorf("wasm pieces: %w", err)
+	}
+	p.Loader, adm.loader = loader, loader
+	h.AddCloser(func(context.Context) error { return loader.Close() })
+	return p, nil
+}
+
+// splitPrivateHosts splits ATOM_ALLOW_PRIVATE_HOSTS into the hosts every
+// outbound caller but pieces may reach on private addresses and the hosts
+// granted to single pieces, written "<piece id>=<host>".
+func splitPrivateHosts(list []string) (shared []string, scoped map[string][]string) {
+	scoped = map[string][]string{}
+	for _, e := range list {
+		if id, host, ok := strings.Cut(e, "="); ok {
+			id, host = strings.TrimSpace(id), strings.TrimSpace(host)
+			if id != "" && host != "" {
+				scoped[id] = append(scoped[id], host)
+			}
+			continue
+		}
+		shared = append(shared, e)
+	}
+	return shared, scoped
+}
+
+// storeQuota fills the zero fields of q from the host's configuration.
+func storeQuota(q StoreQuota, keys int, bytes int64) StoreQuota {
+	if q.MaxKeys <= 0 {
+		q.MaxKeys = keys
+	}
+	if q.MaxBytes <= 0 {
+		q.MaxBytes = bytes
+	}
+	return q
+}

@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/runtimes/generic"
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// Error codes of the per-tenant caps.
+const (
+	CodeTooManyConcurrent = "too_many_concurrent"
+	CodeTooManyPending    = "too_many_pending"
+)
+
+// tenantCounter counts in-flight work per tenant.
+type tenantCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// take counts one more for tenant unless it already has max; it reports
+// whether it did.
+func (c *tenantCounter) take(tenant string, max int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = map[string]int{}
+	}
+	if c.n[tenant] >= max {
+		return false
+	}
+	c.n[tenant]++
+	return true
+}
+
+func (c *tenantCounter) done(tenant string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n[tenant]--; c.n[tenant] <= 0 {
+		delete(c.n, tenant)
+	}
+}
+
+// acquire holds one of the tenant's synchronous execution slots
+// (ATOM_TENANT_MAX_CONCURRENT). Over the cap it answers 429: one tenant
+// cannot hold every goroutine, connection and buffer of the host while
+// others wait.
+func (e *Engine) acquire(tenant string) (func(), error) {
+	max := e.cfg.Limits.TenantMaxConcurrent
+	if !e.running.take(tenant, max) {
+		return nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyConcurrent, RetryAfter: 1,
+			Message: fmt.Sprintf("this tenant already runs %d executions at once, the limit (ATOM_TENANT_MAX_CONCURRENT); retry when one finishes, or use ?async=true", max)}
+	}
+	return func() { e.running.done(tenant) }, nil
+}
+
+// checkPending refuses a new asynchronous execution when the tenant
+// already has ATOM_TENANT_MAX_PENDING_ASYNC waiting.
+func (e *Engine) checkPending(ctx context.Context, tx store.Tx) error {
+	c, ok := store.Counting(tx)
+	if !ok {
+		return nil
+	}
+	max := e.cfg.Limits.TenantMaxPendingAsync
+	n, err := c.CountPendingExecutions(ctx, max)
+	if err != nil {
+		return err
+	}
+	if n >= max {
+		return &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyPending, RetryAfter: 5,
+			Message: fmt.Sprintf("this tenant already has %d asynchronous executions waiting, the limit (ATOM_TENANT_MAX_PENDING_ASYNC); retry when some have run", max)}
+	}
+	return nil
+}
+
+var errInvalidResult = errors.New("the plugin returned an output that is not JSON")
+
+// checkResult bounds and checks what a native plugin or a piece returned
+// before the host encodes it: at most ATOM_MAX_UPSTREAM_BODY bytes of
+// valid JSON. (The generic runtime caps the provider's reply while
+// reading it; its output may be up to 4/3 of the cap, as base64.)
+func (e *Engine) checkResult(kind string, out json.RawMessage) error {
+	if kind == runtimes.KindGeneric {
+		return nil
+	}
+	if max := e.cfg.Limits.MaxUpstreamBody; int64(len(out)) > max {
+		what := "the plugin's result"
+		if kind == runtimes.KindPiece {
+			what = "the piece's result"
+		}
+		return &generic.TooLargeError{Code: generic.CodeResultTooLarge, What: what, Limit: max}
+	}
+	if len(bytes.TrimSpace(out)) > 0 && !json.Valid(out) {
+		return errInvalidResult
+	}
+	return nil
+}
+
+// storedOutput is the output column of res's record: the envelope, or a
+// truncation note when the output is over MaxStoredOutput (checked before
+// encoding, so a large output is not copied to find out). Nothing is
+// HTML-escaped, so the stored size is the output's size.
+func storedOutput(res *Result) []byte {
+	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics}
+	if len(res.Output) > MaxStoredOutput {
+		env = envelope{Diagnostics: res.Diagnostics, Truncated: true}
+	}
+	b, err := marshalNoEscape(env)
+	if err != nil || len(b) > MaxStoredOutput {
+		b, _ = marshalNoEscape(envelope{Truncated: true})
+	}
+	return b
+}
+
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}

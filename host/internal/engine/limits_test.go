@@ -1,0 +1,71 @@
+package engine
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/runtimes/generic"
+)
+
+func TestTenantCounter(t *testing.T) {
+	var c tenantCounter
+	for i := 0; i < 3; i++ {
+		if !c.take("a", 3) {
+			t.Fatalf("take %d refused under the cap", i)
+		}
+	}
+	if c.take("a", 3) {
+		t.Fatal("a fourth slot was given over a cap of 3")
+	}
+	if !c.take("b", 3) {
+		t.Fatal("another tenant was refused")
+	}
+	c.done("a")
+	if !c.take("a", 3) {
+		t.Fatal("a freed slot was not given again")
+	}
+	for i := 0; i < 3; i++ {
+		c.done("a")
+	}
+	c.done("b")
+	if len(c.n) != 0 {
+		t.Fatalf("counts of idle tenants are kept: %v", c.n)
+	}
+}
+
+func TestSnoozeBacksOff(t *testing.T) {
+	for snoozes, bound := range map[int]time.Duration{0: 500 * time.Millisecond, 3: 2 * time.Second, 50: 5 * time.Second} {
+		meta, _ := json.Marshal(map[string]int{"snoozes": snoozes})
+		for i := 0; i < 100; i++ {
+			if d := snoozeFor(meta); d < bound/2 || d > bound {
+				t.Fatalf("snoozes=%d: %s outside [%s, %s]", snoozes, d, bound/2, bound)
+			}
+		}
+	}
+	if d := snoozeFor(nil); d <= 0 || d > 500*time.Millisecond {
+		t.Fatalf("no metadata: %s", d)
+	}
+}
+
+func TestCheckResult(t *testing.T) {
+	e := &Engine{cfg: Config{Limits: config.Limits{MaxUpstreamBody: 10}.WithDefaults()}}
+	var tl *generic.TooLargeError
+	if err := e.checkResult(runtimes.KindNative, json.RawMessage(`"0123456789"`)); err == nil || !asTooLarge(err, &tl) || tl.Code != generic.CodeResultTooLarge {
+		t.Fatalf("a 12-byte result over a 10-byte cap: %v", err)
+	}
+	if err := e.checkResult(runtimes.KindPiece, json.RawMessage(`{"a":`)); err != errInvalidResult {
+		t.Fatalf("invalid JSON: %v", err)
+	}
+	if err := e.checkResult(runtimes.KindNative, json.RawMessage(`{"a":1}`)); err != nil {
+		t.Fatalf("a small result: %v", err)
+	}
+}
+
+func asTooLarge(err error, tl **generic.TooLargeError) bool {
+	t, ok := err.(*generic.TooLargeError)
+	*tl = t
+	return ok
+}

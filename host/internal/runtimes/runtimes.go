@@ -1,0 +1,56 @@
+// Package runtimes defines the one contract the host calls to run an
+// action, whatever serves it: a native go-plugin process, a wasm piece or
+// the generic HTTP action. Each runtime is an adapter behind Implementation.
+package runtimes
+
+import (
+	"context"
+	"errors"
+
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Kinds of implementation, as named in catalog descriptors.
+const (
+	KindNative  = "native"
+	KindPiece   = "piece"
+	KindGeneric = "generic"
+)
+
+// Host is what an implementation may ask of the host while it serves one
+// execution. Every call is bound to that execution: a plugin cannot name
+// another tenant or connection.
+type Host interface {
+	// Refresh forces a refresh of the execution's connection (after a 401
+	// from the provider) and returns the new credentials.
+	Refresh(ctx context.Context) (provider.Credentials, error)
+	// StoreGet and StorePut read and write the tenant's key-value store,
+	// scoped to the provider.
+	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
+	StorePut(ctx context.Context, key string, value []byte) error
+	// Log records a line in the host's log with the execution's ids.
+	Log(ctx context.Context, level, msg string)
+}
+
+// Implementation serves the actions of one provider.
+// Implementations are safe for concurrent use.
+type Implementation interface {
+	// Kind is KindNative, KindPiece or KindGeneric.
+	Kind() string
+	// Manifest returns the provider's manifest.
+	Manifest() provider.Manifest
+	// Execute runs one action. A non-nil error is a transport or runtime
+	// failure (plugin crashed, sandbox trap, timeout); provider-side
+	// failures are error diagnostics in the response.
+	Execute(ctx context.Context, req provider.Request, host Host) (provider.Response, error)
+}
+
+// ErrUnavailable is returned (wrapped) when the implementation cannot serve
+// the call at all: the plugin process died, is draining with no successor,
+// or failed to start. The API maps it to 502.
+var ErrUnavailable = errors.New("implementation unavailable")
+
+// ErrStoreQuota is returned (wrapped) by Host.StorePut when the write would
+// take the tenant's store for the provider past its quota (number of keys
+// or total bytes); the message says which.
+var ErrStoreQuota = errors.New("store quota exceeded")
