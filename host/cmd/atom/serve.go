@@ -10,7 +10,6 @@ import (
 
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/store"
 )
@@ -43,8 +42,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("development setup: %w", err)
 		}
 	}
-	var parts *engine.Parts
-	h, err := app.New(ctx, cfg, app.Options{Env: env.Get, Hooks: hooks(env, func(p *engine.Parts) { parts = p })})
+	var parts *app.Parts
+	h, err := app.New(ctx, cfg, hostOptions(env, func(p *app.Parts) { parts = p }))
 	if err != nil {
 		return err
 	}

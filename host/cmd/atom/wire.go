@@ -6,7 +6,6 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/web"
 )
 
@@ -17,9 +16,13 @@ func configFor(name string, args []string, env *config.Env) (config.Config, inte
 	return cfg, fs, err
 }
 
-// hooks add the optional parts of the host: runtimes, executors, the
-// demo provider and the web UI. onReady, when not nil, receives the
-// execution engine's parts.
-func hooks(env *config.Env, onReady func(*engine.Parts)) []func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return []func(ctx context.Context, h *app.Host, deps *api.Deps) error{engine.Hook(engine.Options{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady}), web.Hook()}
+// hostOptions are the options of the host `atom serve` runs: the
+// execution engine loading plugins and pieces in the background, and the
+// web UI. onReady, when not nil, receives the execution engine's parts.
+func hostOptions(env *config.Env, onReady func(*app.Parts)) app.Options {
+	return app.Options{
+		Env:    env.Get,
+		Engine: &app.EngineOptions{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady},
+		Hooks:  []func(ctx context.Context, h *app.Host, deps *api.Deps) error{web.Hook()},
+	}
 }

@@ -71,11 +71,23 @@ type descriptorView struct {
 	ReferenceActions []string         `json:"reference_actions,omitempty"`
 }
 
+// runnable lists the actions that run for id on the integrations route,
+// with their input schemas; none without an engine.
 func (s *Server) runnable(id string) []RunnableAction {
-	if ai, ok := s.deps.Exec.(ActionIndex); ok {
-		return ai.RunnableActions(id)
+	if s.deps.Exec == nil {
+		return nil
 	}
-	return nil
+	offered, _ := s.deps.Exec.Offer(id, false)
+	out := make([]RunnableAction, 0, len(offered))
+	for _, o := range offered {
+		name := o.DisplayName
+		if name == "" {
+			name = o.Name
+		}
+		out = append(out, RunnableAction{Name: o.Name, DisplayName: name, Description: o.Description,
+			Implementation: o.Implementation, InputSchema: o.Input})
+	}
+	return out
 }
 
 func (s *Server) viewOf(d *catalog.Descriptor) descriptorView {
@@ -218,10 +230,10 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 		providers = append(providers, ps)
 	}
 	// Plugins serving ids the catalog does not know run actions too.
-	if ai, ok := s.deps.Exec.(ActionIndex); ok {
-		for _, id := range ai.Served() {
+	if s.deps.Exec != nil {
+		for _, id := range s.deps.Exec.Served() {
 			if _, ok := cat.Get(id); !ok {
-				counts.add(&providerStatus{}, ai.RunnableActions(id), 0)
+				counts.add(&providerStatus{}, s.runnable(id), 0)
 			}
 		}
 	}

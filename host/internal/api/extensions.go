@@ -6,14 +6,6 @@ import (
 	"github.com/gofiber/fiber/v2"
 )
 
-// Executor runs actions for tenants (native plugins, wasm pieces and the
-// generic HTTP action). Its routes are registered when it is set.
-type Executor interface {
-	// Routes registers the execution routes on the tenant router;
-	// handlers read the caller with PrincipalOf.
-	Routes(r *Router)
-}
-
 // PluginAdmin is the admin view of the plugin runtimes.
 type PluginAdmin interface {
 	// AdminRoutes registers the admin plugin routes on the admin router
@@ -42,16 +34,6 @@ func Fail(status int, code, msg string) error { return apiErr(status, code, msg)
 // DecodeJSON strictly decodes the request body into v, returning a 400
 // API error that names the problem.
 func DecodeJSON(c *fiber.Ctx, v any) error { return decodeJSON(c, v) }
-
-// ActionIndex tells which actions run here. The Executor implements it
-// when it can; without one the catalog lists no runnable actions.
-type ActionIndex interface {
-	// RunnableActions returns the actions that run for provider id on
-	// /api/v1/integrations/{id}/actions/{action}, each once.
-	RunnableActions(id string) []RunnableAction
-	// Served returns the ids a native plugin or a piece serves.
-	Served() []string
-}
 
 // RunnableAction is one action that runs here.
 type RunnableAction struct {

@@ -23,7 +23,6 @@ import (
 	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/web"
 )
@@ -78,7 +77,8 @@ func fullHostWith(t *testing.T, extra map[string]string) *app.Host {
 	h, err := app.New(context.Background(), cfg, app.Options{
 		Env:    getenv,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Hooks:  []func(context.Context, *app.Host, *api.Deps) error{engine.Hook(engine.Options{Env: getenv}), web.Hook()},
+		Engine: &app.EngineOptions{Env: getenv},
+		Hooks:  []func(context.Context, *app.Host, *api.Deps) error{web.Hook()},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -43,8 +44,9 @@ type Deps struct {
 	Connect *connect.Service
 	// Webhooks manages tenant webhook URLs.
 	Webhooks *webhook.Sender
-	Exec     Executor
-	Plugins  PluginAdmin
+	// Exec runs executions; the execution routes are served when set.
+	Exec    *engine.Engine
+	Plugins PluginAdmin
 	// Demo serves /demo/ in the development setup.
 	Demo   http.Handler
 	Web    WebUI
@@ -211,7 +213,7 @@ func (s *Server) routes() {
 	tenant.Get("/v1/catalog/:id", s.catalogGet)
 	s.connectionRoutes(tenant)
 	if s.deps.Exec != nil {
-		s.deps.Exec.Routes(tenant)
+		s.executionRoutes(tenant)
 	}
 	if s.deps.Web != nil {
 		s.deps.Web.Mount(pub)
@@ -238,11 +240,13 @@ func (s *Server) readyz(c *fiber.Ctx) error {
 	return c.JSON(body)
 }
 
-// Error is an API error with an HTTP status and a short code.
+// Error is an API error with an HTTP status, a short code and, for
+// invalid input, the field at fault (a JSON pointer into the input).
 type Error struct {
 	Status  int
 	Code    string
 	Message string
+	Field   string
 }
 
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
@@ -259,16 +263,17 @@ type errorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+	Field     string `json:"field,omitempty"`
 }
 
 func (s *Server) handleError(c *fiber.Ctx, err error) error {
-	status, code, msg := http.StatusInternalServerError, "internal", "internal error"
+	status, code, msg, field := http.StatusInternalServerError, "internal", "internal error", ""
 	var ae *Error
 	var fe *fiber.Error
 	var ce *connect.Error
 	switch {
 	case errors.As(err, &ae):
-		status, code, msg = ae.Status, ae.Code, ae.Message
+		status, code, msg, field = ae.Status, ae.Code, ae.Message, ae.Field
 	case errors.As(err, &ce):
 		status, code, msg = ce.Status, ce.Code, ce.Message()
 		if status == 0 {
@@ -302,7 +307,7 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	if status >= 500 {
 		s.log.Error("request failed", "request_id", rid, "method", c.Method(), "route", s.routeOf(c), "err", err.Error())
 	}
-	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: rid}})
+	return c.Status(status).JSON(errorBody{Error: errorDetail{Code: code, Message: msg, RequestID: rid, Field: field}})
 }
 
 func codeForStatus(status int) string {

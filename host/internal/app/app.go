@@ -24,6 +24,7 @@ import (
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/demo"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/store"
@@ -64,8 +65,11 @@ type Options struct {
 	Env func(string) string
 	// Logger; a JSON logger on stderr at Config.LogLevel when nil.
 	Logger *slog.Logger
+	// Engine, when set, adds the execution engine: runtimes, registry,
+	// engine, admin plugin API and the asynchronous execution worker.
+	Engine *EngineOptions
 	// Hooks run after the core is built, before the API is assembled, to
-	// add runtimes, executors and the web UI.
+	// add the web UI.
 	Hooks []func(ctx context.Context, h *Host, deps *api.Deps) error
 }
 
@@ -331,6 +335,20 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Registry = h.Registry
 	h.workers = workers
+	var eng *engine.Engine
+	if opts.Engine != nil {
+		p, err := newEngine(h, *opts.Engine)
+		if err != nil {
+			return nil, err
+		}
+		eng = p.Engine
+		deps.Exec, deps.Plugins, deps.PluginsLoading = p.Engine, p.Admin, p.Native.Loading
+		p.Engine.AddWorkers(workers)
+		h.periodic = append(h.periodic, p.Engine.PeriodicJobs()...)
+		if opts.Engine.OnReady != nil {
+			opts.Engine.OnReady(p)
+		}
+	}
 	for _, hook := range opts.Hooks {
 		if err := hook(ctx, h, &deps); err != nil {
 			return nil, err
@@ -343,6 +361,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	}
 	h.Webhooks.SetQueue(h.Jobs)
 	h.Connect.SetJobs(h.Jobs)
+	if eng != nil {
+		eng.SetJobs(h.Jobs)
+	}
 	for _, fn := range h.onJobs {
 		fn(h.Jobs)
 	}

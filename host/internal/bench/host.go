@@ -16,10 +16,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	atomexec "github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
@@ -100,7 +98,7 @@ func (d *Database) SuperURL() string {
 // Host is a host running in this process.
 type Host struct {
 	H      *app.Host
-	Parts  *atomexec.Parts
+	Parts  *app.Parts
 	URL    string
 	Admin  string
 	Tenant string
@@ -191,14 +189,14 @@ func (e *Env) StartHost(ctx context.Context, o HostOptions) (*Host, error) {
 	}
 	env := func(k string) string { return o.Env[k] }
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
-	var parts *atomexec.Parts
-	hook := atomexec.Hook(atomexec.Options{
+	var parts *app.Parts
+	engineOpts := &app.EngineOptions{
 		Env:      env,
 		Native:   o.Native,
 		Outbound: func(c *outbound.Config) { c.Rate = -1 },
-		OnReady:  func(p *atomexec.Parts) { parts = p },
-	})
-	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Hooks: []func(context.Context, *app.Host, *api.Deps) error{hook}})
+		OnReady:  func(p *app.Parts) { parts = p },
+	}
+	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts})
 	if err != nil {
 		ln.Close()
 		return nil, err

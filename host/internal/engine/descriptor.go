@@ -28,6 +28,6 @@ func noDescriptor(res *Result, providerID string, impl runtimes.Implementation) 
 	return res
 }
 
-// descriptorWarning is logged when a native plugin is loaded for an id the
+// DescriptorWarning is logged when a native plugin is loaded for an id the
 // catalog does not describe.
-const descriptorWarning = "native plugin has no catalog descriptor: its actions are refused (503 descriptor_missing) until one is added to the catalog"
+const DescriptorWarning = "native plugin has no catalog descriptor: its actions are refused (503 descriptor_missing) until one is added to the catalog"

@@ -244,7 +244,7 @@ func TestReconcile(t *testing.T) {
 			if got.Status != w[0] || got.ErrorCode != w[1] {
 				t.Errorf("%s: %s %s, want %v", x.ID, got.Status, got.ErrorCode, w)
 			}
-			if res := resultOf(got); w[1] != "" && (res.Status != statusOf(w[1]) || got.Error == "") {
+			if res := resultOf(got); w[1] != "" && (res.Status != StatusOf(w[1]) || got.Error == "") {
 				t.Errorf("%s replays %d with reason %q", x.ID, res.Status, got.Error)
 			}
 		}

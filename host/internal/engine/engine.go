@@ -1,29 +1,19 @@
-// Package engine runs provider actions for tenants over REST: it resolves the
+// Package engine runs provider actions for tenants: it resolves the
 // implementation serving a provider (native plugin, wasm piece or the
 // generic HTTP action) through the registry, validates the input against
 // the action's JSON Schema, fetches the tenant's credentials, runs the
 // action with a runtimes.Host bound to that one execution, and records every
 // execution (never its credentials).
 //
-// Routes (tenant API key):
-//
-//	GET  /api/v1/integrations/:provider/actions
-//	POST /api/v1/integrations/:provider/actions/:action   [?async=true] [Idempotency-Key]
-//	GET  /api/v1/executions?provider=&status=&limit=&before=
-//	GET  /api/v1/executions/:id
-//	POST /api/v1/pieces/:pieceId/actions/:action           {"config":{…},"input":{…}}
-//	GET  /api/v1/pieces?category=
-//	GET  /api/v1/pieces/search?q=
-//
-// Admin routes (ATOM_ADMIN_KEY), served by Admin:
-//
-//	GET  /api/v1/admin/plugins
-//	PUT  /api/v1/admin/plugins/:id
+// The engine knows no transport: the API layer (host/internal/api) turns
+// requests into a Call, passes it to Execute and encodes the Result; an
+// *Error carries the HTTP status of a refusal, and StatusOf is the one
+// table from an error code to its status, for live answers and replays.
 //
 // Inputs are stored only for asynchronous executions, which need them to
 // run later; synchronous executions keep no input. Outputs are stored (up
 // to MaxStoredOutput bytes) so idempotent replays and GET /executions can
-// return them. Hook wires everything into app.New.
+// return them.
 package engine
 
 import (
@@ -169,7 +159,7 @@ type callStats struct {
 // New returns an Engine.
 func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Registry == nil || cfg.Credentials == nil || cfg.Catalog == nil || cfg.Keyring == nil {
-		return nil, errors.New("exec: Store, Registry, Credentials, Catalog and Keyring are required")
+		return nil, errors.New("engine: Store, Registry, Credentials, Catalog and Keyring are required")
 	}
 	if cfg.Env == nil {
 		cfg.Env = func(string) string { return "" }
@@ -205,7 +195,7 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Metrics != nil {
 		for _, c := range []prometheus.Collector{e.execs, e.duration} {
 			if err := cfg.Metrics.Register(c); err != nil {
-				return nil, fmt.Errorf("exec: register metrics: %w", err)
+				return nil, fmt.Errorf("engine: register metrics: %w", err)
 			}
 		}
 	}
@@ -242,10 +232,10 @@ type Result struct {
 	NotStored bool
 }
 
-// waitLoaded waits, bounded by ctx and the execution timeout, while the
+// WaitLoaded waits, bounded by ctx and the execution timeout, while the
 // plugin serving provider is still loading at start; a request giving up
 // meanwhile gets a 503.
-func (e *Engine) waitLoaded(ctx context.Context, provider string) error {
+func (e *Engine) WaitLoaded(ctx context.Context, provider string) error {
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	if err := e.cfg.Registry.Wait(ctx, provider); err != nil {
@@ -377,9 +367,37 @@ func requestHash(c *call) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Execute runs (or replays, or enqueues) one execution.
+// Call is one execution request, as the API layer received it.
+type Call struct {
+	TenantID, UserID string
+	Provider, Action string
+	// Input is the action's input, a JSON object ({} when empty).
+	Input json.RawMessage
+	// Config is a pieces call's per-call connection config.
+	Config map[string]string
+	// Pieces marks the pieces route: prefer the piece, then the native
+	// plugin, then the generic action.
+	Pieces         bool
+	IdempotencyKey string
+	// Async queues the execution and answers 202 at once.
+	Async bool
+}
+
+// Execute runs (or replays, or enqueues) one execution. A refusal before
+// anything ran is an *Error (with its status) or a store error; once the
+// execution ran, its failure is in the Result (Code, Message, Status).
+func (e *Engine) Execute(ctx context.Context, c Call) (Result, error) {
+	res, err := e.execute(ctx, &call{tenant: c.TenantID, user: c.UserID, provider: c.Provider, action: c.Action,
+		input: c.Input, config: c.Config, pieces: c.Pieces, idempotencyKey: c.IdempotencyKey, async: c.Async})
+	if err != nil {
+		return Result{}, err
+	}
+	return *res, nil
+}
+
+// execute runs (or replays, or enqueues) one execution.
 func (e *Engine) execute(ctx context.Context, c *call) (*Result, error) {
-	if err := e.waitLoaded(ctx, c.provider); err != nil {
+	if err := e.WaitLoaded(ctx, c.provider); err != nil {
 		return nil, err
 	}
 	impl, action, err := e.resolve(c)
@@ -631,8 +649,9 @@ var statusOfCode = map[string]int{
 	CodeNotRun:                       http.StatusServiceUnavailable,
 }
 
-// statusOf returns code's status; an unlisted code is a 500.
-func statusOf(code string) int {
+// StatusOf returns the HTTP status of an execution error code, for a live
+// answer and for the replay of its record alike; an unlisted code is a 500.
+func StatusOf(code string) int {
 	if st, ok := statusOfCode[code]; ok {
 		return st
 	}
@@ -646,7 +665,7 @@ func resultOf(x *store.Execution) *Result {
 		_ = json.Unmarshal(x.Output, &env)
 	}
 	res.Output, res.Diagnostics = env.Output, env.Diagnostics
-	res.Status = statusOf(x.ErrorCode)
+	res.Status = StatusOf(x.ErrorCode)
 	return res
 }
 
@@ -773,9 +792,9 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	case errors.As(err, &ce):
 		// The table's status, so that a replay of the record answers the
 		// same.
-		res.Status, res.Code, res.Message = statusOf(ce.Code), ce.Code, ce.Message()
+		res.Status, res.Code, res.Message = StatusOf(ce.Code), ce.Code, ce.Message()
 	case errors.As(err, &tl):
-		res.Status, res.Code, res.Message = statusOf(tl.Code), tl.Code, tl.Error()
+		res.Status, res.Code, res.Message = StatusOf(tl.Code), tl.Code, tl.Error()
 	case errors.Is(err, errInvalidResult):
 		res.Status, res.Code, res.Message = http.StatusBadGateway, CodePluginFailed, err.Error()
 	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
@@ -792,12 +811,12 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	case errors.As(err, &rl):
 		res.Status, res.Code, res.Message = http.StatusTooManyRequests, CodeRateLimited, rl.Error()
 	case errors.Is(err, context.Canceled):
-		res.Status, res.Code, res.Message = statusOf(CodeCanceled), CodeCanceled, "the request was canceled"
+		res.Status, res.Code, res.Message = StatusOf(CodeCanceled), CodeCanceled, "the request was canceled"
 	case store.Unavailable(err):
 		// The driver's text names the database, role and address: it
 		// goes to the log, not to the tenant.
 		e.log.Error("execution failed: database unavailable", "execution_id", res.ExecutionID, "err", err.Error())
-		res.Status, res.Code = statusOf(CodeDatabaseUnavailable), CodeDatabaseUnavailable
+		res.Status, res.Code = StatusOf(CodeDatabaseUnavailable), CodeDatabaseUnavailable
 		res.Message = "the database is unavailable; retry shortly"
 	default:
 		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", err.Error())

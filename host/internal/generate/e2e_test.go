@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	atomexec "github.com/atomhq/atom/host/internal/engine"
+	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/generate"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
@@ -132,7 +132,7 @@ func TestGeneratedIntegrationEndToEnd(t *testing.T) {
 	testbin.Install(t, bin, h.Plugins, "atom-provider-acme-widgets", 0o755)
 	hosttest.WaitFor(t, 30*time.Second, "the acme-widgets plugin to be registered", func() bool {
 		var list struct {
-			Plugins []atomexec.PluginJSON `json:"plugins"`
+			Plugins []api.PluginJSON `json:"plugins"`
 		}
 		h.Must(h.Call("GET", "/api/v1/admin/plugins", h.AdminKey, nil, nil), 200, &list)
 		for _, p := range list.Plugins {

@@ -28,7 +28,7 @@ import (
 	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
-	atomexec "github.com/atomhq/atom/host/internal/engine"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/store/storetest"
@@ -82,7 +82,7 @@ type Options struct {
 	Wasm func(*wasm.Config)
 	// StoreQuota bounds each tenant's plugin store per provider (the
 	// engine's defaults when zero).
-	StoreQuota atomexec.StoreQuota
+	StoreQuota engine.StoreQuota
 	// Timeout bounds one action's execution; 20s when zero.
 	Timeout time.Duration
 	// BodyLimit is the request body limit; 1 MiB when zero.
@@ -93,7 +93,7 @@ type Options struct {
 	Quiet bool
 	// NoPrivate drops the loopback allowance (ATOM_ALLOW_PRIVATE_HOSTS).
 	NoPrivate bool
-	// Hooks run after the execution engine's hook.
+	// Hooks run after the execution engine is built (the web UI).
 	Hooks []Hook
 	// Tenant, when set, is the name of a tenant created at start, with an
 	// API key: Host.Tenant.
@@ -112,7 +112,7 @@ type Host struct {
 	// App is the host itself.
 	App *app.Host
 	// Parts are the execution engine's parts (runtimes, registry).
-	Parts *atomexec.Parts
+	Parts *app.Parts
 	// URL is the host's base URL, e.g. http://127.0.0.1:41234.
 	URL string
 	// AdminKey is the host's admin key.
@@ -212,7 +212,7 @@ func Start(t testing.TB, o Options) *Host {
 	if timeout == 0 {
 		timeout = 20 * time.Second
 	}
-	hook := atomexec.Hook(atomexec.Options{
+	engineOpts := &app.EngineOptions{
 		Env:        env,
 		Timeout:    timeout,
 		StoreQuota: o.StoreQuota,
@@ -229,10 +229,10 @@ func Start(t testing.TB, o Options) *Host {
 				o.Wasm(c)
 			}
 		},
-		OnReady: func(p *atomexec.Parts) { hs.Parts = p },
-	})
+		OnReady: func(p *app.Parts) { hs.Parts = p },
+	}
 	ctx := context.Background()
-	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Hooks: append([]Hook{hook}, o.Hooks...)})
+	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts, Hooks: o.Hooks})
 	if err != nil {
 		t.Fatal(err)
 	}

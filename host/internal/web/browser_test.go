@@ -222,7 +222,7 @@ func search(t *testing.T, ctx context.Context, q string) []filterRecord {
 
 func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 	ctx := newBrowser(t)
-	h := startHost(t, hostOptions{extraHooks: execHooks})
+	h := startHost(t, hostOptions{engine: true})
 	demo, ok := h.Catalog.Current().Get("demo")
 	if !ok {
 		t.Fatal("the dev catalog has no demo entry")
@@ -538,7 +538,7 @@ func TestBrowserRedirectErrors(t *testing.T) {
 // reachable from the keyboard alone.
 func TestBrowserNarrowScreen(t *testing.T) {
 	ctx := newBrowser(t)
-	h := startHost(t, hostOptions{extraHooks: execHooks})
+	h := startHost(t, hostOptions{engine: true})
 	run(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
 	signInBrowser(t, ctx, h)
 	fits := `document.documentElement.scrollWidth <= document.documentElement.clientWidth`

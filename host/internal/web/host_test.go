@@ -33,8 +33,9 @@ type hostOptions struct {
 	baseScheme   string
 	// hooks replace Hook() when set.
 	hooks []func(ctx context.Context, h *app.Host, deps *api.Deps) error
-	// extraHooks run after the page's hook.
-	extraHooks []func(ctx context.Context, h *app.Host, deps *api.Deps) error
+	// engine installs the execution engine, so the page's "try an
+	// action" step runs.
+	engine bool
 }
 
 func startHost(t *testing.T, o hostOptions) *testHost {
@@ -72,12 +73,15 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 	if hooks == nil {
 		hooks = []func(ctx context.Context, h *app.Host, deps *api.Deps) error{Hook()}
 	}
-	hooks = append(hooks, o.extraHooks...)
+	var engine *app.EngineOptions
+	if o.engine {
+		engine = &app.EngineOptions{Env: func(string) string { return "" }}
+	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	h, err := app.New(ctx, cfg, app.Options{Hooks: hooks, Logger: logger, Env: func(string) string { return "" }})
+	h, err := app.New(ctx, cfg, app.Options{Engine: engine, Hooks: hooks, Logger: logger, Env: func(string) string { return "" }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package engine
+package app
 
 import (
 	"context"
@@ -11,9 +11,8 @@ import (
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/api"
-	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/connect"
-	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
@@ -22,9 +21,10 @@ import (
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 )
 
-// Options adjust the execution engine's wiring. The zero value serves
-// `atom serve`: everything comes from the host's Config.
-type Options struct {
+// EngineOptions adjust the execution engine's part of the host: the
+// outbound client, the runtimes, the registry and the engine. The zero
+// value serves `atom serve`: everything comes from the host's Config.
+type EngineOptions struct {
 	// Env reads {PROVIDER}_API_BASE_URL overrides; os.Getenv when nil.
 	Env func(string) string
 	// Timeout bounds one execution (default 60s).
@@ -40,7 +40,7 @@ type Options struct {
 	// StoreQuota bounds each tenant's plugin store per provider; its zero
 	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
 	// (defaults 1,000 keys and 16 MiB).
-	StoreQuota StoreQuota
+	StoreQuota engine.StoreQuota
 	// BackgroundPieces loads the pieces already in ATOM_PLUGIN_DIR in the
 	// background, so the host serves at once while Go-built modules
 	// compile (atom serve sets it; tests load synchronously).
@@ -55,10 +55,10 @@ type Options struct {
 	OnReady func(*Parts)
 }
 
-// Parts are the pieces Hook assembled.
+// Parts are the execution engine's parts newEngine assembled.
 type Parts struct {
-	Engine   *Engine
-	Admin    *Admin
+	Engine   *engine.Engine
+	Admin    *api.Admin
 	Registry *registry.Registry
 	Native   *native.Manager
 	Wasm     *wasm.Runtime
@@ -66,30 +66,12 @@ type Parts struct {
 	Outbound *outbound.Client
 }
 
-// Hook returns the app hook that adds the execution engine to a host: the
-// outbound client, the native plugin manager and the wasm loader on
-// ATOM_PLUGIN_DIR, the registry fed by both, the generic runtime over the
-// current catalog, the REST executor, the admin plugin API and the
-// asynchronous execution worker. Everything closes with the host.
-func Hook(opts Options) func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-		p, err := assemble(h, deps, opts)
-		if err != nil {
-			return err
-		}
-		deps.Exec = p.Engine
-		deps.Plugins = p.Admin
-		p.Engine.AddWorkers(h.Workers())
-		h.AddPeriodicJobs(p.Engine.PeriodicJobs()...)
-		h.OnJobs(func(c *jobs.Client) { p.Engine.SetJobs(c) })
-		if opts.OnReady != nil {
-			opts.OnReady(p)
-		}
-		return nil
-	}
-}
-
-func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
+// newEngine builds the execution engine's parts in order, after the
+// core of h: the outbound client of the runtimes, the generic runtime
+// over the current catalog, the registry, the engine, the admin plugin
+// API, the native plugin manager and the wasm loader on ATOM_PLUGIN_DIR,
+// both feeding the registry. Everything closes with the host.
+func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	cfg := h.Config
 	env := opts.Env
 	if env == nil {
@@ -122,7 +104,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 			return
 		}
 		if _, ok := cat().Get(id); !ok {
-			h.Log.Warn(descriptorWarning, "id", id, "want", id+".json")
+			h.Log.Warn(engine.DescriptorWarning, "id", id, "want", id+".json")
 		}
 	}
 
@@ -140,7 +122,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		}
 		*d = x
 	}
-	eng, err := New(Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
+	eng, err := engine.New(engine.Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
 		Logger: h.Log, Metrics: h.Registry, Timeout: timeout, Limits: limits,
 		StoreQuota:  storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes),
 		RecordRetry: recordRetry, ReconcileEvery: reconcile})
@@ -153,12 +135,6 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("plugin dir %s: %w", dir, err)
 	}
-	maxBytes := opts.MaxPluginBytes
-	if maxBytes <= 0 {
-		maxBytes = DefaultMaxPluginBytes
-	}
-	adm := &Admin{e: eng, dir: dir, verify: cfg.PluginVerify, uploadOff: cfg.PluginUploadOff, lockFile: filepath.Join(dir, "plugins.lock"), maxBytes: maxBytes}
-	p.Admin = adm
 
 	isoMode, err := native.ParseIsolationMode(cfg.PluginIsolation)
 	if err != nil {
@@ -185,18 +161,21 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}
+	lockFile := filepath.Join(dir, "plugins.lock")
 	if ncfg.LockFile != "" {
-		adm.lockFile = ncfg.LockFile
+		lockFile = ncfg.LockFile
 	}
+	adm := api.NewAdmin(api.AdminConfig{Dir: dir, LockFile: lockFile, Verify: cfg.PluginVerify, UploadOff: cfg.PluginUploadOff,
+		MaxBytes: opts.MaxPluginBytes, Stats: eng.Stats})
+	p.Admin = adm
 	ncfg.Background = opts.BackgroundPlugins
 	mgr, err := native.NewManager(ncfg)
 	if err != nil {
 		return nil, fmt.Errorf("native plugins: %w", err)
 	}
-	p.Native, adm.native = mgr, mgr
+	p.Native = mgr
 	h.AddCloser(func(context.Context) error { return mgr.Close() })
 	p.Registry.SetWait(mgr.Wait)
-	deps.PluginsLoading = mgr.Loading
 	cancel := mgr.Subscribe(func(ev native.Event) {
 		switch ev.Type {
 		case native.EventAdded, native.EventUpdated:
@@ -220,7 +199,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 		MaxOutputBytes: int(limits.MaxUpstreamBody), SharedPrivateHosts: shared, PrivateHosts: scoped,
 		Claim: func(id string) error { return p.Registry.Claimable(id, runtimes.KindPiece) }}
 	if cfg.PluginVerify {
-		wcfg.Verify = adm.verifyPiece
+		wcfg.Verify = adm.VerifyPiece
 	}
 	if opts.Wasm != nil {
 		opts.Wasm(&wcfg)
@@ -229,7 +208,7 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasm runtime: %w", err)
 	}
-	p.Wasm, adm.wasmRT = rt, rt
+	p.Wasm = rt
 	h.AddCloser(func(context.Context) error { return rt.Close() })
 	newLoader := wasm.NewLoader
 	if opts.BackgroundPieces {
@@ -245,8 +224,9 @@ func assemble(h *app.Host, deps *api.Deps, opts Options) (*Parts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wasm pieces: %w", err)
 	}
-	p.Loader, adm.loader = loader, loader
+	p.Loader = loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
+	adm.Attach(mgr, rt, loader)
 	return p, nil
 }
 
@@ -269,7 +249,7 @@ func splitPrivateHosts(list []string) (shared []string, scoped map[string][]stri
 }
 
 // storeQuota fills the zero fields of q from the host's configuration.
-func storeQuota(q StoreQuota, keys int, bytes int64) StoreQuota {
+func storeQuota(q engine.StoreQuota, keys int, bytes int64) engine.StoreQuota {
 	if q.MaxKeys <= 0 {
 		q.MaxKeys = keys
 	}

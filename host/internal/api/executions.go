@@ -1,4 +1,4 @@
-package engine
+package api
 
 import (
 	"bytes"
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,64 +13,37 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atomhq/atom/catalog"
-	"github.com/atomhq/atom/host/internal/api"
-	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/sdk/provider"
 )
 
-var (
-	_ api.Executor    = (*Engine)(nil)
-	_ api.ActionIndex = (*Engine)(nil)
-)
-
-// RunnableActions lists the actions that run for id on the integrations
-// route, with their input schemas (registry.Offer).
-func (e *Engine) RunnableActions(id string) []api.RunnableAction {
-	offered, _ := e.cfg.Registry.Offer(id, false)
-	out := make([]api.RunnableAction, 0, len(offered))
-	for _, o := range offered {
-		j := actionJSONOf(o.Action, o.Impl.Kind(), false)
-		out = append(out, api.RunnableAction{Name: j.Name, DisplayName: j.DisplayName, Description: j.Description,
-			Implementation: j.Implementation, InputSchema: o.Input})
-	}
-	return out
+// executionRoutes registers the execution routes on the tenant router
+// (/api): the handlers decode the request into an engine.Call, run it
+// and encode the engine.Result.
+func (s *Server) executionRoutes(r *Router) {
+	r.Get("/v1/integrations/:provider/actions", s.listActions)
+	r.Post("/v1/integrations/:provider/actions/:action", s.executeAction)
+	r.Get("/v1/executions", s.listExecutions)
+	r.Get("/v1/executions/:id", s.getExecution)
+	r.Get("/v1/pieces", s.listPieces)
+	r.Get("/v1/pieces/search", s.searchPieces)
+	r.Post("/v1/pieces/:pieceId/actions/:action", s.executePiece)
+	r.Post("/v1/connections/:provider/test", s.testConnection)
 }
-
-// Served returns the ids a native plugin or a piece serves, sorted.
-func (e *Engine) Served() []string {
-	ids := append(e.cfg.Registry.Natives(), e.cfg.Registry.Pieces()...)
-	sort.Strings(ids)
-	return slices.Compact(ids)
-}
-
-// Routes registers the execution routes on the tenant router (/api).
-func (e *Engine) Routes(r *api.Router) {
-	r.Get("/v1/integrations/:provider/actions", e.listActions)
-	r.Post("/v1/integrations/:provider/actions/:action", e.executeAction)
-	r.Get("/v1/executions", e.listExecutions)
-	r.Get("/v1/executions/:id", e.getExecution)
-	r.Get("/v1/pieces", e.listPieces)
-	r.Get("/v1/pieces/search", e.searchPieces)
-	r.Post("/v1/pieces/:pieceId/actions/:action", e.executePiece)
-	r.Post("/v1/connections/:provider/test", e.testConnection)
-}
-
-// HealthAction is the action a provider offers as its connection health
-// check (Stripe: read the balance; Slack: auth.test; GitHub: GET /user).
-const HealthAction = "test_connection"
 
 // testConnection runs the provider's health-check action with the
 // tenant's connection; it is recorded like any execution.
-func (e *Engine) testConnection(c *fiber.Ctx) error {
-	return e.serve(c, &call{provider: c.Params("provider"), action: HealthAction, input: json.RawMessage(`{}`)})
+func (s *Server) testConnection(c *fiber.Ctx) error {
+	return s.serveCall(c, engine.Call{Provider: c.Params("provider"), Action: engine.HealthAction, Input: json.RawMessage(`{}`)})
 }
 
-// toAPI converts engine errors to the API's error type.
+// toAPI converts an engine refusal to the API's error, keeping the input
+// field at fault; other errors go to handleError as they are.
 func toAPI(err error) error {
-	var ee *Error
+	var ee *engine.Error
 	if errors.As(err, &ee) {
-		return api.Fail(ee.Status, ee.Code, ee.Message)
+		return &Error{Status: ee.Status, Code: ee.Code, Message: ee.Message, Field: ee.Field}
 	}
 	return err
 }
@@ -88,8 +59,9 @@ type actionJSON struct {
 	Idempotent     bool            `json:"idempotent,omitempty"`
 }
 
-func actionJSONOf(a provider.Action, kind string, schemas bool) actionJSON {
-	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: kind, Idempotent: a.Idempotent}
+func actionJSONOf(o engine.Offered, schemas bool) actionJSON {
+	a := o.Action
+	j := actionJSON{Name: a.Name, DisplayName: a.DisplayName, Description: a.Description, Implementation: o.Implementation, Idempotent: a.Idempotent}
 	if j.DisplayName == "" {
 		j.DisplayName = a.Name
 	}
@@ -99,33 +71,21 @@ func actionJSONOf(a provider.Action, kind string, schemas bool) actionJSON {
 	return j
 }
 
-// offeredJSON lists the actions that run for id (registry.Offer).
-func (e *Engine) offeredJSON(id string, preferPiece, schemas bool) ([]actionJSON, bool) {
-	offered, ok := e.cfg.Registry.Offer(id, preferPiece)
+func actionsJSON(offered []engine.Offered, schemas bool) []actionJSON {
 	out := make([]actionJSON, 0, len(offered))
 	for _, o := range offered {
-		out = append(out, actionJSONOf(o.Action, o.Impl.Kind(), schemas))
+		out = append(out, actionJSONOf(o, schemas))
 	}
-	return out, ok
+	return out
 }
 
-func (e *Engine) listActions(c *fiber.Ctx) error {
-	id := c.Params("provider")
-	if err := e.waitLoaded(c.UserContext(), id); err != nil {
+func (s *Server) listActions(c *fiber.Ctx) error {
+	info, err := s.deps.Exec.Provider(c.UserContext(), c.Params("provider"))
+	if err != nil {
 		return toAPI(err)
 	}
-	impl, ok := e.cfg.Registry.Resolve(id)
-	if !ok {
-		return api.Fail(http.StatusNotFound, CodeUnknownProvider, "unknown provider \""+id+"\": it is not in the catalog (or not connectable) and no plugin serves it")
-	}
-	m := impl.Manifest()
-	name := m.Name
-	if d, ok := e.cfg.Catalog().Get(id); ok && name == "" {
-		name = d.Name
-	}
-	acts, _ := e.offeredJSON(id, false, true)
-	return c.JSON(fiber.Map{"provider": id, "name": name, "implementation": impl.Kind(), "version": m.Version,
-		"actions": acts})
+	return c.JSON(fiber.Map{"provider": info.ID, "name": info.Name, "implementation": info.Implementation, "version": info.Version,
+		"actions": actionsJSON(info.Actions, true)})
 }
 
 type executeBody struct {
@@ -137,49 +97,51 @@ type pieceBody struct {
 	Input  json.RawMessage   `json:"input"`
 }
 
-func (e *Engine) executeAction(c *fiber.Ctx) error {
+func (s *Server) executeAction(c *fiber.Ctx) error {
 	var body executeBody
 	if len(bytes.TrimSpace(c.Body())) > 0 {
-		if err := api.DecodeJSON(c, &body); err != nil {
+		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
 	}
-	return e.serve(c, &call{provider: c.Params("provider"), action: c.Params("action"), input: body.Input})
+	return s.serveCall(c, engine.Call{Provider: c.Params("provider"), Action: c.Params("action"), Input: body.Input})
 }
 
-func (e *Engine) executePiece(c *fiber.Ctx) error {
+func (s *Server) executePiece(c *fiber.Ctx) error {
 	var body pieceBody
 	if len(bytes.TrimSpace(c.Body())) > 0 {
-		if err := api.DecodeJSON(c, &body); err != nil {
+		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
 	}
-	return e.serve(c, &call{provider: c.Params("pieceId"), action: c.Params("action"), input: body.Input, config: body.Config, pieces: true})
+	return s.serveCall(c, engine.Call{Provider: c.Params("pieceId"), Action: c.Params("action"), Input: body.Input, Config: body.Config, Pieces: true})
 }
 
-func (e *Engine) serve(c *fiber.Ctx, cl *call) error {
-	p := api.PrincipalOf(c)
-	cl.tenant, cl.user = p.TenantID, p.UserID
-	cl.idempotencyKey = strings.TrimSpace(c.Get("Idempotency-Key"))
-	if err := api.CheckIdempotencyKey(cl.idempotencyKey); err != nil {
+// serveCall completes cl with the caller, the Idempotency-Key and
+// ?async, runs it and writes the result.
+func (s *Server) serveCall(c *fiber.Ctx, cl engine.Call) error {
+	p := principalOf(c)
+	cl.TenantID, cl.UserID = p.TenantID, p.UserID
+	cl.IdempotencyKey = strings.TrimSpace(c.Get("Idempotency-Key"))
+	if err := CheckIdempotencyKey(cl.IdempotencyKey); err != nil {
 		return err
 	}
 	switch c.Query("async") {
 	case "", "false", "0":
 	case "true", "1":
-		cl.async = true
+		cl.Async = true
 	default:
-		return api.Fail(http.StatusBadRequest, "bad_request", "async must be true or false")
+		return apiErr(http.StatusBadRequest, "bad_request", "async must be true or false")
 	}
-	res, err := e.execute(c.UserContext(), cl)
+	res, err := s.deps.Exec.Execute(c.UserContext(), cl)
 	if err != nil {
-		var ee *Error
+		var ee *engine.Error
 		if errors.As(err, &ee) && ee.RetryAfter > 0 {
 			c.Set("Retry-After", strconv.Itoa(ee.RetryAfter))
 		}
 		return toAPI(err)
 	}
-	return e.respond(c, res)
+	return respondExecution(c, &res)
 }
 
 // HeaderRecordStored is "false" on the answer of an execution whose
@@ -190,8 +152,8 @@ const HeaderRecordStored = "Atom-Record-Stored"
 // the output itself rather than copied into one response buffer.
 const streamOutput = 64 << 10
 
-// respond writes an execution result.
-func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
+// respondExecution writes an execution result.
+func respondExecution(c *fiber.Ctx, res *engine.Result) error {
 	if res.Replayed {
 		c.Set("Idempotent-Replayed", "true")
 	}
@@ -225,7 +187,7 @@ func (e *Engine) respond(c *fiber.Ctx, res *Result) error {
 			len(head)+len(out)+len(tail))
 		return nil
 	}
-	if res.Code == CodeRateLimited {
+	if res.Code == engine.CodeRateLimited {
 		c.Set("Retry-After", "1")
 	}
 	rid, _ := c.Locals("requestid").(string)
@@ -280,62 +242,37 @@ func toJSON(x *store.Execution, full bool) executionJSON {
 	if x.ErrorCode != "" {
 		j.Error = &errorJSON{Code: x.ErrorCode, Message: x.Error}
 	}
-	if x.ErrorCode == CodeOutcomeUnknown || x.ErrorCode == CodeNotRun {
+	if x.ErrorCode == engine.CodeOutcomeUnknown || x.ErrorCode == engine.CodeNotRun {
 		// Why the reconciler settled it, and whether the provider may
 		// have received the call.
 		j.Reason = x.Error
 	}
-	if full && len(x.Output) > 0 {
-		var env envelope
-		if json.Unmarshal(x.Output, &env) == nil {
-			j.Output, j.Diagnostics, j.Truncated = env.Output, env.Diagnostics, env.Truncated
-		}
+	if full {
+		j.Output, j.Diagnostics, j.Truncated = engine.StoredOutput(x)
 	}
 	return j
 }
 
-func (e *Engine) listExecutions(c *fiber.Ctx) error {
-	p := api.PrincipalOf(c)
-	ctx := c.UserContext()
+func (s *Server) listExecutions(c *fiber.Ctx) error {
+	p := principalOf(c)
 	f := store.ExecutionFilter{Provider: c.Query("provider"), Status: c.Query("status")}
 	switch f.Status {
 	case "", store.ExecPending, store.ExecRunning, store.ExecSucceeded, store.ExecFailed, store.ExecUnknown:
 	default:
-		return api.Fail(http.StatusBadRequest, "bad_request", "status must be one of pending, running, succeeded, failed, unknown")
+		return apiErr(http.StatusBadRequest, "bad_request", "status must be one of pending, running, succeeded, failed, unknown")
 	}
 	f.Limit = 50
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 500 {
-			return api.Fail(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 500")
+			return apiErr(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to 500")
 		}
 		f.Limit = n
 	}
-	before := c.Query("before")
-	var list []store.Execution
-	err := e.cfg.Store.InTenant(ctx, p.TenantID, func(tx store.Tx) error {
-		if before != "" {
-			if t, err := time.Parse(time.RFC3339Nano, before); err == nil {
-				f.Before = t
-			} else {
-				x, err := tx.GetExecution(ctx, before)
-				if errors.Is(err, store.ErrNotFound) {
-					return api.Fail(http.StatusBadRequest, "bad_request", "before must be an RFC 3339 time or an execution id of this tenant")
-				}
-				if err != nil {
-					return err
-				}
-				f.Before = x.CreatedAt
-			}
-		}
-		var err error
-		if hl, ok := tx.(store.HeadLister); ok {
-			list, err = hl.ListExecutionHeads(ctx, f) // the listing shows no inputs or outputs
-		} else {
-			list, err = tx.ListExecutions(ctx, f)
-		}
-		return err
-	})
+	list, err := s.deps.Exec.ListExecutions(c.UserContext(), p.TenantID, f, c.Query("before"))
+	if errors.Is(err, engine.ErrBadBefore) {
+		return apiErr(http.StatusBadRequest, "bad_request", err.Error())
+	}
 	if err != nil {
 		return err
 	}
@@ -350,22 +287,17 @@ func (e *Engine) listExecutions(c *fiber.Ctx) error {
 	return c.JSON(body)
 }
 
-func (e *Engine) getExecution(c *fiber.Ctx) error {
-	p := api.PrincipalOf(c)
+func (s *Server) getExecution(c *fiber.Ctx) error {
+	p := principalOf(c)
 	id := c.Params("id")
-	var x *store.Execution
-	err := e.cfg.Store.InTenant(c.UserContext(), p.TenantID, func(tx store.Tx) error {
-		var err error
-		x, err = tx.GetExecution(c.UserContext(), id)
-		return err
-	})
+	x, err := s.deps.Exec.GetExecution(c.UserContext(), p.TenantID, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.Fail(http.StatusNotFound, "not_found", "no execution "+id)
+		return apiErr(http.StatusNotFound, "not_found", "no execution "+id)
 	}
 	if err != nil {
 		return err
 	}
-	// The stored output (up to MaxStoredOutput) is not HTML-escaped again.
+	// The stored output (up to engine.MaxStoredOutput) is not HTML-escaped again.
 	b, err := marshalNoEscape(toJSON(x, true))
 	if err != nil {
 		return err
@@ -392,22 +324,18 @@ type pieceJSON struct {
 // the pieces route (registry.Offer: the piece's, the native plugin's,
 // custom_api_call when it is connectable) and, apart, the upstream action
 // names kept for reference.
-func (e *Engine) pieceOf(d *catalog.Descriptor) pieceJSON {
+func (s *Server) pieceOf(d *catalog.Descriptor) pieceJSON {
 	j := pieceJSON{ID: d.ID, Name: d.Name, Categories: d.Categories, AuthKind: d.Auth.Kind, Connectable: d.Connectable}
-	for _, kind := range []string{runtimes.KindPiece, runtimes.KindNative, runtimes.KindGeneric} {
-		if impl, ok := e.cfg.Registry.Get(d.ID, kind); ok {
-			j.Implementation, j.Version = kind, impl.Manifest().Version
-			break
-		}
-	}
-	j.Actions, _ = e.offeredJSON(d.ID, true, true)
-	j.ReferenceActions = referenceActions(d, j.Actions)
+	j.Implementation, j.Version, _ = s.deps.Exec.PieceImplementation(d.ID)
+	offered, _ := s.deps.Exec.Offer(d.ID, true)
+	j.Actions = actionsJSON(offered, true)
+	j.ReferenceActions = pieceReferenceActions(d, j.Actions)
 	return j
 }
 
-// referenceActions returns d's upstream action names that are not among
-// runnable.
-func referenceActions(d *catalog.Descriptor, runnable []actionJSON) []string {
+// pieceReferenceActions returns d's upstream action names that are not
+// among runnable.
+func pieceReferenceActions(d *catalog.Descriptor, runnable []actionJSON) []string {
 	have := make(map[string]bool, len(runnable))
 	for _, a := range runnable {
 		have[a.Name] = true
@@ -421,25 +349,25 @@ func referenceActions(d *catalog.Descriptor, runnable []actionJSON) []string {
 	return out
 }
 
-func (e *Engine) pieceQuery(c *fiber.Ctx, q catalog.Query) error {
+func (s *Server) pieceQuery(c *fiber.Ctx, q catalog.Query) error {
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > catalog.MaxLimit {
-			return api.Fail(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to "+strconv.Itoa(catalog.MaxLimit))
+			return apiErr(http.StatusBadRequest, "bad_request", "limit must be a number from 1 to "+strconv.Itoa(catalog.MaxLimit))
 		}
 		q.Limit = n
 	}
 	q.Cursor = c.Query("cursor")
-	page, err := e.cfg.Catalog().Find(q)
+	page, err := s.deps.Catalog().Find(q)
 	if errors.Is(err, catalog.ErrBadCursor) {
-		return api.Fail(http.StatusBadRequest, "bad_request", "cursor is not one this API returned")
+		return apiErr(http.StatusBadRequest, "bad_request", "cursor is not one this API returned")
 	}
 	if err != nil {
 		return err
 	}
 	out := make([]pieceJSON, 0, len(page.Items))
 	for _, d := range page.Items {
-		out = append(out, e.pieceOf(d))
+		out = append(out, s.pieceOf(d))
 	}
 	body := fiber.Map{"pieces": out, "total": page.Total}
 	if page.NextCursor != "" {
@@ -448,7 +376,7 @@ func (e *Engine) pieceQuery(c *fiber.Ctx, q catalog.Query) error {
 	return c.JSON(body)
 }
 
-func (e *Engine) listPieces(c *fiber.Ctx) error {
+func (s *Server) listPieces(c *fiber.Ctx) error {
 	cat := c.Query("category")
 	if cat != "" {
 		if _, ok := catalog.LookupCategory(cat); !ok {
@@ -456,16 +384,28 @@ func (e *Engine) listPieces(c *fiber.Ctx) error {
 			for _, k := range catalog.AllCategories() {
 				names = append(names, k.ID)
 			}
-			return api.Fail(http.StatusBadRequest, "unknown_category", "unknown category \""+cat+"\"; categories: "+strings.Join(names, ", "))
+			return apiErr(http.StatusBadRequest, "unknown_category", "unknown category \""+cat+"\"; categories: "+strings.Join(names, ", "))
 		}
 	}
-	return e.pieceQuery(c, catalog.Query{Category: cat})
+	return s.pieceQuery(c, catalog.Query{Category: cat})
 }
 
-func (e *Engine) searchPieces(c *fiber.Ctx) error {
+func (s *Server) searchPieces(c *fiber.Ctx) error {
 	q := strings.TrimSpace(c.Query("q"))
 	if q == "" {
-		return api.Fail(http.StatusBadRequest, "bad_request", "q is required: the text to search for")
+		return apiErr(http.StatusBadRequest, "bad_request", "q is required: the text to search for")
 	}
-	return e.pieceQuery(c, catalog.Query{Q: q, Category: c.Query("category")})
+	return s.pieceQuery(c, catalog.Query{Q: q, Category: c.Query("category")})
+}
+
+// marshalNoEscape encodes v without HTML-escaping, so stored outputs are
+// written as they are.
+func marshalNoEscape(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
 }

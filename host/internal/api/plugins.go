@@ -1,4 +1,4 @@
-package engine
+package api
 
 import (
 	"bytes"
@@ -17,7 +17,6 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
-	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
@@ -31,9 +30,9 @@ var wasmMagic = []byte{0x00, 'a', 's', 'm'}
 var pluginIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // Admin serves the admin plugin API over the native manager and the wasm
-// loader. It implements api.PluginAdmin.
+// loader. It implements PluginAdmin.
 type Admin struct {
-	e      *Engine
+	stats  func(kind, id string) (calls int64, lastErr string)
 	native *native.Manager
 	wasmRT *wasm.Runtime
 	loader *wasm.Loader
@@ -47,12 +46,12 @@ type Admin struct {
 	pending   sync.Map   // checksums of uploads being checked
 }
 
-var _ api.PluginAdmin = (*Admin)(nil)
+var _ PluginAdmin = (*Admin)(nil)
 
 // AdminRoutes registers GET /admin/plugins and PUT /admin/plugins/:id on
 // the admin router (/api/v1); the upload takes bodies up to
 // ATOM_PLUGIN_UPLOAD_LIMIT.
-func (a *Admin) AdminRoutes(r *api.Router) {
+func (a *Admin) AdminRoutes(r *Router) {
 	r.Get("/admin/plugins", a.list)
 	r.Uploads().Put("/admin/plugins/:id", a.put)
 }
@@ -124,7 +123,7 @@ func (a *Admin) Plugins() []PluginJSON {
 			} else {
 				j.State = "unloaded"
 			}
-			j.Calls, j.LastError = a.e.statsOf(runtimes.KindPiece, id)
+			j.Calls, j.LastError = a.stats(runtimes.KindPiece, id)
 			out = append(out, j)
 		}
 		// Piece files that did not load: why, under the id their name binds.
@@ -162,18 +161,18 @@ func (a *Admin) put(c *fiber.Ctx) error {
 	off := a.uploadOff
 	a.mu.Unlock()
 	if off {
-		return api.Fail(http.StatusForbidden, "plugin_upload_disabled", "plugin uploads are switched off on this host (ATOM_PLUGIN_UPLOAD=off): deploy the file to ATOM_PLUGIN_DIR, with its line in plugins.lock when verification is on")
+		return Fail(http.StatusForbidden, "plugin_upload_disabled", "plugin uploads are switched off on this host (ATOM_PLUGIN_UPLOAD=off): deploy the file to ATOM_PLUGIN_DIR, with its line in plugins.lock when verification is on")
 	}
 	id := c.Params("id")
 	if !pluginIDRe.MatchString(id) {
-		return api.Fail(http.StatusBadRequest, "invalid_plugin_id", "plugin ids are 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit")
+		return Fail(http.StatusBadRequest, "invalid_plugin_id", "plugin ids are 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit")
 	}
 	body := c.Body()
 	if len(body) == 0 {
-		return api.Fail(http.StatusBadRequest, "empty_body", "send the plugin binary or .wasm module as the request body")
+		return Fail(http.StatusBadRequest, "empty_body", "send the plugin binary or .wasm module as the request body")
 	}
 	if int64(len(body)) > a.maxBytes {
-		return api.Fail(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("plugins are limited to %d bytes", a.maxBytes))
+		return Fail(http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("plugins are limited to %d bytes", a.maxBytes))
 	}
 	data := bytes.Clone(body)
 	sum := sha256.Sum256(data)
@@ -181,18 +180,18 @@ func (a *Admin) put(c *fiber.Ctx) error {
 		return a.putPiece(c, id, data, hex.EncodeToString(sum[:]))
 	}
 	if a.native == nil {
-		return api.Fail(http.StatusServiceUnavailable, "native_disabled", "native plugins are not enabled on this host")
+		return Fail(http.StatusServiceUnavailable, "native_disabled", "native plugins are not enabled on this host")
 	}
 	// Install runs nothing before the checksum is checked against the
 	// lock file (verification on) and writes nothing to the plugin dir
 	// before the binary started and declared id.
 	if err := a.native.Install(id, bytes.NewReader(data)); err != nil {
 		if errors.Is(err, native.ErrNotPinned) {
-			return api.Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
+			return Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
 				"verification is on and plugins.lock does not pin this binary: add the line %q to plugins.lock, then upload again (%v)",
 				hex.EncodeToString(sum[:])+"  "+native.FilePrefix+id, err))
 		}
-		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was not installed: "+err.Error())
+		return Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was not installed: "+err.Error())
 	}
 	for _, p := range a.Plugins() {
 		if p.ID == id && p.Kind == runtimes.KindNative {
@@ -204,7 +203,7 @@ func (a *Admin) put(c *fiber.Ctx) error {
 
 func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error {
 	if a.wasmRT == nil || a.loader == nil {
-		return api.Fail(http.StatusServiceUnavailable, "pieces_disabled", "wasm pieces are not enabled on this host")
+		return Fail(http.StatusServiceUnavailable, "pieces_disabled", "wasm pieces are not enabled on this host")
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -215,7 +214,7 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 			return fmt.Errorf("read lock file: %w", err)
 		}
 		if lock[id+".wasm"] != sum {
-			return api.Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
+			return Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
 				"verification is on and plugins.lock does not pin this module: add the line %q to plugins.lock, then upload again", sum+"  "+id+".wasm"))
 		}
 	}
@@ -225,12 +224,12 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 	p, err := a.wasmRT.LoadBytes(id+".wasm", data)
 	a.pending.Delete(sum)
 	if err != nil {
-		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", "the module is not a valid piece: "+err.Error())
+		return Fail(http.StatusUnprocessableEntity, "plugin_refused", "the module is not a valid piece: "+err.Error())
 	}
 	got := p.Spec().ID
 	p.Close()
 	if got != id {
-		return api.Fail(http.StatusUnprocessableEntity, "plugin_refused", fmt.Sprintf("the module declares piece id %q, not %q", got, id))
+		return Fail(http.StatusUnprocessableEntity, "plugin_refused", fmt.Sprintf("the module declares piece id %q, not %q", got, id))
 	}
 	if err := writeAtomic(a.dir, id+".wasm", data, 0o644); err != nil {
 		return fmt.Errorf("write piece %s: %w", id, err)
@@ -245,7 +244,7 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return api.Fail(http.StatusAccepted, "pending", "the piece was written and is still loading")
+	return Fail(http.StatusAccepted, "pending", "the piece was written and is still loading")
 }
 
 // verifyPiece is the wasm runtime's verifier when verification is on: a
