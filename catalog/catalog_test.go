@@ -12,6 +12,7 @@ import (
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/catalog/internal/importer"
+	"github.com/atomhq/atom/catalog/overlay"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/golden")
@@ -331,7 +332,7 @@ func TestGoldenQuirks(t *testing.T) {
 			}
 			golden := *d // descriptors are shared: copy before trimming
 			golden.Actions = nil
-			b, err := importer.Marshal(&golden)
+			b, err := overlay.Marshal(&golden)
 			if err != nil {
 				t.Fatal(err)
 			}

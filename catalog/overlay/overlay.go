@@ -1,11 +1,17 @@
-// Package overlay edits the catalog's committed files in a repository
-// checkout the way the catalog's own commands do: Add puts a new
+// Package overlay owns the catalog's committed files in a repository
+// checkout: the format of overrides.json (Overrides), how a descriptor is
+// completed and rendered as catalog/data/<id>.json (Finish, Marshal), and
+// implementations.json (Shipped, SyncImplementations). Add puts a new
 // integration in overrides.json's "add" list and writes its
 // data/<id>.json exactly as `go run ./catalog/cmd/import` would, and
 // SyncImplementations rewrites implementations.json from the plugins that
 // ship, as `go run ./catalog/cmd/syncimpl` does. `atom generate
 // integration` uses both, so a generated provider leaves the catalog as
 // if those commands had been run.
+//
+// The runtime catalog package only loads and checks descriptors; the
+// bulk import of the provider data (catalog/internal/importer) builds on
+// this package and is not linked into the atom binary.
 package overlay
 
 import (
@@ -17,7 +23,6 @@ import (
 	"path/filepath"
 
 	"github.com/atomhq/atom/catalog"
-	"github.com/atomhq/atom/catalog/internal/importer"
 )
 
 // Paths of the catalog files below a repository root.
@@ -58,7 +63,7 @@ func Lookup(root, id string) (*catalog.Descriptor, bool, error) {
 // appended reports which happened. An id of the imported data is
 // ErrImported. Nothing is written when entry does not import.
 func Add(root string, entry []byte) (d *catalog.Descriptor, appended bool, err error) {
-	d, err = importer.Added("new entry", entry)
+	d, err = Added("new entry", entry)
 	if err != nil {
 		return nil, false, err
 	}
@@ -70,7 +75,7 @@ func Add(root string, entry []byte) (d *catalog.Descriptor, appended bool, err e
 	if err != nil {
 		return nil, false, err
 	}
-	var ov importer.Overrides
+	var ov Overrides
 	if err := json.Unmarshal(src, &ov); err != nil {
 		return nil, false, fmt.Errorf("%s: %w", OverridesFile, err)
 	}
@@ -92,7 +97,7 @@ func Add(root string, entry []byte) (d *catalog.Descriptor, appended bool, err e
 	}
 	out := src
 	if listed >= 0 {
-		if d, err = importer.Added(fmt.Sprintf("%s add[%d]", OverridesFile, listed), ov.Add[listed]); err != nil {
+		if d, err = Added(fmt.Sprintf("%s add[%d]", OverridesFile, listed), ov.Add[listed]); err != nil {
 			return nil, false, err
 		}
 	} else {
@@ -100,7 +105,7 @@ func Add(root string, entry []byte) (d *catalog.Descriptor, appended bool, err e
 			return nil, false, err
 		}
 	}
-	data, err := importer.Marshal(d)
+	data, err := Marshal(d)
 	if err != nil {
 		return nil, false, err
 	}
@@ -187,7 +192,7 @@ func splice(src, entry []byte) ([]byte, bool) {
 // addedLast reports whether out decodes as overrides with n+1 "add"
 // entries, the last equal to entry.
 func addedLast(out, entry []byte, n int) bool {
-	var ov importer.Overrides
+	var ov Overrides
 	dec := json.NewDecoder(bytes.NewReader(out))
 	dec.DisallowUnknownFields()
 	if dec.Decode(&ov) != nil || len(ov.Add) != n+1 {
@@ -201,11 +206,11 @@ func addedLast(out, entry []byte, n int) bool {
 // the native plugins and pieces under root/plugins and reports whether
 // the file changed.
 func SyncImplementations(root string) (bool, error) {
-	impl, err := catalog.ShippedImplementations(root)
+	impl, err := Shipped(root)
 	if err != nil {
 		return false, err
 	}
-	b, err := catalog.MarshalImplementations(impl)
+	b, err := MarshalImplementations(impl)
 	if err != nil {
 		return false, err
 	}

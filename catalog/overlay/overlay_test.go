@@ -58,7 +58,7 @@ func TestAdd(t *testing.T) {
 	}
 
 	// The data file is what the importer writes for the new list.
-	var ov importer.Overrides
+	var ov overlay.Overrides
 	if err := json.Unmarshal(after, &ov); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +71,7 @@ func TestAdd(t *testing.T) {
 	var want []byte
 	for _, d := range res.Descriptors {
 		if d.ID == "acme-widgets" {
-			want, _ = importer.Marshal(d)
+			want, _ = overlay.Marshal(d)
 		}
 	}
 	got, err := os.ReadFile(filepath.Join(root, overlay.DataDir, "acme-widgets.json"))
@@ -126,7 +126,7 @@ func TestAddWithoutOverridesFile(t *testing.T) {
 		t.Fatalf("add: %v %v", appended, err)
 	}
 	b, _ := os.ReadFile(filepath.Join(root, overlay.OverridesFile))
-	var ov importer.Overrides
+	var ov overlay.Overrides
 	if err := json.Unmarshal(b, &ov); err != nil || len(ov.Add) != 1 {
 		t.Fatalf("overrides %s: %v", b, err)
 	}

@@ -10,16 +10,16 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/catalog/overlay"
 )
 
 func main() {
-	impl, err := catalog.ShippedImplementations(".")
+	impl, err := overlay.Shipped(".")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syncimpl:", err)
 		os.Exit(1)
 	}
-	b, err := catalog.MarshalImplementations(impl)
+	b, err := overlay.MarshalImplementations(impl)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "syncimpl:", err)
 		os.Exit(1)

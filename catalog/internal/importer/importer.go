@@ -1,8 +1,12 @@
 // Package importer turns the merged provider data file
 // (shared/data/providers.json) into catalog descriptors. It keeps facts
-// only, normalises templates, applies the catalog's overrides file and
-// decides which entries are connectable. Its output is deterministic:
-// importing the same input twice writes identical bytes.
+// only, normalises templates and applies the catalog's overrides file;
+// overlay.Finish completes each descriptor and decides which entries are
+// connectable. Its output is deterministic: importing the same input
+// twice writes identical bytes.
+//
+// It is repository tooling, run by `go generate ./catalog` (make
+// catalog); the atom binary does not link it.
 package importer
 
 import (
@@ -10,16 +14,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/catalog/overlay"
 )
 
 // rawEntry is one record of providers.json (only the fields used).
@@ -76,36 +79,6 @@ type rawAPI struct {
 	Headers map[string]string `json:"headers"`
 }
 
-// Overrides is the committed overlay (catalog/overrides.json) applied by
-// the importer: facts the source data lacks, never hand edits of output.
-type Overrides struct {
-	// Entries patch imported entries by id.
-	Entries map[string]EntryOverride `json:"entries"`
-	// Add lists whole descriptors for integrations missing from the data.
-	Add []json.RawMessage `json:"add"`
-}
-
-// EntryOverride patches one imported entry.
-type EntryOverride struct {
-	// Why documents the override; it is not copied into the output.
-	Why string `json:"why"`
-	// AddCategories are categories added to the entry.
-	AddCategories []string `json:"add_categories,omitempty"`
-	// RenameConnectionParams renames connection parameters everywhere
-	// they appear (Shopify's "subdomain" is the "shop" of its docs).
-	RenameConnectionParams map[string]string `json:"rename_connection_params,omitempty"`
-	// Auth and API are merged field by field into the entry's primary
-	// auth and API (JSON keys as in the descriptor).
-	Auth map[string]any `json:"auth,omitempty"`
-	API  map[string]any `json:"api,omitempty"`
-	// AddAuthAlternatives are ways to connect appended to the entry's
-	// alternatives (a personal access token the data does not list, say).
-	AddAuthAlternatives []json.RawMessage `json:"add_auth_alternatives,omitempty"`
-	// DropAuthKinds removes the alternatives of these kinds, for ways the
-	// data lists that Atom cannot serve (the primary way stays).
-	DropAuthKinds []string `json:"drop_auth_kinds,omitempty"`
-}
-
 // Result is the outcome of an import.
 type Result struct {
 	Descriptors    []*catalog.Descriptor
@@ -120,7 +93,7 @@ func Import(providers, overrides []byte) (*Result, error) {
 	if err := json.Unmarshal(providers, &raws); err != nil {
 		return nil, fmt.Errorf("parse providers: %w", err)
 	}
-	var ov Overrides
+	var ov overlay.Overrides
 	if len(overrides) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(overrides))
 		dec.DisallowUnknownFields()
@@ -144,7 +117,7 @@ func Import(providers, overrides []byte) (*Result, error) {
 				return nil, fmt.Errorf("override %s: %w", r.ID, err)
 			}
 		}
-		finish(d, reason)
+		overlay.Finish(d, reason)
 		if err := catalog.Validate(d); err != nil {
 			return nil, fmt.Errorf("entry %s: %w", r.ID, err)
 		}
@@ -156,7 +129,7 @@ func Import(providers, overrides []byte) (*Result, error) {
 		}
 	}
 	for i, raw := range ov.Add {
-		d, err := catalog.DecodeDescriptor(fmt.Sprintf("overrides.json add[%d]", i), raw)
+		d, err := overlay.Added(fmt.Sprintf("overrides.json add[%d]", i), raw)
 		if err != nil {
 			return nil, err
 		}
@@ -164,12 +137,6 @@ func Import(providers, overrides []byte) (*Result, error) {
 			return nil, fmt.Errorf("overrides add %s: id already in the data", d.ID)
 		}
 		seen[d.ID] = true
-		d.Source = "atom"
-		d.Connectable, d.NotConnectableReason, d.Implementations = false, "", nil
-		finish(d, "")
-		if err := catalog.Validate(d); err != nil {
-			return nil, fmt.Errorf("overrides add %s: %w", d.ID, err)
-		}
 		res.Descriptors = append(res.Descriptors, d)
 	}
 	sort.Slice(res.Descriptors, func(i, j int) bool { return res.Descriptors[i].ID < res.Descriptors[j].ID })
@@ -183,19 +150,6 @@ func Import(providers, overrides []byte) (*Result, error) {
 	return res, nil
 }
 
-// Marshal renders a descriptor as the committed file content: two-space
-// indentation, struct field order, sorted map keys, trailing newline.
-func Marshal(d *catalog.Descriptor) ([]byte, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(d); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
 // WriteDir writes one <id>.json per descriptor into dir, creating it, and
 // removes other .json files there so the directory mirrors the import.
 func WriteDir(dir string, ds []*catalog.Descriptor) error {
@@ -204,7 +158,7 @@ func WriteDir(dir string, ds []*catalog.Descriptor) error {
 	}
 	keep := map[string]bool{}
 	for _, d := range ds {
-		b, err := Marshal(d)
+		b, err := overlay.Marshal(d)
 		if err != nil {
 			return fmt.Errorf("marshal %s: %w", d.ID, err)
 		}
@@ -255,24 +209,6 @@ func Run(in, overridesPath, outDir string, progress io.Writer) (*Result, error) 
 	fmt.Fprintf(progress, "import: %d entries (%d connectable, %d not connectable) written to %s\n",
 		len(res.Descriptors), res.Connectable, res.NotConnectable, outDir)
 	return res, nil
-}
-
-var exprHead = regexp.MustCompile(`\{\{\s*\$?([A-Za-z_][A-Za-z0-9_]*)(\.?)`)
-
-// runtimeExprs returns the names of the distinct expressions other than
-// plain {{connection|credentials|metadata.X}} references found in s
-// ("now", "base64", "awsSigV4", ...).
-func runtimeExprs(s string) []string {
-	var out []string
-	for _, m := range exprHead.FindAllStringSubmatch(s, -1) {
-		if m[2] == "." && (m[1] == catalog.NSConnection || m[1] == catalog.NSCredentials || m[1] == catalog.NSMetadata) {
-			continue
-		}
-		if !contains(out, m[1]) {
-			out = append(out, m[1])
-		}
-	}
-	return out
 }
 
 // nangoCustomModes are Nango modes mapped to "custom" that need a
@@ -455,7 +391,7 @@ func contains(list []string, s string) bool {
 }
 
 // applyOverride patches d with o.
-func applyOverride(d *catalog.Descriptor, o EntryOverride) error {
+func applyOverride(d *catalog.Descriptor, o overlay.EntryOverride) error {
 	d.Categories = append(d.Categories, o.AddCategories...)
 	if len(o.Auth) > 0 {
 		if err := mergeJSON(&d.Auth, o.Auth); err != nil {
@@ -548,129 +484,4 @@ func renameParam(d *catalog.Descriptor, from, to string) error {
 	}
 	*d = nd
 	return nil
-}
-
-// finish normalises categories, derives API-key placement and connection
-// parameters, decides connectability and sets implementations.
-func finish(d *catalog.Descriptor, reason string) {
-	d.Categories = normCategories(d.Categories)
-	deriveAPIKey(d)
-	templates := authTemplates(&d.Auth)
-	templates = append(templates, d.API.BaseURL)
-	templates = append(templates, sortedValues(d.API.Headers)...)
-	required, optional := catalog.ConnectionParamUse(templates)
-	for _, p := range append(required, optional...) {
-		if !contains(d.Auth.ConnectionParams, p) {
-			d.Auth.ConnectionParams = append(d.Auth.ConnectionParams, p)
-		}
-	}
-	d.Auth.OptionalConnectionParams = optional
-	// Hosts of secret-bearing URLs that a tenant's value chooses are
-	// declared, so the catalog says the tenant's own app or key is needed.
-	d.Auth.TenantChosenHosts = catalog.TenantChosenHostVars(d)
-	if reason == "" {
-		reason = connectReason(d, templates)
-	}
-	d.Connectable = reason == ""
-	d.NotConnectableReason = reason
-	d.Implementations = []string{}
-	if d.Connectable {
-		d.Implementations = []string{catalog.ImplGeneric}
-	}
-}
-
-func authTemplates(a *catalog.Auth) []string {
-	t := []string{a.AuthorizationURL, a.TokenURL, a.RefreshURL, a.RevocationURL, a.RequestTokenURL, a.CheckURL}
-	t = append(t, a.Scopes...)
-	for _, m := range []map[string]string{a.AuthorizationParams, a.TokenParams, a.RefreshParams, a.TokenHeaders} {
-		t = append(t, sortedValues(m)...)
-	}
-	return t
-}
-
-// sortedValues returns m's values in key order, so output never depends
-// on map iteration order.
-func sortedValues(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	out := make([]string, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, m[k])
-	}
-	return out
-}
-
-func connectReason(d *catalog.Descriptor, templates []string) string {
-	a := &d.Auth
-	var exprs []string
-	for _, t := range templates {
-		for _, e := range runtimeExprs(t) {
-			if !contains(exprs, e) {
-				exprs = append(exprs, e)
-			}
-		}
-	}
-	switch {
-	case len(exprs) > 0:
-		return fmt.Sprintf("needs runtime template expressions Atom does not expand: %s", strings.Join(exprs, ", "))
-	case a.Kind == catalog.AuthOAuth2 && a.AuthorizationURL == "":
-		return "oauth2 entry without an authorization URL in the source data"
-	case (a.Kind == catalog.AuthOAuth2 || a.Kind == catalog.AuthOAuth2CC) && a.TokenURL == "":
-		return a.Kind + " entry without a token URL in the source data"
-	case a.Kind == catalog.AuthOAuth1 && (a.RequestTokenURL == "" || a.AuthorizationURL == "" || a.TokenURL == ""):
-		return "oauth1 entry without request-token, authorization and token URLs in the source data"
-	case d.API.BaseURL == "":
-		return "no API base URL in the source data"
-	}
-	return ""
-}
-
-// deriveAPIKey sets where an api_key is sent from a header of the form
-// "<prefix>{{credentials.X}}", e.g. "Bearer {{credentials.apiKey}}".
-func deriveAPIKey(d *catalog.Descriptor) {
-	a := &d.Auth
-	if a.Kind != catalog.AuthAPIKey || a.APIKeyIn != "" {
-		return
-	}
-	names := make([]string, 0, len(d.API.Headers))
-	for k := range d.API.Headers {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		v := d.API.Headers[k]
-		m := credSuffix.FindStringSubmatch(v)
-		if m == nil || strings.Contains(m[1], "{{") {
-			continue
-		}
-		a.APIKeyIn = "header"
-		a.APIKeyName = http.CanonicalHeaderKey(k)
-		a.APIKeyPrefix = m[1]
-		if !contains(a.CredentialFields, m[2]) {
-			a.CredentialFields = append(a.CredentialFields, m[2])
-		}
-		return
-	}
-}
-
-var credSuffix = regexp.MustCompile(`^(.*?)\{\{credentials\.([A-Za-z0-9_]+)\}\}$`)
-
-func normCategories(in []string) []string {
-	order := map[string]int{}
-	for i, c := range catalog.AllCategories() {
-		order[c.ID] = i
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, c := range in {
-		if !seen[c] {
-			seen[c] = true
-			out = append(out, c)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return order[out[i]] < order[out[j]] })
-	return out
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/catalog/overlay"
 	"github.com/atomhq/atom/host/internal/vault"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestShippedPluginsLoad(t *testing.T) {
 	root, _ := filepath.Abs("../../..")
 	dir := filepath.Join(root, "bin", "plugins")
-	shipped, err := catalog.ShippedImplementations(root)
+	shipped, err := overlay.Shipped(root)
 	if err != nil {
 		t.Fatal(err)
 	}

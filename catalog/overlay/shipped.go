@@ -1,16 +1,18 @@
-package catalog
+package overlay
 
 import (
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"sort"
+
+	"github.com/atomhq/atom/catalog"
 )
 
-// ShippedImplementations lists, from a repository checkout at root, which
+// Shipped lists, from a repository checkout at root, which
 // catalog ids have a native plugin (plugins/native/<id>/main.go) or a
 // piece (plugins/pieces/<id>/main.go or <id>.wat).
-func ShippedImplementations(root string) (map[string][]string, error) {
+func Shipped(root string) (map[string][]string, error) {
 	out := map[string][]string{}
 	add := func(dir, kind string, ok func(id string) bool) error {
 		entries, err := os.ReadDir(filepath.Join(root, dir))
@@ -25,12 +27,12 @@ func ShippedImplementations(root string) (map[string][]string, error) {
 		return nil
 	}
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
-	if err := add("plugins/native", ImplNative, func(id string) bool {
+	if err := add("plugins/native", catalog.ImplNative, func(id string) bool {
 		return exists(filepath.Join(root, "plugins/native", id, "main.go"))
 	}); err != nil {
 		return nil, err
 	}
-	if err := add("plugins/pieces", ImplPiece, func(id string) bool {
+	if err := add("plugins/pieces", catalog.ImplPiece, func(id string) bool {
 		d := filepath.Join(root, "plugins/pieces", id)
 		return exists(filepath.Join(d, "main.go")) || exists(filepath.Join(d, id+".wat"))
 	}); err != nil {

@@ -1,11 +1,13 @@
-package catalog_test
+package overlay_test
 
 import (
 	"bytes"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/catalog/overlay"
 )
 
 // TestRegistrySync keeps the catalog and the shipped plugins in step both
@@ -13,7 +15,7 @@ import (
 // marked with its kind, and every entry claiming native or piece has one
 // that ships.
 func TestRegistrySync(t *testing.T) {
-	shipped, err := catalog.ShippedImplementations("..")
+	shipped, err := overlay.Shipped("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,8 +28,8 @@ func TestRegistrySync(t *testing.T) {
 			t.Errorf("plugins ship %v for %q but the catalog has no such entry: add it to catalog/overrides.json (\"add\") and run `make catalog`", kinds, id)
 		}
 	}
-	want, _ := catalog.MarshalImplementations(shipped)
-	got, err := os.ReadFile("implementations.json")
+	want, _ := overlay.MarshalImplementations(shipped)
+	got, err := os.ReadFile("../implementations.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +39,7 @@ func TestRegistrySync(t *testing.T) {
 				if impl == catalog.ImplGeneric {
 					continue
 				}
-				if !contains(shipped[d.ID], impl) {
+				if !slices.Contains(shipped[d.ID], impl) {
 					t.Errorf("catalog entry %q claims %s but no %s plugin ships in plugins/", d.ID, impl, impl)
 				}
 			}
