@@ -12,6 +12,13 @@
 // load, marks which ids have a native plugin or a wasm piece. The file
 // format is described by schema.json (JSON Schema draft 2020-12).
 //
+// This package is what the host runs: it loads, checks, searches and
+// expands descriptors. Working on the committed files of a repository
+// checkout is apart: catalog/overlay (completing and rendering a
+// descriptor, overrides.json, implementations.json; linked into atom for
+// `atom generate integration`) and catalog/internal/importer (the bulk
+// import behind `go generate ./catalog`, never linked into atom).
+//
 // Load builds an immutable snapshot:
 //
 //	c, err := catalog.Load(catalog.OptionsFromEnv())
