@@ -18,7 +18,6 @@ import (
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/generic"
-	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -91,8 +90,7 @@ func TestLiveStatusEqualsReplay(t *testing.T) {
 	e := &Engine{cfg: Config{Timeout: time.Second}, log: slog.New(slog.DiscardHandler)}
 	cases := []error{
 		errInvalidResult,
-		fmt.Errorf("guest: %w", wasm.ErrTrap),
-		fmt.Errorf("guest: %w", wasm.ErrMemoryLimit),
+		fmt.Errorf("guest: %w", runtimes.ErrPluginFailed),
 		fmt.Errorf("dial: %w", runtimes.ErrUnavailable),
 		context.DeadlineExceeded,
 		context.Canceled,

@@ -46,7 +46,6 @@ import (
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/generic"
-	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/sdk/provider"
@@ -797,10 +796,10 @@ func (e *Engine) failure(res *Result, err error) *Result {
 		res.Status, res.Code, res.Message = StatusOf(tl.Code), tl.Code, tl.Error()
 	case errors.Is(err, errInvalidResult):
 		res.Status, res.Code, res.Message = http.StatusBadGateway, CodePluginFailed, err.Error()
-	case errors.Is(err, wasm.ErrTrap) || errors.Is(err, wasm.ErrMemoryLimit):
-		// The guest misbehaved (trap, panic, memory cap): the piece
+	case errors.Is(err, runtimes.ErrPluginFailed):
+		// The guest misbehaved (trap, panic, memory cap): the plugin
 		// failed, not the host.
-		res.Status, res.Code = http.StatusBadGateway, CodePluginFailed
+		res.Status, res.Code = StatusOf(CodePluginFailed), CodePluginFailed
 		res.Message = fmt.Sprintf("the piece failed: %v", err)
 	case errors.Is(err, runtimes.ErrUnavailable):
 		res.Status, res.Code = http.StatusBadGateway, CodePluginUnavailable

@@ -50,6 +50,14 @@ type Implementation interface {
 // or failed to start. The API maps it to 502.
 var ErrUnavailable = errors.New("implementation unavailable")
 
+// ErrPluginFailed is matched (errors.Is) by the errors of an
+// implementation whose own code misbehaved while serving the call: a wasm
+// guest trapped, panicked, ran out of its memory or wrote an invalid
+// result. The plugin failed, not the host: the API maps it to 502
+// plugin_failed. Adapters return it (or errors matching it) so that the
+// engine knows no adapter's errors.
+var ErrPluginFailed = errors.New("plugin failed")
+
 // ErrStoreQuota is returned (wrapped) by Host.StorePut when the write would
 // take the tenant's store for the provider past its quota (number of keys
 // or total bytes); the message says which.

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -25,10 +26,12 @@ import (
 var (
 	// ErrDeadline: the call ran past its deadline and was stopped.
 	ErrDeadline = errors.New("piece call exceeded its deadline")
-	// ErrMemoryLimit: the guest ran out of memory under its cap.
-	ErrMemoryLimit = errors.New("piece exceeded its memory limit")
-	// ErrTrap: the guest trapped, panicked or exited.
-	ErrTrap = errors.New("piece trapped")
+	// ErrMemoryLimit: the guest ran out of memory under its cap. It
+	// matches runtimes.ErrPluginFailed.
+	ErrMemoryLimit error = &pluginFailed{"piece exceeded its memory limit"}
+	// ErrTrap: the guest trapped, panicked or exited. It matches
+	// runtimes.ErrPluginFailed.
+	ErrTrap error = &pluginFailed{"piece trapped"}
 	// ErrInvalidModule: the module does not implement the ABI.
 	ErrInvalidModule = errors.New("invalid piece module")
 	// ErrClosed: the runtime or piece is closed.
@@ -44,11 +47,20 @@ var (
 	ErrIdentity error = &invalidModule{"piece identity refused"}
 )
 
-// guestFault is an error that also matches ErrTrap.
+// pluginFailed is an error that also matches runtimes.ErrPluginFailed.
+type pluginFailed struct{ msg string }
+
+func (e *pluginFailed) Error() string        { return e.msg }
+func (e *pluginFailed) Is(target error) bool { return target == hostrt.ErrPluginFailed }
+
+// guestFault is an error that also matches ErrTrap and
+// runtimes.ErrPluginFailed.
 type guestFault struct{ msg string }
 
-func (e *guestFault) Error() string        { return e.msg }
-func (e *guestFault) Is(target error) bool { return target == ErrTrap }
+func (e *guestFault) Error() string { return e.msg }
+func (e *guestFault) Is(target error) bool {
+	return target == ErrTrap || target == hostrt.ErrPluginFailed
+}
 
 // invalidModule is an error that also matches ErrInvalidModule.
 type invalidModule struct{ msg string }
