@@ -18,19 +18,10 @@ const (
 )
 
 // Host is what an implementation may ask of the host while it serves one
-// execution. Every call is bound to that execution: a plugin cannot name
+// execution: the SDK's provider.Host, the one contract plugins are written
+// against. Every call is bound to that execution: a plugin cannot name
 // another tenant or connection.
-type Host interface {
-	// Refresh forces a refresh of the execution's connection (after a 401
-	// from the provider) and returns the new credentials.
-	Refresh(ctx context.Context) (provider.Credentials, error)
-	// StoreGet and StorePut read and write the tenant's key-value store,
-	// scoped to the provider.
-	StoreGet(ctx context.Context, key string) ([]byte, bool, error)
-	StorePut(ctx context.Context, key string, value []byte) error
-	// Log records a line in the host's log with the execution's ids.
-	Log(ctx context.Context, level, msg string)
-}
+type Host = provider.Host
 
 // Implementation serves the actions of one provider.
 // Implementations are safe for concurrent use.
