@@ -249,6 +249,8 @@ type Error struct {
 type ErrorDetail struct {
 	// Code is a short machine-readable code, e.g. unauthorized, invalid_input.
 	Code string `json:"code"`
+	// Field: For invalid_input, the input field at fault (a JSON pointer into the input).
+	Field string `json:"field,omitempty"`
 	// Message: What went wrong and what to fix; never holds a secret.
 	Message string `json:"message"`
 	// RequestID: Matches the X-Request-Id header and the host's log line.

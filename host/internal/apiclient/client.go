@@ -119,6 +119,9 @@ type APIError struct {
 	Code       string
 	Message    string
 	RequestID  string
+	// Field is the input field at fault of an invalid_input error (a JSON
+	// pointer into the input), when the host names one.
+	Field string
 	// ExecutionID is set when an execution route recorded the failed
 	// execution.
 	ExecutionID string
@@ -194,11 +197,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 			Code      string `json:"code"`
 			Message   string `json:"message"`
 			RequestID string `json:"request_id"`
+			Field     string `json:"field"`
 		} `json:"error"`
 		ExecutionID string `json:"execution_id"`
 	}
 	if json.Unmarshal(b, &shape) == nil && shape.Error != nil {
 		ae.Code, ae.Message, ae.RequestID, ae.ExecutionID = shape.Error.Code, shape.Error.Message, shape.Error.RequestID, shape.ExecutionID
+		ae.Field = shape.Error.Field
 	} else {
 		ae.Message = strings.TrimSpace(string(b))
 		if len(ae.Message) > 200 {

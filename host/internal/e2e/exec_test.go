@@ -112,7 +112,7 @@ func TestRESTToNativePlugin(t *testing.T) {
 			// Input validated before anything runs.
 			before := fake.calls.Load()
 			_, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"limit": 500}})
-			if bad := hosttest.APIErrorOf(err); hosttest.StatusOf(resp) != 400 || bad.Code != "invalid_input" || !strings.Contains(bad.Message, "/limit") {
+			if bad := hosttest.APIErrorOf(err); hosttest.StatusOf(resp) != 400 || bad.Code != "invalid_input" || !strings.Contains(bad.Message, "/limit") || bad.Field != "/limit" {
 				t.Fatalf("validation error %d %v", hosttest.StatusOf(resp), err)
 			}
 			if _, resp, err := c.ExecuteAction(ctx, "stripe", "list_customers", nil, &apiclient.ExecuteRequest{Input: map[string]any{"colour": "red"}}); hosttest.StatusOf(resp) != 400 {
