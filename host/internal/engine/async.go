@@ -159,10 +159,7 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 		return nil
 	}
 	c := &call{tenant: tenant, user: rec.UserID, provider: rec.Provider, action: rec.Action, input: rec.Input, pieces: job.Args.Pieces}
-	impl, ok := e.cfg.Registry.Get(rec.Provider, rec.Implementation)
-	if !ok {
-		impl, ok = e.cfg.Registry.Resolve(rec.Provider)
-	}
+	impl, ok := e.cfg.Registry.Rerun(rec.Provider, rec.Implementation)
 	if !ok {
 		res := &Result{ExecutionID: rec.ID, Status: 404, Code: CodeUnknownProvider, Message: "provider " + rec.Provider + " is no longer served"}
 		e.finishWait(context.WithoutCancel(ctx), c, rec, rec.Implementation, res, 0, e.cfg.RecordRetry)

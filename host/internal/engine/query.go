@@ -10,7 +10,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -77,12 +76,11 @@ func (e *Engine) Provider(ctx context.Context, id string) (ProviderInfo, error) 
 // the pieces route: the piece, else the native plugin, else the generic
 // action.
 func (e *Engine) PieceImplementation(id string) (kind, version string, ok bool) {
-	for _, kind := range []string{runtimes.KindPiece, runtimes.KindNative, runtimes.KindGeneric} {
-		if impl, ok := e.cfg.Registry.Get(id, kind); ok {
-			return kind, impl.Manifest().Version, true
-		}
+	impl, ok := e.cfg.Registry.Serving(id, true)
+	if !ok {
+		return "", "", false
 	}
-	return "", "", false
+	return impl.Kind(), impl.Manifest().Version, true
 }
 
 // ErrBadBefore is returned by ListExecutions for a before that is neither

@@ -159,18 +159,28 @@ func (r *Registry) Wait(ctx context.Context, id string) error {
 
 // Resolve returns the implementation serving id: native, then piece,
 // then generic.
-func (r *Registry) Resolve(id string) (runtimes.Implementation, bool) {
-	s := r.snap.Load()
-	if impl, ok := s.native[id]; ok {
-		return impl, true
-	}
-	if impl, ok := s.pieces[id]; ok {
-		return impl, true
-	}
-	if r.generic != nil {
-		return r.generic.For(id)
+func (r *Registry) Resolve(id string) (runtimes.Implementation, bool) { return r.Serving(id, false) }
+
+// Serving returns the first implementation serving id in the order of
+// the route: native, piece, generic on the integrations route; piece,
+// native, generic on the pieces route (preferPiece).
+func (r *Registry) Serving(id string, preferPiece bool) (runtimes.Implementation, bool) {
+	for _, kind := range order(preferPiece) {
+		if impl, ok := r.Get(id, kind); ok {
+			return impl, true
+		}
 	}
 	return nil, false
+}
+
+// Rerun returns the implementation that runs a recorded execution of id
+// again (an asynchronous job): the one of the recorded kind while it is
+// still served, else the one Resolve picks now.
+func (r *Registry) Rerun(id, kind string) (runtimes.Implementation, bool) {
+	if impl, ok := r.Get(id, kind); ok {
+		return impl, true
+	}
+	return r.Resolve(id)
 }
 
 // Get returns the implementation of id of one kind (runtimes.KindNative,

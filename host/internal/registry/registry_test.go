@@ -240,3 +240,46 @@ func TestRunActionAndOffer(t *testing.T) {
 		}
 	}
 }
+
+// TestServingAndRerun: the pieces route prefers the piece; a recorded
+// execution runs again on its recorded kind while that is served, and on
+// what serves the id now once it is gone.
+func TestServingAndRerun(t *testing.T) {
+	r := New(generic{"stripe": true})
+	r.AllowBoth(func(id string) bool { return id == "stripe" })
+	kind := func(i runtimes.Implementation, ok bool) string {
+		if !ok {
+			return ""
+		}
+		return i.Kind()
+	}
+	if err := r.SetPiece("stripe", impl{kind: runtimes.KindPiece, id: "stripe"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.SetNative("stripe", impl{kind: runtimes.KindNative, id: "stripe"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name, got, want string
+	}{
+		{"integrations route", kind(r.Serving("stripe", false)), runtimes.KindNative},
+		{"pieces route", kind(r.Serving("stripe", true)), runtimes.KindPiece},
+		{"rerun of a piece execution", kind(r.Rerun("stripe", runtimes.KindPiece)), runtimes.KindPiece},
+		{"unknown id", kind(r.Serving("nope", true)), ""},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, c.got, c.want)
+		}
+	}
+	r.RemovePiece("stripe")
+	if k := kind(r.Rerun("stripe", runtimes.KindPiece)); k != runtimes.KindNative {
+		t.Errorf("rerun of a piece execution after the piece left: %q, want native", k)
+	}
+	r.RemoveNative("stripe")
+	if k := kind(r.Serving("stripe", true)); k != runtimes.KindGeneric {
+		t.Errorf("pieces route with neither plugin: %q, want generic", k)
+	}
+	if _, ok := r.Rerun("nope", runtimes.KindNative); ok {
+		t.Error("rerun of an id nothing serves")
+	}
+}
