@@ -752,7 +752,9 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	if conn != nil {
 		h.connID = conn.ID
 	}
-	ctx, cancel := context.WithTimeout(outbound.Scope(ctx, c.tenant, c.provider), e.cfg.Timeout)
+	// Each runtime adapter scopes its own outbound requests to the
+	// (tenant, provider) rate limit.
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	resp, err := impl.Execute(ctx, req, h)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 	"github.com/atomhq/atom/sdk/provider"
@@ -168,8 +169,10 @@ func (p *Piece) dropLive(c *compiledModule) {
 
 // Execute runs one action on a pooled instance, under the piece's deadline
 // (or ctx's, if sooner). The credentials in req reach the guest only
-// through the credentials host function during this call.
+// through the credentials host function during this call. The guest's
+// requests count against the (tenant, piece) outbound rate limit.
 func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.Host) (provider.Response, error) {
+	ctx = outbound.Scope(ctx, req.TenantID, p.spec.ID)
 	in, err := json.Marshal(piece.ExecuteInput{
 		ExecutionID: req.ExecutionID, TenantID: req.TenantID, Action: req.Action,
 		Input: req.Input, BaseURL: req.BaseURL,

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -368,5 +369,36 @@ func TestClosedPieceIsUnavailable(t *testing.T) {
 	p.Close()
 	if _, err := call(t, p, "t", "echo", nil, nil); !errors.Is(err, hostrt.ErrUnavailable) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// TestPieceRequestsScoped: a piece's requests count against the outbound
+// rate limit of its execution's tenant and of the piece, which the piece
+// adapter scopes itself: one tenant spending its burst leaves another's.
+func TestPieceRequestsScoped(t *testing.T) {
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer fake.Close()
+	host := strings.TrimPrefix(fake.URL, "http://")
+	out := outbound.New(outbound.Config{AllowPrivateHosts: []string{host}, Rate: 0.001, Burst: 1, MaxWait: -1})
+	defer out.Close()
+	rt := engineRuntime(t, EngineInterpreter, Config{Outbound: out, SharedPrivateHosts: []string{host},
+		Rewrite: map[string]string{"allowed.test": fake.URL}})
+	p := loadOn(t, rt, "sandbox", EngineInterpreter)
+	get := func(tenant string) (provider.Response, error) {
+		return call(t, p, tenant, "http", map[string]string{"url": "https://allowed.test/x"}, nil)
+	}
+	if resp, err := get("t1"); err != nil || resp.Failed() {
+		t.Fatalf("first request of t1: %+v %v", resp, err)
+	}
+	resp, err := get("t1")
+	var rl *outbound.RateLimitError
+	limited := errors.As(err, &rl) && rl.Tenant == "t1" && rl.Provider == "sandbox"
+	if !limited && (err != nil || !resp.Failed() || !strings.Contains(resp.Diagnostics[0].Summary, "rate limit")) {
+		t.Fatalf("second request of t1 not limited under (t1, sandbox): %+v %v", resp, err)
+	}
+	if resp, err := get("t2"); err != nil || resp.Failed() {
+		t.Fatalf("first request of t2: %+v %v", resp, err)
 	}
 }
