@@ -27,11 +27,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	cfg, fs, err := configFor("atom serve", args, env)
+	cfg, _, err := config.Load("atom serve", args, env.Get)
 	if err != nil {
 		return err
 	}
-	_ = fs
 	if err := env.Scrub(os.Unsetenv); err != nil {
 		return err
 	}

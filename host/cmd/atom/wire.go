@@ -1,20 +1,12 @@
 package main
 
 import (
-	"context"
-
-	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/web"
 )
 
 type configT = config.Config
-
-func configFor(name string, args []string, env *config.Env) (config.Config, interface{}, error) {
-	cfg, fs, err := config.Load(name, args, env.Get)
-	return cfg, fs, err
-}
 
 // hostOptions are the options of the host `atom serve` runs: the
 // execution engine loading plugins and pieces in the background, and the
@@ -23,6 +15,6 @@ func hostOptions(env *config.Env, onReady func(*app.Parts)) app.Options {
 	return app.Options{
 		Env:    env.Get,
 		Engine: &app.EngineOptions{BackgroundPieces: true, BackgroundPlugins: true, Env: env.Get, OnReady: onReady},
-		Hooks:  []func(ctx context.Context, h *app.Host, deps *api.Deps) error{web.Hook()},
+		Web:    web.ForHost,
 	}
 }

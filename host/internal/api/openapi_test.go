@@ -78,7 +78,7 @@ func fullHostWith(t *testing.T, extra map[string]string) *app.Host {
 		Env:    getenv,
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 		Engine: &app.EngineOptions{Env: getenv},
-		Hooks:  []func(context.Context, *app.Host, *api.Deps) error{web.Hook()},
+		Web:    web.ForHost,
 	})
 	if err != nil {
 		t.Fatal(err)

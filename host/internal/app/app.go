@@ -1,6 +1,10 @@
-// Package app assembles a host from its configuration: store, vault,
-// catalog, connections, jobs, runtimes and the HTTP API. `atom serve`
-// and the end-to-end tests both start hosts through it.
+// Package app is the host's composition root: New builds the whole graph
+// from the configuration, in order (config → vault → store → catalog →
+// the one outbound client → webhooks and connections → runtimes →
+// registry → engine → web UI → jobs → API), each part handed what it
+// needs when it is constructed. `atom serve` and the end-to-end tests
+// both start hosts through it; tests adjust it with Options, never by
+// changing parts after the fact.
 package app
 
 import (
@@ -47,16 +51,13 @@ type Host struct {
 	Webhooks *webhook.Sender
 	Jobs     *jobs.Client
 	Server   *api.Server
-	// Outbound guards the host's own outbound calls (OAuth endpoints,
-	// webhooks).
+	// Outbound is the host's one outbound client: provider APIs, OAuth
+	// endpoints, webhooks.
 	Outbound *outbound.Client
 	Log      *slog.Logger
 	Registry *prometheus.Registry
 
-	closers  []func(context.Context) error
-	workers  *river.Workers
-	onJobs   []func(*jobs.Client)
-	periodic []*river.PeriodicJob
+	closers []func(context.Context) error
 }
 
 // Options adjust a host beyond its Config (tests use them).
@@ -65,12 +66,16 @@ type Options struct {
 	Env func(string) string
 	// Logger; a JSON logger on stderr at Config.LogLevel when nil.
 	Logger *slog.Logger
+	// Outbound adjusts the configuration of the host's one outbound
+	// client after it is filled in from Config (benchmarks lift the
+	// rate limit).
+	Outbound func(*outbound.Config)
 	// Engine, when set, adds the execution engine: runtimes, registry,
 	// engine, admin plugin API and the asynchronous execution worker.
 	Engine *EngineOptions
-	// Hooks run after the core is built, before the API is assembled, to
-	// add the web UI.
-	Hooks []func(ctx context.Context, h *Host, deps *api.Deps) error
+	// Web, when set, builds the web UI over the host's core once it is
+	// built (web.ForHost).
+	Web func(h *Host) (api.WebUI, error)
 }
 
 // NewLogger returns the host's JSON logger.
@@ -303,7 +308,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	// Token endpoints, revocation, credential checks and webhook
 	// receivers are reached through the same guard as provider APIs: no
 	// private or loopback address unless ATOM_ALLOW_PRIVATE_HOSTS lists it.
-	h.Outbound = outbound.New(outbound.Config{AllowPrivateHosts: cfg.AllowPrivateHosts, Rate: -1})
+	// One client for every outbound call of the host: provider APIs
+	// (runtimes), token endpoints, revocation, credential checks and
+	// webhook receivers. Requests scoped to a (tenant, provider) count
+	// against its rate limit; the host's own calls are not scoped.
+	h.Registry = prometheus.NewRegistry()
+	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
+	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst,
+		MaxWait: cfg.RateMaxWait, Metrics: h.Registry}
+	if opts.Outbound != nil {
+		opts.Outbound(&ocfg)
+	}
+	h.Outbound = outbound.New(ocfg)
 	h.closers = append(h.closers, func(context.Context) error { h.Outbound.Close(); return nil })
 	webhookClient := &http.Client{Transport: h.Outbound.Transport(), Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -320,6 +337,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		return nil, err
 	}
 	h.closers = append(h.closers, func(context.Context) error { h.Connect.Close(); return nil })
+	h.Connect.SetLimits(connect.Limits{MaxOAuthStates: cfg.Limits.WithDefaults().TenantMaxOAuthStates})
 
 	workers := river.NewWorkers()
 	webhook.AddWorkers(workers, h.Webhooks)
@@ -331,10 +349,8 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	if demoServer != nil {
 		deps.Demo = demoServer
 	}
-	h.Registry = prometheus.NewRegistry()
-	h.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	deps.Registry = h.Registry
-	h.workers = workers
+	periodic := connect.PeriodicJobs(cfg.Refresh.SweepInterval)
 	var eng *engine.Engine
 	if opts.Engine != nil {
 		p, err := newEngine(h, *opts.Engine)
@@ -344,18 +360,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		eng = p.Engine
 		deps.Exec, deps.Plugins, deps.PluginsLoading = p.Engine, p.Admin, p.Native.Loading
 		p.Engine.AddWorkers(workers)
-		h.periodic = append(h.periodic, p.Engine.PeriodicJobs()...)
+		periodic = append(periodic, p.Engine.PeriodicJobs()...)
 		if opts.Engine.OnReady != nil {
 			opts.Engine.OnReady(p)
 		}
 	}
-	for _, hook := range opts.Hooks {
-		if err := hook(ctx, h, &deps); err != nil {
+	if opts.Web != nil {
+		ui, err := opts.Web(h)
+		if err != nil {
 			return nil, err
 		}
+		deps.Web = ui
 	}
+
 	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers, ExecutionWorkers: cfg.Limits.WithDefaults().AsyncWorkers,
-		PeriodicJobs: append(connect.PeriodicJobs(cfg.Refresh.SweepInterval), h.periodic...)})
+		PeriodicJobs: periodic})
 	if err != nil {
 		return nil, err
 	}
@@ -364,23 +383,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	if eng != nil {
 		eng.SetJobs(h.Jobs)
 	}
-	for _, fn := range h.onJobs {
-		fn(h.Jobs)
-	}
 	h.Server = api.New(deps)
 	ok = true
 	return h, nil
 }
-
-// Workers exposes River's worker registry to hooks (before jobs start).
-func (h *Host) Workers() *river.Workers { return h.workers }
-
-// AddPeriodicJobs schedules jobs on the leader replica; hooks call it
-// before jobs start.
-func (h *Host) AddPeriodicJobs(jobs ...*river.PeriodicJob) { h.periodic = append(h.periodic, jobs...) }
-
-// OnJobs registers a callback that receives the job client once built.
-func (h *Host) OnJobs(fn func(*jobs.Client)) { h.onJobs = append(h.onJobs, fn) }
 
 // AddCloser registers a shutdown step (run in reverse order).
 func (h *Host) AddCloser(fn func(context.Context) error) { h.closers = append(h.closers, fn) }

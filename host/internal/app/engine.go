@@ -11,7 +11,6 @@ import (
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/api"
-	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
@@ -31,12 +30,11 @@ type EngineOptions struct {
 	Timeout time.Duration
 	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
 	MaxPluginBytes int64
-	// Native, Wasm and Outbound adjust the runtimes' configurations
-	// after the defaults are filled in (tests shorten debounces, map
-	// provider hosts to local fakes, …).
-	Native   func(*native.Config)
-	Wasm     func(*wasm.Config)
-	Outbound func(*outbound.Config)
+	// Native and Wasm adjust the runtimes' configurations after the
+	// defaults are filled in (tests shorten debounces, map provider
+	// hosts to local fakes, …).
+	Native func(*native.Config)
+	Wasm   func(*wasm.Config)
 	// StoreQuota bounds each tenant's plugin store per provider; its zero
 	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
 	// (defaults 1,000 keys and 16 MiB).
@@ -79,15 +77,9 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	}
 	p := &Parts{}
 	shared, scoped := splitPrivateHosts(cfg.AllowPrivateHosts)
-	ocfg := outbound.Config{AllowPrivateHosts: shared, ScopedPrivateHosts: scoped, Rate: cfg.RateLimit, Burst: cfg.RateBurst, MaxWait: cfg.RateMaxWait, Metrics: h.Registry}
-	if opts.Outbound != nil {
-		opts.Outbound(&ocfg)
-	}
-	p.Outbound = outbound.New(ocfg)
-	h.AddCloser(func(context.Context) error { p.Outbound.Close(); return nil })
+	p.Outbound = h.Outbound
 
 	limits := cfg.Limits.WithDefaults()
-	h.Connect.SetLimits(connect.Limits{MaxOAuthStates: limits.TenantMaxOAuthStates})
 	cat := h.Catalog.Current
 	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env,
 		MaxBody: limits.MaxUpstreamBody})

@@ -191,12 +191,12 @@ func (e *Env) StartHost(ctx context.Context, o HostOptions) (*Host, error) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelError}))
 	var parts *app.Parts
 	engineOpts := &app.EngineOptions{
-		Env:      env,
-		Native:   o.Native,
-		Outbound: func(c *outbound.Config) { c.Rate = -1 },
-		OnReady:  func(p *app.Parts) { parts = p },
+		Env:     env,
+		Native:  o.Native,
+		OnReady: func(p *app.Parts) { parts = p },
 	}
-	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts})
+	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts,
+		Outbound: func(c *outbound.Config) { c.Rate = -1 }})
 	if err != nil {
 		ln.Close()
 		return nil, err

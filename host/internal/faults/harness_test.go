@@ -87,7 +87,7 @@ func startHost(t testing.TB, o hosttest.Options) *host {
 			more(c)
 		}
 	}
-	o.Hooks = []hosttest.Hook{web.Hook()}
+	o.Web = web.ForHost
 	return &host{Host: hosttest.Start(t, o), fake: fp}
 }
 

@@ -38,9 +38,6 @@ import (
 // DefaultAdminKey is the admin key of a host whose Options name none.
 const DefaultAdminKey = "adm_test_key"
 
-// Hook adds routes or services to a host as it is built (app.Options.Hooks).
-type Hook = func(context.Context, *app.Host, *api.Deps) error
-
 // Options describe the host Start runs. The zero value is a host on
 // SQLite with an empty plugin directory and catalog, no environment and
 // no tenant.
@@ -93,8 +90,8 @@ type Options struct {
 	Quiet bool
 	// NoPrivate drops the loopback allowance (ATOM_ALLOW_PRIVATE_HOSTS).
 	NoPrivate bool
-	// Hooks run after the execution engine is built (the web UI).
-	Hooks []Hook
+	// Web builds the web UI (web.ForHost); none when nil.
+	Web func(*app.Host) (api.WebUI, error)
 	// Tenant, when set, is the name of a tenant created at start, with an
 	// API key: Host.Tenant.
 	Tenant string
@@ -232,7 +229,7 @@ func Start(t testing.TB, o Options) *Host {
 		OnReady: func(p *app.Parts) { hs.Parts = p },
 	}
 	ctx := context.Background()
-	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts, Hooks: o.Hooks})
+	h, err := app.New(ctx, cfg, app.Options{Env: env, Logger: logger, Engine: engineOpts, Web: o.Web})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,8 +31,8 @@ type hostOptions struct {
 	catalogDir   string
 	allowPrivate []string
 	baseScheme   string
-	// hooks replace Hook() when set.
-	hooks []func(ctx context.Context, h *app.Host, deps *api.Deps) error
+	// web replaces ForHost when set.
+	web func(*app.Host) (api.WebUI, error)
 	// engine installs the execution engine, so the page's "try an
 	// action" step runs.
 	engine bool
@@ -69,9 +69,9 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hooks := o.hooks
-	if hooks == nil {
-		hooks = []func(ctx context.Context, h *app.Host, deps *api.Deps) error{Hook()}
+	ui := o.web
+	if ui == nil {
+		ui = ForHost
 	}
 	var engine *app.EngineOptions
 	if o.engine {
@@ -81,7 +81,7 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	h, err := app.New(ctx, cfg, app.Options{Engine: engine, Hooks: hooks, Logger: logger, Env: func(string) string { return "" }})
+	h, err := app.New(ctx, cfg, app.Options{Engine: engine, Web: ui, Logger: logger, Env: func(string) string { return "" }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -374,12 +374,14 @@ func TestSessionEnds(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		now := time.Now()
 		clock := func() time.Time { return now }
-		hook := func(ctx context.Context, h *app.Host, deps *api.Deps) error {
+		ui := func(h *app.Host) (api.WebUI, error) {
 			u, err := New(Config{Store: h.Store, Keyring: h.Keyring, BaseURL: h.Config.BaseURL, SessionTTL: time.Hour, Now: func() time.Time { return clock() }})
-			deps.Web = u
-			return err
+			if err != nil {
+				return nil, err
+			}
+			return u, nil
 		}
-		h := startHost(t, hostOptions{hooks: []func(ctx context.Context, h *app.Host, deps *api.Deps) error{hook}})
+		h := startHost(t, hostOptions{web: ui})
 		c, _ := signIn(t, h)
 		if r := do(t, "GET", h.BaseURL+"/api/v1/me", "", c); r.status != 200 {
 			t.Fatalf("fresh session: %d", r.status)

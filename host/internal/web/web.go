@@ -27,7 +27,6 @@
 package web
 
 import (
-	"context"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -131,17 +130,14 @@ func New(cfg Config) (*UI, error) {
 	return u, nil
 }
 
-// Hook returns the app hook that installs the page: pass it in
-// app.Options.Hooks (atom serve lists it in hooks()).
-func Hook() func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-	return func(ctx context.Context, h *app.Host, deps *api.Deps) error {
-		u, err := New(Config{Store: h.Store, Keyring: h.Keyring, BaseURL: h.Config.BaseURL, Logger: h.Log, AdminKey: h.Config.AdminKey})
-		if err != nil {
-			return err
-		}
-		deps.Web = u
-		return nil
+// ForHost builds the page over h's store, key ring and configuration:
+// pass it as app.Options.Web (atom serve does).
+func ForHost(h *app.Host) (api.WebUI, error) {
+	u, err := New(Config{Store: h.Store, Keyring: h.Keyring, BaseURL: h.Config.BaseURL, Logger: h.Log, AdminKey: h.Config.AdminKey})
+	if err != nil {
+		return nil, err
 	}
+	return u, nil
 }
 
 // Mount registers the page's routes on the public router: the page and
