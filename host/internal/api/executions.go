@@ -187,14 +187,17 @@ func respondExecution(c *fiber.Ctx, res *engine.Result) error {
 			len(head)+len(out)+len(tail))
 		return nil
 	}
-	if res.Code == engine.CodeRateLimited {
+	if res.RetryAfter > 0 {
+		c.Set("Retry-After", strconv.Itoa(res.RetryAfter))
+	} else if res.Code == engine.CodeRateLimited {
 		c.Set("Retry-After", "1")
 	}
 	rid, _ := c.Locals("requestid").(string)
-	body := fiber.Map{
-		"error":        fiber.Map{"code": res.Code, "message": res.Message, "request_id": rid},
-		"execution_id": res.ExecutionID,
+	errBody := fiber.Map{"code": res.Code, "message": res.Message, "request_id": rid}
+	if res.Field != "" {
+		errBody["field"] = res.Field
 	}
+	body := fiber.Map{"error": errBody, "execution_id": res.ExecutionID}
 	if len(res.Diagnostics) > 0 {
 		body["diagnostics"] = res.Diagnostics
 	}

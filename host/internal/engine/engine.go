@@ -226,6 +226,10 @@ type Result struct {
 	Code        string
 	Message     string
 	Replayed    bool
+	// Field is the input field a provider's validation error names.
+	Field string
+	// RetryAfter, in seconds, is sent as Retry-After (rate_limited).
+	RetryAfter int
 	// NotStored: the execution ran but its record was not written when
 	// the answer was sent (Atom-Record-Stored: false).
 	NotStored bool
@@ -605,6 +609,9 @@ type envelope struct {
 	Output      json.RawMessage       `json:"output,omitempty"`
 	Diagnostics []provider.Diagnostic `json:"diagnostics,omitempty"`
 	Truncated   bool                  `json:"truncated,omitempty"`
+	// Field and RetryAfter are what a replay answers besides the code.
+	Field      string `json:"field,omitempty"`
+	RetryAfter int    `json:"retry_after,omitempty"`
 }
 
 // statusOfCode is the HTTP status of every error code an execution can
@@ -663,7 +670,7 @@ func resultOf(x *store.Execution) *Result {
 	if len(x.Output) > 0 {
 		_ = json.Unmarshal(x.Output, &env)
 	}
-	res.Output, res.Diagnostics = env.Output, env.Diagnostics
+	res.Output, res.Diagnostics, res.Field, res.RetryAfter = env.Output, env.Diagnostics, env.Field, env.RetryAfter
 	res.Status = StatusOf(x.ErrorCode)
 	return res
 }
@@ -756,26 +763,20 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	// (tenant, provider) rate limit.
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
+	ctx, seen := outbound.Observe(ctx)
 	resp, err := impl.Execute(ctx, req, h)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, outbound.ErrRateLimited) {
 			err = fmt.Errorf("%w: %v", context.DeadlineExceeded, err)
 		}
-		return e.failure(res, err)
+		return e.failedRun(res, err)
 	}
 	if err := e.checkResult(impl.Kind(), resp.Output); err != nil {
 		return e.failure(res, err)
 	}
 	res.Output, res.Diagnostics = resp.Output, resp.Diagnostics
 	if resp.Failed() {
-		res.Status, res.Code = http.StatusUnprocessableEntity, CodeActionFailed
-		for _, d := range resp.Diagnostics {
-			if d.Severity == provider.SeverityError {
-				res.Message = d.Summary
-				break
-			}
-		}
-		return res
+		return e.failedAction(ctx, res, seen.Last(), h)
 	}
 	res.Status = http.StatusOK
 	if len(res.Output) == 0 {

@@ -109,9 +109,9 @@ func (e *Engine) checkResult(kind string, out json.RawMessage) error {
 // encoding, so a large output is not copied to find out). Nothing is
 // HTML-escaped, so the stored size is the output's size.
 func storedOutput(res *Result) []byte {
-	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics}
+	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics, Field: res.Field, RetryAfter: res.RetryAfter}
 	if len(res.Output) > MaxStoredOutput {
-		env = envelope{Diagnostics: res.Diagnostics, Truncated: true}
+		env = envelope{Diagnostics: res.Diagnostics, Truncated: true, Field: res.Field, RetryAfter: res.RetryAfter}
 	}
 	b, err := marshalNoEscape(env)
 	if err != nil || len(b) > MaxStoredOutput {

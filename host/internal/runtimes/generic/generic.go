@@ -530,7 +530,8 @@ func readResponse(d *catalog.Descriptor, resp *http.Response, limit int64) (prov
 		if msg != "" {
 			summary += ": " + msg
 		}
-		r.Diagnostics = []provider.Diagnostic{{Severity: provider.SeverityError, Summary: summary, Status: resp.StatusCode}}
+		r.Diagnostics = []provider.Diagnostic{{Severity: provider.SeverityError, Summary: summary, Status: resp.StatusCode,
+			Field: ProviderField(parsed)}}
 	}
 	return r, nil
 }
@@ -707,6 +708,28 @@ func ProviderMessage(parsed any, raw []byte) string {
 	}
 	if parsed == nil && utf8.Valid(raw) {
 		return clip(strings.TrimSpace(string(raw)))
+	}
+	return ""
+}
+
+// ProviderField returns the parameter a provider's JSON error names
+// ("param" as Stripe says, "field", in the object, its "error" or its
+// first "errors" entry), or "".
+func ProviderField(parsed any) string {
+	m, ok := parsed.(map[string]any)
+	if !ok {
+		return ""
+	}
+	for _, k := range []string{"param", "field"} {
+		if s, ok := m[k].(string); ok && s != "" {
+			return clip(s)
+		}
+	}
+	if e, ok := m["error"].(map[string]any); ok {
+		return ProviderField(e)
+	}
+	if errs, ok := m["errors"].([]any); ok && len(errs) > 0 {
+		return ProviderField(errs[0])
 	}
 	return ""
 }

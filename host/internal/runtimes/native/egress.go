@@ -128,6 +128,10 @@ type egressCall struct {
 	encoded map[string]string
 
 	limited atomic.Pointer[outbound.RateLimitError]
+	// seen records the class of the execution's last request for the
+	// engine's failure table (the plugin's requests arrive on the
+	// Session stream's context, not the execution's).
+	seen *outbound.Record
 }
 
 var (
@@ -142,6 +146,7 @@ var (
 // *outbound.RateLimitError.
 func (p *Plugin) execute(ctx context.Context, client *pluginhost.Client, req provider.Request, host runtimes.Host) (provider.Response, error) {
 	c := p.newCall(req, host)
+	c.seen = outbound.RecordOf(ctx)
 	if c.raw && !slices.Contains(p.m.cfg.RawCredentials, p.id) {
 		return provider.Response{}, fmt.Errorf("%w: plugin %s declares raw_credentials; list it in ATOM_PLUGIN_RAW_CREDENTIALS to hand it connections' secrets", runtimes.ErrUnavailable, p.id)
 	}
@@ -341,7 +346,7 @@ func (c *egressCall) RoundTrip(ctx context.Context, req *http.Request) (*http.Re
 		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
 	}
 	out.Header = header
-	resp, err := c.client.Do(outbound.Scope(ctx, c.tenant, c.p.id), out)
+	resp, err := c.client.Do(outbound.WithRecord(outbound.Scope(ctx, c.tenant, c.p.id), c.seen), out)
 	if err != nil {
 		var rl *outbound.RateLimitError
 		var ae *outbound.AddressError

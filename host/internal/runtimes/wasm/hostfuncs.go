@@ -12,12 +12,15 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 	"github.com/atomhq/atom/sdk/provider"
@@ -346,6 +349,13 @@ func (st *callState) httpRequest(ctx context.Context, in []byte) hostResult {
 		}
 	}
 	resp, err := cfg.Outbound.Do(ctx, req)
+	var rl *outbound.RateLimitError
+	if errors.As(err, &rl) {
+		// The host's own rate limit refused the request: the guest gets
+		// the answer a provider would give (429 with Retry-After), and
+		// the caller a 429 rate_limited.
+		return rateLimited(rl)
+	}
 	if err != nil {
 		code := "transport_error"
 		if errors.Is(err, ErrForbiddenAddress) {
@@ -369,6 +379,18 @@ func (st *callState) httpRequest(ctx context.Context, in []byte) hostResult {
 	} else {
 		out.BodyBase64 = base64.StdEncoding.EncodeToString(data)
 	}
+	b, _ := json.Marshal(out)
+	return hostResult{data: b}
+}
+
+// rateLimited is the guest's answer to a request the host's rate limit
+// refused: 429 with the computed wait as Retry-After, in whole seconds.
+func rateLimited(rl *outbound.RateLimitError) hostResult {
+	secs := int64((rl.RetryAfter + time.Second - 1) / time.Second)
+	msg, _ := json.Marshal(rl.Error())
+	out := piece.HTTPResponse{Status: http.StatusTooManyRequests, Headers: map[string][]string{
+		"Retry-After": {strconv.FormatInt(max(secs, 1), 10)}, "Content-Type": {"application/json"}},
+		Body: `{"error":{"message":` + string(msg) + `}}`}
 	b, _ := json.Marshal(out)
 	return hostResult{data: b}
 }
