@@ -31,6 +31,7 @@ func (s *Service) MarkRejected(ctx context.Context, tenantID, connectionID, reas
 	if err != nil {
 		return err
 	}
+	s.creds.forgetConn(c.ID)
 	s.log.WarnContext(ctx, "connection marked for re-auth", "tenant", tenantID, "provider", c.Provider, "connection", c.ID, "reason", reason)
 	s.emit(ctx, webhook.EventConnectionRefreshFailed, &next, reason)
 	return nil
