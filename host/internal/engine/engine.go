@@ -1004,6 +1004,8 @@ type execHost struct {
 	e                                *Engine
 	tenant, provider, connID, execID string
 	refreshed                        atomic.Bool
+	// renewed: a refresh during this execution gave new credentials.
+	renewed atomic.Bool
 }
 
 var _ runtimes.Host = (*execHost)(nil)
@@ -1016,7 +1018,11 @@ func (h *execHost) Refresh(ctx context.Context) (provider.Credentials, error) {
 	if h.refreshed.Swap(true) {
 		return provider.Credentials{}, errors.New("the connection was already refreshed once during this execution")
 	}
-	return h.e.cfg.Credentials.ForceRefresh(ctx, h.tenant, h.connID)
+	creds, err := h.e.cfg.Credentials.ForceRefresh(ctx, h.tenant, h.connID)
+	if err == nil {
+		h.renewed.Store(true)
+	}
+	return creds, err
 }
 
 // kvAD binds a store value to its tenant, provider and key.

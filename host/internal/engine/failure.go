@@ -131,7 +131,7 @@ func (e *Engine) reject(ctx context.Context, res *Result, seen outbound.Seen, h 
 	if res.Code != CodeConnectionRejected || h == nil || h.connID == "" {
 		return
 	}
-	if !seen.TokenInvalid && !(seen.Status == http.StatusUnauthorized && h.refreshed.Load()) {
+	if !seen.TokenInvalid && !(seen.Status == http.StatusUnauthorized && h.renewed.Load()) {
 		return
 	}
 	r, ok := e.cfg.Credentials.(Rejecter)
