@@ -52,8 +52,8 @@ func Diagnose(ds ...Diagnostic) error {
 
 // Diagnostics turns an error returned by a handler into diagnostics:
 // a DiagnosticError gives its own, an *HTTPError one carrying the upstream
-// status and message, and any other error one error diagnostic with its
-// text.
+// status and message, an *EgressError one carrying its class (Status),
+// and any other error one error diagnostic with its text.
 func Diagnostics(err error) []Diagnostic {
 	if err == nil {
 		return nil
@@ -65,6 +65,10 @@ func Diagnostics(err error) []Diagnostic {
 	var he *HTTPError
 	if errors.As(err, &he) {
 		return []Diagnostic{he.Diagnostic()}
+	}
+	var ee *EgressError
+	if errors.As(err, &ee) {
+		return []Diagnostic{{Severity: SeverityError, Summary: err.Error(), Status: ee.Status()}}
 	}
 	return []Diagnostic{{Severity: SeverityError, Summary: err.Error()}}
 }

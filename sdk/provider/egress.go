@@ -44,6 +44,22 @@ func (e *EgressError) Error() string {
 	return fmt.Sprintf("the host did not send the request (%s): %s", e.Code, e.Message)
 }
 
+// Status is the class of the failure as an HTTP status, as the host's
+// failure table answers it: 429 for a request the host's rate limit
+// refused (RetryAfter says when to retry), 502 for a request sent without
+// an answer (the provider could not be reached, dropped the connection or
+// ran out of time); 0 for a request the host refused to send, which is
+// the plugin's own failure.
+func (e *EgressError) Status() int {
+	switch e.Code {
+	case EgressRateLimited:
+		return http.StatusTooManyRequests
+	case EgressTransport:
+		return http.StatusBadGateway
+	}
+	return 0
+}
+
 // errNoExecution is the answer to a request made outside an execution by
 // a served plugin: there is no way out but through the host.
 var errNoExecution = &EgressError{Code: EgressNoExecution,

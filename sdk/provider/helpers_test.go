@@ -125,3 +125,17 @@ func TestUploadBytes(t *testing.T) {
 		})
 	}
 }
+
+// TestEgressErrorDiagnostic: a request the host could not send becomes a
+// diagnostic carrying its class, so the host's failure table and the
+// plugin agree on it.
+func TestEgressErrorDiagnostic(t *testing.T) {
+	for code, want := range map[string]int{provider.EgressRateLimited: 429, provider.EgressTransport: 502,
+		provider.EgressHostNotAllowed: 0, provider.EgressAddressForbidden: 0} {
+		err := fmt.Errorf("call: %w", &provider.EgressError{Code: code, Message: "m"})
+		ds := provider.Diagnostics(err)
+		if len(ds) != 1 || ds[0].Status != want || ds[0].Severity != provider.SeverityError {
+			t.Errorf("%s: %+v, want status %d", code, ds, want)
+		}
+	}
+}
