@@ -13,7 +13,11 @@
 //     context: a request past the burst waits for its token when it comes
 //     within MaxWait (and before the context's deadline), with at most
 //     MaxWaiters requests waiting per pair, and otherwise fails at once
-//     with a *RateLimitError naming the wait.
+//     with a *RateLimitError naming the wait;
+//   - a Record per execution (Observe) of the class of its last request:
+//     the provider's status and Retry-After, the host's own refusal, a
+//     provider that could not be reached or timed out (seen.go), from
+//     which the engine answers a failed execution.
 //
 // A Client is safe for concurrent use. Build one per host with New.
 package outbound
