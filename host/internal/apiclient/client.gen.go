@@ -249,7 +249,7 @@ type Error struct {
 type ErrorDetail struct {
 	// Code is a short machine-readable code, e.g. unauthorized, invalid_input.
 	Code string `json:"code"`
-	// Field: For invalid_input, the input field at fault (a JSON pointer into the input).
+	// Field is the field at fault: for invalid_input a JSON pointer into the input; for action_failed the parameter a provider's validation error names.
 	Field string `json:"field,omitempty"`
 	// Message: What went wrong and what to fix; never holds a secret.
 	Message string `json:"message"`
