@@ -71,7 +71,8 @@ func (e *Engine) failedRun(res *Result, err error) *Result {
 }
 
 // failedAction classifies an execution whose action reported failure (an
-// error diagnostic), with what the outbound client saw of its requests.
+// error diagnostic), with what the outbound client saw of its requests;
+// ctx is the execution's.
 func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Seen, h *execHost) *Result {
 	field := ""
 	for _, d := range res.Diagnostics {
@@ -79,6 +80,13 @@ func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Se
 			res.Message, field = d.Summary, d.Field
 			break
 		}
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		// The action gave up when its deadline passed (a plugin's request
+		// waits on the plugin's side of the deadline, which the host's
+		// record may not see end).
+		res.Status, res.Code = http.StatusGatewayTimeout, CodeTimeout
+		return res
 	}
 	if upstreamFailure(res, seen, res.Message) {
 		e.reject(ctx, res, seen, h)

@@ -101,3 +101,17 @@ func TestReauthOnlyWhenTokenInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedActionAfterDeadline: an action that reports failure once its
+// execution's deadline has passed answers 504 timeout, whatever the
+// record saw last (a plugin's request ends on the plugin's side).
+func TestFailedActionAfterDeadline(t *testing.T) {
+	e := &Engine{cfg: Config{Timeout: time.Second}, log: slog.New(slog.DiscardHandler)}
+	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
+	defer cancel()
+	res := e.failedAction(ctx, &Result{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: "context deadline exceeded"}}},
+		outbound.Seen{}, nil)
+	if res.Status != 504 || res.Code != CodeTimeout {
+		t.Fatalf("%d %s", res.Status, res.Code)
+	}
+}
