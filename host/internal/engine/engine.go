@@ -776,7 +776,7 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	}
 	res.Output, res.Diagnostics = resp.Output, resp.Diagnostics
 	if resp.Failed() {
-		return e.failedAction(ctx, res, seen.Last(), h)
+		return e.failedAction(ctx, res, seen.Last(), h, req.BaseURL)
 	}
 	res.Status = http.StatusOK
 	if len(res.Output) == 0 {

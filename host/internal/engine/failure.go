@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/outbound"
@@ -53,6 +55,17 @@ type Rejecter interface {
 	MarkRejected(ctx context.Context, tenantID, connectionID, reason string) error
 }
 
+// pastDeadline reports whether ctx's deadline has passed, by the clock:
+// the plugin's side of the deadline (never earlier than the host's) may
+// fire before ctx's own timer has run on a busy host.
+func pastDeadline(ctx context.Context) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
 // retrySeconds is a Retry-After in whole seconds, at least 1.
 func retrySeconds(d time.Duration) int {
 	return max(int((d+time.Second-1)/time.Second), 1)
@@ -72,8 +85,8 @@ func (e *Engine) failedRun(res *Result, err error) *Result {
 
 // failedAction classifies an execution whose action reported failure (an
 // error diagnostic), with what the outbound client saw of its requests;
-// ctx is the execution's.
-func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Seen, h *execHost) *Result {
+// ctx is the execution's, baseURL the provider API's it was given.
+func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Seen, h *execHost, baseURL string) *Result {
 	field := ""
 	for _, d := range res.Diagnostics {
 		if d.Severity == provider.SeverityError {
@@ -81,7 +94,7 @@ func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Se
 			break
 		}
 	}
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	if pastDeadline(ctx) {
 		// The action gave up when its deadline passed (a plugin's request
 		// waits on the plugin's side of the deadline, which the host's
 		// record may not see end).
@@ -89,7 +102,7 @@ func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Se
 		return res
 	}
 	if upstreamFailure(res, seen, res.Message) {
-		e.reject(ctx, res, seen, h)
+		e.reject(ctx, res, seen, h, baseURL)
 		return res
 	}
 	res.Status, res.Code, res.Field = http.StatusUnprocessableEntity, CodeActionFailed, field
@@ -134,9 +147,14 @@ func upstreamFailure(res *Result, seen outbound.Seen, msg string) bool {
 
 // reject marks the execution's connection for re-auth when the provider
 // said its token is invalid, or answered 401 after the execution
-// refreshed it.
-func (e *Engine) reject(ctx context.Context, res *Result, seen outbound.Seen, h *execHost) {
+// refreshed it. Only an answer of the provider's API host (baseURL's,
+// which the host resolved from the catalog) counts: a host a plugin
+// declares besides cannot have the tenant's connection revoked.
+func (e *Engine) reject(ctx context.Context, res *Result, seen outbound.Seen, h *execHost, baseURL string) {
 	if res.Code != CodeConnectionRejected || h == nil || h.connID == "" {
+		return
+	}
+	if u, err := url.Parse(baseURL); err != nil || u.Hostname() == "" || !strings.EqualFold(u.Hostname(), seen.Host) {
 		return
 	}
 	if !seen.TokenInvalid && !(seen.Status == http.StatusUnauthorized && h.renewed.Load()) {

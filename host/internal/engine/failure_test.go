@@ -45,7 +45,7 @@ func TestFailedActionTable(t *testing.T) {
 	}
 	for _, c := range cases {
 		c.diag.Severity = provider.SeverityError
-		res := e.failedAction(context.Background(), &Result{ExecutionID: "exe_1", Diagnostics: []provider.Diagnostic{c.diag}}, c.seen, nil)
+		res := e.failedAction(context.Background(), &Result{ExecutionID: "exe_1", Diagnostics: []provider.Diagnostic{c.diag}}, c.seen, nil, "")
 		if res.Status != c.status || res.Code != c.code || res.Field != c.field || res.RetryAfter != c.retryAfter {
 			t.Errorf("%s: %d %s field %q retry %d, want %d %s field %q retry %d", c.name, res.Status, res.Code, res.Field, res.RetryAfter,
 				c.status, c.code, c.field, c.retryAfter)
@@ -75,8 +75,9 @@ func (r *rejecter) MarkRejected(_ context.Context, tenant, conn, _ string) error
 }
 
 // TestReauthOnlyWhenTokenInvalid: a connection is marked for re-auth
-// after invalid_token, or a 401 after a refresh that renewed it; not after
-// a plain 401 or 403.
+// after invalid_token, or a 401 after a refresh that renewed it, from the
+// provider's API host; not after a plain 401 or 403, nor after an answer
+// of another host.
 func TestReauthOnlyWhenTokenInvalid(t *testing.T) {
 	for _, c := range []struct {
 		name    string
@@ -91,13 +92,20 @@ func TestReauthOnlyWhenTokenInvalid(t *testing.T) {
 		{"401 after a refresh", outbound.Seen{Kind: outbound.SeenAnswer, Status: 401}, true, true},
 		{"500 after a refresh", outbound.Seen{Kind: outbound.SeenAnswer, Status: 500}, true, false},
 	} {
-		r := &rejecter{}
-		e := &Engine{cfg: Config{Timeout: time.Second, Credentials: r}, log: slog.New(slog.DiscardHandler)}
-		h := &execHost{e: e, tenant: "ten_1", connID: "con_1"}
-		h.renewed.Store(c.renewed)
-		e.failedAction(context.Background(), &Result{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: "x"}}}, c.seen, h)
-		if got := len(r.marked) == 1; got != c.mark {
-			t.Errorf("%s: marked %v, want %v", c.name, r.marked, c.mark)
+		for _, other := range []bool{false, true} {
+			r := &rejecter{}
+			e := &Engine{cfg: Config{Timeout: time.Second, Credentials: r}, log: slog.New(slog.DiscardHandler)}
+			h := &execHost{e: e, tenant: "ten_1", connID: "con_1"}
+			h.renewed.Store(c.renewed)
+			c.seen.Host = "api.example.com"
+			if other {
+				// An answer of another host the plugin may reach.
+				c.seen.Host = "evil.example.net"
+			}
+			e.failedAction(context.Background(), &Result{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: "x"}}}, c.seen, h, "https://api.example.com/v1")
+			if got := len(r.marked) == 1; got != (c.mark && !other) {
+				t.Errorf("%s (other host %v): marked %v", c.name, other, r.marked)
+			}
 		}
 	}
 }
@@ -110,7 +118,7 @@ func TestFailedActionAfterDeadline(t *testing.T) {
 	ctx, cancel := context.WithDeadline(context.Background(), time.Unix(1, 0))
 	defer cancel()
 	res := e.failedAction(ctx, &Result{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: "context deadline exceeded"}}},
-		outbound.Seen{}, nil)
+		outbound.Seen{}, nil, "")
 	if res.Status != 504 || res.Code != CodeTimeout {
 		t.Fatalf("%d %s", res.Status, res.Code)
 	}

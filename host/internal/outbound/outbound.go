@@ -356,7 +356,7 @@ func (p *policy) RoundTrip(req *http.Request) (resp *http.Response, err error) {
 	start := time.Now()
 	defer func() {
 		c.metrics.observe(req.Context(), start, resp, err)
-		observe(req.Context(), resp, err, time.Now())
+		observe(req, resp, err, time.Now())
 	}()
 	if c.scopedElsewhere(req) {
 		return nil, &AddressError{Host: req.URL.Hostname(), Reason: "a private host granted to another provider (ATOM_ALLOW_PRIVATE_HOSTS <id>=<host>)"}

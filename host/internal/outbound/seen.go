@@ -32,6 +32,8 @@ const (
 // Seen is the class of the last outbound request of an execution.
 type Seen struct {
 	Kind string
+	// Host is the host the request went to (lower case).
+	Host string
 	// Status is the provider's HTTP status (SeenAnswer).
 	Status int
 	// RetryAfter is the provider's Retry-After (seconds or HTTP date) or
@@ -93,12 +95,16 @@ func WithRecord(ctx context.Context, r *Record) context.Context {
 }
 
 // observe records the outcome of one request in its context's Record.
-func observe(ctx context.Context, resp *http.Response, err error, now time.Time) {
-	r := RecordOf(ctx)
+func observe(req *http.Request, resp *http.Response, err error, now time.Time) {
+	r := RecordOf(req.Context())
 	if r == nil {
 		return
 	}
-	r.set(classify(resp, err, now))
+	s := classify(resp, err, now)
+	if s.Kind != SeenNothing && req.URL != nil {
+		s.Host = strings.ToLower(req.URL.Hostname())
+	}
+	r.set(s)
 }
 
 func classify(resp *http.Response, err error, now time.Time) Seen {

@@ -45,7 +45,7 @@ func TestRecordClassifiesLastRequest(t *testing.T) {
 		}
 		return rec.Last()
 	}
-	if s := send("/limited"); s.Kind != SeenAnswer || s.Status != 429 || s.RetryAfter != 7*time.Second {
+	if s := send("/limited"); s.Kind != SeenAnswer || s.Status != 429 || s.RetryAfter != 7*time.Second || s.Host != "127.0.0.1" {
 		t.Errorf("429: %+v", s)
 	}
 	if s := send("/limited-date"); s.Status != 429 || s.RetryAfter < 50*time.Minute {
