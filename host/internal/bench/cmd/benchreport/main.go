@@ -3,6 +3,7 @@
 //
 //	go run ./host/internal/bench/cmd/benchreport -out BENCHMARKS.md
 //	go run ./host/internal/bench/cmd/benchreport -only rest-native,wasm
+//	go run ./host/internal/bench/cmd/benchreport -only rest-native -cpuprofile cpu.out -memprofile mem.out
 //
 // It needs PostgreSQL (ATOM_TEST_POSTGRES_URL, default the local
 // superuser on 127.0.0.1:5432), wrk and wat2wasm (scripts/deps.sh installs
@@ -30,7 +31,13 @@ func main() {
 	wrkFor := flag.Duration("wrk-duration", 10*time.Second, "duration of each wrk run")
 	backend := flag.String("db", "postgres", "database of the in-process REST hosts: postgres or sqlite")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process hosts included) to this file")
+	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run (in-process hosts included) to this file")
 	flag.Parse()
+	if *memProfile != "" {
+		// Every allocation is sampled at its default rate; the profile
+		// is written when the run ends (alloc_space shows the hot path).
+		defer writeHeapProfile(*memProfile)
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {
@@ -76,6 +83,19 @@ func main() {
 		fail(err)
 	}
 	fmt.Fprintf(os.Stderr, "benchreport: wrote %s (%d rows)\n", *out, len(rows))
+}
+
+// writeHeapProfile writes the allocation profile of the run to path.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport: memprofile:", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "benchreport: memprofile:", err)
+	}
 }
 
 // loadAvg returns the first three fields of /proc/loadavg.
