@@ -13,3 +13,7 @@ func TestConformance(t *testing.T) {
 func TestContent(t *testing.T) {
 	storetest.Each(t, storetest.Content)
 }
+
+func TestGroupCommit(t *testing.T) {
+	storetest.Each(t, storetest.GroupCommit)
+}

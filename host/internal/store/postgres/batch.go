@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/sqlcore"
@@ -13,62 +14,70 @@ import (
 
 var _ store.BatchWriter = (*Store)(nil)
 
-// errBatchRead is returned to a read inside WriteInTenant.
-var errBatchRead = errors.New("postgres: a write batch cannot read")
+const setTenant = `SELECT set_config('app.current_tenant_id', $1, true)`
 
-// WriteInTenant runs fn's statements with the tenant set as one pipelined
-// batch: the tenant setting and the statements travel together and run in
-// the batch's implicit transaction, which commits once at its end — one
-// round trip instead of three for a single INSERT.
+// WriteInTenant runs fn's statements, with the tenant set, in a group
+// commit (sqlcore.GroupCommit): the writes of concurrent callers travel
+// as one pipelined batch — each write's statements after a tenant setting
+// of its own tenant, so row-level security checks every row against the
+// tenant it was written for — and commit in the batch's one implicit
+// transaction. It returns once that transaction committed. A lone write
+// is one round trip: the tenant setting, its statements and the commit.
 func (s *Store) WriteInTenant(ctx context.Context, tenantID string, fn func(store.Tx) error) error {
-	if tenantID == "" {
-		return sqlcore.ErrNoTenant
+	return s.group.Write(ctx, dialect{}, tenantID, fn)
+}
+
+// commitGroup writes the batch in one transaction. When a statement fails
+// the whole transaction rolls back, and each write is tried again alone,
+// so that one bad write fails only its own caller.
+func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
+	err := s.sendGroup(ctx, batch)
+	var pe *pgconn.PgError
+	if err == nil || len(batch) == 1 || !errors.As(err, &pe) {
+		// Committed, one write's own failure, or the database's (a
+		// connection, a restart): the same answer for every write.
+		for _, w := range batch {
+			w.Err = batchError(err)
+		}
+		return
 	}
-	q := &batchQuerier{}
-	q.b.Queue(`SELECT set_config('app.current_tenant_id', $1, true)`, tenantID)
-	if err := fn(sqlcore.NewTx(q, dialect{}, tenantID)); err != nil {
-		return err
+	for _, w := range batch {
+		w.Err = batchError(s.sendGroup(ctx, []*sqlcore.GroupWrite{w}))
 	}
-	if q.err != nil {
-		return q.err
+}
+
+func batchError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case (dialect{}).IsUnique(err):
+		return fmt.Errorf("%w: %v", store.ErrConflict, err)
 	}
-	br := s.pool.SendBatch(ctx, &q.b)
-	for i := 0; i < q.b.Len(); i++ {
-		if _, err := br.Exec(); err != nil {
-			br.Close()
-			if (dialect{}).IsUnique(err) {
-				return fmt.Errorf("%w: %v", store.ErrConflict, err)
-			}
-			return fmt.Errorf("postgres: write batch: %w", dataError(err))
+	return fmt.Errorf("postgres: write batch: %w", dataError(err))
+}
+
+// sendGroup sends the writes as one pipelined batch (one implicit
+// transaction, one Sync) and reads every result.
+func (s *Store) sendGroup(ctx context.Context, batch []*sqlcore.GroupWrite) error {
+	var b pgx.Batch
+	tenant := ""
+	for _, w := range batch {
+		// The batch is sorted by tenant: one setting per tenant. The
+		// setting is transaction-local and each one replaces the last.
+		if w.Tenant != tenant {
+			b.Queue(setTenant, w.Tenant)
+			tenant = w.Tenant
+		}
+		for _, st := range w.Stmts {
+			b.Queue(st.Query, st.Args...)
 		}
 	}
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("postgres: write batch: %w", err)
+	br := s.pool.SendBatch(ctx, &b)
+	for i := 0; i < b.Len(); i++ {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			return err
+		}
 	}
-	return nil
+	return br.Close()
 }
-
-// batchQuerier queues statements instead of running them.
-type batchQuerier struct {
-	b   pgx.Batch
-	err error
-}
-
-func (q *batchQuerier) Exec(_ context.Context, query string, args ...any) (int64, error) {
-	q.b.Queue(query, args...)
-	return 1, nil
-}
-
-func (q *batchQuerier) Query(context.Context, string, ...any) (sqlcore.Rows, error) {
-	q.err = errBatchRead
-	return nil, errBatchRead
-}
-
-func (q *batchQuerier) QueryRow(context.Context, string, ...any) sqlcore.Row {
-	q.err = errBatchRead
-	return errRow{}
-}
-
-type errRow struct{}
-
-func (errRow) Scan(...any) error { return errBatchRead }

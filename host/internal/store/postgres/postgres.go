@@ -33,6 +33,9 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	keys *sqlcore.KeyCache
+	// group commits execution records of concurrent calls together
+	// (batch.go).
+	group *sqlcore.GroupCommit
 
 	// locks holds the sessions of refresh locks (refreshlock.go).
 	locksMu sync.Mutex
@@ -54,7 +57,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err))
 	}
-	return &Store{pool: pool, keys: sqlcore.NewKeyCache()}, nil
+	s := &Store{pool: pool, keys: sqlcore.NewKeyCache()}
+	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup}
+	return s, nil
 }
 
 // redact drops the connection string from pgx parse errors, which may
@@ -78,6 +83,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	s.group.Close()
 	s.locksMu.Lock()
 	if s.locks != nil {
 		// Closing waits for the sessions of refreshes still waiting for

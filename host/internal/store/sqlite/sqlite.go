@@ -28,6 +28,9 @@ import (
 type Store struct {
 	db   *sql.DB
 	keys *sqlcore.KeyCache
+	// group commits execution records of concurrent calls together
+	// (batch.go).
+	group *sqlcore.GroupCommit
 }
 
 var _ store.Store = (*Store)(nil)
@@ -55,7 +58,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: chmod %s: %w", path, err)
 	}
-	return &Store{db: db, keys: sqlcore.NewKeyCache()}, nil
+	s := &Store{db: db, keys: sqlcore.NewKeyCache()}
+	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup}
+	return s, nil
 }
 
 // pingOpen opens the first connection. Switching a new file to WAL takes
@@ -93,7 +98,10 @@ func (s *Store) Backend() string { return "sqlite" }
 func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.group.Close()
+	return s.db.Close()
+}
 
 func provider(db *sql.DB) (*goose.Provider, error) {
 	sub, err := fs.Sub(migrations.SQLite, "sqlite")
@@ -161,7 +169,7 @@ func (s *Store) InTenant(ctx context.Context, tenantID string, fn func(store.Tx)
 	if err != nil {
 		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	t := sqlcore.NewTx(querier{tx}, dialect{}, tenantID).WithKeyCache(s.keys)
+	t := sqlcore.NewTx(querier{tx: tx, s: s}, dialect{}, tenantID).WithKeyCache(s.keys)
 	if err := fn(t); err != nil {
 		tx.Rollback()
 		return err
@@ -286,7 +294,10 @@ func (dialect) IsUnique(err error) bool {
 	return strings.Contains(err.Error(), "UNIQUE constraint failed")
 }
 
-type querier struct{ tx *sql.Tx }
+type querier struct {
+	tx *sql.Tx
+	s  *Store
+}
 
 // Native returns the database/sql transaction, for River's InsertTx.
 func (q querier) Native() any { return q.tx }

@@ -1,0 +1,208 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/store"
+)
+
+// ErrClosed is returned by a group write after the store was closed.
+var ErrClosed = errors.New("store: closed")
+
+// errGroupRead is returned to a read inside a group write.
+var errGroupRead = errors.New("store: a write batch cannot read")
+
+// commitTimeout bounds one group commit (a database that stopped
+// answering); its writes fail and their callers retry.
+const commitTimeout = 30 * time.Second
+
+// DefaultGroupSize bounds how many writes one group commit carries.
+const DefaultGroupSize = 128
+
+// Stmt is one statement of a write, queued until its group commits.
+type Stmt struct {
+	Query string
+	Args  []any
+}
+
+// GroupWrite is the write of one caller inside a group commit: its
+// tenant, its statements in order, and the outcome the backend reports.
+type GroupWrite struct {
+	Tenant string
+	Stmts  []Stmt
+	// Err is set by the backend's commit: nil once the write is durable.
+	Err error
+
+	ctx  context.Context
+	done chan struct{}
+}
+
+// Context is the caller's context: a commit skips writes whose caller
+// has given up already.
+func (w *GroupWrite) Context() context.Context { return w.ctx }
+
+// GroupCommit gathers the write-only transactions of concurrent callers
+// into one database transaction (group commit). A caller is answered
+// only after the transaction holding its write committed, so an
+// acknowledged write is as durable as one committed alone.
+//
+// Batching is natural: the writer takes the first write waiting and every
+// other write already queued (at most Size), commits them, and answers
+// them; writes arriving meanwhile queue for the next commit. A lone write
+// never waits for company — it commits as soon as the writer is free, and
+// the longest a write waits is the commit in flight before its own.
+type GroupCommit struct {
+	// Size bounds the writes of one commit.
+	Size int
+	// Commit writes the batch in one transaction and sets each write's
+	// Err (a write whose statement failed must not take the others with
+	// it). The batch is sorted by tenant.
+	Commit func(ctx context.Context, batch []*GroupWrite)
+
+	once  sync.Once
+	queue chan *GroupWrite
+	quit  chan struct{}
+	ended chan struct{}
+	stop  sync.Once
+}
+
+func (g *GroupCommit) start() {
+	g.once.Do(func() {
+		if g.Size <= 0 {
+			g.Size = DefaultGroupSize
+		}
+		g.queue = make(chan *GroupWrite) // unbuffered: no write is left behind in a buffer at Close
+		g.quit = make(chan struct{})
+		g.ended = make(chan struct{})
+		go g.loop()
+	})
+}
+
+// Write runs fn against a transaction that records its statements instead
+// of running them (reads fail), queues them, and returns once the group
+// commit holding them committed (nil) or failed.
+func (g *GroupCommit) Write(ctx context.Context, d Dialect, tenantID string, fn func(store.Tx) error) error {
+	if tenantID == "" {
+		return ErrNoTenant
+	}
+	rec := &recorder{}
+	if err := fn(NewTx(rec, d, tenantID)); err != nil {
+		return err
+	}
+	if rec.err != nil {
+		return rec.err
+	}
+	if len(rec.stmts) == 0 {
+		return nil
+	}
+	g.start()
+	w := &GroupWrite{Tenant: tenantID, Stmts: rec.stmts, ctx: ctx, done: make(chan struct{})}
+	select {
+	case g.queue <- w:
+	case <-g.quit:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-w.done:
+		if w.Err != nil {
+			return classify(d, w.Err)
+		}
+		return nil
+	case <-ctx.Done():
+		// The write may still commit; the caller cannot tell, as with a
+		// transaction whose COMMIT was sent but not answered.
+		return ctx.Err()
+	}
+}
+
+// Close stops the writer after the commit in flight; writes not yet taken
+// fail with ErrClosed.
+func (g *GroupCommit) Close() {
+	g.stop.Do(func() {
+		g.start()
+		close(g.quit)
+		<-g.ended
+	})
+}
+
+func (g *GroupCommit) loop() {
+	defer close(g.ended)
+	batch := make([]*GroupWrite, 0, g.Size)
+	for {
+		select {
+		case w := <-g.queue:
+			batch = append(batch[:0], w)
+		case <-g.quit:
+			return
+		}
+	more:
+		for len(batch) < g.Size {
+			select {
+			case w := <-g.queue:
+				batch = append(batch, w)
+			default:
+				break more
+			}
+		}
+		live := batch[:0]
+		for _, w := range batch {
+			if err := w.ctx.Err(); err != nil {
+				w.Err = err
+				close(w.done)
+				continue
+			}
+			live = append(live, w)
+		}
+		if len(live) == 0 {
+			continue
+		}
+		sort.SliceStable(live, func(i, j int) bool { return live[i].Tenant < live[j].Tenant })
+		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+		g.Commit(ctx, live)
+		cancel()
+		for _, w := range live {
+			close(w.done)
+		}
+		clear(batch[:cap(batch)])
+	}
+}
+
+// classify maps a backend error of a group write the way Tx maps the
+// error of a statement it ran itself.
+func classify(d Dialect, err error) error {
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrInvalid) {
+		return err
+	}
+	return (&Tx{d: d}).classify(err)
+}
+
+// recorder is the Querier of a group write: it keeps the statements.
+type recorder struct {
+	stmts []Stmt
+	err   error
+}
+
+func (r *recorder) Exec(_ context.Context, query string, args ...any) (int64, error) {
+	r.stmts = append(r.stmts, Stmt{Query: query, Args: args})
+	return 1, nil
+}
+
+func (r *recorder) Query(context.Context, string, ...any) (Rows, error) {
+	r.err = errGroupRead
+	return nil, errGroupRead
+}
+
+func (r *recorder) QueryRow(context.Context, string, ...any) Row {
+	r.err = errGroupRead
+	return errRow{}
+}
+
+type errRow struct{}
+
+func (errRow) Scan(...any) error { return errGroupRead }
