@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 
@@ -23,41 +24,89 @@ func (s *Store) WriteInTenant(ctx context.Context, tenantID string, fn func(stor
 	return s.group.Write(ctx, dialect{}, tenantID, fn)
 }
 
-// commitGroup writes the batch in one transaction. A write whose statement
-// fails is undone alone (a savepoint around a write of several
-// statements; SQLite undoes a failed statement by itself) and the others
-// commit.
+// maxPrepared bounds the statements the writer keeps prepared.
+const maxPrepared = 64
+
+// writer is the group commit's own connection and the statements it
+// keeps prepared on it: BEGIN, the INSERT of an execution record and
+// COMMIT are parsed once, not on every record. Only the group commit's
+// goroutine uses it.
+type writer struct {
+	conn  *sql.Conn
+	stmts map[string]*sql.Stmt
+}
+
+func (w *writer) exec(ctx context.Context, db *sql.DB, query string, args ...any) error {
+	if w.conn == nil {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		w.conn, w.stmts = c, map[string]*sql.Stmt{}
+	}
+	st := w.stmts[query]
+	if st == nil {
+		var err error
+		if st, err = w.conn.PrepareContext(ctx, query); err != nil {
+			return err
+		}
+		if len(w.stmts) < maxPrepared {
+			w.stmts[query] = st
+		} else {
+			defer st.Close()
+		}
+	}
+	_, err := st.ExecContext(ctx, args...)
+	return err
+}
+
+func (w *writer) close() {
+	for _, st := range w.stmts {
+		st.Close()
+	}
+	if w.conn != nil {
+		w.conn.Close()
+	}
+	w.conn, w.stmts = nil, nil
+}
+
+// commitGroup writes the batch in one immediate transaction on the
+// writer's connection. A write whose statement fails is undone alone (a
+// savepoint around a write of several statements; SQLite undoes a failed
+// statement by itself) and the others commit.
 func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
-	fail := func(err error) {
+	if err := s.writeGroup(ctx, batch); err != nil {
+		// Whatever the transaction did is undone; the connection may be
+		// unusable, so the next batch takes a new one.
+		if s.w.conn != nil {
+			_ = s.w.exec(ctx, s.db, "ROLLBACK")
+		}
+		s.w.close()
 		for _, w := range batch {
 			if w.Err == nil {
 				w.Err = err
 			}
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		fail(fmt.Errorf("sqlite: begin: %w", err))
-		return
+}
+
+func (s *Store) writeGroup(ctx context.Context, batch []*sqlcore.GroupWrite) error {
+	if err := s.w.exec(ctx, s.db, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
 	}
-	q := querier{tx: tx, s: s}
 	for _, w := range batch {
 		multi := len(w.Stmts) > 1
 		if multi {
-			if _, err := q.Exec(ctx, "SAVEPOINT group_write"); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("sqlite: savepoint: %w", err))
-				return
+			if err := s.w.exec(ctx, s.db, "SAVEPOINT group_write"); err != nil {
+				return fmt.Errorf("sqlite: savepoint: %w", err)
 			}
 		}
 		for _, st := range w.Stmts {
-			if _, err := q.Exec(ctx, st.Query, st.Args...); err != nil {
+			if err := s.w.exec(ctx, s.db, st.Query, st.Args...); err != nil {
 				if !ownFault(err) {
 					// An I/O error, a full disk, a lock: SQLite may have
 					// rolled back the whole transaction.
-					tx.Rollback()
-					fail(err)
-					return
+					return err
 				}
 				w.Err = err
 				break
@@ -67,21 +116,18 @@ func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
 			continue
 		}
 		if w.Err != nil {
-			if _, err := q.Exec(ctx, "ROLLBACK TO group_write"); err != nil {
-				tx.Rollback()
-				fail(fmt.Errorf("sqlite: rollback to savepoint: %w", err))
-				return
+			if err := s.w.exec(ctx, s.db, "ROLLBACK TO group_write"); err != nil {
+				return fmt.Errorf("sqlite: rollback to savepoint: %w", err)
 			}
 		}
-		if _, err := q.Exec(ctx, "RELEASE group_write"); err != nil {
-			tx.Rollback()
-			fail(fmt.Errorf("sqlite: release savepoint: %w", err))
-			return
+		if err := s.w.exec(ctx, s.db, "RELEASE group_write"); err != nil {
+			return fmt.Errorf("sqlite: release savepoint: %w", err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		fail(fmt.Errorf("sqlite: commit: %w", err))
+	if err := s.w.exec(ctx, s.db, "COMMIT"); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
 	}
+	return nil
 }
 
 // ownFault reports an error of one statement's values (a constraint, a

@@ -31,6 +31,7 @@ type Store struct {
 	// group commits execution records of concurrent calls together
 	// (batch.go).
 	group *sqlcore.GroupCommit
+	w     writer // the group commit's connection, used by its goroutine only
 }
 
 var _ store.Store = (*Store)(nil)
@@ -49,6 +50,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(8)
+	// As many idle as open: a connection closed when a burst ends is
+	// opened again (and its pragmas parsed and run) on the next one.
+	db.SetMaxIdleConns(8)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	if err := pingOpen(ctx, db); err != nil {
 		db.Close()
@@ -99,7 +103,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 
 // Close closes the database.
 func (s *Store) Close() error {
-	s.group.Close()
+	s.group.Close() // the writer's goroutine has ended: its connection is free
+	s.w.close()
 	return s.db.Close()
 }
 
