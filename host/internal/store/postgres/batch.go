@@ -81,3 +81,8 @@ func (s *Store) sendGroup(ctx context.Context, batch []*sqlcore.GroupWrite) erro
 	}
 	return br.Close()
 }
+
+// groupWriters is how many group commits may be in flight at once: while
+// one waits for its WAL flush the next one forms and is sent, and
+// PostgreSQL flushes concurrent commits together.
+const groupWriters = 4

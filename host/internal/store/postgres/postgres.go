@@ -58,7 +58,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: connect: %w", redact(err))
 	}
 	s := &Store{pool: pool, keys: sqlcore.NewKeyCache()}
-	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup}
+	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup, Writers: groupWriters}
 	return s, nil
 }
 

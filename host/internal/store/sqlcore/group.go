@@ -50,14 +50,19 @@ func (w *GroupWrite) Context() context.Context { return w.ctx }
 // only after the transaction holding its write committed, so an
 // acknowledged write is as durable as one committed alone.
 //
-// Batching is natural: the writer takes the first write waiting and every
+// Batching is natural: a writer takes the first write waiting and every
 // other write already queued (at most Size), commits them, and answers
 // them; writes arriving meanwhile queue for the next commit. A lone write
 // never waits for company — it commits as soon as the writer is free, and
-// the longest a write waits is the commit in flight before its own.
+// the longest a write waits is the commits in flight before its own.
 type GroupCommit struct {
 	// Size bounds the writes of one commit.
 	Size int
+	// Writers is how many commits may be in flight at once (default 1).
+	// A server database that overlaps the flushes of concurrent commits
+	// (PostgreSQL) takes a few; SQLite, one writer at a time, takes one.
+	// Commit must then be safe for concurrent use.
+	Writers int
 	// Commit writes the batch in one transaction and sets each write's
 	// Err (a write whose statement failed must not take the others with
 	// it). The batch is sorted by tenant.
@@ -66,7 +71,7 @@ type GroupCommit struct {
 	once  sync.Once
 	queue chan *GroupWrite
 	quit  chan struct{}
-	ended chan struct{}
+	ended sync.WaitGroup
 	stop  sync.Once
 }
 
@@ -77,8 +82,10 @@ func (g *GroupCommit) start() {
 		}
 		g.queue = make(chan *GroupWrite) // unbuffered: no write is left behind in a buffer at Close
 		g.quit = make(chan struct{})
-		g.ended = make(chan struct{})
-		go g.loop()
+		for range max(g.Writers, 1) {
+			g.ended.Add(1)
+			go g.loop()
+		}
 	})
 }
 
@@ -127,12 +134,12 @@ func (g *GroupCommit) Close() {
 	g.stop.Do(func() {
 		g.start()
 		close(g.quit)
-		<-g.ended
+		g.ended.Wait()
 	})
 }
 
 func (g *GroupCommit) loop() {
-	defer close(g.ended)
+	defer g.ended.Done()
 	batch := make([]*GroupWrite, 0, g.Size)
 	for {
 		select {
