@@ -27,7 +27,8 @@ func TestPercentile(t *testing.T) {
 }
 
 // TestGenericScenario runs one scenario end to end in quick mode: a real
-// host in process on SQLite, a real fake upstream and the latency loops.
+// host in process on SQLite, a real fake upstream, the latency loops and
+// the wrk runs.
 func TestGenericScenario(t *testing.T) {
 	root, err := filepath.Abs("../../..")
 	if err != nil {
@@ -37,7 +38,7 @@ func TestGenericScenario(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rows) != 2 || rows[0].Ours == "failed" {
+	if len(rows) != 3 || rows[0].Ours == "failed" || !strings.Contains(rows[2].Name, "throughput") || !strings.HasSuffix(rows[2].Ours, "req/s") {
 		t.Fatalf("rows: %+v", rows)
 	}
 	md := Markdown(rows, "# x\n\n")
