@@ -346,7 +346,6 @@ func genericCall(ctx context.Context, e *Env) ([]Row, error) {
 		Note: fmt.Sprintf("wrk -t2 -c%d, cached credentials, wrk and host share the 2 cores", conns)}), nil
 }
 
-
 func hotLoad(ctx context.Context, e *Env) ([]Row, error) {
 	nbin, pwasm, err := e.benchFixtures()
 	if err != nil {
