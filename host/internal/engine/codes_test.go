@@ -17,7 +17,6 @@ import (
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/runtimes"
-	"github.com/atomhq/atom/host/internal/runtimes/generic"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -26,7 +25,7 @@ import (
 func codeConstants(t *testing.T) map[string]string {
 	t.Helper()
 	out := map[string]string{}
-	for _, dir := range []string{".", "../connect", "../runtimes/generic"} {
+	for _, dir := range []string{".", "../connect", "../runtimes"} {
 		files, err := filepath.Glob(filepath.Join(dir, "*.go"))
 		if err != nil {
 			t.Fatal(err)
@@ -68,7 +67,7 @@ func codeConstants(t *testing.T) map[string]string {
 }
 
 // TestStatusOfEveryCode: every error code the engine, connect and the
-// generic runtime declare has its status in the one table, and a replay
+// runtimes declare has its status in the one table, and a replay
 // of a record with that code answers that status.
 func TestStatusOfEveryCode(t *testing.T) {
 	for name, code := range codeConstants(t) {
@@ -95,8 +94,8 @@ func TestLiveStatusEqualsReplay(t *testing.T) {
 		context.DeadlineExceeded,
 		context.Canceled,
 		&outbound.RateLimitError{Tenant: "t", Provider: "p", RetryAfter: time.Second},
-		&generic.TooLargeError{Code: generic.CodeUpstreamTooLarge, What: "the reply", Limit: 1},
-		&generic.TooLargeError{Code: generic.CodeResultTooLarge, What: "the result", Limit: 1},
+		&runtimes.TooLargeError{Code: runtimes.CodeUpstreamTooLarge, What: "the reply", Limit: 1},
+		&runtimes.TooLargeError{Code: runtimes.CodeResultTooLarge, What: "the result", Limit: 1},
 		errors.New("something else"),
 	}
 	for _, ce := range []*connect.Error{connect.ErrInvalidState, connect.ErrProviderNotConnected, connect.ErrNotConfigured,

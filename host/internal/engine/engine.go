@@ -622,8 +622,8 @@ var statusOfCode = map[string]int{
 	CodeActionFailed:                 http.StatusUnprocessableEntity,
 	CodePluginUnavailable:            http.StatusBadGateway,
 	CodePluginFailed:                 http.StatusBadGateway,
-	generic.CodeUpstreamTooLarge:     http.StatusBadGateway,
-	generic.CodeResultTooLarge:       http.StatusBadGateway,
+	runtimes.CodeUpstreamTooLarge:    http.StatusBadGateway,
+	runtimes.CodeResultTooLarge:      http.StatusBadGateway,
 	CodeCanceled:                     499,
 	CodeTimeout:                      http.StatusGatewayTimeout,
 	CodeRateLimited:                  http.StatusTooManyRequests,
@@ -789,7 +789,7 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 func (e *Engine) failure(res *Result, err error) *Result {
 	var ce *connect.Error
 	var rl *outbound.RateLimitError
-	var tl *generic.TooLargeError
+	var tl *runtimes.TooLargeError
 	switch {
 	case errors.As(err, &ce):
 		// The table's status, so that a replay of the record answers the

@@ -21,7 +21,6 @@ import (
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
-	"github.com/atomhq/atom/host/internal/runtimes/generic"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/storetest"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -60,7 +59,7 @@ func (s *scripted) Execute(ctx context.Context, req provider.Request, _ runtimes
 	case "invalid_json":
 		return provider.Response{Output: json.RawMessage(`{not json`)}, nil
 	case "upstream_large":
-		return provider.Response{}, &generic.TooLargeError{Code: generic.CodeUpstreamTooLarge, What: "the reply", Limit: 1}
+		return provider.Response{}, &runtimes.TooLargeError{Code: runtimes.CodeUpstreamTooLarge, What: "the reply", Limit: 1}
 	case "big":
 		return provider.Response{Output: json.RawMessage(`"` + strings.Repeat("x", 4096) + `"`)}, nil
 	case "rate":
@@ -195,8 +194,8 @@ func TestExecuteEveryStatusCode(t *testing.T) {
 
 		for action, want := range map[string]string{
 			"ok": "", "fail": CodeActionFailed, "unavailable": CodePluginUnavailable, "guest": CodePluginFailed,
-			"invalid_json": CodePluginFailed, "upstream_large": generic.CodeUpstreamTooLarge,
-			"big": generic.CodeResultTooLarge, "rate": CodeRateLimited, "boom": CodeInternal, "missing": CodeUnknownAction,
+			"invalid_json": CodePluginFailed, "upstream_large": runtimes.CodeUpstreamTooLarge,
+			"big": runtimes.CodeResultTooLarge, "rate": CodeRateLimited, "boom": CodeInternal, "missing": CodeUnknownAction,
 		} {
 			expect(t, Call{Provider: "ok", Action: action}, want)
 		}

@@ -10,7 +10,6 @@ import (
 	"sync"
 
 	"github.com/atomhq/atom/host/internal/runtimes"
-	"github.com/atomhq/atom/host/internal/runtimes/generic"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -96,7 +95,7 @@ func (e *Engine) checkResult(kind string, out json.RawMessage) error {
 		if kind == runtimes.KindPiece {
 			what = "the piece's result"
 		}
-		return &generic.TooLargeError{Code: generic.CodeResultTooLarge, What: what, Limit: max}
+		return &runtimes.TooLargeError{Code: runtimes.CodeResultTooLarge, What: what, Limit: max}
 	}
 	if len(bytes.TrimSpace(out)) > 0 && !json.Valid(out) {
 		return errInvalidResult

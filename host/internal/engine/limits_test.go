@@ -7,7 +7,6 @@ import (
 
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/runtimes"
-	"github.com/atomhq/atom/host/internal/runtimes/generic"
 )
 
 func TestTenantCounter(t *testing.T) {
@@ -52,8 +51,8 @@ func TestSnoozeBacksOff(t *testing.T) {
 
 func TestCheckResult(t *testing.T) {
 	e := &Engine{cfg: Config{Limits: config.Limits{MaxUpstreamBody: 10}.WithDefaults()}}
-	var tl *generic.TooLargeError
-	if err := e.checkResult(runtimes.KindNative, json.RawMessage(`"0123456789"`)); err == nil || !asTooLarge(err, &tl) || tl.Code != generic.CodeResultTooLarge {
+	var tl *runtimes.TooLargeError
+	if err := e.checkResult(runtimes.KindNative, json.RawMessage(`"0123456789"`)); err == nil || !asTooLarge(err, &tl) || tl.Code != runtimes.CodeResultTooLarge {
 		t.Fatalf("a 12-byte result over a 10-byte cap: %v", err)
 	}
 	if err := e.checkResult(runtimes.KindPiece, json.RawMessage(`{"a":`)); err != errInvalidResult {
@@ -64,8 +63,8 @@ func TestCheckResult(t *testing.T) {
 	}
 }
 
-func asTooLarge(err error, tl **generic.TooLargeError) bool {
-	t, ok := err.(*generic.TooLargeError)
+func asTooLarge(err error, tl **runtimes.TooLargeError) bool {
+	t, ok := err.(*runtimes.TooLargeError)
 	*tl = t
 	return ok
 }

@@ -6,6 +6,7 @@ package runtimes
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -48,6 +49,28 @@ var ErrUnavailable = errors.New("implementation unavailable")
 // plugin_failed. Adapters return it (or errors matching it) so that the
 // engine knows no adapter's errors.
 var ErrPluginFailed = errors.New("plugin failed")
+
+// TooLargeError reports a reply or result over the host's cap
+// (ATOM_MAX_UPSTREAM_BODY): a provider's reply read by an adapter, or a
+// plugin's or piece's result. The execution answers 502 with Code.
+type TooLargeError struct {
+	// Code is CodeUpstreamTooLarge (a provider's reply) or
+	// CodeResultTooLarge (a plugin's or piece's result).
+	Code string
+	// What names what was too large ("the provider's reply").
+	What  string
+	Limit int64
+}
+
+// Error codes of TooLargeError.
+const (
+	CodeUpstreamTooLarge = "upstream_too_large"
+	CodeResultTooLarge   = "result_too_large"
+)
+
+func (e *TooLargeError) Error() string {
+	return fmt.Sprintf("%s exceeds the host's limit of %d bytes (ATOM_MAX_UPSTREAM_BODY); ask for less (a page, a range, a smaller export) or raise the limit", e.What, e.Limit)
+}
 
 // ErrStoreQuota is returned (wrapped) by Host.StorePut when the write would
 // take the tenant's store for the provider past its quota (number of keys

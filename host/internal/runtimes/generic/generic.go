@@ -472,26 +472,15 @@ func safeHeader(k string) bool {
 	return strings.HasPrefix(lk, "x-ratelimit-") || strings.HasPrefix(lk, "ratelimit") || strings.HasPrefix(lk, "x-rate-limit-")
 }
 
-// TooLargeError reports a reply or result over the host's cap. The
-// execution answers 502 with Code.
-type TooLargeError struct {
-	// Code is upstream_too_large (a provider's reply) or
-	// result_too_large (a plugin's or piece's result).
-	Code string
-	// What names what was too large ("the provider's reply").
-	What  string
-	Limit int64
-}
+// TooLargeError is the runtimes' error for a reply or result over the
+// host's cap.
+type TooLargeError = runtimes.TooLargeError
 
 // Error codes of TooLargeError.
 const (
-	CodeUpstreamTooLarge = "upstream_too_large"
-	CodeResultTooLarge   = "result_too_large"
+	CodeUpstreamTooLarge = runtimes.CodeUpstreamTooLarge
+	CodeResultTooLarge   = runtimes.CodeResultTooLarge
 )
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s exceeds the host's limit of %d bytes (ATOM_MAX_UPSTREAM_BODY); ask for less (a page, a range, a smaller export) or raise the limit", e.What, e.Limit)
-}
 
 // maxMessageParse bounds the error body parsed for the provider's message.
 const maxMessageParse = 64 << 10
