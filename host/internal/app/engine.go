@@ -81,6 +81,8 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 
 	limits := cfg.Limits.WithDefaults()
 	cat := h.Catalog.Current
+	// Each runtime adapter resolves the base URL of its calls with this.
+	baseURLs := generic.BaseURLs(cat, env)
 	gen := generic.New(generic.Config{Catalog: func() *catalog.Catalog { return cat() }, Client: p.Outbound, Env: env,
 		MaxBody: limits.MaxUpstreamBody})
 	p.Registry = registry.New(gen)
@@ -114,7 +116,7 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 		}
 		*d = x
 	}
-	eng, err := engine.New(engine.Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Env: env, Keyring: h.Keyring,
+	eng, err := engine.New(engine.Config{Store: h.Store, Registry: p.Registry, Credentials: h.Connect, Catalog: cat, Keyring: h.Keyring,
 		Logger: h.Log, Metrics: h.Registry, Timeout: timeout, Limits: limits,
 		StoreQuota:  storeQuota(opts.StoreQuota, cfg.StoreMaxKeys, cfg.StoreMaxBytes),
 		RecordRetry: recordRetry, ReconcileEvery: reconcile})
@@ -147,7 +149,7 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 		db := cfg.SQLitePath()
 		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
 	}
-	ncfg := native.Config{Dir: dir, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
+	ncfg := native.Config{Dir: dir, BaseURL: baseURLs, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
 		RawCredentials: cfg.PluginRawCredentials,
 		Isolation:      native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
 	if opts.Native != nil {
@@ -187,7 +189,7 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 		}
 	}
 
-	wcfg := wasm.Config{DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody,
+	wcfg := wasm.Config{BaseURL: baseURLs, DataDir: cfg.DataDir, Outbound: p.Outbound, Logger: h.Log, MaxResponseBytes: limits.MaxUpstreamBody,
 		MaxOutputBytes: int(limits.MaxUpstreamBody), SharedPrivateHosts: shared, PrivateHosts: scoped,
 		Claim: func(id string) error { return p.Registry.Claimable(id, runtimes.KindPiece) }}
 	if cfg.PluginVerify {

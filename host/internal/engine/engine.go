@@ -45,7 +45,6 @@ import (
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
-	"github.com/atomhq/atom/host/internal/runtimes/generic"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/sdk/provider"
@@ -103,8 +102,6 @@ type Config struct {
 	Credentials Credentials
 	// Catalog returns the current catalog snapshot.
 	Catalog func() *catalog.Catalog
-	// Env reads {PROVIDER}_API_BASE_URL; none when nil.
-	Env func(string) string
 	// Logger; slog.Default() when nil.
 	Logger *slog.Logger
 	// Metrics receives the execution metrics; none when nil.
@@ -159,9 +156,6 @@ type callStats struct {
 func New(cfg Config) (*Engine, error) {
 	if cfg.Store == nil || cfg.Registry == nil || cfg.Credentials == nil || cfg.Catalog == nil || cfg.Keyring == nil {
 		return nil, errors.New("engine: Store, Registry, Credentials, Catalog and Keyring are required")
-	}
-	if cfg.Env == nil {
-		cfg.Env = func(string) string { return "" }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -729,31 +723,11 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 			return res
 		}
 	}
+	// The adapter resolves the base URL (runtimes.ResolveBaseURL), under
+	// the operator's rules when the credentials are the operator's key.
 	req := provider.Request{ExecutionID: execID, TenantID: c.tenant, Action: c.action, Input: c.input, Credentials: creds}
-	if hasDesc {
-		resolve := generic.BaseURL
-		if hostWide {
-			resolve = generic.OperatorBaseURL
-		}
-		base, berr := resolve(d, creds, e.cfg.Env)
-		if errors.Is(berr, catalog.ErrTenantChosenHost) {
-			// Whatever serves the call would send the operator's key there.
-			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeTenantAppRequired, berr.Error()
-			return res
-		}
-		if errors.Is(berr, catalog.ErrNotLabel) {
-			res.Status, res.Code, res.Message = http.StatusBadRequest, connect.CodeInvalidInput, berr.Error()
-			return res
-		}
-		if berr == nil {
-			req.BaseURL = base
-		} else if impl.Kind() == runtimes.KindGeneric {
-			res.Status, res.Code, res.Message = http.StatusUnprocessableEntity, CodeActionFailed, berr.Error()
-			res.Diagnostics = []provider.Diagnostic{{Severity: provider.SeverityError, Summary: berr.Error()}}
-			return res
-		}
-	} else if v := strings.TrimSpace(e.cfg.Env(generic.EnvName(c.provider))); v != "" {
-		req.BaseURL = strings.TrimRight(v, "/")
+	if hostWide {
+		ctx = runtimes.WithOperatorKey(ctx)
 	}
 	h := &execHost{e: e, tenant: c.tenant, provider: c.provider, execID: execID}
 	if conn != nil {
@@ -791,6 +765,11 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	var rl *outbound.RateLimitError
 	var tl *runtimes.TooLargeError
 	switch {
+	case errors.Is(err, catalog.ErrTenantChosenHost):
+		// Whatever serves the call would send the operator's key there.
+		res.Status, res.Code, res.Message = StatusOf(connect.CodeTenantAppRequired), connect.CodeTenantAppRequired, err.Error()
+	case errors.Is(err, catalog.ErrNotLabel):
+		res.Status, res.Code, res.Message = StatusOf(connect.CodeInvalidInput), connect.CodeInvalidInput, err.Error()
 	case errors.As(err, &ce):
 		// The table's status, so that a replay of the record answers the
 		// same.

@@ -174,7 +174,9 @@ func (i *Impl) Execute(ctx context.Context, req provider.Request, host runtimes.
 	base := req.BaseURL
 	if base == "" {
 		var err error
-		if base, err = BaseURL(d, req.Credentials, i.r.cfg.Env); err != nil {
+		if base, err = resolveBaseURL(d, req.Credentials, i.r.cfg.Env, runtimes.OperatorKey(ctx)); runtimes.Refused(err) {
+			return provider.Response{}, err
+		} else if err != nil {
 			return fail("", err.Error()), nil
 		}
 	}
@@ -308,6 +310,33 @@ func EnvName(id string) string { return connect.EnvName(id) + "_API_BASE_URL" }
 // template filled with the connection's parameters and metadata.
 func BaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string) (string, error) {
 	return baseURL(d, creds, env, false)
+}
+
+// BaseURLs returns the host's runtimes.BaseURLFunc over the current
+// catalog: BaseURL, or OperatorBaseURL for the operator's key; for an id
+// the catalog does not describe (a piece of its own), only
+// {PROVIDER}_API_BASE_URL.
+func BaseURLs(cat func() *catalog.Catalog, env func(string) string) runtimes.BaseURLFunc {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	return func(id string, creds provider.Credentials, operatorKey bool) (string, error) {
+		d, ok := cat().Get(id)
+		if !ok {
+			if v := strings.TrimSpace(env(EnvName(id))); v != "" {
+				return strings.TrimRight(v, "/"), nil
+			}
+			return "", fmt.Errorf("%s is not in the catalog and %s is not set", id, EnvName(id))
+		}
+		return resolveBaseURL(d, creds, env, operatorKey)
+	}
+}
+
+func resolveBaseURL(d *catalog.Descriptor, creds provider.Credentials, env func(string) string, operatorKey bool) (string, error) {
+	if operatorKey {
+		return OperatorBaseURL(d, creds, env)
+	}
+	return BaseURL(d, creds, env)
 }
 
 // OperatorBaseURL resolves the base URL of a call that carries a host-wide

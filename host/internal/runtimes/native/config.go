@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/runtimes"
 )
 
 // Config configures a Manager. The zero value of every field but Dir has a
@@ -16,6 +17,9 @@ type Config struct {
 	// Dir is the plugin directory (ATOM_PLUGIN_DIR). It is created if
 	// missing.
 	Dir string
+	// BaseURL resolves the API base URL of a call whose request names
+	// none (generic.BaseURLs); the plugin's requests may reach its host.
+	BaseURL runtimes.BaseURLFunc
 	// DataDir holds private copies of binaries and cached manifests
 	// (default: Dir/.atom). It is created with mode 0700.
 	DataDir string

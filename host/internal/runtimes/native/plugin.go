@@ -79,6 +79,9 @@ func (p *Plugin) Manifest() provider.Manifest {
 // process if needed. Errors that mean the plugin cannot serve (process
 // died, removed, could not start) wrap runtimes.ErrUnavailable.
 func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtimes.Host) (provider.Response, error) {
+	if err := runtimes.ResolveBaseURL(ctx, p.m.cfg.BaseURL, p.id, &req); err != nil {
+		return provider.Response{}, err
+	}
 	if p.m.cfg.CallTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.m.cfg.CallTimeout)

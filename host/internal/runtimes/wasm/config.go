@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 )
 
@@ -26,6 +27,9 @@ type Outbound interface {
 // Config configures a Runtime. The zero value of every field selects the
 // default documented on it.
 type Config struct {
+	// BaseURL resolves the API base URL of a call whose request names
+	// none (generic.BaseURLs); the guest's requests may reach its host.
+	BaseURL hostrt.BaseURLFunc
 	// DataDir is the host's data directory; the compilation cache lives in
 	// DataDir/wasm-cache unless CacheDir is set.
 	DataDir string

@@ -173,6 +173,9 @@ func (p *Piece) dropLive(c *compiledModule) {
 // requests count against the (tenant, piece) outbound rate limit.
 func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.Host) (provider.Response, error) {
 	ctx = outbound.Scope(ctx, req.TenantID, p.spec.ID)
+	if err := hostrt.ResolveBaseURL(ctx, p.rt.cfg.BaseURL, p.spec.ID, &req); err != nil {
+		return provider.Response{}, err
+	}
 	in, err := json.Marshal(piece.ExecuteInput{
 		ExecutionID: req.ExecutionID, TenantID: req.TenantID, Action: req.Action,
 		Input: req.Input, BaseURL: req.BaseURL,
