@@ -22,6 +22,9 @@ type WebUI interface {
 	Mount(r *Router)
 	// Authenticate resolves a browser session to a principal.
 	Authenticate(c *fiber.Ctx) (*Principal, bool)
+	// Guard runs before authentication on tenant routes: a call carrying
+	// the page's session cookie must carry its CSRF token (403 without).
+	Guard(c *fiber.Ctx) error
 }
 
 // PrincipalOf returns the authenticated caller of a tenant route.

@@ -197,10 +197,10 @@ func (s *Server) routes() {
 	callback.Get("/integrations/:provider/callback", s.oauthCallback)
 
 	var chain []fiber.Handler
-	if g, ok := s.deps.Web.(interface{ Guard(*fiber.Ctx) error }); ok {
+	if s.deps.Web != nil {
 		// Cookie-authenticated calls from the page must carry its CSRF
 		// token; the page's guard answers 403 before authentication.
-		chain = append(chain, g.Guard)
+		chain = append(chain, s.deps.Web.Guard)
 	}
 	chain = append(chain, s.requireTenant, s.rateLimit)
 	tenant := s.router(GuardTenant, "/api", s.bodyLimit(), chain...)
