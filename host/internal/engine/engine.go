@@ -738,6 +738,7 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	ctx, seen := outbound.Observe(ctx)
+	ctx, baseURL := runtimes.RecordBaseURL(ctx)
 	resp, err := impl.Execute(ctx, req, h)
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, outbound.ErrRateLimited) {
@@ -750,7 +751,7 @@ func (e *Engine) invoke(ctx context.Context, c *call, execID string, impl runtim
 	}
 	res.Output, res.Diagnostics = resp.Output, resp.Diagnostics
 	if resp.Failed() {
-		return e.failedAction(ctx, res, seen.Last(), h, req.BaseURL)
+		return e.failedAction(ctx, res, seen.Last(), h, baseURL())
 	}
 	res.Status = http.StatusOK
 	if len(res.Output) == 0 {

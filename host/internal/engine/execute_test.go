@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,13 +34,16 @@ import (
 type scripted struct {
 	started chan string   // receives the action's name when a call starts
 	release chan struct{} // ends a "hold" call
+	// upstream answers "/500" with 500 and "/401" with 401, through out.
+	upstream string
+	out      *outbound.Client
 }
 
 func (s *scripted) Kind() string { return runtimes.KindNative }
 
 func (s *scripted) Manifest() provider.Manifest {
 	m := provider.Manifest{ID: "ok", Name: "Scripted", Version: "1.0.0"}
-	for _, n := range []string{"ok", "fail", "unavailable", "guest", "invalid_json", "upstream_large", "big", "rate", "boom", "sleep", "hold"} {
+	for _, n := range []string{"ok", "fail", "unavailable", "guest", "invalid_json", "upstream_large", "big", "rate", "boom", "sleep", "hold", "upstream500", "upstream401"} {
 		m.Actions = append(m.Actions, provider.Action{Name: n})
 	}
 	m.Actions = append(m.Actions, provider.Action{Name: "typed",
@@ -64,6 +69,14 @@ func (s *scripted) Execute(ctx context.Context, req provider.Request, _ runtimes
 		return provider.Response{Output: json.RawMessage(`"` + strings.Repeat("x", 4096) + `"`)}, nil
 	case "rate":
 		return provider.Response{}, &outbound.RateLimitError{Tenant: req.TenantID, Provider: "ok", RetryAfter: time.Second}
+	case "upstream500", "upstream401":
+		hr, _ := http.NewRequestWithContext(ctx, "GET", s.upstream+"/"+strings.TrimPrefix(req.Action, "upstream"), nil)
+		resp, err := s.out.Do(ctx, hr)
+		if err != nil {
+			return provider.Response{}, err
+		}
+		resp.Body.Close()
+		return provider.Response{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: "the provider said " + resp.Status}}}, nil
 	case "sleep", "hold":
 		s.started <- req.Action
 		select {
@@ -161,7 +174,17 @@ func codesEngine(t *testing.T, st store.Store, impl *scripted, creds Credentials
 func TestExecuteEveryStatusCode(t *testing.T) {
 	eachQueue(t, func(t *testing.T, st store.Store, q *jobs.Client) {
 		ctx := context.Background()
-		impl := &scripted{started: make(chan string, 1), release: make(chan struct{})}
+		upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/401" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			w.WriteHeader(http.StatusInternalServerError)
+		}))
+		defer upstream.Close()
+		out := outbound.New(outbound.Config{AllowPrivateHosts: []string{strings.TrimPrefix(upstream.URL, "http://")}, Rate: -1})
+		defer out.Close()
+		impl := &scripted{started: make(chan string, 1), release: make(chan struct{}), upstream: upstream.URL, out: out}
 		creds := &scriptedCredentials{}
 		e := codesEngine(t, st, impl, creds)
 		tenant := storetest.NewTenant(t, st)
@@ -196,6 +219,7 @@ func TestExecuteEveryStatusCode(t *testing.T) {
 			"ok": "", "fail": CodeActionFailed, "unavailable": CodePluginUnavailable, "guest": CodePluginFailed,
 			"invalid_json": CodePluginFailed, "upstream_large": runtimes.CodeUpstreamTooLarge,
 			"big": runtimes.CodeResultTooLarge, "rate": CodeRateLimited, "boom": CodeInternal, "missing": CodeUnknownAction,
+			"upstream500": CodeUpstreamError, "upstream401": CodeConnectionRejected,
 		} {
 			expect(t, Call{Provider: "ok", Action: action}, want)
 		}

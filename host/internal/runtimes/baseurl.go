@@ -3,6 +3,7 @@ package runtimes
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/sdk/provider"
@@ -38,19 +39,49 @@ func Refused(err error) bool {
 	return errors.Is(err, catalog.ErrTenantChosenHost) || errors.Is(err, catalog.ErrNotLabel)
 }
 
+type baseURLNote struct {
+	mu  sync.Mutex
+	url string
+}
+
+type baseURLNoteCtx struct{}
+
+// RecordBaseURL returns a context under which the adapter serving a call
+// notes the base URL it resolved (NoteBaseURL), and a function reading
+// it after the call: the engine tells answers of the provider's API host
+// from others with it.
+func RecordBaseURL(ctx context.Context) (context.Context, func() string) {
+	n := &baseURLNote{}
+	return context.WithValue(ctx, baseURLNoteCtx{}, n), func() string {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		return n.url
+	}
+}
+
+// NoteBaseURL records the base URL of the call of ctx for RecordBaseURL.
+func NoteBaseURL(ctx context.Context, base string) {
+	if n, ok := ctx.Value(baseURLNoteCtx{}).(*baseURLNote); ok {
+		n.mu.Lock()
+		n.url = base
+		n.mu.Unlock()
+	}
+}
+
 // ResolveBaseURL is how an adapter fills req.BaseURL for provider id when
 // the caller left it empty: through resolve (none when nil). It returns
-// only the errors that refuse the call.
+// only the errors that refuse the call, and notes the base URL
+// (NoteBaseURL).
 func ResolveBaseURL(ctx context.Context, resolve BaseURLFunc, id string, req *provider.Request) error {
-	if req.BaseURL != "" || resolve == nil {
-		return nil
+	if req.BaseURL == "" && resolve != nil {
+		base, err := resolve(id, req.Credentials, OperatorKey(ctx))
+		if Refused(err) {
+			return err
+		}
+		if err == nil {
+			req.BaseURL = base
+		}
 	}
-	base, err := resolve(id, req.Credentials, OperatorKey(ctx))
-	if Refused(err) {
-		return err
-	}
-	if err == nil {
-		req.BaseURL = base
-	}
+	NoteBaseURL(ctx, req.BaseURL)
 	return nil
 }

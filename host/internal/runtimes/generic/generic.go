@@ -180,6 +180,7 @@ func (i *Impl) Execute(ctx context.Context, req provider.Request, host runtimes.
 			return fail("", err.Error()), nil
 		}
 	}
+	runtimes.NoteBaseURL(ctx, base)
 	target, err := Target(base, in.Path, in.Query)
 	if err != nil {
 		return fail("/path", err.Error()), nil
