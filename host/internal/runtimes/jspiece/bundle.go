@@ -46,7 +46,7 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	res := api.Build(api.BuildOptions{
-		Inject:            []string{shim.Name()},
+		Inject: []string{shim.Name()},
 		Stdin: &api.StdinOptions{
 			Contents:   fmt.Sprintf("module.exports = require(%q);", pkg),
 			ResolveDir: dir,

@@ -17,8 +17,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 
-	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/outbound"
+	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 )
 
 // randReader is crypto randomness for the guest.
