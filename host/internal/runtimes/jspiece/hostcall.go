@@ -63,6 +63,7 @@ type hostOp struct {
 	BodyBase64 string              `json:"body_base64"`
 	Redirect   string              `json:"redirect"`
 	MS         float64             `json:"ms"`
+	N          float64             `json:"n"`
 	Key        string              `json:"key"`
 	Level      string              `json:"level"`
 	Msg        string              `json:"msg"`
@@ -137,6 +138,15 @@ func (st *callState) serve(ctx context.Context, in []byte) []byte {
 		case <-ctx.Done():
 			return errAnswer("deadline", "the call's deadline passed")
 		}
+	case "random":
+		n := int(op.N)
+		if n < 1 || n > 65536 {
+			return errAnswer("invalid_request", "random: 1 to 65536 bytes")
+		}
+		b := make([]byte, n)
+		_, _ = rand.Read(b)
+		out, _ := json.Marshal(map[string]string{"b64": base64.StdEncoding.EncodeToString(b)})
+		return out
 	case "log":
 		st.logs++
 		st.logBytes += len(op.Msg)

@@ -32,6 +32,7 @@ type Piece struct {
 	id       string
 	hosts    []string
 	src      []byte
+	snap     []byte // linear memory with the bundle loaded
 	spec     Spec
 	manifest provider.Manifest
 
@@ -125,6 +126,8 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 		return nil, fmt.Errorf("load %s: %w: description: %v", a.ID, ErrInvalidPiece, err)
 	}
 	p.manifest = p.spec.manifest(a)
+	// New instances start from this one's memory: a copy, not a parse.
+	p.snap = in.snapshot()
 	p.idle = append(p.idle, in)
 	return p, nil
 }
@@ -222,7 +225,7 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 	in := p.take(req.TenantID)
 	if in == nil {
 		var err error
-		if in, err = p.rt.newInstance(ctx, p.src); err != nil {
+		if in, err = p.rt.clone(ctx, p.snap); err != nil {
 			return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)
 		}
 	}

@@ -441,9 +441,36 @@
     extname: function (p) { var m = /(\.[^./]*)$/.exec(String(p)); return m ? m[1] : ''; }, dirname: function (p) { var s = String(p).split('/'); s.pop(); return s.join('/') || '.'; },
     resolve: function () { return '/' + Array.prototype.join.call(arguments, '/').replace(/^\/+/, ''); }, normalize: function (p) { return p; }, isAbsolute: function (p) { return String(p).charAt(0) === '/'; } };
   pathMod.posix = pathMod;
-  function randomBytes(n) { var u = new Uint8Array(n); for (var i = 0; i < n; i++) u[i] = Math.floor(Math.random() * 256); return u; }
+  // Randomness comes from the host: instances cloned from one snapshot
+  // must not share a generator's state.
+  function hostRandom(n) {
+    var out = call({ op: 'random', n: n });
+    var bin = G.atob(out.b64), u = new Uint8Array(n);
+    for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
+    return u;
+  }
+  function getRandomValues(a) {
+    if (!ArrayBuffer.isView(a) || a.byteLength > 65536) throw new TypeError('getRandomValues: a typed array of at most 65536 bytes');
+    var u = new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    u.set(hostRandom(u.length));
+    return a;
+  }
+  function randomBytes(n) { return getRandomValues(new Uint8Array(n)); }
+  var loadRandom = Math.random, rs = null;
+  function rotl(x, k) { return (x << k) | (x >>> (32 - k)); }
+  Math.random = function () {
+    if (rs === null) {
+      var b;
+      try { b = hostRandom(16); } catch (e) { return loadRandom(); }
+      rs = new Uint32Array(b.buffer);
+      if ((rs[0] | rs[1] | rs[2] | rs[3]) === 0) rs[0] = 1;
+    }
+    var r = Math.imul(rotl(Math.imul(rs[1], 5), 7), 9) >>> 0, t = rs[1] << 9;
+    rs[2] ^= rs[0]; rs[3] ^= rs[1]; rs[1] ^= rs[2]; rs[0] ^= rs[3]; rs[2] ^= t; rs[3] = rotl(rs[3], 11);
+    return r / 4294967296;
+  };
   var cryptoMod = { randomUUID: function () { var b = randomBytes(16); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128; var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join(''); return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20); },
-    randomBytes: randomBytes, getRandomValues: function (a) { for (var i = 0; i < a.length; i++) a[i] = Math.floor(Math.random() * 256); return a; },
+    randomBytes: randomBytes, getRandomValues: getRandomValues, webcrypto: { getRandomValues: getRandomValues },
     createHash: unsupported('crypto.createHash'), createHmac: unsupported('crypto.createHmac') };
   G.crypto = G.crypto || { randomUUID: cryptoMod.randomUUID, getRandomValues: cryptoMod.getRandomValues };
   var builtins = {

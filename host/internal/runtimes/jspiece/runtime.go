@@ -194,20 +194,29 @@ type instance struct {
 	resLen api.Function
 }
 
-// newInstance instantiates the engine, evaluates the prelude and src.
-func (r *Runtime) newInstance(ctx context.Context, src []byte) (*instance, error) {
-	ctx = context.WithValue(ctx, callKey{}, &callState{})
+// instantiate returns a fresh engine instance (libc initialized, no JS
+// runtime yet).
+func (r *Runtime) instantiate(ctx context.Context) (*instance, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
 		WithSysWalltime().WithSysNanotime().WithRandSource(randReader{})
 	mod, err := r.rt.InstantiateModule(ctx, r.engine, mc)
 	if err != nil {
 		return nil, r.guestError(ctx, "instantiate", err)
 	}
-	in := &instance{mod: mod,
+	return &instance{mod: mod,
 		init: mod.ExportedFunction("atom_js_init"), alloc: mod.ExportedFunction("atom_js_alloc"),
 		free: mod.ExportedFunction("atom_js_free"), eval: mod.ExportedFunction("atom_js_eval"),
 		call: mod.ExportedFunction("atom_js_call"), resPtr: mod.ExportedFunction("atom_js_result_ptr"),
-		resLen: mod.ExportedFunction("atom_js_result_len")}
+		resLen: mod.ExportedFunction("atom_js_result_len")}, nil
+}
+
+// newInstance instantiates the engine, evaluates the prelude and src.
+func (r *Runtime) newInstance(ctx context.Context, src []byte) (*instance, error) {
+	ctx = context.WithValue(ctx, callKey{}, &callState{})
+	in, err := r.instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
 	// QuickJS gets all but 16 MiB of the cap, kept for the C stack and the
 	// allocator's own use: past it, a script gets a catchable out-of-memory
 	// error rather than a trap.
@@ -226,6 +235,36 @@ func (r *Runtime) newInstance(ctx context.Context, src []byte) (*instance, error
 	if _, err := in.evalSrc(ctx, src); err != nil {
 		in.close()
 		return nil, r.guestError(ctx, "bundle", err)
+	}
+	return in, nil
+}
+
+// snapshot copies the instance's linear memory. Between calls the engine
+// holds all its state there: its one global, the stack pointer, is back
+// at its initial value, and the table is the module's.
+func (in *instance) snapshot() []byte {
+	mem := in.mod.Memory()
+	b, _ := mem.Read(0, mem.Size())
+	return append([]byte(nil), b...)
+}
+
+// clone returns a new instance whose memory is snap: a piece's bundle
+// loaded, without evaluating it again.
+func (r *Runtime) clone(ctx context.Context, snap []byte) (*instance, error) {
+	in, err := r.instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	mem := in.mod.Memory()
+	if have, want := mem.Size(), uint32(len(snap)); want > have {
+		if _, ok := mem.Grow((want - have) / 65536); !ok {
+			in.close()
+			return nil, fmt.Errorf("%w: restoring a snapshot of %d bytes", ErrMemoryLimit, want)
+		}
+	}
+	if !mem.Write(0, snap) {
+		in.close()
+		return nil, fmt.Errorf("%w: restoring a snapshot", ErrTrap)
 	}
 	return in, nil
 }
