@@ -87,6 +87,12 @@ type Config struct {
 	// Rewrite maps a host a piece calls (after the allow-list check) to
 	// another scheme://host[:port]; tests point providers at local fakes.
 	Rewrite map[string]string
+	// SharedPrivateHosts are the hosts the outbound client lets everyone
+	// reach on private addresses (ATOM_ALLOW_PRIVATE_HOSTS); a piece may
+	// fetch from one only when PrivateHosts grants it to the piece or it
+	// is the execution's base URL host.
+	SharedPrivateHosts []string
+	PrivateHosts       map[string][]string
 	// CacheDir holds wazero's compilation cache; empty: in memory.
 	CacheDir string
 	// Logger receives the runtime's own lines. Default slog.Default().
