@@ -31,11 +31,12 @@ type EngineOptions struct {
 	Timeout time.Duration
 	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
 	MaxPluginBytes int64
-	// Native and Wasm adjust the runtimes' configurations after the
-	// defaults are filled in (tests shorten debounces, map provider
+	// Native, Wasm and JSPiece adjust the runtimes' configurations after
+	// the defaults are filled in (tests shorten debounces, map provider
 	// hosts to local fakes, …).
-	Native func(*native.Config)
-	Wasm   func(*wasm.Config)
+	Native  func(*native.Config)
+	Wasm    func(*wasm.Config)
+	JSPiece func(*jspiece.Config)
 	// StoreQuota bounds each tenant's plugin store per provider; its zero
 	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
 	// (defaults 1,000 keys and 16 MiB).
@@ -222,14 +223,14 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	p.Loader = loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
 	adm.Attach(mgr, rt, loader)
-	loadJSPieces(h, dir, p, shared, scoped, limits.MaxUpstreamBody)
+	loadJSPieces(h, dir, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
 	return p, nil
 }
 
 // loadJSPieces loads the JS pieces (`atom pieces add`) of dir in the
 // background, when there are any. A piece that does not load is logged and
 // skipped; the host serves without it.
-func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[string][]string, maxBody int64) {
+func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) {
 	metas, err := jspiece.List(dir)
 	if err != nil {
 		h.Log.Warn("JS pieces not loaded", "dir", dir, "err", err)
@@ -247,6 +248,9 @@ func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[str
 			MaxResponseBytes: maxBody}
 		if h.Config.DataDir != "" {
 			jcfg.CacheDir = filepath.Join(h.Config.DataDir, "jspiece-cache")
+		}
+		if adjust != nil {
+			adjust(&jcfg)
 		}
 		rt, err := jspiece.NewRuntime(ctx, jcfg)
 		if err != nil {
