@@ -410,6 +410,49 @@
     });
   };
 
+  // XMLHttpRequest over fetch, for libraries that predate fetch adapters
+  // (axios before 1.7 in the old @activepieces/framework).
+  function XMLHttpRequest() {
+    EventTarget.call(this);
+    this.readyState = 0; this.status = 0; this.statusText = ''; this.responseText = ''; this.response = null;
+    this.responseType = ''; this.responseURL = ''; this.timeout = 0; this.withCredentials = false;
+    this.upload = new EventTarget(); this._hdr = {}; this._res = null;
+  }
+  XMLHttpRequest.prototype = Object.create(EventTarget.prototype);
+  XMLHttpRequest.UNSENT = 0; XMLHttpRequest.OPENED = 1; XMLHttpRequest.HEADERS_RECEIVED = 2; XMLHttpRequest.LOADING = 3; XMLHttpRequest.DONE = 4;
+  XMLHttpRequest.prototype.open = function (m, u) { this._m = String(m).toUpperCase(); this._u = String(u); this.readyState = 1; };
+  XMLHttpRequest.prototype.setRequestHeader = function (k, v) { this._hdr[k] = String(v); };
+  XMLHttpRequest.prototype.getAllResponseHeaders = function () { var s = ''; if (this._res) this._res.headers.forEach(function (v, k) { s += k + ': ' + v + '\r\n'; }); return s; };
+  XMLHttpRequest.prototype.getResponseHeader = function (k) { return this._res ? this._res.headers.get(k) : null; };
+  XMLHttpRequest.prototype.overrideMimeType = function () {};
+  XMLHttpRequest.prototype.abort = function () { if (this._done) return; this._aborted = true; this._done = true; this.readyState = 4; this._fire('abort'); this._fire('loadend'); };
+  XMLHttpRequest.prototype._fire = function (t) { this.dispatchEvent(new Event(t)); };
+  XMLHttpRequest.prototype.send = function (body) {
+    var self = this;
+    var init = { method: this._m, headers: this._hdr };
+    if (body != null && this._m !== 'GET' && this._m !== 'HEAD') init.body = body;
+    G.fetch(this._u, init).then(function (res) {
+      self._res = res;
+      var t = self.responseType;
+      var read = t === 'arraybuffer' ? res.arrayBuffer() : t === 'blob' ? res.blob() : res.text();
+      return read.then(function (v) {
+        if (self._aborted) return;
+        self.status = res.status; self.statusText = res.statusText || ''; self.responseURL = res.url;
+        if (t === 'json') { try { self.response = JSON.parse(v); } catch (e) { self.response = null; } self.responseText = v; }
+        else { self.response = v; if (t === '' || t === 'text') self.responseText = v; }
+        self._done = true; self.readyState = 4;
+        self._fire('readystatechange'); self._fire('load'); self._fire('loadend');
+      });
+    }).catch(function (e) {
+      if (self._aborted) return;
+      self._done = true; self.readyState = 4; self.status = 0; self._error = e;
+      G.console.warn('XMLHttpRequest to ' + self._u.replace(/[?#].*$/, '') + ' failed: ' + (e && e.message));
+      self._fire('readystatechange'); self._fire('error'); self._fire('loadend');
+    });
+  };
+  G.XMLHttpRequest = XMLHttpRequest;
+  G.self = G;
+
   // require() for Node built-ins the bundles reference: inert stand-ins.
   function EventEmitter() { this._events = {}; }
   EventEmitter.prototype.on = EventEmitter.prototype.addListener = function (e, f) { (this._events[e] = this._events[e] || []).push(f); return this; };
@@ -501,7 +544,8 @@
     if (!exp) return null;
     var cands = [exp].concat(Object.keys(exp).map(function (k) { return exp[k]; }));
     for (var c of cands) {
-      if (c && typeof c === 'object' && typeof c.actions === 'function' && typeof c.displayName === 'string') return c;
+      if (c && typeof c === 'object' && typeof c.displayName === 'string' &&
+        (typeof c.actions === 'function' || (c._actions && typeof c.getAction === 'function'))) return c;
     }
     return null;
   }
@@ -511,6 +555,17 @@
     if (!piece) throw new Error('the bundle exports no piece (an object created by createPiece)');
   };
   function authList(a) { return a == null ? [] : Array.isArray(a) ? a : [a]; }
+  // The old framework (@activepieces/framework 0.2) has no piece-level
+  // auth: actions take it as a prop of an auth type.
+  var AUTH_TYPES = { OAUTH2: 1, SECRET_TEXT: 1, BASIC_AUTH: 1, CUSTOM_AUTH: 1 };
+  function actionsOf(p) { return typeof p.actions === 'function' ? p.actions() : p._actions; }
+  function legacyAuth(type, auth) {
+    if (auth == null) return undefined;
+    if (type === 'SECRET_TEXT') return auth.secret_text !== undefined ? auth.secret_text : auth.access_token;
+    if (type === 'BASIC_AUTH') return { username: auth.username, password: auth.password };
+    if (type === 'CUSTOM_AUTH') return auth.props || {};
+    return auth;
+  }
   function plain(v, depth) {
     if (depth > 6 || typeof v === 'function' || typeof v === 'symbol') return undefined;
     if (v === null || typeof v !== 'object') return v;
@@ -519,11 +574,12 @@
     Object.keys(v).forEach(function (k) { var x = plain(v[k], depth + 1); if (x !== undefined) o[k] = x; });
     return o;
   }
-  function describeProps(props) {
+  function describeProps(props, skipAuth) {
     var out = {};
     Object.keys(props || {}).forEach(function (k) {
       var p = props[k];
       if (!p || typeof p !== 'object') return;
+      if (skipAuth && AUTH_TYPES[p.type]) return;
       var d = { type: p.type, displayName: p.displayName, description: p.description, required: !!p.required };
       if (p.defaultValue !== undefined) d.defaultValue = plain(p.defaultValue, 0);
       if (p.options && Array.isArray(p.options.options)) d.options = plain(p.options.options, 0);
@@ -535,14 +591,24 @@
     return out;
   }
   G.__atom_describe = function () {
-    var acts = piece.actions();
+    var acts = actionsOf(piece);
+    var auths = authList(piece.auth);
+    if (auths.length === 0) {
+      Object.keys(acts).forEach(function (k) {
+        var props = acts[k].props || {};
+        Object.keys(props).forEach(function (n) {
+          var p = props[n];
+          if (p && AUTH_TYPES[p.type] && !auths.some(function (a) { return a.type === p.type; })) auths.push(p);
+        });
+      });
+    }
     return JSON.stringify({
       displayName: piece.displayName, description: piece.description || '', logoUrl: piece.logoUrl || '',
       categories: piece.categories || [],
-      auth: authList(piece.auth).map(function (a) { return { type: a.type, displayName: a.displayName, description: a.description, required: a.required, authUrl: a.authUrl, tokenUrl: a.tokenUrl, scope: a.scope, props: a.props ? describeProps(a.props) : undefined }; }),
+      auth: auths.map(function (a) { return { type: a.type, displayName: a.displayName, description: a.description, required: a.required, authUrl: a.authUrl, tokenUrl: a.tokenUrl, scope: a.scope, props: a.props ? describeProps(a.props) : undefined }; }),
       actions: Object.keys(acts).map(function (k) {
         var a = acts[k];
-        return { name: a.name || k, displayName: a.displayName, description: a.description, props: describeProps(a.props), requireAuth: a.requireAuth !== false };
+        return { name: a.name || k, displayName: a.displayName, description: a.description, props: describeProps(a.props, true), requireAuth: a.requireAuth !== false };
       })
     });
   };
@@ -551,7 +617,7 @@
   G.__atom_call = function (raw) {
     var input = JSON.parse(raw);
     done = null;
-    var acts = piece.actions();
+    var acts = actionsOf(piece);
     var action = acts[input.action] || Object.keys(acts).map(function (k) { return acts[k]; }).find(function (a) { return a.name === input.action; });
     if (!action) { done = { error: { message: 'unknown action ' + input.action, code: 'unknown_action' } }; return; }
     var store = {
@@ -564,7 +630,8 @@
     var propsValue = input.props || {};
     Object.keys(action.props || {}).forEach(function (k) {
       var p = action.props[k];
-      if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
+      if (p && AUTH_TYPES[p.type]) propsValue[k] = legacyAuth(p.type, input.auth);
+      else if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
     });
     var ctx = {
       auth: input.auth, propsValue: propsValue, store: store,
