@@ -138,6 +138,52 @@ func TestHostilePieceContainedBesideHealthyCalls(t *testing.T) {
 	healthy(5)
 }
 
+func TestOutputLimitAndConcurrencyBound(t *testing.T) {
+	src, err := os.ReadFile("testdata/hostile.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRuntime(t, Config{MaxOutputBytes: 1 << 20, MaxConcurrent: 1, CallTimeout: 2 * time.Second})
+	p, err := r.Load(context.Background(), Artifact{ID: "hostile", Source: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := call(p, "t", "big_output", nil, nil); !errors.Is(err, ErrTrap) || !strings.Contains(err.Error(), "exceeds") {
+		t.Fatalf("big output: %v", err)
+	}
+	// With one slot, a call with a shorter deadline than a loop holding
+	// the slot fails at its own deadline.
+	done := make(chan error, 1)
+	started := make(chan struct{})
+	go func() { close(started); _, err := call(p, "a", "loop", nil, nil); done <- err }()
+	<-started
+	hosttestWait(t, func() bool { return len(p.sem) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	_, err = p.Execute(ctx, provider.Request{TenantID: "b", Action: "store", Input: json.RawMessage(`{}`)}, newMemHost())
+	cancel()
+	if !errors.Is(err, ErrDeadline) {
+		t.Fatalf("second call beside a loop with one slot: %v", err)
+	}
+	if err := <-done; !errors.Is(err, ErrDeadline) {
+		t.Fatalf("loop: %v", err)
+	}
+	if resp, err := call(p, "b", "store", nil, nil); err != nil || resp.Failed() {
+		t.Fatalf("after the loop: %v %+v", err, resp)
+	}
+}
+
+// hosttestWait polls cond for up to 10s.
+func hosttestWait(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatal("condition not met within 10s")
+}
+
 func TestFetchRefusedOutsideDeclaredHosts(t *testing.T) {
 	_, hostport := echo(t)
 	// 127.0.0.1 is declared, but the outbound client's SSRF guard refuses

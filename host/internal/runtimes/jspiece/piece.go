@@ -36,6 +36,7 @@ type Piece struct {
 	spec     Spec
 	manifest provider.Manifest
 
+	sem    chan struct{} // one token per call running
 	mu     sync.Mutex
 	closed bool
 	idle   []*instance // each bound to the tenant it served
@@ -110,7 +111,7 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.LoadTimeout)
 	defer cancel()
-	p := &Piece{rt: r, id: a.ID, hosts: a.Hosts, src: wrap(a.Source)}
+	p := &Piece{rt: r, id: a.ID, hosts: a.Hosts, src: wrap(a.Source), sem: make(chan struct{}, r.cfg.MaxConcurrent)}
 	in, err := r.newInstance(ctx, p.src)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", a.ID, err)
@@ -222,6 +223,12 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.CallTimeout)
 	defer cancel()
+	select {
+	case p.sem <- struct{}{}:
+		defer func() { <-p.sem }()
+	case <-ctx.Done():
+		return provider.Response{}, fmt.Errorf("piece %s: waiting for a free instance: %w", p.id, ErrDeadline)
+	}
 	in := p.take(req.TenantID)
 	if in == nil {
 		var err error
@@ -250,6 +257,10 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 		// Whatever happened, the instance may hold a half-run action.
 		in.close()
 		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.id, req.Action, p.rt.guestError(ctx, "call", err))
+	}
+	if len(raw) > p.rt.cfg.MaxOutputBytes {
+		in.close()
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: the result exceeds %d bytes", p.id, req.Action, ErrTrap, p.rt.cfg.MaxOutputBytes)
 	}
 	var out callOutput
 	if err := json.Unmarshal(raw, &out); err != nil {

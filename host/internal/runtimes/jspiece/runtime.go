@@ -75,6 +75,12 @@ type Config struct {
 	// IdlePerPiece bounds the idle instances a piece keeps (each bound to
 	// one tenant). Default 4.
 	IdlePerPiece int
+	// MaxConcurrent bounds the calls of one piece running at once (each
+	// on its own instance); further calls wait. Default 8.
+	MaxConcurrent int
+	// MaxOutputBytes bounds an action's result; a larger one fails the
+	// call. Default 8 MiB.
+	MaxOutputBytes int
 	// MaxHTTPPerCall bounds the fetches of one call. Default 50.
 	MaxHTTPPerCall int
 	// MaxRequestBytes and MaxResponseBytes bound a fetch's bodies.
@@ -111,6 +117,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdlePerPiece <= 0 {
 		c.IdlePerPiece = 4
+	}
+	if c.MaxConcurrent <= 0 {
+		c.MaxConcurrent = 8
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = 8 << 20
 	}
 	if c.MaxHTTPPerCall <= 0 {
 		c.MaxHTTPPerCall = 50

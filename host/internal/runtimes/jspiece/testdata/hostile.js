@@ -31,3 +31,4 @@ const actions = {
   throws: { name: 'throws', displayName: 'Throw', props: {}, async run() { throw new Error('provider said no'); } },
 };
 module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves', categories: ['DEVELOPER_TOOLS'], auth: undefined, actions: () => actions } };
+actions.big_output = { name: 'big_output', displayName: 'Return a large result', props: {}, async run() { return 'y'.repeat(2 << 20); } };
