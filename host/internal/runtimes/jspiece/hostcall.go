@@ -235,6 +235,7 @@ func (st *callState) fetch(ctx context.Context, op hostOp) []byte {
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
 			return errAnswer("invalid_url", "fetch: the url must be absolute http(s) without credentials")
 		}
+		asked := *u // the URL as the piece named it, before any rewrite
 		host := strings.ToLower(u.Hostname())
 		if !st.allowed(host) {
 			return errAnswer("host_not_allowed", "fetch: host %q is not declared by piece %s", host, st.piece.id)
@@ -276,7 +277,7 @@ func (st *callState) fetch(ctx context.Context, op hostOp) []byte {
 		loc := resp.Header.Get("Location")
 		if resp.StatusCode >= 300 && resp.StatusCode < 400 && loc != "" && op.Redirect != "manual" && hop < 5 {
 			resp.Body.Close()
-			next, err := u.Parse(loc)
+			next, err := asked.Parse(loc)
 			if err != nil {
 				return errAnswer("invalid_url", "fetch: bad redirect from %s", host)
 			}

@@ -267,3 +267,29 @@ func TestStoreAuthAndConsole(t *testing.T) {
 		t.Fatalf("throwing action: %+v %v", resp, err)
 	}
 }
+
+// TestFetchRedirectsCheckedPerHop: the host follows redirects itself, and
+// each hop must pass the declared hosts again.
+func TestFetchRedirectsCheckedPerHop(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/in":
+			http.Redirect(w, r, "/final", http.StatusFound)
+		case "/out":
+			http.Redirect(w, r, "https://evil.example.com/steal", http.StatusFound)
+		default:
+			io.WriteString(w, "arrived at "+r.URL.Path)
+		}
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	p := loadHostile(t, []string{"api.healthy.test"}, map[string]string{"api.healthy.test": srv.URL}, u.Host)
+	resp, err := call(p, "t", "fetch", map[string]any{"url": "https://api.healthy.test/in"}, nil)
+	if err != nil || resp.Failed() || string(resp.Output) != `"arrived at /final"` {
+		t.Fatalf("redirect within the declared host: %s %+v %v", resp.Output, resp.Diagnostics, err)
+	}
+	resp, err = call(p, "t", "fetch", map[string]any{"url": "https://api.healthy.test/out"}, nil)
+	if err != nil || !resp.Failed() || !strings.Contains(resp.Diagnostics[0].Summary, "host_not_allowed") {
+		t.Fatalf("redirect to an undeclared host: %s %+v %v", resp.Output, resp.Diagnostics, err)
+	}
+}

@@ -298,12 +298,7 @@ func (p *Piece) auth(c provider.Credentials) any {
 		for k, v := range c.Params {
 			props[k] = v
 		}
-		a := map[string]any{"type": "OAUTH2", "access_token": c.AccessToken, "token_type": c.TokenType, "data": data, "props": props}
-		if !c.ExpiresAt.IsZero() {
-			a["expires_in"] = nil
-			a["claimed_at"] = nil
-		}
-		return a
+		return map[string]any{"type": "OAUTH2", "access_token": c.AccessToken, "token_type": c.TokenType, "data": data, "props": props}
 	case "api_key":
 		return map[string]any{"type": "SECRET_TEXT", "secret_text": c.APIKey}
 	case "basic":
