@@ -2,7 +2,8 @@
 # Installs what the tests need beyond Go: Debian packages (Chromium for the
 # browser test, wabt for the WebAssembly-text piece, wrk for benchmarks,
 # Node.js and npm for the AssemblyScript example piece), the npm package
-# assemblyscript (pinned by sdk/piece/examples/assemblyscript/package-lock.json)
+# assemblyscript (pinned by sdk/piece/examples/assemblyscript/package-lock.json),
+# the @activepieces/piece-* packages of the jspiece tests (scripts/jspieces-npm.sh)
 # and starts PostgreSQL when it is installed but not running. Idempotent;
 # quiet when everything is present. `make run` and `make build` need none
 # of it: they need only Go.
@@ -29,6 +30,9 @@ if [ ! -x "$as_dir/node_modules/.bin/asc" ]; then
   echo "deps: installing the npm package assemblyscript into $as_dir/node_modules"
   (cd "$as_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
+
+# The published Activepieces pieces the JS piece runtime's tests run.
+"$(dirname "$0")/jspieces-npm.sh"
 
 # PostgreSQL: start the local cluster if it is installed and down.
 if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then

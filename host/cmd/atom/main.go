@@ -33,6 +33,7 @@ Usage:
   atom vault genkey [--id ID]        print a new key for ATOM_ENCRYPTION_KEYS
   atom generate integration ...      scaffold a native provider plugin
   atom catalog validate FILE...      check descriptor files (docs/descriptors.md)
+  atom pieces add|list|remove        install Activepieces npm pieces as JS pieces
   atom version                       print the version
 
 Every command takes the configuration flags (see 'atom serve -h'); each flag
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return generate(rest, stdout)
 	case "catalog":
 		return catalogCmd(rest, stdout, stderr)
+	case "pieces":
+		return piecesCmd(ctx, rest, stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "atom", app.Version)
 		return nil

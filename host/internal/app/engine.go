@@ -16,6 +16,7 @@ import (
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/generic"
+	"github.com/atomhq/atom/host/internal/runtimes/jspiece"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 )
@@ -30,11 +31,12 @@ type EngineOptions struct {
 	Timeout time.Duration
 	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
 	MaxPluginBytes int64
-	// Native and Wasm adjust the runtimes' configurations after the
-	// defaults are filled in (tests shorten debounces, map provider
+	// Native, Wasm and JSPiece adjust the runtimes' configurations after
+	// the defaults are filled in (tests shorten debounces, map provider
 	// hosts to local fakes, …).
-	Native func(*native.Config)
-	Wasm   func(*wasm.Config)
+	Native  func(*native.Config)
+	Wasm    func(*wasm.Config)
+	JSPiece func(*jspiece.Config)
 	// StoreQuota bounds each tenant's plugin store per provider; its zero
 	// fields come from ATOM_STORE_MAX_KEYS and ATOM_STORE_MAX_BYTES
 	// (defaults 1,000 keys and 16 MiB).
@@ -221,7 +223,59 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	p.Loader = loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
 	adm.Attach(mgr, rt, loader)
+	loadJSPieces(h, dir, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
 	return p, nil
+}
+
+// loadJSPieces loads the JS pieces (`atom pieces add`) of dir in the
+// background, when there are any. A piece that does not load is logged and
+// skipped; the host serves without it.
+func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) {
+	metas, err := jspiece.List(dir)
+	if err != nil {
+		h.Log.Warn("JS pieces not loaded", "dir", dir, "err", err)
+		return
+	}
+	if len(metas) == 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	h.AddCloser(func(context.Context) error { cancel(); <-done; return nil })
+	go func() {
+		defer close(done)
+		jcfg := jspiece.Config{Outbound: p.Outbound, Logger: h.Log, SharedPrivateHosts: shared, PrivateHosts: scoped,
+			MaxResponseBytes: maxBody}
+		if h.Config.DataDir != "" {
+			jcfg.CacheDir = filepath.Join(h.Config.DataDir, "jspiece-cache")
+		}
+		if adjust != nil {
+			adjust(&jcfg)
+		}
+		rt, err := jspiece.NewRuntime(ctx, jcfg)
+		if err != nil {
+			h.Log.Warn("JS pieces not loaded: the JS engine did not start", "err", err)
+			return
+		}
+		pieces, err := rt.LoadDir(ctx, dir)
+		if err != nil {
+			h.Log.Warn("some JS pieces not loaded", "dir", dir, "err", err)
+		}
+		for _, pc := range pieces {
+			id := pc.Manifest().ID
+			if err := p.Registry.SetPiece(id, pc); err != nil {
+				h.Log.Warn("JS piece not registered", "id", id, "err", err)
+				pc.Close()
+				continue
+			}
+			h.Log.Info("JS piece loaded", "id", id, "actions", len(pc.Manifest().Actions))
+		}
+		<-ctx.Done()
+		for _, pc := range pieces {
+			pc.Close()
+		}
+		_ = rt.Close(context.Background())
+	}()
 }
 
 // splitPrivateHosts splits ATOM_ALLOW_PRIVATE_HOSTS into the hosts every

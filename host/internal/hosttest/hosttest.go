@@ -29,6 +29,7 @@ import (
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/engine"
+	"github.com/atomhq/atom/host/internal/runtimes/jspiece"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
 	"github.com/atomhq/atom/host/internal/store/storetest"
@@ -224,6 +225,15 @@ func Start(t testing.TB, o Options) *Host {
 			c.ShareAcrossTenants = false
 			if o.Wasm != nil {
 				o.Wasm(c)
+			}
+		},
+		JSPiece: func(c *jspiece.Config) {
+			// Rewrite keys are host names for JS pieces.
+			c.Rewrite = map[string]string{}
+			for k, v := range o.Rewrite {
+				if !strings.Contains(k, "/") {
+					c.Rewrite[k] = v
+				}
 			}
 		},
 		OnReady: func(p *app.Parts) { hs.Parts = p },

@@ -1,0 +1,90 @@
+package jspiece
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evanw/esbuild/pkg/api"
+)
+
+// BufferPackage is the npm package that provides Buffer to bundles.
+const BufferPackage = "buffer@6.0.3"
+
+// nodeBuiltins are the modules the bundle leaves to the runtime's require,
+// which serves inert stand-ins (prelude.js).
+var nodeBuiltins = []string{"assert", "async_hooks", "child_process", "constants", "crypto", "dns", "events",
+	"fs", "fs/promises", "http", "http2", "https", "module", "net", "os", "path", "perf_hooks", "process", "punycode",
+	"querystring", "readline", "stream", "stream/promises", "stream/web", "string_decoder", "timers", "timers/promises",
+	"tls", "tty", "url", "util", "util/types", "v8", "vm", "worker_threads", "zlib", "node:*"}
+
+// Bundle bundles the installed npm package pkg, resolved from dir (a
+// directory with node_modules), into one CommonJS script for the runtime:
+// browser builds of its dependencies where packages offer them, Node
+// built-ins left to the runtime's require, syntax lowered to what the
+// engine parses.
+//
+// Buffer comes from the npm package buffer (BufferPackage), which dir must
+// hold: it is injected where the code uses the global Buffer and serves
+// require("buffer").
+func Bundle(dir, pkg string) ([]byte, error) {
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "buffer", "package.json")); err != nil {
+		return nil, fmt.Errorf("bundle %s: the npm package %s must be installed beside it", pkg, BufferPackage)
+	}
+	shim, err := os.CreateTemp(dir, ".atom-buffer-*.js")
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
+	}
+	defer os.Remove(shim.Name())
+	_, err = shim.WriteString("export { Buffer } from 'buffer';\n")
+	if cerr := shim.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
+	}
+	res := api.Build(api.BuildOptions{
+		Inject: []string{shim.Name()},
+		Stdin: &api.StdinOptions{
+			Contents:   fmt.Sprintf("module.exports = require(%q);", pkg),
+			ResolveDir: dir,
+			Sourcefile: "atom-piece-entry.js",
+		},
+		Bundle:            true,
+		Write:             false,
+		Format:            api.FormatCommonJS,
+		Platform:          api.PlatformBrowser,
+		Target:            api.ES2020,
+		External:          nodeBuiltins,
+		MainFields:        []string{"browser", "main", "module"},
+		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
+		MinifyWhitespace:  true,
+		MinifySyntax:      true,
+		LegalComments:     api.LegalCommentsNone,
+		LogLevel:          api.LogLevelSilent,
+		Charset:           api.CharsetUTF8,
+		TreeShaking:       api.TreeShakingTrue,
+		IgnoreAnnotations: false,
+	})
+	if len(res.Errors) > 0 {
+		var msgs []string
+		for i, e := range res.Errors {
+			if i == 5 {
+				msgs = append(msgs, fmt.Sprintf("and %d more", len(res.Errors)-5))
+				break
+			}
+			loc := ""
+			if e.Location != nil {
+				loc = fmt.Sprintf("%s:%d: ", e.Location.File, e.Location.Line)
+			}
+			msgs = append(msgs, loc+e.Text)
+		}
+		return nil, fmt.Errorf("bundle %s: %s", pkg, strings.Join(msgs, "; "))
+	}
+	if len(res.OutputFiles) != 1 {
+		return nil, errors.New("bundle " + pkg + ": esbuild wrote no output")
+	}
+	return res.OutputFiles[0].Contents, nil
+}

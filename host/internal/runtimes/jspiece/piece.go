@@ -1,0 +1,337 @@
+package jspiece
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	hostrt "github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// Artifact is a bundled piece: what `atom pieces add` writes.
+type Artifact struct {
+	// ID is the Atom provider id (the package name without
+	// "@activepieces/piece-").
+	ID string `json:"id"`
+	// Package and Version name the npm package bundled.
+	Package string `json:"package"`
+	Version string `json:"version"`
+	// Hosts are the hosts the piece may fetch from (exact or *.domain).
+	Hosts []string `json:"hosts"`
+	// Source is the bundle: CommonJS that assigns module.exports.
+	Source []byte `json:"-"`
+}
+
+// Piece is one loaded JS piece. It implements runtimes.Implementation.
+type Piece struct {
+	rt       *Runtime
+	id       string
+	hosts    []string
+	src      []byte
+	snap     []byte // linear memory with the bundle loaded
+	spec     Spec
+	manifest provider.Manifest
+
+	sem    chan struct{} // one token per call running
+	mu     sync.Mutex
+	closed bool
+	idle   []*instance // each bound to the tenant it served
+}
+
+// Spec is the piece as its framework object describes it.
+type Spec struct {
+	DisplayName string       `json:"displayName"`
+	Description string       `json:"description"`
+	Categories  []string     `json:"categories"`
+	Auth        []AuthSpec   `json:"auth"`
+	Actions     []ActionSpec `json:"actions"`
+}
+
+// AuthSpec is one PieceAuth of the piece.
+type AuthSpec struct {
+	Type        string              `json:"type"`
+	DisplayName string              `json:"displayName,omitempty"`
+	Description string              `json:"description,omitempty"`
+	AuthURL     string              `json:"authUrl,omitempty"`
+	TokenURL    string              `json:"tokenUrl,omitempty"`
+	Scope       []string            `json:"scope,omitempty"`
+	Props       map[string]PropSpec `json:"props,omitempty"`
+}
+
+// ActionSpec is one action of the piece.
+type ActionSpec struct {
+	Name        string              `json:"name"`
+	DisplayName string              `json:"displayName"`
+	Description string              `json:"description"`
+	Props       map[string]PropSpec `json:"props"`
+	RequireAuth bool                `json:"requireAuth"`
+}
+
+// PropSpec is one property of an action or auth.
+type PropSpec struct {
+	Type           string              `json:"type"`
+	DisplayName    string              `json:"displayName"`
+	Description    string              `json:"description"`
+	Required       bool                `json:"required"`
+	DefaultValue   json.RawMessage     `json:"defaultValue,omitempty"`
+	Options        []DropdownOption    `json:"options,omitempty"`
+	Properties     map[string]PropSpec `json:"properties,omitempty"`
+	DynamicOptions bool                `json:"dynamicOptions,omitempty"`
+}
+
+// DropdownOption is one option of a static dropdown.
+type DropdownOption struct {
+	Label string          `json:"label"`
+	Value json.RawMessage `json:"value"`
+}
+
+// wrap makes a CommonJS bundle a script that registers its exports.
+func wrap(src []byte) []byte {
+	var b strings.Builder
+	b.WriteString("(function(){var module={exports:{}};var exports=module.exports;(function(module,exports,require){\n")
+	b.Write(src)
+	b.WriteString("\n})(module,exports,globalThis.require);globalThis.__atom_register(module.exports);})();")
+	return []byte(b.String())
+}
+
+// Load evaluates the artifact's bundle in a first instance, reads the
+// piece's description and returns the piece.
+func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
+	if a.ID == "" {
+		return nil, fmt.Errorf("%w: artifact without id", ErrInvalidPiece)
+	}
+	for _, h := range a.Hosts {
+		if err := validHost(h); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidPiece, err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.LoadTimeout)
+	defer cancel()
+	p := &Piece{rt: r, id: a.ID, hosts: a.Hosts, src: wrap(a.Source), sem: make(chan struct{}, r.cfg.MaxConcurrent)}
+	in, err := r.newInstance(ctx, p.src)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", a.ID, err)
+	}
+	ctx = context.WithValue(ctx, callKey{}, &callState{})
+	raw, err := in.evalResult(ctx, "__atom_describe()")
+	if err != nil {
+		in.close()
+		return nil, fmt.Errorf("load %s: %w", a.ID, r.guestError(ctx, "describe", err))
+	}
+	if err := json.Unmarshal(raw, &p.spec); err != nil {
+		in.close()
+		return nil, fmt.Errorf("load %s: %w: description: %v", a.ID, ErrInvalidPiece, err)
+	}
+	p.manifest = p.spec.manifest(a)
+	// New instances start from this one's memory: a copy, not a parse.
+	p.snap = in.snapshot()
+	p.idle = append(p.idle, in)
+	return p, nil
+}
+
+// evalResult evaluates expr, which must yield a string, and returns it.
+func (in *instance) evalResult(ctx context.Context, expr string) ([]byte, error) {
+	return in.evalSrc(ctx, []byte(expr))
+}
+
+// Spec returns the piece's description.
+func (p *Piece) Spec() Spec { return p.spec }
+
+// Kind implements runtimes.Implementation.
+func (p *Piece) Kind() string { return hostrt.KindPiece }
+
+// Manifest implements runtimes.Implementation.
+func (p *Piece) Manifest() provider.Manifest { return p.manifest }
+
+// Close closes the idle instances; calls under way finish.
+func (p *Piece) Close() {
+	p.mu.Lock()
+	idle := p.idle
+	p.idle, p.closed = nil, true
+	p.mu.Unlock()
+	for _, in := range idle {
+		in.close()
+	}
+}
+
+// take returns an idle instance for tenant: one that served tenant, or
+// the fresh one of the load (tenant ""), or nil.
+func (p *Piece) take(tenant string) *instance {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, want := range []string{tenant, ""} {
+		for i, in := range p.idle {
+			if in.tenant == want {
+				p.idle = append(p.idle[:i], p.idle[i+1:]...)
+				return in
+			}
+		}
+	}
+	return nil
+}
+
+// put returns a healthy instance to the pool, bound to its tenant.
+func (p *Piece) put(in *instance) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		in.close()
+		return
+	}
+	p.idle = append(p.idle, in)
+	var drop *instance
+	if len(p.idle) > p.rt.cfg.IdlePerPiece {
+		drop = p.idle[0]
+		p.idle = p.idle[1:]
+	}
+	p.mu.Unlock()
+	if drop != nil {
+		drop.close()
+	}
+}
+
+// callInput is what __atom_call receives.
+type callInput struct {
+	Action      string          `json:"action"`
+	Auth        any             `json:"auth"`
+	Props       json.RawMessage `json:"props"`
+	ExecutionID string          `json:"execution_id"`
+	TenantID    string          `json:"tenant_id"`
+}
+
+// callOutput is what __atom_tick returns when the action settled.
+type callOutput struct {
+	Output json.RawMessage `json:"output"`
+	Error  *struct {
+		Message string `json:"message"`
+		Code    string `json:"code"`
+	} `json:"error"`
+}
+
+// Execute implements runtimes.Implementation: one action on an instance of
+// the tenant's, under the call's deadline.
+func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.Host) (provider.Response, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return provider.Response{}, fmt.Errorf("%w: piece %s", ErrClosed, p.id)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.CallTimeout)
+	defer cancel()
+	select {
+	case p.sem <- struct{}{}:
+		defer func() { <-p.sem }()
+	case <-ctx.Done():
+		return provider.Response{}, fmt.Errorf("piece %s: waiting for a free instance: %w", p.id, ErrDeadline)
+	}
+	in := p.take(req.TenantID)
+	if in == nil {
+		var err error
+		if in, err = p.rt.clone(ctx, p.snap); err != nil {
+			return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)
+		}
+	}
+	in.tenant = req.TenantID
+	st := &callState{piece: p, tenant: req.TenantID, host: host, baseHost: hostOf(req.BaseURL)}
+	ctx = context.WithValue(ctx, callKey{}, st)
+	props := req.Input
+	if len(props) == 0 {
+		props = json.RawMessage(`{}`)
+	}
+	b, err := json.Marshal(callInput{Action: req.Action, Auth: p.auth(req.Credentials), Props: props,
+		ExecutionID: req.ExecutionID, TenantID: req.TenantID})
+	if err != nil {
+		p.put(in)
+		return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)
+	}
+	raw, err := in.run(ctx, in.call, b)
+	if st.dropped > 0 {
+		p.rt.cfg.Logger.Warn("js piece log lines dropped: over the per-call limit", "piece", p.id, "execution_id", req.ExecutionID, "dropped", st.dropped)
+	}
+	if err != nil {
+		// Whatever happened, the instance may hold a half-run action.
+		in.close()
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.id, req.Action, p.rt.guestError(ctx, "call", err))
+	}
+	if len(raw) > p.rt.cfg.MaxOutputBytes {
+		in.close()
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: the result exceeds %d bytes", p.id, req.Action, ErrTrap, p.rt.cfg.MaxOutputBytes)
+	}
+	var out callOutput
+	if err := json.Unmarshal(raw, &out); err != nil {
+		in.close()
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: result: %v", p.id, req.Action, ErrTrap, err)
+	}
+	if out.Error != nil && out.Error.Code == "out_of_memory" {
+		// The engine may be left in any state: start afresh next time.
+		in.close()
+		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.id, req.Action, ErrMemoryLimit)
+	}
+	p.put(in)
+	if out.Error != nil {
+		return provider.Response{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError,
+			Summary: truncate(out.Error.Message, 2000)}}}, nil
+	}
+	if len(out.Output) == 0 {
+		out.Output = json.RawMessage(`null`)
+	}
+	return provider.Response{Output: out.Output}, nil
+}
+
+// auth builds the framework's context.auth from the connection's
+// credentials, after the kind of the piece's first PieceAuth that fits.
+func (p *Piece) auth(c provider.Credentials) any {
+	switch c.Type {
+	case "", "none":
+		return nil
+	case "oauth2", "oauth2_cc":
+		data := map[string]any{}
+		for k, v := range c.Metadata {
+			data[k] = v
+		}
+		props := map[string]any{}
+		for k, v := range c.Params {
+			props[k] = v
+		}
+		return map[string]any{"type": "OAUTH2", "access_token": c.AccessToken, "token_type": c.TokenType, "data": data, "props": props}
+	case "api_key":
+		return map[string]any{"type": "SECRET_TEXT", "secret_text": c.APIKey}
+	case "basic":
+		return map[string]any{"type": "BASIC", "username": c.Username, "password": c.Password}
+	default:
+		props := map[string]any{}
+		for k, v := range c.Params {
+			props[k] = v
+		}
+		for k, v := range c.Fields {
+			props[k] = v
+		}
+		return map[string]any{"type": "CUSTOM_AUTH", "props": props}
+	}
+}
+
+func hostOf(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func validHost(p string) error {
+	h := strings.TrimPrefix(p, "*.")
+	if h == "" || strings.ContainsAny(h, "*/:@ ") || !strings.Contains(h, ".") {
+		return fmt.Errorf("host pattern %q must be a domain name or *.domain", p)
+	}
+	return nil
+}
+
+var _ hostrt.Implementation = (*Piece)(nil)

@@ -1,0 +1,34 @@
+// A piece shaped like the framework's createPiece object, written to
+// misbehave. Its actions take the hosts from props so the test can point
+// them at local servers.
+const actions = {
+  healthy: { name: 'healthy', displayName: 'Healthy', props: {}, async run(ctx) {
+    const r = await fetch(ctx.propsValue.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: ctx.propsValue.n }) });
+    return { status: r.status, body: await r.json() };
+  } },
+  loop: { name: 'loop', displayName: 'Loop', props: {}, async run() { for (;;) {} } },
+  sleep_forever: { name: 'sleep_forever', displayName: 'Sleep', props: {}, run() { return new Promise((res) => setTimeout(res, 3600 * 1000)); } },
+  bomb: { name: 'bomb', displayName: 'Memory bomb', props: {}, async run() {
+    const keep = [];
+    for (;;) keep.push(new Uint8Array(4 << 20).fill(1));
+  } },
+  fetch: { name: 'fetch', displayName: 'Fetch a URL', props: {}, async run(ctx) {
+    const r = await fetch(ctx.propsValue.url);
+    return await r.text();
+  } },
+  remember: { name: 'remember', displayName: 'Leave state in globals', props: {}, async run(ctx) {
+    const before = { global: globalThis.leaked === undefined ? null : globalThis.leaked, proto: {}.polluted === undefined ? null : {}.polluted };
+    globalThis.leaked = ctx.propsValue.secret;
+    Object.prototype.polluted = ctx.propsValue.secret;
+    return before;
+  } },
+  store: { name: 'store', displayName: 'Count in the store', props: {}, async run(ctx) {
+    const n = (await ctx.store.get('count')) || 0;
+    await ctx.store.put('count', n + 1);
+    console.log('count is', n + 1);
+    return { count: n + 1, auth: ctx.auth };
+  } },
+  throws: { name: 'throws', displayName: 'Throw', props: {}, async run() { throw new Error('provider said no'); } },
+};
+module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves', categories: ['DEVELOPER_TOOLS'], auth: undefined, actions: () => actions } };
+actions.big_output = { name: 'big_output', displayName: 'Return a large result', props: {}, async run() { return 'y'.repeat(2 << 20); } };
