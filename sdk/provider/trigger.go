@@ -6,6 +6,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"github.com/atomhq/atom/sdk/internal/webhooksig"
 )
 
 // Kinds of trigger (Trigger.Kind).
@@ -111,7 +113,7 @@ type HandleResult struct {
 // ErrInvalidSignature is returned (wrapped) by Handle when the request's
 // signature is missing, forged or stale. The host answers the provider
 // 401, records no event and counts the refusal.
-var ErrInvalidSignature = errors.New("webhook signature invalid")
+var ErrInvalidSignature = webhooksig.ErrInvalidSignature
 
 // Poller is implemented by a Provider with polling triggers. Poll is
 // called with the state the previous poll returned (nil the first time)
