@@ -30,8 +30,8 @@ type Piece struct {
 	Triggers []Trigger
 	// Route names the account an app webhook request belongs to (pieces
 	// with an app webhook trigger only). It runs with no tenant and no
-	// way out.
-	Route func(hook Webhook) (string, error)
+	// credentials, and the host refuses its requests.
+	Route func(c *Context, hook Webhook) (string, error)
 }
 
 // Action is one operation of a piece.

@@ -169,7 +169,7 @@ func (p *Piece) runTrigger(in []byte, host Host) TriggerOutput {
 		if p.Route == nil {
 			return unsupported
 		}
-		id, err := p.Route(hook)
+		id, err := p.Route(NewContext(ExecuteInput{ExecutionID: req.ExecutionID}, host), hook)
 		if err != nil {
 			return triggerFailure(err)
 		}

@@ -81,7 +81,7 @@ func TestPieceTriggers(t *testing.T) {
 	defer p.Close()
 	var tr hostrt.Triggers = p
 	mf := p.Manifest()
-	if len(mf.Triggers) != 2 || mf.Triggers[0].Kind != provider.TriggerPolling || mf.Triggers[1].Kind != provider.TriggerWebhook || len(mf.Triggers[0].Input) == 0 {
+	if len(mf.Triggers) != 3 || mf.Triggers[1].Kind != provider.TriggerPolling || mf.Triggers[2].Kind != provider.TriggerWebhook || len(mf.Triggers[1].Input) == 0 {
 		t.Fatalf("manifest triggers %+v", mf.Triggers)
 	}
 	host := newMemHost()
@@ -165,11 +165,18 @@ func TestPieceTriggers(t *testing.T) {
 	for _, c := range []provider.TriggerCall{
 		{Op: provider.TriggerOpEnable, TriggerRequest: provider.TriggerRequest{Trigger: "new_item"}},
 		{Op: provider.TriggerOpPoll, TriggerRequest: provider.TriggerRequest{Trigger: "missing"}},
-		{Op: provider.TriggerOpRoute},
 	} {
 		if _, err := tr.Trigger(ctx, c, host); !errors.Is(err, hostrt.ErrUnknownTrigger) {
 			t.Errorf("%s %s: err = %v, want ErrUnknownTrigger", c.Op, c.Trigger, err)
 		}
+	}
+
+	// Route: no tenant, no credentials, no request (the piece fails
+	// if its request gets through).
+	rr, err := tr.Trigger(ctx, provider.TriggerCall{Op: provider.TriggerOpRoute, TriggerRequest: base,
+		Webhook: &provider.WebhookRequest{Body: []byte(`{"team_id":"T9"}`)}}, host)
+	if err != nil || rr.Route != "T9" {
+		t.Fatalf("route %q, %v", rr.Route, err)
 	}
 
 	// Hostile answers.

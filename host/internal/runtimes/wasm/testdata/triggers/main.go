@@ -85,10 +85,28 @@ type registration struct {
 func init() {
 	piece.Register(piece.Define(piece.Piece{
 		ID: "triggers", Name: "Triggers", Version: "1.0.0",
-		Auth:  piece.AuthSpec{Kind: "api_key"},
-		Hosts: []string{"items.test"},
+		Auth:    piece.AuthSpec{Kind: "api_key"},
+		Hosts:   []string{"items.test"},
 		Actions: []piece.Action{{Name: "noop", Run: func(c *piece.Context) (any, error) { return map[string]any{}, nil }}},
+		// Route reads the team id; it tries a request, which the host
+		// must refuse (route has no way out).
+		Route: func(c *piece.Context, hook piece.Webhook) (string, error) {
+			if _, err := c.Do(piece.HTTPRequest{Method: "GET", URL: "https://items.test/items"}); err == nil {
+				return "", fmt.Errorf("route reached the network")
+			}
+			var ev struct {
+				TeamID string `json:"team_id"`
+			}
+			if err := json.Unmarshal(hook.Body, &ev); err != nil || ev.TeamID == "" {
+				return "", fmt.Errorf("no team_id")
+			}
+			return ev.TeamID, nil
+		},
 		Triggers: []piece.Trigger{
+			{Name: "team_message", Kind: piece.TriggerAppWebhook,
+				Handle: func(c *piece.Context, hook piece.Webhook, raw json.RawMessage) ([]piece.Event, *piece.WebhookReply, error) {
+					return nil, nil, nil
+				}},
 			{Name: "new_item", Kind: piece.TriggerPolling, Props: []piece.Prop{piece.ShortText("hostile", "Hostile")}, Poll: poll},
 			{Name: "item_event", Kind: piece.TriggerWebhook,
 				Enable: func(c *piece.Context, url string) (json.RawMessage, error) {
