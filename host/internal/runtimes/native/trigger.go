@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/triggers"
 	"github.com/atomhq/atom/sdk/pluginhost"
@@ -94,6 +95,7 @@ func (p *Plugin) trigger(ctx context.Context, client *pluginhost.Client, call pr
 		return client.Trigger(ctx, call, noHost{})
 	}
 	c := p.newCall(provider.Request{ExecutionID: call.ExecutionID, TenantID: call.TenantID, Action: call.Trigger, BaseURL: call.BaseURL}, host)
+	c.seen = outbound.RecordOf(ctx)
 	if c.raw && !slices.Contains(p.m.cfg.RawCredentials, p.id) {
 		return provider.TriggerResult{}, fmt.Errorf("%w: plugin %s declares raw_credentials; list it in ATOM_PLUGIN_RAW_CREDENTIALS to hand it connections' secrets", runtimes.ErrUnavailable, p.id)
 	}
