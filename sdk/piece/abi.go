@@ -100,6 +100,8 @@ type ManifestJSON struct {
 	Hosts  []string `json:"hosts"`
 	Auth   AuthSpec `json:"auth"`
 	Limits Limits   `json:"limits,omitempty"`
+	// Triggers are optional: a module listing any exports atom_trigger.
+	Triggers []TriggerJSON `json:"triggers,omitempty"`
 }
 
 // ActionJSON is one action in ManifestJSON; it has the JSON of

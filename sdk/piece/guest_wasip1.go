@@ -139,6 +139,23 @@ func exportExecute(p, n uint32) uint64 {
 	return pack(response)
 }
 
+//go:wasmexport atom_trigger
+func exportTrigger(p, n uint32) uint64 {
+	in := allocated(p)
+	if uint32(len(in)) < n {
+		return pack([]byte(`{"error":{"code":"failed","message":"atom_trigger: input buffer was not allocated with atom_alloc"}}`))
+	}
+	defer exportFree(p, n)
+	clear(lastResult)
+	if registered == nil {
+		return pack([]byte(`{"error":{"code":"unsupported","message":"no piece registered"}}`))
+	}
+	out := registered.RunTrigger(in[:n], wasmHost{})
+	clear(scratch[:scratchUsed])
+	scratchUsed = 0
+	return pack(out)
+}
+
 // call runs a host function that writes into an output buffer, growing the
 // buffer through result_read when the result does not fit.
 func call(f func(outPtr, outCap uint32) int32) ([]byte, int32) {

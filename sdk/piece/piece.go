@@ -26,6 +26,12 @@ type Piece struct {
 	Hosts   []string
 	Limits  Limits
 	Actions []Action
+	// Triggers are the piece's event sources (optional; see Trigger).
+	Triggers []Trigger
+	// Route names the account an app webhook request belongs to (pieces
+	// with an app webhook trigger only). It runs with no tenant and no
+	// credentials, and the host refuses its requests.
+	Route func(c *Context, hook Webhook) (string, error)
 }
 
 // Action is one operation of a piece.
@@ -84,6 +90,12 @@ func (p *Piece) Manifest() ManifestJSON {
 		m.Actions = append(m.Actions, ActionJSON{
 			Name: a.Name, DisplayName: a.DisplayName, Description: a.Description,
 			Input: InputSchema(a.Props), Output: a.Output, Idempotent: a.Idempotent,
+		})
+	}
+	for _, t := range p.Triggers {
+		m.Triggers = append(m.Triggers, TriggerJSON{
+			Name: t.Name, DisplayName: t.DisplayName, Description: t.Description, Kind: t.Kind,
+			Input: InputSchema(t.Props), Output: t.Output, Sample: t.Sample,
 		})
 	}
 	return m

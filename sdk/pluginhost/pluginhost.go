@@ -218,6 +218,17 @@ func manifestFromPB(m *pb.Manifest) provider.Manifest {
 			Idempotent:  a.GetIdempotent(),
 		})
 	}
+	for _, t := range m.GetTriggers() {
+		out.Triggers = append(out.Triggers, provider.Trigger{
+			Name:        t.GetName(),
+			DisplayName: t.GetDisplayName(),
+			Description: t.GetDescription(),
+			Kind:        t.GetKind(),
+			Input:       t.GetInputSchema(),
+			Output:      t.GetOutputSchema(),
+			Sample:      t.GetSample(),
+		})
+	}
 	return out
 }
 

@@ -17,6 +17,10 @@ type Builder struct {
 	actions  map[string]*ActionDef
 	order    []string
 	http     HTTPOptions
+
+	triggers map[string]*TriggerDef
+	torder   []string
+	route    func(ctx context.Context, hook WebhookRequest) (string, error)
 }
 
 var _ Provider = (*Builder)(nil)
@@ -39,10 +43,10 @@ type ActionDef struct {
 	Handle func(ctx context.Context, call *Call) (any, error)
 }
 
-// New returns a Builder for the provider m describes. Actions listed in m
-// are replaced by those registered with Action.
+// New returns a Builder for the provider m describes. Actions and triggers
+// listed in m are replaced by those registered with Action and Trigger.
 func New(m Manifest) *Builder {
-	m.Actions = nil
+	m.Actions, m.Triggers = nil, nil
 	return &Builder{manifest: m, actions: map[string]*ActionDef{}}
 }
 
@@ -89,6 +93,7 @@ func (b *Builder) Manifest() Manifest {
 			Idempotent:  d.Idempotent,
 		})
 	}
+	m.Triggers = b.triggerManifest()
 	return m
 }
 

@@ -184,6 +184,17 @@ func manifestToPB(m Manifest) *pb.Manifest {
 			Idempotent:   a.Idempotent,
 		})
 	}
+	for _, t := range m.Triggers {
+		out.Triggers = append(out.Triggers, &pb.Trigger{
+			Name:         t.Name,
+			DisplayName:  t.DisplayName,
+			Description:  t.Description,
+			Kind:         t.Kind,
+			InputSchema:  t.Input,
+			OutputSchema: t.Output,
+			Sample:       t.Sample,
+		})
+	}
 	return out
 }
 

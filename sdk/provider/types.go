@@ -21,6 +21,10 @@ type Manifest struct {
 	Categories []string `json:"categories,omitempty"`
 	// Actions are the operations a tenant can run.
 	Actions []Action `json:"actions"`
+	// Triggers are the event sources a tenant can subscribe to. A
+	// provider listing any implements the optional interfaces of their
+	// kinds (Poller, WebhookTriggers, AppWebhookRouter).
+	Triggers []Trigger `json:"triggers,omitempty"`
 	// AllowedHosts are the hosts the provider's requests may reach, as
 	// "api.example.com" or "*.example.com" (any subdomain) for hosts that
 	// depend on the connection ("{shop}.myshopify.com"). Served by a host,

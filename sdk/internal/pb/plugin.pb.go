@@ -13,6 +13,12 @@
 //     the plugin sends the HTTP requests of those executions on the same
 //     stream. Refresh, Log, StoreGet and StorePut stay unary Host calls.
 //
+// Triggers (added within v1, both versions): Provider.Trigger is a unary
+// call in either version, made only on a plugin whose manifest lists
+// triggers; the plugin's HTTP requests during it are Host.HTTP calls over
+// the broker, answered with the same outbound policy and credential
+// placeholders as an Execute's.
+//
 // The host offers both versions and go-plugin picks the highest one the
 // plugin serves: a plugin built with an SDK that knows only version 1 is
 // called with unary calls, as before. A plugin serving version 2 also
@@ -92,8 +98,11 @@ type Manifest struct {
 	// raw_credentials asks the host for the connection's secrets instead of
 	// per-execution placeholders the host substitutes on the way out.
 	RawCredentials bool `protobuf:"varint,8,opt,name=raw_credentials,json=rawCredentials,proto3" json:"raw_credentials,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// triggers are the provider's event sources; absent in plugins built
+	// before triggers existed.
+	Triggers      []*Trigger `protobuf:"bytes,9,rep,name=triggers,proto3" json:"triggers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Manifest) Reset() {
@@ -182,6 +191,107 @@ func (x *Manifest) GetRawCredentials() bool {
 	return false
 }
 
+func (x *Manifest) GetTriggers() []*Trigger {
+	if x != nil {
+		return x.Triggers
+	}
+	return nil
+}
+
+type Trigger struct {
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Name        string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	DisplayName string                 `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	Description string                 `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
+	// kind: polling, webhook or app_webhook.
+	Kind         string `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	InputSchema  []byte `protobuf:"bytes,5,opt,name=input_schema,json=inputSchema,proto3" json:"input_schema,omitempty"`
+	OutputSchema []byte `protobuf:"bytes,6,opt,name=output_schema,json=outputSchema,proto3" json:"output_schema,omitempty"`
+	// sample is an example event payload (JSON).
+	Sample        []byte `protobuf:"bytes,7,opt,name=sample,proto3" json:"sample,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Trigger) Reset() {
+	*x = Trigger{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Trigger) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Trigger) ProtoMessage() {}
+
+func (x *Trigger) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Trigger.ProtoReflect.Descriptor instead.
+func (*Trigger) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Trigger) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Trigger) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Trigger) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *Trigger) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Trigger) GetInputSchema() []byte {
+	if x != nil {
+		return x.InputSchema
+	}
+	return nil
+}
+
+func (x *Trigger) GetOutputSchema() []byte {
+	if x != nil {
+		return x.OutputSchema
+	}
+	return nil
+}
+
+func (x *Trigger) GetSample() []byte {
+	if x != nil {
+		return x.Sample
+	}
+	return nil
+}
+
 type Action struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Name         string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -198,7 +308,7 @@ type Action struct {
 
 func (x *Action) Reset() {
 	*x = Action{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -210,7 +320,7 @@ func (x *Action) String() string {
 func (*Action) ProtoMessage() {}
 
 func (x *Action) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[2]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -223,7 +333,7 @@ func (x *Action) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Action.ProtoReflect.Descriptor instead.
 func (*Action) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{2}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Action) GetName() string {
@@ -288,7 +398,7 @@ type Credentials struct {
 
 func (x *Credentials) Reset() {
 	*x = Credentials{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -300,7 +410,7 @@ func (x *Credentials) String() string {
 func (*Credentials) ProtoMessage() {}
 
 func (x *Credentials) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[3]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -313,7 +423,7 @@ func (x *Credentials) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
 func (*Credentials) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{3}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Credentials) GetType() string {
@@ -412,7 +522,7 @@ type ExecuteRequest struct {
 
 func (x *ExecuteRequest) Reset() {
 	*x = ExecuteRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -424,7 +534,7 @@ func (x *ExecuteRequest) String() string {
 func (*ExecuteRequest) ProtoMessage() {}
 
 func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[4]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -437,7 +547,7 @@ func (x *ExecuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteRequest.ProtoReflect.Descriptor instead.
 func (*ExecuteRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{4}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ExecuteRequest) GetCallId() string {
@@ -509,7 +619,7 @@ type Diagnostic struct {
 
 func (x *Diagnostic) Reset() {
 	*x = Diagnostic{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -521,7 +631,7 @@ func (x *Diagnostic) String() string {
 func (*Diagnostic) ProtoMessage() {}
 
 func (x *Diagnostic) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[5]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -534,7 +644,7 @@ func (x *Diagnostic) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Diagnostic.ProtoReflect.Descriptor instead.
 func (*Diagnostic) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{5}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Diagnostic) GetSeverity() string {
@@ -582,7 +692,7 @@ type ExecuteResponse struct {
 
 func (x *ExecuteResponse) Reset() {
 	*x = ExecuteResponse{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -594,7 +704,7 @@ func (x *ExecuteResponse) String() string {
 func (*ExecuteResponse) ProtoMessage() {}
 
 func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[6]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -607,7 +717,7 @@ func (x *ExecuteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecuteResponse.ProtoReflect.Descriptor instead.
 func (*ExecuteResponse) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{6}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExecuteResponse) GetOutput() []byte {
@@ -633,7 +743,7 @@ type RefreshRequest struct {
 
 func (x *RefreshRequest) Reset() {
 	*x = RefreshRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +755,7 @@ func (x *RefreshRequest) String() string {
 func (*RefreshRequest) ProtoMessage() {}
 
 func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[7]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +768,7 @@ func (x *RefreshRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshRequest.ProtoReflect.Descriptor instead.
 func (*RefreshRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{7}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RefreshRequest) GetCallId() string {
@@ -679,7 +789,7 @@ type LogRequest struct {
 
 func (x *LogRequest) Reset() {
 	*x = LogRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +801,7 @@ func (x *LogRequest) String() string {
 func (*LogRequest) ProtoMessage() {}
 
 func (x *LogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[8]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +814,7 @@ func (x *LogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogRequest.ProtoReflect.Descriptor instead.
 func (*LogRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{8}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *LogRequest) GetCallId() string {
@@ -736,7 +846,7 @@ type LogResponse struct {
 
 func (x *LogResponse) Reset() {
 	*x = LogResponse{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +858,7 @@ func (x *LogResponse) String() string {
 func (*LogResponse) ProtoMessage() {}
 
 func (x *LogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[9]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +871,7 @@ func (x *LogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogResponse.ProtoReflect.Descriptor instead.
 func (*LogResponse) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{9}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
 }
 
 type StoreGetRequest struct {
@@ -774,7 +884,7 @@ type StoreGetRequest struct {
 
 func (x *StoreGetRequest) Reset() {
 	*x = StoreGetRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -786,7 +896,7 @@ func (x *StoreGetRequest) String() string {
 func (*StoreGetRequest) ProtoMessage() {}
 
 func (x *StoreGetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[10]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -799,7 +909,7 @@ func (x *StoreGetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreGetRequest.ProtoReflect.Descriptor instead.
 func (*StoreGetRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{10}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StoreGetRequest) GetCallId() string {
@@ -826,7 +936,7 @@ type StoreGetResponse struct {
 
 func (x *StoreGetResponse) Reset() {
 	*x = StoreGetResponse{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -838,7 +948,7 @@ func (x *StoreGetResponse) String() string {
 func (*StoreGetResponse) ProtoMessage() {}
 
 func (x *StoreGetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[11]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -851,7 +961,7 @@ func (x *StoreGetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StoreGetResponse.ProtoReflect.Descriptor instead.
 func (*StoreGetResponse) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{11}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StoreGetResponse) GetValue() []byte {
@@ -879,7 +989,7 @@ type StorePutRequest struct {
 
 func (x *StorePutRequest) Reset() {
 	*x = StorePutRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -891,7 +1001,7 @@ func (x *StorePutRequest) String() string {
 func (*StorePutRequest) ProtoMessage() {}
 
 func (x *StorePutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[12]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -904,7 +1014,7 @@ func (x *StorePutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorePutRequest.ProtoReflect.Descriptor instead.
 func (*StorePutRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{12}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StorePutRequest) GetCallId() string {
@@ -936,7 +1046,7 @@ type StorePutResponse struct {
 
 func (x *StorePutResponse) Reset() {
 	*x = StorePutResponse{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -948,7 +1058,7 @@ func (x *StorePutResponse) String() string {
 func (*StorePutResponse) ProtoMessage() {}
 
 func (x *StorePutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[13]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -961,7 +1071,7 @@ func (x *StorePutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StorePutResponse.ProtoReflect.Descriptor instead.
 func (*StorePutResponse) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{13}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
 }
 
 type Header struct {
@@ -974,7 +1084,7 @@ type Header struct {
 
 func (x *Header) Reset() {
 	*x = Header{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1096,7 @@ func (x *Header) String() string {
 func (*Header) ProtoMessage() {}
 
 func (x *Header) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[14]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1109,7 @@ func (x *Header) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Header.ProtoReflect.Descriptor instead.
 func (*Header) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{14}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Header) GetName() string {
@@ -1030,7 +1140,7 @@ type HTTPRequest struct {
 
 func (x *HTTPRequest) Reset() {
 	*x = HTTPRequest{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1042,7 +1152,7 @@ func (x *HTTPRequest) String() string {
 func (*HTTPRequest) ProtoMessage() {}
 
 func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[15]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1055,7 +1165,7 @@ func (x *HTTPRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPRequest.ProtoReflect.Descriptor instead.
 func (*HTTPRequest) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{15}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *HTTPRequest) GetCallId() string {
@@ -1111,7 +1221,7 @@ type HTTPResponse struct {
 
 func (x *HTTPResponse) Reset() {
 	*x = HTTPResponse{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1123,7 +1233,7 @@ func (x *HTTPResponse) String() string {
 func (*HTTPResponse) ProtoMessage() {}
 
 func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[16]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1136,7 +1246,7 @@ func (x *HTTPResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HTTPResponse.ProtoReflect.Descriptor instead.
 func (*HTTPResponse) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{16}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *HTTPResponse) GetStatus() int32 {
@@ -1203,7 +1313,7 @@ type HostFrame struct {
 
 func (x *HostFrame) Reset() {
 	*x = HostFrame{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1215,7 +1325,7 @@ func (x *HostFrame) String() string {
 func (*HostFrame) ProtoMessage() {}
 
 func (x *HostFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[17]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1228,7 +1338,7 @@ func (x *HostFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostFrame.ProtoReflect.Descriptor instead.
 func (*HostFrame) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{17}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *HostFrame) GetSeq() uint64 {
@@ -1325,7 +1435,7 @@ type PluginFrame struct {
 
 func (x *PluginFrame) Reset() {
 	*x = PluginFrame{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1337,7 +1447,7 @@ func (x *PluginFrame) String() string {
 func (*PluginFrame) ProtoMessage() {}
 
 func (x *PluginFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[18]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1350,7 +1460,7 @@ func (x *PluginFrame) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PluginFrame.ProtoReflect.Descriptor instead.
 func (*PluginFrame) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{18}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *PluginFrame) GetSeq() uint64 {
@@ -1442,7 +1552,7 @@ type Cancel struct {
 
 func (x *Cancel) Reset() {
 	*x = Cancel{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1564,7 @@ func (x *Cancel) String() string {
 func (*Cancel) ProtoMessage() {}
 
 func (x *Cancel) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[19]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1577,7 @@ func (x *Cancel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cancel.ProtoReflect.Descriptor instead.
 func (*Cancel) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{19}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
 }
 
 type CallError struct {
@@ -1481,7 +1591,7 @@ type CallError struct {
 
 func (x *CallError) Reset() {
 	*x = CallError{}
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1493,7 +1603,7 @@ func (x *CallError) String() string {
 func (*CallError) ProtoMessage() {}
 
 func (x *CallError) ProtoReflect() protoreflect.Message {
-	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[20]
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1506,7 +1616,7 @@ func (x *CallError) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CallError.ProtoReflect.Descriptor instead.
 func (*CallError) Descriptor() ([]byte, []int) {
-	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{20}
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CallError) GetCode() uint32 {
@@ -1523,12 +1633,359 @@ func (x *CallError) GetMessage() string {
 	return ""
 }
 
+type TriggerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// call_id and host_broker_id as in ExecuteRequest.
+	CallId       string `protobuf:"bytes,1,opt,name=call_id,json=callId,proto3" json:"call_id,omitempty"`
+	HostBrokerId uint32 `protobuf:"varint,2,opt,name=host_broker_id,json=hostBrokerId,proto3" json:"host_broker_id,omitempty"`
+	// op: poll, enable, disable, handle or route.
+	Op          string       `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"`
+	ExecutionId string       `protobuf:"bytes,4,opt,name=execution_id,json=executionId,proto3" json:"execution_id,omitempty"`
+	TenantId    string       `protobuf:"bytes,5,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Trigger     string       `protobuf:"bytes,6,opt,name=trigger,proto3" json:"trigger,omitempty"`
+	Input       []byte       `protobuf:"bytes,7,opt,name=input,proto3" json:"input,omitempty"`
+	Credentials *Credentials `protobuf:"bytes,8,opt,name=credentials,proto3" json:"credentials,omitempty"`
+	BaseUrl     string       `protobuf:"bytes,9,opt,name=base_url,json=baseUrl,proto3" json:"base_url,omitempty"`
+	// state (poll) is what the previous poll returned.
+	State []byte `protobuf:"bytes,10,opt,name=state,proto3" json:"state,omitempty"`
+	// webhook_url (enable) is the host's URL to register.
+	WebhookUrl string `protobuf:"bytes,11,opt,name=webhook_url,json=webhookUrl,proto3" json:"webhook_url,omitempty"`
+	// registration (disable, handle) is what enable returned.
+	Registration []byte `protobuf:"bytes,12,opt,name=registration,proto3" json:"registration,omitempty"`
+	// The provider's request (handle, route), as received.
+	WebhookMethod  string    `protobuf:"bytes,13,opt,name=webhook_method,json=webhookMethod,proto3" json:"webhook_method,omitempty"`
+	WebhookHeaders []*Header `protobuf:"bytes,14,rep,name=webhook_headers,json=webhookHeaders,proto3" json:"webhook_headers,omitempty"`
+	WebhookBody    []byte    `protobuf:"bytes,15,opt,name=webhook_body,json=webhookBody,proto3" json:"webhook_body,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *TriggerRequest) Reset() {
+	*x = TriggerRequest{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerRequest) ProtoMessage() {}
+
+func (x *TriggerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerRequest.ProtoReflect.Descriptor instead.
+func (*TriggerRequest) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *TriggerRequest) GetCallId() string {
+	if x != nil {
+		return x.CallId
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetHostBrokerId() uint32 {
+	if x != nil {
+		return x.HostBrokerId
+	}
+	return 0
+}
+
+func (x *TriggerRequest) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetExecutionId() string {
+	if x != nil {
+		return x.ExecutionId
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetTrigger() string {
+	if x != nil {
+		return x.Trigger
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetInput() []byte {
+	if x != nil {
+		return x.Input
+	}
+	return nil
+}
+
+func (x *TriggerRequest) GetCredentials() *Credentials {
+	if x != nil {
+		return x.Credentials
+	}
+	return nil
+}
+
+func (x *TriggerRequest) GetBaseUrl() string {
+	if x != nil {
+		return x.BaseUrl
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *TriggerRequest) GetWebhookUrl() string {
+	if x != nil {
+		return x.WebhookUrl
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetRegistration() []byte {
+	if x != nil {
+		return x.Registration
+	}
+	return nil
+}
+
+func (x *TriggerRequest) GetWebhookMethod() string {
+	if x != nil {
+		return x.WebhookMethod
+	}
+	return ""
+}
+
+func (x *TriggerRequest) GetWebhookHeaders() []*Header {
+	if x != nil {
+		return x.WebhookHeaders
+	}
+	return nil
+}
+
+func (x *TriggerRequest) GetWebhookBody() []byte {
+	if x != nil {
+		return x.WebhookBody
+	}
+	return nil
+}
+
+type TriggerEvent struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Id    string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// occurred_at_unix_nano is zero when unknown.
+	OccurredAtUnixNano int64  `protobuf:"varint,2,opt,name=occurred_at_unix_nano,json=occurredAtUnixNano,proto3" json:"occurred_at_unix_nano,omitempty"`
+	Payload            []byte `protobuf:"bytes,3,opt,name=payload,proto3" json:"payload,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *TriggerEvent) Reset() {
+	*x = TriggerEvent{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerEvent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerEvent) ProtoMessage() {}
+
+func (x *TriggerEvent) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerEvent.ProtoReflect.Descriptor instead.
+func (*TriggerEvent) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *TriggerEvent) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *TriggerEvent) GetOccurredAtUnixNano() int64 {
+	if x != nil {
+		return x.OccurredAtUnixNano
+	}
+	return 0
+}
+
+func (x *TriggerEvent) GetPayload() []byte {
+	if x != nil {
+		return x.Payload
+	}
+	return nil
+}
+
+type TriggerResponse struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Events []*TriggerEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	// state (poll) is passed to the next poll.
+	State []byte `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
+	// registration (enable).
+	Registration []byte `protobuf:"bytes,3,opt,name=registration,proto3" json:"registration,omitempty"`
+	// route (route) is the account id the request belongs to.
+	Route string `protobuf:"bytes,4,opt,name=route,proto3" json:"route,omitempty"`
+	// reply (handle), when the provider must get another answer than 200.
+	HasReply     bool      `protobuf:"varint,5,opt,name=has_reply,json=hasReply,proto3" json:"has_reply,omitempty"`
+	ReplyStatus  int32     `protobuf:"varint,6,opt,name=reply_status,json=replyStatus,proto3" json:"reply_status,omitempty"`
+	ReplyHeaders []*Header `protobuf:"bytes,7,rep,name=reply_headers,json=replyHeaders,proto3" json:"reply_headers,omitempty"`
+	ReplyBody    []byte    `protobuf:"bytes,8,opt,name=reply_body,json=replyBody,proto3" json:"reply_body,omitempty"`
+	// signature_invalid (handle): the request's signature did not hold;
+	// the host answers the provider 401 and records nothing.
+	SignatureInvalid bool `protobuf:"varint,9,opt,name=signature_invalid,json=signatureInvalid,proto3" json:"signature_invalid,omitempty"`
+	// error is a failure of the operation at the provider (an upstream
+	// error while enabling, say), reported as data.
+	Error         string `protobuf:"bytes,10,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TriggerResponse) Reset() {
+	*x = TriggerResponse{}
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TriggerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TriggerResponse) ProtoMessage() {}
+
+func (x *TriggerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_atom_plugin_v1_plugin_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TriggerResponse.ProtoReflect.Descriptor instead.
+func (*TriggerResponse) Descriptor() ([]byte, []int) {
+	return file_atom_plugin_v1_plugin_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *TriggerResponse) GetEvents() []*TriggerEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
+func (x *TriggerResponse) GetState() []byte {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *TriggerResponse) GetRegistration() []byte {
+	if x != nil {
+		return x.Registration
+	}
+	return nil
+}
+
+func (x *TriggerResponse) GetRoute() string {
+	if x != nil {
+		return x.Route
+	}
+	return ""
+}
+
+func (x *TriggerResponse) GetHasReply() bool {
+	if x != nil {
+		return x.HasReply
+	}
+	return false
+}
+
+func (x *TriggerResponse) GetReplyStatus() int32 {
+	if x != nil {
+		return x.ReplyStatus
+	}
+	return 0
+}
+
+func (x *TriggerResponse) GetReplyHeaders() []*Header {
+	if x != nil {
+		return x.ReplyHeaders
+	}
+	return nil
+}
+
+func (x *TriggerResponse) GetReplyBody() []byte {
+	if x != nil {
+		return x.ReplyBody
+	}
+	return nil
+}
+
+func (x *TriggerResponse) GetSignatureInvalid() bool {
+	if x != nil {
+		return x.SignatureInvalid
+	}
+	return false
+}
+
+func (x *TriggerResponse) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_atom_plugin_v1_plugin_proto protoreflect.FileDescriptor
 
 const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"\n" +
 	"\x1batom/plugin/v1/plugin.proto\x12\x0eatom.plugin.v1\"\x14\n" +
-	"\x12GetManifestRequest\"\x8a\x02\n" +
+	"\x12GetManifestRequest\"\xbf\x02\n" +
 	"\bManifest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x18\n" +
@@ -1539,7 +1996,16 @@ const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"categories\x120\n" +
 	"\aactions\x18\x06 \x03(\v2\x16.atom.plugin.v1.ActionR\aactions\x12#\n" +
 	"\rallowed_hosts\x18\a \x03(\tR\fallowedHosts\x12'\n" +
-	"\x0fraw_credentials\x18\b \x01(\bR\x0erawCredentials\"\xc9\x01\n" +
+	"\x0fraw_credentials\x18\b \x01(\bR\x0erawCredentials\x123\n" +
+	"\btriggers\x18\t \x03(\v2\x17.atom.plugin.v1.TriggerR\btriggers\"\xd6\x01\n" +
+	"\aTrigger\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
+	"\vdescription\x18\x03 \x01(\tR\vdescription\x12\x12\n" +
+	"\x04kind\x18\x04 \x01(\tR\x04kind\x12!\n" +
+	"\finput_schema\x18\x05 \x01(\fR\vinputSchema\x12#\n" +
+	"\routput_schema\x18\x06 \x01(\fR\foutputSchema\x12\x16\n" +
+	"\x06sample\x18\a \x01(\fR\x06sample\"\xc9\x01\n" +
 	"\x06Action\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
 	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12 \n" +
@@ -1645,11 +2111,47 @@ const file_atom_plugin_v1_plugin_proto_rawDesc = "" +
 	"\x06Cancel\"9\n" +
 	"\tCallError\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\rR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage2\xea\x01\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x8f\x04\n" +
+	"\x0eTriggerRequest\x12\x17\n" +
+	"\acall_id\x18\x01 \x01(\tR\x06callId\x12$\n" +
+	"\x0ehost_broker_id\x18\x02 \x01(\rR\fhostBrokerId\x12\x0e\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\x12!\n" +
+	"\fexecution_id\x18\x04 \x01(\tR\vexecutionId\x12\x1b\n" +
+	"\ttenant_id\x18\x05 \x01(\tR\btenantId\x12\x18\n" +
+	"\atrigger\x18\x06 \x01(\tR\atrigger\x12\x14\n" +
+	"\x05input\x18\a \x01(\fR\x05input\x12=\n" +
+	"\vcredentials\x18\b \x01(\v2\x1b.atom.plugin.v1.CredentialsR\vcredentials\x12\x19\n" +
+	"\bbase_url\x18\t \x01(\tR\abaseUrl\x12\x14\n" +
+	"\x05state\x18\n" +
+	" \x01(\fR\x05state\x12\x1f\n" +
+	"\vwebhook_url\x18\v \x01(\tR\n" +
+	"webhookUrl\x12\"\n" +
+	"\fregistration\x18\f \x01(\fR\fregistration\x12%\n" +
+	"\x0ewebhook_method\x18\r \x01(\tR\rwebhookMethod\x12?\n" +
+	"\x0fwebhook_headers\x18\x0e \x03(\v2\x16.atom.plugin.v1.HeaderR\x0ewebhookHeaders\x12!\n" +
+	"\fwebhook_body\x18\x0f \x01(\fR\vwebhookBody\"k\n" +
+	"\fTriggerEvent\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x121\n" +
+	"\x15occurred_at_unix_nano\x18\x02 \x01(\x03R\x12occurredAtUnixNano\x12\x18\n" +
+	"\apayload\x18\x03 \x01(\fR\apayload\"\xf6\x02\n" +
+	"\x0fTriggerResponse\x124\n" +
+	"\x06events\x18\x01 \x03(\v2\x1c.atom.plugin.v1.TriggerEventR\x06events\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\fR\x05state\x12\"\n" +
+	"\fregistration\x18\x03 \x01(\fR\fregistration\x12\x14\n" +
+	"\x05route\x18\x04 \x01(\tR\x05route\x12\x1b\n" +
+	"\thas_reply\x18\x05 \x01(\bR\bhasReply\x12!\n" +
+	"\freply_status\x18\x06 \x01(\x05R\vreplyStatus\x12;\n" +
+	"\rreply_headers\x18\a \x03(\v2\x16.atom.plugin.v1.HeaderR\freplyHeaders\x12\x1d\n" +
+	"\n" +
+	"reply_body\x18\b \x01(\fR\treplyBody\x12+\n" +
+	"\x11signature_invalid\x18\t \x01(\bR\x10signatureInvalid\x12\x14\n" +
+	"\x05error\x18\n" +
+	" \x01(\tR\x05error2\xb6\x02\n" +
 	"\bProvider\x12K\n" +
 	"\vGetManifest\x12\".atom.plugin.v1.GetManifestRequest\x1a\x18.atom.plugin.v1.Manifest\x12J\n" +
 	"\aExecute\x12\x1e.atom.plugin.v1.ExecuteRequest\x1a\x1f.atom.plugin.v1.ExecuteResponse\x12E\n" +
-	"\aSession\x12\x19.atom.plugin.v1.HostFrame\x1a\x1b.atom.plugin.v1.PluginFrame(\x010\x012\xef\x02\n" +
+	"\aSession\x12\x19.atom.plugin.v1.HostFrame\x1a\x1b.atom.plugin.v1.PluginFrame(\x010\x01\x12J\n" +
+	"\aTrigger\x12\x1e.atom.plugin.v1.TriggerRequest\x1a\x1f.atom.plugin.v1.TriggerResponse2\xef\x02\n" +
 	"\x04Host\x12F\n" +
 	"\aRefresh\x12\x1e.atom.plugin.v1.RefreshRequest\x1a\x1b.atom.plugin.v1.Credentials\x12>\n" +
 	"\x03Log\x12\x1a.atom.plugin.v1.LogRequest\x1a\x1b.atom.plugin.v1.LogResponse\x12M\n" +
@@ -1669,70 +2171,81 @@ func file_atom_plugin_v1_plugin_proto_rawDescGZIP() []byte {
 	return file_atom_plugin_v1_plugin_proto_rawDescData
 }
 
-var file_atom_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_atom_plugin_v1_plugin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_atom_plugin_v1_plugin_proto_goTypes = []any{
 	(*GetManifestRequest)(nil), // 0: atom.plugin.v1.GetManifestRequest
 	(*Manifest)(nil),           // 1: atom.plugin.v1.Manifest
-	(*Action)(nil),             // 2: atom.plugin.v1.Action
-	(*Credentials)(nil),        // 3: atom.plugin.v1.Credentials
-	(*ExecuteRequest)(nil),     // 4: atom.plugin.v1.ExecuteRequest
-	(*Diagnostic)(nil),         // 5: atom.plugin.v1.Diagnostic
-	(*ExecuteResponse)(nil),    // 6: atom.plugin.v1.ExecuteResponse
-	(*RefreshRequest)(nil),     // 7: atom.plugin.v1.RefreshRequest
-	(*LogRequest)(nil),         // 8: atom.plugin.v1.LogRequest
-	(*LogResponse)(nil),        // 9: atom.plugin.v1.LogResponse
-	(*StoreGetRequest)(nil),    // 10: atom.plugin.v1.StoreGetRequest
-	(*StoreGetResponse)(nil),   // 11: atom.plugin.v1.StoreGetResponse
-	(*StorePutRequest)(nil),    // 12: atom.plugin.v1.StorePutRequest
-	(*StorePutResponse)(nil),   // 13: atom.plugin.v1.StorePutResponse
-	(*Header)(nil),             // 14: atom.plugin.v1.Header
-	(*HTTPRequest)(nil),        // 15: atom.plugin.v1.HTTPRequest
-	(*HTTPResponse)(nil),       // 16: atom.plugin.v1.HTTPResponse
-	(*HostFrame)(nil),          // 17: atom.plugin.v1.HostFrame
-	(*PluginFrame)(nil),        // 18: atom.plugin.v1.PluginFrame
-	(*Cancel)(nil),             // 19: atom.plugin.v1.Cancel
-	(*CallError)(nil),          // 20: atom.plugin.v1.CallError
-	nil,                        // 21: atom.plugin.v1.Credentials.FieldsEntry
-	nil,                        // 22: atom.plugin.v1.Credentials.MetadataEntry
-	nil,                        // 23: atom.plugin.v1.Credentials.ParamsEntry
+	(*Trigger)(nil),            // 2: atom.plugin.v1.Trigger
+	(*Action)(nil),             // 3: atom.plugin.v1.Action
+	(*Credentials)(nil),        // 4: atom.plugin.v1.Credentials
+	(*ExecuteRequest)(nil),     // 5: atom.plugin.v1.ExecuteRequest
+	(*Diagnostic)(nil),         // 6: atom.plugin.v1.Diagnostic
+	(*ExecuteResponse)(nil),    // 7: atom.plugin.v1.ExecuteResponse
+	(*RefreshRequest)(nil),     // 8: atom.plugin.v1.RefreshRequest
+	(*LogRequest)(nil),         // 9: atom.plugin.v1.LogRequest
+	(*LogResponse)(nil),        // 10: atom.plugin.v1.LogResponse
+	(*StoreGetRequest)(nil),    // 11: atom.plugin.v1.StoreGetRequest
+	(*StoreGetResponse)(nil),   // 12: atom.plugin.v1.StoreGetResponse
+	(*StorePutRequest)(nil),    // 13: atom.plugin.v1.StorePutRequest
+	(*StorePutResponse)(nil),   // 14: atom.plugin.v1.StorePutResponse
+	(*Header)(nil),             // 15: atom.plugin.v1.Header
+	(*HTTPRequest)(nil),        // 16: atom.plugin.v1.HTTPRequest
+	(*HTTPResponse)(nil),       // 17: atom.plugin.v1.HTTPResponse
+	(*HostFrame)(nil),          // 18: atom.plugin.v1.HostFrame
+	(*PluginFrame)(nil),        // 19: atom.plugin.v1.PluginFrame
+	(*Cancel)(nil),             // 20: atom.plugin.v1.Cancel
+	(*CallError)(nil),          // 21: atom.plugin.v1.CallError
+	(*TriggerRequest)(nil),     // 22: atom.plugin.v1.TriggerRequest
+	(*TriggerEvent)(nil),       // 23: atom.plugin.v1.TriggerEvent
+	(*TriggerResponse)(nil),    // 24: atom.plugin.v1.TriggerResponse
+	nil,                        // 25: atom.plugin.v1.Credentials.FieldsEntry
+	nil,                        // 26: atom.plugin.v1.Credentials.MetadataEntry
+	nil,                        // 27: atom.plugin.v1.Credentials.ParamsEntry
 }
 var file_atom_plugin_v1_plugin_proto_depIdxs = []int32{
-	2,  // 0: atom.plugin.v1.Manifest.actions:type_name -> atom.plugin.v1.Action
-	21, // 1: atom.plugin.v1.Credentials.fields:type_name -> atom.plugin.v1.Credentials.FieldsEntry
-	22, // 2: atom.plugin.v1.Credentials.metadata:type_name -> atom.plugin.v1.Credentials.MetadataEntry
-	23, // 3: atom.plugin.v1.Credentials.params:type_name -> atom.plugin.v1.Credentials.ParamsEntry
-	3,  // 4: atom.plugin.v1.ExecuteRequest.credentials:type_name -> atom.plugin.v1.Credentials
-	5,  // 5: atom.plugin.v1.ExecuteResponse.diagnostics:type_name -> atom.plugin.v1.Diagnostic
-	14, // 6: atom.plugin.v1.HTTPRequest.headers:type_name -> atom.plugin.v1.Header
-	14, // 7: atom.plugin.v1.HTTPResponse.headers:type_name -> atom.plugin.v1.Header
-	4,  // 8: atom.plugin.v1.HostFrame.execute:type_name -> atom.plugin.v1.ExecuteRequest
-	16, // 9: atom.plugin.v1.HostFrame.http:type_name -> atom.plugin.v1.HTTPResponse
-	19, // 10: atom.plugin.v1.HostFrame.cancel:type_name -> atom.plugin.v1.Cancel
-	6,  // 11: atom.plugin.v1.PluginFrame.result:type_name -> atom.plugin.v1.ExecuteResponse
-	20, // 12: atom.plugin.v1.PluginFrame.error:type_name -> atom.plugin.v1.CallError
-	15, // 13: atom.plugin.v1.PluginFrame.http:type_name -> atom.plugin.v1.HTTPRequest
-	19, // 14: atom.plugin.v1.PluginFrame.cancel:type_name -> atom.plugin.v1.Cancel
-	0,  // 15: atom.plugin.v1.Provider.GetManifest:input_type -> atom.plugin.v1.GetManifestRequest
-	4,  // 16: atom.plugin.v1.Provider.Execute:input_type -> atom.plugin.v1.ExecuteRequest
-	17, // 17: atom.plugin.v1.Provider.Session:input_type -> atom.plugin.v1.HostFrame
-	7,  // 18: atom.plugin.v1.Host.Refresh:input_type -> atom.plugin.v1.RefreshRequest
-	8,  // 19: atom.plugin.v1.Host.Log:input_type -> atom.plugin.v1.LogRequest
-	10, // 20: atom.plugin.v1.Host.StoreGet:input_type -> atom.plugin.v1.StoreGetRequest
-	12, // 21: atom.plugin.v1.Host.StorePut:input_type -> atom.plugin.v1.StorePutRequest
-	15, // 22: atom.plugin.v1.Host.HTTP:input_type -> atom.plugin.v1.HTTPRequest
-	1,  // 23: atom.plugin.v1.Provider.GetManifest:output_type -> atom.plugin.v1.Manifest
-	6,  // 24: atom.plugin.v1.Provider.Execute:output_type -> atom.plugin.v1.ExecuteResponse
-	18, // 25: atom.plugin.v1.Provider.Session:output_type -> atom.plugin.v1.PluginFrame
-	3,  // 26: atom.plugin.v1.Host.Refresh:output_type -> atom.plugin.v1.Credentials
-	9,  // 27: atom.plugin.v1.Host.Log:output_type -> atom.plugin.v1.LogResponse
-	11, // 28: atom.plugin.v1.Host.StoreGet:output_type -> atom.plugin.v1.StoreGetResponse
-	13, // 29: atom.plugin.v1.Host.StorePut:output_type -> atom.plugin.v1.StorePutResponse
-	16, // 30: atom.plugin.v1.Host.HTTP:output_type -> atom.plugin.v1.HTTPResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	3,  // 0: atom.plugin.v1.Manifest.actions:type_name -> atom.plugin.v1.Action
+	2,  // 1: atom.plugin.v1.Manifest.triggers:type_name -> atom.plugin.v1.Trigger
+	25, // 2: atom.plugin.v1.Credentials.fields:type_name -> atom.plugin.v1.Credentials.FieldsEntry
+	26, // 3: atom.plugin.v1.Credentials.metadata:type_name -> atom.plugin.v1.Credentials.MetadataEntry
+	27, // 4: atom.plugin.v1.Credentials.params:type_name -> atom.plugin.v1.Credentials.ParamsEntry
+	4,  // 5: atom.plugin.v1.ExecuteRequest.credentials:type_name -> atom.plugin.v1.Credentials
+	6,  // 6: atom.plugin.v1.ExecuteResponse.diagnostics:type_name -> atom.plugin.v1.Diagnostic
+	15, // 7: atom.plugin.v1.HTTPRequest.headers:type_name -> atom.plugin.v1.Header
+	15, // 8: atom.plugin.v1.HTTPResponse.headers:type_name -> atom.plugin.v1.Header
+	5,  // 9: atom.plugin.v1.HostFrame.execute:type_name -> atom.plugin.v1.ExecuteRequest
+	17, // 10: atom.plugin.v1.HostFrame.http:type_name -> atom.plugin.v1.HTTPResponse
+	20, // 11: atom.plugin.v1.HostFrame.cancel:type_name -> atom.plugin.v1.Cancel
+	7,  // 12: atom.plugin.v1.PluginFrame.result:type_name -> atom.plugin.v1.ExecuteResponse
+	21, // 13: atom.plugin.v1.PluginFrame.error:type_name -> atom.plugin.v1.CallError
+	16, // 14: atom.plugin.v1.PluginFrame.http:type_name -> atom.plugin.v1.HTTPRequest
+	20, // 15: atom.plugin.v1.PluginFrame.cancel:type_name -> atom.plugin.v1.Cancel
+	4,  // 16: atom.plugin.v1.TriggerRequest.credentials:type_name -> atom.plugin.v1.Credentials
+	15, // 17: atom.plugin.v1.TriggerRequest.webhook_headers:type_name -> atom.plugin.v1.Header
+	23, // 18: atom.plugin.v1.TriggerResponse.events:type_name -> atom.plugin.v1.TriggerEvent
+	15, // 19: atom.plugin.v1.TriggerResponse.reply_headers:type_name -> atom.plugin.v1.Header
+	0,  // 20: atom.plugin.v1.Provider.GetManifest:input_type -> atom.plugin.v1.GetManifestRequest
+	5,  // 21: atom.plugin.v1.Provider.Execute:input_type -> atom.plugin.v1.ExecuteRequest
+	18, // 22: atom.plugin.v1.Provider.Session:input_type -> atom.plugin.v1.HostFrame
+	22, // 23: atom.plugin.v1.Provider.Trigger:input_type -> atom.plugin.v1.TriggerRequest
+	8,  // 24: atom.plugin.v1.Host.Refresh:input_type -> atom.plugin.v1.RefreshRequest
+	9,  // 25: atom.plugin.v1.Host.Log:input_type -> atom.plugin.v1.LogRequest
+	11, // 26: atom.plugin.v1.Host.StoreGet:input_type -> atom.plugin.v1.StoreGetRequest
+	13, // 27: atom.plugin.v1.Host.StorePut:input_type -> atom.plugin.v1.StorePutRequest
+	16, // 28: atom.plugin.v1.Host.HTTP:input_type -> atom.plugin.v1.HTTPRequest
+	1,  // 29: atom.plugin.v1.Provider.GetManifest:output_type -> atom.plugin.v1.Manifest
+	7,  // 30: atom.plugin.v1.Provider.Execute:output_type -> atom.plugin.v1.ExecuteResponse
+	19, // 31: atom.plugin.v1.Provider.Session:output_type -> atom.plugin.v1.PluginFrame
+	24, // 32: atom.plugin.v1.Provider.Trigger:output_type -> atom.plugin.v1.TriggerResponse
+	4,  // 33: atom.plugin.v1.Host.Refresh:output_type -> atom.plugin.v1.Credentials
+	10, // 34: atom.plugin.v1.Host.Log:output_type -> atom.plugin.v1.LogResponse
+	12, // 35: atom.plugin.v1.Host.StoreGet:output_type -> atom.plugin.v1.StoreGetResponse
+	14, // 36: atom.plugin.v1.Host.StorePut:output_type -> atom.plugin.v1.StorePutResponse
+	17, // 37: atom.plugin.v1.Host.HTTP:output_type -> atom.plugin.v1.HTTPResponse
+	29, // [29:38] is the sub-list for method output_type
+	20, // [20:29] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_atom_plugin_v1_plugin_proto_init() }
@@ -1740,12 +2253,12 @@ func file_atom_plugin_v1_plugin_proto_init() {
 	if File_atom_plugin_v1_plugin_proto != nil {
 		return
 	}
-	file_atom_plugin_v1_plugin_proto_msgTypes[17].OneofWrappers = []any{
+	file_atom_plugin_v1_plugin_proto_msgTypes[18].OneofWrappers = []any{
 		(*HostFrame_Execute)(nil),
 		(*HostFrame_Http)(nil),
 		(*HostFrame_Cancel)(nil),
 	}
-	file_atom_plugin_v1_plugin_proto_msgTypes[18].OneofWrappers = []any{
+	file_atom_plugin_v1_plugin_proto_msgTypes[19].OneofWrappers = []any{
 		(*PluginFrame_Result)(nil),
 		(*PluginFrame_Error)(nil),
 		(*PluginFrame_Http)(nil),
@@ -1757,7 +2270,7 @@ func file_atom_plugin_v1_plugin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_atom_plugin_v1_plugin_proto_rawDesc), len(file_atom_plugin_v1_plugin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

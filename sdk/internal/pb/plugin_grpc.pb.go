@@ -13,6 +13,12 @@
 //     the plugin sends the HTTP requests of those executions on the same
 //     stream. Refresh, Log, StoreGet and StorePut stay unary Host calls.
 //
+// Triggers (added within v1, both versions): Provider.Trigger is a unary
+// call in either version, made only on a plugin whose manifest lists
+// triggers; the plugin's HTTP requests during it are Host.HTTP calls over
+// the broker, answered with the same outbound policy and credential
+// placeholders as an Execute's.
+//
 // The host offers both versions and go-plugin picks the highest one the
 // plugin serves: a plugin built with an SDK that knows only version 1 is
 // called with unary calls, as before. A plugin serving version 2 also
@@ -43,6 +49,7 @@ const (
 	Provider_GetManifest_FullMethodName = "/atom.plugin.v1.Provider/GetManifest"
 	Provider_Execute_FullMethodName     = "/atom.plugin.v1.Provider/Execute"
 	Provider_Session_FullMethodName     = "/atom.plugin.v1.Provider/Session"
+	Provider_Trigger_FullMethodName     = "/atom.plugin.v1.Provider/Trigger"
 )
 
 // ProviderClient is the client API for Provider service.
@@ -59,6 +66,10 @@ type ProviderClient interface {
 	// for the life of the plugin process (protocol version 2). The host
 	// opens it; frames of different calls interleave.
 	Session(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[HostFrame, PluginFrame], error)
+	// Trigger runs one operation of a trigger (poll, enable, disable,
+	// handle, route). The host calls it only on a plugin whose manifest
+	// lists triggers; its Host calls name its call_id as an Execute's do.
+	Trigger(ctx context.Context, in *TriggerRequest, opts ...grpc.CallOption) (*TriggerResponse, error)
 }
 
 type providerClient struct {
@@ -102,6 +113,16 @@ func (c *providerClient) Session(ctx context.Context, opts ...grpc.CallOption) (
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Provider_SessionClient = grpc.BidiStreamingClient[HostFrame, PluginFrame]
 
+func (c *providerClient) Trigger(ctx context.Context, in *TriggerRequest, opts ...grpc.CallOption) (*TriggerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TriggerResponse)
+	err := c.cc.Invoke(ctx, Provider_Trigger_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ProviderServer is the server API for Provider service.
 // All implementations must embed UnimplementedProviderServer
 // for forward compatibility.
@@ -116,6 +137,10 @@ type ProviderServer interface {
 	// for the life of the plugin process (protocol version 2). The host
 	// opens it; frames of different calls interleave.
 	Session(grpc.BidiStreamingServer[HostFrame, PluginFrame]) error
+	// Trigger runs one operation of a trigger (poll, enable, disable,
+	// handle, route). The host calls it only on a plugin whose manifest
+	// lists triggers; its Host calls name its call_id as an Execute's do.
+	Trigger(context.Context, *TriggerRequest) (*TriggerResponse, error)
 	mustEmbedUnimplementedProviderServer()
 }
 
@@ -134,6 +159,9 @@ func (UnimplementedProviderServer) Execute(context.Context, *ExecuteRequest) (*E
 }
 func (UnimplementedProviderServer) Session(grpc.BidiStreamingServer[HostFrame, PluginFrame]) error {
 	return status.Errorf(codes.Unimplemented, "method Session not implemented")
+}
+func (UnimplementedProviderServer) Trigger(context.Context, *TriggerRequest) (*TriggerResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Trigger not implemented")
 }
 func (UnimplementedProviderServer) mustEmbedUnimplementedProviderServer() {}
 func (UnimplementedProviderServer) testEmbeddedByValue()                  {}
@@ -199,6 +227,24 @@ func _Provider_Session_Handler(srv interface{}, stream grpc.ServerStream) error 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Provider_SessionServer = grpc.BidiStreamingServer[HostFrame, PluginFrame]
 
+func _Provider_Trigger_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TriggerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ProviderServer).Trigger(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Provider_Trigger_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ProviderServer).Trigger(ctx, req.(*TriggerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Provider_ServiceDesc is the grpc.ServiceDesc for Provider service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -213,6 +259,10 @@ var Provider_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Execute",
 			Handler:    _Provider_Execute_Handler,
+		},
+		{
+			MethodName: "Trigger",
+			Handler:    _Provider_Trigger_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -37,6 +37,8 @@ type callState struct {
 	req      *provider.Request
 	host     hostrt.Host
 	baseHost string
+	// noEgress: the call may send no request (a trigger's route).
+	noEgress bool
 
 	creds    []byte      // credentials JSON, marshalled on first use
 	pending  []byte      // result kept for result_read
@@ -293,6 +295,9 @@ func refused(code, format string, args ...any) hostResult {
 // the allow-list check.
 func (st *callState) httpRequest(ctx context.Context, in []byte) hostResult {
 	cfg := st.piece.rt.cfg
+	if st.noEgress {
+		return refused("host_not_allowed", "http_request: this call sends no requests")
+	}
 	st.requests++
 	if st.requests > cfg.MaxHTTPPerCall {
 		return refused("too_many_requests", "more than %d HTTP requests in one call", cfg.MaxHTTPPerCall)

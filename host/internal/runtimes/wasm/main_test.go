@@ -35,6 +35,7 @@ var fixtures = []fixture{
 	{name: "sandbox", pkg: "./host/internal/runtimes/wasm/testdata/sandbox"},
 	{name: "sandbox-v2", pkg: "./host/internal/runtimes/wasm/testdata/sandbox", ldflags: "-X main.version=2.0.0"},
 	{name: "hostile", pkg: hostilePkg},
+	{name: "triggers", pkg: "./host/internal/runtimes/wasm/testdata/triggers"},
 	{name: "yy-stripe", pkg: hostilePkg, ldflags: "-X main.id=stripe"},
 	{name: "hostile-flip", pkg: hostilePkg, ldflags: "-X main.id=hostile-flip -X main.mode=flip -X main.alt=sandbox"},
 	{name: "hostile-hang", pkg: hostilePkg, ldflags: "-X main.id=hostile-hang -X main.mode=hang"},

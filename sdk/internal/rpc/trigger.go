@@ -1,0 +1,55 @@
+package rpc
+
+import (
+	"context"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/atomhq/atom/sdk/internal/pb"
+)
+
+// TriggerServer is implemented by a Server that serves trigger calls.
+type TriggerServer interface {
+	// Trigger runs one trigger operation; host reaches the Host service
+	// for it, as for an Execute.
+	Trigger(ctx context.Context, req *pb.TriggerRequest, host HostCaller) (*pb.TriggerResponse, error)
+}
+
+// MaxTriggerMessage bounds a trigger call's answer as the host receives
+// it: a hostile plugin cannot make the host buffer more. The host checks
+// the events, state and registration inside against finer limits.
+const MaxTriggerMessage = 16 << 20
+
+// Trigger runs one trigger operation in the plugin. Its Host calls are
+// routed as an Execute's: by a call id known only to this call, answered
+// by h while it runs. It is a unary call in both protocol versions, so the
+// plugin's HTTP requests during it are Host.HTTP calls over the broker.
+func (c *Client) Trigger(ctx context.Context, req *pb.TriggerRequest, h HostHandler) (*pb.TriggerResponse, error) {
+	id := newCallID()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	c.calls[id] = callEntry{h: h, ctx: ctx}
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.calls, id)
+		c.mu.Unlock()
+	}()
+	req.CallId = id
+	req.HostBrokerId = c.hostService()
+	return c.provider.Trigger(ctx, req, grpc.MaxCallRecvMsgSize(MaxTriggerMessage))
+}
+
+func (s *providerServer) Trigger(ctx context.Context, req *pb.TriggerRequest) (*pb.TriggerResponse, error) {
+	ts, ok := s.impl.(TriggerServer)
+	if !ok {
+		return nil, status.Error(codes.Unimplemented, "this plugin serves no triggers")
+	}
+	if id := req.GetHostBrokerId(); id != 0 {
+		_, _ = s.host(id)
+	}
+	return ts.Trigger(ctx, req, &hostCaller{s: s, brokerID: req.GetHostBrokerId(), callID: req.GetCallId()})
+}
