@@ -83,6 +83,10 @@ var Columns = map[string]int{
 	"executions.idempotency_key":  MaxIdempotencyKey,
 	"kv_store.provider":           MaxProvider,
 	"kv_store.key":                MaxKVKey,
+	"events.source":               MaxEventSource,
+	"events.type":                 MaxEventType,
+	"event_counters.source":       MaxEventSource,
+	"deliveries.source":           MaxEventSource,
 }
 
 // Store is the database. Implementations are safe for concurrent use.
@@ -121,6 +125,10 @@ type Store interface {
 	// UnsettledExecutions lists pending and running executions, oldest
 	// first, across tenants, for the execution reconciler.
 	UnsettledExecutions(ctx context.Context, limit int) ([]ExecRef, error)
+	// StalledDeliveries lists pending deliveries, across tenants, whose
+	// attempt lease ran out before now or which, with no lease, were due
+	// before overdue: no job is working on them.
+	StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]DeliveryRef, error)
 }
 
 // ExecRef is an unsettled execution as the reconciler sees it.
@@ -248,6 +256,37 @@ type Tx interface {
 	// and values as stored), leaving out the key except, for quotas.
 	KVUsage(ctx context.Context, provider, except string) (keys int, bytes int64, err error)
 
+	// AppendEvent stores e with the next position of the tenant and the
+	// next sequence number of e.Source (setting ID when empty, Pos, Seq,
+	// CreatedAt) and, when deliver is set, a pending delivery of it due at
+	// once, which it returns.
+	AppendEvent(ctx context.Context, e *Event, deliver bool) (*Delivery, error)
+	GetEvent(ctx context.Context, id string) (*Event, error)
+	// ListEvents lists events with a position above after, in order.
+	ListEvents(ctx context.Context, after int64, limit int) ([]Event, error)
+	GetDelivery(ctx context.Context, id string) (*Delivery, error)
+	// GetDeliveryByEvent returns the delivery of an event; ErrNotFound
+	// when it was never delivered.
+	GetDeliveryByEvent(ctx context.Context, eventID string) (*Delivery, error)
+	// CreateDelivery adds a pending delivery of an event that has none.
+	CreateDelivery(ctx context.Context, eventID string, at time.Time) (*Delivery, error)
+	// ClaimDelivery takes a pending delivery that is due at now and not
+	// leased (or whose lease ran out), leasing it until until;
+	// ErrConflict when it is not claimable, ErrNotFound when absent.
+	ClaimDelivery(ctx context.Context, id string, now, until time.Time) (*Delivery, error)
+	// PendingBefore returns the earliest pending delivery of source with a
+	// sequence number below seq; ErrNotFound when there is none.
+	PendingBefore(ctx context.Context, source string, seq int64) (*Delivery, error)
+	// UpdateDelivery writes the outcome of an attempt (state, attempts,
+	// next attempt, last status and error, delivered_at) and clears the
+	// lease.
+	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// ResetDelivery makes a delivered or dead delivery pending again, due
+	// at at, with no attempts (manual replay); ErrConflict when it is
+	// still pending.
+	ResetDelivery(ctx context.Context, id string, at time.Time) (*Delivery, error)
+	ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Delivery, error)
+
 	// SecretRows lists every encrypted value of this tenant, for key
 	// rotation and audits.
 	SecretRows(ctx context.Context) ([]SecretRow, error)
@@ -266,6 +305,11 @@ type Tenant struct {
 	// WebhookSecretCT is the webhook signing secret, encrypted.
 	WebhookSecretCT []byte
 	WebhookKeyID    string
+	// WebhookPrevSecretCT is the secret a rotation replaced, encrypted;
+	// deliveries are signed with it too until WebhookPrevExpiresAt.
+	WebhookPrevSecretCT  []byte
+	WebhookPrevKeyID     string
+	WebhookPrevExpiresAt *time.Time
 }
 
 // User is a user of a tenant; connections may belong to one.
@@ -452,3 +496,68 @@ type Migration struct {
 	Applied   bool
 	AppliedAt time.Time
 }
+
+// Delivery states.
+const (
+	DeliveryPending   = "pending"
+	DeliveryDelivered = "delivered"
+	DeliveryDead      = "dead"
+)
+
+// Event is something a tenant is told about: by webhook delivery, cursor
+// pull and stream. Its id stays the same across delivery attempts and
+// replays, so receivers deduplicate on it.
+type Event struct {
+	ID       string
+	TenantID string
+	// Pos orders the tenant's events (the pull cursor); assigned on
+	// insert, committed in order.
+	Pos int64
+	// Source is what emitted the event ("connection:<id>", a trigger
+	// instance); Seq orders its events, from 1.
+	Source    string
+	Seq       int64
+	Type      string
+	Payload   []byte // JSON
+	CreatedAt time.Time
+}
+
+// Delivery is one event's delivery to its tenant's webhook endpoint.
+type Delivery struct {
+	ID            string
+	TenantID      string
+	EventID       string
+	Source        string
+	Seq           int64
+	State         string
+	Attempts      int
+	NextAttemptAt time.Time
+	// LeaseUntil is set while an attempt is in flight.
+	LeaseUntil *time.Time
+	// LastStatus is the endpoint's last HTTP status (0: no answer);
+	// LastError says why the last attempt failed, without secrets.
+	LastStatus  int
+	LastError   string
+	DeliveredAt *time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// DeliveryRef points at one delivery.
+type DeliveryRef struct {
+	TenantID   string
+	DeliveryID string
+}
+
+// DeliveryFilter narrows ListDeliveries.
+type DeliveryFilter struct {
+	State string
+	After string // delivery id; newest first below it when set
+	Limit int
+}
+
+// MaxEventSource and MaxEventType bound events.source and events.type.
+const (
+	MaxEventSource = 200
+	MaxEventType   = 100
+)

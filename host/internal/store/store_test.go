@@ -17,3 +17,7 @@ func TestContent(t *testing.T) {
 func TestGroupCommit(t *testing.T) {
 	storetest.Each(t, storetest.GroupCommit)
 }
+
+func TestEvents(t *testing.T) {
+	storetest.Each(t, storetest.Events)
+}

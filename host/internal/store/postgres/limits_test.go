@@ -35,7 +35,9 @@ func TestColumnLimits(t *testing.T) {
 		executions.id executions.tenant_id executions.implementation executions.status executions.request_hash executions.error_code
 		audit_events.id audit_events.tenant_id audit_events.actor audit_events.action audit_events.target
 		kv_store.tenant_id
-		revoked_sessions.tenant_id revoked_sessions.session_hash`) {
+		revoked_sessions.tenant_id revoked_sessions.session_hash
+		tenants.webhook_prev_key_id event_counters.tenant_id events.id events.tenant_id
+		deliveries.id deliveries.tenant_id deliveries.event_id deliveries.state`) {
 		hostMade[c] = true
 	}
 	rows, err := conn.Query(ctx, `SELECT table_name || '.' || column_name FROM information_schema.columns

@@ -225,6 +225,20 @@ func (s *Store) UnsettledExecutions(ctx context.Context, limit int) ([]store.Exe
 	})
 }
 
+// StalledDeliveries lists pending deliveries no job works on (SECURITY
+// DEFINER function).
+func (s *Store) StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]store.DeliveryRef, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id FROM atom_stalled_deliveries($1, $2, $3)`, now, overdue, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.DeliveryRef, error) {
+		var d store.DeliveryRef
+		err := r.Scan(&d.TenantID, &d.DeliveryID)
+		return d, err
+	})
+}
+
 // TenantIDs lists every tenant id.
 func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT atom_tenant_ids()`)

@@ -118,15 +118,17 @@ func (t *Tx) CreateTenant(ctx context.Context, tn *store.Tenant) error {
 // GetTenant returns the transaction's tenant.
 func (t *Tx) GetTenant(ctx context.Context) (*store.Tenant, error) {
 	var tn store.Tenant
-	var url, kid Text
-	var sec Bytes
-	var created Time
-	err := t.row(ctx, `SELECT id, name, webhook_url, webhook_secret, webhook_key_id, created_at FROM tenants WHERE id = $1`, t.tenant).
-		Scan(&tn.ID, &tn.Name, &url, &sec, &kid, &created)
+	var url, kid, prevKid Text
+	var sec, prev Bytes
+	var created, prevExp Time
+	err := t.row(ctx, `SELECT id, name, webhook_url, webhook_secret, webhook_key_id, created_at,
+		webhook_prev_secret, webhook_prev_key_id, webhook_prev_expires_at FROM tenants WHERE id = $1`, t.tenant).
+		Scan(&tn.ID, &tn.Name, &url, &sec, &kid, &created, &prev, &prevKid, &prevExp)
 	if err != nil {
 		return nil, t.classify(err)
 	}
 	tn.WebhookURL, tn.WebhookSecretCT, tn.WebhookKeyID, tn.CreatedAt = string(url), sec, string(kid), created.T
+	tn.WebhookPrevSecretCT, tn.WebhookPrevKeyID, tn.WebhookPrevExpiresAt = prev, string(prevKid), prevExp.Ptr()
 	return &tn, nil
 }
 
@@ -135,8 +137,10 @@ func (t *Tx) UpdateTenant(ctx context.Context, tn *store.Tenant) error {
 	if err := checkTexts(textCheck{"name", tn.Name, store.MaxTenantName}, textCheck{"url", tn.WebhookURL, store.MaxWebhookURL}); err != nil {
 		return err
 	}
-	return t.execOne(ctx, `UPDATE tenants SET name = $2, webhook_url = $3, webhook_secret = $4, webhook_key_id = $5 WHERE id = $1`,
-		t.tenant, tn.Name, Null(tn.WebhookURL), Bytes(tn.WebhookSecretCT), Null(tn.WebhookKeyID))
+	return t.execOne(ctx, `UPDATE tenants SET name = $2, webhook_url = $3, webhook_secret = $4, webhook_key_id = $5,
+		webhook_prev_secret = $6, webhook_prev_key_id = $7, webhook_prev_expires_at = $8 WHERE id = $1`,
+		t.tenant, tn.Name, Null(tn.WebhookURL), Bytes(tn.WebhookSecretCT), Null(tn.WebhookKeyID),
+		Bytes(tn.WebhookPrevSecretCT), Null(tn.WebhookPrevKeyID), t.tmp(tn.WebhookPrevExpiresAt))
 }
 
 // CreateUser inserts a user of the tenant.
@@ -712,6 +716,7 @@ func (t *Tx) SecretRows(ctx context.Context) ([]store.SecretRow, error) {
 		UNION ALL SELECT 'oauth_apps', 'client_secret', provider, provider, key_id, client_secret FROM oauth_apps WHERE tenant_id = $1
 		UNION ALL SELECT 'oauth_states', 'secret', id, provider, key_id, secret FROM oauth_states WHERE tenant_id = $1 AND secret IS NOT NULL
 		UNION ALL SELECT 'tenants', 'webhook_secret', id, '', webhook_key_id, webhook_secret FROM tenants WHERE id = $1 AND webhook_secret IS NOT NULL
+		UNION ALL SELECT 'tenants', 'webhook_prev_secret', id, '', webhook_prev_key_id, webhook_prev_secret FROM tenants WHERE id = $1 AND webhook_prev_secret IS NOT NULL
 		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`, t.tenant)
 }
 
@@ -727,6 +732,8 @@ func (t *Tx) UpdateSecret(ctx context.Context, old store.SecretRow, ciphertext [
 		q = `UPDATE oauth_states SET secret = $3, key_id = $4 WHERE tenant_id = $1 AND id = $2 AND secret = $5`
 	case "tenants.webhook_secret":
 		q = `UPDATE tenants SET webhook_secret = $3, webhook_key_id = $4 WHERE id = $1 AND id = $2 AND webhook_secret = $5`
+	case "tenants.webhook_prev_secret":
+		q = `UPDATE tenants SET webhook_prev_secret = $3, webhook_prev_key_id = $4 WHERE id = $1 AND id = $2 AND webhook_prev_secret = $5`
 	case "kv_store.value":
 		// Values carry their key id inside the ciphertext.
 		n, err := t.exec(ctx, `UPDATE kv_store SET value = $3 WHERE tenant_id = $1 AND key = $2 AND provider = $4 AND value = $5`,

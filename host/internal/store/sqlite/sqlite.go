@@ -231,6 +231,26 @@ func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int)
 	return out, rows.Err()
 }
 
+// StalledDeliveries lists pending deliveries no job works on.
+func (s *Store) StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]store.DeliveryRef, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id FROM deliveries WHERE state = 'pending'
+		AND ((lease_until IS NOT NULL AND lease_until < ?1) OR (lease_until IS NULL AND next_attempt_at < ?2))
+		ORDER BY next_attempt_at LIMIT ?3`, now.UnixMicro(), overdue.UnixMicro(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.DeliveryRef
+	for rows.Next() {
+		var d store.DeliveryRef
+		if err := rows.Scan(&d.TenantID, &d.DeliveryID); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
 // UnsettledExecutions lists pending and running executions, oldest first.
 func (s *Store) UnsettledExecutions(ctx context.Context, limit int) ([]store.ExecRef, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id, status, job_id, started_at, created_at FROM executions

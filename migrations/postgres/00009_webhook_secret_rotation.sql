@@ -1,0 +1,11 @@
+-- +goose Up
+-- A rotated webhook secret stays valid (deliveries are signed with both)
+-- until webhook_prev_expires_at.
+ALTER TABLE tenants ADD COLUMN webhook_prev_secret BYTEA;
+ALTER TABLE tenants ADD COLUMN webhook_prev_key_id VARCHAR(64);
+ALTER TABLE tenants ADD COLUMN webhook_prev_expires_at TIMESTAMPTZ;
+
+-- +goose Down
+ALTER TABLE tenants DROP COLUMN webhook_prev_expires_at;
+ALTER TABLE tenants DROP COLUMN webhook_prev_key_id;
+ALTER TABLE tenants DROP COLUMN webhook_prev_secret;
