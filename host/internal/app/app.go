@@ -17,7 +17,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -322,9 +321,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	}
 	h.Outbound = outbound.New(ocfg)
 	h.closers = append(h.closers, func(context.Context) error { h.Outbound.Close(); return nil })
-	webhookClient := &http.Client{Transport: h.Outbound.Transport(), Timeout: 10 * time.Second,
+	webhookClient := &http.Client{Transport: h.Outbound.Transport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log, HTTPClient: webhookClient})
+	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log, HTTPClient: webhookClient,
+		MaxAttempts: cfg.Delivery.MaxAttempts, Timeout: cfg.Delivery.Timeout})
 	h.Connect, err = connect.New(connect.Config{
 		HTTPClient: h.Outbound.HTTPClient(),
 		Store:      st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,
@@ -350,7 +350,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		deps.Demo = demoServer
 	}
 	deps.Registry = h.Registry
-	periodic := connect.PeriodicJobs(cfg.Refresh.SweepInterval)
+	periodic := append(connect.PeriodicJobs(cfg.Refresh.SweepInterval), webhook.PeriodicJobs(0)...)
 	var eng *engine.Engine
 	if opts.Engine != nil {
 		p, err := newEngine(h, *opts.Engine)

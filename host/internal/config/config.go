@@ -115,9 +115,21 @@ type Config struct {
 	// Limits bound what one tenant, or one provider reply, can make the
 	// host hold. A zero field means the default documented on Limits.
 	Limits Limits
+	// Delivery configures event delivery to tenants' webhooks.
+	Delivery Delivery
 }
 
 // Refresh is the token refresh policy.
+// Delivery configures event delivery to tenants' webhooks.
+type Delivery struct {
+	// MaxAttempts before a delivery is dead-lettered
+	// (ATOM_DELIVERY_MAX_ATTEMPTS, default 12).
+	MaxAttempts int
+	// Timeout bounds one attempt, the endpoint's answer included
+	// (ATOM_DELIVERY_TIMEOUT, default 10s, at most 60s).
+	Timeout time.Duration
+}
+
 type Refresh struct {
 	// Fraction of a token's lifetime after which the background refreshes
 	// it (ATOM_REFRESH_FRACTION, default 0.8), moved by a random Jitter of
@@ -224,6 +236,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
+	var deliveryAttempts, deliveryTimeout string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
 		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
@@ -267,6 +280,8 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_TENANT_MAX_OAUTH_STATES", "tenant-max-oauth-states", fmt.Sprint(DefaultTenantMaxOAuthStates), "unfinished OAuth connections one tenant may have", &states},
 		{"ATOM_TENANT_MAX_USERS", "tenant-max-users", fmt.Sprint(DefaultTenantMaxUsers), "users one tenant may create", &users},
 		{"ATOM_ASYNC_WORKERS", "async-workers", fmt.Sprint(DefaultAsyncWorkers), "asynchronous executions one replica runs at once", &asyncWorkers},
+		{"ATOM_DELIVERY_MAX_ATTEMPTS", "delivery-max-attempts", "12", "attempts to deliver an event to a tenant's webhook before it is dead-lettered", &deliveryAttempts},
+		{"ATOM_DELIVERY_TIMEOUT", "delivery-timeout", "10s", "how long one webhook delivery attempt may take, the answer included", &deliveryTimeout},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, f := range fields {
@@ -354,6 +369,12 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	positive("ATOM_TENANT_MAX_OAUTH_STATES", states, &c.Limits.TenantMaxOAuthStates)
 	positive("ATOM_TENANT_MAX_USERS", users, &c.Limits.TenantMaxUsers)
 	positive("ATOM_ASYNC_WORKERS", asyncWorkers, &c.Limits.AsyncWorkers)
+	positive("ATOM_DELIVERY_MAX_ATTEMPTS", deliveryAttempts, &c.Delivery.MaxAttempts)
+	if v, err := time.ParseDuration(deliveryTimeout); err != nil || v <= 0 || v > time.Minute {
+		errs = append(errs, fmt.Errorf("ATOM_DELIVERY_TIMEOUT: %q is not a duration between 0 and 1m (e.g. 10s)", deliveryTimeout))
+	} else {
+		c.Delivery.Timeout = v
+	}
 	if _, err := fmt.Sscanf(refFraction, "%g", &c.Refresh.Fraction); err != nil || !(c.Refresh.Fraction > 0 && c.Refresh.Fraction < 1) {
 		errs = append(errs, fmt.Errorf("ATOM_REFRESH_FRACTION: %q is not a number between 0 and 1 (e.g. 0.8)", refFraction))
 	}

@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -74,25 +75,38 @@ func TestDeliver(t *testing.T) {
 			}
 			return nil
 		})
-		args := webhook.DeliverArgs{TenantID: tenant, EventID: "evt_x", Body: []byte(`{"id":"evt_x","type":"connection.created"}`)}
-		if err := s.Deliver(ctx, args); err != nil {
+		data := webhook.ConnectionData{Provider: "slack", ConnectionID: "conn_1", Status: "active"}
+		if err := s.Emit(ctx, tenant, webhook.EventConnectionCreated, data); err != nil {
 			t.Fatal(err)
 		}
+		s.Wait()
 		r, b := <-got, <-bodies
 		if err := webhook.Verify(secret, r.Header.Get(webhook.HeaderSignature), b, time.Minute); err != nil {
 			t.Fatalf("signature: %v", err)
 		}
-		if r.Header.Get(webhook.HeaderEventID) != "evt_x" {
-			t.Fatalf("event id header %q", r.Header.Get(webhook.HeaderEventID))
+		var ev webhook.Event
+		if err := json.Unmarshal(b, &ev); err != nil || ev.Type != webhook.EventConnectionCreated || ev.TenantID != tenant {
+			t.Fatalf("body %s: %v", b, err)
+		}
+		if r.Header.Get(webhook.HeaderEventID) != ev.ID || r.Header.Get("webhook-id") != ev.ID {
+			t.Fatalf("event id headers %q %q, body id %q", r.Header.Get(webhook.HeaderEventID), r.Header.Get("webhook-id"), ev.ID)
 		}
 		status.Store(http.StatusInternalServerError)
-		if err := s.Deliver(ctx, args); err == nil {
-			t.Fatal("a 500 from the receiver must fail the delivery (so River retries)")
+		if err := s.Emit(ctx, tenant, webhook.EventConnectionDisconnected, data); err != nil {
+			t.Fatal(err)
 		}
+		s.Wait()
+		st.InTenant(ctx, tenant, func(tx store.Tx) error {
+			l, err := tx.ListDeliveries(ctx, store.DeliveryFilter{State: store.DeliveryPending})
+			if err != nil || len(l) != 1 || l[0].LastStatus != 500 || l[0].Attempts == 0 {
+				t.Fatalf("a 500 from the receiver must leave the delivery pending for a retry: %+v %v", l, err)
+			}
+			return nil
+		})
 	})
 }
 
-// A failed delivery's error (stored by River with the job and logged)
+// A failed delivery's error (stored with the delivery, shown by the API)
 // names the receiver but not the token in its URL's query string.
 func TestDeliverErrorRedactsURL(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st store.Store) {
@@ -107,9 +121,15 @@ func TestDeliverErrorRedactsURL(t *testing.T) {
 			if _, err := s.SetTenantWebhook(ctx, tenant, u); err != nil {
 				t.Fatal(err)
 			}
-			err := s.Deliver(ctx, webhook.DeliverArgs{TenantID: tenant, EventID: "evt_1", Body: []byte(`{}`)})
-			if err == nil || strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), addr+"/in?REDACTED") {
-				t.Fatalf("delivery error %v", err)
+			ev, err := s.Delivery().Emit(ctx, tenant, "test:"+u, "test.event", map[string]int{"n": 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Wait()
+			var d *store.Delivery
+			st.InTenant(ctx, tenant, func(tx store.Tx) (err error) { d, err = tx.GetDeliveryByEvent(ctx, ev.ID); return })
+			if d == nil || d.LastError == "" || strings.Contains(d.LastError, "s3cret") || !strings.Contains(d.LastError, addr+"/in?REDACTED") {
+				t.Fatalf("delivery error %+v", d)
 			}
 		}
 	})

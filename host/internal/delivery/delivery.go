@@ -1,0 +1,590 @@
+// Package delivery records the events a tenant is told about and delivers
+// them to the tenant's webhook endpoint, signed per the Standard Webhooks
+// specification.
+//
+// Emit stores an event (ordered per tenant for cursor pulls and per
+// source for delivery) and, when the tenant has a webhook URL, a pending
+// delivery and its River job in the same transaction: an acknowledged
+// event is never lost. Delivery is at least once; the event id (the
+// webhook-id header and the body's "id") stays the same across attempts
+// and replays, so receivers deduplicate on it. Event n+1 of a source is
+// not sent before event n is delivered or dead.
+//
+// An attempt leases its delivery; a replica that dies mid-attempt leaves
+// a lease that runs out, and the sweep (a periodic job on the leader)
+// hands the delivery to a new job. A failed attempt is retried after an
+// exponential backoff with jitter; after MaxAttempts attempts the delivery
+// is dead, until a manual replay makes it pending again.
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/atomhq/atom/host/internal/jobs"
+	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/vault"
+)
+
+// Defaults.
+const (
+	DefaultMaxAttempts = 12
+	DefaultTimeout     = 10 * time.Second
+	// MaxResponseBytes of an endpoint's answer are read; the rest is
+	// dropped with the connection.
+	MaxResponseBytes = 64 << 10
+	// MaxOverlap bounds how long a rotated secret stays valid.
+	MaxOverlap = 7 * 24 * time.Hour
+	// DefaultOverlap is a rotation's overlap when none is asked for.
+	DefaultOverlap = 24 * time.Hour
+	// MaxTenantDeliveries is how many deliveries of one tenant run at once
+	// on a replica; a tenant's hanging endpoint holds that many workers,
+	// never all of them.
+	MaxTenantDeliveries = 2
+)
+
+// Errors.
+var (
+	// ErrNoEndpoint: the tenant has no webhook URL.
+	ErrNoEndpoint = errors.New("delivery: no webhook URL is configured")
+	// ErrPending: a replay of an event whose delivery is still pending.
+	ErrPending = errors.New("delivery: the event's delivery is still pending")
+	// ErrBadURL: a webhook URL that is not an absolute http(s) URL.
+	ErrBadURL = errors.New("webhook url must be an absolute http(s) URL without credentials")
+)
+
+// Queue inserts jobs; *jobs.Client satisfies it.
+type Queue interface {
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+	InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, opts *river.InsertOpts) (int64, error)
+}
+
+// Config configures a Service. Store and Keyring are required.
+type Config struct {
+	Store   store.Store
+	Keyring *vault.Keyring
+	// HTTPClient posts deliveries. It must not follow redirects; the
+	// host's is built on the outbound transport (private-address guard).
+	// A client refusing redirects when nil.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+	Clock      func() time.Time
+	// MaxAttempts before a delivery is dead (ATOM_DELIVERY_MAX_ATTEMPTS).
+	MaxAttempts int
+	// Timeout bounds one attempt's request, answer included
+	// (ATOM_DELIVERY_TIMEOUT).
+	Timeout time.Duration
+	// Backoff is the wait after the n-th failed attempt (n from 1);
+	// Backoff when nil.
+	Backoff func(n int) time.Duration
+}
+
+// Backoff is the default retry schedule: 5 s doubling per attempt, at most
+// an hour, each ±20 % at random.
+func Backoff(n int) time.Duration {
+	d := 5 * time.Second
+	for i := 1; i < n && d < time.Hour; i++ {
+		d *= 2
+	}
+	d = min(d, time.Hour)
+	return time.Duration(float64(d) * (0.8 + 0.4*mathrand.Float64()))
+}
+
+// Service records and delivers events. It is safe for concurrent use.
+type Service struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.RWMutex
+	queue Queue
+	wg    sync.WaitGroup
+
+	inMu     sync.Mutex
+	inFlight map[string]int
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = Backoff
+	}
+	log := slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler())).With("component", "delivery")
+	return &Service{cfg: cfg, log: log, inFlight: map[string]int{}}
+}
+
+// MaxAttempts is the configured number of attempts.
+func (s *Service) MaxAttempts() int { return s.cfg.MaxAttempts }
+
+// SetQueue sets the job queue (its workers need the Service first).
+func (s *Service) SetQueue(q Queue) {
+	s.mu.Lock()
+	s.queue = q
+	s.mu.Unlock()
+}
+
+func (s *Service) q() Queue {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.queue
+}
+
+// Wait blocks until in-process deliveries (made without a queue) end.
+func (s *Service) Wait() { s.wg.Wait() }
+
+// lease is how long an attempt holds its delivery: longer than the
+// attempt can take, so only a dead holder's lease runs out.
+func (s *Service) lease() time.Duration { return 2*s.cfg.Timeout + 5*time.Second }
+
+// Message is the JSON body of a delivery.
+type Message struct {
+	ID        string          `json:"id"`
+	Type      string          `json:"type"`
+	CreatedAt time.Time       `json:"created_at"`
+	TenantID  string          `json:"tenant_id"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// Body is the JSON body delivered for e: the same bytes on every attempt.
+func Body(e *store.Event) ([]byte, error) {
+	data := e.Payload
+	if len(data) == 0 {
+		data = []byte("null")
+	}
+	return json.Marshal(Message{ID: e.ID, Type: e.Type, CreatedAt: e.CreatedAt.UTC(), TenantID: e.TenantID, Data: data})
+}
+
+// Emit records an event of source for the tenant and, when the tenant
+// has a webhook URL, schedules its delivery in the same transaction.
+func (s *Service) Emit(ctx context.Context, tenantID, source, typ string, data any) (*store.Event, error) {
+	payload, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	e := &store.Event{Source: source, Type: typ, Payload: payload, CreatedAt: s.cfg.Clock().UTC()}
+	q := s.q()
+	var d *store.Delivery
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		t, err := tx.GetTenant(ctx)
+		if err != nil {
+			return err
+		}
+		d, err = tx.AppendEvent(ctx, e, t.WebhookURL != "")
+		if err != nil || d == nil || q == nil {
+			return err
+		}
+		_, err = q.InsertTx(ctx, tx, s.args(d), s.insertOpts())
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("emit %s: %w", typ, err)
+	}
+	if d != nil && q == nil {
+		s.inProcess(ctx, tenantID, d.ID)
+	}
+	return e, nil
+}
+
+func (s *Service) args(d *store.Delivery) DeliverArgs {
+	return DeliverArgs{TenantID: d.TenantID, DeliveryID: d.ID}
+}
+
+func (s *Service) insertOpts() *river.InsertOpts {
+	// River retries only attempts that failed on Atom's side (the
+	// database); the endpoint's failures are counted in the delivery and
+	// the job snoozes between them.
+	return &river.InsertOpts{Queue: jobs.QueueWebhooks, MaxAttempts: 25}
+}
+
+// inProcess delivers without a queue (tests, tools): a few attempts in a
+// goroutine.
+func (s *Service) inProcess(ctx context.Context, tenantID, id string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx := context.WithoutCancel(ctx)
+		for i := 0; i < 10; i++ {
+			wait, err := s.Attempt(ctx, tenantID, id)
+			if err == nil && wait == 0 {
+				return
+			}
+			if err != nil {
+				s.log.Warn("delivery failed", "tenant", tenantID, "delivery", id, "err", err)
+			}
+			if wait > 2*time.Second {
+				return // a retry's backoff: without a queue, given up
+			}
+			time.Sleep(max(wait, 100*time.Millisecond))
+		}
+	}()
+}
+
+// Attempt makes one delivery attempt when the delivery is due and no
+// other attempt holds it. It returns how long to wait before the next
+// attempt (0: nothing left to do — delivered, dead, gone, or held by a
+// live attempt elsewhere).
+func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Duration, error) {
+	now := s.cfg.Clock().UTC()
+	var d *store.Delivery
+	var ev *store.Event
+	var t *store.Tenant
+	var wait time.Duration
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		var err error
+		d, err = tx.ClaimDelivery(ctx, id, now, now.Add(s.lease()))
+		if errors.Is(err, store.ErrConflict) {
+			if d.State == store.DeliveryPending && (d.LeaseUntil == nil || !d.LeaseUntil.After(now)) && d.NextAttemptAt.After(now) {
+				wait = d.NextAttemptAt.Sub(now) // not due yet
+			}
+			d = nil
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// Per-source order: wait for an earlier pending event.
+		prev, err := tx.PendingBefore(ctx, d.Source, d.Seq)
+		switch {
+		case err == nil:
+			// Not before the earlier event's next attempt (so the sweep
+			// leaves this one alone meanwhile), then a moment after it.
+			wait = 200*time.Millisecond + mathrand.N(300*time.Millisecond)
+			if prev.NextAttemptAt.After(d.NextAttemptAt) {
+				d.NextAttemptAt = prev.NextAttemptAt
+			}
+			if d.NextAttemptAt.After(now) {
+				wait += d.NextAttemptAt.Sub(now)
+			}
+			err = tx.UpdateDelivery(ctx, d)
+			d = nil
+			return err
+		case !errors.Is(err, store.ErrNotFound):
+			return err
+		}
+		if ev, err = tx.GetEvent(ctx, d.EventID); err != nil {
+			return err
+		}
+		t, err = tx.GetTenant(ctx)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil // the tenant or the delivery is gone
+	}
+	if err != nil || d == nil {
+		return wait, err
+	}
+	var status int
+	body, postErr := Body(ev)
+	if postErr == nil {
+		status, postErr = s.post(ctx, t, ev.ID, body)
+	}
+	end := s.cfg.Clock().UTC()
+	d.Attempts++
+	d.LastStatus = status
+	switch {
+	case postErr == nil:
+		d.State, d.LastError, d.DeliveredAt = store.DeliveryDelivered, "", &end
+		wait = 0
+	case d.Attempts >= s.cfg.MaxAttempts || errors.Is(postErr, ErrNoEndpoint):
+		d.State, d.LastError = store.DeliveryDead, outbound.RedactError(postErr).Error()
+		wait = 0
+	default:
+		wait = s.cfg.Backoff(d.Attempts)
+		d.LastError, d.NextAttemptAt = outbound.RedactError(postErr).Error(), end.Add(wait)
+	}
+	err = s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
+	if err != nil {
+		// The lease runs out and the sweep retries the delivery.
+		return 0, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
+	}
+	if d.State == store.DeliveryDead {
+		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
+	}
+	return wait, nil
+}
+
+// DeliverBody posts a body made before events were stored (a job queued
+// by an earlier version) to the tenant's endpoint, once.
+func (s *Service) DeliverBody(ctx context.Context, tenantID, eventID string, body []byte) error {
+	var t *store.Tenant
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) (err error) { t, err = tx.GetTenant(ctx); return })
+	if err != nil {
+		return err
+	}
+	if t.WebhookURL == "" {
+		return nil
+	}
+	_, err = s.post(ctx, t, eventID, body)
+	return err
+}
+
+// post sends one attempt and returns the endpoint's status (0: none).
+func (s *Service) post(ctx context.Context, t *store.Tenant, id string, body []byte) (int, error) {
+	if t.WebhookURL == "" {
+		return 0, ErrNoEndpoint
+	}
+	secrets, err := s.secrets(t)
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.WebhookURL, bytes.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	now := s.cfg.Clock()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "Atom-Webhooks/1")
+	req.Header.Set(HeaderID, id)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(id, now, body, secrets...))
+	req.Header.Set(LegacyHeaderEventID, id)
+	req.Header.Set(LegacyHeaderSignature, LegacySign(now, body, secrets...))
+	resp, err := s.cfg.HTTPClient.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("post: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxResponseBytes))
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		return resp.StatusCode, fmt.Errorf("endpoint answered %s (redirects are not followed)", resp.Status)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("endpoint answered %s", resp.Status)
+	}
+	return resp.StatusCode, nil
+}
+
+func secretAD(tenantID string) vault.AD {
+	return vault.AD{Table: "tenants", Column: "webhook_secret", TenantID: tenantID, RowID: tenantID}
+}
+
+func prevSecretAD(tenantID string) vault.AD {
+	return vault.AD{Table: "tenants", Column: "webhook_prev_secret", TenantID: tenantID, RowID: tenantID}
+}
+
+// secrets returns the tenant's signing secrets: the current one, then
+// the rotated one while its overlap lasts.
+func (s *Service) secrets(t *store.Tenant) ([]string, error) {
+	cur, err := s.cfg.Keyring.Open(t.WebhookSecretCT, secretAD(t.ID))
+	if err != nil {
+		return nil, fmt.Errorf("open webhook secret: %w", err)
+	}
+	out := []string{string(cur)}
+	if len(t.WebhookPrevSecretCT) > 0 && t.WebhookPrevExpiresAt != nil && t.WebhookPrevExpiresAt.After(s.cfg.Clock()) {
+		prev, err := s.cfg.Keyring.Open(t.WebhookPrevSecretCT, prevSecretAD(t.ID))
+		if err != nil {
+			return nil, fmt.Errorf("open previous webhook secret: %w", err)
+		}
+		out = append(out, string(prev))
+	}
+	return out, nil
+}
+
+// CheckURL refuses what cannot be a webhook URL. Private addresses are
+// refused when delivering, by the outbound guard, unless the operator
+// allows them.
+func CheckURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil {
+		return ErrBadURL
+	}
+	return nil
+}
+
+// SetEndpoint sets the tenant's webhook URL with a new signing secret,
+// returned once and stored only sealed; the previous secret stops at once
+// (RotateSecret keeps it valid for a while). An empty URL removes the
+// endpoint.
+func (s *Service) SetEndpoint(ctx context.Context, tenantID, rawURL string) (string, error) {
+	var secret string
+	var ct []byte
+	var kid string
+	if rawURL != "" {
+		if err := CheckURL(rawURL); err != nil {
+			return "", err
+		}
+		var err error
+		if secret, err = NewSecret(); err != nil {
+			return "", err
+		}
+		if ct, kid, err = s.cfg.Keyring.Seal([]byte(secret), secretAD(tenantID)); err != nil {
+			return "", err
+		}
+	}
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		t, err := tx.GetTenant(ctx)
+		if err != nil {
+			return err
+		}
+		t.WebhookURL, t.WebhookSecretCT, t.WebhookKeyID = rawURL, ct, kid
+		t.WebhookPrevSecretCT, t.WebhookPrevKeyID, t.WebhookPrevExpiresAt = nil, "", nil
+		return tx.UpdateTenant(ctx, t)
+	})
+	if err != nil {
+		return "", fmt.Errorf("set webhook: %w", err)
+	}
+	return secret, nil
+}
+
+// Endpoint is a tenant's webhook configuration, without secrets.
+type Endpoint struct {
+	URL string `json:"url"`
+	// PreviousSecretExpiresAt is when the secret a rotation replaced
+	// stops signing deliveries; nil when there is none.
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
+}
+
+// GetEndpoint returns the tenant's webhook configuration.
+func (s *Service) GetEndpoint(ctx context.Context, tenantID string) (Endpoint, error) {
+	var ep Endpoint
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		t, err := tx.GetTenant(ctx)
+		if err != nil {
+			return err
+		}
+		ep.URL = t.WebhookURL
+		if t.WebhookPrevExpiresAt != nil && t.WebhookPrevExpiresAt.After(s.cfg.Clock()) && len(t.WebhookPrevSecretCT) > 0 {
+			at := t.WebhookPrevExpiresAt.UTC()
+			ep.PreviousSecretExpiresAt = &at
+		}
+		return nil
+	})
+	return ep, err
+}
+
+// RotateSecret gives the tenant's endpoint a new secret, returned once;
+// deliveries are signed with both the new and the previous secret until
+// overlap has passed (DefaultOverlap when zero, at most MaxOverlap).
+func (s *Service) RotateSecret(ctx context.Context, tenantID string, overlap time.Duration) (string, time.Time, error) {
+	if overlap <= 0 {
+		overlap = DefaultOverlap
+	}
+	if overlap > MaxOverlap {
+		return "", time.Time{}, fmt.Errorf("overlap must be at most %s", MaxOverlap)
+	}
+	secret, err := NewSecret()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	until := s.cfg.Clock().UTC().Add(overlap)
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		t, err := tx.GetTenant(ctx)
+		if err != nil {
+			return err
+		}
+		if t.WebhookURL == "" {
+			return ErrNoEndpoint
+		}
+		cur, err := s.cfg.Keyring.Open(t.WebhookSecretCT, secretAD(tenantID))
+		if err != nil {
+			return err
+		}
+		if t.WebhookPrevSecretCT, t.WebhookPrevKeyID, err = s.cfg.Keyring.Seal(cur, prevSecretAD(tenantID)); err != nil {
+			return err
+		}
+		t.WebhookPrevExpiresAt = &until
+		if t.WebhookSecretCT, t.WebhookKeyID, err = s.cfg.Keyring.Seal([]byte(secret), secretAD(tenantID)); err != nil {
+			return err
+		}
+		return tx.UpdateTenant(ctx, t)
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return secret, until, nil
+}
+
+// Replay makes an event's delivery pending again (a dead or delivered
+// one; an event never delivered gets its first delivery), with the same
+// event id and body, and schedules it.
+func (s *Service) Replay(ctx context.Context, tenantID, eventID string) (*store.Delivery, error) {
+	now := s.cfg.Clock().UTC()
+	q := s.q()
+	var d *store.Delivery
+	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+		if _, err := tx.GetEvent(ctx, eventID); err != nil {
+			return err
+		}
+		t, err := tx.GetTenant(ctx)
+		if err != nil {
+			return err
+		}
+		if t.WebhookURL == "" {
+			return ErrNoEndpoint
+		}
+		d, err = tx.GetDeliveryByEvent(ctx, eventID)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			d, err = tx.CreateDelivery(ctx, eventID, now)
+		case err == nil && d.State == store.DeliveryPending:
+			return ErrPending
+		case err == nil:
+			d, err = tx.ResetDelivery(ctx, d.ID, now)
+			if errors.Is(err, store.ErrConflict) {
+				return ErrPending
+			}
+		}
+		if err != nil || q == nil {
+			return err
+		}
+		_, err = q.InsertTx(ctx, tx, s.args(d), s.insertOpts())
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if q == nil {
+		s.inProcess(ctx, tenantID, d.ID)
+	}
+	return d, nil
+}
+
+// Sweep hands stalled deliveries (their attempt's host died, or their job
+// was lost) to new jobs. Claiming makes a duplicate job harmless.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	q := s.q()
+	if q == nil {
+		return 0, nil
+	}
+	now := s.cfg.Clock().UTC()
+	refs, err := s.cfg.Store.StalledDeliveries(ctx, now, now.Add(-time.Minute), 500)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range refs {
+		if err := q.Enqueue(ctx, DeliverArgs{TenantID: r.TenantID, DeliveryID: r.DeliveryID}, s.insertOpts()); err != nil {
+			return 0, err
+		}
+	}
+	return len(refs), nil
+}

@@ -1,0 +1,126 @@
+package delivery
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	mathrand "math/rand/v2"
+
+	"github.com/riverqueue/river"
+)
+
+// The headers of Atom's own signature, sent alongside the Standard
+// Webhooks headers for receivers written against it.
+const (
+	LegacyHeaderSignature = "Atom-Signature"
+	LegacyHeaderEventID   = "Atom-Event-Id"
+)
+
+// LegacySign returns the Atom-Signature value: "t=<unix>" then one
+// "v1=<hex HMAC-SHA256(secret, "<t>.<body>")>" per secret, keyed with the
+// whole secret string.
+func LegacySign(t time.Time, body []byte, secrets ...string) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	parts := []string{"t=" + ts}
+	for _, s := range secrets {
+		m := hmac.New(sha256.New, []byte(s))
+		m.Write([]byte(ts))
+		m.Write([]byte{'.'})
+		m.Write(body)
+		parts = append(parts, "v1="+hex.EncodeToString(m.Sum(nil)))
+	}
+	return strings.Join(parts, ",")
+}
+
+// DeliverArgs is the River job delivering one delivery; it lives until the
+// delivery is delivered or dead, snoozing between attempts.
+type DeliverArgs struct {
+	TenantID   string `json:"tenant_id"`
+	DeliveryID string `json:"delivery_id"`
+}
+
+// Kind is the River job kind.
+func (DeliverArgs) Kind() string { return "atom.delivery.deliver" }
+
+// Worker works DeliverArgs jobs on jobs.QueueWebhooks.
+type Worker struct {
+	river.WorkerDefaults[DeliverArgs]
+	Service *Service
+}
+
+// Work makes one attempt, or snoozes while the tenant already has
+// MaxTenantDeliveries attempts in flight on this replica.
+func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
+	s := w.Service
+	tenant := job.Args.TenantID
+	s.inMu.Lock()
+	if s.inFlight[tenant] >= MaxTenantDeliveries {
+		s.inMu.Unlock()
+		return river.JobSnooze(time.Second + mathrand.N(time.Second))
+	}
+	s.inFlight[tenant]++
+	s.inMu.Unlock()
+	defer func() {
+		s.inMu.Lock()
+		if s.inFlight[tenant]--; s.inFlight[tenant] <= 0 {
+			delete(s.inFlight, tenant)
+		}
+		s.inMu.Unlock()
+	}()
+	wait, err := s.Attempt(ctx, tenant, job.Args.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return river.JobSnooze(wait)
+	}
+	return nil
+}
+
+// Timeout bounds one attempt with its database work, inside the lease.
+func (w *Worker) Timeout(*river.Job[DeliverArgs]) time.Duration {
+	return w.Service.cfg.Timeout + 5*time.Second
+}
+
+// SweepArgs is the periodic job handing stalled deliveries to new jobs.
+type SweepArgs struct{}
+
+// Kind is the River job kind.
+func (SweepArgs) Kind() string { return "atom.delivery.sweep" }
+
+// SweepWorker works SweepArgs.
+type SweepWorker struct {
+	river.WorkerDefaults[SweepArgs]
+	Service *Service
+}
+
+// Work sweeps once.
+func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
+	n, err := w.Service.Sweep(ctx)
+	if n > 0 {
+		w.Service.log.Info("stalled deliveries rescheduled", "count", n)
+	}
+	return err
+}
+
+// AddWorkers registers the delivery and sweep workers of s.
+func AddWorkers(workers *river.Workers, s *Service) {
+	river.AddWorker(workers, &Worker{Service: s})
+	river.AddWorker(workers, &SweepWorker{Service: s})
+}
+
+// PeriodicJobs returns the sweep, every interval (5 s when zero), run by
+// the leader replica.
+func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+	if interval <= 0 {
+		interval = 5 * time.Second
+	}
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+		&river.PeriodicJobOpts{RunOnStart: true})}
+}
