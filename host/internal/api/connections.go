@@ -297,11 +297,11 @@ func (s *Server) getWebhook(c *fiber.Ctx) error {
 	if s.deps.Webhooks == nil {
 		return apiErr(http.StatusServiceUnavailable, "webhooks_disabled", "webhooks are not enabled on this host")
 	}
-	u, err := s.deps.Webhooks.TenantWebhook(c.UserContext(), principalOf(c).TenantID)
+	ep, err := s.deps.Webhooks.Delivery().GetEndpoint(c.UserContext(), principalOf(c).TenantID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"url": u})
+	return c.JSON(ep)
 }
 
 type userRequest struct {

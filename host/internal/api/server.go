@@ -212,6 +212,7 @@ func (s *Server) routes() {
 	tenant.Get("/v1/catalog/schema", s.catalogSchema)
 	tenant.Get("/v1/catalog/:id", s.catalogGet)
 	s.connectionRoutes(tenant)
+	s.eventRoutes(tenant)
 	if s.deps.Exec != nil {
 		s.executionRoutes(tenant)
 	}

@@ -203,6 +203,28 @@ type CredentialsInput struct {
 	Username string   `json:"username,omitempty"`
 }
 
+// Delivery is the Delivery object of the REST API (components/schemas/Delivery).
+type Delivery struct {
+	Attempts    int        `json:"attempts"`
+	CreatedAt   time.Time  `json:"created_at"`
+	DeliveredAt *time.Time `json:"delivered_at,omitempty"`
+	EventID     string     `json:"event_id"`
+	ID          string     `json:"id"`
+	LastError   string     `json:"last_error,omitempty"`
+	// LastStatus is the endpoint's last HTTP status (absent: no answer).
+	LastStatus    int        `json:"last_status,omitempty"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	State         string     `json:"state"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+}
+
+// DeliveryList is the DeliveryList object of the REST API (components/schemas/DeliveryList).
+type DeliveryList struct {
+	Deliveries []Delivery `json:"deliveries"`
+	// NextAfter: Pass as ?after= for the next page.
+	NextAfter string `json:"next_after,omitempty"`
+}
+
 // Descriptor is one integration of the catalog.
 type Descriptor struct {
 	// Actions is the actions that run here for the entry, with their input schemas (custom_api_call for every connectable entry); each can be called on /api/v1/integrations/{provider}/actions/{action}.
@@ -255,6 +277,28 @@ type ErrorDetail struct {
 	Message string `json:"message"`
 	// RequestID: Matches the X-Request-Id header and the host's log line.
 	RequestID string `json:"request_id"`
+}
+
+// Event is the Event object of the REST API (components/schemas/Event).
+type Event struct {
+	CreatedAt time.Time `json:"created_at"`
+	// Cursor is the event's position, for ?after=.
+	Cursor   string          `json:"cursor"`
+	Data     json.RawMessage `json:"data"`
+	Delivery *Delivery       `json:"delivery,omitempty"`
+	// ID: Stable across delivery attempts and replays: deduplicate on it.
+	ID  string `json:"id"`
+	Seq int    `json:"seq"`
+	// Source: What emitted it (connection:<id>); events of one source are delivered in seq order.
+	Source string `json:"source"`
+	Type   string `json:"type"`
+}
+
+// EventList is the EventList object of the REST API (components/schemas/EventList).
+type EventList struct {
+	Events []Event `json:"events"`
+	// NextCursor: Pass as ?after= for the next page.
+	NextCursor string `json:"next_cursor"`
 }
 
 // ExecuteRequest is the ExecuteRequest object of the REST API (components/schemas/ExecuteRequest).
@@ -490,6 +534,19 @@ type Ready struct {
 	Status         string   `json:"status"`
 }
 
+// RotateRequest is the RotateRequest object of the REST API (components/schemas/RotateRequest).
+type RotateRequest struct {
+	// OverlapSeconds: How long the previous secret keeps signing (0: the default, 86400).
+	OverlapSeconds int `json:"overlap_seconds,omitempty"`
+}
+
+// RotatedSecret is the RotatedSecret object of the REST API (components/schemas/RotatedSecret).
+type RotatedSecret struct {
+	PreviousSecretExpiresAt time.Time `json:"previous_secret_expires_at"`
+	// Secret is the new signing secret (whsec_ and standard base64), shown once.
+	Secret string `json:"secret"`
+}
+
 // RunnableAction is one action that runs here.
 type RunnableAction struct {
 	Description    string             `json:"description,omitempty"`
@@ -525,6 +582,8 @@ type User struct {
 
 // Webhook is the Webhook object of the REST API (components/schemas/Webhook).
 type Webhook struct {
+	// PreviousSecretExpiresAt: While a rotated secret still signs deliveries
+	PreviousSecretExpiresAt *time.Time `json:"previous_secret_expires_at,omitempty"`
 	// Secret is the signing secret; returned only when it is made.
 	Secret string `json:"secret,omitempty"`
 	URL    string `json:"url"`
@@ -984,6 +1043,153 @@ func (c *Client) TestConnection(ctx context.Context, provider string, params *Te
 		return nil, resp, nil
 	}
 	var out ExecuteResponse
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// ListDeliveriesParams are the query and header parameters of ListDeliveries.
+type ListDeliveriesParams struct {
+	// State is the query parameter state.
+	State string
+	// After is the query parameter after: next_after of the previous page.
+	After string
+	// Limit is the query parameter limit.
+	Limit int
+}
+
+// ListDeliveries calls GET /api/v1/deliveries: the tenant's deliveries, newest first; state=dead lists the dead letters.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ListDeliveries(ctx context.Context, params *ListDeliveriesParams, opts ...Option) (*DeliveryList, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	if params != nil {
+		if params.State != "" {
+			q.Set("state", params.State)
+		}
+		if params.After != "" {
+			q.Set("after", params.After)
+		}
+		if params.Limit != 0 {
+			q.Set("limit", strconv.Itoa(params.Limit))
+		}
+	}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/deliveries", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out DeliveryList
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// ListEventsParams are the query and header parameters of ListEvents.
+type ListEventsParams struct {
+	// After is the query parameter after: the cursor of the last event read (next_cursor of the previous page); absent or 0: from the first event.
+	After string
+	// Limit is the query parameter limit.
+	Limit int
+}
+
+// ListEvents calls GET /api/v1/events: the tenant's events after a cursor, oldest first (cursor pull).
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, opts ...Option) (*EventList, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	if params != nil {
+		if params.After != "" {
+			q.Set("after", params.After)
+		}
+		if params.Limit != 0 {
+			q.Set("limit", strconv.Itoa(params.Limit))
+		}
+	}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/events", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out EventList
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// StreamEventsParams are the query and header parameters of StreamEvents.
+type StreamEventsParams struct {
+	// After is the query parameter after.
+	After string
+	// LastEventID is the header parameter Last-Event-ID.
+	LastEventID string
+}
+
+// StreamEvents calls GET /api/v1/events/stream: the tenant's events as server-sent events: each event's id is its cursor, its event name its type, its data the Event; resumes after ?after= or Last-Event-ID.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, opts ...Option) (*Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	if params != nil {
+		if params.After != "" {
+			q.Set("after", params.After)
+		}
+		if params.LastEventID != "" {
+			h.Set("Last-Event-ID", params.LastEventID)
+		}
+	}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/events/stream", q, h, rd, opts)
+	return resp, err
+}
+
+// GetEvent calls GET /api/v1/events/{id}: one event of the tenant, with its delivery.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) GetEvent(ctx context.Context, id string, opts ...Option) (*Event, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/events/"+url.PathEscape(id), q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out Event
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// ReplayEvent calls POST /api/v1/events/{id}/replay: deliver a dead or delivered event again, with the same id and body.
+// It decodes the 202 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ReplayEvent(ctx context.Context, id string, opts ...Option) (*Delivery, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "POST", "/api/v1/events/"+url.PathEscape(id)+"/replay", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 202 {
+		return nil, resp, nil
+	}
+	var out Delivery
 	if err := c.decode(resp, &out); err != nil {
 		return nil, resp, err
 	}
@@ -1514,6 +1720,35 @@ func (c *Client) PutWebhook(ctx context.Context, body WebhookRequest, opts ...Op
 		return nil, resp, nil
 	}
 	var out Webhook
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// RotateWebhookSecret calls POST /api/v1/webhook/rotate: give the webhook a new signing secret; deliveries are signed with the new and the previous secret until the overlap ends.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) RotateWebhookSecret(ctx context.Context, body *RotateRequest, opts ...Option) (*RotatedSecret, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, nil, err
+		}
+		rd = bytesReader(b)
+		h.Set("Content-Type", "application/json")
+	}
+	resp, err := c.do(ctx, "POST", "/api/v1/webhook/rotate", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out RotatedSecret
 	if err := c.decode(resp, &out); err != nil {
 		return nil, resp, err
 	}
