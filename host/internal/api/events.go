@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -250,11 +251,15 @@ var streams = struct {
 	n map[string]int
 }{n: map[string]int{}}
 
-// streamEvents serves the tenant's events as server-sent events from
+// streamEvents serves the tenant's events (to a client accepting
+// text/event-stream) as server-sent events from
 // ?after= or the Last-Event-ID header (each event's id: is its cursor),
 // then new ones as they are recorded, with a comment every 15 s.
 func (s *Server) streamEvents(c *fiber.Ctx) error {
 	tenant := principalOf(c).TenantID
+	if !strings.Contains(c.Get(fiber.HeaderAccept), "text/event-stream") {
+		return apiErr(http.StatusNotAcceptable, "not_acceptable", "this route streams server-sent events: send Accept: text/event-stream (or read GET /api/v1/events?after=)")
+	}
 	after, err := cursorParam(c, "after")
 	if err != nil {
 		return err

@@ -99,11 +99,15 @@ func TestEventsAPI(t *testing.T) {
 				{"POST", "/api/v1/events/" + evB.ID + "/replay", b.Key, nil, 409, "no_webhook"},
 				{"GET", "/api/v1/events", "", nil, 401, "unauthorized"},
 			} {
-				r := h.Call(c.method, c.path, c.key, c.body, nil)
+				r := h.Call(c.method, c.path, c.key, c.body, map[string]string{"Accept": "text/event-stream, application/json"})
 				code, msg := r.ErrorCode()
 				if r.Status != c.status || code != c.code || msg == "" {
 					t.Errorf("%s %s: %d %s, want %d %s", c.method, c.path, r.Status, r.Body, c.status, c.code)
 				}
+			}
+
+			if r := h.Call("GET", "/api/v1/events/stream", a.Key, nil, nil); r.Status != 406 {
+				t.Errorf("stream without Accept: text/event-stream: %d %s", r.Status, r.Body)
 			}
 
 			// Delivered, then replayed.
@@ -161,6 +165,7 @@ func TestEventsAPI(t *testing.T) {
 			// The stream sends the events after the cursor, then new ones.
 			req, _ := http.NewRequest("GET", h.URL+"/api/v1/events/stream?after=1", nil)
 			req.Header.Set("Authorization", "Bearer "+a.Key)
+			req.Header.Set("Accept", "text/event-stream")
 			sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 			defer cancel()
 			resp, err := http.DefaultClient.Do(req.WithContext(sctx))

@@ -1134,6 +1134,8 @@ type StreamEventsParams struct {
 	After string
 	// LastEventID is the header parameter Last-Event-ID.
 	LastEventID string
+	// Accept is the header parameter Accept: must accept text/event-stream.
+	Accept string
 }
 
 // StreamEvents calls GET /api/v1/events/stream: the tenant's events as server-sent events: each event's id is its cursor, its event name its type, its data the Event; resumes after ?after= or Last-Event-ID.
@@ -1147,6 +1149,9 @@ func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, o
 		}
 		if params.LastEventID != "" {
 			h.Set("Last-Event-ID", params.LastEventID)
+		}
+		if params.Accept != "" {
+			h.Set("Accept", params.Accept)
 		}
 	}
 	var rd io.Reader
