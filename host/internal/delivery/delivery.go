@@ -218,10 +218,11 @@ func (s *Service) args(d *store.Delivery) DeliverArgs {
 }
 
 func (s *Service) insertOpts() *river.InsertOpts {
-	// River retries only attempts that failed on Atom's side (the
-	// database); the endpoint's failures are counted in the delivery and
-	// the job snoozes between them.
-	return &river.InsertOpts{Queue: jobs.QueueWebhooks, MaxAttempts: 25}
+	// A failed attempt is a River error (stored with the job, redacted)
+	// retried at the delivery's own backoff (Worker.NextRetry); the
+	// delivery counts the attempts and goes dead first. Waits for an
+	// earlier event snooze and count nothing.
+	return &river.InsertOpts{Queue: jobs.QueueWebhooks, MaxAttempts: s.cfg.MaxAttempts + 10}
 }
 
 // inProcess delivers without a queue (tests, tools): a few attempts in a
@@ -236,7 +237,8 @@ func (s *Service) inProcess(ctx context.Context, tenantID, id string) {
 			if err == nil && wait == 0 {
 				return
 			}
-			if err != nil {
+			var ae *AttemptError
+			if err != nil && !errors.As(err, &ae) {
 				s.log.Warn("delivery failed", "tenant", tenantID, "delivery", id, "err", err)
 			}
 			if wait > 2*time.Second {
@@ -325,11 +327,25 @@ func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Durati
 		// The lease runs out and the sweep retries the delivery.
 		return 0, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
 	}
-	if d.State == store.DeliveryDead {
+	switch {
+	case d.State == store.DeliveryDead:
 		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
+	case d.State == store.DeliveryPending:
+		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", wait.String(), "err", d.LastError)
+		return wait, &AttemptError{Msg: d.LastError, Wait: wait}
 	}
 	return wait, nil
 }
+
+// AttemptError is Attempt's error for an attempt the endpoint failed; the
+// delivery is retried after Wait. Its message names the endpoint without
+// its query string or credentials.
+type AttemptError struct {
+	Msg  string
+	Wait time.Duration
+}
+
+func (e *AttemptError) Error() string { return "delivery attempt failed: " + e.Msg }
 
 // DeliverBody posts a body made before events were stored (a job queued
 // by an earlier version) to the tenant's endpoint, once.

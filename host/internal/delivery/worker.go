@@ -5,8 +5,10 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	mathrand "math/rand/v2"
@@ -51,6 +53,8 @@ func (DeliverArgs) Kind() string { return "atom.delivery.deliver" }
 type Worker struct {
 	river.WorkerDefaults[DeliverArgs]
 	Service *Service
+
+	retryAt sync.Map // job id → when a failed attempt is retried
 }
 
 // Work makes one attempt, or snoozes while the tenant already has
@@ -73,6 +77,11 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		s.inMu.Unlock()
 	}()
 	wait, err := s.Attempt(ctx, tenant, job.Args.DeliveryID)
+	var ae *AttemptError
+	if errors.As(err, &ae) {
+		w.retryAt.Store(job.ID, time.Now().Add(ae.Wait))
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -80,6 +89,15 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		return river.JobSnooze(wait)
 	}
 	return nil
+}
+
+// NextRetry schedules a failed attempt's retry at the delivery's backoff;
+// an error on Atom's side (the database) at River's.
+func (w *Worker) NextRetry(job *river.Job[DeliverArgs]) time.Time {
+	if v, ok := w.retryAt.LoadAndDelete(job.ID); ok {
+		return v.(time.Time)
+	}
+	return time.Time{}
 }
 
 // Timeout bounds one attempt with its database work, inside the lease.
