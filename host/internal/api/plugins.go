@@ -7,16 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/runtimes/wasm"
@@ -26,8 +24,6 @@ import (
 const DefaultMaxPluginBytes = 256 << 20
 
 var wasmMagic = []byte{0x00, 'a', 's', 'm'}
-
-var pluginIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}$`)
 
 // Admin serves the admin plugin API over the native manager and the wasm
 // loader. It implements PluginAdmin.
@@ -164,8 +160,8 @@ func (a *Admin) put(c *fiber.Ctx) error {
 		return Fail(http.StatusForbidden, "plugin_upload_disabled", "plugin uploads are switched off on this host (ATOM_PLUGIN_UPLOAD=off): deploy the file to ATOM_PLUGIN_DIR, with its line in plugins.lock when verification is on")
 	}
 	id := c.Params("id")
-	if !pluginIDRe.MatchString(id) {
-		return Fail(http.StatusBadRequest, "invalid_plugin_id", "plugin ids are 1-64 characters of a-z, 0-9, _ and -, starting with a letter or digit")
+	if plugindir.CheckID(id) != nil {
+		return Fail(http.StatusBadRequest, "invalid_plugin_id", plugindir.IDRule)
 	}
 	body := c.Body()
 	if len(body) == 0 {
@@ -189,7 +185,7 @@ func (a *Admin) put(c *fiber.Ctx) error {
 		if errors.Is(err, native.ErrNotPinned) {
 			return Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
 				"verification is on and plugins.lock does not pin this binary: add the line %q to plugins.lock, then upload again (%v)",
-				hex.EncodeToString(sum[:])+"  "+native.FilePrefix+id, err))
+				plugindir.LockLine(plugindir.NativeFile(id), hex.EncodeToString(sum[:])), err))
 		}
 		return Fail(http.StatusUnprocessableEntity, "plugin_refused", "the plugin was not installed: "+err.Error())
 	}
@@ -209,19 +205,18 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 	defer a.mu.Unlock()
 	if a.verify {
 		// The lock file pins what may run; an upload never writes it.
-		lock, err := readLock(a.lockFile)
-		if err != nil {
-			return fmt.Errorf("read lock file: %w", err)
-		}
-		if lock[id+".wasm"] != sum {
+		if err := plugindir.Verify(a.lockFile, plugindir.PieceFile(id), sum); err != nil {
+			if !errors.Is(err, plugindir.ErrNotPinned) {
+				return err
+			}
 			return Fail(http.StatusForbidden, "plugin_not_pinned", fmt.Sprintf(
-				"verification is on and plugins.lock does not pin this module: add the line %q to plugins.lock, then upload again", sum+"  "+id+".wasm"))
+				"verification is on and plugins.lock does not pin this module: add the line %q to plugins.lock, then upload again", plugindir.LockLine(plugindir.PieceFile(id), sum)))
 		}
 	}
 	// Check the module before it reaches the directory: it must load and
 	// declare the id it is installed as.
 	a.pending.Store(sum, true)
-	p, err := a.wasmRT.LoadBytes(id+".wasm", data)
+	p, err := a.wasmRT.LoadBytes(plugindir.PieceFile(id), data)
 	a.pending.Delete(sum)
 	if err != nil {
 		return Fail(http.StatusUnprocessableEntity, "plugin_refused", "the module is not a valid piece: "+err.Error())
@@ -231,7 +226,7 @@ func (a *Admin) putPiece(c *fiber.Ctx, id string, data []byte, sum string) error
 	if got != id {
 		return Fail(http.StatusUnprocessableEntity, "plugin_refused", fmt.Sprintf("the module declares piece id %q, not %q", got, id))
 	}
-	if err := writeAtomic(a.dir, id+".wasm", data, 0o644); err != nil {
+	if err := plugindir.WriteAtomic(a.dir, plugindir.PieceFile(id), bytes.NewReader(data), 0o644); err != nil {
 		return fmt.Errorf("write piece %s: %w", id, err)
 	}
 	deadline := time.Now().Add(60 * time.Second)
@@ -255,61 +250,5 @@ func (a *Admin) verifyPiece(path string, sum [32]byte) error {
 	if _, ok := a.pending.Load(hexSum); ok {
 		return nil
 	}
-	lock, err := readLock(a.lockFile)
-	if err != nil {
-		return fmt.Errorf("read lock file: %w", err)
-	}
-	want, ok := lock[filepath.Base(path)]
-	if !ok {
-		return fmt.Errorf("%s is not listed in %s", filepath.Base(path), filepath.Base(a.lockFile))
-	}
-	if want != hexSum {
-		return fmt.Errorf("%s has SHA-256 %s, the lock file expects %s", filepath.Base(path), hexSum, want)
-	}
-	return nil
-}
-
-// writeAtomic writes data to dir/name through a temporary file renamed
-// into place, so watchers never see a partial file.
-func writeAtomic(dir, name string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(dir, "."+name+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, mode); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, name))
-}
-
-// readLock parses a lock file: "<sha256 hex>  <file name>" per line.
-func readLock(path string) (map[string]string, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 2 && !strings.HasPrefix(f[0], "#") {
-			out[f[1]] = strings.ToLower(f[0])
-		}
-	}
-	return out, nil
+	return plugindir.Verify(a.lockFile, filepath.Base(path), hexSum)
 }

@@ -2,8 +2,6 @@ package native
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,21 +9,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	goruntime "runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
-
-// FilePrefix is the prefix of plugin binary names: atom-provider-<id>.
-const FilePrefix = "atom-provider-"
 
 // Errors of the Manager.
 var (
@@ -33,15 +27,13 @@ var (
 	ErrRefused = errors.New("plugin binary refused")
 	// ErrBadID is returned by Install for an id that is not a valid
 	// plugin id.
-	ErrBadID = errors.New("invalid plugin id")
+	ErrBadID = plugindir.ErrBadID
 	// ErrNotPinned is returned (wrapped, with ErrRefused) for a binary
 	// whose checksum is not the lock file's line for it.
-	ErrNotPinned = errors.New("checksum not pinned in the lock file")
+	ErrNotPinned = plugindir.ErrNotPinned
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("plugin manager closed")
 )
-
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // EventType says what happened to a plugin.
 type EventType string
@@ -393,17 +385,17 @@ func (m *Manager) emit(e Event) {
 // is loaded, with the error that kept it from loading, if any; a refused
 // binary leaves the directory as it was.
 func (m *Manager) Install(id string, r io.Reader) error {
-	if !idPattern.MatchString(id) {
-		return fmt.Errorf("%w: %q", ErrBadID, id)
+	if err := plugindir.CheckID(id); err != nil {
+		return err
 	}
 	if m.isClosed() {
 		return ErrClosed
 	}
-	name := FilePrefix + id
+	name := plugindir.NativeFile(id)
 	if m.unisolated != "" {
 		return fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated)
 	}
-	sum, bin, err := m.privateCopy(r, name)
+	sum, bin, err := m.copies().Copy(r, name)
 	if err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
@@ -437,33 +429,10 @@ func (m *Manager) Install(id string, r io.Reader) error {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
 	defer f.Close()
-	tmp, err := os.CreateTemp(m.cfg.Dir, ".install-"+id+"-*")
-	if err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, f); err != nil {
-		tmp.Close()
-		return fmt.Errorf("install %s: write: %w", id, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("install %s: sync: %w", id, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(m.cfg.Dir, name)); err != nil {
+	if err := plugindir.WriteAtomic(m.cfg.Dir, name, f, 0o755); err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
 	keep = true
-	if d, err := os.Open(m.cfg.Dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 	return m.load(name)
 }
 
@@ -514,15 +483,14 @@ func (m *Manager) Close() error {
 	return err
 }
 
-// pluginFile reports whether name in the directory may be a plugin, and
-// its id.
+// pluginFile reports whether name in the directory may be a native
+// plugin, and its id.
 func (m *Manager) pluginFile(name string) (string, bool) {
-	if name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".swp") ||
-		filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
+	if filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
 		return "", false
 	}
-	return strings.TrimPrefix(name, FilePrefix), true
+	kind, id := plugindir.Classify(name)
+	return id, kind == plugindir.Native
 }
 
 func (m *Manager) watch() {
@@ -639,11 +607,11 @@ func (m *Manager) load(name string) error {
 	if m.unisolated != "" {
 		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
 	}
-	sum, bin, err := m.existingCopy(path, name)
+	sum, bin, err := m.copies().Existing(path, name)
 	if err == nil && bin == "" {
 		var src *os.File
 		if src, err = os.Open(path); err == nil {
-			sum, bin, err = m.privateCopy(src, name)
+			sum, bin, err = m.copies().Copy(src, name)
 			src.Close()
 		}
 	}
@@ -753,75 +721,15 @@ func (m *Manager) remove(id, name string) {
 }
 
 func (m *Manager) verify(name, sum string) error {
-	lock, err := readLock(m.cfg.LockFile)
-	if err != nil {
-		return fmt.Errorf("%w: read lock file: %v", ErrRefused, err)
-	}
-	want, ok := lock[name]
-	if !ok {
-		return fmt.Errorf("%w: %w: %s (sha256 %s) is not in the lock file", ErrRefused, ErrNotPinned, name, sum)
-	}
-	if want != sum {
-		return fmt.Errorf("%w: %w: %s has sha256 %s, the lock file says %s", ErrRefused, ErrNotPinned, name, sum, want)
+	if err := plugindir.Verify(m.cfg.LockFile, name, sum); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return nil
 }
 
-// existingCopy hashes the file at path and returns its checksum and the
-// private copy already made of those bytes (a restart finds one for every
-// unchanged file), or bin "" when there is none. Only reading, it spares a
-// restart the copy of every binary; what runs is still the private copy
-// named by the checksum, written by privateCopy from the bytes it hashed.
-func (m *Manager) existingCopy(path, name string) (sum, bin string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", "", err
-	}
-	sum = hex.EncodeToString(h.Sum(nil))
-	bin = filepath.Join(m.cfg.DataDir, "bin", name+"-"+sum[:16])
-	if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
-		return sum, "", nil
-	}
-	return sum, bin, os.Chmod(bin, 0o555)
-}
-
-// privateCopy copies src to DataDir/bin, hashing while copying, and
-// returns the checksum and the copy's path. The copy, named by checksum,
-// is what gets verified and executed.
-func (m *Manager) privateCopy(src io.Reader, name string) (sum, bin string, err error) {
-	dir := filepath.Join(m.cfg.DataDir, "bin")
-	tmp, err := os.CreateTemp(dir, ".copy-*")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), src); err != nil {
-		tmp.Close()
-		return "", "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", "", err
-	}
-	sum = hex.EncodeToString(h.Sum(nil))
-	bin = filepath.Join(dir, name+"-"+sum[:16])
-	if _, err := os.Stat(bin); err == nil {
-		return sum, bin, os.Chmod(bin, 0o555)
-	}
-	// Owned by the host, executable by the plugin's uid, writable by no
-	// one: the directory is the host's alone (0700).
-	if err := os.Chmod(tmp.Name(), 0o555); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp.Name(), bin); err != nil {
-		return "", "", err
-	}
-	return sum, bin, nil
+// copies are the private copies of the binaries, in DataDir/bin.
+func (m *Manager) copies() plugindir.Copies {
+	return plugindir.Copies{Dir: filepath.Join(m.cfg.DataDir, "bin")}
 }
 
 func (m *Manager) manifestPath(sum string) string {

@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/atomhq/atom/host/internal/plugindir"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -193,8 +193,11 @@ func (l *Loader) loadAll(paths []string) {
 	wg.Wait()
 }
 
+// isWasm reports whether the file called name is a piece: <id>.wasm, with
+// a valid id.
 func isWasm(name string) bool {
-	return strings.HasSuffix(name, ".wasm") && !strings.HasPrefix(name, ".")
+	kind, _ := plugindir.Classify(name)
+	return kind == plugindir.Piece
 }
 
 // Handle returns the handle of a loaded piece id.
