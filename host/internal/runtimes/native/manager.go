@@ -14,8 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
 	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
@@ -85,9 +83,12 @@ type Manager struct {
 	loading      map[string]chan struct{}
 	pendingFiles map[string]int
 
-	watcher *fsnotify.Watcher
-	timerMu sync.Mutex
-	timers  map[string]*time.Timer
+	// watcher tells of changes in the directory; ownWatcher when the
+	// manager started it (no Config.Watcher), unsubscribe ends its
+	// subscription.
+	watcher     *plugindir.Watcher
+	ownWatcher  bool
+	unsubscribe func()
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -116,7 +117,6 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:     cfg.Logger.With("component", "native"),
 		plugins: map[string]*Plugin{},
 		subs:    map[int]func(Event){},
-		timers:  map[string]*time.Timer{},
 		stop:    make(chan struct{}),
 		uids:    map[string]uint32{},
 		idLocks: map[string]*sync.Mutex{},
@@ -127,19 +127,18 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := m.setupIsolation(); err != nil {
 		return nil, err
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("native: watch %s: %w", cfg.Dir, err)
+	m.watcher = cfg.Watcher
+	if m.watcher == nil {
+		w, err := plugindir.Watch(cfg.Dir, cfg.Debounce, m.log)
+		if err != nil {
+			return nil, fmt.Errorf("native: %w", err)
+		}
+		m.watcher, m.ownWatcher = w, true
 	}
-	if err := w.Add(cfg.Dir); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("native: watch %s: %w", cfg.Dir, err)
-	}
-	m.watcher = w
+	m.unsubscribe = m.watcher.Subscribe(m.changed)
 	names := m.startLoading()
 	done := make(chan struct{})
-	m.wg.Add(3)
-	go m.watch()
+	m.wg.Add(2)
 	go m.janitor()
 	go func() {
 		defer m.wg.Done()
@@ -460,12 +459,11 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	close(m.stop)
-	err := m.watcher.Close()
-	m.timerMu.Lock()
-	for _, t := range m.timers {
-		t.Stop()
+	m.unsubscribe()
+	var err error
+	if m.ownWatcher {
+		err = m.watcher.Close()
 	}
-	m.timerMu.Unlock()
 	m.wg.Wait()
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
@@ -493,51 +491,21 @@ func (m *Manager) pluginFile(name string) (string, bool) {
 	return id, kind == plugindir.Native
 }
 
-func (m *Manager) watch() {
-	defer m.wg.Done()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case err, ok := <-m.watcher.Errors:
-			if !ok {
-				return
-			}
-			m.log.Error("plugin directory watch", "error", err)
-		case ev, ok := <-m.watcher.Events:
-			if !ok {
-				return
-			}
-			name := filepath.Base(ev.Name)
-			if filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
-				m.schedule("", m.reloadAll)
-				continue
-			}
-			if _, ok := m.pluginFile(name); ok {
-				m.schedule(name, func() { _ = m.load(name) })
-			}
-		}
+// changed brings the plugins in line with a change in the directory: a
+// changed binary is loaded again, a changed lock file reloads every one.
+func (m *Manager) changed(ev plugindir.Event) {
+	select {
+	case <-m.stop:
+		return
+	default:
 	}
-}
-
-// schedule runs fn once key has seen no event for the debounce interval.
-func (m *Manager) schedule(key string, fn func()) {
-	m.timerMu.Lock()
-	defer m.timerMu.Unlock()
-	if t, ok := m.timers[key]; ok {
-		t.Stop()
+	if ev.Path == m.cfg.LockFile {
+		m.reloadAll()
+		return
 	}
-	m.timers[key] = time.AfterFunc(m.cfg.Debounce, func() {
-		m.timerMu.Lock()
-		delete(m.timers, key)
-		m.timerMu.Unlock()
-		select {
-		case <-m.stop:
-			return
-		default:
-		}
-		fn()
-	})
+	if _, ok := m.pluginFile(ev.Name); ok {
+		_ = m.load(ev.Name)
+	}
 }
 
 // reloadAll loads every file in the directory and unloads plugins whose
