@@ -4,13 +4,19 @@ import (
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
-// PluginAdmin is the admin view of the plugin runtimes.
+// PluginAdmin is the administration of the plugin directory
+// (*plugindir.Admin); GET /admin/plugins and PUT /admin/plugins/:id serve
+// it.
 type PluginAdmin interface {
-	// AdminRoutes registers the admin plugin routes on the admin router
-	// (uploads through r.Uploads()).
-	AdminRoutes(r *Router)
+	// Plugins lists native plugins and pieces.
+	Plugins() []plugindir.Plugin
+	// Upload installs a native binary or a wasm piece as plugin id; a
+	// refusal is a *plugindir.Error.
+	Upload(id string, data []byte) (plugindir.Plugin, error)
 	// NativeCount is the number of native providers loaded.
 	NativeCount() int
 }

@@ -190,7 +190,8 @@ func (s *Server) routes() {
 	admin.Delete("/tenants/:id/api-keys/:keyId", s.revokeAPIKey)
 	admin.Get("/tenants/:id/api-keys", s.listAPIKeys)
 	if s.deps.Plugins != nil {
-		s.deps.Plugins.AdminRoutes(admin)
+		admin.Get("/admin/plugins", s.listPlugins)
+		admin.Uploads().Put("/admin/plugins/:id", s.putPlugin)
 	}
 
 	callback := s.router(GuardOAuthState, "/api", s.bodyLimit(), s.requireState)

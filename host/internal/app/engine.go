@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,9 +11,9 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/catalog"
-	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/runtimes/generic"
@@ -29,7 +30,8 @@ type EngineOptions struct {
 	Env func(string) string
 	// Timeout bounds one execution (default 60s).
 	Timeout time.Duration
-	// MaxPluginBytes bounds admin uploads (default DefaultMaxPluginBytes).
+	// MaxPluginBytes bounds admin uploads (default
+	// plugindir.DefaultMaxUploadBytes).
 	MaxPluginBytes int64
 	// Native, Wasm and JSPiece adjust the runtimes' configurations after
 	// the defaults are filled in (tests shorten debounces, map provider
@@ -58,7 +60,7 @@ type EngineOptions struct {
 // Parts are the execution engine's parts newEngine assembled.
 type Parts struct {
 	Engine   *engine.Engine
-	Admin    *api.Admin
+	Admin    *plugindir.Admin
 	Registry *registry.Registry
 	Native   *native.Manager
 	Wasm     *wasm.Runtime
@@ -157,14 +159,19 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}
-	lockFile := filepath.Join(dir, "plugins.lock")
+	lockFile := filepath.Join(dir, plugindir.LockName)
 	if ncfg.LockFile != "" {
 		lockFile = ncfg.LockFile
 	}
-	adm := api.NewAdmin(api.AdminConfig{Dir: dir, LockFile: lockFile, Verify: cfg.PluginVerify, UploadOff: cfg.PluginUploadOff,
-		MaxBytes: opts.MaxPluginBytes, Stats: eng.Stats})
-	p.Admin = adm
 	ncfg.Background = opts.BackgroundPlugins
+	// One watcher of the directory serves the native manager and the
+	// wasm loader; it closes after both.
+	watcher, err := plugindir.Watch(dir, ncfg.Debounce, h.Log)
+	if err != nil {
+		return nil, fmt.Errorf("plugin dir: %w", err)
+	}
+	h.AddCloser(func(context.Context) error { return watcher.Close() })
+	ncfg.Watcher = watcher
 	mgr, err := native.NewManager(ncfg)
 	if err != nil {
 		return nil, fmt.Errorf("native plugins: %w", err)
@@ -195,7 +202,11 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 		MaxOutputBytes: int(limits.MaxUpstreamBody), SharedPrivateHosts: shared, PrivateHosts: scoped,
 		Claim: func(id string) error { return p.Registry.Claimable(id, runtimes.KindPiece) }}
 	if cfg.PluginVerify {
-		wcfg.Verify = adm.VerifyPiece
+		// Nothing runs before its checksum matches its line in the lock
+		// file, uploads included.
+		wcfg.Verify = func(path string, sum [32]byte) error {
+			return plugindir.Verify(lockFile, filepath.Base(path), hex.EncodeToString(sum[:]))
+		}
 	}
 	if opts.Wasm != nil {
 		opts.Wasm(&wcfg)
@@ -206,11 +217,7 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	}
 	p.Wasm = rt
 	h.AddCloser(func(context.Context) error { return rt.Close() })
-	newLoader := wasm.NewLoader
-	if opts.BackgroundPieces {
-		newLoader = wasm.StartLoader
-	}
-	loader, err := newLoader(rt, dir,
+	loader, err := wasm.WatchedLoader(rt, watcher, opts.BackgroundPieces,
 		func(id string, hd *wasm.Handle) {
 			if err := p.Registry.SetPiece(id, hd); err != nil {
 				h.Log.Warn("piece not registered", "id", id, "err", err)
@@ -222,7 +229,8 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	}
 	p.Loader = loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
-	adm.Attach(mgr, rt, loader)
+	p.Admin = plugindir.NewAdmin(plugindir.AdminConfig{LockFile: lockFile, Verify: cfg.PluginVerify, UploadOff: cfg.PluginUploadOff,
+		MaxBytes: opts.MaxPluginBytes, Natives: mgr, Pieces: loader, Stats: eng.Stats})
 	loadJSPieces(h, dir, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
 	return p, nil
 }

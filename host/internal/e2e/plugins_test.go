@@ -19,6 +19,7 @@ import (
 	"github.com/atomhq/atom/host/internal/adapter"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
 // fakeDiscord behaves like Discord's webhook endpoint:
@@ -354,5 +355,50 @@ func TestTamperedBinaryRefused(t *testing.T) {
 	if p.Checksum != row.Checksum || !strings.Contains(strings.ToLower(p.LastError), "sha") {
 		t.Fatalf("after tampering: %+v", p)
 	}
+	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, nil)
+}
+
+// TestLockFileChangeLoadsBoth: with verification on, a native plugin and a
+// piece dropped before their lines are in plugins.lock are refused; writing
+// the lock file loads both, through the directory's one watcher.
+func TestLockFileChangeLoadsBoth(t *testing.T) {
+	files := map[string]string{
+		"atom-provider-echo": testbin.Echo(t, "echo", "1.0.0"),
+		"discord.wasm":       testbin.BuildWasm(t, "plugins/pieces/discord", ""),
+	}
+	h := startHost(t, hosttest.Options{Verify: true, Prepare: func(dir string) {
+		for name, src := range files {
+			mode := os.FileMode(0o755)
+			if strings.HasSuffix(name, ".wasm") {
+				mode = 0o644
+			}
+			testbin.Install(t, src, dir, name, mode)
+		}
+	}})
+	for _, id := range []string{"echo", "discord"} {
+		if p, ok := plugin(h, id); !ok || p.State != "refused" {
+			t.Fatalf("%s before its lock line: %+v", id, p)
+		}
+	}
+	var lock strings.Builder
+	for name, src := range files {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		lock.WriteString(plugindir.LockLine(name, hex.EncodeToString(sum[:])) + "\n")
+	}
+	if err := os.WriteFile(h.Plugins+"/.plugins.lock.new", []byte(lock.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(h.Plugins+"/.plugins.lock.new", h.Plugins+"/"+plugindir.LockName); err != nil {
+		t.Fatal(err)
+	}
+	hosttest.WaitFor(t, 60*time.Second, "both to load", func() bool {
+		n, _ := plugin(h, "echo")
+		p, _ := plugin(h, "discord")
+		return n.State != "refused" && n.State != "" && p.State == "loaded"
+	})
 	h.Must(h.Exec(h.Tenant, "echo", "echo", map[string]any{}, nil), 200, nil)
 }

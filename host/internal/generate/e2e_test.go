@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atomhq/atom/host/internal/api"
 	"github.com/atomhq/atom/host/internal/generate"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
 // copyTree copies the files under src into dst.
@@ -132,7 +132,7 @@ func TestGeneratedIntegrationEndToEnd(t *testing.T) {
 	testbin.Install(t, bin, h.Plugins, "atom-provider-acme-widgets", 0o755)
 	hosttest.WaitFor(t, 30*time.Second, "the acme-widgets plugin to be registered", func() bool {
 		var list struct {
-			Plugins []api.PluginJSON `json:"plugins"`
+			Plugins []plugindir.Plugin `json:"plugins"`
 		}
 		h.Must(h.Call("GET", "/api/v1/admin/plugins", h.AdminKey, nil, nil), 200, &list)
 		for _, p := range list.Plugins {

@@ -231,7 +231,10 @@ func transportFailure(err error) (provider.Response, error) {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return provider.Response{}, err
 	case errors.Is(err, outbound.ErrForbiddenAddress):
-		return fail("/path", err.Error()), nil
+		// Detail carries the code, as a piece's refused host call does.
+		r := fail("/path", err.Error())
+		r.Diagnostics[0].Detail = provider.EgressAddressForbidden
+		return r, nil
 	}
 	return fail("", "the provider could not be reached: "+outbound.Redact(err.Error())), nil
 }

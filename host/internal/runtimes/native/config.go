@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 )
 
@@ -49,6 +50,9 @@ type Config struct {
 	// Debounce is how long a file must stay unchanged before it is loaded
 	// (default 100ms).
 	Debounce time.Duration
+	// Watcher, when set, is the plugin directory's watcher, shared with
+	// the wasm loader; else the manager watches Dir itself, with Debounce.
+	Watcher *plugindir.Watcher
 	// Env is the whole environment of plugin processes (KEY=value); the
 	// host's own environment is never passed on.
 	Env []string
@@ -104,7 +108,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.HealthInterval = 15 * time.Second
 	}
 	if c.Debounce <= 0 {
-		c.Debounce = 100 * time.Millisecond
+		c.Debounce = plugindir.DefaultDebounce
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

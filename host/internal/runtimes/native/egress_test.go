@@ -17,6 +17,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
@@ -37,7 +38,7 @@ func hostileEgress(t testing.TB, id string, raw bool, mod func(*Config)) runtime
 	if raw {
 		flags += " -X main.raw=true"
 	}
-	testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/egress", flags), dir, FilePrefix+id, 0o755)
+	testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/egress", flags), dir, plugindir.NativePrefix+id, 0o755)
 	m, _ := newManager(t, dir, func(c *Config) {
 		c.Outbound = loopbackOutbound()
 		if mod != nil {

@@ -2,8 +2,6 @@ package native
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,21 +9,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"regexp"
 	goruntime "runtime"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
-
-// FilePrefix is the prefix of plugin binary names: atom-provider-<id>.
-const FilePrefix = "atom-provider-"
 
 // Errors of the Manager.
 var (
@@ -33,15 +25,13 @@ var (
 	ErrRefused = errors.New("plugin binary refused")
 	// ErrBadID is returned by Install for an id that is not a valid
 	// plugin id.
-	ErrBadID = errors.New("invalid plugin id")
+	ErrBadID = plugindir.ErrBadID
 	// ErrNotPinned is returned (wrapped, with ErrRefused) for a binary
 	// whose checksum is not the lock file's line for it.
-	ErrNotPinned = errors.New("checksum not pinned in the lock file")
+	ErrNotPinned = plugindir.ErrNotPinned
 	// ErrClosed is returned after Close.
 	ErrClosed = errors.New("plugin manager closed")
 )
-
-var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]{0,63}$`)
 
 // EventType says what happened to a plugin.
 type EventType string
@@ -93,9 +83,12 @@ type Manager struct {
 	loading      map[string]chan struct{}
 	pendingFiles map[string]int
 
-	watcher *fsnotify.Watcher
-	timerMu sync.Mutex
-	timers  map[string]*time.Timer
+	// watcher tells of changes in the directory; ownWatcher when the
+	// manager started it (no Config.Watcher), unsubscribe ends its
+	// subscription.
+	watcher     *plugindir.Watcher
+	ownWatcher  bool
+	unsubscribe func()
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -124,7 +117,6 @@ func NewManager(cfg Config) (*Manager, error) {
 		log:     cfg.Logger.With("component", "native"),
 		plugins: map[string]*Plugin{},
 		subs:    map[int]func(Event){},
-		timers:  map[string]*time.Timer{},
 		stop:    make(chan struct{}),
 		uids:    map[string]uint32{},
 		idLocks: map[string]*sync.Mutex{},
@@ -135,19 +127,18 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := m.setupIsolation(); err != nil {
 		return nil, err
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("native: watch %s: %w", cfg.Dir, err)
+	m.watcher = cfg.Watcher
+	if m.watcher == nil {
+		w, err := plugindir.Watch(cfg.Dir, cfg.Debounce, m.log)
+		if err != nil {
+			return nil, fmt.Errorf("native: %w", err)
+		}
+		m.watcher, m.ownWatcher = w, true
 	}
-	if err := w.Add(cfg.Dir); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("native: watch %s: %w", cfg.Dir, err)
-	}
-	m.watcher = w
+	m.unsubscribe = m.watcher.Subscribe(m.changed)
 	names := m.startLoading()
 	done := make(chan struct{})
-	m.wg.Add(3)
-	go m.watch()
+	m.wg.Add(2)
 	go m.janitor()
 	go func() {
 		defer m.wg.Done()
@@ -393,17 +384,17 @@ func (m *Manager) emit(e Event) {
 // is loaded, with the error that kept it from loading, if any; a refused
 // binary leaves the directory as it was.
 func (m *Manager) Install(id string, r io.Reader) error {
-	if !idPattern.MatchString(id) {
-		return fmt.Errorf("%w: %q", ErrBadID, id)
+	if err := plugindir.CheckID(id); err != nil {
+		return err
 	}
 	if m.isClosed() {
 		return ErrClosed
 	}
-	name := FilePrefix + id
+	name := plugindir.NativeFile(id)
 	if m.unisolated != "" {
 		return fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated)
 	}
-	sum, bin, err := m.privateCopy(r, name)
+	sum, bin, err := m.copies().Copy(r, name)
 	if err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
@@ -437,33 +428,10 @@ func (m *Manager) Install(id string, r io.Reader) error {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
 	defer f.Close()
-	tmp, err := os.CreateTemp(m.cfg.Dir, ".install-"+id+"-*")
-	if err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, f); err != nil {
-		tmp.Close()
-		return fmt.Errorf("install %s: write: %w", id, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("install %s: sync: %w", id, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o755); err != nil {
-		return fmt.Errorf("install %s: %w", id, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(m.cfg.Dir, name)); err != nil {
+	if err := plugindir.WriteAtomic(m.cfg.Dir, name, f, 0o755); err != nil {
 		return fmt.Errorf("install %s: %w", id, err)
 	}
 	keep = true
-	if d, err := os.Open(m.cfg.Dir); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
 	return m.load(name)
 }
 
@@ -491,12 +459,11 @@ func (m *Manager) Close() error {
 	m.closed = true
 	m.mu.Unlock()
 	close(m.stop)
-	err := m.watcher.Close()
-	m.timerMu.Lock()
-	for _, t := range m.timers {
-		t.Stop()
+	m.unsubscribe()
+	var err error
+	if m.ownWatcher {
+		err = m.watcher.Close()
 	}
-	m.timerMu.Unlock()
 	m.wg.Wait()
 	m.reloadMu.Lock()
 	defer m.reloadMu.Unlock()
@@ -514,62 +481,31 @@ func (m *Manager) Close() error {
 	return err
 }
 
-// pluginFile reports whether name in the directory may be a plugin, and
-// its id.
+// pluginFile reports whether name in the directory may be a native
+// plugin, and its id.
 func (m *Manager) pluginFile(name string) (string, bool) {
-	if name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
-		strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".swp") ||
-		filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
+	if filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
 		return "", false
 	}
-	return strings.TrimPrefix(name, FilePrefix), true
+	kind, id := plugindir.Classify(name)
+	return id, kind == plugindir.Native
 }
 
-func (m *Manager) watch() {
-	defer m.wg.Done()
-	for {
-		select {
-		case <-m.stop:
-			return
-		case err, ok := <-m.watcher.Errors:
-			if !ok {
-				return
-			}
-			m.log.Error("plugin directory watch", "error", err)
-		case ev, ok := <-m.watcher.Events:
-			if !ok {
-				return
-			}
-			name := filepath.Base(ev.Name)
-			if filepath.Join(m.cfg.Dir, name) == m.cfg.LockFile {
-				m.schedule("", m.reloadAll)
-				continue
-			}
-			if _, ok := m.pluginFile(name); ok {
-				m.schedule(name, func() { _ = m.load(name) })
-			}
-		}
+// changed brings the plugins in line with a change in the directory: a
+// changed binary is loaded again, a changed lock file reloads every one.
+func (m *Manager) changed(ev plugindir.Event) {
+	select {
+	case <-m.stop:
+		return
+	default:
 	}
-}
-
-// schedule runs fn once key has seen no event for the debounce interval.
-func (m *Manager) schedule(key string, fn func()) {
-	m.timerMu.Lock()
-	defer m.timerMu.Unlock()
-	if t, ok := m.timers[key]; ok {
-		t.Stop()
+	if ev.Path == m.cfg.LockFile {
+		m.reloadAll()
+		return
 	}
-	m.timers[key] = time.AfterFunc(m.cfg.Debounce, func() {
-		m.timerMu.Lock()
-		delete(m.timers, key)
-		m.timerMu.Unlock()
-		select {
-		case <-m.stop:
-			return
-		default:
-		}
-		fn()
-	})
+	if _, ok := m.pluginFile(ev.Name); ok {
+		_ = m.load(ev.Name)
+	}
 }
 
 // reloadAll loads every file in the directory and unloads plugins whose
@@ -639,11 +575,11 @@ func (m *Manager) load(name string) error {
 	if m.unisolated != "" {
 		return m.fail(p, StateRefused, fmt.Errorf("%w: plugin processes cannot be isolated on this host (%s); run the host as root on Linux, or set ATOM_PLUGIN_ISOLATION=off to run every plugin as the host's own user", ErrRefused, m.unisolated))
 	}
-	sum, bin, err := m.existingCopy(path, name)
+	sum, bin, err := m.copies().Existing(path, name)
 	if err == nil && bin == "" {
 		var src *os.File
 		if src, err = os.Open(path); err == nil {
-			sum, bin, err = m.privateCopy(src, name)
+			sum, bin, err = m.copies().Copy(src, name)
 			src.Close()
 		}
 	}
@@ -753,75 +689,15 @@ func (m *Manager) remove(id, name string) {
 }
 
 func (m *Manager) verify(name, sum string) error {
-	lock, err := readLock(m.cfg.LockFile)
-	if err != nil {
-		return fmt.Errorf("%w: read lock file: %v", ErrRefused, err)
-	}
-	want, ok := lock[name]
-	if !ok {
-		return fmt.Errorf("%w: %w: %s (sha256 %s) is not in the lock file", ErrRefused, ErrNotPinned, name, sum)
-	}
-	if want != sum {
-		return fmt.Errorf("%w: %w: %s has sha256 %s, the lock file says %s", ErrRefused, ErrNotPinned, name, sum, want)
+	if err := plugindir.Verify(m.cfg.LockFile, name, sum); err != nil {
+		return fmt.Errorf("%w: %w", ErrRefused, err)
 	}
 	return nil
 }
 
-// existingCopy hashes the file at path and returns its checksum and the
-// private copy already made of those bytes (a restart finds one for every
-// unchanged file), or bin "" when there is none. Only reading, it spares a
-// restart the copy of every binary; what runs is still the private copy
-// named by the checksum, written by privateCopy from the bytes it hashed.
-func (m *Manager) existingCopy(path, name string) (sum, bin string, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", "", err
-	}
-	sum = hex.EncodeToString(h.Sum(nil))
-	bin = filepath.Join(m.cfg.DataDir, "bin", name+"-"+sum[:16])
-	if fi, err := os.Lstat(bin); err != nil || !fi.Mode().IsRegular() {
-		return sum, "", nil
-	}
-	return sum, bin, os.Chmod(bin, 0o555)
-}
-
-// privateCopy copies src to DataDir/bin, hashing while copying, and
-// returns the checksum and the copy's path. The copy, named by checksum,
-// is what gets verified and executed.
-func (m *Manager) privateCopy(src io.Reader, name string) (sum, bin string, err error) {
-	dir := filepath.Join(m.cfg.DataDir, "bin")
-	tmp, err := os.CreateTemp(dir, ".copy-*")
-	if err != nil {
-		return "", "", err
-	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, h), src); err != nil {
-		tmp.Close()
-		return "", "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", "", err
-	}
-	sum = hex.EncodeToString(h.Sum(nil))
-	bin = filepath.Join(dir, name+"-"+sum[:16])
-	if _, err := os.Stat(bin); err == nil {
-		return sum, bin, os.Chmod(bin, 0o555)
-	}
-	// Owned by the host, executable by the plugin's uid, writable by no
-	// one: the directory is the host's alone (0700).
-	if err := os.Chmod(tmp.Name(), 0o555); err != nil {
-		return "", "", err
-	}
-	if err := os.Rename(tmp.Name(), bin); err != nil {
-		return "", "", err
-	}
-	return sum, bin, nil
+// copies are the private copies of the binaries, in DataDir/bin.
+func (m *Manager) copies() plugindir.Copies {
+	return plugindir.Copies{Dir: filepath.Join(m.cfg.DataDir, "bin")}
 }
 
 func (m *Manager) manifestPath(sum string) string {

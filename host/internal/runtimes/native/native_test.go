@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
@@ -308,7 +309,7 @@ func TestTamperedBinaryRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := strings.Fields(string(out))[0]
-	if err := writeLockEntry(filepath.Join(dir, "plugins.lock"), "atom-provider-echo", sum); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "plugins.lock"), []byte(plugindir.LockLine("atom-provider-echo", sum)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "load after the lock file is fixed", func() bool { _, ok := m.Get("echo"); return ok })

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
@@ -148,7 +149,7 @@ func TestProtocolVersionsEgress(t *testing.T) {
 		t.Run(pv.name, func(t *testing.T) {
 			srv, rec := recorder(t)
 			dir := t.TempDir()
-			testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/egress", "-X main.id=hostile"+pv.flags), dir, FilePrefix+"hostile", 0o755)
+			testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/egress", "-X main.id=hostile"+pv.flags), dir, plugindir.NativePrefix+"hostile", 0o755)
 			m, _ := newManager(t, dir, func(c *Config) { c.Outbound = loopbackOutbound() })
 			impl, ok := m.Get("hostile")
 			if !ok {
@@ -202,7 +203,7 @@ func BenchmarkProtocol(b *testing.B) {
 	impls := make([]runtimes.Implementation, len(protocols))
 	for i, pv := range protocols {
 		dir := b.TempDir()
-		testbin.Install(b, testbin.Build(b, "host/internal/runtimes/native/testdata/egress", "-X main.id=hostile"+pv.flags), dir, FilePrefix+"hostile", 0o755)
+		testbin.Install(b, testbin.Build(b, "host/internal/runtimes/native/testdata/egress", "-X main.id=hostile"+pv.flags), dir, plugindir.NativePrefix+"hostile", 0o755)
 		m, _ := newManager(b, dir, func(c *Config) { c.Outbound = loopbackOutbound() })
 		impl, ok := m.Get("hostile")
 		if !ok {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/triggers"
 	"github.com/atomhq/atom/sdk/provider"
@@ -89,7 +90,7 @@ func hmacHex(secret, msg string) string {
 func triggerPlugin(t *testing.T, flags string) runtimes.Implementation {
 	t.Helper()
 	dir := t.TempDir()
-	testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/triggers", flags), dir, FilePrefix+"triggers", 0o755)
+	testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/triggers", flags), dir, plugindir.NativePrefix+"triggers", 0o755)
 	m, _ := newManager(t, dir, func(c *Config) {
 		c.CallTimeout = 10 * time.Second
 		c.Outbound = loopbackOutbound()

@@ -2,16 +2,13 @@ package wasm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/netip"
 	"path/filepath"
-	"syscall"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/outbound"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 )
@@ -78,7 +75,9 @@ type Config struct {
 	// the one it served last. Off by default: globals persist inside an
 	// instance, so reuse across tenants is only safe for trusted pieces.
 	ShareAcrossTenants bool
-	// Outbound sends pieces' HTTP requests. Default: NewGuardedOutbound().
+	// Outbound sends pieces' HTTP requests; the host passes its one
+	// outbound.Client, whose guard refuses non-public addresses after DNS
+	// resolution. Default: an outbound.Client with default settings.
 	Outbound Outbound
 	// Rewrite maps a host name a piece calls to another scheme://host[:port]
 	// after the allow-list check. A key "host" applies to every piece, a
@@ -151,7 +150,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxLogBytesPerCall = 64 << 10
 	}
 	if c.Outbound == nil {
-		c.Outbound = NewGuardedOutbound()
+		c.Outbound = outbound.New(outbound.Config{})
 	}
 	if c.MaxRequestBytes <= 0 {
 		c.MaxRequestBytes = 10 << 20
@@ -186,71 +185,4 @@ func (c Config) limits(l piece.Limits) (uint32, time.Duration) {
 		timeout = min(time.Duration(l.TimeoutMS)*time.Millisecond, c.MaxCallTimeout)
 	}
 	return pages, timeout
-}
-
-// ErrForbiddenAddress is returned by the guarded outbound client for a
-// connection to a loopback, private, link-local or otherwise internal
-// address.
-var ErrForbiddenAddress = errors.New("connection to an internal address refused")
-
-// HTTPClient adapts an *http.Client to Outbound with no further policy.
-// Redirects are not followed.
-func HTTPClient(c *http.Client) Outbound {
-	cc := *c
-	cc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return clientOutbound{&cc}
-}
-
-type clientOutbound struct{ c *http.Client }
-
-func (o clientOutbound) Do(ctx context.Context, req *http.Request) (*http.Response, error) {
-	return o.c.Do(req.WithContext(ctx))
-}
-
-// NewGuardedOutbound returns the default Outbound: an HTTP client that
-// refuses, at connect time (after DNS resolution), any address that is not
-// a public unicast address, and does not follow redirects.
-func NewGuardedOutbound() Outbound {
-	dialer := &net.Dialer{
-		Timeout:   10 * time.Second,
-		KeepAlive: 30 * time.Second,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("%w: %s", ErrForbiddenAddress, address)
-			}
-			if !PublicAddr(ap.Addr()) {
-				return fmt.Errorf("%w: %s", ErrForbiddenAddress, ap.Addr())
-			}
-			return nil
-		},
-	}
-	tr := &http.Transport{
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
-		ForceAttemptHTTP2:     true,
-		MaxIdleConns:          100,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ResponseHeaderTimeout: 60 * time.Second,
-	}
-	return HTTPClient(&http.Client{Transport: tr})
-}
-
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
-
-// PublicAddr reports whether a is a public unicast address a piece may
-// reach.
-func PublicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	switch {
-	case !a.IsValid(), a.IsLoopback(), a.IsPrivate(), a.IsUnspecified(),
-		a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast(),
-		a.IsMulticast(), cgnat.Contains(a):
-		return false
-	}
-	if a.Is4() && a.As4()[0] == 0 {
-		return false
-	}
-	return true
 }

@@ -363,7 +363,7 @@ func (st *callState) httpRequest(ctx context.Context, in []byte) hostResult {
 	}
 	if err != nil {
 		code := "transport_error"
-		if errors.Is(err, ErrForbiddenAddress) {
+		if errors.Is(err, outbound.ErrForbiddenAddress) {
 			code = "address_forbidden"
 		}
 		// The URL may carry a secret (Telegram puts the bot token in the

@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-
+	"github.com/atomhq/atom/host/internal/plugindir"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -61,7 +59,11 @@ type Loader struct {
 	dir      string
 	onAdd    func(id string, h *Handle)
 	onRemove func(id string)
-	watcher  *fsnotify.Watcher
+	// watcher tells of changes in the directory; ownWatcher when the
+	// loader started it, unsubscribe ends its subscription.
+	watcher     *plugindir.Watcher
+	ownWatcher  bool
+	unsubscribe func()
 	// ctx is cancelled by Close: a load under way stops at once, whatever
 	// its guest does.
 	ctx    context.Context
@@ -71,7 +73,6 @@ type Loader struct {
 	refused map[string]string // file name -> why its latest version was refused
 	byPath  map[string]string // path -> piece id
 	handles map[string]*Handle
-	timers  map[string]*time.Timer
 	closed  bool
 	drains  sync.WaitGroup
 	// reloadMu serialises swaps and callbacks; pathMu serialises the loads
@@ -80,7 +81,6 @@ type Loader struct {
 	reloadMu sync.Mutex
 	pathMu   map[string]*sync.Mutex
 	loads    sync.WaitGroup // reloads under way
-	done     chan struct{}
 	// initial tracks a background load of the directory (StartLoader).
 	initial sync.WaitGroup
 }
@@ -91,10 +91,10 @@ const reloadDelay = 150 * time.Millisecond
 
 // NewLoader loads every *.wasm file of dir and watches it. onAdd is called
 // with a piece's handle when it is first loaded and again after each swap;
-// onRemove when its file is removed. Callbacks run on the loader's
-// goroutine, one at a time. Close stops watching and closes every piece.
+// onRemove when its file is removed. Callbacks run one at a time. Close
+// stops watching and closes every piece.
 func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
-	return newLoader(rt, dir, onAdd, onRemove, false)
+	return newLoader(rt, dir, nil, onAdd, onRemove, false)
 }
 
 // StartLoader is NewLoader that loads the pieces already in dir in the
@@ -103,34 +103,43 @@ func NewLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 // interpreter, when the compile cache lacks it). Changes to dir are watched
 // from the start.
 func StartLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
-	return newLoader(rt, dir, onAdd, onRemove, true)
+	return newLoader(rt, dir, nil, onAdd, onRemove, true)
 }
 
-func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemove func(id string), background bool) (*Loader, error) {
+// WatchedLoader is NewLoader (StartLoader when background) on the plugin
+// directory w watches, shared with the native manager: a changed module
+// is loaded again, and a changed lock file loads the modules that are not
+// loaded (verification may now let them in). Close leaves w open.
+func WatchedLoader(rt *Runtime, w *plugindir.Watcher, background bool, onAdd func(id string, h *Handle), onRemove func(id string)) (*Loader, error) {
+	return newLoader(rt, w.Dir(), w, onAdd, onRemove, background)
+}
+
+func newLoader(rt *Runtime, dir string, w *plugindir.Watcher, onAdd func(id string, h *Handle), onRemove func(id string), background bool) (*Loader, error) {
 	if onAdd == nil {
 		onAdd = func(string, *Handle) {}
 	}
 	if onRemove == nil {
 		onRemove = func(string) {}
 	}
-	w, err := fsnotify.NewWatcher()
-	if err != nil {
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
-	}
-	if err := w.Add(dir); err != nil {
-		w.Close()
-		return nil, fmt.Errorf("watch %s: %w", dir, err)
+	own := w == nil
+	if own {
+		var err error
+		if w, err = plugindir.Watch(dir, reloadDelay, rt.cfg.Logger); err != nil {
+			return nil, err
+		}
 	}
 	l := &Loader{
-		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w,
-		byPath: map[string]string{}, handles: map[string]*Handle{}, timers: map[string]*time.Timer{},
-		done: make(chan struct{}), refused: map[string]string{}, pathMu: map[string]*sync.Mutex{},
+		rt: rt, dir: dir, onAdd: onAdd, onRemove: onRemove, watcher: w, ownWatcher: own,
+		byPath: map[string]string{}, handles: map[string]*Handle{},
+		refused: map[string]string{}, pathMu: map[string]*sync.Mutex{},
 	}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		l.cancel()
-		w.Close()
+		if own {
+			w.Close()
+		}
 		return nil, fmt.Errorf("read %s: %w", dir, err)
 	}
 	var paths []string
@@ -139,6 +148,7 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 			paths = append(paths, filepath.Join(dir, e.Name()))
 		}
 	}
+	l.unsubscribe = w.Subscribe(l.changed)
 	l.initial.Add(1)
 	go func() {
 		defer l.initial.Done()
@@ -147,7 +157,6 @@ func newLoader(rt *Runtime, dir string, onAdd func(id string, h *Handle), onRemo
 	if !background {
 		l.initial.Wait()
 	}
-	go l.watch()
 	return l, nil
 }
 
@@ -193,8 +202,11 @@ func (l *Loader) loadAll(paths []string) {
 	wg.Wait()
 }
 
+// isWasm reports whether the file called name is a piece: <id>.wasm, with
+// a valid id.
 func isWasm(name string) bool {
-	return strings.HasSuffix(name, ".wasm") && !strings.HasPrefix(name, ".")
+	kind, _ := plugindir.Classify(name)
+	return kind == plugindir.Piece
 }
 
 // Handle returns the handle of a loaded piece id.
@@ -229,47 +241,31 @@ func (l *Loader) IDs() []string {
 	return ids
 }
 
-func (l *Loader) watch() {
-	defer close(l.done)
-	for {
-		select {
-		case ev, ok := <-l.watcher.Events:
-			if !ok {
-				return
-			}
-			if !isWasm(filepath.Base(ev.Name)) {
+// changed loads a changed module again; a changed lock file loads every
+// module not loaded.
+func (l *Loader) changed(ev plugindir.Event) {
+	switch ev.Kind {
+	case plugindir.Piece:
+		l.reload(ev.Path)
+	case plugindir.Lock:
+		entries, err := os.ReadDir(l.dir)
+		if err != nil {
+			l.rt.cfg.Logger.Warn("read piece directory", "dir", l.dir, "err", err)
+			return
+		}
+		for _, e := range entries {
+			if e.IsDir() || !isWasm(e.Name()) {
 				continue
 			}
-			l.schedule(ev.Name)
-		case err, ok := <-l.watcher.Errors:
-			if !ok {
-				return
+			path := filepath.Join(l.dir, e.Name())
+			l.mu.Lock()
+			_, loaded := l.byPath[path]
+			l.mu.Unlock()
+			if !loaded {
+				l.reload(path)
 			}
-			l.rt.cfg.Logger.Warn("piece directory watch error", "dir", l.dir, "err", err)
 		}
 	}
-}
-
-// schedule (re)loads path once its events have settled.
-func (l *Loader) schedule(path string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return
-	}
-	if t := l.timers[path]; t != nil {
-		t.Reset(reloadDelay)
-		return
-	}
-	l.timers[path] = time.AfterFunc(reloadDelay, func() {
-		l.mu.Lock()
-		delete(l.timers, path)
-		closed := l.closed
-		l.mu.Unlock()
-		if !closed {
-			l.reload(path)
-		}
-	})
 }
 
 // reload loads the file at path, or unloads its piece if it is gone.
@@ -392,15 +388,15 @@ func (l *Loader) Close() error {
 		return nil
 	}
 	l.closed = true
-	for _, t := range l.timers {
-		t.Stop()
-	}
 	l.mu.Unlock()
+	l.unsubscribe()
 	l.cancel()
 	l.initial.Wait()
 	l.loads.Wait()
-	err := l.watcher.Close()
-	<-l.done
+	var err error
+	if l.ownWatcher {
+		err = l.watcher.Close()
+	}
 	l.reloadMu.Lock()
 	defer l.reloadMu.Unlock()
 	l.mu.Lock()

@@ -16,6 +16,7 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/atomhq/atom/host/internal/plugindir"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/piece"
 	"github.com/atomhq/atom/sdk/provider"
@@ -345,7 +346,7 @@ func (r *Runtime) LoadContext(ctx context.Context, path string) (*Piece, error) 
 // IDFromFile returns the piece id a module file may declare: its base name
 // without ".wasm".
 func IDFromFile(path string) string {
-	return strings.TrimSuffix(filepath.Base(path), ".wasm")
+	return strings.TrimSuffix(filepath.Base(path), plugindir.PieceSuffix)
 }
 
 // LoadBytes is Load for a module already in memory; name labels it in
