@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/atomhq/atom/catalog"
+	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes/jspiece"
 )
 
@@ -120,6 +121,12 @@ func piecesAdd(ctx context.Context, dir, spec string, hosts []string, stdout io.
 	}
 	fmt.Fprintf(stdout, "added %s (%s@%s, %d actions, %d packages bundled, sha256:%s) to %s; hosts: %s\n",
 		m.ID, m.Package, m.Version, len(p.Manifest().Actions), len(m.Lock), m.SHA256, dir, strings.Join(m.Hosts, ","))
+	// With ATOM_PLUGIN_VERIFY on, the host loads the piece only once
+	// plugins.lock pins its metadata file (which pins the bundle and hosts).
+	if _, written, err := jspiece.Read(dir, m.ID); err == nil {
+		fmt.Fprintf(stdout, "with ATOM_PLUGIN_VERIFY=true, pin it in %s:\n%s\n", plugindir.LockName,
+			plugindir.LockLine(m.ID+".jspiece.json", written.FileSHA256))
+	}
 	return nil
 }
 

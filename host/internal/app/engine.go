@@ -231,14 +231,14 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	h.AddCloser(func(context.Context) error { return loader.Close() })
 	p.Admin = plugindir.NewAdmin(plugindir.AdminConfig{LockFile: lockFile, Verify: cfg.PluginVerify, UploadOff: cfg.PluginUploadOff,
 		MaxBytes: opts.MaxPluginBytes, Natives: mgr, Pieces: loader, Stats: eng.Stats})
-	loadJSPieces(h, dir, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
+	loadJSPieces(h, dir, lockFile, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
 	return p, nil
 }
 
 // loadJSPieces loads the JS pieces (`atom pieces add`) of dir in the
 // background, when there are any. A piece that does not load is logged and
 // skipped; the host serves without it.
-func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) {
+func loadJSPieces(h *Host, dir, lockFile string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) {
 	metas, err := jspiece.List(dir)
 	if err != nil {
 		h.Log.Warn("JS pieces not loaded", "dir", dir, "err", err)
@@ -256,6 +256,9 @@ func loadJSPieces(h *Host, dir string, p *Parts, shared []string, scoped map[str
 			MaxResponseBytes: maxBody}
 		if h.Config.DataDir != "" {
 			jcfg.CacheDir = filepath.Join(h.Config.DataDir, "jspiece-cache")
+		}
+		if h.Config.PluginVerify {
+			jcfg.Verify = func(name, sum string) error { return plugindir.Verify(lockFile, name, sum) }
 		}
 		if adjust != nil {
 			adjust(&jcfg)

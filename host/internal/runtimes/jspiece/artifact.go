@@ -13,6 +13,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
 // Artifact files in a plugin directory: <id>.jspiece.js holds the bundle,
@@ -38,6 +40,10 @@ type Meta struct {
 	// Lock lists every npm package bundled, by path in node_modules, with
 	// its resolved version and integrity.
 	Lock map[string]LockEntry `json:"lock"`
+	// FileSHA256 is the hex SHA-256 of the metadata file as Read found
+	// it: the one line plugins.lock pins for a JS piece, since the file
+	// holds the bundle's hash and the hosts the piece may reach.
+	FileSHA256 string `json:"-"`
 }
 
 // LockEntry is one package of Meta.Lock.
@@ -55,7 +61,6 @@ func PieceID(pkg string) string {
 var (
 	pkgName = regexp.MustCompile(`^@activepieces/piece-[a-z0-9][a-z0-9._-]*$`)
 	version = regexp.MustCompile(`^[0-9A-Za-z.+~^<>=*-]+$`)
-	idRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
 )
 
 // ParseSpec splits "@activepieces/piece-<name>[@version]". A path to a
@@ -169,8 +174,8 @@ func readLock(path string) (map[string]LockEntry, error) {
 // Write stores a in dir as <id>.jspiece.js and <id>.jspiece.json, each
 // through a temporary file and a rename, the bundle first.
 func Write(dir string, a Artifact, lock map[string]LockEntry) (Meta, error) {
-	if !idRe.MatchString(a.ID) {
-		return Meta{}, fmt.Errorf("invalid piece id %q", a.ID)
+	if err := plugindir.CheckID(a.ID); err != nil {
+		return Meta{}, err
 	}
 	sum := sha256.Sum256(a.Source)
 	m := Meta{ID: a.ID, Package: a.Package, Version: a.Version, Hosts: a.Hosts, SHA256: hex.EncodeToString(sum[:]),
@@ -216,8 +221,8 @@ func writeAtomic(path string, data []byte) error {
 
 // Read reads the artifact of id from dir and checks the bundle's hash.
 func Read(dir, id string) (Artifact, Meta, error) {
-	if !idRe.MatchString(id) {
-		return Artifact{}, Meta{}, fmt.Errorf("invalid piece id %q", id)
+	if err := plugindir.CheckID(id); err != nil {
+		return Artifact{}, Meta{}, err
 	}
 	var m Meta
 	b, err := os.ReadFile(filepath.Join(dir, id+metaSuffix))
@@ -227,6 +232,8 @@ func Read(dir, id string) (Artifact, Meta, error) {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return Artifact{}, Meta{}, fmt.Errorf("%s%s: %w", id, metaSuffix, err)
 	}
+	fileSum := sha256.Sum256(b)
+	m.FileSHA256 = hex.EncodeToString(fileSum[:])
 	if m.ID != id {
 		return Artifact{}, Meta{}, fmt.Errorf("%w: %s%s declares id %q", ErrInvalidPiece, id, metaSuffix, m.ID)
 	}
@@ -274,8 +281,8 @@ func List(dir string) ([]Meta, error) {
 
 // Remove deletes the artifact of id from dir.
 func Remove(dir, id string) error {
-	if !idRe.MatchString(id) {
-		return fmt.Errorf("invalid piece id %q", id)
+	if err := plugindir.CheckID(id); err != nil {
+		return err
 	}
 	if _, err := os.Stat(filepath.Join(dir, id+metaSuffix)); err != nil {
 		return fmt.Errorf("no JS piece %q in %s", id, dir)
@@ -300,7 +307,12 @@ func (r *Runtime) LoadDir(ctx context.Context, dir string) ([]*Piece, error) {
 	var pieces []*Piece
 	var errs []error
 	for _, m := range metas {
-		a, _, err := Read(dir, m.ID)
+		a, meta, err := Read(dir, m.ID)
+		if err == nil && r.cfg.Verify != nil {
+			// The bytes checked are the bytes loaded: Read hashed the
+			// metadata it parsed, and the bundle against its SHA256.
+			err = r.cfg.Verify(m.ID+metaSuffix, meta.FileSHA256)
+		}
 		if err == nil {
 			var p *Piece
 			if p, err = r.Load(ctx, a); err == nil {

@@ -4,12 +4,16 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
 func TestArtifactWriteReadListRemove(t *testing.T) {
@@ -145,5 +149,62 @@ func packDir(t *testing.T, dir, out string) {
 	}
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestLoadDirVerifiesLockFile: with verification on, a JS piece loads only
+// when plugins.lock pins its metadata file, which holds the bundle's hash
+// and the hosts it may reach; widening those hosts after pinning, or
+// swapping the bundle, refuses the piece.
+func TestLoadDirVerifiesLockFile(t *testing.T) {
+	src, err := os.ReadFile("testdata/hostile.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	lockFile := filepath.Join(dir, plugindir.LockName)
+	if _, err := Write(dir, Artifact{ID: "hostile", Hosts: []string{"api.example.com"}, Source: src}, nil); err != nil {
+		t.Fatal(err)
+	}
+	r := newRuntime(t, Config{Verify: func(name, sum string) error { return plugindir.Verify(lockFile, name, sum) }})
+	load := func() ([]*Piece, error) {
+		pieces, err := r.LoadDir(context.Background(), dir)
+		for _, p := range pieces {
+			t.Cleanup(p.Close)
+		}
+		return pieces, err
+	}
+	if pieces, err := load(); len(pieces) != 0 || !errors.Is(err, plugindir.ErrNotPinned) {
+		t.Fatalf("unpinned piece: loaded %d, err %v", len(pieces), err)
+	}
+	meta, err := os.ReadFile(filepath.Join(dir, "hostile"+metaSuffix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(meta)
+	line := plugindir.LockLine("hostile"+metaSuffix, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(lockFile, []byte(line+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pieces, err := load(); err != nil || len(pieces) != 1 {
+		t.Fatalf("pinned piece: loaded %d, err %v", len(pieces), err)
+	}
+	// The same bundle, declaring one more host: no longer the pinned file.
+	widened := strings.Replace(string(meta), `"api.example.com"`, `"api.example.com","169.254.169.254"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "hostile"+metaSuffix), []byte(widened), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pieces, err := load(); len(pieces) != 0 || !errors.Is(err, plugindir.ErrNotPinned) {
+		t.Fatalf("widened hosts: loaded %d, err %v", len(pieces), err)
+	}
+	// The pinned metadata beside a different bundle: its hash check fails.
+	if err := os.WriteFile(filepath.Join(dir, "hostile"+metaSuffix), meta, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hostile"+bundleSuffix), append(src, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if pieces, err := load(); len(pieces) != 0 || !errors.Is(err, ErrInvalidPiece) {
+		t.Fatalf("swapped bundle: loaded %d, err %v", len(pieces), err)
 	}
 }

@@ -87,6 +87,11 @@ type Config struct {
 	// Defaults 8 MiB and 16 MiB.
 	MaxRequestBytes  int64
 	MaxResponseBytes int64
+	// Verify, when set, is asked before a directory's artifact is loaded
+	// whether its metadata file (name, hex SHA-256) is pinned; an error
+	// refuses the piece. The host sets it from plugins.lock when
+	// ATOM_PLUGIN_VERIFY is on.
+	Verify func(name, sum string) error
 	// Outbound sends the requests. Required for pieces that fetch; without
 	// it every fetch is refused.
 	Outbound Outbound
