@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -246,7 +245,7 @@ func (st *callState) fetch(ctx context.Context, op hostOp) []byte {
 				return errAnswer("invalid_url", "rewrite of %s is invalid", host)
 			}
 			u.Scheme, u.Host = tu.Scheme, tu.Host
-		} else if listsHost(cfg.SharedPrivateHosts, u) && host != st.baseHost && !listsHost(cfg.PrivateHosts[st.piece.id], u) {
+		} else if hostrt.ListsHost(cfg.SharedPrivateHosts, u) && host != st.baseHost && !hostrt.ListsHost(cfg.PrivateHosts[st.piece.id], u) {
 			return errAnswer("host_not_allowed", "fetch: %s may reach private addresses only for the pieces it is granted to: list it as %s=%s in ATOM_ALLOW_PRIVATE_HOSTS", u.Host, st.piece.id, u.Host)
 		}
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
@@ -323,30 +322,6 @@ func (st *callState) allowed(host string) bool {
 				return true
 			}
 		} else if pat == host {
-			return true
-		}
-	}
-	return false
-}
-
-// listsHost reports whether list names u's host, as "name" or "name:port"
-// (the port defaulting from the scheme).
-func listsHost(list []string, u *url.URL) bool {
-	if len(list) == 0 {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	hostport := strings.ToLower(net.JoinHostPort(host, port))
-	for _, h := range list {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == host || h == hostport || h == "["+host+"]" {
 			return true
 		}
 	}

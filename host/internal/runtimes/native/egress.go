@@ -397,7 +397,7 @@ func (c *egressCall) allowed(host string) bool {
 		return true
 	}
 	for _, pat := range c.p.Manifest().AllowedHosts {
-		if matchHost(strings.ToLower(strings.TrimSpace(pat)), host) {
+		if runtimes.MatchHost(strings.ToLower(strings.TrimSpace(pat)), host) {
 			return true
 		}
 	}
@@ -451,16 +451,6 @@ func carriesPlaceholder(u *url.URL, h http.Header, body []byte) bool {
 		}
 	}
 	return false
-}
-
-// matchHost matches an exact host, or "*.domain": any subdomain of a
-// domain with at least two labels (not the domain itself). Any other use
-// of "*" matches nothing.
-func matchHost(pattern, host string) bool {
-	if suffix, ok := strings.CutPrefix(pattern, "*."); ok {
-		return validHost(suffix) && strings.Contains(suffix, ".") && strings.HasSuffix(host, "."+suffix)
-	}
-	return validHost(pattern) && pattern == host
 }
 
 func validHost(h string) bool {

@@ -82,48 +82,14 @@ func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtime
 	if err := runtimes.ResolveBaseURL(ctx, p.m.cfg.BaseURL, p.id, &req); err != nil {
 		return provider.Response{}, err
 	}
-	if p.m.cfg.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.m.cfg.CallTimeout)
-		defer cancel()
-	}
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return provider.Response{}, fmt.Errorf("plugin %s: waiting for a free slot: %w", p.id, ctx.Err())
-	}
-	defer func() { <-p.sem }()
-	p.calls.Add(1)
-
-	var v *version
-	for {
-		v = p.cur.Load()
-		if v == nil {
-			return provider.Response{}, fmt.Errorf("plugin %s: %s: %w", p.id, p.unavailableReason(), runtimes.ErrUnavailable)
-		}
-		if v.enter() {
-			break
-		}
-		// v is draining: a successor has been swapped in (or v was
-		// removed and cur is nil). Look again.
-	}
-	defer v.leave()
-
-	proc, err := v.process(ctx)
+	ctx, v, proc, release, err := p.acquire(ctx)
 	if err != nil {
-		p.setErr(err)
 		return provider.Response{}, err
 	}
+	defer release()
 	resp, err := p.execute(ctx, proc.client, req, host)
 	if err != nil {
-		if errors.Is(err, pluginhost.ErrUnavailable) || proc.gp.Exited() {
-			v.lost(proc, err)
-			err = fmt.Errorf("plugin %s: process died during the call (%v): %w", p.id, err, runtimes.ErrUnavailable)
-		} else {
-			err = fmt.Errorf("plugin %s: %w", p.id, err)
-		}
-		p.setErr(err)
-		return provider.Response{}, err
+		return provider.Response{}, p.callFailed(v, proc, err)
 	}
 	if err := ctx.Err(); err != nil {
 		// The deadline reached the plugin too (gRPC carries it), which may
@@ -132,6 +98,58 @@ func (p *Plugin) Execute(ctx context.Context, req provider.Request, host runtime
 		return provider.Response{}, fmt.Errorf("plugin %s: %w", p.id, err)
 	}
 	return resp, nil
+}
+
+// acquire readies one call: the plugin's call timeout on ctx, a call slot,
+// the current version (entered, so a swap waits for the call) and its
+// process, started if need be. release gives back what was taken.
+func (p *Plugin) acquire(ctx context.Context) (context.Context, *version, *process, func(), error) {
+	cancel := context.CancelFunc(func() {})
+	if p.m.cfg.CallTimeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, p.m.cfg.CallTimeout)
+	}
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		cancel()
+		return ctx, nil, nil, nil, fmt.Errorf("plugin %s: waiting for a free slot: %w", p.id, ctx.Err())
+	}
+	p.calls.Add(1)
+	var v *version
+	for {
+		v = p.cur.Load()
+		if v == nil {
+			<-p.sem
+			cancel()
+			return ctx, nil, nil, nil, fmt.Errorf("plugin %s: %s: %w", p.id, p.unavailableReason(), runtimes.ErrUnavailable)
+		}
+		if v.enter() {
+			break
+		}
+		// v is draining: a successor has been swapped in (or v was
+		// removed and cur is nil). Look again.
+	}
+	release := func() { v.leave(); <-p.sem; cancel() }
+	proc, err := v.process(ctx)
+	if err != nil {
+		release()
+		p.setErr(err)
+		return ctx, nil, nil, nil, err
+	}
+	return ctx, v, proc, release, nil
+}
+
+// callFailed words the error of a call that failed in proc, marking the
+// process lost when it died.
+func (p *Plugin) callFailed(v *version, proc *process, err error) error {
+	if errors.Is(err, pluginhost.ErrUnavailable) || proc.gp.Exited() {
+		v.lost(proc, err)
+		err = fmt.Errorf("plugin %s: process died during the call (%v): %w", p.id, err, runtimes.ErrUnavailable)
+	} else {
+		err = fmt.Errorf("plugin %s: %w", p.id, err)
+	}
+	p.setErr(err)
+	return err
 }
 
 func (p *Plugin) unavailableReason() string {

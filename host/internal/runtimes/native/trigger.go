@@ -28,36 +28,11 @@ func (p *Plugin) Trigger(ctx context.Context, call provider.TriggerCall, host ru
 	if err := triggers.Allowed(p.Manifest(), call); err != nil {
 		return provider.TriggerResult{}, fmt.Errorf("plugin %s: %v: %w", p.id, err, runtimes.ErrUnknownTrigger)
 	}
-	if p.m.cfg.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.m.cfg.CallTimeout)
-		defer cancel()
-	}
-	select {
-	case p.sem <- struct{}{}:
-	case <-ctx.Done():
-		return provider.TriggerResult{}, fmt.Errorf("plugin %s: waiting for a free slot: %w", p.id, ctx.Err())
-	}
-	defer func() { <-p.sem }()
-	p.calls.Add(1)
-
-	var v *version
-	for {
-		v = p.cur.Load()
-		if v == nil {
-			return provider.TriggerResult{}, fmt.Errorf("plugin %s: %s: %w", p.id, p.unavailableReason(), runtimes.ErrUnavailable)
-		}
-		if v.enter() {
-			break
-		}
-	}
-	defer v.leave()
-
-	proc, err := v.process(ctx)
+	ctx, v, proc, release, err := p.acquire(ctx)
 	if err != nil {
-		p.setErr(err)
 		return provider.TriggerResult{}, err
 	}
+	defer release()
 	res, err := p.trigger(ctx, proc.client, call, host)
 	switch {
 	case err == nil:
@@ -68,15 +43,8 @@ func (p *Plugin) Trigger(ctx context.Context, call provider.TriggerCall, host ru
 		return provider.TriggerResult{}, fmt.Errorf("plugin %s: %w: %s", p.id, runtimes.ErrTriggerFailed, msg)
 	case errors.Is(err, provider.ErrTriggerUnsupported):
 		return provider.TriggerResult{}, fmt.Errorf("plugin %s: %v: %w", p.id, err, runtimes.ErrUnknownTrigger)
-	case errors.Is(err, pluginhost.ErrUnavailable) || proc.gp.Exited():
-		v.lost(proc, err)
-		err = fmt.Errorf("plugin %s: process died during the call (%v): %w", p.id, err, runtimes.ErrUnavailable)
-		p.setErr(err)
-		return provider.TriggerResult{}, err
 	default:
-		err = fmt.Errorf("plugin %s: %w", p.id, err)
-		p.setErr(err)
-		return provider.TriggerResult{}, err
+		return provider.TriggerResult{}, p.callFailed(v, proc, err)
 	}
 	if err := ctx.Err(); err != nil {
 		return provider.TriggerResult{}, fmt.Errorf("plugin %s: %w", p.id, err)

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -419,7 +418,7 @@ func (st *callState) allowed(host string) bool {
 		return true
 	}
 	for _, pat := range st.piece.spec.Hosts {
-		if matchHost(strings.ToLower(pat), host) {
+		if hostrt.MatchHost(strings.ToLower(pat), host) {
 			return true
 		}
 	}
@@ -433,46 +432,13 @@ func (st *callState) allowed(host string) bool {
 // URL, which the operator chose for this provider.
 func (st *callState) privateGranted(u *url.URL) bool {
 	cfg := st.piece.rt.cfg
-	if !listsHost(cfg.SharedPrivateHosts, u) {
+	if !hostrt.ListsHost(cfg.SharedPrivateHosts, u) {
 		return true
 	}
 	if st.baseHost != "" && strings.ToLower(u.Hostname()) == st.baseHost {
 		return true
 	}
-	return listsHost(cfg.PrivateHosts[st.piece.spec.ID], u)
-}
-
-// listsHost reports whether list names u's host, as "name" or "name:port"
-// (the port defaulting from the scheme).
-func listsHost(list []string, u *url.URL) bool {
-	if len(list) == 0 {
-		return false
-	}
-	host := strings.ToLower(u.Hostname())
-	port := u.Port()
-	if port == "" {
-		port = "80"
-		if u.Scheme == "https" {
-			port = "443"
-		}
-	}
-	hostport := strings.ToLower(net.JoinHostPort(host, port))
-	for _, h := range list {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if h == host || h == hostport || h == "["+host+"]" {
-			return true
-		}
-	}
-	return false
-}
-
-// matchHost matches an exact host or "*.domain" (any subdomain, not the
-// domain itself).
-func matchHost(pattern, host string) bool {
-	if suffix, ok := strings.CutPrefix(pattern, "*."); ok {
-		return strings.HasSuffix(host, "."+suffix)
-	}
-	return pattern == host
+	return hostrt.ListsHost(cfg.PrivateHosts[st.piece.spec.ID], u)
 }
 
 func validHostPattern(p string) error {
