@@ -277,10 +277,10 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case errors.As(err, &ae):
 		status, code, msg, field = ae.Status, ae.Code, ae.Message, ae.Field
 	case errors.As(err, &ce):
-		status, code, msg = ce.Status, ce.Code, ce.Message()
-		if status == 0 {
-			status = http.StatusBadRequest
-		}
+		// The one code → status table answers connection errors as it
+		// answers executions' (TestConnectStatusesMatchTable keeps the
+		// statuses connect sets equal to it).
+		status, code, msg = engine.StatusOf(ce.Code), ce.Code, ce.Message()
 	case errors.As(err, &fe):
 		status, msg = fe.Code, fe.Message
 		code = codeForStatus(fe.Code)

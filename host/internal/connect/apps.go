@@ -68,7 +68,7 @@ func (s *Service) GetOAuthApp(ctx context.Context, tenantID, provider string) (*
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, &Error{Code: CodeNotConfigured, Status: 404, Msg: "no OAuth app registered for " + provider}
+		return nil, &Error{Code: CodeOAuthAppNotFound, Status: 404, Msg: "no OAuth app registered for " + provider}
 	}
 	if err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (s *Service) GetOAuthApp(ctx context.Context, tenantID, provider string) (*
 func (s *Service) DeleteOAuthApp(ctx context.Context, tenantID, provider string) error {
 	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.DeleteOAuthApp(ctx, provider) })
 	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Code: CodeNotConfigured, Status: 404, Msg: "no OAuth app registered for " + provider}
+		return &Error{Code: CodeOAuthAppNotFound, Status: 404, Msg: "no OAuth app registered for " + provider}
 	}
 	if err == nil {
 		s.audit(ctx, tenantID, "", "oauth_app.delete", provider, nil)

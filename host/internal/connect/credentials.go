@@ -217,7 +217,7 @@ func (s *Service) check(ctx context.Context, d *catalog.Descriptor, params map[s
 	}
 	resp, err := s.cfg.HTTPClient.Do(req)
 	if err != nil {
-		return &Error{Code: CodeInvalidCredentials, Status: 502, Msg: fmt.Sprintf("could not verify the credentials with %s: %s", d.ID, redactURLError(err))}
+		return &Error{Code: CodeUpstreamError, Status: 502, Msg: fmt.Sprintf("could not verify the credentials with %s: %s", d.ID, redactURLError(err))}
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

@@ -25,6 +25,15 @@ const (
 	// CodeTenantAppRequired refuses to send the operator's credentials to
 	// a host the tenant chose: the tenant needs its own OAuth app or key.
 	CodeTenantAppRequired = "tenant_app_required"
+	// CodeOAuthAppNotFound: the tenant registered no OAuth app for the
+	// provider (reading or deleting it).
+	CodeOAuthAppNotFound = "oauth_app_not_found"
+	// CodeUpstreamError: the provider could not be reached, or answered
+	// 5xx, while checking credentials (the executions' code for the same).
+	CodeUpstreamError = "upstream_error"
+	// CodeInvalidCallback: the provider's redirect back carries no
+	// authorization code (or OAuth 1 token and verifier).
+	CodeInvalidCallback = "invalid_callback"
 )
 
 // Error is a connection-flow failure a user may see. Code is a short

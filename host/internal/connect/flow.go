@@ -428,7 +428,7 @@ func (s *Service) applyExpiry(c *store.Connection, tok *tokenResult, now time.Ti
 
 func (s *Service) exchangeCode(ctx context.Context, provider string, a *catalog.Auth, cl client, redirect, code, verifier string, vars map[string]map[string]string) (*tokenResult, error) {
 	if code == "" {
-		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no code"}
+		return nil, &Error{Code: CodeInvalidCallback, Status: 400, Msg: "the callback carries no authorization code"}
 	}
 	fields := map[string]string{"grant_type": "authorization_code", "code": code, "redirect_uri": redirect}
 	if verifier != "" {

@@ -60,7 +60,7 @@ func (s *Service) startOAuth1(ctx context.Context, provider string, a *catalog.A
 func (s *Service) finishOAuth1(ctx context.Context, provider string, a *catalog.Auth, cl client, query url.Values, extra *stateExtra, sec *stateSecret, vars map[string]map[string]string) (*tokenResult, error) {
 	tok, verifier := query.Get("oauth_token"), query.Get("oauth_verifier")
 	if tok == "" || verifier == "" {
-		return nil, &Error{Code: CodeTokenExchangeFailed, Status: 400, Msg: "Token exchange failed: the callback carries no oauth_token and oauth_verifier"}
+		return nil, &Error{Code: CodeInvalidCallback, Status: 400, Msg: "the callback carries no oauth_token and oauth_verifier"}
 	}
 	if !hmac.Equal([]byte(tok), []byte(extra.RequestToken)) {
 		return nil, invalidState("oauth_token does not match the request token of this state")

@@ -175,7 +175,7 @@ func (s *Service) decide(c *store.Connection, force, onDemand bool) (bool, error
 	}
 	if !refreshable(c) {
 		if force {
-			return false, &Error{Code: CodeRefreshFailed, Status: 400, Msg: c.AuthKind + " credentials cannot be refreshed"}
+			return false, &Error{Code: CodeUnsupported, Status: 400, Msg: c.AuthKind + " credentials cannot be refreshed"}
 		}
 		return false, nil
 	}

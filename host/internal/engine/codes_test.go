@@ -125,3 +125,72 @@ func TestLiveStatusEqualsReplay(t *testing.T) {
 		t.Error("plugin_failed must replay 502 and canceled 499")
 	}
 }
+
+// TestConnectStatusesMatchTable: every connect.Error the connect package
+// builds with a code and a status (a composite literal, or one of its
+// predefined errors) sets the status the one table gives that code, so a
+// connection route and an execution answer a code alike.
+func TestConnectStatusesMatchTable(t *testing.T) {
+	consts := codeConstants(t)
+	files, err := filepath.Glob("../connect/*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		fset := token.NewFileSet()
+		file, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(file, func(n ast.Node) bool {
+			lit, ok := n.(*ast.CompositeLit)
+			if !ok {
+				return true
+			}
+			if id, ok := lit.Type.(*ast.Ident); !ok || id.Name != "Error" {
+				return true
+			}
+			var code string
+			status := -1
+			for _, e := range lit.Elts {
+				kv, ok := e.(*ast.KeyValueExpr)
+				if !ok {
+					continue
+				}
+				switch kv.Key.(*ast.Ident).Name {
+				case "Code":
+					if id, ok := kv.Value.(*ast.Ident); ok {
+						code = consts["connect."+id.Name]
+					}
+				case "Status":
+					if b, ok := kv.Value.(*ast.BasicLit); ok && b.Kind == token.INT {
+						status, _ = strconv.Atoi(b.Value)
+					}
+				}
+			}
+			if code == "" || status < 0 {
+				return true // a code or status computed at run time
+			}
+			checked++
+			if got := StatusOf(code); got != status {
+				t.Errorf("%s: connect.Error{Code: %q, Status: %d}, but the table answers %q with %d", fset.Position(lit.Pos()), code, status, code, got)
+			}
+			return true
+		})
+	}
+	if checked < 20 {
+		t.Fatalf("checked %d connect errors; the scan no longer finds them", checked)
+	}
+	for _, ce := range []*connect.Error{connect.ErrInvalidState, connect.ErrProviderNotConnected, connect.ErrNotConfigured,
+		connect.ErrUnknownProvider, connect.ErrTokenExchange, connect.ErrAccessDenied, connect.ErrRefreshFailed,
+		connect.ErrConnectionExpired, connect.ErrConnectionRevoked, connect.ErrInvalidInput, connect.ErrInvalidCredentials,
+		connect.ErrTenantAppRequired} {
+		if got := StatusOf(ce.Code); got != ce.Status {
+			t.Errorf("connect error %q has status %d, the table %d", ce.Code, ce.Status, got)
+		}
+	}
+}

@@ -639,6 +639,8 @@ var statusOfCode = map[string]int{
 	connect.CodeInvalidReturnTo:      http.StatusBadRequest,
 	connect.CodeUnknownUser:          http.StatusNotFound,
 	connect.CodeTooManyStates:        http.StatusTooManyRequests,
+	connect.CodeOAuthAppNotFound:     http.StatusNotFound,
+	connect.CodeInvalidCallback:      http.StatusBadRequest,
 	CodeUnknownAction:                http.StatusNotFound,
 	CodeIdempotencyConflict:          http.StatusConflict,
 	CodeTooManyConcurrent:            http.StatusTooManyRequests,

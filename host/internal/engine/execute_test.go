@@ -276,7 +276,7 @@ func TestExecuteEveryStatusCode(t *testing.T) {
 		for _, code := range []string{connect.CodeConnectionExpired, connect.CodeConnectionRevoked, connect.CodeRefreshFailed,
 			connect.CodeNotConfigured, connect.CodeInvalidCredentials, connect.CodeTenantAppRequired, connect.CodeInvalidState,
 			connect.CodeTokenExchangeFailed, connect.CodeAccessDenied, connect.CodeUnsupported, connect.CodeInvalidReturnTo,
-			connect.CodeUnknownUser, connect.CodeTooManyStates} {
+			connect.CodeUnknownUser, connect.CodeTooManyStates, connect.CodeOAuthAppNotFound, connect.CodeInvalidCallback} {
 			// The status the error carries is not the one answered: the
 			// table's is, so that a replay answers the same.
 			creds.set(&connect.Error{Code: code, Msg: "refused", Status: 418})

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -40,7 +41,7 @@ const (
 	CodeConnectionRejected = "connection_rejected"
 	// CodeUpstreamError: the provider answered 5xx or could not be
 	// reached.
-	CodeUpstreamError = "upstream_error"
+	CodeUpstreamError = connect.CodeUpstreamError
 )
 
 func init() {

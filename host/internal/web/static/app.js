@@ -16,6 +16,7 @@
     unknown_provider: 'Unknown provider: it is not in the catalog.',
     invalid_return_to: 'The return address was refused by the host.',
     refresh_failed: 'Token refresh failed: reconnect the provider.',
+    invalid_callback: 'The provider sent you back without an authorization code: start the connection again.',
     connection_expired: 'Connection expired: reconnect the provider.',
     connection_revoked: 'Connection revoked at the provider: reconnect it.',
     unsupported_auth: 'This provider cannot be connected from this page.',
