@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/fakeprovider"
 	"github.com/atomhq/atom/host/internal/hosttest"
@@ -396,8 +397,11 @@ func TestAttackSecretRouting(t *testing.T) {
 			// tenant's stored key stays on the connection's host.
 			cases = nil
 			tn = s.NewTenant("config-over-connection")
+			// A key the fake accepts: a key it refused (401 invalid_token)
+			// would mark the connection for re-auth after the first call.
+			ownKey := s.fake.IssueToken(time.Hour).AccessToken
 			s.Must(s.Call("POST", "/api/v1/connections/keyregion", tn.Key,
-				map[string]any{"api_key": "tenant-own-key", "params": map[string]string{"region": s.fakeHost}}, nil), 201, nil)
+				map[string]any{"api_key": ownKey, "params": map[string]string{"region": s.fakeHost}}, nil), 201, nil)
 			overridden := 0
 			for _, v := range spellings {
 				before := len(s.fake.APIRequests())
