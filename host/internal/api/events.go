@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atomhq/atom/host/internal/delivery"
+	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -246,10 +246,7 @@ func (s *Server) rotateWebhook(c *fiber.Ctx) error {
 }
 
 // streams counts open event streams per tenant.
-var streams = struct {
-	sync.Mutex
-	n map[string]int
-}{n: map[string]int{}}
+var streams ratelimit.InFlight
 
 // streamEvents serves the tenant's events (to a client accepting
 // text/event-stream) as server-sent events from
@@ -271,26 +268,16 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		}
 		after = n
 	}
-	streams.Lock()
-	if streams.n[tenant] >= MaxEventStreams {
-		streams.Unlock()
+	if !streams.Take(tenant, MaxEventStreams) {
 		return apiErr(http.StatusTooManyRequests, "too_many_streams", fmt.Sprintf("at most %d event streams per tenant are open at once; close one", MaxEventStreams))
 	}
-	streams.n[tenant]++
-	streams.Unlock()
 	c.Set(fiber.HeaderContentType, "text/event-stream")
 	c.Set(fiber.HeaderCacheControl, "no-cache")
 	c.Set("X-Accel-Buffering", "no")
 	st := s.deps.Store
 	ready := &s.ready
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer func() {
-			streams.Lock()
-			if streams.n[tenant]--; streams.n[tenant] <= 0 {
-				delete(streams.n, tenant)
-			}
-			streams.Unlock()
-		}()
+		defer streams.Done(tenant)
 		ctx := context.Background()
 		last := time.Now()
 		fmt.Fprint(w, ": events\n\n")
@@ -305,7 +292,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 			}
 			for i := range evs {
 				b, _ := json.Marshal(toEventBody(&evs[i]))
-				fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", evs[i].Pos, evs[i].Type, b)
+				fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", evs[i].Pos, sseField(evs[i].Type), b)
 				after = evs[i].Pos
 			}
 			if len(evs) == 0 && time.Since(last) > 15*time.Second {
@@ -323,4 +310,16 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		}
 	})
 	return nil
+}
+
+// sseField keeps a value on its one line of a server-sent event: a line
+// break in it (an event type a plugin chose, say) would start fields of
+// its own.
+func sseField(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, v)
 }

@@ -36,6 +36,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/jobs"
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
 )
@@ -113,8 +114,7 @@ type Service struct {
 	queue Queue
 	wg    sync.WaitGroup
 
-	inMu     sync.Mutex
-	inFlight map[string]int
+	inFlight ratelimit.InFlight // attempts per tenant on this replica
 }
 
 // New returns a Service.
@@ -138,7 +138,7 @@ func New(cfg Config) *Service {
 		cfg.Backoff = Backoff
 	}
 	log := slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler())).With("component", "delivery")
-	return &Service{cfg: cfg, log: log, inFlight: map[string]int{}}
+	return &Service{cfg: cfg, log: log}
 }
 
 // MaxAttempts is the configured number of attempts.

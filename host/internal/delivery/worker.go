@@ -62,20 +62,10 @@ type Worker struct {
 func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	s := w.Service
 	tenant := job.Args.TenantID
-	s.inMu.Lock()
-	if s.inFlight[tenant] >= MaxTenantDeliveries {
-		s.inMu.Unlock()
+	if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
 		return river.JobSnooze(time.Second + mathrand.N(time.Second))
 	}
-	s.inFlight[tenant]++
-	s.inMu.Unlock()
-	defer func() {
-		s.inMu.Lock()
-		if s.inFlight[tenant]--; s.inFlight[tenant] <= 0 {
-			delete(s.inFlight, tenant)
-		}
-		s.inMu.Unlock()
-	}()
+	defer s.inFlight.Done(tenant)
 	wait, err := s.Attempt(ctx, tenant, job.Args.DeliveryID)
 	var ae *AttemptError
 	if errors.As(err, &ae) {

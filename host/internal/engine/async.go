@@ -122,10 +122,10 @@ func snoozeFor(metadata []byte) time.Duration {
 // unknown (at most once).
 func (w *Worker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) error {
 	e := w.e
-	if !e.runningAsync.take(job.Args.TenantID, e.cfg.Limits.TenantMaxRunningAsync) {
+	if !e.runningAsync.Take(job.Args.TenantID, e.cfg.Limits.TenantMaxRunningAsync) {
 		return river.JobSnooze(snoozeFor(job.Metadata))
 	}
-	defer e.runningAsync.done(job.Args.TenantID)
+	defer e.runningAsync.Done(job.Args.TenantID)
 	tenant := job.Args.TenantID
 	var rec *store.Execution
 	err := e.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) error {

@@ -43,6 +43,7 @@ import (
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/registry"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/store"
@@ -141,7 +142,7 @@ type Engine struct {
 
 	// running and runningAsync count each tenant's synchronous and
 	// asynchronous executions in flight on this replica.
-	running, runningAsync tenantCounter
+	running, runningAsync ratelimit.InFlight
 
 	execs    *prometheus.CounterVec
 	duration *prometheus.HistogramVec

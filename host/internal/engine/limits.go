@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/store"
@@ -19,46 +18,17 @@ const (
 	CodeTooManyPending    = "too_many_pending"
 )
 
-// tenantCounter counts in-flight work per tenant.
-type tenantCounter struct {
-	mu sync.Mutex
-	n  map[string]int
-}
-
-// take counts one more for tenant unless it already has max; it reports
-// whether it did.
-func (c *tenantCounter) take(tenant string, max int) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n == nil {
-		c.n = map[string]int{}
-	}
-	if c.n[tenant] >= max {
-		return false
-	}
-	c.n[tenant]++
-	return true
-}
-
-func (c *tenantCounter) done(tenant string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.n[tenant]--; c.n[tenant] <= 0 {
-		delete(c.n, tenant)
-	}
-}
-
 // acquire holds one of the tenant's synchronous execution slots
 // (ATOM_TENANT_MAX_CONCURRENT). Over the cap it answers 429: one tenant
 // cannot hold every goroutine, connection and buffer of the host while
 // others wait.
 func (e *Engine) acquire(tenant string) (func(), error) {
 	max := e.cfg.Limits.TenantMaxConcurrent
-	if !e.running.take(tenant, max) {
+	if !e.running.Take(tenant, max) {
 		return nil, &Error{Status: http.StatusTooManyRequests, Code: CodeTooManyConcurrent, RetryAfter: 1,
 			Message: fmt.Sprintf("this tenant already runs %d executions at once, the limit (ATOM_TENANT_MAX_CONCURRENT); retry when one finishes, or use ?async=true", max)}
 	}
-	return func() { e.running.done(tenant) }, nil
+	return func() { e.running.Done(tenant) }, nil
 }
 
 // checkPending refuses a new asynchronous execution when the tenant

@@ -9,32 +9,6 @@ import (
 	"github.com/atomhq/atom/host/internal/runtimes"
 )
 
-func TestTenantCounter(t *testing.T) {
-	var c tenantCounter
-	for i := 0; i < 3; i++ {
-		if !c.take("a", 3) {
-			t.Fatalf("take %d refused under the cap", i)
-		}
-	}
-	if c.take("a", 3) {
-		t.Fatal("a fourth slot was given over a cap of 3")
-	}
-	if !c.take("b", 3) {
-		t.Fatal("another tenant was refused")
-	}
-	c.done("a")
-	if !c.take("a", 3) {
-		t.Fatal("a freed slot was not given again")
-	}
-	for i := 0; i < 3; i++ {
-		c.done("a")
-	}
-	c.done("b")
-	if len(c.n) != 0 {
-		t.Fatalf("counts of idle tenants are kept: %v", c.n)
-	}
-}
-
 func TestSnoozeBacksOff(t *testing.T) {
 	for snoozes, bound := range map[int]time.Duration{0: 500 * time.Millisecond, 3: 2 * time.Second, 50: 5 * time.Second} {
 		meta, _ := json.Marshal(map[string]int{"snoozes": snoozes})
