@@ -467,6 +467,12 @@
   }
 
   function panelClosed() {
+    // A close event is dispatched after close() returns: when the panel
+    // was opened again in between (close, then open another entry at
+    // once), this event is stale and must not empty the new panel.
+    if ($('panel').open) {
+      return;
+    }
     state.current = '';
     $('panel-body').replaceChildren();
     if (state.opener && document.contains(state.opener)) {
