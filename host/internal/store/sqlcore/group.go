@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/store"
@@ -53,8 +54,10 @@ func (w *GroupWrite) Context() context.Context { return w.ctx }
 // Batching is natural: a writer takes the first write waiting and every
 // other write already queued (at most Size), commits them, and answers
 // them; writes arriving meanwhile queue for the next commit. A lone write
-// never waits for company — it commits as soon as the writer is free, and
-// the longest a write waits is the commits in flight before its own.
+// never waits for company: when no commit is in flight, its caller
+// commits it at once itself (no hand-off to a writer and back), and
+// otherwise the longest a write waits is the commits in flight before its
+// own.
 type GroupCommit struct {
 	// Size bounds the writes of one commit.
 	Size int
@@ -68,11 +71,13 @@ type GroupCommit struct {
 	// it). The batch is sorted by tenant.
 	Commit func(ctx context.Context, batch []*GroupWrite)
 
-	once  sync.Once
-	queue chan *GroupWrite
-	quit  chan struct{}
-	ended sync.WaitGroup
-	stop  sync.Once
+	once     sync.Once
+	slots    chan struct{} // one per commit in flight (Writers)
+	inflight atomic.Int32  // writes taken by a writer or a caller, not yet answered
+	queue    chan *GroupWrite
+	quit     chan struct{}
+	ended    sync.WaitGroup
+	stop     sync.Once
 }
 
 func (g *GroupCommit) start() {
@@ -82,6 +87,7 @@ func (g *GroupCommit) start() {
 		}
 		g.queue = make(chan *GroupWrite) // unbuffered: no write is left behind in a buffer at Close
 		g.quit = make(chan struct{})
+		g.slots = make(chan struct{}, max(g.Writers, 1))
 		for range max(g.Writers, 1) {
 			g.ended.Add(1)
 			go g.loop()
@@ -108,6 +114,12 @@ func (g *GroupCommit) Write(ctx context.Context, d Dialect, tenantID string, fn 
 	}
 	g.start()
 	w := &GroupWrite{Tenant: tenantID, Stmts: rec.stmts, ctx: ctx, done: make(chan struct{})}
+	if g.alone(w) {
+		if w.Err != nil {
+			return classify(d, w.Err)
+		}
+		return nil
+	}
 	select {
 	case g.queue <- w:
 	case <-g.quit:
@@ -136,6 +148,33 @@ func (g *GroupCommit) Close() {
 		close(g.quit)
 		g.ended.Wait()
 	})
+}
+
+// alone commits w in the caller's goroutine when nothing else is being
+// written, and reports whether it did.
+func (g *GroupCommit) alone(w *GroupWrite) bool {
+	if !g.inflight.CompareAndSwap(0, 1) {
+		return false
+	}
+	select {
+	case g.slots <- struct{}{}:
+	default:
+		g.inflight.Add(-1)
+		return false
+	}
+	select {
+	case <-g.quit:
+		w.Err = ErrClosed
+	case <-w.ctx.Done():
+		w.Err = w.ctx.Err()
+	default:
+		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
+		g.Commit(ctx, []*GroupWrite{w})
+		cancel()
+	}
+	<-g.slots
+	g.inflight.Add(-1)
+	return true
 }
 
 func (g *GroupCommit) loop() {
@@ -170,9 +209,14 @@ func (g *GroupCommit) loop() {
 			continue
 		}
 		sort.SliceStable(live, func(i, j int) bool { return live[i].Tenant < live[j].Tenant })
+		n := int32(len(live))
+		g.inflight.Add(n)
+		g.slots <- struct{}{}
 		ctx, cancel := context.WithTimeout(context.Background(), commitTimeout)
 		g.Commit(ctx, live)
 		cancel()
+		<-g.slots
+		g.inflight.Add(-n)
 		for _, w := range live {
 			close(w.done)
 		}

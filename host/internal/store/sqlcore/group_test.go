@@ -152,3 +152,51 @@ func TestGroupCommitGivenUp(t *testing.T) {
 		t.Fatalf("%d writes committed, want the blocker and the last one", written)
 	}
 }
+
+// TestGroupCommitWriters: however writes arrive — alone (committed by
+// their caller) or queued (committed by a writer) — no more than Writers
+// commits run at once, and every write is answered after its commit.
+func TestGroupCommitWriters(t *testing.T) {
+	ctx := context.Background()
+	for _, writers := range []int{1, 3} {
+		var running, peak, committed atomic.Int32
+		g := &GroupCommit{Writers: writers, Size: 4, Commit: func(_ context.Context, batch []*GroupWrite) {
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(200 * time.Microsecond)
+			committed.Add(int32(len(batch)))
+			running.Add(-1)
+		}}
+		var wg sync.WaitGroup
+		var answered atomic.Int32
+		for i := range 64 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if i%8 == 0 {
+					time.Sleep(time.Millisecond) // some arrive when nothing is in flight
+				}
+				if err := g.Write(ctx, plainDialect{}, "ten_1", insert(ctx, nil)); err != nil {
+					t.Error(err)
+					return
+				}
+				if committed.Load() <= answered.Add(1)-1 {
+					t.Error("a write was answered before its commit")
+				}
+			}()
+		}
+		wg.Wait()
+		g.Close()
+		if got := peak.Load(); got > int32(writers) {
+			t.Fatalf("writers %d: %d commits ran at once", writers, got)
+		}
+		if got := committed.Load(); got != 64 {
+			t.Fatalf("writers %d: %d writes committed, want 64", writers, got)
+		}
+	}
+}
