@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,9 +26,14 @@ import (
 )
 
 // ProtocolVersion is the newest go-plugin protocol version of
-// atom.plugin.v1: version 2 carries Execute and the plugin's HTTP requests
-// on one Session stream per process (see session.go).
-const ProtocolVersion = 2
+// atom.plugin.v1: version 3 carries the Session's frames over a socket
+// the host hands the process (see frames.go).
+const ProtocolVersion = 3
+
+// ProtocolVersionSession is the version that carries Execute and the
+// plugin's HTTP requests on one gRPC Session stream per process (see
+// session.go).
+const ProtocolVersionSession = 2
 
 // ProtocolVersionUnary is the first protocol version: a unary Execute call
 // per execution and a unary Host.HTTP call per request. Hosts and plugins
@@ -103,9 +109,12 @@ type HostHandler interface {
 type Plugin struct {
 	plugin.NetRPCUnsupportedPlugin
 	Impl Server
-	// Session is set in the plugin set of protocol version 2: the host
-	// calls the plugin over a Session stream.
+	// Session is set in the plugin sets of protocol versions 2 and 3: the
+	// host calls the plugin over a session.
 	Session bool
+	// Frames is set in the plugin set of protocol version 3: the session
+	// runs on the socket named by SessionFDEnv, when the host passed one.
+	Frames bool
 }
 
 var _ plugin.GRPCPlugin = (*Plugin)(nil)
@@ -114,8 +123,9 @@ var _ plugin.GRPCPlugin = (*Plugin)(nil)
 // VersionedPlugins. impl is nil on the host side.
 func PluginSets(impl Server) map[int]plugin.PluginSet {
 	sets := map[int]plugin.PluginSet{
-		ProtocolVersionUnary: {PluginName: &Plugin{Impl: impl}},
-		ProtocolVersion:      {PluginName: &Plugin{Impl: impl, Session: true}},
+		ProtocolVersionUnary:   {PluginName: &Plugin{Impl: impl}},
+		ProtocolVersionSession: {PluginName: &Plugin{Impl: impl, Session: true}},
+		ProtocolVersion:        {PluginName: &Plugin{Impl: impl, Session: true, Frames: true}},
 	}
 	if impl != nil && serveVersions != "" {
 		only := strings.Split(serveVersions, ",")
@@ -139,7 +149,13 @@ func (p *Plugin) GRPCServer(broker *plugin.GRPCBroker, s *grpc.Server) error {
 	if p.Impl == nil {
 		return errors.New("rpc: plugin has no implementation to serve")
 	}
-	pb.RegisterProviderServer(s, &providerServer{impl: p.Impl, broker: broker, session: p.Session})
+	ps := &providerServer{impl: p.Impl, broker: broker, session: p.Session}
+	pb.RegisterProviderServer(s, ps)
+	if p.Frames {
+		if conn := sessionSocket(); conn != nil {
+			go ps.serveFrames(conn)
+		}
+	}
 	return nil
 }
 
@@ -151,6 +167,7 @@ func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn
 		broker:   broker,
 		calls:    map[string]callEntry{},
 		stream:   p.Session,
+		framing:  p.Frames,
 	}, nil
 }
 
@@ -177,6 +194,47 @@ type Client struct {
 	unary  atomic.Bool
 	smu    sync.Mutex
 	sess   *hostSession
+
+	// framing: the plugin speaks version 3; frames is the host's end of
+	// its session socket until a session takes it.
+	framing bool
+	frames  net.Conn
+}
+
+// UseFrames hands the client the host's end of the plugin's session
+// socket. It reports false, and leaves conn to the caller, when the
+// plugin did not negotiate protocol version 3.
+func (c *Client) UseFrames(conn net.Conn) bool {
+	if !c.framing || !c.stream {
+		return false
+	}
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.frames != nil || c.sess != nil {
+		return false
+	}
+	c.frames = conn
+	return true
+}
+
+// Framed reports whether the open session (or the next one) runs on the
+// session socket.
+func (c *Client) Framed() bool {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	if c.frames != nil {
+		return true
+	}
+	if s := c.sess; s != nil {
+		_, ok := s.st.(hostFrames)
+		select {
+		case <-s.done:
+			return false
+		default:
+			return ok
+		}
+	}
+	return false
 }
 
 // callEntry is an execution in flight: the handler of its Host calls and

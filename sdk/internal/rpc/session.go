@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"time"
 
@@ -28,11 +29,25 @@ import (
 // errSessionUnimplemented: the plugin does not serve Session.
 var errSessionUnimplemented = errors.New("rpc: plugin does not serve Session")
 
-// hostSession is the host side of a Session stream.
+// hostStream is the host's end of a session: a gRPC Session stream
+// (version 2) or a frame socket (version 3).
+type hostStream interface {
+	Send(*pb.HostFrame) error
+	Recv() (*pb.PluginFrame, error)
+}
+
+// pluginStream is the plugin's end of a session.
+type pluginStream interface {
+	Send(*pb.PluginFrame) error
+	Recv() (*pb.HostFrame, error)
+	Context() context.Context
+}
+
+// hostSession is the host side of a session.
 type hostSession struct {
 	c      *Client
-	st     pb.Provider_SessionClient
-	cancel context.CancelFunc
+	st     hostStream
+	cancel func() // ends the stream: a blocked Send or Recv returns
 
 	// sendSem serializes sends (a stream allows one sender at a time); it
 	// is a channel so that a caller can give up waiting for it.
@@ -47,7 +62,9 @@ type hostSession struct {
 	got   bool                            // a frame was received
 }
 
-// session returns the open session, opening one if none is.
+// session returns the open session, opening one if none is: on the
+// frame socket the first time, if the plugin has one (version 3), and on
+// a gRPC Session stream after that socket failed or without one.
 func (c *Client) session() (*hostSession, error) {
 	c.smu.Lock()
 	defer c.smu.Unlock()
@@ -58,11 +75,24 @@ func (c *Client) session() (*hostSession, error) {
 			return s, nil
 		}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	st, err := c.provider.Session(ctx, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
-	if err != nil {
-		cancel()
-		return nil, err
+	var (
+		st     hostStream
+		cancel func()
+	)
+	if conn := c.frames; conn != nil {
+		// A socket carries one session: once it fails, the process is
+		// called over gRPC.
+		c.frames = nil
+		fc := newFrameConn(conn, maxHTTPMessage, maxHTTPMessage)
+		st, cancel = hostFrames{fc}, fc.close
+	} else {
+		ctx, cancelCtx := context.WithCancel(context.Background())
+		gst, err := c.provider.Session(ctx, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
+		if err != nil {
+			cancelCtx()
+			return nil, err
+		}
+		st, cancel = gst, cancelCtx
 	}
 	s := &hostSession{
 		c: c, st: st, cancel: cancel,
@@ -211,7 +241,7 @@ func (s *hostSession) recv() {
 			switch {
 			case !got && status.Code(err) == codes.Unimplemented:
 				err = errSessionUnimplemented
-			case errors.Is(err, io.EOF):
+			case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
 				err = status.Error(codes.Unavailable, "plugin closed its session")
 			case status.Code(err) != codes.Unavailable:
 				err = status.Errorf(codes.Unavailable, "plugin session: %v", status.Convert(err).Message())
@@ -293,10 +323,10 @@ func (s *hostSession) answer(seq uint64, resp *pb.HTTPResponse) {
 	_ = s.send(ctx, &pb.HostFrame{Seq: seq, Kind: &pb.HostFrame_Http{Http: resp}})
 }
 
-// pluginSession is the plugin side of a Session stream.
+// pluginSession is the plugin side of a session.
 type pluginSession struct {
 	s  *providerServer
-	st pb.Provider_SessionServer
+	st pluginStream
 
 	sendMu sync.Mutex
 
@@ -312,6 +342,11 @@ func (s *providerServer) Session(st pb.Provider_SessionServer) error {
 	if !s.session {
 		return status.Error(codes.Unimplemented, "method Session not implemented")
 	}
+	return s.serve(st)
+}
+
+// serve serves a session until the host closes it.
+func (s *providerServer) serve(st pluginStream) error {
 	ps := &pluginSession{s: s, st: st,
 		calls: map[uint64]context.CancelFunc{},
 		reqs:  map[uint64]chan *pb.HTTPResponse{},
@@ -397,7 +432,13 @@ func (ps *pluginSession) start(seq uint64, timeout int64, req *pb.ExecuteRequest
 		} else {
 			f.Kind = &pb.PluginFrame_Result{Result: resp}
 		}
-		_ = ps.send(f)
+		var tooLarge *errFrameTooLarge
+		if err := ps.send(f); errors.As(err, &tooLarge) {
+			// A frame socket refuses to send past the host's bound: the
+			// host hears why instead of waiting for an answer.
+			_ = ps.send(&pb.PluginFrame{Seq: seq, Kind: &pb.PluginFrame_Error{Error: &pb.CallError{
+				Code: uint32(codes.ResourceExhausted), Message: "the result " + tooLarge.Error()}}})
+		}
 	}()
 }
 

@@ -438,6 +438,15 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	}
 	// The network namespace: the plugin's only way out is the host.
 	isolateNetwork(cmd)
+	// The session's socket (protocol version 3): a plugin of an older SDK
+	// ignores it and is called over gRPC.
+	sock, err := pluginhost.NewSessionSocket()
+	if err != nil {
+		m.log.Warn("no session socket; calls go over gRPC", "plugin", v.p.id, "err", err)
+		sock = nil
+	} else {
+		sock.Attach(cmd)
+	}
 	stopping := new(atomic.Bool)
 	gp := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig:  pluginhost.Handshake,
@@ -453,7 +462,13 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	})
 	proc := &process{gp: gp, sockDir: sockDir, stopping: stopping}
 	rpc, err := gp.Client()
+	if sock != nil {
+		sock.Started()
+	}
 	if err != nil {
+		if sock != nil {
+			sock.Close()
+		}
 		proc.kill()
 		return nil, err
 	}
@@ -462,7 +477,7 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, cfg.StartTimeout)
 	defer cancel()
-	client, err := pluginhost.Dispense(sctx, rpc)
+	client, err := pluginhost.DispenseSession(sctx, rpc, sock)
 	if err != nil {
 		proc.kill()
 		return nil, err

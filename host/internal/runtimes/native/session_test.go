@@ -4,12 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,16 +28,36 @@ import (
 // plugin built with an SDK from before Session streams speaks.
 const unaryOnly = " -X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1"
 
-// protocols are the two ways a host calls a plugin: one Session stream per
-// process (a plugin of this SDK) and a unary call per execution and per
-// request (a plugin of an older SDK).
+// grpcSession links a plugin that serves protocol versions 1 and 2: a
+// session on a gRPC stream, as a plugin built before session sockets.
+const grpcSession = " -X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1,2"
+
+// protocols are the ways a host calls a plugin: one session per process
+// on the socket the host hands it (a plugin of this SDK), one session on
+// a gRPC stream, and a unary call per execution and per request (plugins
+// of older SDKs).
 var protocols = []struct {
 	name   string
 	flags  string
 	stream bool
+	framed bool
 }{
-	{"session", "", true},
-	{"unary", unaryOnly, false},
+	{"frames", "", true, true},
+	{"session", grpcSession, true, false},
+	{"unary", unaryOnly, false, false},
+}
+
+// framed reports whether impl's running process is called on its session
+// socket.
+func framed(t *testing.T, impl runtimes.Implementation) bool {
+	t.Helper()
+	v := impl.(*Plugin).cur.Load()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.proc == nil {
+		t.Fatal("no process runs")
+	}
+	return v.proc.client.Framed()
 }
 
 // streaming reports whether impl's running process is called over a
@@ -76,6 +100,9 @@ func TestProtocolVersions(t *testing.T) {
 			first := echo(t, impl)
 			if got := streaming(t, impl); got != pv.stream {
 				t.Fatalf("streaming %v, want %v", got, pv.stream)
+			}
+			if got := framed(t, impl); got != pv.framed {
+				t.Fatalf("framed %v, want %v", got, pv.framed)
 			}
 
 			var wg sync.WaitGroup
@@ -160,6 +187,9 @@ func TestProtocolVersionsEgress(t *testing.T) {
 			if got := streaming(t, impl); got != pv.stream {
 				t.Fatalf("streaming %v, want %v", got, pv.stream)
 			}
+			if got := framed(t, impl); got != pv.framed {
+				t.Fatalf("framed %v, want %v", got, pv.framed)
+			}
 			if b, _ := json.Marshal(out); strings.Contains(string(b), secretKey) {
 				t.Fatalf("the plugin was handed a secret: %s", b)
 			}
@@ -188,10 +218,13 @@ func TestProtocolVersionsEgress(t *testing.T) {
 }
 
 // BenchmarkProtocol measures one Execute whose action makes one upstream
-// request through the host, on a plugin called over a Session and on the
-// same plugin serving only protocol version 1 (a unary Execute and a unary
-// Host.HTTP call), interleaved call by call so that both see the same
-// machine. It reports each p50 and p99 and the ratio of the p50s.
+// request through the host, on a plugin called over its session socket
+// (version 3), over a gRPC Session stream (version 2) and with a unary
+// Execute and a unary Host.HTTP call (version 1), interleaved call by
+// call so that all see the same machine. It reports each p50 and p99,
+// the ratios of the p50s, the CPU time each plugin process used per call
+// (from /proc, 10 ms ticks) and that of this process (host and upstream)
+// per call of any protocol.
 //
 //	go test -run '^$' -bench BenchmarkProtocol -benchtime 3000x -count 3 ./host/internal/runtimes/native
 func BenchmarkProtocol(b *testing.B) {
@@ -229,6 +262,20 @@ func BenchmarkProtocol(b *testing.B) {
 		}
 	}
 	lat := make([][]time.Duration, len(impls))
+	cpu := func(pid int) time.Duration {
+		data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		f := strings.Fields(string(data))
+		u, _ := strconv.Atoi(f[13])
+		s, _ := strconv.Atoi(f[14])
+		return time.Duration(u+s) * 10 * time.Millisecond
+	}
+	var pcpu []time.Duration
+	for _, impl := range impls {
+		v := impl.(*Plugin).cur.Load()
+		pcpu = append(pcpu, -cpu(v.proc.pid))
+	}
+	var ru0, ru1 syscall.Rusage
+	syscall.Getrusage(0, &ru0)
 	b.ResetTimer()
 	for i := range b.N {
 		for j := range impls {
@@ -237,6 +284,14 @@ func BenchmarkProtocol(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	syscall.Getrusage(0, &ru1)
+	for i, impl := range impls {
+		v := impl.(*Plugin).cur.Load()
+		pcpu[i] += cpu(v.proc.pid)
+		b.ReportMetric(float64(pcpu[i].Microseconds())/float64(b.N), protocols[i].name+"-plugin-cpu-µs/call")
+	}
+	hc := time.Duration(syscall.TimevalToNsec(ru1.Utime) + syscall.TimevalToNsec(ru1.Stime) - syscall.TimevalToNsec(ru0.Utime) - syscall.TimevalToNsec(ru0.Stime))
+	b.ReportMetric(float64(hc.Microseconds())/float64(b.N)/3, "host+upstream-cpu-µs/call")
 	p := func(l []time.Duration, q int) time.Duration {
 		s := slices.Clone(l)
 		slices.Sort(s)
@@ -246,5 +301,6 @@ func BenchmarkProtocol(b *testing.B) {
 		b.ReportMetric(float64(p(lat[k], 50).Microseconds()), pv.name+"-p50-µs")
 		b.ReportMetric(float64(p(lat[k], 99).Microseconds()), pv.name+"-p99-µs")
 	}
-	b.ReportMetric(float64(p(lat[0], 50))/float64(p(lat[1], 50)), "session/unary-p50")
+	b.ReportMetric(float64(p(lat[0], 50))/float64(p(lat[1], 50)), "frames/session-p50")
+	b.ReportMetric(float64(p(lat[1], 50))/float64(p(lat[2], 50)), "session/unary-p50")
 }
