@@ -50,7 +50,7 @@ type Deps struct {
 	// Triggers runs trigger instances; the trigger and hook routes are
 	// served when set.
 	Triggers *triggers.Engine
-	Plugins PluginAdmin
+	Plugins  PluginAdmin
 	// Demo serves /demo/ in the development setup.
 	Demo   http.Handler
 	Web    WebUI

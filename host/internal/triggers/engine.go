@@ -514,7 +514,10 @@ func (e *Engine) Get(ctx context.Context, tenant, id string) (*store.TriggerInst
 // connectionID is set).
 func (e *Engine) List(ctx context.Context, tenant, connectionID string, limit int) ([]store.TriggerInstance, error) {
 	var out []store.TriggerInstance
-	err := e.in(ctx, tenant, func(_ store.Tx, tt store.TriggerTx) (err error) { out, err = tt.ListTriggers(ctx, connectionID, limit); return })
+	err := e.in(ctx, tenant, func(_ store.Tx, tt store.TriggerTx) (err error) {
+		out, err = tt.ListTriggers(ctx, connectionID, limit)
+		return
+	})
 	return out, err
 }
 

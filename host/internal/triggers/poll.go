@@ -67,7 +67,9 @@ func (w *pollWorker) Work(ctx context.Context, job *river.Job[PollArgs]) error {
 }
 
 // Timeout bounds a poll job a little beyond the trigger call.
-func (w *pollWorker) Timeout(*river.Job[PollArgs]) time.Duration { return w.e.cfg.Timeout + 30*time.Second }
+func (w *pollWorker) Timeout(*river.Job[PollArgs]) time.Duration {
+	return w.e.cfg.Timeout + 30*time.Second
+}
 
 // AddWorkers registers the scheduler and poll workers.
 func AddWorkers(workers *river.Workers, e *Engine) {
