@@ -555,3 +555,52 @@ func TestTwoHostsPollEachInstanceOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestRevokedConnectionNeedsReauth: a connection the provider rejects
+// marks its triggers needs_reauth (and polls do not run on it); connecting
+// again makes them active and polled.
+func TestRevokedConnectionNeedsReauth(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			fake := newFake()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			h := startHost(t, hosttest.Options{Backend: backend}, srv)
+			key := h.Tenant.Key
+			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
+			var ti instance
+			h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "new_item", "interval_seconds": 1}, nil), 201, &ti)
+			if err := h.App.Connect.MarkRejected(context.Background(), h.Tenant.ID, ti.ConnectionID, "the provider said the key is revoked"); err != nil {
+				t.Fatal(err)
+			}
+			var got instance
+			h.Must(h.Call("GET", "/api/v1/triggers/"+ti.ID, key, nil, nil), 200, &got)
+			if got.Status != "needs_reauth" {
+				t.Fatalf("after the connection was revoked: %+v", got)
+			}
+			fake.mu.Lock()
+			polls := fake.polls["sk_test_acme"]
+			fake.mu.Unlock()
+			hosttest.WaitFor(t, 20*time.Second, "a poll attempt on the revoked connection", func() bool {
+				h.Must(h.Call("GET", "/api/v1/triggers/"+ti.ID, key, nil, nil), 200, &got)
+				return got.LastError != "" && strings.Contains(got.LastError, "reconnect")
+			})
+			fake.mu.Lock()
+			after := fake.polls["sk_test_acme"]
+			fake.mu.Unlock()
+			if got.Status != "needs_reauth" || after > polls+1 {
+				t.Fatalf("revoked: %+v, %d polls reached the provider (from %d)", got, after, polls)
+			}
+			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
+			h.Must(h.Call("GET", "/api/v1/triggers/"+ti.ID, key, nil, nil), 200, &got)
+			if got.Status != "active" {
+				t.Fatalf("after reconnecting: %+v", got)
+			}
+			hosttest.WaitFor(t, 20*time.Second, "polls again", func() bool {
+				fake.mu.Lock()
+				defer fake.mu.Unlock()
+				return fake.polls["sk_test_acme"] > after
+			})
+		})
+	}
+}

@@ -112,3 +112,24 @@ func (t *Tx) ListSourceEvents(ctx context.Context, source string, after int64, l
 	return list(ctx, t, t.scanEvent, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND source = $2 AND pos > $3 ORDER BY pos LIMIT $4`,
 		t.tenant, source, after, limit)
 }
+
+// triggerSecretRows adds the sealed columns of trigger instances to
+// SecretRows (their key ids are inside the ciphertexts).
+const triggerSecretRows = `
+		UNION ALL SELECT 'trigger_instances', 'state', id, provider, '', state FROM trigger_instances WHERE tenant_id = $1 AND state IS NOT NULL
+		UNION ALL SELECT 'trigger_instances', 'registration', id, provider, '', registration FROM trigger_instances WHERE tenant_id = $1 AND registration IS NOT NULL`
+
+// updateTriggerSecret re-seals one sealed column of an instance if it is
+// unchanged since read.
+func (t *Tx) updateTriggerSecret(ctx context.Context, old store.SecretRow, ciphertext []byte) error {
+	col := "state"
+	if old.Column == "registration" {
+		col = "registration"
+	}
+	n, err := t.exec(ctx, `UPDATE trigger_instances SET `+col+` = $3 WHERE tenant_id = $1 AND id = $2 AND `+col+` = $4`,
+		t.tenant, old.RowID, ciphertext, old.Ciphertext)
+	if err == nil && n == 0 {
+		return fmt.Errorf("%w: trigger_instances.%s row %s changed", store.ErrConflict, col, old.RowID)
+	}
+	return err
+}
