@@ -103,6 +103,8 @@ func TestEveryRouteHasGuard(t *testing.T) {
 			want = api.GuardAdmin
 		case strings.HasPrefix(r.Path, "/api/integrations/") && strings.HasSuffix(r.Path, "/callback"):
 			want = api.GuardOAuthState
+		case strings.HasPrefix(r.Path, "/api/v1/hooks/"):
+			want = api.GuardHook
 		case strings.HasPrefix(r.Path, "/api/"):
 			want = api.GuardTenant
 		default:

@@ -113,9 +113,13 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	source, err := s.triggerSource(c)
+	if err != nil {
+		return err
+	}
 	var evs []store.Event
 	err = s.deps.Store.InTenant(c.UserContext(), principalOf(c).TenantID, func(tx store.Tx) (err error) {
-		evs, err = tx.ListEvents(c.UserContext(), after, limit)
+		evs, err = listEventsOf(c.UserContext(), tx, source, after, limit)
 		return
 	})
 	if err != nil {
@@ -268,6 +272,10 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		}
 		after = n
 	}
+	source, err := s.triggerSource(c)
+	if err != nil {
+		return err
+	}
 	if !streams.Take(tenant, MaxEventStreams) {
 		return apiErr(http.StatusTooManyRequests, "too_many_streams", fmt.Sprintf("at most %d event streams per tenant are open at once; close one", MaxEventStreams))
 	}
@@ -286,7 +294,7 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 		}
 		for ready.Load() {
 			var evs []store.Event
-			err := st.InTenant(ctx, tenant, func(tx store.Tx) (err error) { evs, err = tx.ListEvents(ctx, after, 100); return })
+			err := st.InTenant(ctx, tenant, func(tx store.Tx) (err error) { evs, err = listEventsOf(ctx, tx, source, after, 100); return })
 			if err != nil {
 				fmt.Fprint(w, ": database unavailable, retrying\n\n")
 			}

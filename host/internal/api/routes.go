@@ -33,6 +33,10 @@ const (
 	// back from the provider with no credential, and the single-use state
 	// issued at connect binds the call to its tenant.
 	GuardOAuthState Guard = "oauth-state"
+	// GuardHook routes receive provider webhooks: no credential, the
+	// unguessable hook id in the path picks the trigger instance, and the
+	// trigger verifies the provider's signature.
+	GuardHook Guard = "hook"
 )
 
 // Router registers routes that share one guard and one body limit. The

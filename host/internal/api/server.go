@@ -28,6 +28,7 @@ import (
 	"github.com/atomhq/atom/host/internal/engine"
 	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/triggers"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/webhook"
 )
@@ -45,8 +46,11 @@ type Deps struct {
 	// Webhooks manages tenant webhook URLs.
 	Webhooks *webhook.Sender
 	// Exec runs executions; the execution routes are served when set.
-	Exec    *engine.Engine
-	Plugins PluginAdmin
+	Exec *engine.Engine
+	// Triggers runs trigger instances; the trigger and hook routes are
+	// served when set.
+	Triggers *triggers.Engine
+	Plugins  PluginAdmin
 	// Demo serves /demo/ in the development setup.
 	Demo   http.Handler
 	Web    WebUI
@@ -216,6 +220,10 @@ func (s *Server) routes() {
 	s.eventRoutes(tenant)
 	if s.deps.Exec != nil {
 		s.executionRoutes(tenant)
+	}
+	if s.deps.Triggers != nil {
+		s.triggerRoutes(tenant)
+		s.hookRoutes(s.router(GuardHook, "/api", s.bodyLimit()))
 	}
 	if s.deps.Web != nil {
 		s.deps.Web.Mount(pub)

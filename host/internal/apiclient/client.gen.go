@@ -180,6 +180,21 @@ type CreateTenantRequest struct {
 	Name string `json:"name"`
 }
 
+// CreateTriggerRequest is the CreateTriggerRequest object of the REST API (components/schemas/CreateTriggerRequest).
+type CreateTriggerRequest struct {
+	// ConnectionID is the connection the trigger runs on.
+	ConnectionID string                  `json:"connection_id,omitempty"`
+	Delivery     *TriggerDeliveryRequest `json:"delivery,omitempty"`
+	// Input: Validated against the trigger's input schema (400 names the field).
+	Input map[string]any `json:"input,omitempty"`
+	// IntervalSeconds is a polling trigger's interval (0: the host's default); not below ATOM_TRIGGER_MIN_INTERVAL.
+	IntervalSeconds int `json:"interval_seconds,omitempty"`
+	// Provider: Without connection_id: the provider whose tenant-wide (or X-Atom-User-Id user's) connection to use.
+	Provider string `json:"provider,omitempty"`
+	// Trigger is the trigger's name, from the provider's manifest.
+	Trigger string `json:"trigger"`
+}
+
 // CreateUserRequest is the CreateUserRequest object of the REST API (components/schemas/CreateUserRequest).
 type CreateUserRequest struct {
 	Email string `json:"email,omitempty"`
@@ -201,6 +216,13 @@ type CredentialsInput struct {
 	// Scopes: Scopes requested by oauth2_cc connections.
 	Scopes   []string `json:"scopes,omitempty"`
 	Username string   `json:"username,omitempty"`
+}
+
+// DeletedTrigger is the DeletedTrigger object of the REST API (components/schemas/DeletedTrigger).
+type DeletedTrigger struct {
+	Deleted bool `json:"deleted"`
+	// Unregistered is the provider webhook registration was removed (true when there was none).
+	Unregistered bool `json:"unregistered"`
 }
 
 // Delivery is the Delivery object of the REST API (components/schemas/Delivery).
@@ -390,6 +412,13 @@ type Health struct {
 	Version string `json:"version,omitempty"`
 }
 
+// HookReceived is the HookReceived object of the REST API (components/schemas/HookReceived).
+type HookReceived struct {
+	// Events: New events the request gave (0 for items already received).
+	Events   int  `json:"events"`
+	Received bool `json:"received"`
+}
+
 // ImplementationKind is the ImplementationKind object of the REST API (components/schemas/ImplementationKind).
 type ImplementationKind string
 
@@ -570,6 +599,44 @@ type Tenant struct {
 	// UserID is the user the call acts for (GET /api/v1/me).
 	UserID     string `json:"user_id,omitempty"`
 	WebhookURL string `json:"webhook_url,omitempty"`
+}
+
+// TriggerDelivery is the TriggerDelivery object of the REST API (components/schemas/TriggerDelivery).
+type TriggerDelivery struct {
+	Webhook bool `json:"webhook"`
+}
+
+// TriggerDeliveryRequest is the TriggerDeliveryRequest object of the REST API (components/schemas/TriggerDeliveryRequest).
+type TriggerDeliveryRequest struct {
+	// Webhook: Deliver the events to the tenant's webhook URL too (they are always in the pull and the stream).
+	Webhook bool `json:"webhook,omitempty"`
+}
+
+// TriggerInstance is the TriggerInstance object of the REST API (components/schemas/TriggerInstance).
+type TriggerInstance struct {
+	ConnectionID string          `json:"connection_id,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
+	Delivery     TriggerDelivery `json:"delivery"`
+	// HookURL is a webhook trigger's URL, registered with the provider; only in the answer that created it.
+	HookURL string `json:"hook_url,omitempty"`
+	// ID: Also the source of its events (GET /api/v1/events?trigger=).
+	ID              string         `json:"id"`
+	Input           map[string]any `json:"input"`
+	IntervalSeconds int            `json:"interval_seconds,omitempty"`
+	Kind            string         `json:"kind"`
+	LastError       string         `json:"last_error,omitempty"`
+	LastEventAt     *time.Time     `json:"last_event_at,omitempty"`
+	LastPolledAt    *time.Time     `json:"last_polled_at,omitempty"`
+	NextPollAt      *time.Time     `json:"next_poll_at,omitempty"`
+	Provider        string         `json:"provider"`
+	Status          string         `json:"status"`
+	Trigger         string         `json:"trigger"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+}
+
+// TriggerList is the TriggerList object of the REST API (components/schemas/TriggerList).
+type TriggerList struct {
+	Triggers []TriggerInstance `json:"triggers"`
 }
 
 // User is the User object of the REST API (components/schemas/User).
@@ -1097,6 +1164,8 @@ type ListEventsParams struct {
 	After string
 	// Limit is the query parameter limit.
 	Limit int
+	// Trigger is the query parameter trigger: only the events of this trigger instance.
+	Trigger string
 }
 
 // ListEvents calls GET /api/v1/events: the tenant's events after a cursor, oldest first (cursor pull).
@@ -1111,6 +1180,9 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, opts 
 		}
 		if params.Limit != 0 {
 			q.Set("limit", strconv.Itoa(params.Limit))
+		}
+		if params.Trigger != "" {
+			q.Set("trigger", params.Trigger)
 		}
 	}
 	var rd io.Reader
@@ -1132,6 +1204,8 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, opts 
 type StreamEventsParams struct {
 	// After is the query parameter after.
 	After string
+	// Trigger is the query parameter trigger: only the events of this trigger instance.
+	Trigger string
 	// LastEventID is the header parameter Last-Event-ID.
 	LastEventID string
 	// Accept is the header parameter Accept: must accept text/event-stream.
@@ -1146,6 +1220,9 @@ func (c *Client) StreamEvents(ctx context.Context, params *StreamEventsParams, o
 	if params != nil {
 		if params.After != "" {
 			q.Set("after", params.After)
+		}
+		if params.Trigger != "" {
+			q.Set("trigger", params.Trigger)
 		}
 		if params.LastEventID != "" {
 			h.Set("Last-Event-ID", params.LastEventID)
@@ -1263,6 +1340,50 @@ func (c *Client) GetExecution(ctx context.Context, id string, opts ...Option) (*
 		return nil, resp, nil
 	}
 	var out Execution
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// ReceiveAppHook calls POST /api/v1/hooks/app/{provider}: where a provider sends the operator's app webhooks (Slack's Events API, say): the trigger names the account, and every app webhook instance of that account handles the request, verified with {PROVIDER}_WEBHOOK_SECRET.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ReceiveAppHook(ctx context.Context, provider string, body io.Reader, opts ...Option) (*HookReceived, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	rd := body
+	h.Set("Content-Type", "application/octet-stream")
+	resp, err := c.do(ctx, "POST", "/api/v1/hooks/app/"+url.PathEscape(provider), q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out HookReceived
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// ReceiveHook calls POST /api/v1/hooks/{hookId}: where a provider sends a webhook trigger's requests. No credential: the hook id picks the instance and the trigger verifies the provider's signature (401 when it does not hold). Each item becomes one event, however often the provider sends it.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ReceiveHook(ctx context.Context, hookID string, body io.Reader, opts ...Option) (*HookReceived, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	rd := body
+	h.Set("Content-Type", "application/octet-stream")
+	resp, err := c.do(ctx, "POST", "/api/v1/hooks/"+url.PathEscape(hookID), q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out HookReceived
 	if err := c.decode(resp, &out); err != nil {
 		return nil, resp, err
 	}
@@ -1656,6 +1777,111 @@ func (c *Client) RevokeAPIKey(ctx context.Context, id string, keyID string, opts
 	var rd io.Reader
 	resp, err := c.do(ctx, "DELETE", "/api/v1/tenants/"+url.PathEscape(id)+"/api-keys/"+url.PathEscape(keyID), q, h, rd, opts)
 	return resp, err
+}
+
+// ListTriggersParams are the query and header parameters of ListTriggers.
+type ListTriggersParams struct {
+	// ConnectionID is the query parameter connection_id: only this connection's.
+	ConnectionID string
+	// Limit is the query parameter limit.
+	Limit int
+}
+
+// ListTriggers calls GET /api/v1/triggers: the tenant's trigger instances, newest first.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ListTriggers(ctx context.Context, params *ListTriggersParams, opts ...Option) (*TriggerList, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	if params != nil {
+		if params.ConnectionID != "" {
+			q.Set("connection_id", params.ConnectionID)
+		}
+		if params.Limit != 0 {
+			q.Set("limit", strconv.Itoa(params.Limit))
+		}
+	}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/triggers", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out TriggerList
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// CreateTrigger calls POST /api/v1/triggers: run one of a provider's triggers on a connection: a polling trigger is polled at once, then every interval; a webhook trigger's URL (hook_url, shown once) is registered with the provider.
+// It decodes the 201 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) CreateTrigger(ctx context.Context, body CreateTriggerRequest, opts ...Option) (*TriggerInstance, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd := io.Reader(bytesReader(b))
+	h.Set("Content-Type", "application/json")
+	resp, err := c.do(ctx, "POST", "/api/v1/triggers", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 201 {
+		return nil, resp, nil
+	}
+	var out TriggerInstance
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// GetTrigger calls GET /api/v1/triggers/{id}: one trigger instance of the tenant.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) GetTrigger(ctx context.Context, id string, opts ...Option) (*TriggerInstance, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/triggers/"+url.PathEscape(id), q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out TriggerInstance
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// DeleteTrigger calls DELETE /api/v1/triggers/{id}: delete a trigger instance; a webhook trigger's URL is unregistered at the provider first (unregistered: false when the provider refused).
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) DeleteTrigger(ctx context.Context, id string, opts ...Option) (*DeletedTrigger, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "DELETE", "/api/v1/triggers/"+url.PathEscape(id), q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out DeletedTrigger
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
 }
 
 // CreateUser calls POST /api/v1/users: create one of the tenant's users.

@@ -33,6 +33,7 @@ import (
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/store/postgres"
 	"github.com/atomhq/atom/host/internal/store/sqlite"
+	"github.com/atomhq/atom/host/internal/triggers"
 	"github.com/atomhq/atom/host/internal/vault"
 	"github.com/atomhq/atom/host/internal/webhook"
 )
@@ -352,6 +353,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	deps.Registry = h.Registry
 	periodic := append(connect.PeriodicJobs(cfg.Refresh.SweepInterval), webhook.PeriodicJobs(0)...)
 	var eng *engine.Engine
+	var trg *triggers.Engine
 	if opts.Engine != nil {
 		p, err := newEngine(h, *opts.Engine)
 		if err != nil {
@@ -361,6 +363,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		deps.Exec, deps.Plugins, deps.PluginsLoading = p.Engine, p.Admin, p.Native.Loading
 		p.Engine.AddWorkers(workers)
 		periodic = append(periodic, p.Engine.PeriodicJobs()...)
+		if trg, err = newTriggers(h, p, opts.Env, opts.Engine.Env); err != nil {
+			return nil, err
+		}
+		deps.Triggers = trg
+		triggers.AddWorkers(workers, trg)
+		periodic = append(periodic, trg.PeriodicJobs()...)
 		if opts.Engine.OnReady != nil {
 			opts.Engine.OnReady(p)
 		}
@@ -382,6 +390,9 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	h.Connect.SetJobs(h.Jobs)
 	if eng != nil {
 		eng.SetJobs(h.Jobs)
+	}
+	if trg != nil {
+		trg.SetQueue(h.Jobs)
 	}
 	h.Server = api.New(deps)
 	ok = true

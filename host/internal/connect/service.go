@@ -123,6 +123,8 @@ type Service struct {
 	secretClient *http.Client
 	// limits are the per-tenant caps (limits.go).
 	limits limitsHolder
+	// hooks are told of connection changes (hooks.go).
+	hooks hooksHolder
 
 	// pend holds refresh results not stored yet (spool.go).
 	pend      pendingSet
@@ -457,6 +459,7 @@ func (s *Service) audit(ctx context.Context, tenantID, actor, action, target str
 
 // emit sends a connection webhook event; failures are logged.
 func (s *Service) emit(ctx context.Context, typ string, c *store.Connection, reason string) {
+	s.changed(ctx, typ, c)
 	if s.cfg.Webhooks == nil {
 		return
 	}

@@ -152,6 +152,7 @@ func (s *Service) Disconnect(ctx context.Context, tenantID, userID, provider str
 			s.log.WarnContext(ctx, "token revocation failed", "tenant", tenantID, "provider", provider, "connection", c.ID, "err", err)
 		}
 	}
+	s.removing(ctx, c)
 	s.creds.forgetConn(c.ID)
 	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error { return tx.DeleteConnection(ctx, c.ID) })
 	s.creds.forgetConn(c.ID)

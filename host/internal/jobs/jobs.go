@@ -61,6 +61,8 @@ const (
 	QueueWebhooks = "webhooks"
 	// QueueExecutions runs tenants' asynchronous executions.
 	QueueExecutions = "executions"
+	// QueueTriggers runs the polls of tenants' trigger instances.
+	QueueTriggers = "triggers"
 )
 
 // pgStore and sqliteStore are the accessors the store backends expose.
@@ -97,6 +99,7 @@ type Client struct {
 	// insertTx inserts in the backend's own transaction (pgx.Tx or
 	// *sql.Tx); an error when tx is of another type.
 	insertTx func(ctx context.Context, tx any, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	many     func(ctx context.Context, params []river.InsertManyParams) error
 	get      func(ctx context.Context, id int64) (*rivertype.JobRow, error)
 	start    func(ctx context.Context) error
 	stop     func(ctx context.Context) error
@@ -126,7 +129,8 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 			x = 10
 		}
 		rc.Workers = cfg.Workers
-		rc.Queues = map[string]river.QueueConfig{QueueSystem: {MaxWorkers: n}, QueueWebhooks: {MaxWorkers: n}, QueueExecutions: {MaxWorkers: x}}
+		rc.Queues = map[string]river.QueueConfig{QueueSystem: {MaxWorkers: n}, QueueWebhooks: {MaxWorkers: n}, QueueExecutions: {MaxWorkers: x},
+			QueueTriggers: {MaxWorkers: n}}
 	}
 	switch st := cfg.Store.(type) {
 	case pgStore:
@@ -164,6 +168,10 @@ func newClient[TTx any](backend string, driver riverdriver.Driver[TTx], rc *rive
 			}
 			return c.InsertTx(ctx, t, args, opts)
 		},
+		many: func(ctx context.Context, params []river.InsertManyParams) error {
+			_, err := c.InsertMany(ctx, params)
+			return err
+		},
 		get:   c.JobGet,
 		start: c.Start,
 		stop:  c.Stop,
@@ -195,6 +203,17 @@ func (c *Client) InsertTx(ctx context.Context, tx store.Tx, args river.JobArgs, 
 		return 0, fmt.Errorf("jobs: insert %s: %w", args.Kind(), err)
 	}
 	return res.Job.ID, nil
+}
+
+// InsertMany enqueues jobs in one round trip (a batch insert).
+func (c *Client) InsertMany(ctx context.Context, params []river.InsertManyParams) error {
+	if len(params) == 0 {
+		return nil
+	}
+	if err := c.many(ctx, params); err != nil {
+		return fmt.Errorf("jobs: insert %d jobs: %w", len(params), err)
+	}
+	return nil
 }
 
 // ErrNoJob is JobInfo's error for a job that does not exist (never

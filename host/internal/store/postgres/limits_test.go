@@ -37,7 +37,9 @@ func TestColumnLimits(t *testing.T) {
 		kv_store.tenant_id
 		revoked_sessions.tenant_id revoked_sessions.session_hash
 		tenants.webhook_prev_key_id event_counters.tenant_id events.id events.tenant_id
-		deliveries.id deliveries.tenant_id deliveries.event_id deliveries.state`) {
+		deliveries.id deliveries.tenant_id deliveries.event_id deliveries.state
+		trigger_instances.id trigger_instances.tenant_id trigger_instances.connection_id trigger_instances.kind
+		trigger_instances.hook_hash trigger_instances.status trigger_instances.lease_token`) {
 		hostMade[c] = true
 	}
 	rows, err := conn.Query(ctx, `SELECT table_name || '.' || column_name FROM information_schema.columns

@@ -717,7 +717,7 @@ func (t *Tx) SecretRows(ctx context.Context) ([]store.SecretRow, error) {
 		UNION ALL SELECT 'oauth_states', 'secret', id, provider, key_id, secret FROM oauth_states WHERE tenant_id = $1 AND secret IS NOT NULL
 		UNION ALL SELECT 'tenants', 'webhook_secret', id, '', webhook_key_id, webhook_secret FROM tenants WHERE id = $1 AND webhook_secret IS NOT NULL
 		UNION ALL SELECT 'tenants', 'webhook_prev_secret', id, '', webhook_prev_key_id, webhook_prev_secret FROM tenants WHERE id = $1 AND webhook_prev_secret IS NOT NULL
-		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`, t.tenant)
+		UNION ALL SELECT 'kv_store', 'value', key, provider, '', value FROM kv_store WHERE tenant_id = $1`+triggerSecretRows, t.tenant)
 }
 
 // UpdateSecret replaces one encrypted value if unchanged since read.
@@ -742,6 +742,8 @@ func (t *Tx) UpdateSecret(ctx context.Context, old store.SecretRow, ciphertext [
 			return fmt.Errorf("%w: kv_store value %s changed", store.ErrConflict, old.RowID)
 		}
 		return err
+	case "trigger_instances.state", "trigger_instances.registration":
+		return t.updateTriggerSecret(ctx, old, ciphertext)
 	default:
 		return fmt.Errorf("store: unknown secret column %s.%s", old.Table, old.Column)
 	}

@@ -1,0 +1,111 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Trigger instance statuses.
+const (
+	// TriggerActive: polled on schedule, or receiving webhooks.
+	TriggerActive = "active"
+	// TriggerNeedsReauth: the connection was revoked or expired; the
+	// instance resumes once the tenant reconnects.
+	TriggerNeedsReauth = "needs_reauth"
+	// TriggerDisabled: the connection was deleted; nothing runs.
+	TriggerDisabled = "disabled"
+	// TriggerFailed: the instance cannot run (its webhook could not be
+	// registered, its trigger is gone).
+	TriggerFailed = "failed"
+)
+
+// MaxTriggerName bounds trigger_instances.trigger_name.
+const MaxTriggerName = 200
+
+// MaxTriggerAccount bounds trigger_instances.account.
+const MaxTriggerAccount = 256
+
+// TriggerInstance is one trigger of a provider a tenant runs on one of
+// its connections.
+type TriggerInstance struct {
+	ID           string
+	TenantID     string
+	ConnectionID string
+	Provider     string
+	Trigger      string
+	// Kind is the trigger's kind (provider.TriggerPolling, …).
+	Kind string
+	// Input is the validated input object (JSON).
+	Input []byte
+	// Deliver: the instance's events are delivered to the tenant's
+	// webhook URL (they are always in the pull and the stream).
+	Deliver bool
+	// StateCT is the sealed poll state; RegistrationCT the sealed
+	// registration Enable returned.
+	StateCT        []byte
+	RegistrationCT []byte
+	// HookHash is the hex SHA-256 of the hook id (webhook kind).
+	HookHash string
+	// Account is the provider account an app webhook instance listens
+	// to (the connection's team or workspace id).
+	Account   string
+	Status    string
+	LastError string
+	// IntervalSeconds is the polling interval.
+	IntervalSeconds int
+	NextPollAt      *time.Time
+	LeaseUntil      *time.Time
+	LeaseToken      string
+	LastPolledAt    *time.Time
+	LastEventAt     *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// TriggerRef points at one trigger instance.
+type TriggerRef struct {
+	TenantID   string
+	InstanceID string
+}
+
+// TriggerTx is implemented by every Tx: the tenant-scoped statements of
+// trigger instances and of their events. Callers type-assert a Tx to it.
+type TriggerTx interface {
+	// CreateTrigger inserts an instance (setting ID when empty and the
+	// timestamps).
+	CreateTrigger(ctx context.Context, ti *TriggerInstance) error
+	GetTrigger(ctx context.Context, id string) (*TriggerInstance, error)
+	// ListTriggers lists the tenant's instances, newest first; a
+	// non-empty connectionID keeps that connection's.
+	ListTriggers(ctx context.Context, connectionID string, limit int) ([]TriggerInstance, error)
+	// UpdateTrigger writes status, last error, state, registration,
+	// account, schedule and the last times. When leaseToken is not empty
+	// it writes only while the instance is still leased under that token
+	// (ErrConflict otherwise) and clears the lease.
+	UpdateTrigger(ctx context.Context, ti *TriggerInstance, leaseToken string) error
+	DeleteTrigger(ctx context.Context, id string) error
+	// ListSourceEvents lists the events of one source with a position
+	// above after, in order.
+	ListSourceEvents(ctx context.Context, source string, after int64, limit int) ([]Event, error)
+}
+
+// TriggerStore is implemented by every Store: the lookups of trigger
+// instances made before the tenant is known.
+type TriggerStore interface {
+	// ClaimDueTriggers leases up to limit polling instances (active or
+	// needing re-auth) due at now and not leased, until until, under
+	// token. Replicas claiming at once never get the same instance.
+	ClaimDueTriggers(ctx context.Context, now, until time.Time, token string, limit int) ([]TriggerRef, error)
+	// LookupTriggerHook returns the instance whose hook id hashes to
+	// hookHash; ErrNotFound when none.
+	LookupTriggerHook(ctx context.Context, hookHash string) (TriggerRef, error)
+	// AppTriggers lists the active app webhook instances of a provider
+	// account, across tenants.
+	AppTriggers(ctx context.Context, provider, account string, limit int) ([]TriggerRef, error)
+}
+
+func init() {
+	Columns["trigger_instances.provider"] = MaxProvider
+	Columns["trigger_instances.trigger_name"] = MaxTriggerName
+	Columns["trigger_instances.account"] = MaxTriggerAccount
+}

@@ -1,0 +1,218 @@
+package triggers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/sdk/provider"
+)
+
+// HookResult is what the host answers a provider's webhook request.
+type HookResult struct {
+	// Reply is the trigger's own answer (a challenge echo); nil: 200.
+	Reply *provider.WebhookReply
+	// Events is how many new events the request gave.
+	Events int
+}
+
+// HandleHook handles a request a provider sent to a webhook instance's
+// URL: the hook id picks the instance (by its hash, so an unknown id costs
+// the same lookup as a known one), the trigger verifies the provider's
+// signature and turns the request into events, and each item becomes an
+// event once (by its stable id), whatever the number and order of the
+// provider's retries. ErrUnknownHook for an id no active instance has;
+// ErrBadSignature (counted) for a signature the trigger refused.
+func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.WebhookRequest) (HookResult, error) {
+	ref, err := e.sys().LookupTriggerHook(ctx, HookHash(hookID))
+	if errors.Is(err, store.ErrNotFound) {
+		e.refused.WithLabelValues("", "unknown_hook").Inc()
+		return HookResult{}, ErrUnknownHook
+	}
+	if err != nil {
+		return HookResult{}, err
+	}
+	ti, err := e.Get(ctx, ref.TenantID, ref.InstanceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return HookResult{}, ErrUnknownHook
+	}
+	if err != nil {
+		return HookResult{}, err
+	}
+	if ti.Kind != provider.TriggerWebhook || ti.Status == store.TriggerDisabled || ti.Status == store.TriggerFailed {
+		e.refused.WithLabelValues(ti.Provider, "unknown_hook").Inc()
+		return HookResult{}, ErrUnknownHook
+	}
+	tr, _, err := e.implOf(ti.Provider, ti.Trigger)
+	if err != nil {
+		return HookResult{}, err
+	}
+	reg, err := e.open(ti, "registration", ti.RegistrationCT)
+	if err != nil {
+		return HookResult{}, fmt.Errorf("triggers: open registration of %s: %w", ti.ID, err)
+	}
+	// The trigger's Handle verifies the signature with the registration;
+	// the connection's credentials come along as for every call, but a
+	// connection needing re-auth does not stop a signed event.
+	cr, conn, cerr := e.creds(ctx, ti)
+	if cerr != nil {
+		if _, ok := connect.AsError(cerr); !ok && !errors.Is(cerr, store.ErrNotFound) {
+			return HookResult{}, cerr
+		}
+		cr, conn = provider.Credentials{}, nil
+	}
+	res, err := e.callWith(ctx, tr, ti, conn, cr, provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg, Webhook: &req})
+	if err != nil {
+		return HookResult{}, e.handleFailed(ti.Provider, err)
+	}
+	n, err := e.recordHook(ctx, ti, res.Events)
+	return HookResult{Reply: res.Reply, Events: n}, err
+}
+
+func (e *Engine) handleFailed(providerID string, err error) error {
+	if errors.Is(err, provider.ErrInvalidSignature) {
+		e.refused.WithLabelValues(providerID, "signature").Inc()
+		e.log.Warn("webhook signature refused", "provider", providerID)
+		return ErrBadSignature
+	}
+	return err
+}
+
+// recordHook records a webhook's items as events of ti; a concurrent
+// request recording the same item first makes it retry once, and then
+// find the item recorded.
+func (e *Engine) recordHook(ctx context.Context, ti *store.TriggerInstance, items []provider.Event) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	var n int
+	var err error
+	for range 3 {
+		var after []func()
+		err = e.in(context.WithoutCancel(ctx), ti.TenantID, func(tx store.Tx, tt store.TriggerTx) error {
+			var err error
+			if after, n, err = e.record(ctx, tx, ti, items); err != nil || n == 0 {
+				return err
+			}
+			cur, err := tt.GetTrigger(ctx, ti.ID)
+			if err != nil {
+				return err
+			}
+			at := e.now()
+			cur.LastEventAt = &at
+			return tt.UpdateTrigger(ctx, cur, "")
+		})
+		if errors.Is(err, store.ErrConflict) {
+			continue
+		}
+		if err == nil {
+			for _, fn := range after {
+				fn()
+			}
+			if n > 0 {
+				e.events.WithLabelValues(ti.Provider, ti.Kind).Add(float64(n))
+			}
+		}
+		return n, err
+	}
+	return 0, err
+}
+
+// AppSecret is the signing secret of a provider's app webhooks, from the
+// operator's configuration: {PROVIDER}_WEBHOOK_SECRET, else
+// {PROVIDER}_SIGNING_SECRET.
+func (e *Engine) AppSecret(providerID string) string {
+	name := connect.EnvName(providerID)
+	for _, k := range []string{name + "_WEBHOOK_SECRET", name + "_SIGNING_SECRET"} {
+		if v := strings.TrimSpace(e.cfg.Env(k)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// HandleAppHook handles a request sent to a provider's one app webhook
+// URL: the trigger's Route names the provider account, and every active
+// app webhook instance of that account (in whichever tenant connected it)
+// handles the request, verifying its signature with the operator's
+// signing secret. A request Route cannot place (a URL verification
+// challenge) is handled once without a tenant, for its reply.
+func (e *Engine) HandleAppHook(ctx context.Context, providerID string, req provider.WebhookRequest) (HookResult, error) {
+	impl, ok := e.cfg.Resolver.Resolve(providerID)
+	var app []provider.Trigger
+	if ok {
+		for _, t := range impl.Manifest().Triggers {
+			if t.Kind == provider.TriggerAppWebhook {
+				app = append(app, t)
+			}
+		}
+	}
+	if len(app) == 0 {
+		return HookResult{}, ErrUnknownHook
+	}
+	tr, _, err := e.implOf(providerID, app[0].Name)
+	if err != nil {
+		return HookResult{}, err
+	}
+	secret := e.AppSecret(providerID)
+	if secret == "" {
+		return HookResult{}, fail(http.StatusServiceUnavailable, "not_configured",
+			"app webhooks of %s need the app's signing secret: set %s_WEBHOOK_SECRET on the host", providerID, connect.EnvName(providerID))
+	}
+	reg, _ := json.Marshal(map[string]string{"signing_secret": secret})
+	rt, err := tr.Trigger(ctx, provider.TriggerCall{Op: provider.TriggerOpRoute, Webhook: &req}, nil)
+	account := rt.Route
+	if err != nil || account == "" {
+		// Nobody's account: a verification request of the app itself.
+		ti := &store.TriggerInstance{Provider: providerID, Trigger: app[0].Name}
+		res, err := e.callWith(ctx, tr, ti, nil, provider.Credentials{}, provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg, Webhook: &req})
+		if err != nil {
+			return HookResult{}, e.handleFailed(providerID, err)
+		}
+		if res.Reply == nil {
+			return HookResult{}, fail(http.StatusBadRequest, "unroutable", "the request names no %s account this host knows", providerID)
+		}
+		return HookResult{Reply: res.Reply}, nil
+	}
+	refs, err := e.sys().AppTriggers(ctx, providerID, account, MaxAppFanout)
+	if err != nil {
+		return HookResult{}, err
+	}
+	out := HookResult{}
+	for _, r := range refs {
+		ti, err := e.Get(ctx, r.TenantID, r.InstanceID)
+		if err != nil {
+			continue
+		}
+		cr, conn, cerr := e.creds(ctx, ti)
+		if cerr != nil {
+			cr, conn = provider.Credentials{}, nil
+		}
+		res, err := e.callWith(ctx, tr, ti, conn, cr, provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg, Webhook: &req})
+		if err != nil {
+			if errors.Is(err, provider.ErrInvalidSignature) {
+				return HookResult{}, e.handleFailed(providerID, err) // the same secret for all: refused once
+			}
+			e.log.Warn("app webhook not handled for an instance", "tenant_id", ti.TenantID, "trigger_id", ti.ID, "err", err.Error())
+			continue
+		}
+		if out.Reply == nil {
+			out.Reply = res.Reply
+		}
+		n, err := e.recordHook(ctx, ti, res.Events)
+		if err != nil {
+			return out, err // the provider retries; recorded items are not recorded twice
+		}
+		out.Events += n
+	}
+	if len(refs) == 0 {
+		e.log.Log(ctx, slog.LevelDebug, "app webhook for an account with no trigger", "provider", providerID)
+	}
+	return out, nil
+}
