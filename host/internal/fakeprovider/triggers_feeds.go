@@ -632,7 +632,7 @@ func (a *Apps) gmailGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 200, map[string]any{"id": it.id, "threadId": it.id, "labelIds": []string{"INBOX", "UNREAD"},
 		"snippet": it.fields["snippet"], "sizeEstimate": 2048, "historyId": "4242",
 		"internalDate": strconv.FormatInt(it.created.UnixMilli(), 10),
-		"payload": map[string]any{"mimeType": "text/plain", "headers": headers}})
+		"payload":      map[string]any{"mimeType": "text/plain", "headers": headers}})
 }
 
 func containsFold(list []string, s string) bool {

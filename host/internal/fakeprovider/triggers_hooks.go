@@ -200,7 +200,7 @@ func (a *Apps) githubCreate(w http.ResponseWriter, r *http.Request) {
 		"url": a.URL + "/github/repos/" + repo + "/hooks/" + h.ID})
 	// GitHub pings a new hook at once, before the creator has stored it.
 	ping, _ := json.Marshal(map[string]any{"zen": "Keep it logically awesome.", "hook_id": id,
-		"hook": map[string]any{"type": "Repository", "id": id, "events": in.Events, "active": true},
+		"hook":       map[string]any{"type": "Repository", "id": id, "events": in.Events, "active": true},
 		"repository": map[string]any{"full_name": repo}})
 	d := a.githubDelivery(*h, "ping", ping, EmitOptions{})
 	go a.deliver(d)
