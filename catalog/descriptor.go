@@ -21,6 +21,8 @@ type Descriptor struct {
 	Implementations []string `json:"implementations"`
 	// Actions are action names known for the entry (from pieces).
 	Actions []string `json:"actions,omitempty"`
+	// Triggers are trigger names known for the entry (from pieces).
+	Triggers []string `json:"triggers,omitempty"`
 	// Connectable is false when the data is too incomplete to connect;
 	// NotConnectableReason says why.
 	Connectable          bool   `json:"connectable"`

@@ -362,6 +362,26 @@ var authWayText = map[string]string{
 // ways its catalog descriptor offers (those TestAuthWays checks), its
 // actions and the upstream documentation each follows. It is generated:
 // go test ./plugins/native -run TestNativesDoc -update rewrites it.
+// triggerDocs names, per native provider, the upstream documentation each
+// trigger follows (the registration or list endpoint it calls, or the
+// event it receives).
+var triggerDocs = map[string]map[string]string{
+	"stripe": {"event": "https://docs.stripe.com/api/webhook_endpoints/create"},
+	"github": {
+		"issues":       "https://docs.github.com/en/webhooks/webhook-events-and-payloads#issues",
+		"pull_request": "https://docs.github.com/en/webhooks/webhook-events-and-payloads#pull_request",
+		"push":         "https://docs.github.com/en/webhooks/webhook-events-and-payloads#push",
+	},
+	"slack":        {"message_in_channel": "https://api.slack.com/events/message.channels"},
+	"shopify":      {"order": "https://shopify.dev/docs/api/admin-rest/2024-07/resources/webhook#post-webhooks"},
+	"linear":       {"webhook": "https://developers.linear.app/docs/graphql/webhooks"},
+	"hubspot":      {"new_or_updated_contact": "https://developers.hubspot.com/docs/api/crm/search"},
+	"google-drive": {"new_file_in_folder": "https://developers.google.com/drive/api/reference/rest/v3/files/list"},
+	"google-mail":  {"new_email": "https://developers.google.com/gmail/api/reference/rest/v1/users.messages/list"},
+	"jira":         {"new_issue": "https://developer.atlassian.com/cloud/jira/platform/rest/v3/api-group-issue-search/#api-rest-api-3-search-jql-get"},
+	"notion":       {"updated_page_in_database": "https://developers.notion.com/reference/post-database-query"},
+}
+
 func TestNativesDoc(t *testing.T) {
 	cat, err := catalog.Load(catalog.Options{})
 	if err != nil {
@@ -378,6 +398,7 @@ a connection of that kind reaches the upstream as recorded in
 ` + "`POST /api/v1/connections/<id>`" + ` and ` + "`auth_kind`" + ` for the typed-in ways
 (credential fields in parentheses), or through the browser for ` + "`oauth2`/`oauth1`" + `.
 Provider details (env vars, scopes) are in [plugins/native/README.md](../plugins/native/README.md).
+Triggers (polling, webhook, app_webhook) follow the actions of the providers that have them.
 
 `)
 	providers := natives()
@@ -430,6 +451,17 @@ Provider details (env vars, scopes) are in [plugins/native/README.md](../plugins
 			fmt.Fprintf(&b, "| `%s` | %s |\n", a.Name, u)
 		}
 		b.WriteString("\n")
+		if len(m.Triggers) > 0 {
+			b.WriteString("| trigger | kind | upstream doc |\n|---|---|---|\n")
+			for _, tr := range m.Triggers {
+				u, ok := triggerDocs[m.ID][tr.Name]
+				if !ok {
+					t.Errorf("%s: trigger %s has no entry in triggerDocs", m.ID, tr.Name)
+				}
+				fmt.Fprintf(&b, "| `%s` | %s | %s |\n", tr.Name, tr.Kind, u)
+			}
+			b.WriteString("\n")
+		}
 	}
 	providertest.Golden(t, filepath.Join("..", "..", "docs", "natives.md"), []byte(b.String()))
 	if missing > 0 {

@@ -37,6 +37,7 @@ type rawEntry struct {
 	DocsURL          string    `json:"docs_url"`
 	Sources          rawSource `json:"sources"`
 	Actions          []string  `json:"actions"`
+	Triggers         []string  `json:"triggers"`
 }
 
 type rawSrcCat struct {
@@ -227,6 +228,7 @@ func convert(r *rawEntry) (*catalog.Descriptor, string) {
 		Categories: append([]string(nil), r.Categories...),
 		DocsURL:    r.DocsURL,
 		Actions:    r.Actions,
+		Triggers:   r.Triggers,
 		API:        catalog.API{BaseURL: r.API.BaseURL, Headers: r.API.Headers},
 	}
 	switch {

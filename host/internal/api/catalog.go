@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -69,6 +70,56 @@ type descriptorView struct {
 	*catalog.Descriptor
 	Actions          []RunnableAction `json:"actions"`
 	ReferenceActions []string         `json:"reference_actions,omitempty"`
+	// Triggers run here (a native plugin's or a piece's); the upstream
+	// trigger names that do not are apart, for reference.
+	Triggers          []RunnableTrigger `json:"triggers"`
+	ReferenceTriggers []string          `json:"reference_triggers,omitempty"`
+}
+
+// RunnableTrigger is one trigger that runs here, as the catalog shows it.
+type RunnableTrigger struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description,omitempty"`
+	// Kind is polling, webhook or app_webhook.
+	Kind string `json:"kind"`
+	// Implementation is the kind of runtime that runs it: native or piece.
+	Implementation string          `json:"implementation"`
+	InputSchema    json.RawMessage `json:"input_schema,omitempty"`
+}
+
+// runnableTriggers lists the triggers that run for id; none without an
+// engine.
+func (s *Server) runnableTriggers(id string) []RunnableTrigger {
+	if s.deps.Exec == nil {
+		return nil
+	}
+	offered := s.deps.Exec.OfferTriggers(id, false)
+	out := make([]RunnableTrigger, 0, len(offered))
+	for _, o := range offered {
+		name := o.DisplayName
+		if name == "" {
+			name = o.Name
+		}
+		out = append(out, RunnableTrigger{Name: o.Name, DisplayName: name, Description: o.Description,
+			Kind: o.Kind, Implementation: o.Implementation, InputSchema: o.Input})
+	}
+	return out
+}
+
+// referenceTriggers returns the upstream trigger names not among runnable.
+func referenceTriggers(upstream []string, runnable []RunnableTrigger) []string {
+	have := make(map[string]bool, len(runnable))
+	for _, t := range runnable {
+		have[t.Name] = true
+	}
+	var out []string
+	for _, n := range upstream {
+		if !have[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // runnable lists the actions that run for id on the integrations route,
@@ -96,6 +147,11 @@ func (s *Server) viewOf(d *catalog.Descriptor) descriptorView {
 		v.Actions = []RunnableAction{}
 	}
 	v.ReferenceActions = referenceActions(d.Actions, v.Actions)
+	v.Triggers = s.runnableTriggers(d.ID)
+	if v.Triggers == nil {
+		v.Triggers = []RunnableTrigger{}
+	}
+	v.ReferenceTriggers = referenceTriggers(d.Triggers, v.Triggers)
 	return v
 }
 
@@ -142,6 +198,8 @@ type providerStatus struct {
 	// included); TypedActions names those a native plugin or a piece runs.
 	RunnableActions int      `json:"runnable_actions"`
 	TypedActions    []string `json:"typed_actions,omitempty"`
+	// RunnableTriggers counts the triggers that run here.
+	RunnableTriggers int `json:"runnable_triggers"`
 }
 
 // actionCounts are the status dashboard's action figures.
@@ -216,6 +274,7 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 	all := cat.All()
 	providers := make([]providerStatus, 0, len(all))
 	var counts actionCounts
+	runnableTriggers, referenceTriggerNames := 0, 0
 	for _, d := range all {
 		ps := providerStatus{ID: d.ID, Name: d.Name, Status: "available"}
 		if !d.Connectable {
@@ -227,6 +286,10 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 		}
 		acts := s.runnable(d.ID)
 		counts.add(&ps, acts, len(referenceActions(d.Actions, acts)))
+		trigs := s.runnableTriggers(d.ID)
+		ps.RunnableTriggers = len(trigs)
+		runnableTriggers += len(trigs)
+		referenceTriggerNames += len(referenceTriggers(d.Triggers, trigs))
 		providers = append(providers, ps)
 	}
 	// Plugins serving ids the catalog does not know run actions too.
@@ -234,6 +297,7 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 		for _, id := range s.deps.Exec.Served() {
 			if _, ok := cat.Get(id); !ok {
 				counts.add(&providerStatus{}, s.runnable(id), 0)
+				runnableTriggers += len(s.runnableTriggers(id))
 			}
 		}
 	}
@@ -246,6 +310,8 @@ func (s *Server) integrationsStatus(c *fiber.Ctx) error {
 		"typed_actions":                counts.Typed,
 		"providers_with_typed_actions": counts.ProvidersWithTyped,
 		"reference_actions":            counts.Reference,
+		"runnable_triggers":            runnableTriggers,
+		"reference_triggers":           referenceTriggerNames,
 		"providers":                    providers,
 	})
 }

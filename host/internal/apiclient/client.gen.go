@@ -264,7 +264,11 @@ type Descriptor struct {
 	Popular              bool                 `json:"popular,omitempty"`
 	// ReferenceActions: Upstream (Activepieces) action names recorded for the entry that do not run here; kept for reference, calling one answers 404.
 	ReferenceActions []string `json:"reference_actions,omitempty"`
-	Source           string   `json:"source,omitempty"`
+	// ReferenceTriggers: Upstream (Activepieces) trigger names recorded for the entry that do not run here; kept for reference.
+	ReferenceTriggers []string `json:"reference_triggers,omitempty"`
+	Source            string   `json:"source,omitempty"`
+	// Triggers is the triggers that run here for the entry (a native plugin's or a piece's), with their kind and input schemas.
+	Triggers []RunnableTrigger `json:"triggers,omitempty"`
 }
 
 // Diagnostic is the Diagnostic object of the REST API (components/schemas/Diagnostic).
@@ -440,8 +444,12 @@ type IntegrationsStatus struct {
 	ProvidersWithTypedActions int `json:"providers_with_typed_actions"`
 	// ReferenceActions: Upstream action names the catalog records that do not run here.
 	ReferenceActions int `json:"reference_actions"`
+	// ReferenceTriggers: Upstream trigger names the catalog records that do not run here.
+	ReferenceTriggers int `json:"reference_triggers,omitempty"`
 	// RunnableActions: Actions that run here: those of native plugins and pieces, and custom_api_call once per connectable provider.
-	RunnableActions   int `json:"runnable_actions"`
+	RunnableActions int `json:"runnable_actions"`
+	// RunnableTriggers: Triggers a native plugin or a piece runs.
+	RunnableTriggers  int `json:"runnable_triggers,omitempty"`
 	TotalIntegrations int `json:"total_integrations"`
 	// TypedActions: Actions a native plugin or a piece runs.
 	TypedActions int `json:"typed_actions"`
@@ -549,6 +557,8 @@ type ProviderStatus struct {
 	Name      string `json:"name"`
 	// RunnableActions: Actions that run here for the provider (custom_api_call included).
 	RunnableActions int `json:"runnable_actions"`
+	// RunnableTriggers: Triggers that run here for the provider.
+	RunnableTriggers int `json:"runnable_triggers,omitempty"`
 	// Status: available, not_connectable, or the connection's status.
 	Status string `json:"status"`
 	// TypedActions: Names of the provider's actions a native plugin or a piece runs (schemas on GET /api/v1/catalog/{id}).
@@ -583,6 +593,17 @@ type RunnableAction struct {
 	Implementation ImplementationKind `json:"implementation"`
 	// InputSchema is the action input's JSON Schema.
 	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	Name        string          `json:"name"`
+}
+
+// RunnableTrigger is one trigger that runs here.
+type RunnableTrigger struct {
+	Description    string             `json:"description,omitempty"`
+	DisplayName    string             `json:"display_name"`
+	Implementation ImplementationKind `json:"implementation"`
+	// InputSchema is the trigger input's JSON Schema.
+	InputSchema json.RawMessage `json:"input_schema,omitempty"`
+	Kind        string          `json:"kind"`
 	Name        string          `json:"name"`
 }
 

@@ -33,9 +33,20 @@ const APIVersion = "2022-11-28"
 // BaseURL is GitHub's API base URL, used when the host supplies none.
 const BaseURL = "https://api.github.com"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL: BaseURL,
+	APIKey:  provider.APIKeyHeader("Authorization", "Bearer "),
+	Header: http.Header{
+		"Accept":               {"application/vnd.github+json"},
+		"X-Github-Api-Version": {APIVersion},
+	},
+	UserAgent:   "atom-provider-github/" + Version,
+	DecodeError: decodeError,
+}
+
 // New returns the GitHub provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "github",
 		Name:         "GitHub",
 		Version:      Version,
@@ -43,16 +54,7 @@ func New() *provider.Builder {
 		Categories:   []string{"development"},
 		AllowedHosts: []string{"api.github.com", "uploads.github.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL: BaseURL,
-			APIKey:  provider.APIKeyHeader("Authorization", "Bearer "),
-			Header: http.Header{
-				"Accept":               {"application/vnd.github+json"},
-				"X-Github-Api-Version": {APIVersion},
-			},
-			UserAgent:   "atom-provider-github/" + Version,
-			DecodeError: decodeError,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -138,7 +140,7 @@ func New() *provider.Builder {
 				"issue_number":{"type":"integer","minimum":1},"body":{"type":"string","minLength":1}}}`),
 			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"html_url":{"type":"string"},"body":{"type":"string"}}}`),
 			Handle: provider.Typed(createComment),
-		})
+		}))
 }
 
 var issueSchema = provider.SortedSchema(`{"type":"object","required":["id","number"],"properties":{

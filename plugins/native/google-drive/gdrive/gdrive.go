@@ -34,9 +34,15 @@ const FolderMIME = "application/vnd.google-apps.folder"
 // uploadBoundary separates the parts of a multipart upload.
 const uploadBoundary = "atom-drive-upload-boundary"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:     BaseURL,
+	UserAgent:   "atom-provider-google-drive/" + Version,
+	DecodeError: provider.DecodeGoogleError,
+}
+
 // New returns the Google Drive provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "google-drive",
 		Name:         "Google Drive",
 		Version:      Version,
@@ -44,11 +50,7 @@ func New() *provider.Builder {
 		Categories:   []string{"productivity", "storage"},
 		AllowedHosts: []string{"www.googleapis.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:     BaseURL,
-			UserAgent:   "atom-provider-google-drive/" + Version,
-			DecodeError: provider.DecodeGoogleError,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -111,7 +113,7 @@ func New() *provider.Builder {
 			Input:       provider.Schema(`{"type":"object","additionalProperties":false,"required":["file_id"],"properties":{"file_id":{"type":"string","minLength":1}}}`),
 			Output:      provider.Schema(`{"type":"object","required":["deleted"],"properties":{"deleted":{"type":"boolean"},"file_id":{"type":"string"}}}`),
 			Handle:      provider.Typed(deleteFile),
-		})
+		}))
 }
 
 const fileSchema = `{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"mimeType":{"type":"string"},"parents":{"type":"array","items":{"type":"string"}},"size":{"type":"string"},"modifiedTime":{"type":"string"},"webViewLink":{"type":"string"}}}`

@@ -27,9 +27,15 @@ const BaseURL = "https://gmail.googleapis.com"
 
 const userPath = "/gmail/v1/users/me"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:     BaseURL,
+	UserAgent:   "atom-provider-google-mail/" + Version,
+	DecodeError: provider.DecodeGoogleError,
+}
+
 // New returns the Gmail provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "google-mail",
 		Name:         "Gmail",
 		Version:      Version,
@@ -37,11 +43,7 @@ func New() *provider.Builder {
 		Categories:   []string{"communication", "productivity"},
 		AllowedHosts: []string{"gmail.googleapis.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:     BaseURL,
-			UserAgent:   "atom-provider-google-mail/" + Version,
-			DecodeError: provider.DecodeGoogleError,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -98,7 +100,7 @@ func New() *provider.Builder {
 			Description: "Lists the mailbox's system and user labels.",
 			Output:      provider.Schema(`{"type":"object","required":["labels"],"properties":{"labels":{"type":"array","items":{"type":"object","properties":{"id":{"type":"string"},"name":{"type":"string"},"type":{"type":"string"}}}}}}`),
 			Handle:      listLabels,
-		})
+		}))
 }
 
 var mailSchema = provider.Schema(`{"type":"object","additionalProperties":false,"required":["to","subject"],"properties":{

@@ -31,9 +31,15 @@ const BaseURL = "https://api.hubapi.com"
 
 const objectTypes = `"object_type":{"type":"string","enum":["contacts","companies","deals","tickets","products","line_items"]}`
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:     BaseURL,
+	UserAgent:   "atom-provider-hubspot/" + Version,
+	DecodeError: DecodeError,
+}
+
 // New returns the HubSpot provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "hubspot",
 		Name:         "HubSpot",
 		Version:      Version,
@@ -41,11 +47,7 @@ func New() *provider.Builder {
 		Categories:   []string{"crm", "marketing", "support"},
 		AllowedHosts: []string{"api.hubapi.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:     BaseURL,
-			UserAgent:   "atom-provider-hubspot/" + Version,
-			DecodeError: DecodeError,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -118,7 +120,7 @@ func New() *provider.Builder {
 				"after":{"type":"string"}}}`),
 			Output: listSchema,
 			Handle: provider.Typed(searchRecords),
-		})
+		}))
 }
 
 var (

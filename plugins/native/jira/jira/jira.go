@@ -32,9 +32,15 @@ const Version = "1.0.0"
 // BaseURL is the Atlassian API gateway, used when the host supplies none.
 const BaseURL = "https://api.atlassian.com"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:     BaseURL,
+	UserAgent:   "atom-provider-jira/" + Version,
+	DecodeError: decodeError,
+}
+
 // New returns the Jira provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "jira",
 		Name:         "Jira",
 		Version:      Version,
@@ -42,11 +48,7 @@ func New() *provider.Builder {
 		Categories:   []string{"productivity", "development"},
 		AllowedHosts: []string{"api.atlassian.com", "*.atlassian.net"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:     BaseURL,
-			UserAgent:   "atom-provider-jira/" + Version,
-			DecodeError: decodeError,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -123,7 +125,7 @@ func New() *provider.Builder {
 				"issue":{"type":"string","minLength":1},"body":{"type":"string","minLength":1}}}`),
 			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"self":{"type":"string"},"created":{"type":"string"}}}`),
 			Handle: provider.Typed(addComment),
-		})
+		}))
 }
 
 // decodeError reads Jira's {"errorMessages":[],"errors":{}} and the
@@ -172,7 +174,7 @@ func storeKey(cr provider.Credentials) string {
 
 // cloudID returns the connection's Jira site id, from the connection, the
 // host store or accessible-resources.
-func cloudID(ctx context.Context, c *provider.Call) (string, error) {
+func cloudID(ctx context.Context, c caller) (string, error) {
 	cr := c.Credentials()
 	for _, v := range []string{cr.Params["cloud_id"], cr.Params["cloudId"], cr.Metadata["cloud_id"], cr.Metadata["cloudId"]} {
 		if v != "" {
@@ -226,7 +228,7 @@ func pickSite(sites []site, subdomain string) (site, error) {
 // send calls the Jira REST API of the connection's site. When the
 // gateway rejects a cached cloudId (404 or 401 after the SDK's refresh),
 // it forgets it and retries once with a fresh lookup.
-func send(ctx context.Context, c *provider.Call, method, path string, q url.Values, in, out any) (string, error) {
+func send(ctx context.Context, c caller, method, path string, q url.Values, in, out any) (string, error) {
 	for attempt := 0; ; attempt++ {
 		id, err := cloudID(ctx, c)
 		if err != nil {

@@ -26,9 +26,15 @@ const BaseURL = "https://api.linear.app"
 
 const endpoint = "/graphql"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:   BaseURL,
+	APIKey:    provider.APIKeyHeader("Authorization", ""),
+	UserAgent: "atom-provider-linear/" + Version,
+}
+
 // New returns the Linear provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "linear",
 		Name:         "Linear",
 		Version:      Version,
@@ -36,11 +42,7 @@ func New() *provider.Builder {
 		Categories:   []string{"productivity", "development"},
 		AllowedHosts: []string{"api.linear.app"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:   BaseURL,
-			APIKey:    provider.APIKeyHeader("Authorization", ""),
-			UserAgent: "atom-provider-linear/" + Version,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -99,7 +101,7 @@ func New() *provider.Builder {
 				"issue_id":{"type":"string","minLength":1},"body":{"type":"string","minLength":1}}}`),
 			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"string"},"url":{"type":"string"},"body":{"type":"string"}}}`),
 			Handle: provider.Typed(createComment),
-		})
+		}))
 }
 
 var issueSchema = provider.SortedSchema(`{"type":"object","required":["id","identifier"],"properties":{

@@ -30,9 +30,16 @@ const APIVersion = "2022-06-28"
 // BaseURL is Notion's API base URL, used when the host supplies none.
 const BaseURL = "https://api.notion.com"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:   BaseURL,
+	APIKey:    provider.APIKeyHeader("Authorization", "Bearer "),
+	Header:    http.Header{"Notion-Version": {APIVersion}},
+	UserAgent: "atom-provider-notion/" + Version,
+}
+
 // New returns the Notion provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "notion",
 		Name:         "Notion",
 		Version:      Version,
@@ -40,12 +47,7 @@ func New() *provider.Builder {
 		Categories:   []string{"productivity"},
 		AllowedHosts: []string{"api.notion.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:   BaseURL,
-			APIKey:    provider.APIKeyHeader("Authorization", "Bearer "),
-			Header:    http.Header{"Notion-Version": {APIVersion}},
-			UserAgent: "atom-provider-notion/" + Version,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -119,7 +121,7 @@ func New() *provider.Builder {
 				"start_cursor":{"type":"string"},"page_size":{"type":"integer","minimum":1,"maximum":100}}}`),
 			Output: listSchema,
 			Handle: provider.Typed(listBlockChildren),
-		})
+		}))
 }
 
 var objectSchema = provider.SortedSchema(`{"type":"object","required":["id","object"],"properties":{
@@ -133,8 +135,11 @@ var listSchema = provider.SortedSchema(`{"type":"object","required":["results","
 // client returns the HTTP client, sending an internal integration's
 // token (a custom credential field) as Bearer too.
 func client(c *provider.Call) *provider.HTTPClient {
-	h := c.HTTP()
-	creds := c.Credentials()
+	return withToken(c.HTTP(), c.Credentials())
+}
+
+// withToken sends the token of a custom connection (creds) with h.
+func withToken(h *provider.HTTPClient, creds provider.Credentials) *provider.HTTPClient {
 	if creds.Type == "custom" {
 		tok := creds.Fields["accessToken"]
 		if tok == "" {

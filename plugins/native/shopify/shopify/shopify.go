@@ -44,7 +44,7 @@ var options = provider.HTTPOptions{
 
 // New returns the Shopify provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "shopify",
 		Name:         "Shopify",
 		Version:      Version,
@@ -125,7 +125,7 @@ func New() *provider.Builder {
 				"verified_email":{"type":"boolean"}}}`),
 			Output: provider.SortedSchema(`{"type":"object","required":["id"],"properties":{"id":{"type":"integer"},"email":{"type":["string","null"]}}}`),
 			Handle: provider.Typed(createCustomer),
-		})
+		}))
 }
 
 func pageSchema(key string) json.RawMessage {
@@ -152,7 +152,11 @@ func ShopURL(shop string) (string, error) {
 
 // client returns the HTTP client for the shop.
 func client(ctx context.Context, c *provider.Call) (*provider.HTTPClient, error) {
-	creds := c.Credentials()
+	return clientFor(ctx, c.Credentials())
+}
+
+// clientFor returns the HTTP client for the shop of creds.
+func clientFor(ctx context.Context, creds provider.Credentials) (*provider.HTTPClient, error) {
 	hc, err := provider.ClientWithBase(ctx, options, func() (string, error) {
 		shop := creds.Params["shop"]
 		if shop == "" {

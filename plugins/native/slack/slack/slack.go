@@ -58,7 +58,7 @@ var httpOpts = provider.HTTPOptions{
 
 // New returns the Slack provider.
 func New() *provider.Builder {
-	return provider.New(provider.Manifest{
+	return withTriggers(provider.New(provider.Manifest{
 		ID:           "slack",
 		Name:         "Slack",
 		Version:      Version,
@@ -137,7 +137,7 @@ func New() *provider.Builder {
 				"page":{"type":"integer","minimum":1,"maximum":100}}}`),
 			Output: provider.Schema(`{"type":"object","required":["matches"],"properties":{"matches":{"type":"array","items":{"type":"object"}},"total":{"type":"integer"},"page":{"type":"integer"},"next_page":{"type":"integer"}}}`),
 			Handle: provider.Typed(searchMessages),
-		})
+		}))
 }
 
 // envelope is the part of every Web API response the provider inspects.

@@ -24,6 +24,13 @@ const APIVersion = "2024-06-20"
 // BaseURL is Stripe's API base URL, used when the host supplies none.
 const BaseURL = "https://api.stripe.com"
 
+var httpOptions = provider.HTTPOptions{
+	BaseURL:   BaseURL,
+	APIKey:    provider.APIKeyHeader("Authorization", "Bearer "),
+	Header:    map[string][]string{"Stripe-Version": {APIVersion}},
+	UserAgent: "atom-provider-stripe/" + Version,
+}
+
 // New returns the Stripe provider.
 func New() *provider.Builder {
 	b := provider.New(provider.Manifest{
@@ -34,12 +41,7 @@ func New() *provider.Builder {
 		Categories:   []string{"e-commerce", "payments"},
 		AllowedHosts: []string{"api.stripe.com", "files.stripe.com"},
 	}).
-		HTTP(provider.HTTPOptions{
-			BaseURL:   BaseURL,
-			APIKey:    provider.APIKeyHeader("Authorization", "Bearer "),
-			Header:    map[string][]string{"Stripe-Version": {APIVersion}},
-			UserAgent: "atom-provider-stripe/" + Version,
-		}).
+		HTTP(httpOptions).
 		Action(provider.ActionDef{
 			Name:        "test_connection",
 			DisplayName: "Test connection",
@@ -57,7 +59,7 @@ func New() *provider.Builder {
 	for _, o := range ops {
 		b.Action(o.action())
 	}
-	return b
+	return b.Trigger(eventTrigger())
 }
 
 // Balance is Stripe's balance object.
