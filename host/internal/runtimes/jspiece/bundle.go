@@ -1,6 +1,7 @@
 package jspiece
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -12,6 +13,35 @@ import (
 
 // BufferPackage is the npm package that provides Buffer to bundles.
 const BufferPackage = "buffer@6.0.3"
+
+// TiktokenPackage is the pure-JavaScript tokenizer that stands in for the
+// npm package tiktoken (a .wasm encoder loaded through WebAssembly, which
+// the engine lacks): tiktoken.js adapts its API. It must be installed
+// beside a piece that uses tiktoken.
+const TiktokenPackage = "js-tiktoken@1.0.21"
+
+// SupportPackages are the npm packages installed beside every piece, for
+// the bundler to draw from.
+var SupportPackages = []string{BufferPackage, TiktokenPackage}
+
+//go:embed tiktoken.js
+var tiktokenAdapter string
+
+// substitutes serves modules the bundle takes from the runtime instead of
+// npm: tiktoken → tiktoken.js over js-tiktoken.
+func substitutes(dir string) api.Plugin {
+	return api.Plugin{Name: "atom-substitutes", Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: `^tiktoken$`}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+			if _, err := os.Stat(filepath.Join(dir, "node_modules", "js-tiktoken", "package.json")); err != nil {
+				return api.OnResolveResult{}, fmt.Errorf("the piece uses tiktoken: the npm package %s must be installed beside it", TiktokenPackage)
+			}
+			return api.OnResolveResult{Path: "tiktoken", Namespace: "atom-tiktoken"}, nil
+		})
+		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "atom-tiktoken"}, func(api.OnLoadArgs) (api.OnLoadResult, error) {
+			return api.OnLoadResult{Contents: &tiktokenAdapter, ResolveDir: dir, Loader: api.LoaderJS}, nil
+		})
+	}}
+}
 
 // nodeBuiltins are the modules the bundle leaves to the runtime's require,
 // which serves inert stand-ins (prelude.js).
@@ -46,7 +76,8 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	res := api.Build(api.BuildOptions{
-		Inject: []string{shim.Name()},
+		Inject:  []string{shim.Name()},
+		Plugins: []api.Plugin{substitutes(dir)},
 		Stdin: &api.StdinOptions{
 			Contents:   fmt.Sprintf("module.exports = require(%q);", pkg),
 			ResolveDir: dir,

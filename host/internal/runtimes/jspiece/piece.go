@@ -49,6 +49,19 @@ type Spec struct {
 	Categories  []string     `json:"categories"`
 	Auth        []AuthSpec   `json:"auth"`
 	Actions     []ActionSpec `json:"actions"`
+	// Triggers are listed, not run: Atom's triggers do not run JS pieces'
+	// triggers yet.
+	Triggers []TriggerSpec `json:"triggers"`
+}
+
+// TriggerSpec is one trigger of the piece.
+type TriggerSpec struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+	// Type is the framework's TriggerStrategy: POLLING, WEBHOOK or
+	// APP_WEBHOOK.
+	Type string `json:"type"`
 }
 
 // AuthSpec is one PieceAuth of the piece.

@@ -559,6 +559,7 @@
   // auth: actions take it as a prop of an auth type.
   var AUTH_TYPES = { OAUTH2: 1, SECRET_TEXT: 1, BASIC_AUTH: 1, CUSTOM_AUTH: 1 };
   function actionsOf(p) { return typeof p.actions === 'function' ? p.actions() : p._actions; }
+  function triggersOf(p) { return (typeof p.triggers === 'function' ? p.triggers() : p._triggers) || {}; }
   function legacyAuth(type, auth) {
     if (auth == null) return undefined;
     if (type === 'SECRET_TEXT') return auth.secret_text !== undefined ? auth.secret_text : auth.access_token;
@@ -609,6 +610,10 @@
       actions: Object.keys(acts).map(function (k) {
         var a = acts[k];
         return { name: a.name || k, displayName: a.displayName, description: a.description, props: describeProps(a.props, true), requireAuth: a.requireAuth !== false };
+      }),
+      triggers: Object.keys(triggersOf(piece)).map(function (k) {
+        var t = triggersOf(piece)[k];
+        return { name: t.name || k, displayName: t.displayName, description: t.description, type: t.type || '' };
       })
     });
   };
