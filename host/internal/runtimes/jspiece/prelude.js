@@ -618,6 +618,38 @@
     });
   };
 
+  // authValue shapes the connection for context.auth so that pieces of
+  // every framework release read it: recent ones read auth.secret_text and
+  // auth.props.x, those before about 0.20 read the secret text as a string
+  // and custom props as auth.x. A secret text is a String object carrying
+  // type and secret_text; custom props are both under props and at the top
+  // level, with the piece's declared defaults filled in.
+  function authValue(a) {
+    if (a == null || typeof a !== 'object') return a;
+    if (a.type === 'SECRET_TEXT') {
+      var s = Object(String(a.secret_text === undefined ? '' : a.secret_text));
+      Object.defineProperty(s, 'type', { value: 'SECRET_TEXT' });
+      Object.defineProperty(s, 'secret_text', { value: String(s) });
+      return s;
+    }
+    if (a.type === 'CUSTOM_AUTH') {
+      var props = a.props || {};
+      authList(piece.auth).forEach(function (d) {
+        if (d.type !== 'CUSTOM_AUTH' || !d.props) return;
+        Object.keys(d.props).forEach(function (k) {
+          var dp = d.props[k];
+          if (props[k] === undefined && dp && dp.defaultValue !== undefined) props[k] = dp.defaultValue;
+        });
+      });
+      var o = {};
+      Object.keys(props).forEach(function (k) { o[k] = props[k]; });
+      if (!('type' in o)) o.type = 'CUSTOM_AUTH';
+      if (!('props' in o)) o.props = props;
+      return o;
+    }
+    return a;
+  }
+
   // __atom_call runs one action. in: {action, auth, props, execution_id}.
   G.__atom_call = function (raw) {
     var input = JSON.parse(raw);
@@ -639,7 +671,7 @@
       else if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
     });
     var ctx = {
-      auth: input.auth, propsValue: propsValue, store: store,
+      auth: authValue(input.auth), propsValue: propsValue, store: store,
       server: { apiUrl: '', publicUrl: '', token: '' },
       run: { id: input.execution_id, stop: function () {}, pause: function () {}, isTest: false },
       project: { id: input.tenant_id, externalId: function () { return Promise.resolve(undefined); } },
