@@ -68,7 +68,9 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	defer os.Remove(shim.Name())
-	_, err = shim.WriteString("export { Buffer } from 'buffer';\n")
+	// Also a global, as in Node: for code that looks it up at run time
+	// (the runtime's crypto returns Buffers through it).
+	_, err = shim.WriteString("import { Buffer } from 'buffer';\nexport { Buffer };\nif (typeof globalThis.Buffer === 'undefined') globalThis.Buffer = Buffer;\n")
 	if cerr := shim.Close(); err == nil {
 		err = cerr
 	}

@@ -79,6 +79,7 @@ type surveyRow struct {
 	Bundle                    int
 	BundleTime, LoadTime      time.Duration
 	Stage, Reason, OutOfScope string
+	Err                       error
 }
 
 // TestSurvey bundles and loads every @activepieces/piece-* package the
@@ -103,6 +104,9 @@ func TestSurvey(t *testing.T) {
 		row := rows[len(rows)-1]
 		t.Logf("%s@%s: actions %d triggers %d bundle %d B in %s load %s %s %s", row.Pkg, row.Version, row.Actions, row.Triggers,
 			row.Bundle, row.BundleTime.Round(time.Millisecond), row.LoadTime.Round(time.Millisecond), row.Stage, row.Reason)
+		if row.Err != nil && testing.Verbose() {
+			t.Logf("%s: %v", row.Pkg, row.Err)
+		}
 	}
 	var loaded, actions, triggers, outOfScope int
 	var md strings.Builder
@@ -163,7 +167,7 @@ func surveyOne(r *Runtime, dir, pkg string) (row surveyRow) {
 	src, err := Bundle(dir, pkg)
 	row.BundleTime = time.Since(start)
 	if err != nil {
-		row.Stage, row.Reason = "bundle", shortReason(err)
+		row.Stage, row.Reason, row.Err = "bundle", shortReason(err), err
 		return row
 	}
 	row.Bundle = len(src)
@@ -171,7 +175,7 @@ func surveyOne(r *Runtime, dir, pkg string) (row surveyRow) {
 	p, err := r.Load(context.Background(), Artifact{ID: PieceID(pkg), Package: pkg, Version: pj.Version, Source: src})
 	row.LoadTime = time.Since(start)
 	if err != nil {
-		row.Stage, row.Reason = "load", shortReason(err)
+		row.Stage, row.Reason, row.Err = "load", shortReason(err), err
 		return row
 	}
 	defer p.Close()
