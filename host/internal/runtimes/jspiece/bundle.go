@@ -50,6 +50,12 @@ var nodeBuiltins = []string{"assert", "async_hooks", "child_process", "constants
 	"querystring", "readline", "stream", "stream/promises", "stream/web", "string_decoder", "timers", "timers/promises",
 	"tls", "tty", "url", "util", "util/types", "v8", "vm", "worker_threads", "zlib", "node:*"}
 
+// unavailable are npm packages a sandboxed piece cannot use (a browser to
+// launch, a native addon): left out of the bundle, their require returns a
+// stand-in that throws when used (prelude.js), so the piece loads and only
+// the actions that need them fail.
+var unavailable = []string{"playwright", "playwright-core", "puppeteer", "puppeteer-core", "sharp"}
+
 // Bundle bundles the installed npm package pkg, resolved from dir (a
 // directory with node_modules), into one CommonJS script for the runtime:
 // browser builds of its dependencies where packages offer them, Node
@@ -90,7 +96,7 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		Format:            api.FormatCommonJS,
 		Platform:          api.PlatformBrowser,
 		Target:            api.ES2020,
-		External:          nodeBuiltins,
+		External:          append(append([]string(nil), nodeBuiltins...), unavailable...),
 		MainFields:        []string{"browser", "main", "module"},
 		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
 		MinifyWhitespace:  true,

@@ -602,8 +602,19 @@
   };
   builtins.assert.strict = builtins.assert; builtins.assert.ok = builtins.assert;
   G.performance = builtins.perf_hooks.performance;
+  // Packages left out of bundles (bundle.go, unavailable): any use throws.
+  var UNAVAILABLE = { playwright: 'a browser', 'playwright-core': 'a browser', puppeteer: 'a browser', 'puppeteer-core': 'a browser', sharp: 'a native addon' };
+  function unavailableModule(name) {
+    var fail = function () { throw new Error(name + ' is not available to pieces (it needs ' + UNAVAILABLE[name] + ')'); };
+    var stub = new Proxy(function () {}, {
+      get: function (t, k) { return typeof k === 'symbol' || k === 'then' || k === '__esModule' ? undefined : k === 'default' ? stub : stub; },
+      apply: fail, construct: fail
+    });
+    return stub;
+  }
   G.require = function (name) {
     var n = String(name).replace(/^node:/, '');
+    if (Object.prototype.hasOwnProperty.call(UNAVAILABLE, n)) return unavailableModule(n);
     var base = n.split('/')[0];
     if (base === 'stream' || base === 'util' || base === 'path' || base === 'timers' || base === 'fs' || base === 'dns' || base === 'assert' || base === 'url') n = base;
     if (Object.prototype.hasOwnProperty.call(builtins, n)) return builtins[n];

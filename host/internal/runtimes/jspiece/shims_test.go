@@ -72,4 +72,11 @@ func TestShims(t *testing.T) {
 	if want := map[string]any{"inheritsStream": true, "agent": true, "dirname": "string", "buffer": "hi"}; !reflect.DeepEqual(n, want) {
 		t.Fatalf("node:\n got %v\nwant %v", n, want)
 	}
+	// A package left out of the bundle loads as a stand-in that fails
+	// only when used.
+	var u string
+	runShim(t, p, "unavailable", &u)
+	if u != "sharp is not available to pieces (it needs a native addon)" {
+		t.Fatalf("unavailable: %q", u)
+	}
 }

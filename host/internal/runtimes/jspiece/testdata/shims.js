@@ -35,3 +35,7 @@ const actions = {
 };
 
 module.exports = { shims: { displayName: 'Shims', description: 'runtime shims', auth: undefined, actions: () => actions } };
+actions.unavailable = { name: 'unavailable', props: {}, async run() {
+  const sharp = require('sharp');
+  try { await sharp(Buffer.from('x')).resize(10).toBuffer(); return 'ran'; } catch (e) { return e.message; }
+} };
