@@ -56,7 +56,7 @@ func TestOpenAIAskChatGPT(t *testing.T) {
 	}
 	h := newMemHost()
 	resp, err := p.Execute(context.Background(), provider.Request{TenantID: "t1", ExecutionID: "ex-1", Action: "ask_chatgpt",
-		Input: json.RawMessage(`{"model":"gpt-3.5-turbo","prompt":"What is the capital of France?","maxTokens":50,"temperature":0.2,"memoryKey":"chat-1"}`),
+		Input:       json.RawMessage(`{"model":"gpt-3.5-turbo","prompt":"What is the capital of France?","maxTokens":50,"temperature":0.2,"memoryKey":"chat-1"}`),
 		Credentials: provider.Credentials{Type: "custom", Fields: map[string]string{"apiKey": "sk-tenant-1", "baseUrl": "https://api.openai.com/v1"}}}, h)
 	if err != nil {
 		t.Fatal(err)

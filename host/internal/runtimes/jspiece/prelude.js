@@ -587,10 +587,23 @@
     createSign: unsupported('crypto.createSign'), createVerify: unsupported('crypto.createVerify'), createCipheriv: unsupported('crypto.createCipheriv'),
     createDecipheriv: unsupported('crypto.createDecipheriv'), publicEncrypt: unsupported('crypto.publicEncrypt'), pbkdf2: unsupported('crypto.pbkdf2'), pbkdf2Sync: unsupported('crypto.pbkdf2Sync') };
   G.crypto = G.crypto || { randomUUID: cryptoMod.randomUUID, getRandomValues: cryptoMod.getRandomValues };
+  // zlib: its stream classes exist (libraries subclass them at load) but
+  // compress nothing; every function throws.
+  var zlibMod = { constants: {} };
+  ['Inflate', 'Deflate', 'Gzip', 'Gunzip', 'InflateRaw', 'DeflateRaw', 'Unzip', 'BrotliCompress', 'BrotliDecompress'].forEach(function (n) {
+    var C = function () { Stream.call(this); };
+    C.prototype = Object.create(Stream.prototype);
+    zlibMod[n] = C;
+    zlibMod['create' + n] = unsupported('zlib.create' + n);
+  });
+  ['inflate', 'deflate', 'gzip', 'gunzip', 'inflateRaw', 'deflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress'].forEach(function (n) {
+    zlibMod[n] = unsupported('zlib.' + n);
+    zlibMod[n + 'Sync'] = unsupported('zlib.' + n + 'Sync');
+  });
   var builtins = {
     events: EventEmitter, stream: stream, util: util, url: { URL: URL, URLSearchParams: URLSearchParams, parse: function (u) { var x = new URL(u); return { protocol: x.protocol, host: x.host, hostname: x.hostname, port: x.port || null, pathname: x.pathname, search: x.search || null, query: x.search.slice(1) || null, hash: x.hash || null, href: x.href, path: x.pathname + x.search }; }, format: function (u) { return String(u.href || u); }, fileURLToPath: unsupported('url.fileURLToPath') },
     http: httpMod, https: httpMod, http2: { connect: unsupported('http2.connect'), constants: {} }, net: { isIP: function () { return 0; }, connect: unsupported('net.connect'), Socket: Stream }, tls: { connect: unsupported('tls.connect') },
-    dns: { lookup: unsupported('dns.lookup') }, zlib: { constants: {}, createGunzip: unsupported('zlib'), createInflate: unsupported('zlib'), createBrotliDecompress: unsupported('zlib'), gunzipSync: unsupported('zlib') },
+    dns: { lookup: unsupported('dns.lookup') }, zlib: zlibMod,
     os: { platform: function () { return 'atom'; }, release: function () { return ''; }, type: function () { return 'Atom'; }, arch: function () { return 'wasm32'; }, EOL: '\n', hostname: function () { return 'piece'; }, homedir: function () { return '/'; }, tmpdir: function () { return '/tmp'; }, cpus: function () { return []; } },
     path: pathMod, tty: { isatty: function () { return false; } }, assert: function (v, m) { if (!v) throw new Error(m || 'assertion failed'); },
     querystring: { stringify: function (o) { return new URLSearchParams(o).toString(); }, parse: function (s) { var o = {}; new URLSearchParams(s).forEach(function (v, k) { o[k] = v; }); return o; }, escape: encodeURIComponent, unescape: decodeURIComponent },

@@ -69,7 +69,7 @@ func TestShims(t *testing.T) {
 	}
 	var n map[string]any
 	runShim(t, p, "node", &n)
-	if want := map[string]any{"inheritsStream": true, "agent": true, "dirname": "string", "buffer": "hi"}; !reflect.DeepEqual(n, want) {
+	if want := map[string]any{"inheritsStream": true, "agent": true, "dirname": "string", "buffer": "hi", "zlibClass": true}; !reflect.DeepEqual(n, want) {
 		t.Fatalf("node:\n got %v\nwant %v", n, want)
 	}
 	// A package left out of the bundle loads as a stand-in that fails
