@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/atomhq/atom/catalog"
@@ -105,7 +106,10 @@ func piecesAdd(ctx context.Context, dir, spec string, hosts []string, stdout io.
 		}
 	}
 	a.Hosts = hosts
-	rt, err := jspiece.NewRuntime(ctx, jspiece.Config{})
+	// Loaded with the host's cache directory, when there is one, the
+	// snapshot of the loaded bundle is left there: the host's first load
+	// of the file reads it instead of parsing the bundle.
+	rt, err := jspiece.NewRuntime(ctx, jspiece.Config{CacheDir: piecesCacheDir()})
 	if err != nil {
 		return err
 	}
@@ -135,3 +139,16 @@ type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// piecesCacheDir is the host's JS piece cache directory (under
+// ATOM_DATA_DIR, default ./data) if the data directory exists, else "".
+func piecesCacheDir() string {
+	d := os.Getenv("ATOM_DATA_DIR")
+	if d == "" {
+		d = "./data"
+	}
+	if st, err := os.Stat(d); err != nil || !st.IsDir() {
+		return ""
+	}
+	return filepath.Join(d, "jspiece-cache")
+}

@@ -103,8 +103,11 @@ func Fetch(ctx context.Context, work, spec string) (Artifact, map[string]LockEnt
 		return Artifact{}, nil, err
 	}
 	defer os.RemoveAll(dir)
-	buf, bufVer, _ := strings.Cut(BufferPackage, "@")
-	deps := map[string]string{buf: bufVer}
+	deps := map[string]string{}
+	for _, sp := range SupportPackages {
+		name, ver, _ := strings.Cut(sp, "@")
+		deps[name] = ver
+	}
 	name := pkg
 	if name == "" {
 		// A tarball: npm installs it under the name it declares.

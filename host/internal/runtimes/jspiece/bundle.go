@@ -1,6 +1,7 @@
 package jspiece
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"os"
@@ -13,12 +14,47 @@ import (
 // BufferPackage is the npm package that provides Buffer to bundles.
 const BufferPackage = "buffer@6.0.3"
 
+// TiktokenPackage is the pure-JavaScript tokenizer that stands in for the
+// npm package tiktoken (a .wasm encoder loaded through WebAssembly, which
+// the engine lacks): tiktoken.js adapts its API. It must be installed
+// beside a piece that uses tiktoken.
+const TiktokenPackage = "js-tiktoken@1.0.21"
+
+// SupportPackages are the npm packages installed beside every piece, for
+// the bundler to draw from.
+var SupportPackages = []string{BufferPackage, TiktokenPackage}
+
+//go:embed tiktoken.js
+var tiktokenAdapter string
+
+// substitutes serves modules the bundle takes from the runtime instead of
+// npm: tiktoken → tiktoken.js over js-tiktoken.
+func substitutes(dir string) api.Plugin {
+	return api.Plugin{Name: "atom-substitutes", Setup: func(b api.PluginBuild) {
+		b.OnResolve(api.OnResolveOptions{Filter: `^tiktoken$`}, func(args api.OnResolveArgs) (api.OnResolveResult, error) {
+			if _, err := os.Stat(filepath.Join(dir, "node_modules", "js-tiktoken", "package.json")); err != nil {
+				return api.OnResolveResult{}, fmt.Errorf("the piece uses tiktoken: the npm package %s must be installed beside it", TiktokenPackage)
+			}
+			return api.OnResolveResult{Path: "tiktoken", Namespace: "atom-tiktoken"}, nil
+		})
+		b.OnLoad(api.OnLoadOptions{Filter: `.*`, Namespace: "atom-tiktoken"}, func(api.OnLoadArgs) (api.OnLoadResult, error) {
+			return api.OnLoadResult{Contents: &tiktokenAdapter, ResolveDir: dir, Loader: api.LoaderJS}, nil
+		})
+	}}
+}
+
 // nodeBuiltins are the modules the bundle leaves to the runtime's require,
 // which serves inert stand-ins (prelude.js).
 var nodeBuiltins = []string{"assert", "async_hooks", "child_process", "constants", "crypto", "dns", "events",
 	"fs", "fs/promises", "http", "http2", "https", "module", "net", "os", "path", "perf_hooks", "process", "punycode",
 	"querystring", "readline", "stream", "stream/promises", "stream/web", "string_decoder", "timers", "timers/promises",
 	"tls", "tty", "url", "util", "util/types", "v8", "vm", "worker_threads", "zlib", "node:*"}
+
+// unavailable are npm packages a sandboxed piece cannot use (a browser to
+// launch, a native addon): left out of the bundle, their require returns a
+// stand-in that throws when used (prelude.js), so the piece loads and only
+// the actions that need them fail.
+var unavailable = []string{"playwright", "playwright-core", "puppeteer", "puppeteer-core", "sharp"}
 
 // Bundle bundles the installed npm package pkg, resolved from dir (a
 // directory with node_modules), into one CommonJS script for the runtime:
@@ -38,7 +74,9 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	defer os.Remove(shim.Name())
-	_, err = shim.WriteString("export { Buffer } from 'buffer';\n")
+	// Also a global, as in Node: for code that looks it up at run time
+	// (the runtime's crypto returns Buffers through it).
+	_, err = shim.WriteString("import { Buffer } from 'buffer';\nexport { Buffer };\nif (typeof globalThis.Buffer === 'undefined') globalThis.Buffer = Buffer;\n")
 	if cerr := shim.Close(); err == nil {
 		err = cerr
 	}
@@ -46,7 +84,8 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	res := api.Build(api.BuildOptions{
-		Inject: []string{shim.Name()},
+		Inject:  []string{shim.Name()},
+		Plugins: []api.Plugin{substitutes(dir)},
 		Stdin: &api.StdinOptions{
 			Contents:   fmt.Sprintf("module.exports = require(%q);", pkg),
 			ResolveDir: dir,
@@ -57,7 +96,7 @@ func Bundle(dir, pkg string) ([]byte, error) {
 		Format:            api.FormatCommonJS,
 		Platform:          api.PlatformBrowser,
 		Target:            api.ES2020,
-		External:          nodeBuiltins,
+		External:          append(append([]string(nil), nodeBuiltins...), unavailable...),
 		MainFields:        []string{"browser", "main", "module"},
 		Define:            map[string]string{"process.env.NODE_ENV": `"production"`},
 		MinifyWhitespace:  true,

@@ -3,10 +3,18 @@ package jspiece
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
+	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/atomhq/atom/host/internal/outbound"
 
 	"github.com/tetratelabs/wazero"
 
@@ -109,6 +117,114 @@ func TestFigures(t *testing.T) {
 		t.Logf("warm instance memory: %.1f MiB", float64(in.mod.Memory().Size())/(1<<20))
 	}
 	p.mu.Unlock()
+
+	coldFigures(t, src, srv)
+	rssFigures(t)
+}
+
+// coldFigures: a Slack artifact file added to a plugin directory → its
+// first successful call, by what the cache directory already holds.
+func coldFigures(t *testing.T, src []byte, srv *httptest.Server) {
+	ctx := context.Background()
+	plugins := t.TempDir()
+	if _, err := Write(plugins, Artifact{ID: "slack", Package: "@activepieces/piece-slack", Hosts: []string{"slack.com"}, Source: src}, nil); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(srv.URL)
+	ob := outbound.New(outbound.Config{AllowPrivateHosts: []string{u.Host}, Rate: -1})
+	defer ob.Close()
+	req := provider.Request{TenantID: "t1", ExecutionID: "e", Action: "send_channel_message",
+		Input: json.RawMessage(`{"channel":"C1","text":"hello"}`), Credentials: provider.Credentials{Type: "oauth2", AccessToken: "x"}}
+	first := func(cache string) (time.Duration, time.Duration, time.Duration) {
+		start := time.Now()
+		r, err := NewRuntime(ctx, Config{CacheDir: cache, Outbound: ob, Rewrite: map[string]string{"slack.com": srv.URL}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close(ctx)
+		compiled := time.Since(start)
+		ps, err := r.LoadDir(ctx, plugins)
+		if err != nil || len(ps) != 1 {
+			t.Fatal(err, len(ps))
+		}
+		defer ps[0].Close()
+		loaded := time.Since(start)
+		resp, err := ps[0].Execute(ctx, req, newMemHost())
+		if err != nil || resp.Failed() {
+			t.Fatal(err, resp.Diagnostics)
+		}
+		return compiled, loaded, time.Since(start)
+	}
+	for i := 0; i < 2; i++ {
+		cache := t.TempDir()
+		c, l, d := first(cache)
+		t.Logf("file added → first call, empty cache directory: %s (engine compiled %s, bundle loaded %s)", d.Round(time.Millisecond), c.Round(time.Millisecond), l.Round(time.Millisecond))
+		// The engine's compiled code cached, the bundle new to the cache.
+		os.RemoveAll(filepath.Join(cache, "jspiece"))
+		c, l, d = first(cache)
+		t.Logf("file added → first call, engine in the compilation cache, bundle not: %s (engine %s, bundle loaded %s)", d.Round(time.Millisecond), c.Round(time.Millisecond), l.Round(time.Millisecond))
+		c, l, d = first(cache)
+		t.Logf("file added → first call, engine and bundle snapshot in the cache (a restart): %s (engine %s, bundle loaded %s)", d.Round(time.Millisecond), c.Round(time.Millisecond), l.Round(time.Millisecond))
+	}
+}
+
+// rssFigures: the process's resident memory with 10 JS pieces of the
+// survey loaded (skipped without the survey's install).
+func rssFigures(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(npmPieces(t)), "jspieces-survey", ".installed")); err != nil {
+		t.Log("host RSS with 10 pieces: run scripts/jspieces-survey.sh first")
+		return
+	}
+	dir := surveyPieces(t)
+	ids := []string{"slack", "openai", "hubspot", "discord", "todoist", "clickup", "airtable", "twilio", "telegram-bot", "google-sheets"}
+	var srcs [][]byte
+	for _, id := range ids {
+		b, err := Bundle(dir, "@activepieces/piece-"+id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srcs = append(srcs, b)
+	}
+	ctx := context.Background()
+	r, err := NewRuntime(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(ctx)
+	runtime.GC()
+	before := vmRSS(t)
+	var ps []*Piece
+	var guest uint64
+	for i, id := range ids {
+		p, err := r.Load(ctx, Artifact{ID: id, Source: srcs[i]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, p)
+		guest += uint64(len(p.snap))
+	}
+	runtime.GC()
+	after := vmRSS(t)
+	t.Logf("host RSS with 10 JS pieces loaded (each: its snapshot and one idle instance): %.0f MiB before, %.0f MiB after (+%.0f MiB; snapshots total %.0f MiB)",
+		float64(before)/(1<<20), float64(after)/(1<<20), float64(after-before)/(1<<20), float64(guest)/(1<<20))
+	for _, p := range ps {
+		p.Close()
+	}
+}
+
+func vmRSS(t *testing.T) uint64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseUint(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }
 
 func round(ds []time.Duration) []time.Duration {

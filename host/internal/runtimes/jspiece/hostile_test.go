@@ -251,7 +251,7 @@ func TestStoreAuthAndConsole(t *testing.T) {
 		if err := json.Unmarshal(resp.Output, &out); err != nil || out.Count != want {
 			t.Fatalf("call %d: %s", want, resp.Output)
 		}
-		if out.Auth["type"] != "SECRET_TEXT" || out.Auth["secret_text"] != "k-1" {
+		if out.Auth["type"] != "SECRET_TEXT" || out.Auth["secret_text"] != "k-1" || out.Auth["string"] != "k-1" {
 			t.Fatalf("context.auth = %v", out.Auth)
 		}
 	}

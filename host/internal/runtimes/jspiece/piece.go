@@ -49,6 +49,19 @@ type Spec struct {
 	Categories  []string     `json:"categories"`
 	Auth        []AuthSpec   `json:"auth"`
 	Actions     []ActionSpec `json:"actions"`
+	// Triggers are listed, not run: Atom's triggers do not run JS pieces'
+	// triggers yet.
+	Triggers []TriggerSpec `json:"triggers"`
+}
+
+// TriggerSpec is one trigger of the piece.
+type TriggerSpec struct {
+	Name        string `json:"name"`
+	DisplayName string `json:"displayName"`
+	Description string `json:"description"`
+	// Type is the framework's TriggerStrategy: POLLING, WEBHOOK or
+	// APP_WEBHOOK.
+	Type string `json:"type"`
 }
 
 // AuthSpec is one PieceAuth of the piece.
@@ -112,6 +125,16 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.LoadTimeout)
 	defer cancel()
 	p := &Piece{rt: r, id: a.ID, hosts: a.Hosts, src: wrap(a.Source), sem: make(chan struct{}, r.cfg.MaxConcurrent)}
+	cache := r.snapPath(p.src)
+	if mem, raw, ok := r.readSnap(cache); ok {
+		if err := json.Unmarshal(raw, &p.spec); err == nil {
+			// Instances are clones of the cached memory: the first call
+			// makes one.
+			p.manifest = p.spec.manifest(a)
+			p.snap = mem
+			return p, nil
+		}
+	}
 	in, err := r.newInstance(ctx, p.src)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", a.ID, err)
@@ -130,6 +153,7 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 	// New instances start from this one's memory: a copy, not a parse.
 	p.snap = in.snapshot()
 	p.idle = append(p.idle, in)
+	r.writeSnap(cache, p.snap, raw)
 	return p, nil
 }
 

@@ -16,6 +16,8 @@
     return out;
   }
   G.global = G;
+  // Bundles of Node code refer to these; there is no file system behind them.
+  G.__dirname = '/'; G.__filename = '/piece.js';
 
   // console: each line goes to the host, which records it with the
   // execution (bounded per call there).
@@ -468,8 +470,11 @@
   function Stream() { EventEmitter.call(this); }
   Stream.prototype = Object.create(EventEmitter.prototype);
   Stream.prototype.pipe = function (d) { return d; };
-  var stream = { Stream: Stream, Readable: Stream, Writable: Stream, Duplex: Stream, Transform: Stream, PassThrough: Stream, pipeline: unsupported('stream.pipeline'), finished: unsupported('stream.finished') };
+  // As in Node, the module is the Stream constructor itself, carrying the
+  // stream classes (util.inherits(X, require('stream')) works).
+  var stream = Stream;
   Stream.Readable = Stream; Stream.Stream = Stream; Stream.Writable = Stream; Stream.Duplex = Stream; Stream.Transform = Stream; Stream.PassThrough = Stream;
+  Stream.pipeline = unsupported('stream.pipeline'); Stream.finished = unsupported('stream.finished');
   function inherits(c, p) { c.super_ = p; Object.setPrototypeOf(c.prototype, p.prototype); }
   function promisify(f) { return function () { var a = Array.prototype.slice.call(arguments), self = this; return new Promise(function (res, rej) { a.push(function (e, v) { e ? rej(e) : res(v); }); f.apply(self, a); }); }; }
   function format(f) { var a = Array.prototype.slice.call(arguments, 1), i = 0; return String(f).replace(/%[sdjifoO%]/g, function (m) { if (m === '%%') return '%'; var v = a[i++]; return m === '%j' || m === '%o' || m === '%O' ? JSON.stringify(v) : String(v); }) + (i < a.length ? ' ' + a.slice(i).map(fmt).join(' ') : ''); }
@@ -477,7 +482,12 @@
     debuglog: function () { return function () {}; }, TextEncoder: TextEncoder, TextDecoder: TextDecoder, isDeepStrictEqual: function (a, b) { return JSON.stringify(a) === JSON.stringify(b); },
     types: { isDate: function (v) { return v instanceof Date; }, isRegExp: function (v) { return v instanceof RegExp; }, isUint8Array: function (v) { return v instanceof Uint8Array; } } };
   util.inspect.custom = Symbol.for('nodejs.util.inspect.custom');
-  function Agent() {}
+  // http.Agent is an EventEmitter, as agent libraries (agentkeepalive)
+  // extending it expect; it never opens a socket.
+  function Agent(opts) { EventEmitter.call(this); this.options = Object.assign({}, opts); this.requests = {}; this.sockets = {}; this.freeSockets = {}; }
+  Agent.prototype = Object.create(EventEmitter.prototype);
+  Agent.prototype.constructor = Agent;
+  Agent.prototype.destroy = function () {};
   var httpMod = { Agent: Agent, globalAgent: new Agent(), request: unsupported('http.request'), get: unsupported('http.get'), STATUS_CODES: {}, METHODS: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] };
   var pathMod = { sep: '/', delimiter: ':', join: function () { return Array.prototype.filter.call(arguments, Boolean).join('/').replace(/\/+/g, '/'); },
     basename: function (p, ext) { var b = String(p).replace(/\/+$/, '').split('/').pop(); return ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b; },
@@ -512,14 +522,88 @@
     rs[2] ^= rs[0]; rs[3] ^= rs[1]; rs[1] ^= rs[2]; rs[0] ^= rs[3]; rs[2] ^= t; rs[3] = rotl(rs[3], 11);
     return r / 4294967296;
   };
-  var cryptoMod = { randomUUID: function () { var b = randomBytes(16); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128; var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join(''); return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20); },
-    randomBytes: randomBytes, getRandomValues: getRandomValues, webcrypto: { getRandomValues: getRandomValues },
-    createHash: unsupported('crypto.createHash'), createHmac: unsupported('crypto.createHmac') };
+  // Hashes and HMACs: the bytes are gathered in the guest and digested by
+  // the host (Go's crypto) in one call at digest().
+  function bytesIn(d, enc) {
+    if (typeof d !== 'string') return bytesOf(d);
+    enc = String(enc || 'utf8').toLowerCase();
+    if (enc === 'hex') { var h = new Uint8Array(d.length >> 1); for (var i = 0; i < h.length; i++) h[i] = parseInt(d.substr(i * 2, 2), 16); return h; }
+    if (enc === 'base64' || enc === 'base64url') return b64ToBytes(d.replace(/-/g, '+').replace(/_/g, '/'));
+    if (enc === 'latin1' || enc === 'binary' || enc === 'ascii') { var l = new Uint8Array(d.length); for (var j = 0; j < d.length; j++) l[j] = d.charCodeAt(j) & 255; return l; }
+    return new TextEncoder().encode(d);
+  }
+  function bytesOut(u, enc) {
+    enc = enc && String(enc).toLowerCase();
+    if (enc === 'hex') return Array.prototype.map.call(u, function (x) { return (x + 256).toString(16).slice(1); }).join('');
+    if (enc === 'base64') return bytesToB64(u);
+    if (enc === 'base64url') return bytesToB64(u).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    if (enc === 'latin1' || enc === 'binary') return String.fromCharCode.apply(null, u);
+    if (enc === 'utf8' || enc === 'utf-8') return new TextDecoder().decode(u);
+    return G.Buffer ? G.Buffer.from(u.buffer, u.byteOffset, u.length) : u;
+  }
+  function Hash(alg, key) {
+    EventEmitter.call(this);
+    this._alg = String(alg).toLowerCase().replace(/^rsa-/, ''); this._key = key; this._parts = []; this._done = false;
+    call({ op: 'hash', alg: this._alg, data_b64: '' });
+  }
+  Hash.prototype = Object.create(EventEmitter.prototype);
+  Hash.prototype.update = function (d, enc) {
+    if (this._done) throw new Error('Digest already called');
+    this._parts.push(bytesIn(d, enc).slice());
+    return this;
+  };
+  Hash.prototype.write = function (d, enc) { this.update(d, enc); return true; };
+  Hash.prototype.end = function (d, enc) { if (d != null) this.update(d, enc); return this; };
+  Hash.prototype.copy = function () { var h = Object.create(Hash.prototype); EventEmitter.call(h); h._alg = this._alg; h._key = this._key; h._parts = this._parts.slice(); h._done = false; return h; };
+  Hash.prototype.digest = function (enc) {
+    if (this._done) throw new Error('Digest already called');
+    this._done = true;
+    var n = 0; this._parts.forEach(function (p) { n += p.length; });
+    var all = new Uint8Array(n); n = 0;
+    this._parts.forEach(function (p) { all.set(p, n); n += p.length; });
+    var op = { op: 'hash', alg: this._alg, data_b64: bytesToB64(all) };
+    if (this._key !== undefined) op.key_b64 = bytesToB64(this._key);
+    return bytesOut(b64ToBytes(call(op).b64), enc);
+  };
+  function createHash(alg) { return new Hash(alg); }
+  function createHmac(alg, key) {
+    if (key && typeof key === 'object' && key._secret) key = key._secret;
+    return new Hash(alg, bytesIn(key == null ? '' : key));
+  }
+  function timingSafeEqual(a, b) {
+    a = bytesOf(a); b = bytesOf(b);
+    if (a.length !== b.length) throw new RangeError('Input buffers must have the same byte length');
+    var d = 0;
+    for (var i = 0; i < a.length; i++) d |= a[i] ^ b[i];
+    return d === 0;
+  }
+  var cryptoMod = { createHash: createHash, createHmac: createHmac, timingSafeEqual: timingSafeEqual,
+    createSecretKey: function (k, enc) { return { type: 'secret', _secret: bytesIn(k, enc), export: function () { return bytesOut(this._secret); } }; },
+    getHashes: function () { return ['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512']; },
+    randomUUID: function () { var b = randomBytes(16); b[6] = (b[6] & 15) | 64; b[8] = (b[8] & 63) | 128; var h = Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join(''); return h.slice(0, 8) + '-' + h.slice(8, 12) + '-' + h.slice(12, 16) + '-' + h.slice(16, 20) + '-' + h.slice(20); },
+    randomBytes: function (n, cb) { var b = bytesOut(randomBytes(n)); if (typeof cb === 'function') { setTimeout(function () { cb(null, b); }, 0); return; } return b; },
+    randomInt: function (lo, hi) { if (hi === undefined) { hi = lo; lo = 0; } var r = new Uint32Array(randomBytes(4).buffer)[0]; return lo + (r % (hi - lo)); },
+    getRandomValues: getRandomValues, webcrypto: { getRandomValues: getRandomValues },
+    createSign: unsupported('crypto.createSign'), createVerify: unsupported('crypto.createVerify'), createCipheriv: unsupported('crypto.createCipheriv'),
+    createDecipheriv: unsupported('crypto.createDecipheriv'), publicEncrypt: unsupported('crypto.publicEncrypt'), pbkdf2: unsupported('crypto.pbkdf2'), pbkdf2Sync: unsupported('crypto.pbkdf2Sync') };
   G.crypto = G.crypto || { randomUUID: cryptoMod.randomUUID, getRandomValues: cryptoMod.getRandomValues };
+  // zlib: its stream classes exist (libraries subclass them at load) but
+  // compress nothing; every function throws.
+  var zlibMod = { constants: {} };
+  ['Inflate', 'Deflate', 'Gzip', 'Gunzip', 'InflateRaw', 'DeflateRaw', 'Unzip', 'BrotliCompress', 'BrotliDecompress'].forEach(function (n) {
+    var C = function () { Stream.call(this); };
+    C.prototype = Object.create(Stream.prototype);
+    zlibMod[n] = C;
+    zlibMod['create' + n] = unsupported('zlib.create' + n);
+  });
+  ['inflate', 'deflate', 'gzip', 'gunzip', 'inflateRaw', 'deflateRaw', 'unzip', 'brotliCompress', 'brotliDecompress'].forEach(function (n) {
+    zlibMod[n] = unsupported('zlib.' + n);
+    zlibMod[n + 'Sync'] = unsupported('zlib.' + n + 'Sync');
+  });
   var builtins = {
     events: EventEmitter, stream: stream, util: util, url: { URL: URL, URLSearchParams: URLSearchParams, parse: function (u) { var x = new URL(u); return { protocol: x.protocol, host: x.host, hostname: x.hostname, port: x.port || null, pathname: x.pathname, search: x.search || null, query: x.search.slice(1) || null, hash: x.hash || null, href: x.href, path: x.pathname + x.search }; }, format: function (u) { return String(u.href || u); }, fileURLToPath: unsupported('url.fileURLToPath') },
     http: httpMod, https: httpMod, http2: { connect: unsupported('http2.connect'), constants: {} }, net: { isIP: function () { return 0; }, connect: unsupported('net.connect'), Socket: Stream }, tls: { connect: unsupported('tls.connect') },
-    dns: { lookup: unsupported('dns.lookup') }, zlib: { constants: {}, createGunzip: unsupported('zlib'), createInflate: unsupported('zlib'), createBrotliDecompress: unsupported('zlib'), gunzipSync: unsupported('zlib') },
+    dns: { lookup: unsupported('dns.lookup') }, zlib: zlibMod,
     os: { platform: function () { return 'atom'; }, release: function () { return ''; }, type: function () { return 'Atom'; }, arch: function () { return 'wasm32'; }, EOL: '\n', hostname: function () { return 'piece'; }, homedir: function () { return '/'; }, tmpdir: function () { return '/tmp'; }, cpus: function () { return []; } },
     path: pathMod, tty: { isatty: function () { return false; } }, assert: function (v, m) { if (!v) throw new Error(m || 'assertion failed'); },
     querystring: { stringify: function (o) { return new URLSearchParams(o).toString(); }, parse: function (s) { var o = {}; new URLSearchParams(s).forEach(function (v, k) { o[k] = v; }); return o; }, escape: encodeURIComponent, unescape: decodeURIComponent },
@@ -531,8 +615,19 @@
   };
   builtins.assert.strict = builtins.assert; builtins.assert.ok = builtins.assert;
   G.performance = builtins.perf_hooks.performance;
+  // Packages left out of bundles (bundle.go, unavailable): any use throws.
+  var UNAVAILABLE = { playwright: 'a browser', 'playwright-core': 'a browser', puppeteer: 'a browser', 'puppeteer-core': 'a browser', sharp: 'a native addon' };
+  function unavailableModule(name) {
+    var fail = function () { throw new Error(name + ' is not available to pieces (it needs ' + UNAVAILABLE[name] + ')'); };
+    var stub = new Proxy(function () {}, {
+      get: function (t, k) { return typeof k === 'symbol' || k === 'then' || k === '__esModule' ? undefined : k === 'default' ? stub : stub; },
+      apply: fail, construct: fail
+    });
+    return stub;
+  }
   G.require = function (name) {
     var n = String(name).replace(/^node:/, '');
+    if (Object.prototype.hasOwnProperty.call(UNAVAILABLE, n)) return unavailableModule(n);
     var base = n.split('/')[0];
     if (base === 'stream' || base === 'util' || base === 'path' || base === 'timers' || base === 'fs' || base === 'dns' || base === 'assert' || base === 'url') n = base;
     if (Object.prototype.hasOwnProperty.call(builtins, n)) return builtins[n];
@@ -559,6 +654,7 @@
   // auth: actions take it as a prop of an auth type.
   var AUTH_TYPES = { OAUTH2: 1, SECRET_TEXT: 1, BASIC_AUTH: 1, CUSTOM_AUTH: 1 };
   function actionsOf(p) { return typeof p.actions === 'function' ? p.actions() : p._actions; }
+  function triggersOf(p) { return (typeof p.triggers === 'function' ? p.triggers() : p._triggers) || {}; }
   function legacyAuth(type, auth) {
     if (auth == null) return undefined;
     if (type === 'SECRET_TEXT') return auth.secret_text !== undefined ? auth.secret_text : auth.access_token;
@@ -609,9 +705,45 @@
       actions: Object.keys(acts).map(function (k) {
         var a = acts[k];
         return { name: a.name || k, displayName: a.displayName, description: a.description, props: describeProps(a.props, true), requireAuth: a.requireAuth !== false };
+      }),
+      triggers: Object.keys(triggersOf(piece)).map(function (k) {
+        var t = triggersOf(piece)[k];
+        return { name: t.name || k, displayName: t.displayName, description: t.description, type: t.type || '' };
       })
     });
   };
+
+  // authValue shapes the connection for context.auth so that pieces of
+  // every framework release read it: recent ones read auth.secret_text and
+  // auth.props.x, those before about 0.20 read the secret text as a string
+  // and custom props as auth.x. A secret text is a String object carrying
+  // type and secret_text; custom props are both under props and at the top
+  // level, with the piece's declared defaults filled in.
+  function authValue(a) {
+    if (a == null || typeof a !== 'object') return a;
+    if (a.type === 'SECRET_TEXT') {
+      var s = Object(String(a.secret_text === undefined ? '' : a.secret_text));
+      Object.defineProperty(s, 'type', { value: 'SECRET_TEXT' });
+      Object.defineProperty(s, 'secret_text', { value: String(s) });
+      return s;
+    }
+    if (a.type === 'CUSTOM_AUTH') {
+      var props = a.props || {};
+      authList(piece.auth).forEach(function (d) {
+        if (d.type !== 'CUSTOM_AUTH' || !d.props) return;
+        Object.keys(d.props).forEach(function (k) {
+          var dp = d.props[k];
+          if (props[k] === undefined && dp && dp.defaultValue !== undefined) props[k] = dp.defaultValue;
+        });
+      });
+      var o = {};
+      Object.keys(props).forEach(function (k) { o[k] = props[k]; });
+      if (!('type' in o)) o.type = 'CUSTOM_AUTH';
+      if (!('props' in o)) o.props = props;
+      return o;
+    }
+    return a;
+  }
 
   // __atom_call runs one action. in: {action, auth, props, execution_id}.
   G.__atom_call = function (raw) {
@@ -634,7 +766,7 @@
       else if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
     });
     var ctx = {
-      auth: input.auth, propsValue: propsValue, store: store,
+      auth: authValue(input.auth), propsValue: propsValue, store: store,
       server: { apiUrl: '', publicUrl: '', token: '' },
       run: { id: input.execution_id, stop: function () {}, pause: function () {}, isTest: false },
       project: { id: input.tenant_id, externalId: function () { return Promise.resolve(undefined); } },

@@ -66,7 +66,12 @@ func fakeUpstream(t *testing.T, answer string) (*httptest.Server, func() []upstr
 // served by srv.
 func loadNPM(t *testing.T, pkg, id string, hosts []string, srv *httptest.Server) *Piece {
 	t.Helper()
-	src := bundled(t, pkg)
+	return loadSrc(t, bundled(t, pkg), pkg, id, hosts, srv)
+}
+
+// loadSrc loads a bundle whose API host is served by srv.
+func loadSrc(t *testing.T, src []byte, pkg, id string, hosts []string, srv *httptest.Server) *Piece {
+	t.Helper()
 	u, _ := url.Parse(srv.URL)
 	ob := outbound.New(outbound.Config{AllowPrivateHosts: []string{u.Host}, Rate: -1})
 	t.Cleanup(ob.Close)

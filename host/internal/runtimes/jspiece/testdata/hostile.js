@@ -26,7 +26,9 @@ const actions = {
     const n = (await ctx.store.get('count')) || 0;
     await ctx.store.put('count', n + 1);
     console.log('count is', n + 1);
-    return { count: n + 1, auth: ctx.auth };
+    // A secret text reads both ways: as a string (frameworks before 0.20)
+    // and as { type, secret_text }.
+    return { count: n + 1, auth: ctx.auth && { type: ctx.auth.type, secret_text: ctx.auth.secret_text, string: `${ctx.auth}` } };
   } },
   throws: { name: 'throws', displayName: 'Throw', props: {}, async run() { throw new Error('provider said no'); } },
 };
