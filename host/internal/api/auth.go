@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -28,6 +29,16 @@ type Principal struct {
 	Session bool
 	// CSRF is true when a session call carried the session's CSRF token.
 	CSRF bool
+	// Recheck, when set, reports whether the credential this principal
+	// was authenticated with is still good (not revoked, not expired); a
+	// long-lived response such as an event stream calls it as it goes.
+	Recheck func(ctx context.Context) bool
+}
+
+// StillValid reports whether p's credential is still good. A principal
+// without a way to tell is taken as valid.
+func (p *Principal) StillValid(ctx context.Context) bool {
+	return p.Recheck == nil || p.Recheck(ctx)
 }
 
 // requireIntent refuses a state change authenticated by the page's
@@ -125,7 +136,18 @@ func (s *Server) authenticateKey(c *fiber.Ctx, key string) (*Principal, error) {
 	if !apikey.Verify(key, k.Hash) || k.RevokedAt != nil {
 		return nil, invalid
 	}
-	return &Principal{TenantID: k.TenantID, KeyID: k.ID}, nil
+	tenant, id := k.TenantID, k.ID
+	recheck := func(ctx context.Context) bool {
+		k, err := s.deps.Store.LookupAPIKey(ctx, lookup)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return false
+		case err != nil:
+			return true // the database is away; the next check decides
+		}
+		return k.ID == id && k.TenantID == tenant && k.RevokedAt == nil && apikey.Verify(key, k.Hash)
+	}
+	return &Principal{TenantID: tenant, KeyID: id, Recheck: recheck}, nil
 }
 
 // requireAdmin checks ATOM_ADMIN_KEY in constant time.

@@ -33,6 +33,12 @@ func (s *Server) eventRoutes(r *Router) {
 // one replica.
 const MaxEventStreams = 5
 
+// EventStreamRecheck is how often an open event stream checks that the
+// API key or browser session it was opened with is still good: a revoked
+// key or a signed-out session ends the stream within this time (plus the
+// API key cache's sqlcore.APIKeyTTL on another replica).
+var EventStreamRecheck = 5 * time.Second
+
 // eventStreamPoll is how often a stream looks for new events.
 const eventStreamPoll = 250 * time.Millisecond
 
@@ -284,15 +290,24 @@ func (s *Server) streamEvents(c *fiber.Ctx) error {
 	c.Set("X-Accel-Buffering", "no")
 	st := s.deps.Store
 	ready := &s.ready
+	p := principalOf(c)
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer streams.Done(tenant)
 		ctx := context.Background()
-		last := time.Now()
+		last, checked := time.Now(), time.Now()
 		fmt.Fprint(w, ": events\n\n")
 		if w.Flush() != nil {
 			return
 		}
 		for ready.Load() {
+			if time.Since(checked) >= EventStreamRecheck {
+				if !p.StillValid(ctx) {
+					fmt.Fprint(w, "event: error\ndata: {\"error\":{\"code\":\"unauthorized\",\"message\":\"the API key or session this stream was opened with was revoked or expired; open it again with a valid one\"}}\n\n")
+					_ = w.Flush()
+					return
+				}
+				checked = time.Now()
+			}
 			var evs []store.Event
 			err := st.InTenant(ctx, tenant, func(tx store.Tx) (err error) { evs, err = listEventsOf(ctx, tx, source, after, 100); return })
 			if err != nil {

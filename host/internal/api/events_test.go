@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/api"
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/store"
@@ -184,6 +186,80 @@ func TestEventsAPI(t *testing.T) {
 			if len(seen) != 4 || !strings.Contains(seen[0], ids[1]) || !strings.Contains(seen[3], late.ID) || strings.Contains(strings.Join(seen, ""), evB.ID) {
 				t.Fatalf("stream sent %q", seen)
 			}
+		})
+	}
+}
+
+// TestEventStreamEndsOnRevocation: an event stream is authorised for as
+// long as it stays open, not only when it opens: once its API key is
+// revoked the stream ends with an error event, while a stream of another
+// key of the same tenant goes on.
+func TestEventStreamEndsOnRevocation(t *testing.T) {
+	prev := api.EventStreamRecheck
+	api.EventStreamRecheck = 100 * time.Millisecond
+	t.Cleanup(func() { api.EventStreamRecheck = prev })
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			if backend == "postgres" {
+				storetest.RequirePostgres(t)
+			}
+			h := hosttest.Start(t, hosttest.Options{Backend: backend, Tenant: "a", Quiet: true})
+			ctx := context.Background()
+			admin := h.API(h.AdminKey)
+			doomed, resp, err := admin.CreateAPIKey(ctx, h.Tenant.ID, &apiclient.CreateAPIKeyRequest{Name: "doomed"})
+			if err != nil || resp.StatusCode != 201 {
+				t.Fatalf("create key: %v", err)
+			}
+			open := func(key string) (*bufio.Scanner, func()) {
+				req, _ := http.NewRequest("GET", h.URL+"/api/v1/events/stream", nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				req.Header.Set("Accept", "text/event-stream")
+				sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+				resp, err := http.DefaultClient.Do(req.WithContext(sctx))
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("stream: %v %+v", err, resp)
+				}
+				return bufio.NewScanner(resp.Body), func() { cancel(); resp.Body.Close() }
+			}
+			gone, closeGone := open(doomed.Key)
+			defer closeGone()
+			kept, closeKept := open(h.Tenant.Key)
+			defer closeKept()
+			if r := h.Call("DELETE", "/api/v1/tenants/"+h.Tenant.ID+"/api-keys/"+doomed.ID, h.AdminKey, nil, nil); r.Status/100 != 2 {
+				t.Fatalf("revoke: %d %s", r.Status, r.Body)
+			}
+			var sawError bool
+			for gone.Scan() {
+				if gone.Text() == "event: error" {
+					sawError = true
+				}
+				if sawError && strings.Contains(gone.Text(), `"unauthorized"`) {
+					break
+				}
+			}
+			if !sawError {
+				t.Fatalf("the stream of a revoked key ended without an error event (%v)", gone.Err())
+			}
+			for gone.Scan() {
+				if gone.Text() != "" {
+					t.Fatalf("the stream of a revoked key went on: %q", gone.Text())
+				}
+			}
+			if err := gone.Err(); err != nil {
+				t.Fatalf("the stream of a revoked key did not end: %v", err)
+			}
+			// The tenant's other key still streams: an event emitted now
+			// reaches it.
+			ev, err := h.App.Webhooks.Delivery().Emit(ctx, h.Tenant.ID, "connection:c1", "connection.created", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for kept.Scan() {
+				if strings.Contains(kept.Text(), ev.ID) {
+					return
+				}
+			}
+			t.Fatalf("the stream of the key kept ended: %v", kept.Err())
 		})
 	}
 }

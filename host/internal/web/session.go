@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -161,14 +162,19 @@ func csrfOK(c *fiber.Ctx, ss *session) bool {
 // signed out (on any host sharing the database) and that its API key is
 // still valid.
 func (u *UI) current(c *fiber.Ctx) (*session, bool) {
-	ss, ok := u.sessions.open(c.Cookies(CookieName))
+	return u.currentOf(c.UserContext(), c.Cookies(CookieName))
+}
+
+// currentOf is current for a cookie's value.
+func (u *UI) currentOf(ctx context.Context, cookie string) (*session, bool) {
+	ss, ok := u.sessions.open(cookie)
 	if !ok {
 		return nil, false
 	}
 	var gone bool
-	err := u.cfg.Store.InTenant(c.UserContext(), ss.TenantID, func(tx store.Tx) error {
+	err := u.cfg.Store.InTenant(ctx, ss.TenantID, func(tx store.Tx) error {
 		var err error
-		gone, err = tx.SessionRevoked(c.UserContext(), sessionHash(ss), u.cfg.Now())
+		gone, err = tx.SessionRevoked(ctx, sessionHash(ss), u.cfg.Now())
 		return err
 	})
 	if err != nil {
@@ -178,7 +184,7 @@ func (u *UI) current(c *fiber.Ctx) (*session, bool) {
 	if gone {
 		return nil, false
 	}
-	k, err := u.cfg.Store.LookupAPIKey(c.UserContext(), ss.Lookup)
+	k, err := u.cfg.Store.LookupAPIKey(ctx, ss.Lookup)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			u.cfg.Logger.Error("web session: look up api key", "err", err.Error())
@@ -208,7 +214,12 @@ func (u *UI) Authenticate(c *fiber.Ctx) (*api.Principal, bool) {
 	if !safeMethod(c.Method()) && !csrf {
 		return nil, false
 	}
-	return &api.Principal{TenantID: ss.TenantID, Session: true, CSRF: csrf}, true
+	cookie, id := c.Cookies(CookieName), ss.ID
+	recheck := func(ctx context.Context) bool {
+		now, ok := u.currentOf(ctx, cookie)
+		return ok && now.ID == id
+	}
+	return &api.Principal{TenantID: ss.TenantID, Session: true, CSRF: csrf, Recheck: recheck}, true
 }
 
 // Guard is Fiber middleware for /api that answers 403 with the JSON error
