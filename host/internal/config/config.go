@@ -128,6 +128,10 @@ type Delivery struct {
 	// Timeout bounds one attempt, the endpoint's answer included
 	// (ATOM_DELIVERY_TIMEOUT, default 10s, at most 60s).
 	Timeout time.Duration
+	// Retention is how long an event is kept after its delivery settled
+	// (ATOM_EVENT_RETENTION, default 720h = 30 days; 0 keeps events for
+	// ever). An event still being delivered is kept.
+	Retention time.Duration
 }
 
 type Refresh struct {
@@ -236,7 +240,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
-	var deliveryAttempts, deliveryTimeout string
+	var deliveryAttempts, deliveryTimeout, eventRetention string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
 		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
@@ -282,6 +286,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_ASYNC_WORKERS", "async-workers", fmt.Sprint(DefaultAsyncWorkers), "asynchronous executions one replica runs at once", &asyncWorkers},
 		{"ATOM_DELIVERY_MAX_ATTEMPTS", "delivery-max-attempts", "12", "attempts to deliver an event to a tenant's webhook before it is dead-lettered", &deliveryAttempts},
 		{"ATOM_DELIVERY_TIMEOUT", "delivery-timeout", "10s", "how long one webhook delivery attempt may take, the answer included", &deliveryTimeout},
+		{"ATOM_EVENT_RETENTION", "event-retention", "720h", "how long an event is kept after its delivery settled (0: for ever)", &eventRetention},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, f := range fields {
@@ -374,6 +379,11 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		errs = append(errs, fmt.Errorf("ATOM_DELIVERY_TIMEOUT: %q is not a duration between 0 and 1m (e.g. 10s)", deliveryTimeout))
 	} else {
 		c.Delivery.Timeout = v
+	}
+	if v, err := time.ParseDuration(eventRetention); err != nil || v < 0 || (v > 0 && v < time.Hour) {
+		errs = append(errs, fmt.Errorf("ATOM_EVENT_RETENTION: %q is not 0 or a duration of at least 1h (e.g. 720h)", eventRetention))
+	} else {
+		c.Delivery.Retention = v
 	}
 	if _, err := fmt.Sscanf(refFraction, "%g", &c.Refresh.Fraction); err != nil || !(c.Refresh.Fraction > 0 && c.Refresh.Fraction < 1) {
 		errs = append(errs, fmt.Errorf("ATOM_REFRESH_FRACTION: %q is not a number between 0 and 1 (e.g. 0.8)", refFraction))

@@ -92,6 +92,9 @@ type Config struct {
 	// Backoff is the wait after the n-th failed attempt (n from 1);
 	// Backoff when nil.
 	Backoff func(n int) time.Duration
+	// Retention is how long an event is kept once its delivery settled
+	// (ATOM_EVENT_RETENTION); zero keeps events for ever.
+	Retention time.Duration
 }
 
 // Backoff is the default retry schedule: 5 s doubling per attempt, at most
@@ -583,6 +586,28 @@ func (s *Service) Replay(ctx context.Context, tenantID, eventID string) (*store.
 		s.inProcess(ctx, tenantID, d.ID)
 	}
 	return d, nil
+}
+
+// expireBatch bounds the events one statement of Expire removes.
+const expireBatch = 1000
+
+// Expire removes events older than the retention whose delivery settled
+// (delivered or dead) or that have none, in batches, until none is left
+// or ctx ends. It returns how many it removed.
+func (s *Service) Expire(ctx context.Context) (int, error) {
+	if s.cfg.Retention <= 0 {
+		return 0, nil
+	}
+	before := s.cfg.Clock().Add(-s.cfg.Retention).UTC()
+	total := 0
+	for ctx.Err() == nil {
+		n, err := s.cfg.Store.ExpireEvents(ctx, before, expireBatch)
+		total += n
+		if err != nil || n < expireBatch {
+			return total, err
+		}
+	}
+	return total, ctx.Err()
 }
 
 // Sweep hands stalled deliveries (their attempt's host died, or their job

@@ -116,10 +116,35 @@ func (w *SweepWorker) Work(ctx context.Context, _ *river.Job[SweepArgs]) error {
 	return err
 }
 
-// AddWorkers registers the delivery and sweep workers of s.
+// ExpireArgs is the periodic job removing events past the retention.
+type ExpireArgs struct{}
+
+// Kind is the River job kind.
+func (ExpireArgs) Kind() string { return "atom.events.expire" }
+
+// ExpireWorker works ExpireArgs.
+type ExpireWorker struct {
+	river.WorkerDefaults[ExpireArgs]
+	Service *Service
+}
+
+// Work removes expired events.
+func (w *ExpireWorker) Work(ctx context.Context, _ *river.Job[ExpireArgs]) error {
+	n, err := w.Service.Expire(ctx)
+	if n > 0 {
+		w.Service.log.Info("expired events removed", "count", n)
+	}
+	return err
+}
+
+// Timeout bounds one run of the expiry.
+func (w *ExpireWorker) Timeout(*river.Job[ExpireArgs]) time.Duration { return 10 * time.Minute }
+
+// AddWorkers registers the delivery, sweep and expiry workers of s.
 func AddWorkers(workers *river.Workers, s *Service) {
 	river.AddWorker(workers, &Worker{Service: s})
 	river.AddWorker(workers, &SweepWorker{Service: s})
+	river.AddWorker(workers, &ExpireWorker{Service: s})
 }
 
 // PeriodicJobs returns the sweep, every interval (5 s when zero), run by
@@ -128,7 +153,15 @@ func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	if interval <= 0 {
 		interval = 5 * time.Second
 	}
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
-		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, &river.InsertOpts{MaxAttempts: 1} },
-		&river.PeriodicJobOpts{RunOnStart: true})}
+	return []*river.PeriodicJob{
+		river.NewPeriodicJob(river.PeriodicInterval(interval),
+			func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+		river.NewPeriodicJob(river.PeriodicInterval(ExpireInterval),
+			func() (river.JobArgs, *river.InsertOpts) { return ExpireArgs{}, &river.InsertOpts{MaxAttempts: 1} },
+			&river.PeriodicJobOpts{RunOnStart: true}),
+	}
 }
+
+// ExpireInterval is how often the leader replica removes expired events.
+const ExpireInterval = time.Hour

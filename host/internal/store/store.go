@@ -129,6 +129,10 @@ type Store interface {
 	// attempt lease ran out before now or which, with no lease, were due
 	// before overdue: no job is working on them.
 	StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]DeliveryRef, error)
+	// ExpireEvents removes, across tenants, at most limit events created
+	// before before whose deliveries are settled (delivered or dead) or
+	// that have none, with those deliveries; it returns how many.
+	ExpireEvents(ctx context.Context, before time.Time, limit int) (int, error)
 }
 
 // ExecRef is an unsettled execution as the reconciler sees it.

@@ -160,6 +160,8 @@ type Config struct {
 	// Timeout bounds one delivery attempt (delivery.DefaultTimeout when
 	// zero).
 	Timeout time.Duration
+	// Retention is how long settled events are kept (zero: for ever).
+	Retention time.Duration
 }
 
 // Sender emits connection events through a delivery.Service. It is safe
@@ -171,7 +173,7 @@ type Sender struct {
 // NewSender returns a Sender.
 func NewSender(cfg Config) *Sender {
 	svc := delivery.New(delivery.Config{Store: cfg.Store, Keyring: cfg.Keyring, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
-		Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout})
+		Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout, Retention: cfg.Retention})
 	if cfg.Queue != nil {
 		svc.SetQueue(cfg.Queue)
 	}

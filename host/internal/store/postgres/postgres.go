@@ -239,6 +239,13 @@ func (s *Store) StalledDeliveries(ctx context.Context, now, overdue time.Time, l
 	})
 }
 
+// ExpireEvents removes old settled events (SECURITY DEFINER function).
+func (s *Store) ExpireEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT atom_expire_events($1, $2)`, before, limit).Scan(&n)
+	return n, err
+}
+
 // TenantIDs lists every tenant id.
 func (s *Store) TenantIDs(ctx context.Context) ([]string, error) {
 	rows, err := s.pool.Query(ctx, `SELECT atom_tenant_ids()`)

@@ -251,6 +251,30 @@ func (s *Store) StalledDeliveries(ctx context.Context, now, overdue time.Time, l
 	return out, rows.Err()
 }
 
+// ExpireEvents removes old settled events and their deliveries, in one
+// transaction.
+func (s *Store) ExpireEvents(ctx context.Context, before time.Time, limit int) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	const doomed = `SELECT e.id FROM events e WHERE e.created_at < ?1 AND NOT EXISTS (SELECT 1 FROM deliveries d
+		WHERE d.tenant_id = e.tenant_id AND d.event_id = e.id AND d.state = 'pending') ORDER BY e.created_at LIMIT ?2`
+	if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE event_id IN (`+doomed+`)`, before.UnixMicro(), limit); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN (`+doomed+`)`, before.UnixMicro(), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, err
+	}
+	return int(n), tx.Commit()
+}
+
 // UnsettledExecutions lists pending and running executions, oldest first.
 func (s *Store) UnsettledExecutions(ctx context.Context, limit int) ([]store.ExecRef, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id, status, job_id, started_at, created_at FROM executions

@@ -215,3 +215,80 @@ func Events(t *testing.T, s store.Store) {
 		t.Fatalf("NUL in type: %v", err)
 	}
 }
+
+// EventExpiry checks ExpireEvents: across tenants it removes events older
+// than the cutoff whose delivery settled, or that have none, with their
+// deliveries, at most limit at a time; it keeps an event still being
+// delivered and every newer event.
+func EventExpiry(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a, b := NewTenant(t, s), NewTenant(t, s)
+	old := time.Now().UTC().Add(-48 * time.Hour)
+	add := func(tenant string, at time.Time, deliver bool, state string) string {
+		t.Helper()
+		var id string
+		err := s.InTenant(ctx, tenant, func(tx store.Tx) error {
+			d, err := tx.AppendEvent(ctx, &store.Event{Source: "trigger:t", Type: "x", Payload: []byte(`{}`), CreatedAt: at}, deliver)
+			if err != nil {
+				return err
+			}
+			evs, err := tx.ListEvents(ctx, 0, 1000)
+			if err != nil {
+				return err
+			}
+			id = evs[len(evs)-1].ID
+			if d != nil && state != store.DeliveryPending {
+				d.State = state
+				return tx.UpdateDelivery(ctx, d)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	gone := []string{
+		add(a, old, true, store.DeliveryDelivered),
+		add(a, old, false, ""),
+		add(b, old, true, store.DeliveryDead),
+		add(b, old.Add(time.Minute), true, store.DeliveryDelivered),
+	}
+	kept := map[string]string{
+		add(a, old, true, store.DeliveryPending):                a, // still being delivered
+		add(b, time.Now().UTC(), true, store.DeliveryDelivered): b, // recent
+	}
+	cutoff := time.Now().UTC().Add(-24 * time.Hour)
+	n, err := s.ExpireEvents(ctx, cutoff, 3)
+	if err != nil || n != 3 {
+		t.Fatalf("first batch: %d %v, want 3", n, err)
+	}
+	n, err = s.ExpireEvents(ctx, cutoff, 3)
+	if err != nil || n != 1 {
+		t.Fatalf("second batch: %d %v, want 1", n, err)
+	}
+	if n, err := s.ExpireEvents(ctx, cutoff, 3); err != nil || n != 0 {
+		t.Fatalf("third batch: %d %v, want 0", n, err)
+	}
+	for _, id := range gone {
+		for _, tenant := range []string{a, b} {
+			_ = s.InTenant(ctx, tenant, func(tx store.Tx) error {
+				if _, err := tx.GetEvent(ctx, id); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("expired event %s still there: %v", id, err)
+				}
+				if _, err := tx.GetDeliveryByEvent(ctx, id); !errors.Is(err, store.ErrNotFound) {
+					t.Errorf("delivery of expired event %s still there: %v", id, err)
+				}
+				return nil
+			})
+		}
+	}
+	for id, tenant := range kept {
+		_ = s.InTenant(ctx, tenant, func(tx store.Tx) error {
+			if _, err := tx.GetEvent(ctx, id); err != nil {
+				t.Errorf("event %s was removed: %v", id, err)
+			}
+			return nil
+		})
+	}
+}
