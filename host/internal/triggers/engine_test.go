@@ -55,6 +55,17 @@ func newFake() *fakeProvider {
 }
 
 func (f *fakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/oauth/token" {
+		// Client credentials: the token response names the client's team.
+		_ = r.ParseForm()
+		client := r.PostForm.Get("client_id")
+		if u, _, ok := r.BasicAuth(); ok {
+			client = u
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"access_token":"sk_test_cc_%s","token_type":"bearer","expires_in":3600,"team_id":"T-%s"}`, client, client)
+		return
+	}
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.mu.Lock()
 	if !ok || !strings.HasPrefix(key, "sk_test_") {
@@ -147,9 +158,14 @@ func triggersBinary(t testing.TB) string {
 // polls every second.
 func startHost(t *testing.T, o hosttest.Options, fake *httptest.Server) *hosttest.Host {
 	t.Helper()
+	return startHostWith(t, o, fake, fmt.Sprintf(descriptor, fake.URL))
+}
+
+func startHostWith(t *testing.T, o hosttest.Options, fake *httptest.Server, desc string) *hosttest.Host {
+	t.Helper()
 	bin := triggersBinary(t)
 	o.Tenant = "acme"
-	o.Catalog = map[string]string{"triggers.json": fmt.Sprintf(descriptor, fake.URL)}
+	o.Catalog = map[string]string{"triggers.json": desc}
 	o.Prepare = func(dir string) { testbin.Install(t, bin, dir, plugindir.NativePrefix+"triggers", 0o755) }
 	o.Env = map[string]string{"ATOM_TRIGGER_MIN_INTERVAL": "1s", "ATOM_TRIGGER_DEFAULT_INTERVAL": "1s",
 		"ATOM_TRIGGER_SCHEDULE_TICK": "300ms", "TRIGGERS_WEBHOOK_SECRET": "app-signing-secret"}
@@ -375,7 +391,12 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 			defer srv.Close()
 			h := startHost(t, hosttest.Options{Backend: backend}, srv)
 			key := h.Tenant.Key
-			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
+			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme", "params": map[string]string{"team_id": "T-1"}}, nil), 201, nil)
+			// A team id the tenant typed in does not make an app webhook
+			// account: it could be anyone's.
+			if r := h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil); r.Status != 400 {
+				t.Fatalf("app webhook trigger on a typed-in team id: %d %s", r.Status, r.Body)
+			}
 			var ti instance
 			h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event",
 				"delivery": map[string]any{"webhook": false}}, nil), 201, &ti)
@@ -470,38 +491,53 @@ func grepLines(s, sub string) string {
 }
 
 // TestAppWebhookRoutesByAccount: the fixture's app webhook trigger gets
-// the requests sent to the provider's one URL for its connection's team,
-// verified with the operator's signing secret; a URL verification
-// challenge is answered; a forged request is refused.
+// the requests sent to the provider's one URL for its connection's team
+// (from the token response), verified with the operator's signing
+// secret; another tenant's connection to another team gets none of them;
+// a URL verification challenge is answered; a forged request is refused.
 func TestAppWebhookRoutesByAccount(t *testing.T) {
-	fake := newFake()
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	h := startHost(t, hosttest.Options{}, srv)
-	key := h.Tenant.Key
-	h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme", "params": map[string]string{"team_id": "T1"}}, nil), 201, nil)
-	var ti instance
-	h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil), 201, &ti)
-	slack := func(body string, secret string) hosttest.Response {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		m := hmac.New(sha256.New, []byte(secret))
-		fmt.Fprintf(m, "v0:%s:%s", ts, body)
-		return h.Call("POST", "/api/v1/hooks/app/triggers", "", []byte(body), map[string]string{
-			"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "Content-Type": "application/json"})
-	}
-	if r := slack(`{"type":"url_verification","challenge":"ch-123"}`, "app-signing-secret"); r.Status != 200 || string(r.Body) != "ch-123" {
-		t.Fatalf("challenge: %d %s", r.Status, r.Body)
-	}
-	msg := `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","text":"hi"}}`
-	for range 3 {
-		h.Must(slack(msg, "app-signing-secret"), 200, nil)
-	}
-	if r := slack(msg, "wrong"); r.Status != 401 {
-		t.Fatalf("forged: %d %s", r.Status, r.Body)
-	}
-	page := eventsOf(h, key, ti.ID)
-	if len(page.Events) != 1 || page.Events[0].ID != triggers.EventID(ti.ID, "Ev1") {
-		t.Fatalf("events %+v", page.Events)
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			fake := newFake()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			h := startHostWith(t, hosttest.Options{Backend: backend}, srv, fmt.Sprintf(`{"id":"triggers","name":"Triggers","categories":["development"],
+				"auth":{"kind":"oauth2_cc","token_url":"%s/oauth/token","token_metadata":["team_id"]},"api":{"base_url":"%s"},
+				"implementations":["native"],"connectable":true}`, srv.URL, srv.URL))
+			connect := func(key, client string) instance {
+				h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"fields": map[string]string{"client_id": client, "client_secret": "s"}}, nil), 201, nil)
+				var ti instance
+				h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil), 201, &ti)
+				return ti
+			}
+			mine := connect(h.Tenant.Key, "1")
+			rival := h.NewTenant("rival")
+			theirs := connect(rival.Key, "2")
+			slack := func(body string, secret string) hosttest.Response {
+				ts := strconv.FormatInt(time.Now().Unix(), 10)
+				m := hmac.New(sha256.New, []byte(secret))
+				fmt.Fprintf(m, "v0:%s:%s", ts, body)
+				return h.Call("POST", "/api/v1/hooks/app/triggers", "", []byte(body), map[string]string{
+					"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "Content-Type": "application/json"})
+			}
+			if r := slack(`{"type":"url_verification","challenge":"ch-123"}`, "app-signing-secret"); r.Status != 200 || string(r.Body) != "ch-123" {
+				t.Fatalf("challenge: %d %s", r.Status, r.Body)
+			}
+			msg := `{"type":"event_callback","team_id":"T-1","event_id":"Ev1","event":{"type":"message","text":"hi"}}`
+			for range 3 {
+				h.Must(slack(msg, "app-signing-secret"), 200, nil)
+			}
+			if r := slack(strings.Replace(msg, "Ev1", "Ev2", 1), "wrong"); r.Status != 401 {
+				t.Fatalf("forged: %d %s", r.Status, r.Body)
+			}
+			page := eventsOf(h, h.Tenant.Key, mine.ID)
+			if len(page.Events) != 1 || page.Events[0].ID != triggers.EventID(mine.ID, "Ev1") {
+				t.Fatalf("events %+v", page.Events)
+			}
+			if n := len(eventsOf(h, rival.Key, theirs.ID).Events); n != 0 {
+				t.Fatalf("another team's connection got %d events", n)
+			}
+		})
 	}
 }
 
