@@ -131,6 +131,9 @@ func (s *Server) createTrigger(c *fiber.Ctx) error {
 	cr := triggers.CreateRequest{TenantID: p.TenantID, UserID: p.UserID, ConnectionID: req.ConnectionID, Provider: req.Provider,
 		Trigger: req.Trigger, Input: req.Input, IntervalSeconds: req.IntervalSeconds}
 	if req.Delivery != nil {
+		if req.Delivery.Webhook == nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: "delivery.webhook", Message: "delivery.webhook is required with delivery: true or false"}
+		}
 		cr.Deliver = req.Delivery.Webhook
 	}
 	out, err := eng.Create(c.UserContext(), cr)

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/delivery"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
@@ -286,6 +287,23 @@ func TestPollingTriggerOverREST(t *testing.T) {
 				t.Fatalf("events of items %v, want [c d] once each, in order", items)
 			}
 
+			// The generated client reads the same through the OpenAPI
+			// document, strictly (an undeclared field fails it).
+			api := h.API(key)
+			ctx0 := context.Background()
+			got, _, err := api.GetTrigger(ctx0, ti.ID)
+			if err != nil || got.Kind != "polling" || got.Status != "active" || got.LastPolledAt == nil || !got.Delivery.Webhook {
+				t.Fatalf("GetTrigger: %+v, %v", got, err)
+			}
+			tl, _, err := api.ListTriggers(ctx0, &apiclient.ListTriggersParams{ConnectionID: ti.ConnectionID})
+			if err != nil || len(tl.Triggers) != 1 || tl.Triggers[0].ID != ti.ID {
+				t.Fatalf("ListTriggers: %+v, %v", tl, err)
+			}
+			el, _, err := api.ListEvents(ctx0, &apiclient.ListEventsParams{Trigger: ti.ID})
+			if err != nil || len(el.Events) != 2 {
+				t.Fatalf("ListEvents: %+v, %v", el, err)
+			}
+
 			// Delivered signed (Standard Webhooks), with the event's id.
 			mine := func() []received {
 				var out []received
@@ -391,15 +409,20 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 			defer srv.Close()
 			h := startHost(t, hosttest.Options{Backend: backend}, srv)
 			key := h.Tenant.Key
+			rc := newReceiver(t)
+			h.Must(h.Call("PUT", "/api/v1/webhook", key, map[string]any{"url": rc.srv.URL}, nil), 200, nil)
 			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme", "params": map[string]string{"team_id": "T-1"}}, nil), 201, nil)
 			// A team id the tenant typed in does not make an app webhook
 			// account: it could be anyone's.
 			if r := h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil); r.Status != 400 {
 				t.Fatalf("app webhook trigger on a typed-in team id: %d %s", r.Status, r.Body)
 			}
-			var ti instance
-			h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event",
-				"delivery": map[string]any{"webhook": false}}, nil), 201, &ti)
+			created, resp, err := h.API(key).CreateTrigger(context.Background(), apiclient.CreateTriggerRequest{Provider: "triggers", Trigger: "item_event",
+				Delivery: &apiclient.TriggerDeliveryRequest{Webhook: false}})
+			if err != nil || resp.StatusCode != 201 {
+				t.Fatalf("CreateTrigger: %v", err)
+			}
+			ti := instance{ID: created.ID, Kind: created.Kind, Status: created.Status, HookURL: created.HookURL, ConnectionID: created.ConnectionID}
 			fake.mu.Lock()
 			registered := fake.hooks["hook_1"]
 			fake.mu.Unlock()
@@ -436,6 +459,17 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 			want := []string{triggers.EventID(ti.ID, "evt_2"), triggers.EventID(ti.ID, "evt_1")}
 			if !slices.Equal(ids, want) {
 				t.Fatalf("events %v, want %v (each once)", ids, want)
+			}
+			// delivery.webhook false: recorded, never scheduled for the
+			// tenant's endpoint, which exists.
+			for _, id := range ids {
+				var ev struct {
+					Delivery json.RawMessage `json:"delivery"`
+				}
+				h.Must(h.Call("GET", "/api/v1/events/"+id, key, nil, nil), 200, &ev)
+				if ev.Delivery != nil {
+					t.Fatalf("event %s of a trigger without webhook delivery has a delivery: %s", id, ev.Delivery)
+				}
 			}
 			// Forged, stale and missing signatures, and an unknown hook.
 			if r := send("evt_3", now, "t="+strconv.FormatInt(now, 10)+",v1=00"); r.Status != 401 {
