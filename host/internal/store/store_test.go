@@ -21,3 +21,7 @@ func TestGroupCommit(t *testing.T) {
 func TestEvents(t *testing.T) {
 	storetest.Each(t, storetest.Events)
 }
+
+func TestTriggers(t *testing.T) {
+	storetest.Each(t, storetest.Triggers)
+}
