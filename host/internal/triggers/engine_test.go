@@ -489,6 +489,10 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 					t.Fatalf("unknown hook %s: %d %s", p, r.Status, r.Body)
 				}
 			}
+			// A body past ATOM_BODY_LIMIT is refused before it is read.
+			if r := h.Call("POST", path, "", make([]byte, 2<<20), map[string]string{"Content-Type": "application/json"}); r.Status != 413 {
+				t.Fatalf("oversized hook body: %d %s", r.Status, r.Body)
+			}
 			metrics := string(h.Call("GET", "/metrics", "", nil, nil).Body)
 			if !strings.Contains(metrics, `atom_trigger_webhooks_refused_total{provider="triggers",reason="signature"} 3`) {
 				t.Fatalf("refusals not counted:\n%s", grepLines(metrics, "atom_trigger_webhooks"))
