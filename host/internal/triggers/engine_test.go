@@ -129,7 +129,7 @@ type received struct {
 	Body   []byte
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	rc := &receiver{}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -157,12 +157,12 @@ func triggersBinary(t testing.TB) string {
 
 // startHost starts a host serving the fixture plugin against fake, with
 // polls every second.
-func startHost(t *testing.T, o hosttest.Options, fake *httptest.Server) *hosttest.Host {
+func startHost(t testing.TB, o hosttest.Options, fake *httptest.Server) *hosttest.Host {
 	t.Helper()
 	return startHostWith(t, o, fake, fmt.Sprintf(descriptor, fake.URL))
 }
 
-func startHostWith(t *testing.T, o hosttest.Options, fake *httptest.Server, desc string) *hosttest.Host {
+func startHostWith(t testing.TB, o hosttest.Options, fake *httptest.Server, desc string) *hosttest.Host {
 	t.Helper()
 	bin := triggersBinary(t)
 	o.Tenant = "acme"
