@@ -29,7 +29,7 @@ func TestPieceTriggersOverREST(t *testing.T) {
 		Catalog: map[string]string{"triggers.json": `{"id":"triggers","name":"Triggers","categories":["development"],"auth":{"kind":"api_key"},"api":{"base_url":"https://items.test"},"implementations":["piece"],"connectable":true}`},
 		Rewrite: map[string]string{"items.test": srv.URL},
 		Prepare: func(dir string) { testbin.Install(t, wasmFile, dir, "triggers.wasm", 0o644) },
-		Env: map[string]string{"ATOM_TRIGGER_MIN_INTERVAL": "1s", "ATOM_TRIGGER_SCHEDULE_TICK": "300ms"},
+		Env:     map[string]string{"ATOM_TRIGGER_MIN_INTERVAL": "1s", "ATOM_TRIGGER_SCHEDULE_TICK": "300ms"},
 	})
 	key := h.Tenant.Key
 	h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_piece"}, nil), 201, nil)
