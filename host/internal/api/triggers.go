@@ -131,6 +131,9 @@ func (s *Server) createTrigger(c *fiber.Ctx) error {
 	cr := triggers.CreateRequest{TenantID: p.TenantID, UserID: p.UserID, ConnectionID: req.ConnectionID, Provider: req.Provider,
 		Trigger: req.Trigger, Input: req.Input, IntervalSeconds: req.IntervalSeconds}
 	if req.Delivery != nil {
+		if req.Delivery.Webhook == nil {
+			return &Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: "delivery.webhook", Message: "delivery.webhook is required with delivery: true or false"}
+		}
 		cr.Deliver = req.Delivery.Webhook
 	}
 	out, err := eng.Create(c.UserContext(), cr)
@@ -226,21 +229,22 @@ func hookErr(err error) error {
 	return apiErr(http.StatusBadGateway, "trigger_failed", "the webhook could not be handled; retry later")
 }
 
-// replyHeaders are the headers a trigger's reply may set.
-var replyHeaders = map[string]bool{"Content-Type": true, "X-Challenge": true}
-
+// writeHookResult sends a trigger's own reply (a challenge echo) or the
+// default answer. A reply is plain text or JSON, never a page: its
+// content type is one of those two and the browser may not sniff it,
+// since a reply on the API's origin could otherwise carry script.
 func writeHookResult(c *fiber.Ctx, res triggers.HookResult) error {
 	if r := res.Reply; r != nil {
 		st := r.Status
 		if st == 0 {
 			st = http.StatusOK
 		}
-		for k, vs := range r.Headers {
-			k = http.CanonicalHeaderKey(k)
-			if replyHeaders[k] && len(vs) > 0 && !strings.ContainsAny(vs[0], "\r\n") {
-				c.Set(k, vs[0])
-			}
+		ct := "text/plain; charset=utf-8"
+		if v := strings.ToLower(http.Header(r.Headers).Get("Content-Type")); strings.HasPrefix(v, "application/json") {
+			ct = "application/json"
 		}
+		c.Set(fiber.HeaderContentType, ct)
+		c.Set(fiber.HeaderXContentTypeOptions, "nosniff")
 		return c.Status(st).Send(r.Body)
 	}
 	return c.JSON(fiber.Map{"received": true, "events": res.Events})

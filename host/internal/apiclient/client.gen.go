@@ -627,10 +627,10 @@ type TriggerDelivery struct {
 	Webhook bool `json:"webhook"`
 }
 
-// TriggerDeliveryRequest is the TriggerDeliveryRequest object of the REST API (components/schemas/TriggerDeliveryRequest).
+// TriggerDeliveryRequest: Where the events go besides the pull and the stream (without it: the webhook too).
 type TriggerDeliveryRequest struct {
-	// Webhook: Deliver the events to the tenant's webhook URL too (they are always in the pull and the stream).
-	Webhook bool `json:"webhook,omitempty"`
+	// Webhook: Deliver the events to the tenant's webhook URL too.
+	Webhook bool `json:"webhook"`
 }
 
 // TriggerInstance is the TriggerInstance object of the REST API (components/schemas/TriggerInstance).

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"context"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/store"
 )
@@ -28,13 +29,43 @@ func (s *Service) Append(ctx context.Context, tx store.Tx, e *store.Event, deliv
 	if err != nil || d == nil {
 		return func() {}, err
 	}
+	tenant, id := tx.TenantID(), d.ID
 	q := s.q()
 	if q != nil {
 		if _, err := q.InsertTx(ctx, tx, s.args(d), s.insertOpts()); err != nil {
 			return nil, err
 		}
-		return func() {}, nil
+		return func() { s.attemptNow(tenant, id) }, nil
 	}
-	tenant, id := tx.TenantID(), d.ID
 	return func() { s.inProcess(ctx, tenant, id) }, nil
+}
+
+// attemptNow makes the first attempt of a delivery whose job is queued at
+// once, in the background, when the tenant has an attempt slot free on
+// this replica: the event reaches the endpoint without waiting for a
+// worker to fetch the job. The attempt leases the delivery like the job's
+// would, so the job finds it delivered (or leased, or due later after a
+// failure) and only retries what this attempt did not do.
+func (s *Service) attemptNow(tenant, id string) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		// A failure is logged by Attempt and retried by the job. An
+		// earlier event of the source still being delivered (its outcome
+		// not written yet) is waited for a little, in order, without
+		// holding an attempt slot meanwhile.
+		// The earlier event is usually written within milliseconds, so
+		// the waits start short and double.
+		for i := range 8 {
+			if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
+				return // the job delivers it
+			}
+			wait, err := s.Attempt(context.Background(), tenant, id)
+			s.inFlight.Done(tenant)
+			if err != nil || wait == 0 || wait > 2*time.Second {
+				return
+			}
+			time.Sleep(min(wait, 5*time.Millisecond<<i))
+		}
+	}()
 }

@@ -25,3 +25,7 @@ func TestEvents(t *testing.T) {
 func TestEventExpiry(t *testing.T) {
 	storetest.Each(t, storetest.EventExpiry)
 }
+
+func TestTriggers(t *testing.T) {
+	storetest.Each(t, storetest.Triggers)
+}

@@ -391,7 +391,7 @@ func (e *Engine) Create(ctx context.Context, req CreateRequest) (*Created, error
 		}
 		ti.Account = AccountOf(conn)
 		if ti.Account == "" {
-			return nil, fail(http.StatusBadRequest, "no_account", "connection %s names no provider account (team, workspace) to route %s's app webhooks by; reconnect %s", conn.ID, conn.Provider, conn.Provider)
+			return nil, fail(http.StatusBadRequest, "no_account", "connection %s has no provider account (team, workspace) from %s's token response to route its app webhooks by; connect %s through its OAuth flow", conn.ID, conn.Provider, conn.Provider)
 		}
 	}
 	if err := e.in(ctx, req.TenantID, func(_ store.Tx, tt store.TriggerTx) error { return tt.CreateTrigger(ctx, ti) }); err != nil {
@@ -403,16 +403,13 @@ func (e *Engine) Create(ctx context.Context, req CreateRequest) (*Created, error
 }
 
 // AccountOf is the provider account (team, workspace, shop) a connection
-// belongs to, from what the provider said when it was made: the token
-// response's fields first, then the connection's parameters.
+// belongs to, as the provider said in its token response (the
+// descriptor's token_metadata). Parameters a tenant typed in are not
+// trusted: naming another tenant's account there would route that
+// account's events to it.
 func AccountOf(c *store.Connection) string {
-	for _, k := range []string{"account_id", "team_id", "team.id", "workspace_id", "shop"} {
+	for _, k := range []string{"account_id", "team_id", "team.id", "workspace_id", "workspace.id", "shop", "company_id", "realmId"} {
 		if v := c.Metadata[k]; v != "" {
-			return v
-		}
-	}
-	for _, k := range []string{"account_id", "team_id", "workspace_id", "shop"} {
-		if v := c.Params[k]; v != "" {
 			return v
 		}
 	}

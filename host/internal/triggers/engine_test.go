@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/apiclient"
 	"github.com/atomhq/atom/host/internal/delivery"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
@@ -55,6 +56,17 @@ func newFake() *fakeProvider {
 }
 
 func (f *fakeProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPost && r.URL.Path == "/oauth/token" {
+		// Client credentials: the token response names the client's team.
+		_ = r.ParseForm()
+		client := r.PostForm.Get("client_id")
+		if u, _, ok := r.BasicAuth(); ok {
+			client = u
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = fmt.Fprintf(w, `{"access_token":"sk_test_cc_%s","token_type":"bearer","expires_in":3600,"team_id":"T-%s"}`, client, client)
+		return
+	}
 	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.mu.Lock()
 	if !ok || !strings.HasPrefix(key, "sk_test_") {
@@ -117,7 +129,7 @@ type received struct {
 	Body   []byte
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	rc := &receiver{}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -145,11 +157,16 @@ func triggersBinary(t testing.TB) string {
 
 // startHost starts a host serving the fixture plugin against fake, with
 // polls every second.
-func startHost(t *testing.T, o hosttest.Options, fake *httptest.Server) *hosttest.Host {
+func startHost(t testing.TB, o hosttest.Options, fake *httptest.Server) *hosttest.Host {
+	t.Helper()
+	return startHostWith(t, o, fake, fmt.Sprintf(descriptor, fake.URL))
+}
+
+func startHostWith(t testing.TB, o hosttest.Options, fake *httptest.Server, desc string) *hosttest.Host {
 	t.Helper()
 	bin := triggersBinary(t)
 	o.Tenant = "acme"
-	o.Catalog = map[string]string{"triggers.json": fmt.Sprintf(descriptor, fake.URL)}
+	o.Catalog = map[string]string{"triggers.json": desc}
 	o.Prepare = func(dir string) { testbin.Install(t, bin, dir, plugindir.NativePrefix+"triggers", 0o755) }
 	o.Env = map[string]string{"ATOM_TRIGGER_MIN_INTERVAL": "1s", "ATOM_TRIGGER_DEFAULT_INTERVAL": "1s",
 		"ATOM_TRIGGER_SCHEDULE_TICK": "300ms", "TRIGGERS_WEBHOOK_SECRET": "app-signing-secret"}
@@ -270,6 +287,23 @@ func TestPollingTriggerOverREST(t *testing.T) {
 				t.Fatalf("events of items %v, want [c d] once each, in order", items)
 			}
 
+			// The generated client reads the same through the OpenAPI
+			// document, strictly (an undeclared field fails it).
+			api := h.API(key)
+			ctx0 := context.Background()
+			got, _, err := api.GetTrigger(ctx0, ti.ID)
+			if err != nil || got.Kind != "polling" || got.Status != "active" || got.LastPolledAt == nil || !got.Delivery.Webhook {
+				t.Fatalf("GetTrigger: %+v, %v", got, err)
+			}
+			tl, _, err := api.ListTriggers(ctx0, &apiclient.ListTriggersParams{ConnectionID: ti.ConnectionID})
+			if err != nil || len(tl.Triggers) != 1 || tl.Triggers[0].ID != ti.ID {
+				t.Fatalf("ListTriggers: %+v, %v", tl, err)
+			}
+			el, _, err := api.ListEvents(ctx0, &apiclient.ListEventsParams{Trigger: ti.ID})
+			if err != nil || len(el.Events) != 2 {
+				t.Fatalf("ListEvents: %+v, %v", el, err)
+			}
+
 			// Delivered signed (Standard Webhooks), with the event's id.
 			mine := func() []received {
 				var out []received
@@ -375,10 +409,20 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 			defer srv.Close()
 			h := startHost(t, hosttest.Options{Backend: backend}, srv)
 			key := h.Tenant.Key
-			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
-			var ti instance
-			h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event",
-				"delivery": map[string]any{"webhook": false}}, nil), 201, &ti)
+			rc := newReceiver(t)
+			h.Must(h.Call("PUT", "/api/v1/webhook", key, map[string]any{"url": rc.srv.URL}, nil), 200, nil)
+			h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme", "params": map[string]string{"team_id": "T-1"}}, nil), 201, nil)
+			// A team id the tenant typed in does not make an app webhook
+			// account: it could be anyone's.
+			if r := h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil); r.Status != 400 {
+				t.Fatalf("app webhook trigger on a typed-in team id: %d %s", r.Status, r.Body)
+			}
+			created, resp, err := h.API(key).CreateTrigger(context.Background(), apiclient.CreateTriggerRequest{Provider: "triggers", Trigger: "item_event",
+				Delivery: &apiclient.TriggerDeliveryRequest{Webhook: false}})
+			if err != nil || resp.StatusCode != 201 {
+				t.Fatalf("CreateTrigger: %v", err)
+			}
+			ti := instance{ID: created.ID, Kind: created.Kind, Status: created.Status, HookURL: created.HookURL, ConnectionID: created.ConnectionID}
 			fake.mu.Lock()
 			registered := fake.hooks["hook_1"]
 			fake.mu.Unlock()
@@ -416,6 +460,17 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 			if !slices.Equal(ids, want) {
 				t.Fatalf("events %v, want %v (each once)", ids, want)
 			}
+			// delivery.webhook false: recorded, never scheduled for the
+			// tenant's endpoint, which exists.
+			for _, id := range ids {
+				var ev struct {
+					Delivery json.RawMessage `json:"delivery"`
+				}
+				h.Must(h.Call("GET", "/api/v1/events/"+id, key, nil, nil), 200, &ev)
+				if ev.Delivery != nil {
+					t.Fatalf("event %s of a trigger without webhook delivery has a delivery: %s", id, ev.Delivery)
+				}
+			}
 			// Forged, stale and missing signatures, and an unknown hook.
 			if r := send("evt_3", now, "t="+strconv.FormatInt(now, 10)+",v1=00"); r.Status != 401 {
 				t.Fatalf("forged: %d %s", r.Status, r.Body)
@@ -433,6 +488,10 @@ func TestWebhookTriggerOverREST(t *testing.T) {
 				if r := h.Call("POST", p, "", []byte(`{}`), nil); r.Status != 404 {
 					t.Fatalf("unknown hook %s: %d %s", p, r.Status, r.Body)
 				}
+			}
+			// A body past ATOM_BODY_LIMIT is refused before it is read.
+			if r := h.Call("POST", path, "", make([]byte, 2<<20), map[string]string{"Content-Type": "application/json"}); r.Status != 413 {
+				t.Fatalf("oversized hook body: %d %s", r.Status, r.Body)
 			}
 			metrics := string(h.Call("GET", "/metrics", "", nil, nil).Body)
 			if !strings.Contains(metrics, `atom_trigger_webhooks_refused_total{provider="triggers",reason="signature"} 3`) {
@@ -470,38 +529,53 @@ func grepLines(s, sub string) string {
 }
 
 // TestAppWebhookRoutesByAccount: the fixture's app webhook trigger gets
-// the requests sent to the provider's one URL for its connection's team,
-// verified with the operator's signing secret; a URL verification
-// challenge is answered; a forged request is refused.
+// the requests sent to the provider's one URL for its connection's team
+// (from the token response), verified with the operator's signing
+// secret; another tenant's connection to another team gets none of them;
+// a URL verification challenge is answered; a forged request is refused.
 func TestAppWebhookRoutesByAccount(t *testing.T) {
-	fake := newFake()
-	srv := httptest.NewServer(fake)
-	defer srv.Close()
-	h := startHost(t, hosttest.Options{}, srv)
-	key := h.Tenant.Key
-	h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme", "params": map[string]string{"team_id": "T1"}}, nil), 201, nil)
-	var ti instance
-	h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil), 201, &ti)
-	slack := func(body string, secret string) hosttest.Response {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		m := hmac.New(sha256.New, []byte(secret))
-		fmt.Fprintf(m, "v0:%s:%s", ts, body)
-		return h.Call("POST", "/api/v1/hooks/app/triggers", "", []byte(body), map[string]string{
-			"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "Content-Type": "application/json"})
-	}
-	if r := slack(`{"type":"url_verification","challenge":"ch-123"}`, "app-signing-secret"); r.Status != 200 || string(r.Body) != "ch-123" {
-		t.Fatalf("challenge: %d %s", r.Status, r.Body)
-	}
-	msg := `{"type":"event_callback","team_id":"T1","event_id":"Ev1","event":{"type":"message","text":"hi"}}`
-	for range 3 {
-		h.Must(slack(msg, "app-signing-secret"), 200, nil)
-	}
-	if r := slack(msg, "wrong"); r.Status != 401 {
-		t.Fatalf("forged: %d %s", r.Status, r.Body)
-	}
-	page := eventsOf(h, key, ti.ID)
-	if len(page.Events) != 1 || page.Events[0].ID != triggers.EventID(ti.ID, "Ev1") {
-		t.Fatalf("events %+v", page.Events)
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			fake := newFake()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			h := startHostWith(t, hosttest.Options{Backend: backend}, srv, fmt.Sprintf(`{"id":"triggers","name":"Triggers","categories":["development"],
+				"auth":{"kind":"oauth2_cc","token_url":"%s/oauth/token","token_metadata":["team_id"]},"api":{"base_url":"%s"},
+				"implementations":["native"],"connectable":true}`, srv.URL, srv.URL))
+			connect := func(key, client string) instance {
+				h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"fields": map[string]string{"client_id": client, "client_secret": "s"}}, nil), 201, nil)
+				var ti instance
+				h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "team_message"}, nil), 201, &ti)
+				return ti
+			}
+			mine := connect(h.Tenant.Key, "1")
+			rival := h.NewTenant("rival")
+			theirs := connect(rival.Key, "2")
+			slack := func(body string, secret string) hosttest.Response {
+				ts := strconv.FormatInt(time.Now().Unix(), 10)
+				m := hmac.New(sha256.New, []byte(secret))
+				fmt.Fprintf(m, "v0:%s:%s", ts, body)
+				return h.Call("POST", "/api/v1/hooks/app/triggers", "", []byte(body), map[string]string{
+					"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil)), "Content-Type": "application/json"})
+			}
+			if r := slack(`{"type":"url_verification","challenge":"ch-123"}`, "app-signing-secret"); r.Status != 200 || string(r.Body) != "ch-123" {
+				t.Fatalf("challenge: %d %s", r.Status, r.Body)
+			}
+			msg := `{"type":"event_callback","team_id":"T-1","event_id":"Ev1","event":{"type":"message","text":"hi"}}`
+			for range 3 {
+				h.Must(slack(msg, "app-signing-secret"), 200, nil)
+			}
+			if r := slack(strings.Replace(msg, "Ev1", "Ev2", 1), "wrong"); r.Status != 401 {
+				t.Fatalf("forged: %d %s", r.Status, r.Body)
+			}
+			page := eventsOf(h, h.Tenant.Key, mine.ID)
+			if len(page.Events) != 1 || page.Events[0].ID != triggers.EventID(mine.ID, "Ev1") {
+				t.Fatalf("events %+v", page.Events)
+			}
+			if n := len(eventsOf(h, rival.Key, theirs.ID).Events); n != 0 {
+				t.Fatalf("another team's connection got %d events", n)
+			}
+		})
 	}
 }
 
