@@ -56,7 +56,7 @@
 // feeds that AddContact, AddFile, AddMessage, AddIssue and AddPage (or
 // POST /_fake/{provider}/{items}) extend.
 //
-// All methods of Server and Apps are safe for concurrent use. The command in
-// cmd/fakeprovider serves a Server (or, with -apps, an Apps) on a chosen address for tests that span
-// several processes.
+// All methods of Server and Apps are safe for concurrent use. The command
+// in cmd/fakeprovider serves a Server (or, with -apps, an Apps) on a
+// chosen address for tests that span several processes.
 package fakeprovider
