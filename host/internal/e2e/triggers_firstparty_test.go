@@ -31,60 +31,59 @@ type firstParty struct {
 	trigger string
 	input   map[string]any
 	polling bool
-	// fire makes apps emit or change; it returns the deliveries sent (for
-	// webhooks).
-	fire func(apps *fakeprovider.Apps) []fakeprovider.Delivery
+	// fire makes apps emit (signed as o says) or change; it returns the
+	// deliveries sent (for webhooks).
+	fire func(apps *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery
 }
 
 func firstPartyTriggers() []firstParty {
 	key := `{"kind":"api_key","credential_fields":["apiKey"]}`
-	once := fakeprovider.EmitOptions{}
 	return []firstParty{
 		{id: "stripe", dir: "stripe", auth: key, trigger: "event", input: map[string]any{"events": []string{"payment_intent.succeeded"}},
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				// Sent three times, as Stripe retries.
-				return a.Send(a.StripeEvent("payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent", "amount": 2000}, once), fakeprovider.EmitOptions{Repeat: 3})
+				return a.Send(a.StripeEvent("payment_intent.succeeded", map[string]any{"id": "pi_1", "object": "payment_intent", "amount": 2000}, o), fakeprovider.EmitOptions{Repeat: 3})
 			}},
 		{id: "github", dir: "github", auth: key, trigger: "issues", input: map[string]any{"owner": "octo", "repo": "hello"},
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
-				return a.Send(a.GitHubEvent("octo/hello", "issues", map[string]any{"action": "opened", "issue": map[string]any{"id": 1, "number": 7, "updated_at": "2026-01-02T03:04:05Z"}}, once), once)
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
+				return a.Send(a.GitHubEvent("octo/hello", "issues", map[string]any{"action": "opened", "issue": map[string]any{"id": 1, "number": 7, "updated_at": "2026-01-02T03:04:05Z"}}, o), o)
 			}},
 		{id: "shopify", dir: "shopify", auth: `{"kind":"custom","credential_fields":["adminToken"]}`, trigger: "order", input: map[string]any{"topic": "orders/create"},
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
-				return a.Send(a.ShopifyOrder("orders/create", map[string]any{"id": 820982911946154508, "name": "#1001"}, once), fakeprovider.EmitOptions{Repeat: 2})
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
+				return a.Send(a.ShopifyOrder("orders/create", map[string]any{"id": 820982911946154508, "name": "#1001"}, o), fakeprovider.EmitOptions{Repeat: 2})
 			}},
 		{id: "linear", dir: "linear", auth: key, trigger: "webhook", input: map[string]any{"resource_types": []string{"Issue"}},
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
-				return a.Send(a.LinearEvent("create", "Issue", map[string]any{"id": "i1", "identifier": "ENG-1", "teamId": "t1"}, once), once)
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
+				return a.Send(a.LinearEvent("create", "Issue", map[string]any{"id": "i1", "identifier": "ENG-1", "teamId": "t1"}, o), o)
 			}},
 		{id: "slack", dir: "slack", auth: `{"kind":"api_key","credential_fields":["apiKey"],"connection_params":["team_id"]}`, trigger: "message_in_channel",
 			input: map[string]any{"channel": "C0123ABCD"},
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
-				return a.Send(a.SlackMessage("C0123ABCD", "U1", "hello", nil, once), fakeprovider.EmitOptions{Repeat: 2})
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
+				return a.Send(a.SlackMessage("C0123ABCD", "U1", "hello", nil, o), fakeprovider.EmitOptions{Repeat: 2})
 			}},
 		{id: "hubspot", dir: "hubspot", auth: key, trigger: "new_or_updated_contact", polling: true,
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				a.AddContact(map[string]string{"email": "new@example.com"}, time.Time{})
 				return nil
 			}},
 		{id: "google-drive", dir: "google-drive", auth: key, trigger: "new_file_in_folder", input: map[string]any{"folder_id": "F1"}, polling: true,
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				a.AddFile("F1", "report.pdf", "", time.Time{})
 				return nil
 			}},
 		{id: "google-mail", dir: "google-mail", auth: key, trigger: "new_email", input: map[string]any{"query": "subject:invoice"}, polling: true,
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				a.AddMessage("billing@example.com", "me@example.com", "Invoice 42", "attached", time.Time{})
 				return nil
 			}},
 		{id: "jira", dir: "jira", auth: `{"kind":"api_key","credential_fields":["apiKey"],"connection_params":["cloud_id"]}`, trigger: "new_issue",
 			input: map[string]any{"jql": "project = ENG"}, polling: true,
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				a.AddIssue("ENG", "Bug", "Crash on start", time.Time{})
 				return nil
 			}},
 		{id: "notion", dir: "notion", auth: key, trigger: "updated_page_in_database", input: map[string]any{"database_id": fakeprovider.NotionDatabase}, polling: true,
-			fire: func(a *fakeprovider.Apps) []fakeprovider.Delivery {
+			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				a.AddPage(fakeprovider.NotionDatabase, "Tuscan kale", time.Time{})
 				return nil
 			}},
@@ -138,7 +137,9 @@ func must(t *testing.T, r hosttest.Response, status int, v any) {
 // registered at the provider with the host's hook URL), the provider emits
 // (retries included) or its feed changes, and the item shows once as an
 // event on /api/v1/events?trigger=, on the SSE stream, and delivered
-// signed to the tenant's endpoint.
+// signed to the tenant's endpoint, to no other tenant's. Forged and stale
+// provider signatures are refused; deleting a webhook trigger unregisters
+// it at the provider.
 func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 	tps := firstPartyTriggers()
 	bins := map[string]string{}
@@ -167,6 +168,8 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 			if err := apps.SetSlackRequestURL(h.URL + "/api/v1/hooks/app/slack"); err != nil {
 				t.Fatalf("Slack's url_verification of the host's app URL: %v", err)
 			}
+			var endpoints []*tenantEndpoint
+			var keys []string
 			for _, tp := range tps {
 				// A tenant per provider, with its webhook endpoint (a
 				// tenant holds a few event streams at once).
@@ -174,6 +177,7 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 				te := newTenantEndpoint(t)
 				var wh struct{ Secret string }
 				h.Must(h.Call("PUT", "/api/v1/webhook", key, map[string]any{"url": te.URL}, nil), 200, &wh)
+				endpoints, keys = append(endpoints, te), append(keys, key)
 				t.Run(tp.id, func(t *testing.T) {
 					conn := map[string]any{}
 					switch {
@@ -198,7 +202,7 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 					}
 					var ti struct {
 						ID, Kind, Status, HookURL string
-						LastPolledAt            *time.Time `json:"last_polled_at"`
+						LastPolledAt              *time.Time `json:"last_polled_at"`
 					}
 					r := h.Call("POST", "/api/v1/triggers", key, body, nil)
 					must(t, r, 201, &ti)
@@ -219,7 +223,20 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 							t.Fatalf("%s: hook URL %q not registered at the provider: %+v", tp.id, ti.HookURL, apps.Hooks())
 						}
 					}
-					for _, d := range tp.fire(apps) {
+					if !tp.polling {
+						// Forged and stale signatures are refused.
+						for _, o := range []fakeprovider.EmitOptions{{Forge: true}, {SignedAt: time.Now().Add(-time.Hour)}} {
+							if !o.Forge && (tp.id == "github" || tp.id == "shopify") {
+								continue // their signatures carry no time
+							}
+							for _, d := range tp.fire(apps, o) {
+								if d.Status != 401 {
+									t.Fatalf("%s: a forged or stale delivery answered %d %s", tp.id, d.Status, d.Reply)
+								}
+							}
+						}
+					}
+					for _, d := range tp.fire(apps, fakeprovider.EmitOptions{}) {
 						if d.Status != 200 {
 							t.Fatalf("%s: the host answered the provider %d %s", tp.id, d.Status, d.Reply)
 						}
@@ -285,6 +302,13 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 					ts, _ := strconv.ParseInt(hd.Get("webhook-timestamp"), 10, 64)
 					if hd.Get("webhook-signature") != delivery.Sign(ev.ID, time.Unix(ts, 0), raw, wh.Secret) {
 						t.Fatalf("%s: delivery signature %q does not verify", tp.id, hd.Get("webhook-signature"))
+					}
+					// No other tenant received it or can read it.
+					for i, other := range endpoints[:len(endpoints)-1] {
+						if hd, _ := other.delivered(ev.ID); hd != nil {
+							t.Fatalf("%s: event delivered to another tenant's endpoint", tp.id)
+						}
+						must(t, h.Call("GET", "/api/v1/events?trigger="+ti.ID, keys[i], nil, nil), 404, nil)
 					}
 					// Deleting a webhook trigger unregisters it at the provider.
 					must(t, h.Call("DELETE", "/api/v1/triggers/"+ti.ID, key, nil, nil), 200, nil)
