@@ -2,6 +2,7 @@ package providertest_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -85,4 +86,20 @@ func ExampleNewRecorder() {
 	// body {"n":1}
 	//
 	// {"login":"ada"}
+}
+
+func ExampleRunTrigger() {
+	t := &testing.T{} // in a test, use the test's t
+	p := provider.New(provider.Manifest{ID: "hello"}).Trigger(provider.TriggerDef{Name: "tick", Kind: provider.TriggerPolling,
+		Poll: func(ctx context.Context, req provider.TriggerRequest, state json.RawMessage) (provider.PollResult, error) {
+			return provider.PollResult{Events: []provider.Event{{ID: req.TenantID + "-1", Payload: json.RawMessage(`{}`)}}, State: json.RawMessage(`{"n":1}`)}, nil
+		}})
+	for _, opt := range []providertest.Option{providertest.Tenant("acme"), providertest.OverGRPC()} {
+		res, err := providertest.RunTrigger(t, p, provider.TriggerCall{Op: provider.TriggerOpPoll,
+			TriggerRequest: provider.TriggerRequest{Trigger: "tick"}}, opt)
+		fmt.Println(res.Events[0].ID, string(res.State), err)
+	}
+	// Output:
+	// acme-1 {"n":1} <nil>
+	// tenant-test-1 {"n":1} <nil>
 }

@@ -91,10 +91,16 @@ type RunnableTrigger struct {
 // runnableTriggers lists the triggers that run for id; none without an
 // engine.
 func (s *Server) runnableTriggers(id string) []RunnableTrigger {
+	return s.runnableTriggersOn(id, false)
+}
+
+// runnableTriggersOn lists the triggers that run for id on the
+// integrations route, or on the pieces route when preferPiece.
+func (s *Server) runnableTriggersOn(id string, preferPiece bool) []RunnableTrigger {
 	if s.deps.Exec == nil {
 		return nil
 	}
-	offered := s.deps.Exec.OfferTriggers(id, false)
+	offered := s.deps.Exec.OfferTriggers(id, preferPiece)
 	out := make([]RunnableTrigger, 0, len(offered))
 	for _, o := range offered {
 		name := o.DisplayName

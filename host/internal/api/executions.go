@@ -321,6 +321,10 @@ type pieceJSON struct {
 	// ReferenceActions are upstream action names the catalog records for
 	// the entry that do not run here.
 	ReferenceActions []string `json:"reference_actions,omitempty"`
+	// Triggers run for the entry; ReferenceTriggers are the upstream
+	// trigger names that do not.
+	Triggers          []RunnableTrigger `json:"triggers"`
+	ReferenceTriggers []string          `json:"reference_triggers,omitempty"`
 }
 
 // pieceOf describes a catalog entry with the actions that run for it on
@@ -333,6 +337,8 @@ func (s *Server) pieceOf(d *catalog.Descriptor) pieceJSON {
 	offered, _ := s.deps.Exec.Offer(d.ID, true)
 	j.Actions = actionsJSON(offered, true)
 	j.ReferenceActions = pieceReferenceActions(d, j.Actions)
+	j.Triggers = s.runnableTriggersOn(d.ID, true)
+	j.ReferenceTriggers = referenceTriggers(d.Triggers, j.Triggers)
 	return j
 }
 

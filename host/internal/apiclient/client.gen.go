@@ -509,7 +509,11 @@ type Piece struct {
 	Name           string             `json:"name"`
 	// ReferenceActions: Upstream (Activepieces) action names recorded for the entry that do not run here; kept for reference, calling one answers 404.
 	ReferenceActions []string `json:"reference_actions,omitempty"`
-	Version          string   `json:"version,omitempty"`
+	// ReferenceTriggers: Upstream (Activepieces) trigger names recorded for the entry that do not run here; kept for reference.
+	ReferenceTriggers []string `json:"reference_triggers,omitempty"`
+	// Triggers is the triggers that run here for the entry, with their kind and input schemas.
+	Triggers []RunnableTrigger `json:"triggers,omitempty"`
+	Version  string            `json:"version,omitempty"`
 }
 
 // PieceExecuteRequest is the PieceExecuteRequest object of the REST API (components/schemas/PieceExecuteRequest).

@@ -60,6 +60,24 @@ func TestCatalogListsRunnableTriggers(t *testing.T) {
 			if len(kinds) != 0 || !contains(sh.ReferenceTriggers, "new_order") {
 				t.Fatalf("catalog shopify triggers: %+v", sh)
 			}
+			// The pieces route lists them too.
+			var pieces struct {
+				Pieces []struct {
+					ID                string `json:"id"`
+					Triggers          []struct{ Name, Kind string }
+					ReferenceTriggers []string `json:"reference_triggers"`
+				} `json:"pieces"`
+			}
+			h.Must(h.Call("GET", "/api/v1/pieces/search?q=stripe", h.Tenant.Key, nil, nil), 200, &pieces)
+			found := false
+			for _, p := range pieces.Pieces {
+				if p.ID == "stripe" {
+					found = len(p.Triggers) == 1 && p.Triggers[0].Name == "event" && p.Triggers[0].Kind == "webhook" && contains(p.ReferenceTriggers, "new_payment")
+				}
+			}
+			if !found {
+				t.Fatalf("pieces search stripe: %+v", pieces.Pieces)
+			}
 			var status struct {
 				Runnable  *int `json:"runnable_triggers"`
 				Reference int  `json:"reference_triggers"`

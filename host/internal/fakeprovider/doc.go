@@ -46,7 +46,17 @@
 // Zoho's region) and is recorded as PathParam; Quirks.PathParams limits the
 // values accepted.
 //
-// All methods of Server are safe for concurrent use. The command in
-// cmd/fakeprovider serves a Server on a chosen address for tests that span
-// several processes.
+// Apps (NewApps, ListenApps) is a second fake: the provider APIs of the
+// first-party triggers, each under its own prefix (Apps.BaseURL). Its
+// webhook providers (Stripe, GitHub, Shopify, Linear, Slack) keep the
+// registrations they receive and send signed events to them when told to
+// (StripeEvent, GitHubEvent, ShopifyOrder, LinearEvent, SlackMessage, then
+// Send; or POST /_fake/{provider}/emit), retries and disorder included;
+// its polling providers (HubSpot, Drive, Gmail, Jira, Notion) serve change
+// feeds that AddContact, AddFile, AddMessage, AddIssue and AddPage (or
+// POST /_fake/{provider}/{items}) extend.
+//
+// All methods of Server and Apps are safe for concurrent use. The command
+// in cmd/fakeprovider serves a Server (or, with -apps, an Apps) on a
+// chosen address for tests that span several processes.
 package fakeprovider

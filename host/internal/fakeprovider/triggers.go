@@ -165,6 +165,28 @@ func ListenApps(addr string) (*Apps, error) {
 	return a, nil
 }
 
+// AppsConfig is what GET /_fake/config reports, for tests whose fake runs
+// in another process.
+type AppsConfig struct {
+	Token              string            `json:"token"`
+	ShopifySecret      string            `json:"shopify_secret"`
+	SlackSigningSecret string            `json:"slack_signing_secret"`
+	SlackTeam          string            `json:"slack_team"`
+	JiraCloudID        string            `json:"jira_cloud_id"`
+	NotionDatabase     string            `json:"notion_database"`
+	BaseURLs           map[string]string `json:"base_urls"`
+}
+
+// Config returns the fake's settings and the base URL of each provider.
+func (a *Apps) Config() AppsConfig {
+	c := AppsConfig{Token: a.Token, ShopifySecret: a.ShopifySecret, SlackSigningSecret: a.SlackSigningSecret,
+		SlackTeam: a.SlackTeam, JiraCloudID: a.JiraCloudID, NotionDatabase: NotionDatabase, BaseURLs: map[string]string{}}
+	for _, p := range []string{"stripe", "github", "slack", "shopify", "linear", "hubspot", "google-drive", "google-mail", "jira", "notion"} {
+		c.BaseURLs[p] = a.BaseURL(p)
+	}
+	return c
+}
+
 // Close stops the server.
 func (a *Apps) Close() { a.ts.Close() }
 
@@ -183,6 +205,7 @@ func (a *Apps) routes() http.Handler {
 	mux := http.NewServeMux()
 	a.hookRoutes(mux)
 	a.feedRoutes(mux)
+	mux.HandleFunc("GET /_fake/config", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, a.Config()) })
 	mux.HandleFunc("GET /_fake/hooks", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, a.Hooks()) })
 	mux.HandleFunc("GET /_fake/deliveries", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, a.Deliveries()) })
 	return mux

@@ -1,7 +1,6 @@
 package fakeprovider_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -24,13 +23,14 @@ type plug struct {
 	t     *testing.T
 	apps  *fakeprovider.Apps
 	id    string
+	p     provider.Provider
 	c     *pluginhost.Client
 	host  *providertest.Host
 	creds provider.Credentials
 }
 
 func newPlug(t *testing.T, apps *fakeprovider.Apps, id string, p provider.Provider) *plug {
-	return &plug{t: t, apps: apps, id: id, c: providertest.Serve(t, p), host: providertest.NewHost(),
+	return &plug{t: t, apps: apps, id: id, p: p, c: providertest.Serve(t, p), host: providertest.NewHost(),
 		creds: provider.Credentials{Type: "oauth2", AccessToken: apps.Token, TokenType: "Bearer"}}
 }
 
@@ -41,7 +41,7 @@ func (p *plug) call(op, trigger, input string, set func(*provider.TriggerCall)) 
 	if set != nil {
 		set(&c)
 	}
-	return p.c.Trigger(context.Background(), c, p.host)
+	return providertest.RunTrigger(p.t, p.p, c, providertest.Using(p.c), providertest.WithHost(p.host))
 }
 
 // receiver stands for the host's hook URL: it hands every request to the

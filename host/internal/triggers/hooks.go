@@ -57,6 +57,7 @@ func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.Web
 	if err != nil {
 		return HookResult{}, fmt.Errorf("triggers: open registration of %s: %w", ti.ID, err)
 	}
+	reg = withAppSecret(reg, e.AppSecret(ti.Provider))
 	// The trigger's Handle verifies the signature with the registration;
 	// the connection's credentials come along as for every call, but a
 	// connection needing re-auth does not stop a signed event.

@@ -4,6 +4,7 @@
 // and serves until interrupted.
 //
 //	fakeprovider -addr 127.0.0.1:0 -client-id id -client-secret secret -rotate-refresh
+//	fakeprovider -apps   # the provider APIs of the first-party triggers
 package main
 
 import (
@@ -22,6 +23,7 @@ func main() {
 	var q fakeprovider.Quirks
 	var metadata string
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on")
+	apps := flag.Bool("apps", false, "serve the provider APIs of the first-party triggers (fakeprovider.Apps; settings on GET /_fake/config) instead")
 	flag.StringVar(&q.ClientID, "client-id", "", "registered client id (random when empty)")
 	flag.StringVar(&q.ClientSecret, "client-secret", "", "registered client secret (random when empty)")
 	flag.StringVar(&q.RedirectURI, "redirect-uri", "", "registered redirect URI (any when empty)")
@@ -55,17 +57,33 @@ func main() {
 			q.Metadata[k] = v
 		}
 	}
+	if *apps {
+		a, err := fakeprovider.ListenApps(*addr)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "fakeprovider: %v\n", err)
+			os.Exit(1)
+		}
+		fmt.Println(a.URL)
+		waitSignal(a.Close)
+		return
+	}
 	s, err := fakeprovider.Listen(*addr, q)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "fakeprovider: %v\n", err)
 		os.Exit(1)
 	}
 	fmt.Println(s.URL)
+	waitSignal(s.Close)
+}
+
+// waitSignal waits for SIGINT or SIGTERM, then closes the server, giving
+// it five seconds.
+func waitSignal(closeFn func()) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	<-sig
 	done := make(chan struct{})
-	go func() { s.Close(); close(done) }()
+	go func() { closeFn(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
