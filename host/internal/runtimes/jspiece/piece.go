@@ -150,6 +150,10 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 		return nil, fmt.Errorf("load %s: %w: description: %v", a.ID, ErrInvalidPiece, err)
 	}
 	p.manifest = p.spec.manifest(a)
+	if err := in.settle(ctx, r.headroom()); err != nil {
+		in.close()
+		return nil, fmt.Errorf("load %s: %w", a.ID, r.guestError(ctx, "collect", err))
+	}
 	// New instances start from this one's memory: a copy, not a parse.
 	p.snap = in.snapshot()
 	p.idle = append(p.idle, in)
@@ -198,10 +202,12 @@ func (p *Piece) take(tenant string) *instance {
 	return nil
 }
 
-// put returns a healthy instance to the pool, bound to its tenant.
+// put returns a healthy instance to the pool, bound to its tenant, unless
+// its memory grew by recycleAt since the snapshot: then it is
+// discarded before it needs a garbage collection.
 func (p *Piece) put(in *instance) {
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || uint64(in.mod.Memory().Size()) > uint64(len(p.snap))+p.rt.recycleAt() {
 		p.mu.Unlock()
 		in.close()
 		return
