@@ -143,7 +143,7 @@ func TestOutputLimitAndConcurrencyBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRuntime(t, Config{MaxOutputBytes: 1 << 20, MaxConcurrent: 1, CallTimeout: 2 * time.Second})
+	r := newRuntime(t, Config{MaxOutputBytes: 1 << 20, MaxConcurrent: 1, CallTimeout: 4 * time.Second})
 	p, err := r.Load(context.Background(), Artifact{ID: "hostile", Source: src})
 	if err != nil {
 		t.Fatal(err)
