@@ -36,6 +36,7 @@ module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves',
 actions.big_output = { name: 'big_output', displayName: 'Return a large result', props: {}, async run() { return 'y'.repeat(2 << 20); } };
 // Leaves cyclic garbage (freed only by a collection) of mb MiB.
 actions.cycles = { name: 'cycles', displayName: 'Leave cyclic garbage', props: {}, async run(ctx) {
-  for (let i = 0; i < ctx.propsValue.mb * 1024; i++) { const a = { pad: 'x'.repeat(1000) + i }; const b = { a }; a.b = b; }
+  const chunk = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < ctx.propsValue.mb * 16; i++) { const a = { pad: chunk + i }; const b = { a }; a.b = b; }
   return 'ok';
 } };
