@@ -3,6 +3,7 @@ package jspiece
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -112,6 +113,7 @@ func TestFigures(t *testing.T) {
 	}
 	sort.Slice(calls, func(i, j int) bool { return calls[i] < calls[j] })
 	t.Logf("warm send_channel_message (fake upstream on loopback): p50 %s p90 %s", calls[len(calls)/2].Round(time.Microsecond), calls[len(calls)*9/10].Round(time.Microsecond))
+	goBaseline(t, srv)
 	p.mu.Lock()
 	for _, in := range p.idle {
 		t.Logf("warm instance memory: %.1f MiB", float64(in.mod.Memory().Size())/(1<<20))
@@ -120,6 +122,37 @@ func TestFigures(t *testing.T) {
 
 	coldFigures(t, src, srv)
 	rssFigures(t)
+}
+
+// goBaseline: what a Go piece pays for the same call, interleaved with
+// nothing else: the same form POST to the same fake, through the host's
+// outbound client, its JSON answer decoded.
+func goBaseline(t *testing.T, srv *httptest.Server) {
+	u, _ := url.Parse(srv.URL)
+	ob := outbound.New(outbound.Config{AllowPrivateHosts: []string{u.Host}, Rate: -1})
+	defer ob.Close()
+	var calls []time.Duration
+	for i := 0; i < 55; i++ {
+		start := time.Now()
+		form := url.Values{"channel": {"C1"}, "text": {"hello"}, "blocks": {`[{"type":"section","text":{"type":"mrkdwn","text":"hello"}}]`}}
+		req, _ := http.NewRequestWithContext(context.Background(), "POST", srv.URL+"/api/chat.postMessage", strings.NewReader(form.Encode()))
+		req.Header.Set("Authorization", "Bearer x")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := ob.Do(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out map[string]any
+		if err := json.NewDecoder(res.Body).Decode(&out); err != nil || out["ok"] != true {
+			t.Fatal(err, out)
+		}
+		res.Body.Close()
+		if i >= 5 {
+			calls = append(calls, time.Since(start))
+		}
+	}
+	sort.Slice(calls, func(i, j int) bool { return calls[i] < calls[j] })
+	t.Logf("the same request from Go through the outbound client (a Go piece's floor): p50 %s p90 %s", calls[len(calls)/2].Round(time.Microsecond), calls[len(calls)*9/10].Round(time.Microsecond))
 }
 
 // coldFigures: a Slack artifact file added to a plugin directory → its
@@ -205,7 +238,7 @@ func rssFigures(t *testing.T) {
 	}
 	runtime.GC()
 	after := vmRSS(t)
-	t.Logf("host RSS with 10 JS pieces loaded (each: its snapshot and one idle instance): %.0f MiB before, %.0f MiB after (+%.0f MiB; snapshots total %.0f MiB)",
+	t.Logf("host RSS with 10 JS pieces loaded (each holds its snapshot): %.0f MiB before, %.0f MiB after (+%.0f MiB; snapshots total %.0f MiB)",
 		float64(before)/(1<<20), float64(after)/(1<<20), float64(after-before)/(1<<20), float64(guest)/(1<<20))
 	for _, p := range ps {
 		p.Close()

@@ -143,7 +143,7 @@ func TestOutputLimitAndConcurrencyBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRuntime(t, Config{MaxOutputBytes: 1 << 20, MaxConcurrent: 1, CallTimeout: 2 * time.Second})
+	r := newRuntime(t, Config{MaxOutputBytes: 1 << 20, MaxConcurrent: 1, CallTimeout: 4 * time.Second})
 	p, err := r.Load(context.Background(), Artifact{ID: "hostile", Source: src})
 	if err != nil {
 		t.Fatal(err)
@@ -290,5 +290,30 @@ func TestFetchRedirectsCheckedPerHop(t *testing.T) {
 	resp, err = call(p, "t", "fetch", map[string]any{"url": "https://api.healthy.test/out"}, nil)
 	if err != nil || !resp.Failed() || !strings.Contains(resp.Diagnostics[0].Summary, "host_not_allowed") {
 		t.Fatalf("redirect to an undeclared host: %s %+v %v", resp.Output, resp.Diagnostics, err)
+	}
+}
+
+// TestRecycleGrownInstance: an instance whose memory grew by more than
+// the recycle margin since the snapshot is discarded after its call (the
+// engine would soon spend a collection on it); the tenant's next call
+// starts from a copy of the snapshot. One that did not grow is pooled.
+func TestRecycleGrownInstance(t *testing.T) {
+	p := loadHostile(t, nil, nil)
+	idle := func() int { p.mu.Lock(); defer p.mu.Unlock(); return len(p.idle) }
+	if resp, err := call(p, "t", "cycles", map[string]any{"mb": 1}, nil); err != nil || resp.Failed() {
+		t.Fatalf("small: %v %+v", err, resp)
+	}
+	if idle() != 1 {
+		t.Fatalf("an instance that stayed small was not pooled: %d idle", idle())
+	}
+	mb := p.rt.recycleAt()>>20 + 4
+	if resp, err := call(p, "t", "cycles", map[string]any{"mb": mb}, nil); err != nil || resp.Failed() {
+		t.Fatalf("grow %d MiB: %v %+v", mb, err, resp)
+	}
+	if idle() != 0 {
+		t.Fatalf("an instance that grew past %d MiB was pooled", p.rt.recycleAt()>>20)
+	}
+	if resp, err := call(p, "t", "store", map[string]any{}, nil); err != nil || resp.Failed() {
+		t.Fatalf("after the recycle: %v %+v", err, resp)
 	}
 }

@@ -33,6 +33,7 @@ type Piece struct {
 	hosts    []string
 	src      []byte
 	snap     []byte // linear memory with the bundle loaded
+	cached   bool   // snap came from the cache directory
 	spec     Spec
 	manifest provider.Manifest
 
@@ -128,10 +129,9 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 	cache := r.snapPath(p.src)
 	if mem, raw, ok := r.readSnap(cache); ok {
 		if err := json.Unmarshal(raw, &p.spec); err == nil {
-			// Instances are clones of the cached memory: the first call
-			// makes one.
 			p.manifest = p.spec.manifest(a)
 			p.snap = mem
+			p.cached = true
 			return p, nil
 		}
 	}
@@ -150,9 +150,15 @@ func (r *Runtime) Load(ctx context.Context, a Artifact) (*Piece, error) {
 		return nil, fmt.Errorf("load %s: %w: description: %v", a.ID, ErrInvalidPiece, err)
 	}
 	p.manifest = p.spec.manifest(a)
-	// New instances start from this one's memory: a copy, not a parse.
+	if err := in.settle(ctx, r.headroom()); err != nil {
+		in.close()
+		return nil, fmt.Errorf("load %s: %w", a.ID, r.guestError(ctx, "collect", err))
+	}
+	// Instances start from this one's memory: a copy, not a parse. It is
+	// not kept itself: a loaded piece holds only its snapshot until calls
+	// come (the first clones it in milliseconds).
 	p.snap = in.snapshot()
-	p.idle = append(p.idle, in)
+	in.close()
 	r.writeSnap(cache, p.snap, raw)
 	return p, nil
 }
@@ -182,26 +188,25 @@ func (p *Piece) Close() {
 	}
 }
 
-// take returns an idle instance for tenant: one that served tenant, or
-// the fresh one of the load (tenant ""), or nil.
+// take returns an idle instance that served tenant, or nil.
 func (p *Piece) take(tenant string) *instance {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, want := range []string{tenant, ""} {
-		for i, in := range p.idle {
-			if in.tenant == want {
-				p.idle = append(p.idle[:i], p.idle[i+1:]...)
-				return in
-			}
+	for i, in := range p.idle {
+		if in.tenant == tenant {
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			return in
 		}
 	}
 	return nil
 }
 
-// put returns a healthy instance to the pool, bound to its tenant.
+// put returns a healthy instance to the pool, bound to its tenant, unless
+// its memory grew by recycleAt since the snapshot: then it is
+// discarded before it needs a garbage collection.
 func (p *Piece) put(in *instance) {
 	p.mu.Lock()
-	if p.closed {
+	if p.closed || uint64(in.mod.Memory().Size()) > uint64(len(p.snap))+p.rt.recycleAt() {
 		p.mu.Unlock()
 		in.close()
 		return

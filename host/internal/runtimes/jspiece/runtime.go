@@ -206,15 +206,16 @@ func (r *Runtime) Close(ctx context.Context) error {
 
 // instance is one engine instance with a piece's bundle evaluated.
 type instance struct {
-	mod    api.Module
-	tenant string
-	init   api.Function
-	alloc  api.Function
-	free   api.Function
-	eval   api.Function
-	call   api.Function
-	resPtr api.Function
-	resLen api.Function
+	mod      api.Module
+	tenant   string
+	init     api.Function
+	alloc    api.Function
+	free     api.Function
+	eval     api.Function
+	call     api.Function
+	resPtr   api.Function
+	resLen   api.Function
+	gcSettle api.Function
 }
 
 // instantiate returns a fresh engine instance (libc initialized, no JS
@@ -230,7 +231,7 @@ func (r *Runtime) instantiate(ctx context.Context) (*instance, error) {
 		init: mod.ExportedFunction("atom_js_init"), alloc: mod.ExportedFunction("atom_js_alloc"),
 		free: mod.ExportedFunction("atom_js_free"), eval: mod.ExportedFunction("atom_js_eval"),
 		call: mod.ExportedFunction("atom_js_call"), resPtr: mod.ExportedFunction("atom_js_result_ptr"),
-		resLen: mod.ExportedFunction("atom_js_result_len")}, nil
+		resLen: mod.ExportedFunction("atom_js_result_len"), gcSettle: mod.ExportedFunction("atom_js_gc_settle")}, nil
 }
 
 // newInstance instantiates the engine, evaluates the prelude and src.
@@ -240,11 +241,9 @@ func (r *Runtime) newInstance(ctx context.Context, src []byte) (*instance, error
 	if err != nil {
 		return nil, err
 	}
-	// QuickJS gets all but 16 MiB of the cap, kept for the C stack and the
-	// allocator's own use: past it, a script gets a catchable out-of-memory
-	// error rather than a trap.
-	limit := uint64(r.cfg.MemoryPages)*65536 - 16<<20
-	if res, err := in.init.Call(ctx, limit); err != nil || res[0] != 0 {
+	// Past its limit, a script gets a catchable out-of-memory error rather
+	// than a trap.
+	if res, err := in.init.Call(ctx, r.engineLimit()); err != nil || res[0] != 0 {
 		in.close()
 		if err == nil {
 			err = errors.New("engine init failed")
@@ -260,6 +259,50 @@ func (r *Runtime) newInstance(ctx context.Context, src []byte) (*instance, error
 		return nil, r.guestError(ctx, "bundle", err)
 	}
 	return in, nil
+}
+
+// Garbage collection and instance recycling. QuickJS frees most garbage
+// by reference counting; cycles wait for a collection, which walks the
+// whole heap (tens of milliseconds for a 10 MiB bundle, in the middle of
+// some call). So the loaded instance is collected once before its
+// snapshot and given gcHeadroom of growth before the engine would collect
+// again; an instance whose memory has grown by recycleGrowth since the
+// snapshot is discarded after its call instead of pooled, and the next
+// call starts from a copy of the snapshot (a few milliseconds) instead of
+// paying a collection.
+const (
+	gcHeadroom    = 48 << 20
+	recycleGrowth = 24 << 20
+)
+
+// recycleAt is recycleGrowth, at most half the headroom, so that an
+// instance is recycled before the engine would collect.
+func (r *Runtime) recycleAt() uint64 {
+	g := uint64(recycleGrowth)
+	if h := r.headroom() / 2; h < g {
+		g = h
+	}
+	return g
+}
+
+// headroom is gcHeadroom within the engine's limit: at most a quarter.
+func (r *Runtime) headroom() uint64 {
+	h := uint64(gcHeadroom)
+	if q := r.engineLimit() / 4; q < h {
+		h = q
+	}
+	return h
+}
+
+// engineLimit is the memory QuickJS may allocate: all but 16 MiB of the
+// cap, kept for the C stack and the allocator's own use.
+func (r *Runtime) engineLimit() uint64 { return uint64(r.cfg.MemoryPages)*65536 - 16<<20 }
+
+// settle collects garbage and sets the engine's next collection
+// headroom bytes away.
+func (in *instance) settle(ctx context.Context, headroom uint64) error {
+	_, err := in.gcSettle.Call(ctx, headroom)
+	return err
 }
 
 // snapshot copies the instance's linear memory. Between calls the engine

@@ -28,11 +28,7 @@ func TestSnapshotCache(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.Close)
-		// A parsed bundle leaves its first instance idle; a cached one
-		// none.
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return p, len(p.idle) == 0
+		return p, p.cached
 	}
 	store := func(p *Piece) {
 		t.Helper()

@@ -11,6 +11,9 @@
  *                                jobs and timers until __atom_tick() returns a
  *                                string: 0 ok (result holds it), 1 exception
  *   atom_js_result_ptr(), atom_js_result_len()
+ *   atom_js_gc_settle(headroom)  collect garbage now, then let the heap grow
+ *                                by headroom bytes before the engine collects
+ *                                on its own; returns the heap in KiB
  *
  * Imports, module "atom_js":
  *   host_call(p, n) -> len       one request to the host (a JSON string);
@@ -101,6 +104,15 @@ int atom_js_init(uint32_t mem_limit) {
     JS_SetPropertyStr(ctx, g, "__atom_host", JS_NewCFunction(ctx, js_host, "__atom_host", 1));
     JS_FreeValue(ctx, g);
     return 0;
+}
+
+__attribute__((export_name("atom_js_gc_settle")))
+uint32_t atom_js_gc_settle(uint32_t headroom) {
+    JSMemoryUsage u;
+    JS_RunGC(rt);
+    JS_ComputeMemoryUsage(rt, &u);
+    JS_SetGCThreshold(rt, (size_t)u.malloc_size + headroom);
+    return (uint32_t)(u.malloc_size >> 10);
 }
 
 __attribute__((export_name("atom_js_alloc")))

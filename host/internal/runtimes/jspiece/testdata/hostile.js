@@ -34,3 +34,9 @@ const actions = {
 };
 module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves', categories: ['DEVELOPER_TOOLS'], auth: undefined, actions: () => actions } };
 actions.big_output = { name: 'big_output', displayName: 'Return a large result', props: {}, async run() { return 'y'.repeat(2 << 20); } };
+// Leaves cyclic garbage (freed only by a collection) of mb MiB.
+actions.cycles = { name: 'cycles', displayName: 'Leave cyclic garbage', props: {}, async run(ctx) {
+  const chunk = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < ctx.propsValue.mb * 16; i++) { const a = { pad: chunk + i }; const b = { a }; a.b = b; }
+  return 'ok';
+} };
