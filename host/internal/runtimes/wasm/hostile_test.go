@@ -101,11 +101,11 @@ func TestManifestReadOncePerChecksum(t *testing.T) {
 // it and reports the refused files.
 func TestLoadDeadlines(t *testing.T) {
 	// Generous enough for a Go module's init on the interpreter of a busy
-	// machine.
-	rt := testRuntime(t, Config{LoadTimeout: 3 * time.Second})
+	// machine while the two hanging pieces spin on both cores.
+	rt := testRuntime(t, Config{LoadTimeout: 8 * time.Second})
 	for _, name := range []string{"hostile-hang", "hostile-inithang"} {
 		_, err := rt.Load(modulePath(name))
-		if !errors.Is(err, ErrDeadline) || !strings.Contains(err.Error(), "did not return within 3s") {
+		if !errors.Is(err, ErrDeadline) || !strings.Contains(err.Error(), "did not return within 8s") {
 			t.Fatalf("%s: %v", name, err)
 		}
 	}
@@ -192,7 +192,9 @@ func TestCloseStopsCallsInFlight(t *testing.T) {
 // the module; a result over MaxOutputBytes fails the call before the host
 // copies it, the instance is discarded, and the piece serves on.
 func TestOversizedManifestAndOutput(t *testing.T) {
-	rt := testRuntime(t, Config{MaxOutputBytes: 1 << 20})
+	// The load's deadline is long: only the manifest's size may refuse it,
+	// however slowly a busy machine builds it.
+	rt := testRuntime(t, Config{MaxOutputBytes: 1 << 20, LoadTimeout: time.Minute})
 	if _, err := rt.Load(modulePath("hostile-bigmanifest")); !errors.Is(err, ErrManifestLimit) || !errors.Is(err, ErrInvalidModule) {
 		t.Fatalf("big manifest: %v", err)
 	}
