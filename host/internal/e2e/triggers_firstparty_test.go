@@ -61,7 +61,8 @@ func firstPartyTriggers() []firstParty {
 			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				return a.Send(a.LinearEvent("create", "Issue", map[string]any{"id": "i1", "identifier": "ENG-1", "teamId": "t1"}, o), o)
 			}},
-		{id: "slack", dir: "slack", auth: `{"kind":"api_key","credential_fields":["apiKey"],"connection_params":["team_id"]}`, trigger: "message_in_channel",
+		// Slack's workspace comes from its token response (set in the test).
+		{id: "slack", dir: "slack", trigger: "message_in_channel",
 			input: map[string]any{"channel": "C0123ABCD"},
 			fire: func(a *fakeprovider.Apps, o fakeprovider.EmitOptions) []fakeprovider.Delivery {
 				return a.Send(a.SlackMessage("C0123ABCD", "U1", "hello", nil, o), fakeprovider.EmitOptions{Repeat: 2})
@@ -157,8 +158,14 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 				storetest.RequirePostgres(t)
 			}
 			apps := fakeprovider.NewApps(t)
+			// Slack's token endpoint names the workspace (team_id), which
+			// app webhooks are routed by.
+			slackOAuth := fakeprovider.New(t, fakeprovider.Quirks{Metadata: map[string]string{"team_id": apps.SlackTeam}})
 			cat := map[string]string{}
 			for _, tp := range tps {
+				if tp.id == "slack" {
+					tp.auth = fmt.Sprintf(`{"kind":"oauth2_cc","token_url":%q,"token_metadata":["team_id"]}`, slackOAuth.URL+"/oauth/token")
+				}
 				cat[tp.id+".json"] = fmt.Sprintf(`{"id":%q,"name":%q,"categories":["development"],"auth":%s,"api":{"base_url":%q},"implementations":["native"],"connectable":true}`,
 					tp.id, tp.id, tp.auth, apps.BaseURL(tp.id))
 			}
@@ -185,17 +192,16 @@ func TestFirstPartyTriggersEndToEnd(t *testing.T) {
 				endpoints, keys = append(endpoints, te), append(keys, key)
 				t.Run(tp.id, func(t *testing.T) {
 					conn := map[string]any{}
-					switch {
-					case tp.id == "shopify":
+					switch tp.id {
+					case "shopify":
 						conn["fields"] = map[string]string{"adminToken": apps.Token}
+					case "slack":
+						conn["fields"] = map[string]string{"client_id": slackOAuth.ClientID, "client_secret": slackOAuth.ClientSecret}
+					case "jira":
+						conn["api_key"] = apps.Token
+						conn["params"] = map[string]string{"cloud_id": apps.JiraCloudID}
 					default:
 						conn["api_key"] = apps.Token
-					}
-					switch tp.id {
-					case "slack":
-						conn["params"] = map[string]string{"team_id": apps.SlackTeam}
-					case "jira":
-						conn["params"] = map[string]string{"cloud_id": apps.JiraCloudID}
 					}
 					must(t, h.Call("POST", "/api/v1/connections/"+tp.id, key, conn, nil), 201, nil)
 					body := map[string]any{"provider": tp.id, "trigger": tp.trigger}

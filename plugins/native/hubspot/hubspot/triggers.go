@@ -50,12 +50,13 @@ type contactState struct {
 	Since int64 `json:"since"`
 }
 
+// contact is the part of a search result the trigger reads; the event's
+// payload is the result as HubSpot sent it.
 type contact struct {
 	ID         string            `json:"id"`
 	Properties map[string]string `json:"properties"`
 	CreatedAt  time.Time         `json:"createdAt"`
 	UpdatedAt  time.Time         `json:"updatedAt"`
-	Archived   bool              `json:"archived"`
 }
 
 func pollContacts(ctx context.Context, req provider.TriggerRequest, state json.RawMessage) (provider.PollResult, error) {
@@ -92,7 +93,7 @@ func pollContacts(ctx context.Context, req provider.TriggerRequest, state json.R
 			body["after"] = after
 		}
 		var res struct {
-			Results []contact `json:"results"`
+			Results []json.RawMessage `json:"results"`
 			Paging  struct {
 				Next struct {
 					After string `json:"after"`
@@ -102,7 +103,11 @@ func pollContacts(ctx context.Context, req provider.TriggerRequest, state json.R
 		if err := hc.SendJSON(ctx, http.MethodPost, "/crm/v3/objects/contacts/search", nil, body, &res); err != nil {
 			return provider.PollResult{}, err
 		}
-		for _, c := range res.Results {
+		for _, raw := range res.Results {
+			var c contact
+			if err := json.Unmarshal(raw, &c); err != nil || c.ID == "" {
+				continue
+			}
 			at, _ := time.Parse(time.RFC3339, c.Properties[prop])
 			if at.IsZero() {
 				at = c.UpdatedAt
@@ -114,11 +119,7 @@ func pollContacts(ctx context.Context, req provider.TriggerRequest, state json.R
 			if !in.OnlyNew {
 				id += "@" + strconv.FormatInt(at.UnixMilli(), 10)
 			}
-			payload, err := json.Marshal(c)
-			if err != nil {
-				return provider.PollResult{}, err
-			}
-			out.Events = append(out.Events, provider.Event{ID: id, OccurredAt: at, Payload: payload})
+			out.Events = append(out.Events, provider.Event{ID: id, OccurredAt: at, Payload: raw})
 			if ms := at.UnixMilli(); ms > next {
 				next = ms
 			}
