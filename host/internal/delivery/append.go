@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"context"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/store"
@@ -35,37 +37,107 @@ func (s *Service) Append(ctx context.Context, tx store.Tx, e *store.Event, deliv
 		if _, err := q.InsertTx(ctx, tx, s.args(d), s.insertOpts()); err != nil {
 			return nil, err
 		}
-		return func() { s.attemptNow(tenant, id) }, nil
+		return func() { s.drain(tenant, e.Source) }, nil
 	}
 	return func() { s.inProcess(ctx, tenant, id) }, nil
 }
 
-// attemptNow makes the first attempt of a delivery whose job is queued at
-// once, in the background, when the tenant has an attempt slot free on
-// this replica: the event reaches the endpoint without waiting for a
-// worker to fetch the job. The attempt leases the delivery like the job's
-// would, so the job finds it delivered (or leased, or due later after a
-// failure) and only retries what this attempt did not do.
-func (s *Service) attemptNow(tenant, id string) {
+// drainSet marks the sources this replica is delivering at once.
+type drainSet struct {
+	mu sync.Mutex
+	// m maps tenant and source to whether events arrived while the
+	// source was being drained.
+	m map[string]bool
+}
+
+// maxDrain bounds the attempts one drain makes before it leaves the rest
+// to the jobs.
+const maxDrain = 10000
+
+// drain delivers the pending deliveries of a source at once, in order, in
+// the background, each right after the one before it: a trigger event
+// reaches the endpoint without waiting for a worker to fetch its job, and
+// a burst of one source's events goes out at the endpoint's pace rather
+// than at the jobs' retry pace. One drain per source runs on a replica;
+// an event recorded meanwhile makes it look again. Each attempt leases
+// its delivery like a job's, so the jobs find their deliveries delivered
+// (or leased) and only retry what a drain did not do: a failed attempt
+// ends the drain, and the delivery's backoff is its job's.
+func (s *Service) drain(tenant, source string) {
+	key := tenant + "\x00" + source
+	s.drains.mu.Lock()
+	if s.drains.m == nil {
+		s.drains.m = map[string]bool{}
+	}
+	if _, running := s.drains.m[key]; running {
+		s.drains.m[key] = true
+		s.drains.mu.Unlock()
+		return
+	}
+	s.drains.m[key] = false
+	s.drains.mu.Unlock()
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		// A failure is logged by Attempt and retried by the job. An
-		// earlier event of the source still being delivered (its outcome
-		// not written yet) is waited for a little, in order, without
-		// holding an attempt slot meanwhile.
-		// The earlier event is usually written within milliseconds, so
-		// the waits start short and double.
-		for i := range 8 {
-			if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
-				return // the job delivers it
-			}
-			wait, err := s.Attempt(context.Background(), tenant, id)
-			s.inFlight.Done(tenant)
-			if err != nil || wait == 0 || wait > 2*time.Second {
+		for {
+			s.drainOnce(tenant, source)
+			s.drains.mu.Lock()
+			if !s.drains.m[key] {
+				delete(s.drains.m, key)
+				s.drains.mu.Unlock()
 				return
 			}
-			time.Sleep(min(wait, 5*time.Millisecond<<i))
+			s.drains.m[key] = false
+			s.drains.mu.Unlock()
 		}
 	}()
+}
+
+// drainOnce attempts the source's earliest pending delivery until none is
+// due, an attempt fails, or the tenant's attempt slots stay taken.
+func (s *Service) drainOnce(tenant, source string) {
+	ctx := context.Background()
+	idle := 0
+	for range maxDrain {
+		var d *store.Delivery
+		err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
+			d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
+			return
+		})
+		if err != nil {
+			return // none pending (ErrNotFound), or the database: the jobs retry
+		}
+		now := s.cfg.Clock()
+		if d.NextAttemptAt.After(now.Add(time.Second)) {
+			return // backing off after a failure: its job retries it
+		}
+		if d.LeaseUntil != nil && d.LeaseUntil.After(now) || d.NextAttemptAt.After(now) {
+			// Another attempt holds it, or it is due in a moment.
+			if idle++; idle > 10 {
+				return
+			}
+			time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
+			continue
+		}
+		if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
+			// The tenant's slots are taken (its jobs): wait for one.
+			if idle++; idle > 10 {
+				return // the jobs deliver it
+			}
+			time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
+			continue
+		}
+		idle = 0
+		wait, err := s.Attempt(ctx, tenant, d.ID)
+		s.inFlight.Done(tenant)
+		if err != nil {
+			return // logged by Attempt; its job retries after the backoff
+		}
+		if wait > 0 {
+			if idle++; idle > 10 {
+				return
+			}
+			time.Sleep(min(wait, 5*time.Millisecond<<idle))
+		}
+	}
 }

@@ -118,6 +118,7 @@ type Service struct {
 	wg    sync.WaitGroup
 
 	inFlight ratelimit.InFlight // attempts per tenant on this replica
+	drains   drainSet           // sources being drained at once (append.go)
 }
 
 // New returns a Service.

@@ -6,11 +6,14 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/triggers"
+	"github.com/atomhq/atom/host/internal/vault"
 )
 
 // BenchmarkWebhookToDelivery measures a provider webhook's way through
@@ -80,4 +83,80 @@ func drain(c chan string) {
 			return
 		}
 	}
+}
+
+// BenchmarkWebhookThroughput sends signed webhooks to one webhook trigger
+// through two hosts sharing one PostgreSQL database, from concurrent
+// clients, and waits until the tenant's endpoint received every event's
+// delivery. It reports events per second, from the first request to the
+// last delivery.
+//
+//	go test ./host/internal/triggers -run '^$' -bench WebhookThroughput -benchtime 2000x
+func BenchmarkWebhookThroughput(b *testing.B) {
+	fake := newFake()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	keys, err := vault.Generate("k1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := startHost(b, hosttest.Options{Backend: "postgres", EncryptionKeys: keys, Quiet: true}, srv)
+	c := startHost(b, hosttest.Options{DatabaseURL: a.PG.AppURL, MigrateDatabaseURL: a.PG.OwnerURL, Backend: "postgres", EncryptionKeys: keys, Quiet: true}, srv)
+	key := a.Tenant.Key
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	rc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen[r.Header.Get("webhook-id")] = true
+		mu.Unlock()
+	}))
+	defer rc.Close()
+	a.Must(a.Call("PUT", "/api/v1/webhook", key, map[string]any{"url": rc.URL}, nil), 200, nil)
+	a.Must(a.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
+	var ti instance
+	a.Must(a.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
+	path := strings.TrimPrefix(ti.HookURL, a.URL)
+	var n atomic.Int64
+	b.SetParallelism(8)
+	b.ResetTimer()
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			h := a
+			if i%2 == 0 {
+				h = c
+			}
+			now := time.Now().Unix()
+			body := []byte(fmt.Sprintf(`{"id":"evt_tp_%d","created":%d}`, i, now))
+			r, err := h.Try("POST", path, "", body, map[string]string{"Stripe-Signature": stripeSign("whsec_fake_hook_1", now, body)})
+			if err != nil || r.Status != 200 {
+				b.Errorf("hook %d: %v %d %s", i, err, r.Status, r.Body)
+				return
+			}
+		}
+	})
+	accepted := time.Since(start)
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		mu.Lock()
+		got := 0
+		for id := range seen {
+			if strings.HasPrefix(id, "evt_t") {
+				got++
+			}
+		}
+		mu.Unlock()
+		if got >= int(n.Load()) {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d deliveries received", got, n.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	all := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(n.Load())/accepted.Seconds(), "accepted-events/s")
+	b.ReportMetric(float64(n.Load())/all.Seconds(), "delivered-events/s")
 }
