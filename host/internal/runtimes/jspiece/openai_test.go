@@ -92,3 +92,34 @@ func TestOpenAIAskChatGPT(t *testing.T) {
 		t.Fatalf("stored history %s", h.store["chat-1"])
 	}
 }
+
+// TestDeepSeekAskOverNodeHTTP runs DeepSeek's ask_deepseek, whose bundle
+// carries the openai SDK's Node runtime: node-fetch over http.request,
+// served over fetch and the host.
+func TestDeepSeekAskOverNodeHTTP(t *testing.T) {
+	srv, requests := fakeUpstream(t, `{"id":"c1","object":"chat.completion","created":1,"model":"deepseek-chat",`+
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"hi there"},"finish_reason":"stop"}]}`)
+	p := loadSrc(t, bundledAny(t, "@activepieces/piece-deepseek"), "@activepieces/piece-deepseek", "deepseek", []string{"api.deepseek.com"}, srv)
+	h := newMemHost()
+	resp, err := p.Execute(context.Background(), provider.Request{TenantID: "t1", ExecutionID: "ex-1", Action: "ask_deepseek",
+		Input:       json.RawMessage(`{"model":"deepseek-chat","prompt":"Say hi","maxTokens":10}`),
+		Credentials: provider.Credentials{Type: "api_key", APIKey: "sk-ds-1"}}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Failed() || string(resp.Output) != `"hi there"` {
+		t.Fatalf("output %s diagnostics %+v logs %q", resp.Output, resp.Diagnostics, h.logs)
+	}
+	got := requests()
+	if len(got) != 1 || got[0].Method != "POST" || got[0].Path != "/chat/completions" || got[0].Authorization != "Bearer sk-ds-1" {
+		t.Fatalf("upstream %+v", got)
+	}
+	var body struct {
+		Model    string
+		Messages []map[string]any
+	}
+	if err := json.Unmarshal([]byte(got[0].Body), &body); err != nil || body.Model != "deepseek-chat" ||
+		len(body.Messages) == 0 || body.Messages[len(body.Messages)-1]["content"] != "Say hi" {
+		t.Fatalf("upstream body %s", got[0].Body)
+	}
+}

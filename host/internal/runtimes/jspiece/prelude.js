@@ -242,6 +242,7 @@
   G.EventTarget = EventTarget; G.Event = Event;
   function AbortSignal() { EventTarget.call(this); this.aborted = false; this.reason = undefined; this.onabort = null; }
   AbortSignal.prototype = Object.create(EventTarget.prototype);
+  AbortSignal.prototype.constructor = AbortSignal;
   AbortSignal.prototype.throwIfAborted = function () { if (this.aborted) throw this.reason; };
   AbortSignal.abort = function (r) { var s = new AbortSignal(); s.aborted = true; s.reason = r; return s; };
   AbortSignal.timeout = function (ms) { var c = new AbortController(); setTimeout(function () { c.abort(new Error('timeout')); }, ms); return c.signal; };
@@ -475,6 +476,55 @@
   var stream = Stream;
   Stream.Readable = Stream; Stream.Stream = Stream; Stream.Writable = Stream; Stream.Duplex = Stream; Stream.Transform = Stream; Stream.PassThrough = Stream;
   Stream.pipeline = unsupported('stream.pipeline'); Stream.finished = unsupported('stream.finished');
+  // PassThrough buffers what is written until it flows (a 'data' listener,
+  // pipe or resume), then emits it and 'end' on later turns, as a paused
+  // Node stream does. It carries http.request's bodies (node-fetch pipes
+  // responses through one).
+  function PassThrough() { Stream.call(this); this._q = []; this._ended = false; this._endEmitted = false; this._flowing = false; this._sched = false; this.readable = true; this.writable = true; }
+  PassThrough.prototype = Object.create(Stream.prototype);
+  PassThrough.prototype.constructor = PassThrough;
+  PassThrough.prototype._flush = function () {
+    var self = this;
+    if (this._sched || !this._flowing) return;
+    this._sched = true;
+    Promise.resolve().then(function () {
+      self._sched = false;
+      while (self._flowing && self._q.length) EventEmitter.prototype.emit.call(self, 'data', self._q.shift());
+      if (self._ended && !self._q.length && !self._endEmitted) { self._endEmitted = true; self.readable = false; EventEmitter.prototype.emit.call(self, 'end'); EventEmitter.prototype.emit.call(self, 'close'); }
+    });
+  };
+  PassThrough.prototype.on = PassThrough.prototype.addListener = function (e, f) {
+    EventEmitter.prototype.on.call(this, e, f);
+    if (e === 'data') { this._flowing = true; }
+    if (e === 'data' || e === 'end') this._flush();
+    return this;
+  };
+  PassThrough.prototype.once = function (e, f) { var self = this; function g() { self.off(e, g); f.apply(self, arguments); } return this.on(e, g); };
+  PassThrough.prototype.resume = function () { this._flowing = true; this._flush(); return this; };
+  PassThrough.prototype.pause = function () { this._flowing = false; return this; };
+  PassThrough.prototype.setEncoding = function () { return this; };
+  PassThrough.prototype.write = function (c, enc, cb) {
+    if (typeof enc === 'function') cb = enc;
+    if (c != null) this._q.push(typeof c === 'string' && G.Buffer ? G.Buffer.from(c) : c);
+    this._flush();
+    if (typeof cb === 'function') cb();
+    return true;
+  };
+  PassThrough.prototype.end = function (c, enc, cb) {
+    if (typeof c === 'function') { cb = c; c = null; }
+    if (c != null) this.write(c);
+    this._ended = true; this.writable = false;
+    this._flush();
+    if (typeof cb === 'function') cb();
+    return this;
+  };
+  PassThrough.prototype.pipe = function (d) {
+    this.on('data', function (c) { d.write(c); });
+    this.on('end', function () { if (typeof d.end === 'function') d.end(); });
+    return d;
+  };
+  PassThrough.prototype.destroy = function (e) { this._q = []; this._ended = true; if (e) EventEmitter.prototype.emit.call(this, 'error', e); return this; };
+  Stream.PassThrough = PassThrough;
   function inherits(c, p) { c.super_ = p; Object.setPrototypeOf(c.prototype, p.prototype); }
   function promisify(f) { return function () { var a = Array.prototype.slice.call(arguments), self = this; return new Promise(function (res, rej) { a.push(function (e, v) { e ? rej(e) : res(v); }); f.apply(self, a); }); }; }
   function format(f) { var a = Array.prototype.slice.call(arguments, 1), i = 0; return String(f).replace(/%[sdjifoO%]/g, function (m) { if (m === '%%') return '%'; var v = a[i++]; return m === '%j' || m === '%o' || m === '%O' ? JSON.stringify(v) : String(v); }) + (i < a.length ? ' ' + a.slice(i).map(fmt).join(' ') : ''); }
@@ -488,7 +538,95 @@
   Agent.prototype = Object.create(EventEmitter.prototype);
   Agent.prototype.constructor = Agent;
   Agent.prototype.destroy = function () {};
-  var httpMod = { Agent: Agent, globalAgent: new Agent(), request: unsupported('http.request'), get: unsupported('http.get'), STATUS_CODES: {}, METHODS: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] };
+  // http.request and https.request over fetch (so over the host), for
+  // libraries with no other way out (node-fetch): the request body is
+  // gathered until end(), then one fetch; the response is an
+  // IncomingMessage-like PassThrough. No sockets, upgrades or trailers;
+  // Accept-Encoding is dropped so the body arrives decoded.
+  function ClientRequest(proto, opts, cb) {
+    PassThrough.call(this);
+    var self = this;
+    if (typeof cb === 'function') this.once('response', cb);
+    var host = opts.hostname || (opts.host ? String(opts.host).replace(/:\d+$/, '') : 'localhost');
+    if (host.indexOf(':') >= 0 && host.charAt(0) !== '[') host = '[' + host + ']';
+    this.method = String(opts.method || 'GET').toUpperCase();
+    this.path = opts.path || '/';
+    this._url = (opts.protocol || proto) + '//' + host + (opts.port ? ':' + opts.port : '') + this.path;
+    this._h = {};
+    var hs = opts.headers || {};
+    Object.keys(hs).forEach(function (k) { if (hs[k] !== undefined) self._h[k.toLowerCase()] = hs[k]; });
+    this._body = [];
+    this._sent = false;
+    this.aborted = false;
+    if (opts.signal) opts.signal.addEventListener('abort', function () { self.abort(); });
+  }
+  ClientRequest.prototype = Object.create(PassThrough.prototype);
+  ClientRequest.prototype.setHeader = function (k, v) { this._h[String(k).toLowerCase()] = v; return this; };
+  ClientRequest.prototype.getHeader = function (k) { return this._h[String(k).toLowerCase()]; };
+  ClientRequest.prototype.removeHeader = function (k) { delete this._h[String(k).toLowerCase()]; };
+  ClientRequest.prototype.setTimeout = function (ms, f) { if (typeof f === 'function') this.once('timeout', f); return this; };
+  ClientRequest.prototype.setNoDelay = ClientRequest.prototype.setSocketKeepAlive = ClientRequest.prototype.flushHeaders = function () {};
+  ClientRequest.prototype.write = function (c, enc, cb) {
+    if (typeof enc === 'function') cb = enc;
+    if (c != null) this._body.push(bytesIn(c, typeof enc === 'string' ? enc : 'utf8'));
+    if (typeof cb === 'function') cb();
+    return true;
+  };
+  ClientRequest.prototype.abort = ClientRequest.prototype.destroy = function (e) {
+    if (this.aborted) return this;
+    this.aborted = true;
+    var self = this;
+    Promise.resolve().then(function () { EventEmitter.prototype.emit.call(self, 'abort'); if (e) EventEmitter.prototype.emit.call(self, 'error', e); EventEmitter.prototype.emit.call(self, 'close'); });
+    return this;
+  };
+  ClientRequest.prototype.end = function (c, enc, cb) {
+    if (typeof c === 'function') { cb = c; c = null; }
+    if (c != null) this.write(c, enc);
+    if (this._sent) return this;
+    this._sent = true;
+    var self = this;
+    var headers = {};
+    Object.keys(this._h).forEach(function (k) {
+      if (k === 'accept-encoding' || k === 'connection' || k === 'host' || k === 'content-length') return;
+      var v = self._h[k];
+      headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+    });
+    var n = 0; this._body.forEach(function (b) { n += b.length; });
+    var body = null;
+    if (n > 0) { body = new Uint8Array(n); n = 0; this._body.forEach(function (b) { body.set(b, n); n += b.length; }); }
+    G.fetch(this._url, { method: this.method, headers: headers, body: body, redirect: 'manual' }).then(function (r) {
+      return r.arrayBuffer().then(function (buf) {
+        if (self.aborted) return;
+        var res = new PassThrough();
+        res.statusCode = r.status; res.statusMessage = r.statusText || ''; res.headers = {}; res.rawHeaders = [];
+        res.httpVersion = '1.1'; res.url = ''; res.complete = true; res.socket = null;
+        r.headers.forEach(function (v, k) { res.headers[k] = k === 'set-cookie' ? [v] : v; res.rawHeaders.push(k, v); });
+        EventEmitter.prototype.emit.call(self, 'response', res);
+        if (buf.byteLength) res.write(G.Buffer ? G.Buffer.from(buf) : new Uint8Array(buf));
+        res.end();
+      });
+    }, function (e) {
+      if (!self.aborted) EventEmitter.prototype.emit.call(self, 'error', e);
+    });
+    if (typeof cb === 'function') cb();
+    return this;
+  };
+  function httpRequester(proto) {
+    function request(u, opts, cb) {
+      if (typeof u === 'string' || u instanceof URL) {
+        var x = new URL(String(u));
+        var o = { protocol: x.protocol, hostname: x.hostname.replace(/^\[|\]$/g, ''), port: x.port, path: x.pathname + x.search };
+        if (typeof opts === 'function') { cb = opts; opts = {}; }
+        opts = Object.assign(o, opts || {});
+      } else { cb = opts; opts = u || {}; }
+      return new ClientRequest(proto, opts, cb);
+    }
+    return { request: request, get: function (u, o, cb) { var r = request(u, o, cb); r.end(); return r; } };
+  }
+  var httpReq = httpRequester('http:'), httpsReq = httpRequester('https:');
+  var httpMod = { Agent: Agent, globalAgent: new Agent(), request: httpReq.request, get: httpReq.get, ClientRequest: ClientRequest, IncomingMessage: PassThrough,
+    STATUS_CODES: {}, METHODS: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] };
+  var httpsMod = Object.assign({}, httpMod, { request: httpsReq.request, get: httpsReq.get, globalAgent: new Agent() });
   var pathMod = { sep: '/', delimiter: ':', join: function () { return Array.prototype.filter.call(arguments, Boolean).join('/').replace(/\/+/g, '/'); },
     basename: function (p, ext) { var b = String(p).replace(/\/+$/, '').split('/').pop(); return ext && b.endsWith(ext) ? b.slice(0, -ext.length) : b; },
     extname: function (p) { var m = /(\.[^./]*)$/.exec(String(p)); return m ? m[1] : ''; }, dirname: function (p) { var s = String(p).split('/'); s.pop(); return s.join('/') || '.'; },
@@ -602,7 +740,7 @@
   });
   var builtins = {
     events: EventEmitter, stream: stream, util: util, url: { URL: URL, URLSearchParams: URLSearchParams, parse: function (u) { var x = new URL(u); return { protocol: x.protocol, host: x.host, hostname: x.hostname, port: x.port || null, pathname: x.pathname, search: x.search || null, query: x.search.slice(1) || null, hash: x.hash || null, href: x.href, path: x.pathname + x.search }; }, format: function (u) { return String(u.href || u); }, fileURLToPath: unsupported('url.fileURLToPath') },
-    http: httpMod, https: httpMod, http2: { connect: unsupported('http2.connect'), constants: {} }, net: { isIP: function () { return 0; }, connect: unsupported('net.connect'), Socket: Stream }, tls: { connect: unsupported('tls.connect') },
+    http: httpMod, https: httpsMod, http2: { connect: unsupported('http2.connect'), constants: {} }, net: { isIP: function () { return 0; }, connect: unsupported('net.connect'), Socket: Stream }, tls: { connect: unsupported('tls.connect') },
     dns: { lookup: unsupported('dns.lookup') }, zlib: zlibMod,
     os: { platform: function () { return 'atom'; }, release: function () { return ''; }, type: function () { return 'Atom'; }, arch: function () { return 'wasm32'; }, EOL: '\n', hostname: function () { return 'piece'; }, homedir: function () { return '/'; }, tmpdir: function () { return '/tmp'; }, cpus: function () { return []; } },
     path: pathMod, tty: { isatty: function () { return false; } }, assert: function (v, m) { if (!v) throw new Error(m || 'assertion failed'); },

@@ -3,6 +3,7 @@ package jspiece
 import (
 	"context"
 	"encoding/json"
+	"net/http/httptest"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -12,7 +13,7 @@ import (
 
 // loadShims bundles testdata/shims.js as a piece would be (Buffer
 // injected, Node built-ins left to the runtime) and loads it.
-func loadShims(t *testing.T) *Piece {
+func loadShims(t *testing.T, srv *httptest.Server) *Piece {
 	t.Helper()
 	abs, err := filepath.Abs("testdata/shims.js")
 	if err != nil {
@@ -22,13 +23,7 @@ func loadShims(t *testing.T) *Piece {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := newRuntime(t, Config{})
-	p, err := r.Load(context.Background(), Artifact{ID: "shims", Source: src})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Close)
-	return p
+	return loadSrc(t, src, "", "shims", []string{"api.example.com"}, srv)
 }
 
 func runShim(t *testing.T, p *Piece, action string, out any) {
@@ -49,7 +44,8 @@ func runShim(t *testing.T, p *Piece, action string, out any) {
 // TestShims checks the runtime's crypto, stream, http.Agent, __dirname and
 // Buffer stand-ins against the values Node gives.
 func TestShims(t *testing.T) {
-	p := loadShims(t)
+	srv, requests := fakeUpstream(t, `{"echo":true}`)
+	p := loadShims(t, srv)
 	var c map[string]any
 	runShim(t, p, "crypto", &c)
 	want := map[string]any{
@@ -78,5 +74,16 @@ func TestShims(t *testing.T) {
 	runShim(t, p, "unavailable", &u)
 	if u != "sharp is not available to pieces (it needs a native addon)" {
 		t.Fatalf("unavailable: %q", u)
+	}
+
+	// http.request goes out through fetch and the host.
+	var h map[string]any
+	runShim(t, p, "nodehttp", &h)
+	if want := map[string]any{"status": 200.0, "type": "application/json", "body": map[string]any{"echo": true}}; !reflect.DeepEqual(h, want) {
+		t.Fatalf("nodehttp:\n got %v\nwant %v", h, want)
+	}
+	got := requests()
+	if len(got) != 1 || got[0].Method != "POST" || got[0].Path != "/v1/echo" || got[0].Body != `{"a":1}` || got[0].ContentType != "application/json" {
+		t.Fatalf("upstream got %+v", got)
 	}
 }

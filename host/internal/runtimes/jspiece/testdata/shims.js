@@ -40,3 +40,23 @@ actions.unavailable = { name: 'unavailable', props: {}, async run() {
   const sharp = require('sharp');
   try { await sharp(Buffer.from('x')).resize(10).toBuffer(); return 'ran'; } catch (e) { return e.message; }
 } };
+// As node-fetch uses Node's http: a request written in two parts, the
+// response piped through a PassThrough and read from its events.
+actions.nodehttp = { name: 'nodehttp', props: {}, run() {
+  const https = require('https');
+  return new Promise((resolve, reject) => {
+    const req = https.request({ protocol: 'https:', hostname: 'api.example.com', path: '/v1/echo?x=1', method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'Accept-Encoding': 'gzip,deflate', 'X-Key': 'k1' } });
+    req.on('error', reject);
+    req.on('response', (res) => {
+      const body = res.pipe(new stream.PassThrough());
+      const chunks = [];
+      setTimeout(() => {
+        body.on('data', (c) => chunks.push(c));
+        body.on('end', () => resolve({ status: res.statusCode, type: res.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString()) }));
+      }, 0);
+    });
+    req.write('{"a":');
+    req.end(Buffer.from('1}'));
+  });
+} };
