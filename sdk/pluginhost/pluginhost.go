@@ -156,6 +156,11 @@ func DispenseSession(ctx context.Context, cp plugin.ClientProtocol, sock *Sessio
 	return &Client{c: rc, manifest: manifestFromPB(m)}, nil
 }
 
+// Close ends the client's session and closes its session socket. Call it
+// once the plugin process is stopped (killing the process alone leaves an
+// unused socket open in the host).
+func (c *Client) Close() { c.c.Close() }
+
 // Framed reports whether calls run on the session socket (protocol
 // version 3) rather than a gRPC stream.
 func (c *Client) Framed() bool { return c.c.Framed() }

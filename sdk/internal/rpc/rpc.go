@@ -217,6 +217,21 @@ func (c *Client) UseFrames(conn net.Conn) bool {
 	return true
 }
 
+// Close ends the client's session and closes its session socket, taken
+// or not: call it once the plugin process is stopped.
+func (c *Client) Close() {
+	c.smu.Lock()
+	conn, sess := c.frames, c.sess
+	c.frames = nil
+	c.smu.Unlock()
+	if conn != nil {
+		_ = conn.Close()
+	}
+	if sess != nil {
+		sess.fail(status.Error(codes.Unavailable, "the plugin process was stopped"))
+	}
+}
+
 // Framed reports whether the open session (or the next one) runs on the
 // session socket.
 func (c *Client) Framed() bool {

@@ -496,6 +496,9 @@ func (p *process) kill() {
 		p.stopping.Store(true)
 	}
 	p.gp.Kill()
+	if p.client != nil {
+		p.client.Close()
+	}
 	if p.sockDir != "" {
 		_ = os.RemoveAll(p.sockDir)
 	}
