@@ -34,14 +34,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
 	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/ids"
+	"github.com/atomhq/atom/host/internal/inputschema"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/registry"
@@ -135,7 +133,7 @@ type Config struct {
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
-	schemas sync.Map // sha256 of a schema → *jsonschema.Schema or error
+	inputs  inputschema.Checker
 	jobs    atomic.Pointer[jobQueue]
 	stats   sync.Map // provider → *callStats
 	kv      kvLocks
@@ -265,79 +263,22 @@ func (e *Engine) resolve(c *call) (runtimes.Implementation, provider.Action, err
 		fmt.Sprintf("provider %q has no action %q that runs here (it offers: %s)", c.provider, c.action, strings.Join(names, ", ")))
 }
 
-var printer = message.NewPrinter(language.English)
-
 // validate checks input against the action's input schema, compiled once
 // per distinct schema.
 func (e *Engine) validate(a provider.Action, input json.RawMessage) error {
-	if len(bytes.TrimSpace(input)) == 0 {
-		input = json.RawMessage("{}")
-	}
-	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(input))
-	if err != nil {
-		return apiError(http.StatusBadRequest, CodeInvalidInput, "input is not valid JSON: "+err.Error())
-	}
-	if _, isObj := v.(map[string]any); !isObj {
-		return apiError(http.StatusBadRequest, CodeInvalidInput, "input must be a JSON object")
-	}
-	if len(bytes.TrimSpace(a.Input)) == 0 {
-		return nil
-	}
-	sch, err := e.schema(a.Input)
-	if err != nil {
+	var refusal *inputschema.Refusal
+	err := e.inputs.Check(a.Input, input)
+	switch {
+	case errors.As(err, &refusal):
+		res := &Error{Status: http.StatusBadRequest, Code: CodeInvalidInput, Message: refusal.Message}
+		if refusal.Field != "input" {
+			res.Field = refusal.Field
+		}
+		return res
+	case err != nil:
 		e.log.Warn("action input schema does not compile; input not validated", "action", a.Name, "err", err)
-		return nil
 	}
-	verr := sch.Validate(v)
-	if verr == nil {
-		return nil
-	}
-	var ve *jsonschema.ValidationError
-	if !errors.As(verr, &ve) {
-		return apiError(http.StatusBadRequest, CodeInvalidInput, verr.Error())
-	}
-	leaf := ve
-	for len(leaf.Causes) > 0 {
-		leaf = leaf.Causes[0]
-	}
-	ptr := "/" + strings.Join(escapePointer(leaf.InstanceLocation), "/")
-	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidInput,
-		Message: fmt.Sprintf("input %s: %s", ptr, leaf.ErrorKind.LocalizedString(printer)), Field: ptr}
-}
-
-func escapePointer(parts []string) []string {
-	out := make([]string, len(parts))
-	for i, p := range parts {
-		out[i] = strings.ReplaceAll(strings.ReplaceAll(p, "~", "~0"), "/", "~1")
-	}
-	return out
-}
-
-func (e *Engine) schema(raw json.RawMessage) (*jsonschema.Schema, error) {
-	sum := sha256.Sum256(raw)
-	key := hex.EncodeToString(sum[:])
-	if v, ok := e.schemas.Load(key); ok {
-		if s, ok := v.(*jsonschema.Schema); ok {
-			return s, nil
-		}
-		return nil, v.(error)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
-	var sch *jsonschema.Schema
-	if err == nil {
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft2020)
-		loc := "mem://schema/" + key + ".json"
-		if err = c.AddResource(loc, doc); err == nil {
-			sch, err = c.Compile(loc)
-		}
-	}
-	if err != nil {
-		e.schemas.Store(key, err)
-		return nil, err
-	}
-	e.schemas.Store(key, sch)
-	return sch, nil
+	return nil
 }
 
 // requestHash fingerprints what an idempotency key stands for.

@@ -22,6 +22,7 @@ import (
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/delivery"
 	idgen "github.com/atomhq/atom/host/internal/ids"
+	"github.com/atomhq/atom/host/internal/inputschema"
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/runtimes"
@@ -128,7 +129,7 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 	budget  *ratelimit.Keyed[string]
-	schemas sync.Map
+	inputs  inputschema.Checker
 
 	mu    sync.RWMutex
 	queue Queue
@@ -650,12 +651,11 @@ func (e *Engine) validate(t provider.Trigger, input json.RawMessage) (json.RawMe
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage("{}")
 	}
-	field, msg, err := validateInput(&e.schemas, t.Input, input)
-	if err != nil {
+	var refusal *inputschema.Refusal
+	if err := e.inputs.Check(t.Input, input); errors.As(err, &refusal) {
+		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: refusal.Field, Message: refusal.Message}
+	} else if err != nil {
 		e.log.Warn("trigger input schema does not compile; input not validated", "trigger", t.Name, "err", err)
-	}
-	if msg != "" {
-		return nil, &Error{Status: http.StatusBadRequest, Code: "invalid_input", Field: field, Message: msg}
 	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, input); err != nil {
