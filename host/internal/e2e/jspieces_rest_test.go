@@ -232,6 +232,33 @@ func runJSCase(t *testing.T, h *hosttest.Host, fp *fakeprovider.Server, c jsCase
 	if !found {
 		t.Fatalf("actions of %s: %+v", c.id, acts.Actions)
 	}
+	// The catalog entry on the pieces API: served by the piece at its
+	// version, the action with its input schema.
+	var pieces struct {
+		Pieces []struct {
+			ID, Implementation, Version string
+			Actions                     []struct {
+				Name        string
+				InputSchema struct{ Required []string } `json:"input_schema"`
+			}
+		}
+	}
+	h.Must(h.Call("GET", "/api/v1/pieces/search?q="+c.id+"&limit=100", h.Tenant.Key, nil, nil), 200, &pieces)
+	found = false
+	for _, p := range pieces.Pieces {
+		if p.ID != c.id {
+			continue
+		}
+		if p.Implementation != "piece" || p.Version != installedVersion(t, c.pkg) {
+			t.Fatalf("pieces API: %s served by %q at %q", c.id, p.Implementation, p.Version)
+		}
+		for _, a := range p.Actions {
+			found = found || a.Name == c.action && contains(a.InputSchema.Required, c.missing)
+		}
+	}
+	if !found {
+		t.Fatalf("pieces API does not list %s/%s with its schema: %+v", c.id, c.action, pieces.Pieces)
+	}
 	if c.connect != nil {
 		c.connect(h, h.Tenant)
 	}
