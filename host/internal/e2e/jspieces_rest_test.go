@@ -260,6 +260,11 @@ func runJSCase(t *testing.T, h *hosttest.Host, fp *fakeprovider.Server, c jsCase
 		t.Fatalf("pieces API does not list %s/%s with its schema: %+v", c.id, c.action, pieces.Pieces)
 	}
 	if c.connect != nil {
+		// A tenant without a connection is refused before the piece runs.
+		other := h.NewTenant("other-" + c.id)
+		if r := h.Exec(other, c.id, c.action, c.input, nil); r.Status < 400 || r.Status >= 500 {
+			t.Fatalf("a tenant without a connection: %d %s", r.Status, r.Body)
+		}
 		c.connect(h, h.Tenant)
 	}
 	// A required prop missing: refused before the piece runs, naming it.

@@ -41,6 +41,13 @@ func (l *Loader) Install(ctx context.Context, req InstallRequest) (plugindir.Plu
 	l.loads.Add(1)
 	l.mu.Unlock()
 	defer l.loads.Done()
+	// One install at a time: npm and the bundler take a core each.
+	select {
+	case l.installing <- struct{}{}:
+		defer func() { <-l.installing }()
+	case <-ctx.Done():
+		return plugindir.Plugin{}, fmt.Errorf("waiting for another install to finish: %w", ctx.Err())
+	}
 
 	spec := req.Spec
 	work, err := os.MkdirTemp("", "atom-jspiece-")

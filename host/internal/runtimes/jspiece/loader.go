@@ -90,6 +90,8 @@ type Loader struct {
 	refused map[string]string // id → why its files were refused
 	idMu    map[string]*sync.Mutex
 	loads   sync.WaitGroup
+	// installing holds a token while Install runs.
+	installing chan struct{}
 }
 
 // NewLoader returns a loader of cfg.Dir; nothing is loaded before Sync,
@@ -108,7 +110,7 @@ func NewLoader(cfg LoaderConfig) *Loader {
 		cfg.OnRemove = func(string) {}
 	}
 	l := &Loader{cfg: cfg, log: cfg.Logger, handles: map[string]*Handle{}, sums: map[string]string{},
-		metas: map[string]Meta{}, refused: map[string]string{}, idMu: map[string]*sync.Mutex{}}
+		metas: map[string]Meta{}, refused: map[string]string{}, idMu: map[string]*sync.Mutex{}, installing: make(chan struct{}, 1)}
 	l.ctx, l.cancel = context.WithCancel(context.Background())
 	return l
 }
