@@ -305,3 +305,44 @@ func TestJSPieceAdminAPI(t *testing.T) {
 		})
 	}
 }
+
+// TestJSPieceDropVerified: with verification on, a JS piece dropped into
+// the plugin directory does not run before plugins.lock pins its metadata
+// file; once the line is added it loads without a restart.
+func TestJSPieceDropVerified(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHost(t, hosttest.Options{Backend: backend, Verify: true, Catalog: map[string]string{"relay.json": relayDescriptor}})
+			writeRelay(t, h.Plugins, 1)
+			var list struct{ Pieces []plugindir.Plugin }
+			hosttest.WaitFor(t, 60*time.Second, "the unpinned piece to be refused", func() bool {
+				h.Must(h.Call("GET", "/api/v1/admin/pieces", h.AdminKey, nil, nil), 200, &list)
+				return len(list.Pieces) == 1 && list.Pieces[0].State == "refused"
+			})
+			if !strings.Contains(list.Pieces[0].LastError, "relay.jspiece.json") {
+				t.Fatalf("refusal: %+v", list.Pieces[0])
+			}
+			if v, st := relayVersion(h); st != 404 {
+				t.Fatalf("an unpinned piece answered: version %d, status %d", v, st)
+			}
+			_, meta, err := jspiece.Read(h.Plugins, "relay")
+			if err != nil {
+				t.Fatal(err)
+			}
+			line := plugindir.LockLine(plugindir.JSPieceFile("relay"), meta.FileSHA256)
+			if err := os.WriteFile(filepath.Join(h.Plugins, plugindir.LockName), []byte(line+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			hosttest.WaitFor(t, 60*time.Second, "the pinned piece to serve", func() bool { v, _ := relayVersion(h); return v == 1 })
+			// A new version not pinned: refused, the pinned one serves on.
+			writeRelay(t, h.Plugins, 2)
+			hosttest.WaitFor(t, 30*time.Second, "the unpinned version to be refused", func() bool {
+				h.Must(h.Call("GET", "/api/v1/admin/pieces", h.AdminKey, nil, nil), 200, &list)
+				return len(list.Pieces) == 1 && list.Pieces[0].LastError != ""
+			})
+			if v, _ := relayVersion(h); v != 1 {
+				t.Fatalf("after an unpinned version: version %d", v)
+			}
+		})
+	}
+}
