@@ -335,3 +335,104 @@ func checkRequest(t *testing.T, fp *fakeprovider.Server, g upstreamCall, w wantR
 		}
 	}
 }
+
+// TestJSPieceDropdownOptions runs dropdowns' options() through the host
+// (the list_options action a piece with dropdowns offers): with the
+// tenant's connection, the props the dropdown depends on, the exact
+// upstream request asserted; a prop that is no such dropdown is refused.
+func TestJSPieceDropdownOptions(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			fp := fakeprovider.New(t, fakeprovider.Quirks{})
+			clickup := newRecorder(t, map[string]reply{
+				"GET /api/v2/team":            {Body: `{"teams":[{"id":"9001","name":"Acme"},{"id":"9002","name":"Beta"}]}`},
+				"GET /api/v2/team/9001/space": {Body: `{"spaces":[{"id":"90","name":"Engineering"}]}`}})
+			twilio := newRecorder(t, map[string]reply{"GET /2010-04-01/Accounts/AC0001/IncomingPhoneNumbers.json": {
+				Body: `{"incoming_phone_numbers":[{"phone_number":"+15005550006","friendly_name":"Support line"}]}`}})
+			h := startHost(t, hosttest.Options{Backend: backend,
+				Catalog: map[string]string{"clickup.json": oauthDescriptor("clickup", "ClickUp", "https://api.clickup.com", fp)},
+				Env:     map[string]string{"CLICKUP_CLIENT_ID": fp.ClientID, "CLICKUP_CLIENT_SECRET": fp.ClientSecret},
+				Rewrite: map[string]string{"api.clickup.com": clickup.URL, "api.twilio.com": twilio.URL},
+				Prepare: func(dir string) {
+					for id, host := range map[string]string{"clickup": "api.clickup.com", "twilio": "api.twilio.com"} {
+						pkg := "@activepieces/piece-" + id
+						a := jspiece.Artifact{ID: id, Package: pkg, Version: installedVersion(t, pkg), Hosts: []string{host}, Source: bundledPiece(t, pkg)}
+						if _, err := jspiece.Write(dir, a, nil); err != nil {
+							t.Fatal(err)
+						}
+					}
+				}})
+			hosttest.WaitFor(t, 120*time.Second, "the JS pieces to load", func() bool {
+				_, a := h.Parts.Registry.Get("clickup", "piece")
+				_, b := h.Parts.Registry.Get("twilio", "piece")
+				return a && b
+			})
+			connectOAuth(h, h.Tenant, "clickup")
+			h.Must(h.Call("POST", "/api/v1/connections/twilio", h.Tenant.Key, map[string]any{"username": "AC0001", "password": "twilio-secret"}, nil), 201, nil)
+
+			options := func(id string, input map[string]any) json.RawMessage {
+				t.Helper()
+				var res struct{ Output json.RawMessage }
+				h.Must(h.Exec(h.Tenant, id, jspiece.OptionsAction, input, nil), 200, &res)
+				return res.Output
+			}
+			out := options("clickup", map[string]any{"action": "create_task", "prop": "workspace_id"})
+			if string(out) != `{"disabled":false,"options":[{"label":"Acme","value":"9001"},{"label":"Beta","value":"9002"}]}` {
+				t.Fatalf("workspace options: %s", out)
+			}
+			out = options("clickup", map[string]any{"action": "create_task", "prop": "space_id", "props": map[string]any{"workspace_id": "9001"}})
+			if string(out) != `{"disabled":false,"options":[{"label":"Engineering","value":"90"}]}` {
+				t.Fatalf("space options: %s", out)
+			}
+			got := clickup.requests()
+			if len(got) != 2 {
+				t.Fatalf("ClickUp received %+v", got)
+			}
+			checkRequest(t, fp, got[0], wantRequest{Method: "GET", Path: "/api/v2/team", Auth: "oauth"})
+			checkRequest(t, fp, got[1], wantRequest{Method: "GET", Path: "/api/v2/team/9001/space", Auth: "oauth"})
+
+			out = options("twilio", map[string]any{"action": "send_sms", "prop": "from"})
+			if string(out) != `{"disabled":false,"options":[{"value":"+15005550006","label":"Support line"}]}` {
+				t.Fatalf("twilio options: %s", out)
+			}
+			if got := twilio.requests(); len(got) != 1 || got[0].Method != "GET" || got[0].Path != "/2010-04-01/Accounts/AC0001/IncomingPhoneNumbers.json" ||
+				got[0].Header.Get("Authorization") != "Basic "+base64.StdEncoding.EncodeToString([]byte("AC0001:twilio-secret")) {
+				t.Fatalf("Twilio received %+v", got)
+			}
+
+			// Listed with its schema; props that are no such dropdown refused.
+			var acts struct {
+				Actions []struct {
+					Name        string
+					InputSchema struct {
+						Properties map[string]struct{ Enum []string }
+					} `json:"input_schema"`
+				}
+			}
+			h.Must(h.Call("GET", "/api/v1/integrations/clickup/actions", h.Tenant.Key, nil, nil), 200, &acts)
+			found := false
+			for _, a := range acts.Actions {
+				if a.Name == jspiece.OptionsAction {
+					found = contains(a.InputSchema.Properties["prop"].Enum, "workspace_id") && contains(a.InputSchema.Properties["action"].Enum, "create_task")
+				}
+			}
+			if !found {
+				t.Fatalf("clickup actions: %+v", acts.Actions)
+			}
+			for _, bad := range []map[string]any{
+				{"action": "create_task", "prop": "name"},
+				{"action": "get_list", "prop": "workspace_id"},
+				{"action": "create_task"},
+				{"action": "nope", "prop": "workspace_id"},
+			} {
+				r := h.Exec(h.Tenant, "clickup", jspiece.OptionsAction, bad, nil)
+				if r.Status < 400 || r.Status >= 500 {
+					t.Fatalf("options %v: %d %s", bad, r.Status, r.Body)
+				}
+			}
+			if n := len(clickup.requests()); n != 2 {
+				t.Fatalf("refused calls reached ClickUp: %d requests", n)
+			}
+		})
+	}
+}
