@@ -203,6 +203,15 @@ func packDir(t testing.TB, dir string) []byte {
 func TestJSPieceAdminAPI(t *testing.T) {
 	dir := npmPieces(t)
 	tgz := packDir(t, filepath.Join(dir, "node_modules", "@activepieces", "piece-discord"))
+	// A piece depending on a directory of the host's disk.
+	local := t.TempDir()
+	os.WriteFile(filepath.Join(local, "package.json"), []byte(`{"name":"host-secrets","version":"1.0.0","main":"index.js"}`), 0o644)
+	os.WriteFile(filepath.Join(local, "index.js"), []byte(`module.exports = "from the host's disk";`), 0o644)
+	evilDir := t.TempDir()
+	os.WriteFile(filepath.Join(evilDir, "package.json"), []byte(`{"name":"@activepieces/piece-evil","version":"0.0.1","main":"index.js",
+		"dependencies":{"host-secrets":"file:`+local+`"}}`), 0o644)
+	os.WriteFile(filepath.Join(evilDir, "index.js"), []byte(`module.exports = require("host-secrets");`), 0o644)
+	evil := packDir(t, evilDir)
 	// The dependencies come from npm's cache, not the network.
 	t.Setenv("npm_config_prefer_offline", "true")
 	for _, backend := range []string{"sqlite", "postgres"} {
@@ -248,6 +257,9 @@ func TestJSPieceAdminAPI(t *testing.T) {
 				if code, msg := r.ErrorCode(); r.Status != c.status || code != c.code || msg == "" {
 					t.Fatalf("add %v: %d %s, want %d %s", c.body, r.Status, r.Body, c.status, c.code)
 				}
+			}
+			if r := h.Call("POST", "/api/v1/admin/pieces", h.AdminKey, evil, gz); r.Status != 422 || !strings.Contains(string(r.Body), `is not a registry package`) {
+				t.Fatalf("a piece with a file: dependency: %d %s", r.Status, r.Body)
 			}
 			for _, id := range []string{"Discord", "a.b", "..%2Fx"} {
 				if r := h.Call("DELETE", "/api/v1/admin/pieces/"+id, h.AdminKey, nil, nil); r.Status != 400 && r.Status != 404 {

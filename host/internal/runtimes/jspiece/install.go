@@ -73,6 +73,15 @@ func (l *Loader) Install(ctx context.Context, req InstallRequest) (plugindir.Plu
 	if err != nil {
 		return plugindir.Plugin{}, &plugindir.Error{Code: plugindir.CodeRefused, Message: "the piece was not installed: " + err.Error()}
 	}
+	// Every package bundled comes from a registry, with its integrity: a
+	// dependency on a local directory, a link or a git repository would
+	// put what the host's disk or a third party holds into the bundle.
+	for name, e := range lock {
+		if e.Version == "" || e.Integrity == "" {
+			return plugindir.Plugin{}, &plugindir.Error{Code: plugindir.CodeRefused, Message: fmt.Sprintf(
+				"the piece was not installed: its dependency %q is not a registry package with an integrity hash (a file:, link: or git dependency); depend on published packages only", name)}
+		}
+	}
 	var hosts []string
 	if req.BaseHost != nil {
 		if h := req.BaseHost(a.ID); h != "" {
