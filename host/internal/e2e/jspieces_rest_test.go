@@ -55,8 +55,7 @@ func credsConnect(id string, body map[string]any) func(h *hosttest.Host, tn host
 	}
 }
 
-// jsCases are the ten pieces of issue 16 but OpenAI (its tiktoken
-// dependency does not bundle yet), each against its own fake.
+// jsCases are the ten pieces of issue 16, each against its own fake.
 func jsCases(t *testing.T, fp *fakeprovider.Server) []jsCase {
 	return []jsCase{
 		{
@@ -68,6 +67,24 @@ func jsCases(t *testing.T, fp *fakeprovider.Server) []jsCase {
 			want: []wantRequest{{Method: "POST", Path: "/api/chat.postMessage", Auth: "oauth", ContentType: "application/x-www-form-urlencoded",
 				Body: url.Values{"channel": {"C0123"}, "text": {"Deploy finished"},
 					"blocks": {`[{"type":"section","text":{"type":"mrkdwn","text":"Deploy finished"}}]`}}}},
+		},
+		{
+			// The piece's CustomAuth (apiKey, baseUrl with a default) is a
+			// custom connection.
+			id: "openai", pkg: "@activepieces/piece-openai", hosts: []string{"api.openai.com"},
+			api: newRecorder(t, map[string]reply{"POST /v1/chat/completions": {Body: `{"id":"chatcmpl-1","object":"chat.completion","created":1,` +
+				`"model":"gpt-3.5-turbo","choices":[{"index":0,"message":{"role":"assistant","content":"Paris."},"finish_reason":"stop"}],` +
+				`"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`}}),
+			desc: `{"id":"openai","name":"OpenAI","categories":["ai"],"auth":{"kind":"custom","credential_fields":["apiKey"]},
+				"api":{"base_url":"https://api.openai.com"},"implementations":["piece"],"connectable":true}`,
+			connect: credsConnect("openai", map[string]any{"fields": map[string]any{"apiKey": "sk-tenant-openai"}}),
+			action:  "ask_chatgpt", missing: "prompt",
+			input: map[string]any{"model": "gpt-3.5-turbo", "prompt": "What is the capital of France?", "maxTokens": 50, "temperature": 0.2},
+			want: []wantRequest{{Method: "POST", Path: "/v1/chat/completions", Auth: "Bearer sk-tenant-openai", ContentType: "application/json",
+				Body: map[string]any{"model": "gpt-3.5-turbo", "temperature": 0.2, "max_tokens": 50, "top_p": 1, "frequency_penalty": 0,
+					"presence_penalty": 0.6, "messages": []any{
+						map[string]any{"role": "system", "content": "You are a helpful assistant."},
+						map[string]any{"role": "user", "content": "What is the capital of France?"}}}}},
 		},
 		{
 			id: "discord", pkg: "@activepieces/piece-discord", hosts: []string{"discord.com"},
