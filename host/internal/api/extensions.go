@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 
 	"github.com/gofiber/fiber/v2"
@@ -19,6 +20,11 @@ type PluginAdmin interface {
 	Upload(id string, data []byte) (plugindir.Plugin, error)
 	// NativeCount is the number of native providers loaded.
 	NativeCount() int
+	// JSPieceList, AddJSPiece and RemoveJSPiece serve /admin/pieces: the
+	// JS pieces (Activepieces packages); refusals are *plugindir.Error.
+	JSPieceList() []plugindir.Plugin
+	AddJSPiece(ctx context.Context, req plugindir.JSPieceRequest) (plugindir.Plugin, error)
+	RemoveJSPiece(id string) error
 }
 
 // WebUI is the integrations page.

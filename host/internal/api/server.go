@@ -196,6 +196,9 @@ func (s *Server) routes() {
 	if s.deps.Plugins != nil {
 		admin.Get("/admin/plugins", s.listPlugins)
 		admin.Uploads().Put("/admin/plugins/:id", s.putPlugin)
+		admin.Get("/admin/pieces", s.listJSPieces)
+		admin.Uploads().Post("/admin/pieces", s.addJSPiece)
+		admin.Delete("/admin/pieces/:id", s.removeJSPiece)
 	}
 
 	callback := s.router(GuardOAuthState, "/api", s.bodyLimit(), s.requireState)

@@ -60,6 +60,16 @@ type ActionList struct {
 	Version        string             `json:"version,omitempty"`
 }
 
+// AddJSPieceRequest is the AddJSPieceRequest object of the REST API (components/schemas/AddJSPieceRequest).
+type AddJSPieceRequest struct {
+	// Hosts: Hosts the piece may fetch from besides its catalog entry's base URL host (a domain or *.domain).
+	Hosts []string `json:"hosts,omitempty"`
+	// Package is the npm package, e.g. @activepieces/piece-slack.
+	Package string `json:"package"`
+	// Version is a version or range; latest when empty.
+	Version string `json:"version,omitempty"`
+}
+
 // Auth: How a tenant connects; templated URLs use {{connection.X}}, {{credentials.X}} and {{metadata.X}}.
 type Auth struct {
 	APIKeyIn               string              `json:"api_key_in,omitempty"`
@@ -455,6 +465,11 @@ type IntegrationsStatus struct {
 	TypedActions int `json:"typed_actions"`
 }
 
+// JSPieceList is the JSPieceList object of the REST API (components/schemas/JSPieceList).
+type JSPieceList struct {
+	Pieces []Plugin `json:"pieces"`
+}
+
 // OAuthApp is the OAuthApp object of the REST API (components/schemas/OAuthApp).
 type OAuthApp struct {
 	ClientID  string    `json:"client_id"`
@@ -821,6 +836,74 @@ func (c *Client) OAuthCallback(ctx context.Context, provider string, params *OAu
 		return nil, resp, err
 	}
 	return &out, resp, nil
+}
+
+// ListJSPieces calls GET /api/v1/admin/pieces: list the JS pieces (published Activepieces packages), loaded or refused.
+// It decodes the 200 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) ListJSPieces(ctx context.Context, opts ...Option) (*JSPieceList, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "GET", "/api/v1/admin/pieces", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 200 {
+		return nil, resp, nil
+	}
+	var out JSPieceList
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// AddJSPieceParams are the query and header parameters of AddJSPiece.
+type AddJSPieceParams struct {
+	// Hosts is the query parameter hosts: with a tarball, the hosts the piece may fetch from besides its catalog entry's base URL host, comma-separated (each a domain or *.domain).
+	Hosts string
+}
+
+// AddJSPiece calls POST /api/v1/admin/pieces: install or replace a JS piece, as `atom pieces add` does.
+// It decodes the 201 response; the body of any other 2xx status is in Response.Body.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) AddJSPiece(ctx context.Context, params *AddJSPieceParams, body AddJSPieceRequest, opts ...Option) (*Plugin, *Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	if params != nil {
+		if params.Hosts != "" {
+			q.Set("hosts", params.Hosts)
+		}
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd := io.Reader(bytesReader(b))
+	h.Set("Content-Type", "application/json")
+	resp, err := c.do(ctx, "POST", "/api/v1/admin/pieces", q, h, rd, opts)
+	if err != nil {
+		return nil, resp, err
+	}
+	if resp.StatusCode != 201 {
+		return nil, resp, nil
+	}
+	var out Plugin
+	if err := c.decode(resp, &out); err != nil {
+		return nil, resp, err
+	}
+	return &out, resp, nil
+}
+
+// RemoveJSPiece calls DELETE /api/v1/admin/pieces/{id}: remove a JS piece; calls under way finish.
+// A non-2xx status is returned as an *APIError, with the Response.
+func (c *Client) RemoveJSPiece(ctx context.Context, id string, opts ...Option) (*Response, error) {
+	q := url.Values{}
+	h := http.Header{}
+	var rd io.Reader
+	resp, err := c.do(ctx, "DELETE", "/api/v1/admin/pieces/"+url.PathEscape(id), q, h, rd, opts)
+	return resp, err
 }
 
 // ListPlugins calls GET /api/v1/admin/plugins: list native plugins and wasm pieces with their state.

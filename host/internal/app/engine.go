@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -65,6 +66,7 @@ type Parts struct {
 	Native   *native.Manager
 	Wasm     *wasm.Runtime
 	Loader   *wasm.Loader
+	JSPieces *jspiece.Loader
 	Outbound *outbound.Client
 }
 
@@ -229,64 +231,67 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 	}
 	p.Loader = loader
 	h.AddCloser(func(context.Context) error { return loader.Close() })
+	p.JSPieces = loadJSPieces(h, watcher, lockFile, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
 	p.Admin = plugindir.NewAdmin(plugindir.AdminConfig{LockFile: lockFile, Verify: cfg.PluginVerify, UploadOff: cfg.PluginUploadOff,
-		MaxBytes: opts.MaxPluginBytes, Natives: mgr, Pieces: loader, Stats: eng.Stats})
-	loadJSPieces(h, dir, lockFile, p, shared, scoped, limits.MaxUpstreamBody, opts.JSPiece)
+		MaxBytes: opts.MaxPluginBytes, Natives: mgr, Pieces: loader, Stats: eng.Stats,
+		JSPieces: jsInstaller{l: p.JSPieces, baseHost: func(id string) string {
+			d, ok := cat().Get(id)
+			if !ok || d.API.BaseURL == "" || strings.Contains(d.API.BaseURL, "{{") {
+				return ""
+			}
+			u, err := url.Parse(d.API.BaseURL)
+			if err != nil {
+				return ""
+			}
+			return strings.ToLower(u.Hostname())
+		}}})
 	return p, nil
 }
 
-// loadJSPieces loads the JS pieces (`atom pieces add`) of dir in the
-// background, when there are any. A piece that does not load is logged and
-// skipped; the host serves without it.
-func loadJSPieces(h *Host, dir, lockFile string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) {
-	metas, err := jspiece.List(dir)
-	if err != nil {
-		h.Log.Warn("JS pieces not loaded", "dir", dir, "err", err)
-		return
+// loadJSPieces starts the loader of the JS pieces (`atom pieces add`) of
+// dir: the pieces there load in the background, and the watcher loads,
+// replaces and unloads them while the host runs. The JS engine compiles
+// when the first piece appears. A piece that does not load is logged and
+// listed as refused; the host serves without it.
+func loadJSPieces(h *Host, watcher *plugindir.Watcher, lockFile string, p *Parts, shared []string, scoped map[string][]string, maxBody int64, adjust func(*jspiece.Config)) *jspiece.Loader {
+	jcfg := jspiece.Config{Outbound: p.Outbound, Logger: h.Log, SharedPrivateHosts: shared, PrivateHosts: scoped,
+		MaxResponseBytes: maxBody}
+	if h.Config.DataDir != "" {
+		jcfg.CacheDir = filepath.Join(h.Config.DataDir, "jspiece-cache")
 	}
-	if len(metas) == 0 {
-		return
+	if h.Config.PluginVerify {
+		jcfg.Verify = func(name, sum string) error { return plugindir.Verify(lockFile, name, sum) }
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	if adjust != nil {
+		adjust(&jcfg)
+	}
+	l := jspiece.NewLoader(jspiece.LoaderConfig{Dir: watcher.Dir(), Runtime: jcfg, Logger: h.Log,
+		OnAdd: func(id string, hd *jspiece.Handle) error {
+			if cur, ok := p.Registry.Get(id, runtimes.KindPiece); ok && cur != runtimes.Implementation(hd) {
+				return fmt.Errorf("%w: %q is served by a wasm piece", registry.ErrIDTaken, id)
+			}
+			return p.Registry.SetPiece(id, hd)
+		},
+		OnRemove: func(id string) {
+			if cur, ok := p.Registry.Get(id, runtimes.KindPiece); ok {
+				if _, js := cur.(*jspiece.Handle); js {
+					p.Registry.RemovePiece(id)
+				}
+			}
+		}})
+	cancel := watcher.Subscribe(l.Changed)
 	done := make(chan struct{})
-	h.AddCloser(func(context.Context) error { cancel(); <-done; return nil })
 	go func() {
 		defer close(done)
-		jcfg := jspiece.Config{Outbound: p.Outbound, Logger: h.Log, SharedPrivateHosts: shared, PrivateHosts: scoped,
-			MaxResponseBytes: maxBody}
-		if h.Config.DataDir != "" {
-			jcfg.CacheDir = filepath.Join(h.Config.DataDir, "jspiece-cache")
-		}
-		if h.Config.PluginVerify {
-			jcfg.Verify = func(name, sum string) error { return plugindir.Verify(lockFile, name, sum) }
-		}
-		if adjust != nil {
-			adjust(&jcfg)
-		}
-		rt, err := jspiece.NewRuntime(ctx, jcfg)
-		if err != nil {
-			h.Log.Warn("JS pieces not loaded: the JS engine did not start", "err", err)
-			return
-		}
-		pieces, err := rt.LoadDir(ctx, dir)
-		if err != nil {
-			h.Log.Warn("some JS pieces not loaded", "dir", dir, "err", err)
-		}
-		for _, pc := range pieces {
-			id := pc.Manifest().ID
-			if err := p.Registry.SetPiece(id, pc); err != nil {
-				h.Log.Warn("JS piece not registered", "id", id, "err", err)
-				pc.Close()
-				continue
-			}
-			h.Log.Info("JS piece loaded", "id", id, "actions", len(pc.Manifest().Actions))
-		}
-		<-ctx.Done()
-		for _, pc := range pieces {
-			pc.Close()
-		}
-		_ = rt.Close(context.Background())
+		l.SyncAll()
 	}()
+	h.AddCloser(func(context.Context) error {
+		cancel()
+		err := l.Close()
+		<-done
+		return err
+	})
+	return l
 }
 
 // splitPrivateHosts splits ATOM_ALLOW_PRIVATE_HOSTS into the hosts every
@@ -317,3 +322,17 @@ func storeQuota(q engine.StoreQuota, keys int, bytes int64) engine.StoreQuota {
 	}
 	return q
 }
+
+// jsInstaller serves the admin API's JS piece routes with the loader.
+type jsInstaller struct {
+	l        *jspiece.Loader
+	baseHost func(id string) string
+}
+
+func (j jsInstaller) Install(ctx context.Context, spec string, tarball []byte, hosts []string, verify func(name, sum string) error) (plugindir.Plugin, error) {
+	return j.l.Install(ctx, jspiece.InstallRequest{Spec: spec, Tarball: tarball, Hosts: hosts, BaseHost: j.baseHost, Verify: verify})
+}
+
+func (j jsInstaller) Uninstall(id string) error { return j.l.Uninstall(id) }
+
+func (j jsInstaller) Plugins() []plugindir.Plugin { return j.l.Plugins() }

@@ -2,6 +2,7 @@ package plugindir
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -61,6 +62,19 @@ type Pieces interface {
 	Plugins() []Plugin
 }
 
+// JSPieces is what the directory asks of the JS piece loader.
+type JSPieces interface {
+	// Install fetches spec (an npm package spec) or tarball, bundles and
+	// loads it, and writes it to the directory only once it loads and,
+	// when verify is set, verify accepts its metadata file. Refusals are
+	// *Error.
+	Install(ctx context.Context, spec string, tarball []byte, hosts []string, verify func(name, sum string) error) (Plugin, error)
+	// Uninstall removes a piece's files and unloads it.
+	Uninstall(id string) error
+	// Plugins lists the JS pieces, including refused ones.
+	Plugins() []Plugin
+}
+
 // AdminConfig configures an Admin.
 type AdminConfig struct {
 	// LockFile is the lock file; Verify turns on its check of uploads.
@@ -73,6 +87,8 @@ type AdminConfig struct {
 	// Natives and Pieces install and list; nil when the runtime is off.
 	Natives Natives
 	Pieces  Pieces
+	// JSPieces installs and lists JS pieces; nil when they are off.
+	JSPieces JSPieces
 	// Stats returns the calls of a piece and its last error (the engine
 	// counts them); nil leaves them zero.
 	Stats func(kind, id string) (calls int64, lastErr string)
@@ -143,6 +159,14 @@ func (a *Admin) Plugins() []Plugin {
 			out = append(out, p)
 		}
 	}
+	if a.cfg.JSPieces != nil {
+		for _, p := range a.cfg.JSPieces.Plugins() {
+			if a.cfg.Stats != nil && p.State != "refused" {
+				p.Calls, p.LastError = a.cfg.Stats(runtimes.KindPiece, p.ID)
+			}
+			out = append(out, p)
+		}
+	}
 	sort.Slice(out, func(i, k int) bool {
 		if out[i].ID != out[k].ID {
 			return out[i].ID < out[k].ID
@@ -198,4 +222,70 @@ func (a *Admin) Upload(id string, data []byte) (Plugin, error) {
 		return Plugin{}, &Error{Code: CodeRefused, Message: "the plugin was not installed: " + err.Error()}
 	}
 	return p, nil
+}
+
+// JSPieceRequest asks for a JS piece: an npm package at a version, or a
+// package tarball.
+type JSPieceRequest struct {
+	Package string
+	Version string
+	Tarball []byte
+	// Hosts the piece may reach besides its catalog entry's base URL host.
+	Hosts []string
+}
+
+// JSPieceList lists the JS pieces.
+func (a *Admin) JSPieceList() []Plugin {
+	out := []Plugin{}
+	if a.cfg.JSPieces != nil {
+		out = append(out, a.cfg.JSPieces.Plugins()...)
+	}
+	return out
+}
+
+// AddJSPiece installs a JS piece. With verification on, nothing is
+// written or run before plugins.lock pins the piece's metadata file.
+func (a *Admin) AddJSPiece(ctx context.Context, req JSPieceRequest) (Plugin, error) {
+	if a.uploadOff.Load() {
+		return Plugin{}, &Error{Code: CodeUploadDisabled, Message: "plugin uploads are switched off on this host (ATOM_PLUGIN_UPLOAD=off): run `atom pieces add` against ATOM_PLUGIN_DIR, with its line in plugins.lock when verification is on"}
+	}
+	if a.cfg.JSPieces == nil {
+		return Plugin{}, &Error{Code: CodePiecesOff, Message: "JS pieces are not enabled on this host"}
+	}
+	spec := ""
+	if req.Tarball == nil {
+		if req.Package == "" {
+			return Plugin{}, &Error{Code: CodeEmptyBody, Message: `send {"package": "@activepieces/piece-<name>", "version": "<version>"} or a package .tgz (Content-Type: application/gzip)`}
+		}
+		spec = req.Package
+		if req.Version != "" {
+			spec += "@" + req.Version
+		}
+	} else {
+		if len(req.Tarball) == 0 {
+			return Plugin{}, &Error{Code: CodeEmptyBody, Message: "send the package .tgz as the request body"}
+		}
+		if int64(len(req.Tarball)) > a.cfg.MaxBytes {
+			return Plugin{}, &Error{Code: CodeTooLarge, Message: fmt.Sprintf("pieces are limited to %d bytes", a.cfg.MaxBytes)}
+		}
+	}
+	var verify func(name, sum string) error
+	if a.cfg.Verify {
+		verify = func(name, sum string) error { return Verify(a.cfg.LockFile, name, sum) }
+	}
+	return a.cfg.JSPieces.Install(ctx, spec, req.Tarball, req.Hosts, verify)
+}
+
+// RemoveJSPiece removes a JS piece; calls under way finish.
+func (a *Admin) RemoveJSPiece(id string) error {
+	if a.uploadOff.Load() {
+		return &Error{Code: CodeUploadDisabled, Message: "plugin changes through the API are switched off on this host (ATOM_PLUGIN_UPLOAD=off): run `atom pieces remove` against ATOM_PLUGIN_DIR"}
+	}
+	if a.cfg.JSPieces == nil {
+		return &Error{Code: CodePiecesOff, Message: "JS pieces are not enabled on this host"}
+	}
+	if CheckID(id) != nil {
+		return &Error{Code: CodeInvalidID, Message: IDRule}
+	}
+	return a.cfg.JSPieces.Uninstall(id)
 }

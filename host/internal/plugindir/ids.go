@@ -15,6 +15,11 @@ const (
 	PieceSuffix = ".wasm"
 	// LockName is the lock file's name in the directory.
 	LockName = "plugins.lock"
+	// JSPieceMetaSuffix and JSPieceBundleSuffix end the two files of a
+	// JS piece (`atom pieces add`): <id>.jspiece.json, its metadata,
+	// which plugins.lock pins, and <id>.jspiece.js, its bundle.
+	JSPieceMetaSuffix   = ".jspiece.json"
+	JSPieceBundleSuffix = ".jspiece.js"
 )
 
 // ErrBadID is returned (wrapped) for an id that breaks the id rules.
@@ -39,6 +44,10 @@ func NativeFile(id string) string { return NativePrefix + id }
 // PieceFile is the file name of piece id.
 func PieceFile(id string) string { return id + PieceSuffix }
 
+// JSPieceFile is the file name of the metadata of JS piece id, the file
+// plugins.lock pins.
+func JSPieceFile(id string) string { return id + JSPieceMetaSuffix }
+
 // Kind tells what a file of the directory holds.
 type Kind int
 
@@ -53,6 +62,8 @@ const (
 	Piece
 	// Lock is the lock file.
 	Lock
+	// JSPiece is either file of a JS piece: its metadata or its bundle.
+	JSPiece
 )
 
 // Classify says what the file called name (a base name) in the directory
@@ -64,6 +75,14 @@ func Classify(name string) (Kind, string) {
 	if name == "" || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
 		strings.HasSuffix(name, ".tmp") || strings.HasSuffix(name, ".swp") {
 		return Other, ""
+	}
+	for _, suffix := range []string{JSPieceMetaSuffix, JSPieceBundleSuffix} {
+		if id, ok := strings.CutSuffix(name, suffix); ok {
+			if CheckID(id) != nil {
+				return Other, ""
+			}
+			return JSPiece, id
+		}
 	}
 	if id, ok := strings.CutSuffix(name, PieceSuffix); ok {
 		if CheckID(id) != nil {

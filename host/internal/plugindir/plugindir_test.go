@@ -30,6 +30,12 @@ func TestClassify(t *testing.T) {
 		"atom-provider-x.wasm":    {Piece, "atom-provider-x"},
 		"atom-provider-under_ok":  {Native, "under_ok"},
 		"atom-provider-with.dots": {Other, ""},
+		"slack.jspiece.json":      {JSPiece, "slack"},
+		"slack.jspiece.js":        {JSPiece, "slack"},
+		".jspiece-123":            {Other, ""},
+		"a.b.jspiece.json":        {Other, ""},
+		"../x.jspiece.js":         {Other, ""},
+		"Slack.jspiece.json":      {Other, ""},
 	} {
 		kind, id := Classify(name)
 		if kind != want.kind || id != want.id {

@@ -14,6 +14,7 @@ import (
 	"github.com/atomhq/atom/host/internal/apikey"
 	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/runtimes/jspiece"
 	"github.com/atomhq/atom/host/internal/store"
 )
 
@@ -36,6 +37,8 @@ type hostOptions struct {
 	// engine installs the execution engine, so the page's "try an
 	// action" step runs.
 	engine bool
+	// jspiece adjusts the JS piece runtime (the engine's).
+	jspiece func(*jspiece.Config)
 }
 
 func startHost(t *testing.T, o hostOptions) *testHost {
@@ -75,7 +78,7 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 	}
 	var engine *app.EngineOptions
 	if o.engine {
-		engine = &app.EngineOptions{Env: func(string) string { return "" }}
+		engine = &app.EngineOptions{Env: func(string) string { return "" }, JSPiece: o.jspiece}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {

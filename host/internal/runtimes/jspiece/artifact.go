@@ -21,8 +21,8 @@ import (
 // <id>.jspiece.json its Meta. Neither is executable, so the native
 // plugin loader leaves them alone.
 const (
-	bundleSuffix = ".jspiece.js"
-	metaSuffix   = ".jspiece.json"
+	bundleSuffix = plugindir.JSPieceBundleSuffix
+	metaSuffix   = plugindir.JSPieceMetaSuffix
 )
 
 // Meta describes an installed artifact.
@@ -177,13 +177,7 @@ func readLock(path string) (map[string]LockEntry, error) {
 // Write stores a in dir as <id>.jspiece.js and <id>.jspiece.json, each
 // through a temporary file and a rename, the bundle first.
 func Write(dir string, a Artifact, lock map[string]LockEntry) (Meta, error) {
-	if err := plugindir.CheckID(a.ID); err != nil {
-		return Meta{}, err
-	}
-	sum := sha256.Sum256(a.Source)
-	m := Meta{ID: a.ID, Package: a.Package, Version: a.Version, Hosts: a.Hosts, SHA256: hex.EncodeToString(sum[:]),
-		Engine: EngineChecksum(), Lock: lock}
-	mb, err := json.MarshalIndent(m, "", "  ")
+	m, mb, err := Encode(a, lock)
 	if err != nil {
 		return Meta{}, err
 	}
@@ -193,12 +187,31 @@ func Write(dir string, a Artifact, lock map[string]LockEntry) (Meta, error) {
 	for _, f := range []struct {
 		name string
 		data []byte
-	}{{a.ID + bundleSuffix, a.Source}, {a.ID + metaSuffix, append(mb, '\n')}} {
+	}{{a.ID + bundleSuffix, a.Source}, {a.ID + metaSuffix, mb}} {
 		if err := writeAtomic(filepath.Join(dir, f.name), f.data); err != nil {
 			return Meta{}, err
 		}
 	}
 	return m, nil
+}
+
+// Encode returns the metadata of a and the bytes of its metadata file as
+// Write writes them, FileSHA256 filled in: what plugins.lock must pin.
+func Encode(a Artifact, lock map[string]LockEntry) (Meta, []byte, error) {
+	if err := plugindir.CheckID(a.ID); err != nil {
+		return Meta{}, nil, err
+	}
+	sum := sha256.Sum256(a.Source)
+	m := Meta{ID: a.ID, Package: a.Package, Version: a.Version, Hosts: a.Hosts, SHA256: hex.EncodeToString(sum[:]),
+		Engine: EngineChecksum(), Lock: lock}
+	mb, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	mb = append(mb, '\n')
+	fileSum := sha256.Sum256(mb)
+	m.FileSHA256 = hex.EncodeToString(fileSum[:])
+	return m, mb, nil
 }
 
 func writeAtomic(path string, data []byte) error {

@@ -69,23 +69,22 @@ func Bundle(dir, pkg string) ([]byte, error) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "buffer", "package.json")); err != nil {
 		return nil, fmt.Errorf("bundle %s: the npm package %s must be installed beside it", pkg, BufferPackage)
 	}
-	shim, err := os.CreateTemp(dir, ".atom-buffer-*.js")
+	// A fixed shim name and paths relative to dir: the same install
+	// bundles to the same bytes, so plugins.lock can pin the result.
+	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
-	defer os.Remove(shim.Name())
+	shim := filepath.Join(dir, ".atom-buffer.js")
 	// Also a global, as in Node: for code that looks it up at run time
 	// (the runtime's crypto returns Buffers through it).
-	_, err = shim.WriteString("import { Buffer } from 'buffer';\nexport { Buffer };\nif (typeof globalThis.Buffer === 'undefined') globalThis.Buffer = Buffer;\n")
-	if cerr := shim.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := writeAtomic(shim, []byte("import { Buffer } from 'buffer';\nexport { Buffer };\nif (typeof globalThis.Buffer === 'undefined') globalThis.Buffer = Buffer;\n")); err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", pkg, err)
 	}
 	res := api.Build(api.BuildOptions{
-		Inject:  []string{shim.Name()},
-		Plugins: []api.Plugin{substitutes(dir)},
+		AbsWorkingDir: dir,
+		Inject:        []string{shim},
+		Plugins:       []api.Plugin{substitutes(dir)},
 		Stdin: &api.StdinOptions{
 			Contents:   fmt.Sprintf("module.exports = require(%q);", pkg),
 			ResolveDir: dir,

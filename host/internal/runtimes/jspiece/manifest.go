@@ -56,6 +56,9 @@ func (s Spec) manifest(a Artifact) provider.Manifest {
 		m.Actions = append(m.Actions, provider.Action{Name: act.Name, DisplayName: act.DisplayName,
 			Description: act.Description, Input: in})
 	}
+	if opt, ok := s.optionsAction(); ok {
+		m.Actions = append(m.Actions, opt)
+	}
 	return m
 }
 

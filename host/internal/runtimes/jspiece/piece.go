@@ -230,6 +230,9 @@ type callInput struct {
 	Props       json.RawMessage `json:"props"`
 	ExecutionID string          `json:"execution_id"`
 	TenantID    string          `json:"tenant_id"`
+	// Options, when set, names a dropdown prop of Action: its options()
+	// runs instead of the action (OptionsAction).
+	Options *string `json:"options,omitempty"`
 }
 
 // callOutput is what __atom_tick returns when the action settled.
@@ -272,8 +275,13 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 	if len(props) == 0 {
 		props = json.RawMessage(`{}`)
 	}
-	b, err := json.Marshal(callInput{Action: req.Action, Auth: p.auth(req.Credentials), Props: props,
-		ExecutionID: req.ExecutionID, TenantID: req.TenantID})
+	action, options, props, err := p.target(req.Action, props)
+	if err != nil {
+		p.put(in)
+		return provider.Response{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: err.Error()}}}, nil
+	}
+	b, err := json.Marshal(callInput{Action: action, Auth: p.auth(req.Credentials), Props: props,
+		ExecutionID: req.ExecutionID, TenantID: req.TenantID, Options: options})
 	if err != nil {
 		p.put(in)
 		return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)

@@ -915,7 +915,17 @@
       step: { name: input.action }, executionType: 'BEGIN', generateResumeUrl: function () { return ''; },
       output: { update: function () { return Promise.resolve(); } }
     };
-    Promise.resolve().then(function () { return action.run(ctx); }).then(function (v) {
+    var run = function () { return action.run(ctx); };
+    if (input.options !== undefined) {
+      // A dropdown's options() runs instead of the action, with the props
+      // given and the connection, as the Activepieces builder asks them.
+      run = function () {
+        var p = (action.props || {})[input.options];
+        if (!p || AUTH_TYPES[p.type] || typeof p.options !== 'function') throw new Error('action ' + input.action + ' has no dropdown prop ' + JSON.stringify(input.options) + ' with options');
+        return p.options(Object.assign({ auth: ctx.auth }, propsValue), ctx);
+      };
+    }
+    Promise.resolve().then(run).then(function (v) {
       var out;
       try { out = v === undefined ? null : JSON.parse(JSON.stringify(v)); } catch (e) { out = plain(v, 0); }
       done = { output: out };

@@ -1060,10 +1060,12 @@
       const desc = el('p', { id: 'action-desc', class: 'muted' });
       const form = el('form', { id: 'action-form', class: 'stack' });
       const out = el('div', { id: 'action-result', class: 'result', 'aria-live': 'polite' });
+      // A JS piece's dropdowns load their options through list_options.
+      const withOptions = all.some((x) => x.name === 'list_options');
       const show = () => {
         const a = actions.find((x) => x.name === select.value);
         desc.textContent = a.description || '';
-        buildActionForm(d, a, form, out);
+        buildActionForm(d, a, form, out, withOptions);
       };
       select.addEventListener('change', show);
       status.replaceWith(el('div', { class: 'field' }, el('label', { for: 'action-select', text: 'Action' }), select), desc, form, out);
@@ -1082,7 +1084,42 @@
     return t || (s && s.enum ? 'string' : 'any');
   }
 
-  function buildActionForm(d, a, form, out) {
+  // dropdownField is a select whose options a JS piece's options() gives
+  // (the list_options action), loaded on demand with the form's other
+  // values, which the dropdown may depend on.
+  function dropdownField(d, a, form, name, common, label, hint) {
+    const input = el('select', Object.assign({ 'data-json': 'true' }, common));
+    input.append(el('option', { value: '', text: '—' }));
+    const msg = el('p', { class: 'hint', id: common.id + '-options', 'aria-live': 'polite' });
+    const load = el('button', { type: 'button', id: 'load-' + name, text: 'Load options' });
+    load.addEventListener('click', async () => {
+      load.disabled = true;
+      msg.textContent = 'Loading…';
+      let props = {};
+      try {
+        props = collectInput(form, new Set());
+      } catch (e) {
+        props = {};
+      }
+      delete props[name];
+      try {
+        const res = await call('POST', '/api/v1/integrations/' + enc(d.id) + '/actions/list_options', { input: { action: a.name, prop: name, props } });
+        const o = (res && res.output) || {};
+        input.replaceChildren(el('option', { value: '', text: '—' }));
+        for (const opt of o.options || []) {
+          input.append(el('option', { value: JSON.stringify(opt.value), text: String(opt.label === undefined ? opt.value : opt.label) }));
+        }
+        msg.textContent = o.disabled ? (o.placeholder || 'No options yet.') : (o.options || []).length + ' options';
+      } catch (ex) {
+        msg.textContent = 'Could not load options: ' + ex.message;
+      } finally {
+        load.disabled = false;
+      }
+    });
+    return el('div', { class: 'field' }, label, el('div', { class: 'row' }, input, load), hint, msg);
+  }
+
+  function buildActionForm(d, a, form, out, withOptions) {
     form.replaceChildren();
     out.replaceChildren();
     const schema = a.input_schema || {};
@@ -1096,6 +1133,10 @@
       const hint = s.description ? el('p', { id: id + '-hint', class: 'hint', text: s.description }) : null;
       const common = { id, name, 'data-input': name, 'data-type': type, 'aria-describedby': hint ? id + '-hint' : null };
       let input;
+      if (withOptions && s['x-atom-dynamic-options'] && type !== 'array') {
+        form.append(dropdownField(d, a, form, name, common, label, hint));
+        continue;
+      }
       if (s.enum) {
         input = el('select', common);
         if (!required.has(name)) {
@@ -1213,7 +1254,9 @@
         }
         continue;
       }
-      if (n.tagName === 'SELECT' || type === 'string') {
+      if (n.tagName === 'SELECT' && n.dataset.json) {
+        input[name] = JSON.parse(v);
+      } else if (n.tagName === 'SELECT' || type === 'string') {
         input[name] = v;
       } else if (type === 'number' || type === 'integer') {
         const x = Number(v);
