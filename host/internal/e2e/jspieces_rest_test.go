@@ -69,15 +69,17 @@ func jsCases(t *testing.T, fp *fakeprovider.Server) []jsCase {
 					"blocks": {`[{"type":"section","text":{"type":"mrkdwn","text":"Deploy finished"}}]`}}}},
 		},
 		{
-			// The piece's CustomAuth (apiKey, baseUrl with a default) is a
-			// custom connection.
+			// The piece's CustomAuth (apiKey, baseUrl with a default) is
+			// filled from the API-key connection of the shipped catalog's
+			// entry (its auth, as in catalog/data/openai.json).
 			id: "openai", pkg: "@activepieces/piece-openai", hosts: []string{"api.openai.com"},
 			api: newRecorder(t, map[string]reply{"POST /v1/chat/completions": {Body: `{"id":"chatcmpl-1","object":"chat.completion","created":1,` +
 				`"model":"gpt-3.5-turbo","choices":[{"index":0,"message":{"role":"assistant","content":"Paris."},"finish_reason":"stop"}],` +
 				`"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}`}}),
-			desc: `{"id":"openai","name":"OpenAI","categories":["ai"],"auth":{"kind":"custom","credential_fields":["apiKey"]},
+			desc: `{"id":"openai","name":"OpenAI","categories":["ai"],"auth":{"kind":"api_key","credential_fields":["apiKey"],
+				"api_key_in":"header","api_key_name":"Authorization","api_key_prefix":"Bearer ","mode":"API_KEY"},
 				"api":{"base_url":"https://api.openai.com"},"implementations":["piece"],"connectable":true}`,
-			connect: credsConnect("openai", map[string]any{"fields": map[string]any{"apiKey": "sk-tenant-openai"}}),
+			connect: credsConnect("openai", map[string]any{"api_key": "sk-tenant-openai"}),
 			action:  "ask_chatgpt", missing: "prompt",
 			input: map[string]any{"model": "gpt-3.5-turbo", "prompt": "What is the capital of France?", "maxTokens": 50, "temperature": 0.2},
 			want: []wantRequest{{Method: "POST", Path: "/v1/chat/completions", Auth: "Bearer sk-tenant-openai", ContentType: "application/json",

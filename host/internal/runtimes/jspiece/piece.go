@@ -337,6 +337,15 @@ func (p *Piece) auth(c provider.Credentials) any {
 		}
 		return map[string]any{"type": "OAUTH2", "access_token": c.AccessToken, "token_type": c.TokenType, "data": data, "props": props}
 	case "api_key":
+		if name, ok := p.keyProp(); ok {
+			// A piece asking for custom fields, one of them the key (OpenAI's
+			// apiKey): an API-key connection fills that one.
+			props := map[string]any{name: c.APIKey}
+			for k, v := range c.Params {
+				props[k] = v
+			}
+			return map[string]any{"type": "CUSTOM_AUTH", "props": props}
+		}
 		return map[string]any{"type": "SECRET_TEXT", "secret_text": c.APIKey}
 	case "basic":
 		return map[string]any{"type": "BASIC", "username": c.Username, "password": c.Password}
@@ -350,6 +359,43 @@ func (p *Piece) auth(c provider.Credentials) any {
 		}
 		return map[string]any{"type": "CUSTOM_AUTH", "props": props}
 	}
+}
+
+// keyProp names the prop of the piece's custom auth that an API key fills,
+// when the piece has no secret-text auth of its own: its only secret prop,
+// or else its only prop named like a key or a token.
+func (p *Piece) keyProp() (string, bool) {
+	var custom *AuthSpec
+	for i := range p.spec.Auth {
+		switch p.spec.Auth[i].Type {
+		case "SECRET_TEXT":
+			return "", false
+		case "CUSTOM_AUTH":
+			if custom == nil {
+				custom = &p.spec.Auth[i]
+			}
+		}
+	}
+	if custom == nil {
+		return "", false
+	}
+	var secret, named []string
+	for name, prop := range custom.Props {
+		if prop.Type == propSecretText {
+			secret = append(secret, name)
+		}
+		n := strings.ToLower(strings.NewReplacer("_", "", "-", "").Replace(name))
+		if strings.HasSuffix(n, "key") || strings.HasSuffix(n, "token") {
+			named = append(named, name)
+		}
+	}
+	switch {
+	case len(secret) == 1:
+		return secret[0], true
+	case len(named) == 1:
+		return named[0], true
+	}
+	return "", false
 }
 
 func hostOf(raw string) string {
