@@ -288,6 +288,18 @@ func (c *Catalog) Get(id string) (*Descriptor, bool) {
 
 // All returns every entry sorted by id. The slice is a copy; the
 // descriptors are shared.
+// ForActivepieces returns the id of the entry an Activepieces piece named
+// name (@activepieces/piece-<name>) serves: the entry whose
+// ActivepiecesID is name, else name itself.
+func (c *Catalog) ForActivepieces(name string) string {
+	for _, d := range c.entries {
+		if d.ActivepiecesID == name {
+			return d.ID
+		}
+	}
+	return name
+}
+
 func (c *Catalog) All() []*Descriptor {
 	return append([]*Descriptor(nil), c.entries...)
 }

@@ -361,3 +361,17 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestForActivepieces: an Activepieces piece name the catalog spells
+// otherwise resolves to the catalog's entry; any other name is itself.
+func TestForActivepieces(t *testing.T) {
+	c, err := catalog.Load(catalog.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"google-sheets": "google-sheet", "gmail": "google-mail", "slack": "slack", "no-such-piece": "no-such-piece"} {
+		if got := c.ForActivepieces(name); got != want {
+			t.Errorf("%s → %s, want %s", name, got, want)
+		}
+	}
+}

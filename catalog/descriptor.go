@@ -27,6 +27,10 @@ type Descriptor struct {
 	// NotConnectableReason says why.
 	Connectable          bool   `json:"connectable"`
 	NotConnectableReason string `json:"not_connectable_reason,omitempty"`
+	// ActivepiecesID is the name Activepieces gives the integration
+	// (@activepieces/piece-<name>) when it is not ID: a piece added from
+	// that package serves this entry.
+	ActivepiecesID string `json:"activepieces_id,omitempty"`
 	// Source records where the facts came from ("nango", "activepieces",
 	// "nango+activepieces", "atom" for entries added by the catalog's own
 	// overlay, "custom" for files from the custom directory).

@@ -231,6 +231,9 @@ func convert(r *rawEntry) (*catalog.Descriptor, string) {
 		Triggers:   r.Triggers,
 		API:        catalog.API{BaseURL: r.API.BaseURL, Headers: r.API.Headers},
 	}
+	if a := r.Sources.Activepieces; a != "" && a != r.ID {
+		d.ActivepiecesID = a
+	}
 	switch {
 	case r.Sources.Nango != "" && r.Sources.Activepieces != "":
 		d.Source = "nango+activepieces"

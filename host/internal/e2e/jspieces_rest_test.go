@@ -112,12 +112,13 @@ func jsCases(t *testing.T, fp *fakeprovider.Server) []jsCase {
 					map[string]any{"property": "lastName", "value": "Lovelace"}}}}},
 		},
 		{
-			id: "google-sheets", pkg: "@activepieces/piece-google-sheets", hosts: []string{"sheets.googleapis.com"},
+			// Activepieces' google-sheets is the catalog's google-sheet.
+			id: "google-sheet", pkg: "@activepieces/piece-google-sheets", hosts: []string{"sheets.googleapis.com"},
 			api: newRecorder(t, map[string]reply{
 				"GET /v4/spreadsheets/ss-1":                        {Body: `{"sheets":[{"properties":{"sheetId":0,"title":"Leads"}},{"properties":{"sheetId":7,"title":"Archive"}}]}`},
 				"POST /v4/spreadsheets/ss-1/values/Archive:append": {Body: `{"spreadsheetId":"ss-1","updates":{"updatedRows":1}}`}}),
-			desc:    oauthDescriptor("google-sheets", "Google Sheets", "https://sheets.googleapis.com", fp),
-			connect: oauthConnect("google-sheets"), action: "insert_row", missing: "spreadsheet_id",
+			desc:    oauthDescriptor("google-sheet", "Google Sheets", "https://sheets.googleapis.com", fp),
+			connect: oauthConnect("google-sheet"), action: "insert_row", missing: "spreadsheet_id",
 			input: map[string]any{"spreadsheet_id": "ss-1", "sheet_id": 7, "values": []string{"Ada", "Lovelace"}},
 			want: []wantRequest{
 				{Method: "GET", Path: "/v4/spreadsheets/ss-1", Auth: "oauth"},
@@ -203,6 +204,11 @@ func TestJSPiecesOverREST(t *testing.T) {
 			h := startHost(t, hosttest.Options{Backend: backend, Catalog: catalog, Rewrite: rewrite, Env: env,
 				Prepare: func(dir string) {
 					for _, c := range cases {
+						// The id `atom pieces add` gives the package: the
+						// catalog's where it names the integration otherwise.
+						if id := jspiece.PieceID(c.pkg); id != c.id {
+							t.Fatalf("%s is added as %q, want %q", c.pkg, id, c.id)
+						}
 						a := jspiece.Artifact{ID: c.id, Package: c.pkg, Version: installedVersion(t, c.pkg), Hosts: c.hosts, Source: bundledPiece(t, c.pkg)}
 						if _, err := jspiece.Write(dir, a, nil); err != nil {
 							t.Fatal(err)

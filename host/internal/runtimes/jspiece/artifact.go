@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 
+	"github.com/atomhq/atom/catalog"
 	"github.com/atomhq/atom/host/internal/plugindir"
 )
 
@@ -52,11 +54,26 @@ type LockEntry struct {
 	Integrity string `json:"integrity,omitempty"`
 }
 
-// PieceID returns the Atom provider id of an Activepieces package:
-// "@activepieces/piece-google-sheets" → "google-sheets".
+// PieceID returns the Atom provider id of an Activepieces package: the
+// catalog entry it serves where the catalog names it otherwise
+// ("@activepieces/piece-google-sheets" → "google-sheet"), else its own name
+// ("@activepieces/piece-slack" → "slack").
 func PieceID(pkg string) string {
-	return strings.TrimPrefix(pkg, "@activepieces/piece-")
+	name := strings.TrimPrefix(pkg, "@activepieces/piece-")
+	if c := embeddedCatalog(); c != nil {
+		return c.ForActivepieces(name)
+	}
+	return name
 }
+
+// embeddedCatalog is the catalog built into the binary, loaded once.
+var embeddedCatalog = sync.OnceValue(func() *catalog.Catalog {
+	c, err := catalog.Load(catalog.Options{})
+	if err != nil {
+		return nil
+	}
+	return c
+})
 
 var (
 	pkgName = regexp.MustCompile(`^@activepieces/piece-[a-z0-9][a-z0-9._-]*$`)
