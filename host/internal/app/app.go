@@ -325,7 +325,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 	webhookClient := &http.Client{Transport: h.Outbound.Transport(),
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	h.Webhooks = webhook.NewSender(webhook.Config{Store: st, Keyring: kr, Logger: h.Log, HTTPClient: webhookClient,
-		MaxAttempts: cfg.Delivery.MaxAttempts, Timeout: cfg.Delivery.Timeout, Retention: cfg.Delivery.Retention})
+		MaxAttempts: cfg.Delivery.MaxAttempts, Timeout: cfg.Delivery.Timeout, Retention: cfg.Delivery.Retention, RetryBase: cfg.Delivery.RetryBase})
 	h.Connect, err = connect.New(connect.Config{
 		HTTPClient: h.Outbound.HTTPClient(),
 		Store:      st, Keyring: kr, Catalog: currentCatalog{w}, BaseURL: cfg.BaseURL, Env: env,

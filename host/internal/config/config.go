@@ -132,6 +132,9 @@ type Delivery struct {
 	// (ATOM_EVENT_RETENTION, default 720h = 30 days; 0 keeps events for
 	// ever). An event still being delivered is kept.
 	Retention time.Duration
+	// RetryBase is the wait after a first failed attempt, doubled per
+	// attempt up to an hour (ATOM_DELIVERY_RETRY_BASE, default 5s).
+	RetryBase time.Duration
 }
 
 type Refresh struct {
@@ -240,7 +243,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
 	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
-	var deliveryAttempts, deliveryTimeout, eventRetention string
+	var deliveryAttempts, deliveryTimeout, eventRetention, deliveryRetryBase string
 	fields := []field{
 		{"ATOM_ADDR", "addr", ":8080", "listen address", &c.Addr},
 		{"ATOM_DATABASE_URL", "database-url", "", "postgres://… or sqlite://path (default sqlite://<data dir>/atom.db)", &c.DatabaseURL},
@@ -287,6 +290,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_DELIVERY_MAX_ATTEMPTS", "delivery-max-attempts", "12", "attempts to deliver an event to a tenant's webhook before it is dead-lettered", &deliveryAttempts},
 		{"ATOM_DELIVERY_TIMEOUT", "delivery-timeout", "10s", "how long one webhook delivery attempt may take, the answer included", &deliveryTimeout},
 		{"ATOM_EVENT_RETENTION", "event-retention", "720h", "how long an event is kept after its delivery settled (0: for ever)", &eventRetention},
+		{"ATOM_DELIVERY_RETRY_BASE", "delivery-retry-base", "5s", "wait after a failed webhook delivery attempt, doubled per attempt up to an hour", &deliveryRetryBase},
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	for _, f := range fields {
@@ -384,6 +388,11 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		errs = append(errs, fmt.Errorf("ATOM_EVENT_RETENTION: %q is not 0 or a duration of at least 1h (e.g. 720h)", eventRetention))
 	} else {
 		c.Delivery.Retention = v
+	}
+	if v, err := time.ParseDuration(deliveryRetryBase); err != nil || v < 10*time.Millisecond || v > time.Hour {
+		errs = append(errs, fmt.Errorf("ATOM_DELIVERY_RETRY_BASE: %q is not a duration between 10ms and 1h (e.g. 5s)", deliveryRetryBase))
+	} else {
+		c.Delivery.RetryBase = v
 	}
 	if _, err := fmt.Sscanf(refFraction, "%g", &c.Refresh.Fraction); err != nil || !(c.Refresh.Fraction > 0 && c.Refresh.Fraction < 1) {
 		errs = append(errs, fmt.Errorf("ATOM_REFRESH_FRACTION: %q is not a number between 0 and 1 (e.g. 0.8)", refFraction))

@@ -99,8 +99,15 @@ type Config struct {
 
 // Backoff is the default retry schedule: 5 s doubling per attempt, at most
 // an hour, each ±20 % at random.
-func Backoff(n int) time.Duration {
-	d := 5 * time.Second
+func Backoff(n int) time.Duration { return BackoffFrom(5 * time.Second)(n) }
+
+// BackoffFrom is Backoff starting at base instead of 5 s.
+func BackoffFrom(base time.Duration) func(n int) time.Duration {
+	return func(n int) time.Duration { return backoff(base, n) }
+}
+
+func backoff(base time.Duration, n int) time.Duration {
+	d := base
 	for i := 1; i < n && d < time.Hour; i++ {
 		d *= 2
 	}

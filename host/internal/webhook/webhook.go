@@ -162,6 +162,9 @@ type Config struct {
 	Timeout time.Duration
 	// Retention is how long settled events are kept (zero: for ever).
 	Retention time.Duration
+	// RetryBase is the first retry's wait (delivery.Backoff's 5 s when
+	// zero).
+	RetryBase time.Duration
 }
 
 // Sender emits connection events through a delivery.Service. It is safe
@@ -173,7 +176,8 @@ type Sender struct {
 // NewSender returns a Sender.
 func NewSender(cfg Config) *Sender {
 	svc := delivery.New(delivery.Config{Store: cfg.Store, Keyring: cfg.Keyring, HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
-		Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout, Retention: cfg.Retention})
+		Clock: cfg.Clock, MaxAttempts: cfg.MaxAttempts, Timeout: cfg.Timeout, Retention: cfg.Retention,
+		Backoff: backoffOf(cfg.RetryBase)})
 	if cfg.Queue != nil {
 		svc.SetQueue(cfg.Queue)
 	}
@@ -263,4 +267,11 @@ func AddWorkers(workers *river.Workers, s *Sender) {
 // PeriodicJobs returns the delivery sweep (delivery.PeriodicJobs).
 func PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return delivery.PeriodicJobs(interval)
+}
+
+func backoffOf(base time.Duration) func(int) time.Duration {
+	if base <= 0 {
+		return nil
+	}
+	return delivery.BackoffFrom(base)
 }
