@@ -81,6 +81,7 @@ func Scenarios() []Scenario {
 		{"storm", "1,000 concurrent calls on an expired token over 2 replicas on one Postgres", refreshStorm},
 		{"lookup", "token lookup with 1,000,000 connections in Postgres (RLS on)", tokenLookup},
 		{"restart", "atom serve restarted under a client calling a native plugin back to back: downtime", restart},
+		{"trigger-webhook", "signed provider webhook → trigger (native plugin) → signed delivery to the tenant's endpoint, on PostgreSQL", triggerWebhook},
 		{"memory", "resident memory of the idle host and of plugin processes; idle stop", memory},
 	}
 }
