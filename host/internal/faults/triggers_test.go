@@ -93,8 +93,8 @@ type endpointLog struct {
 
 type endpointReq struct {
 	ID, Type, ItemID, Tenant string
-	Status             int
-	SignedOK           bool
+	Status                   int
+	SignedOK                 bool
 }
 
 func newEndpointLog(t *testing.T) *endpointLog {
