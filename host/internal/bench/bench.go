@@ -82,6 +82,7 @@ func Scenarios() []Scenario {
 		{"lookup", "token lookup with 1,000,000 connections in Postgres (RLS on)", tokenLookup},
 		{"restart", "atom serve restarted under a client calling a native plugin back to back: downtime", restart},
 		{"trigger-webhook", "signed provider webhook → trigger (native plugin) → signed delivery to the tenant's endpoint, on PostgreSQL", triggerWebhook},
+		{"trigger-poll", "polling trigger instances across 2 replicas on one PostgreSQL: each polled once per interval, scheduler CPU", triggerPoll},
 		{"memory", "resident memory of the idle host and of plugin processes; idle stop", memory},
 	}
 }
