@@ -49,3 +49,31 @@ func TestGenericScenario(t *testing.T) {
 		t.Fatal("unknown scenario accepted")
 	}
 }
+
+// TestTriggerScenarios runs the trigger scenarios in quick mode on
+// PostgreSQL: real replicas, the fixture plugins, the fakes; every
+// accepted webhook is delivered and every instance polled.
+func TestTriggerScenarios(t *testing.T) {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := Run(context.Background(), Options{Root: root, Quick: true}, []string{"trigger-webhook", "trigger-poll"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("rows: %+v", rows)
+	}
+	for _, r := range rows {
+		if r.Ours == "failed" {
+			t.Fatalf("%s failed: %s", r.Scenario, r.Note)
+		}
+	}
+	if !strings.Contains(rows[2].Note, " 0 not delivered") || !strings.HasSuffix(rows[2].Ours, "events/s") {
+		t.Fatalf("throughput row: %+v", rows[2])
+	}
+	if !rows[3].Met || !strings.Contains(rows[3].Note, "0 instances never polled") {
+		t.Fatalf("poll row: %+v", rows[3])
+	}
+}
