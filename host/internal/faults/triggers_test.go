@@ -434,3 +434,87 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestFaultTriggerPostgresRestart: `atom serve` on a PostgreSQL of the
+// test's own receives a trigger's webhooks, one every 50 ms, while the
+// database is stopped (fast) for 2 s and started again. The sender acts
+// as providers do: a webhook not answered 200 is sent again until it is.
+// Every webhook answered 200 is delivered to the tenant, under its one
+// id, in the trigger's order.
+func TestFaultTriggerPostgresRestart(t *testing.T) {
+	d := newDurEnv(t, "postgres")
+	prov := newHookProvider(t)
+	plugins := filepath.Join(d.dir, "plugins")
+	os.MkdirAll(plugins, 0o755)
+	testbin.Install(t, testbin.Build(t, "host/internal/runtimes/native/testdata/triggers", ""), plugins, plugindir.NativePrefix+"triggers", 0o755)
+	os.WriteFile(filepath.Join(d.dir, "catalog", "triggers.json"), []byte(fmt.Sprintf(triggersDescriptor, prov.srv.URL)), 0o644)
+	ep := newEndpointLog(t)
+	p := d.start()
+	_, key := p.newTenant(t, "pgrestart")
+	p.must(t, "POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_pg"}, 201, nil)
+	var wh struct{ Secret string }
+	p.must(t, "PUT", "/api/v1/webhook", key, map[string]string{"url": ep.url}, 200, &wh)
+	ep.mu.Lock()
+	ep.secret = wh.Secret
+	ep.mu.Unlock()
+	var ti struct {
+		ID      string `json:"id"`
+		HookURL string `json:"hook_url"`
+	}
+	hosttest.WaitFor(t, 30*time.Second, "the trigger created", func() bool {
+		r, err := p.do("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil)
+		return err == nil && r.status == 201 && json.Unmarshal(r.body, &ti) == nil
+	})
+	secret := prov.secret(ti.HookURL)
+	var want []string
+	refused := 0
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			evt := fmt.Sprintf("evt_%03d", i)
+			for {
+				body, sig := signedHook(secret, evt, time.Now().Unix())
+				req, _ := http.NewRequest("POST", ti.HookURL, bytes.NewReader(body))
+				req.Header.Set("Stripe-Signature", sig)
+				resp, err := durClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == 200 {
+						break
+					}
+				}
+				refused++
+				time.Sleep(100 * time.Millisecond)
+			}
+			want = append(want, triggers.EventID(ti.ID, evt))
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	time.Sleep(2 * time.Second)
+	d.pg.ctl(t, "stop", "-m", "fast")
+	time.Sleep(2 * time.Second)
+	d.pg.ctl(t, "start")
+	time.Sleep(3 * time.Second)
+	close(stop)
+	<-done
+	hosttest.WaitFor(t, 120*time.Second, "every accepted webhook delivered", func() bool { return len(ep.delivered()) >= len(want) })
+	if got := ep.delivered(); !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v (each, in order)", got, want)
+	}
+	for _, r := range ep.all() {
+		if r.Type == itemEvent && (!slices.Contains(want, r.ID) || !r.SignedOK) {
+			t.Errorf("unexpected request %+v", r)
+		}
+	}
+	if refused == 0 {
+		t.Error("no webhook met the restart")
+	}
+	t.Logf("%d webhooks accepted, %d attempts refused during the restart, %d requests at the endpoint", len(want), refused, len(ep.all()))
+}
