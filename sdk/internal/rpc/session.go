@@ -208,6 +208,11 @@ func (s *hostSession) execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.
 			// made of its own (later) deadline.
 			return nil, status.FromContextError(err).Err()
 		}
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+			// The deadline has passed but its timer has not fired yet
+			// (a busy machine): it wins all the same.
+			return nil, status.FromContextError(context.DeadlineExceeded).Err()
+		}
 		switch k := fr.GetKind().(type) {
 		case *pb.PluginFrame_Result:
 			return k.Result, nil
