@@ -260,7 +260,9 @@ type DeliveryList struct {
 // Descriptor is one integration of the catalog.
 type Descriptor struct {
 	// Actions is the actions that run here for the entry, with their input schemas (custom_api_call for every connectable entry); each can be called on /api/v1/integrations/{provider}/actions/{action}.
-	Actions              []RunnableAction     `json:"actions"`
+	Actions []RunnableAction `json:"actions"`
+	// ActivepiecesID is the name Activepieces gives the integration (@activepieces/piece-<name>) where it is not the id; a piece added from that package serves this entry.
+	ActivepiecesID       string               `json:"activepieces_id,omitempty"`
 	API                  API                  `json:"api"`
 	Auth                 Auth                 `json:"auth"`
 	AuthAlternatives     []Auth               `json:"auth_alternatives,omitempty"`
