@@ -131,12 +131,12 @@ type Config struct {
 
 // Engine runs executions. It is safe for concurrent use.
 type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	inputs  inputschema.Checker
-	jobs    atomic.Pointer[jobQueue]
-	stats   sync.Map // provider → *callStats
-	kv      kvLocks
+	cfg    Config
+	log    *slog.Logger
+	inputs inputschema.Checker
+	jobs   atomic.Pointer[jobQueue]
+	stats  sync.Map // provider → *callStats
+	kv     kvLocks
 
 	// running and runningAsync count each tenant's synchronous and
 	// asynchronous executions in flight on this replica.

@@ -126,10 +126,10 @@ type Config struct {
 // on River and turns provider webhooks into events. Safe for concurrent
 // use.
 type Engine struct {
-	cfg     Config
-	log     *slog.Logger
-	budget  *ratelimit.Keyed[string]
-	inputs  inputschema.Checker
+	cfg    Config
+	log    *slog.Logger
+	budget *ratelimit.Keyed[string]
+	inputs inputschema.Checker
 
 	mu    sync.RWMutex
 	queue Queue
