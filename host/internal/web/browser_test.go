@@ -156,6 +156,29 @@ func js(expr string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// openEntry clicks a catalog entry's open button until the panel is
+// open. A click lands at the button's coordinates: while the
+// page is still laying out (after a screenshot, a resize or a filter) it
+// can miss the button, and a user would simply click again.
+func openEntry(id string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		sel := `li[data-id="` + id + `"] button.open`
+		if _, err := chromedp.WaitVisible(chromedp.CSS(sel))(ctx, tg); err != nil {
+			return err
+		}
+		opened := `document.getElementById('panel').open`
+		for try := 1; ; try++ {
+			if _, err := chromedp.Click(chromedp.CSS(sel))(ctx, tg); err != nil {
+				return err
+			}
+			_, err := chromedp.Poll[any](opened, chromedp.WithPollingInterval(50*time.Millisecond), chromedp.WithPollingTimeout(3*time.Second))(ctx, tg)
+			if err == nil || try == 3 || ctx.Err() != nil {
+				return err
+			}
+		}
+	})
+}
+
 // waitJS polls a JavaScript expression until it is true.
 func waitJS(expr string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -250,7 +273,7 @@ func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 
 	// Open the panel and connect in the provider's popup.
 	run(t, ctx, "open the demo panel",
-		chromedp.Click(chromedp.CSS(`li[data-id="demo"] button.open`)),
+		openEntry("demo"),
 		chromedp.WaitVisible(chromedp.ID("connect-submit")),
 	)
 	label := must(t, ctx, "read connect label", chromedp.Text(chromedp.ID("connect-submit")))
@@ -311,7 +334,8 @@ func TestBrowserOAuthConnectRunDisconnect(t *testing.T) {
 
 	run(t, ctx, "reopen the panel",
 		chromedp.SendKeys(chromedp.ID("q"), "demo"),
-		chromedp.Click(chromedp.CSS(`li[data-id="demo"] button.open`)),
+		waitJS(`document.getElementById('q').value === 'demo' && !document.querySelector('li[data-id="demo"]').hidden`),
+		openEntry("demo"),
 		chromedp.WaitVisible(chromedp.ID("disconnect")),
 	)
 
@@ -462,7 +486,7 @@ func TestBrowserAPIKeyForm(t *testing.T) {
 
 	search(t, ctx, "keyfake")
 	run(t, ctx, "open the keyfake panel",
-		chromedp.Click(chromedp.CSS(`li[data-id="keyfake"] button.open`)),
+		openEntry("keyfake"),
 		chromedp.WaitVisible(chromedp.ID("cred-apiKey")),
 		chromedp.WaitVisible(chromedp.ID("param-region")),
 	)
