@@ -445,6 +445,15 @@ func (res durTally) check(t *testing.T, name string, l *ledger, broken int) {
 // holds the database.
 func holdSQLiteWriteLock(t *testing.T, path string, d time.Duration) {
 	t.Helper()
+	holdSQLiteWriteLockUntil(t, path, d, d, nil)
+}
+
+// holdSQLiteWriteLockUntil holds the write lock for at least min and then
+// until done reports true or max has passed: on a loaded machine the
+// writes that queue behind the lock at its start may be few, and the
+// test needs the lock held past busy_timeout for at least one of them.
+func holdSQLiteWriteLockUntil(t *testing.T, path string, min, max time.Duration, done func() bool) {
+	t.Helper()
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(20000)")
 	if err != nil {
 		t.Fatal(err)
@@ -459,7 +468,11 @@ func holdSQLiteWriteLock(t *testing.T, path string, d time.Duration) {
 	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(d)
+	start := time.Now()
+	time.Sleep(min)
+	for done != nil && !done() && time.Since(start) < max {
+		time.Sleep(100 * time.Millisecond)
+	}
 	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
@@ -612,9 +625,21 @@ func TestFaultDurabilityReadOnly(t *testing.T) {
 				time.Sleep(4 * time.Second)
 				setReadOnly(t, d.pg, false)
 			} else {
-				holdSQLiteWriteLock(t, d.sqlite, 12*time.Second)
+				refusals := func() int {
+					l.mu.Lock()
+					defer l.mu.Unlock()
+					n := l.notStored
+					for _, c := range l.refused {
+						n += c
+					}
+					return n
+				}
+				refusedBefore := refusals()
+				holdSQLiteWriteLockUntil(t, d.sqlite, 12*time.Second, 40*time.Second, func() bool { return refusals() > refusedBefore })
 			}
+			l.mu.Lock()
 			before := len(l.acked)
+			l.mu.Unlock()
 			hosttest.WaitFor(t, 30*time.Second, "load after the fault", func() bool { l.mu.Lock(); defer l.mu.Unlock(); return len(l.acked) > before+40 })
 			close(stop)
 			wg.Wait()
