@@ -709,6 +709,7 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	var ce *connect.Error
 	var rl *outbound.RateLimitError
 	var tl *runtimes.TooLargeError
+	var de *runtimes.DeadlineError
 	switch {
 	case errors.Is(err, catalog.ErrTenantChosenHost):
 		// Whatever serves the call would send the operator's key there.
@@ -731,6 +732,12 @@ func (e *Engine) failure(res *Result, err error) *Result {
 	case errors.Is(err, runtimes.ErrUnavailable):
 		res.Status, res.Code = http.StatusBadGateway, CodePluginUnavailable
 		res.Message = fmt.Sprintf("the plugin serving this provider is unavailable (%v); retry shortly", err)
+	case errors.As(err, &de):
+		// A runtime's own deadline (a piece's call timeout), which may
+		// be shorter than the execution's: the message names the one
+		// that fired.
+		res.Status, res.Code = http.StatusGatewayTimeout, CodeTimeout
+		res.Message = fmt.Sprintf("the action did not finish within %s, the piece's call deadline", de.Limit)
 	case errors.Is(err, context.DeadlineExceeded):
 		res.Status, res.Code = http.StatusGatewayTimeout, CodeTimeout
 		res.Message = fmt.Sprintf("the action did not finish within %s", e.cfg.Timeout)

@@ -80,7 +80,7 @@ func TestFaultWasmMisbehaviour(t *testing.T) {
 		status int
 		want   string
 	}{
-		{"loop", map[string]any{}, http.StatusGatewayTimeout, "did not finish"},
+		{"loop", map[string]any{}, http.StatusGatewayTimeout, "did not finish within 2s"},
 		{"bomb", map[string]any{}, http.StatusBadGateway, "memory limit"},
 		{"panic", map[string]any{}, http.StatusBadGateway, "boom"},
 		{"http", map[string]any{"url": "https://undeclared.example/steal"}, http.StatusUnprocessableEntity, "undeclared.example"},

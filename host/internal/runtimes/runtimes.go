@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -71,6 +72,21 @@ const (
 func (e *TooLargeError) Error() string {
 	return fmt.Sprintf("%s exceeds the host's limit of %d bytes (ATOM_MAX_UPSTREAM_BODY); ask for less (a page, a range, a smaller export) or raise the limit", e.What, e.Limit)
 }
+
+// DeadlineError reports a call stopped at a runtime's own deadline (a
+// piece's call timeout), which may be shorter than the execution's. It
+// matches context.DeadlineExceeded.
+type DeadlineError struct {
+	// What names the call ("piece sandbox action loop").
+	What  string
+	Limit time.Duration
+}
+
+func (e *DeadlineError) Error() string {
+	return fmt.Sprintf("%s did not finish within %s", e.What, e.Limit)
+}
+
+func (e *DeadlineError) Unwrap() error { return context.DeadlineExceeded }
 
 // ErrStoreQuota is returned (wrapped) by Host.StorePut when the write would
 // take the tenant's store for the provider past its quota (number of keys

@@ -222,7 +222,7 @@ func (p *Piece) callError(ctx context.Context, action string, inst *instance, er
 	if errors.As(err, &exit) {
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
-			return fmt.Errorf("%s: %w after %s: %w", prefix, ErrDeadline, p.timeout, context.DeadlineExceeded)
+			return fmt.Errorf("%w: %w", ErrDeadline, &hostrt.DeadlineError{What: prefix, Limit: p.timeout})
 		case sys.ExitCodeContextCanceled:
 			return fmt.Errorf("%s: %w", prefix, context.Canceled)
 		}

@@ -33,8 +33,12 @@ func init() {
 				}
 			}},
 			{Name: "bomb", Run: func(c *piece.Context) (any, error) {
+				// 8 MiB at a time: any cap is reached in a few
+				// allocations, well before the call's deadline.
 				for {
-					sink = append(sink, make([]byte, 1<<20))
+					b := make([]byte, 8<<20)
+					b[len(b)-1] = 1
+					sink = append(sink, b)
 				}
 			}},
 			{Name: "grow", Run: func(c *piece.Context) (any, error) {
