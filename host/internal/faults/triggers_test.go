@@ -395,7 +395,9 @@ func TestFaultTriggerDeliveryKill9(t *testing.T) {
 			hosttest.WaitFor(t, 20*time.Second, "the delivery in flight", func() bool { return ep.live.Load() == 1 })
 			p.kill9(t)
 
+			killed := time.Now()
 			d.start()
+			t.Logf("%s: started again %s after the kill", backend, time.Since(killed).Round(time.Millisecond))
 			hosttest.WaitFor(t, 120*time.Second, "every event delivered", func() bool {
 				ep.mu.Lock()
 				defer ep.mu.Unlock()
@@ -420,7 +422,7 @@ func TestFaultTriggerDeliveryKill9(t *testing.T) {
 			if !slices.Equal(order, want) {
 				t.Errorf("first sent in the order %v, want %v", order, want)
 			}
-			t.Logf("%s: requests %v", backend, ep.got)
+			t.Logf("%s: requests %v, every event delivered %s after the kill", backend, ep.got, time.Since(killed).Round(time.Millisecond))
 		})
 	}
 }
