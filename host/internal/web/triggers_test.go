@@ -233,8 +233,9 @@ func stripeSigned(t *testing.T, hookURL, secret, body string) resp {
 // TestBrowserTriggersAndEvents: in the panel of a connected provider the
 // tenant creates a webhook trigger from the form, the provider sends two
 // signed webhooks, and their events appear in "Recent events" (newest
-// first) without a reload, the HTML in a payload shown as text; then the
-// trigger is deleted and unregistered at the provider.
+// first) without a reload, the HTML in a payload shown as text; of more
+// events the twenty newest are shown; then the trigger is deleted and
+// unregistered at the provider.
 func TestBrowserTriggersAndEvents(t *testing.T) {
 	ctx := newBrowser(t)
 	fake := newTrigFake(t)
@@ -324,6 +325,18 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 		t.Errorf("the payload's HTML became elements or ran: %s", injected)
 	}
 	shot(t, ctx, t.Name()+"-02-events")
+
+	// Twenty more: the panel keeps the twenty newest.
+	for i := 3; i <= 22; i++ {
+		body := fmt.Sprintf(`{"id":"evt_web_%d","created":%d,"type":"item.created","data":{"name":"item %d"}}`, i, time.Now().Unix(), i)
+		if r := stripeSigned(t, hookURL, secret, body); r.status != 200 {
+			t.Fatalf("provider webhook %d: %d %s", i, r.status, r.raw)
+		}
+	}
+	newest, oldest := triggers.EventID(trigID, "evt_web_22"), triggers.EventID(trigID, "evt_web_3")
+	run(t, ctx, "the twenty newest",
+		waitJS(`(() => { const ls = document.querySelectorAll('#event-list li.event'); return ls.length === 20 && ls[0].dataset.id === '`+newest+`' && ls[19].dataset.id === '`+oldest+`'; })()`),
+	)
 
 	run(t, ctx, "delete the trigger",
 		// The panel's sticky head must not cover the button.

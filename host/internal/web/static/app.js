@@ -1054,15 +1054,13 @@
   // instances, creates one from a runnable trigger's input schema, deletes
   // one, and shows the recent events of the connection's triggers. It
   // follows new events with the cursor API (GET /api/v1/events?trigger=
-  // &after=) while the panel is open. Event payloads come from the
+  // &order=desc&after=) while the panel is open. Event payloads come from the
   // provider: they are only ever written with textContent.
 
   // How often the open panel looks for new events and trigger changes.
   const WATCH_MS = 1500;
   // How many events "Recent events" shows.
   const RECENT_EVENTS = 20;
-  // The page size of the event reads.
-  const EVENT_PAGE = 1000;
 
   const KIND_LABELS = { polling: 'polling', webhook: 'webhook', app_webhook: 'app webhook' };
 
@@ -1291,40 +1289,34 @@
     w.create.replaceChildren(form, out);
   }
 
-  // loadEvents reads each trigger's events after the last one seen and
-  // keeps the RECENT_EVENTS newest (the cursor orders the tenant's
-  // events).
+  // loadEvents reads the newest events of each trigger after the last
+  // one seen (order=desc: one request per trigger, however many events
+  // came) and keeps the RECENT_EVENTS newest; the cursor orders the
+  // tenant's events.
   async function loadEvents(w) {
     let changed = !w.loaded;
     w.loaded = true;
     for (const t of w.triggers) {
-      let after = w.cursors.get(t.id) || '0';
-      for (;;) {
-        let res;
-        try {
-          res = await call('GET', '/api/v1/events?trigger=' + enc(t.id) + '&after=' + enc(after) + '&limit=' + EVENT_PAGE);
-        } catch (e) {
-          if (e.status === 404) {
-            break; // deleted meanwhile
-          }
-          throw e;
+      const after = w.cursors.get(t.id) || '0';
+      let res;
+      try {
+        res = await call('GET', '/api/v1/events?trigger=' + enc(t.id) + '&order=desc&after=' + enc(after) + '&limit=' + RECENT_EVENTS);
+      } catch (e) {
+        if (e.status === 404) {
+          continue; // deleted meanwhile
         }
-        if (!watching(w)) {
-          return;
-        }
-        const evs = (res && res.events) || [];
-        const have = new Set(w.items.map((x) => x.id));
-        const fresh = evs.filter((x) => !have.has(x.id));
-        if (fresh.length) {
-          w.items = w.items.concat(fresh).sort((a, b) => Number(b.cursor) - Number(a.cursor)).slice(0, RECENT_EVENTS);
-          changed = true;
-        }
-        after = (res && res.next_cursor) || after;
-        w.cursors.set(t.id, after);
-        if (evs.length < EVENT_PAGE) {
-          break;
-        }
+        throw e;
       }
+      if (!watching(w)) {
+        return;
+      }
+      const have = new Set(w.items.map((x) => x.id));
+      const fresh = ((res && res.events) || []).filter((x) => !have.has(x.id));
+      if (fresh.length) {
+        w.items = w.items.concat(fresh).sort((a, b) => Number(b.cursor) - Number(a.cursor)).slice(0, RECENT_EVENTS);
+        changed = true;
+      }
+      w.cursors.set(t.id, (res && res.next_cursor) || after);
     }
     if (changed) {
       renderEvents(w);
