@@ -264,11 +264,11 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 		js(`document.getElementById('trigger-deliver').checked = false`),
 		chromedp.Click(chromedp.ID("create-trigger")),
 		chromedp.WaitVisible(chromedp.ID("hook-url")),
-		waitJS(`document.querySelector('#trigger-list tr[data-id] .trigger-status') !== null`),
+		waitJS(`document.querySelector('#trigger-list li[data-id] .trigger-status') !== null`),
 	)
 	hookURL := must(t, ctx, "hook url", chromedp.Text(chromedp.ID("hook-url")))
-	trigID := must(t, ctx, "trigger id", chromedp.Evaluate[string](`document.querySelector('#trigger-list tr[data-id]').dataset.id`))
-	status := must(t, ctx, "trigger status", chromedp.Text(chromedp.CSS(`#trigger-list tr[data-id] .trigger-status`)))
+	trigID := must(t, ctx, "trigger id", chromedp.Evaluate[string](`document.querySelector('#trigger-list li[data-id]').dataset.id`))
+	status := must(t, ctx, "trigger status", chromedp.Text(chromedp.CSS(`#trigger-list li[data-id] .trigger-status`)))
 	if status != "Active" {
 		t.Errorf("new trigger shown as %q", status)
 	}
@@ -287,7 +287,7 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 
 	// The provider sends two events; the page has not been reloaded when
 	// they appear.
-	run(t, ctx, "mark the page", js(`window.atomMark = 'same page'`))
+	run(t, ctx, "mark the page", js(`window.atomMark = 'same page'`), js(`document.getElementById('triggers').scrollIntoView()`))
 	hostile := `<img src=x onerror="window.atomPwned=1">`
 	for i, name := range []string{"first item", hostile} {
 		body := fmt.Sprintf(`{"id":"evt_web_%d","created":%d,"type":"item.created","data":{"name":%q}}`, i+1, time.Now().Unix(), name)
@@ -299,7 +299,7 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 	run(t, ctx, "events appear",
 		waitJS(`document.querySelectorAll('#event-list li.event').length === 2`),
 		waitJS(`document.getElementById('events-empty').hidden`),
-		waitJS(`document.querySelector('#trigger-list tr[data-id] .last-event').textContent !== '—'`),
+		waitJS(`document.querySelector('#trigger-list li[data-id] .last-event').textContent !== '—'`),
 	)
 	order := must(t, ctx, "event order", chromedp.Evaluate[[]string](`[...document.querySelectorAll('#event-list li.event')].map(li => li.dataset.id + ' ' + li.querySelector('.event-type').textContent + ' ' + li.querySelector('.event-id').textContent)`))
 	if strings.Join(order, "|") != second+" triggers.item_event "+second+"|"+first+" triggers.item_event "+first {
@@ -338,10 +338,23 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 		waitJS(`(() => { const ls = document.querySelectorAll('#event-list li.event'); return ls.length === 20 && ls[0].dataset.id === '`+newest+`' && ls[19].dataset.id === '`+oldest+`'; })()`),
 	)
 
+	// On a phone-sized screen the triggers table and the events fit the
+	// panel.
+	run(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		js(`document.getElementById('trigger-list').scrollIntoView()`))
+	widths := must(t, ctx, "widths", chromedp.Evaluate[[]int](`(() => { const b = document.querySelector('#trigger-list ul'); const ev = document.getElementById('event-list');
+		return [b.scrollWidth, b.clientWidth, ev.scrollWidth, ev.clientWidth, document.getElementById('panel').getBoundingClientRect().right, document.documentElement.clientWidth]; })()`))
+	t.Logf("at 390 px: triggers list %d px in %d px, events %d px in %d px, panel right edge %d px of %d px", widths[0], widths[1], widths[2], widths[3], widths[4], widths[5])
+	if widths[0] > widths[1] || widths[2] > widths[3] || widths[4] > widths[5]+1 {
+		t.Errorf("the triggers section scrolls sideways at 390 px: %v", widths)
+	}
+	shot(t, ctx, t.Name()+"-03-narrow")
+	run(t, ctx, "wide viewport", chromedp.EmulateViewport(1280, 900))
+
 	run(t, ctx, "delete the trigger",
 		// The panel's sticky head must not cover the button.
-		js(`document.querySelector('#trigger-list tr[data-id="`+trigID+`"] .delete-trigger').scrollIntoView({block: 'center'})`),
-		chromedp.Click(chromedp.CSS(`#trigger-list tr[data-id="`+trigID+`"] .delete-trigger`)),
+		js(`document.querySelector('#trigger-list li[data-id="`+trigID+`"] .delete-trigger').scrollIntoView({block: 'center'})`),
+		chromedp.Click(chromedp.CSS(`#trigger-list li[data-id="`+trigID+`"] .delete-trigger`)),
 		chromedp.WaitVisible(chromedp.ID("confirm-delete-trigger")),
 		js(`document.getElementById('confirm-delete-trigger').scrollIntoView({block: 'center'})`),
 		chromedp.Click(chromedp.ID("confirm-delete-trigger")),
@@ -354,5 +367,5 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 	if got := fake.deletedHooks(); len(got) != 1 || got[0] != "hook_1" {
 		t.Errorf("the provider unregistered %v, want hook_1", got)
 	}
-	shot(t, ctx, t.Name()+"-03-deleted")
+	shot(t, ctx, t.Name()+"-04-deleted")
 }

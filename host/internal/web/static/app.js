@@ -1099,6 +1099,11 @@
   // then comes back after WATCH_MS while the section is shown.
   async function watchTriggers(w, first) {
     window.clearTimeout(state.watchTimer);
+    if (document.hidden && !first) {
+      // A background tab asks nothing; it catches up when shown again.
+      state.watchTimer = window.setTimeout(() => watchTriggers(w, false), WATCH_MS);
+      return;
+    }
     try {
       await loadTriggers(w, first);
       if (!watching(w)) {
@@ -1150,7 +1155,7 @@
 
   function renderTriggerList(w) {
     const sig = JSON.stringify(w.triggers.map((t) => [t.id, t.status, t.last_event_at, t.last_error]));
-    if ((sig === w.sig && w.list.querySelector('table, #no-triggers')) || w.confirming) {
+    if ((sig === w.sig && w.list.querySelector('ul, #no-triggers')) || w.confirming) {
       return;
     }
     w.sig = sig;
@@ -1158,25 +1163,24 @@
       w.list.replaceChildren(el('p', { class: 'muted', id: 'no-triggers', text: 'No triggers on this connection yet.' }));
       return;
     }
-    const table = el('table', { class: 'triggers-table' }, el('caption', { class: 'visually-hidden', text: 'Triggers of this ' + w.d.name + ' connection' }),
-      el('thead', {}, el('tr', {}, el('th', { scope: 'col', text: 'Trigger' }), el('th', { scope: 'col', text: 'Status' }),
-        el('th', { scope: 'col', text: 'Created' }), el('th', { scope: 'col', text: 'Last event' }), el('th', { scope: 'col', text: '' }))));
-    const tb = el('tbody');
+    const ul = el('ul', { class: 'trigger-items', 'aria-label': 'Triggers of this ' + w.d.name + ' connection' });
     for (const t of w.triggers) {
-      const name = el('td', { class: 'wrap' }, el('span', { class: 'trigger-name', text: triggerLabel(w, t.trigger) }),
-        el('span', { class: 'hint', text: ' ' + (KIND_LABELS[t.kind] || t.kind) }), el('br'), el('code', { class: 'trigger-id', text: t.id }));
-      const status = el('td', {}, el('span', { class: 'state trigger-status', 'data-state': t.status, text: t.status === 'active' ? 'Active' : capital(t.status) }));
+      const main = el('div', { class: 'trigger-main' }, el('span', { class: 'trigger-name', text: triggerLabel(w, t.trigger) }),
+        el('span', { class: 'hint', text: ' ' + (KIND_LABELS[t.kind] || t.kind) }), el('code', { class: 'trigger-id', text: t.id }));
+      const times = el('dl', { class: 'meta trigger-times' },
+        el('dt', { text: 'Created' }), el('dd', { text: fmtShort(t.created_at) }),
+        el('dt', { text: 'Last event' }), el('dd', { class: 'last-event', text: t.last_event_at ? fmtShort(t.last_event_at) : '—' }));
       if (t.last_error) {
-        status.append(el('p', { class: 'hint wrap', text: t.last_error }));
+        times.append(el('dt', { text: 'Error' }), el('dd', { class: 'wrap', text: t.last_error }));
       }
+      main.append(times);
       const del = el('button', { type: 'button', class: 'danger delete-trigger', 'aria-label': 'Delete trigger ' + t.id, text: 'Delete' });
-      const cell = el('td', {}, del);
-      del.addEventListener('click', () => confirmDelete(w, t, cell, del));
-      tb.append(el('tr', { 'data-id': t.id }, name, status, el('td', { text: fmtShort(t.created_at) }),
-        el('td', { class: 'last-event', text: t.last_event_at ? fmtShort(t.last_event_at) : '—' }), cell));
+      const side = el('div', { class: 'trigger-side' },
+        el('span', { class: 'state trigger-status', 'data-state': t.status, text: t.status === 'active' ? 'Active' : capital(t.status) }), del);
+      del.addEventListener('click', () => confirmDelete(w, t, side, del));
+      ul.append(el('li', { class: 'trigger', 'data-id': t.id }, main, side));
     }
-    table.append(tb);
-    w.list.replaceChildren(el('div', { class: 'scroll' }, table));
+    w.list.replaceChildren(ul);
   }
 
   function confirmDelete(w, t, cell, del) {
@@ -1185,7 +1189,7 @@
     const no = el('button', { type: 'button', id: 'cancel-delete-trigger', text: 'Cancel' });
     const box = el('div', { class: 'confirm', role: 'group' }, el('p', { text: 'Delete this trigger? A webhook trigger is unregistered at the provider first.' }), yes, no);
     del.hidden = true;
-    cell.append(box);
+    cell.closest('li').append(box);
     yes.focus();
     const done = () => {
       w.confirming = '';
@@ -1194,7 +1198,7 @@
     };
     no.addEventListener('click', () => {
       done();
-      const b = w.list.querySelector('tr[data-id="' + CSS.escape(t.id) + '"] .delete-trigger');
+      const b = w.list.querySelector('li[data-id="' + CSS.escape(t.id) + '"] .delete-trigger');
       if (b) {
         b.focus();
       }
