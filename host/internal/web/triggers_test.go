@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
@@ -234,8 +235,9 @@ func stripeSigned(t *testing.T, hookURL, secret, body string) resp {
 // tenant creates a webhook trigger from the form, the provider sends two
 // signed webhooks, and their events appear in "Recent events" (newest
 // first) without a reload, the HTML in a payload shown as text; of more
-// events the twenty newest are shown; then the trigger is deleted and
-// unregistered at the provider.
+// events the twenty newest are shown; the trigger's status follows its
+// connection's (needs re-auth, then active); the section fits a phone
+// screen; then the trigger is deleted and unregistered at the provider.
 func TestBrowserTriggersAndEvents(t *testing.T) {
 	ctx := newBrowser(t)
 	fake := newTrigFake(t)
@@ -338,8 +340,19 @@ func TestBrowserTriggersAndEvents(t *testing.T) {
 		waitJS(`(() => { const ls = document.querySelectorAll('#event-list li.event'); return ls.length === 20 && ls[0].dataset.id === '`+newest+`' && ls[19].dataset.id === '`+oldest+`'; })()`),
 	)
 
-	// On a phone-sized screen the triggers table and the events fit the
-	// panel.
+	// The trigger's status follows its connection's while the panel is
+	// open: rejected by the provider, then connected again.
+	connID, _ := r.body["connection_id"].(string)
+	if err := h.Connect.MarkRejected(context.Background(), h.TenantID, connID, "the provider said the key is revoked"); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "needs re-auth shown",
+		waitJS(`document.querySelector('#trigger-list li[data-id] .trigger-status').textContent === 'Needs reauth'`))
+	connectTriggers(t, h, h.TenantKey)
+	run(t, ctx, "active again",
+		waitJS(`document.querySelector('#trigger-list li[data-id] .trigger-status').textContent === 'Active'`))
+
+	// On a phone-sized screen the triggers and the events fit the panel.
 	run(t, ctx, "narrow viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
 		js(`document.getElementById('trigger-list').scrollIntoView()`))
 	widths := must(t, ctx, "widths", chromedp.Evaluate[[]int](`(() => { const b = document.querySelector('#trigger-list ul'); const ev = document.getElementById('event-list');
