@@ -1,6 +1,7 @@
 // The integrations page: sign-in, the catalog with instant search and
 // filters, connect (OAuth popup or credentials form), the connection
-// panel with disconnect, and "try an action". It talks to the host's REST
+// panel with disconnect, "try an action", and the connection's triggers
+// with their recent events. It talks to the host's REST
 // API with fetch; the session cookie authenticates, and every request
 // carries the session's CSRF token.
 'use strict';
