@@ -119,13 +119,25 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var newest bool
+	switch c.Query("order") {
+	case "", "asc":
+	case "desc":
+		newest = true
+	default:
+		return apiErr(http.StatusBadRequest, "invalid_order", "order must be asc (oldest first, the default) or desc (the newest events first)")
+	}
 	source, err := s.triggerSource(c)
 	if err != nil {
 		return err
 	}
 	var evs []store.Event
 	err = s.deps.Store.InTenant(c.UserContext(), principalOf(c).TenantID, func(tx store.Tx) (err error) {
-		evs, err = listEventsOf(c.UserContext(), tx, source, after, limit)
+		if newest {
+			evs, err = listLatestEventsOf(c.UserContext(), tx, source, after, limit)
+		} else {
+			evs, err = listEventsOf(c.UserContext(), tx, source, after, limit)
+		}
 		return
 	})
 	if err != nil {
@@ -135,7 +147,7 @@ func (s *Server) listEvents(c *fiber.Ctx) error {
 	next := after
 	for i := range evs {
 		out = append(out, toEventBody(&evs[i]))
-		next = evs[i].Pos
+		next = max(next, evs[i].Pos)
 	}
 	return c.JSON(fiber.Map{"events": out, "next_cursor": strconv.FormatInt(next, 10)})
 }

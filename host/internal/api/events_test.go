@@ -77,6 +77,21 @@ func TestEventsAPI(t *testing.T) {
 				t.Fatalf("tenant b's events %+v", p)
 			}
 
+			// The newest first: the latest two, then none after the newest.
+			h.Must(h.Call("GET", "/api/v1/events?order=desc&limit=2", a.Key, nil, nil), 200, &p)
+			if len(p.Events) != 2 || p.Events[0].ID != ids[2] || p.Events[1].ID != ids[1] || p.NextCursor != p.Events[0].Cursor {
+				t.Fatalf("newest first %+v", p)
+			}
+			newest := p.NextCursor
+			h.Must(h.Call("GET", "/api/v1/events?order=desc&after="+newest, a.Key, nil, nil), 200, &p)
+			if len(p.Events) != 0 || p.NextCursor != newest {
+				t.Fatalf("newest after the newest %+v", p)
+			}
+			h.Must(h.Call("GET", "/api/v1/events?order=desc", b.Key, nil, nil), 200, &p)
+			if len(p.Events) != 1 || p.Events[0].ID != evB.ID {
+				t.Fatalf("tenant b's newest events %+v", p)
+			}
+
 			// Bad input and other tenants' ids.
 			for _, c := range []struct {
 				method, path, key string
@@ -88,6 +103,8 @@ func TestEventsAPI(t *testing.T) {
 				{"GET", "/api/v1/events?after=-1", a.Key, nil, 400, "invalid_cursor"},
 				{"GET", "/api/v1/events?limit=0", a.Key, nil, 400, "invalid_limit"},
 				{"GET", "/api/v1/events?limit=5000", a.Key, nil, 400, "invalid_limit"},
+				{"GET", "/api/v1/events?order=newest", a.Key, nil, 400, "invalid_order"},
+				{"GET", "/api/v1/events?order=DESC%00", a.Key, nil, 400, "invalid_order"},
 				{"GET", "/api/v1/events/stream?after=x", a.Key, nil, 400, "invalid_cursor"},
 				{"GET", "/api/v1/deliveries?state=lost", a.Key, nil, 400, "invalid_state"},
 				{"GET", "/api/v1/deliveries?limit=x", a.Key, nil, 400, "invalid_limit"},

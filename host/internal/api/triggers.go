@@ -305,3 +305,13 @@ func listEventsOf(ctx context.Context, tx store.Tx, source string, after int64, 
 	}
 	return tt.ListSourceEvents(ctx, source, after, limit)
 }
+
+// listLatestEventsOf lists the tenant's newest events after a position,
+// newest first: all of them, or one source's.
+func listLatestEventsOf(ctx context.Context, tx store.Tx, source string, after int64, limit int) ([]store.Event, error) {
+	tt, ok := tx.(store.TriggerTx)
+	if !ok {
+		return nil, errors.New("api: the store lists no latest events")
+	}
+	return tt.ListLatestEvents(ctx, source, after, limit)
+}

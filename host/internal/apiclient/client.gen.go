@@ -1276,9 +1276,11 @@ type ListEventsParams struct {
 	Limit int
 	// Trigger is the query parameter trigger: only the events of this trigger instance.
 	Trigger string
+	// Order is the query parameter order: asc: the events after the cursor, oldest first; desc: the newest `limit` events after the cursor, newest first (next_cursor is then the newest one's: pass it as ?after= to follow what comes next).
+	Order string
 }
 
-// ListEvents calls GET /api/v1/events: the tenant's events after a cursor, oldest first (cursor pull).
+// ListEvents calls GET /api/v1/events: the tenant's events after a cursor, oldest first (cursor pull), or the newest first.
 // It decodes the 200 response; the body of any other 2xx status is in Response.Body.
 // A non-2xx status is returned as an *APIError, with the Response.
 func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, opts ...Option) (*EventList, *Response, error) {
@@ -1293,6 +1295,9 @@ func (c *Client) ListEvents(ctx context.Context, params *ListEventsParams, opts 
 		}
 		if params.Trigger != "" {
 			q.Set("trigger", params.Trigger)
+		}
+		if params.Order != "" {
+			q.Set("order", params.Order)
 		}
 	}
 	var rd io.Reader

@@ -87,6 +87,10 @@ type TriggerTx interface {
 	// ListSourceEvents lists the events of one source with a position
 	// above after, in order.
 	ListSourceEvents(ctx context.Context, source string, after int64, limit int) ([]Event, error)
+	// ListLatestEvents lists the newest events with a position above
+	// after, newest first: of one source, or of every source when source
+	// is empty.
+	ListLatestEvents(ctx context.Context, source string, after int64, limit int) ([]Event, error)
 }
 
 // TriggerStore is implemented by every Store: the lookups of trigger

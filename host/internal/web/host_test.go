@@ -16,6 +16,7 @@ import (
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/runtimes/jspiece"
 	"github.com/atomhq/atom/host/internal/store"
+	"github.com/atomhq/atom/host/internal/store/storetest"
 )
 
 // testHost is a real host (SQLite in a temporary directory, the demo
@@ -39,6 +40,13 @@ type hostOptions struct {
 	engine bool
 	// jspiece adjusts the JS piece runtime (the engine's).
 	jspiece func(*jspiece.Config)
+	// plugins fills the plugin directory before the host starts.
+	plugins func(dir string)
+	// env is the host's environment (a name it lacks reads as empty).
+	env map[string]string
+	// postgres runs the host on a fresh PostgreSQL database (as a role
+	// that is neither superuser nor owner) instead of SQLite.
+	postgres bool
 }
 
 func startHost(t *testing.T, o hostOptions) *testHost {
@@ -68,6 +76,17 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 		BodyLimit:         1 << 20,
 		ShutdownTimeout:   5 * time.Second,
 	}
+	if o.postgres {
+		pg := storetest.NewPostgres(t)
+		cfg.DatabaseURL, cfg.MigrateDatabaseURL = pg.AppURL, pg.OwnerURL
+	}
+	if o.plugins != nil {
+		if err := os.MkdirAll(cfg.PluginDir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		o.plugins(cfg.PluginDir)
+	}
+	env := func(k string) string { return o.env[k] }
 	cfg, _, err = app.DevSetup(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -78,13 +97,13 @@ func startHost(t *testing.T, o hostOptions) *testHost {
 	}
 	var engine *app.EngineOptions
 	if o.engine {
-		engine = &app.EngineOptions{Env: func(string) string { return "" }, JSPiece: o.jspiece}
+		engine = &app.EngineOptions{Env: env, JSPiece: o.jspiece}
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	}
-	h, err := app.New(ctx, cfg, app.Options{Engine: engine, Web: ui, Logger: logger, Env: func(string) string { return "" }})
+	h, err := app.New(ctx, cfg, app.Options{Engine: engine, Web: ui, Logger: logger, Env: env})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 // Package web serves the integrations page at /integrations: a catalog of
 // every integration with search and filters, connect and disconnect, and a
-// panel to try a provider's actions. The page is plain HTML, CSS and
+// panel to try a provider's actions and to manage the connection's
+// triggers and follow their events. The page is plain HTML, CSS and
 // JavaScript embedded in the binary; it calls the host's REST API with the
 // fetch API.
 //

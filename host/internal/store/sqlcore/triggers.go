@@ -113,6 +113,20 @@ func (t *Tx) ListSourceEvents(ctx context.Context, source string, after int64, l
 		t.tenant, source, after, limit)
 }
 
+// ListLatestEvents lists the newest events after a position, newest
+// first: one source's, or all of them when source is empty.
+func (t *Tx) ListLatestEvents(ctx context.Context, source string, after int64, limit int) ([]store.Event, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 100
+	}
+	if source == "" {
+		return list(ctx, t, t.scanEvent, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND pos > $2 ORDER BY pos DESC LIMIT $3`,
+			t.tenant, after, limit)
+	}
+	return list(ctx, t, t.scanEvent, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND source = $2 AND pos > $3 ORDER BY pos DESC LIMIT $4`,
+		t.tenant, source, after, limit)
+}
+
 // triggerSecretRows adds the sealed columns of trigger instances to
 // SecretRows (their key ids are inside the ciphertexts).
 const triggerSecretRows = `

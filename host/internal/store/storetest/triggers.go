@@ -187,6 +187,24 @@ func Triggers(t *testing.T, s store.Store) {
 		if rest, err := tt.ListSourceEvents(ctx, pa.ID, evs[0].Pos, 10); err != nil || len(rest) != 1 {
 			t.Errorf("after the first: %d, %v", len(rest), err)
 		}
+		// The newest first: of one source, of all, above a position.
+		latest, err := tt.ListLatestEvents(ctx, pa.ID, 0, 1)
+		if err != nil {
+			return err
+		}
+		if len(latest) != 1 || latest[0].ID != evs[1].ID {
+			t.Errorf("latest event of %s: %+v, want %s", pa.ID, latest, evs[1].ID)
+		}
+		all, err := tt.ListLatestEvents(ctx, "", 0, 10)
+		if err != nil {
+			return err
+		}
+		if len(all) != 3 || all[0].Pos <= all[1].Pos || all[1].Pos <= all[2].Pos || all[1].Source != wa.ID {
+			t.Errorf("latest events: %+v", all)
+		}
+		if above, err := tt.ListLatestEvents(ctx, pa.ID, evs[1].Pos, 10); err != nil || len(above) != 0 {
+			t.Errorf("latest above the newest: %d, %v", len(above), err)
+		}
 		return nil
 	})
 	if err != nil {
@@ -196,6 +214,15 @@ func Triggers(t *testing.T, s store.Store) {
 		evs, err := tt.ListSourceEvents(ctx, pa.ID, 0, 10)
 		if err == nil && len(evs) != 0 {
 			t.Errorf("tenant b lists %d events of a's instance", len(evs))
+		}
+		if err != nil {
+			return err
+		}
+		for _, src := range []string{pa.ID, ""} {
+			evs, err = tt.ListLatestEvents(ctx, src, 0, 10)
+			if err == nil && len(evs) != 0 {
+				t.Errorf("tenant b lists %d latest events of a (source %q)", len(evs), src)
+			}
 		}
 		return err
 	})

@@ -1,6 +1,7 @@
 // The integrations page: sign-in, the catalog with instant search and
 // filters, connect (OAuth popup or credentials form), the connection
-// panel with disconnect, and "try an action". It talks to the host's REST
+// panel with disconnect, "try an action", and the connection's triggers
+// with their recent events. It talks to the host's REST
 // API with fetch; the session cookie authenticates, and every request
 // carries the session's CSRF token.
 'use strict';
@@ -46,6 +47,10 @@
     popupTimer: 0,
     opener: null,
     current: '',
+    // The panel's triggers section whose events are being followed, and
+    // the timer of its next look for new ones.
+    watch: null,
+    watchTimer: 0,
   };
 
   // Figures the browser tests read back: one record per filter run.
@@ -474,6 +479,7 @@
       return;
     }
     state.current = '';
+    stopEvents();
     $('panel-body').replaceChildren();
     if (state.opener && document.contains(state.opener)) {
       state.opener.focus();
@@ -519,6 +525,7 @@
   }
 
   async function renderPanel(d) {
+    stopEvents();
     const body = $('panel-body');
     const meta = el('dl', { class: 'meta' },
       el('dt', { text: 'Id' }), el('dd', { text: d.id }),
@@ -551,6 +558,9 @@
     conn.replaceChildren(...parts);
     if (st.connected) {
       body.append(actionSection(d), executionsSection(d));
+    }
+    if (st.connection) {
+      body.append(triggersSection(d, st));
     }
   }
 
@@ -1039,6 +1049,314 @@
     }
   }
 
+  // ---- triggers -------------------------------------------------------
+
+  // The panel's "Triggers" section lists the connection's trigger
+  // instances, creates one from a runnable trigger's input schema, deletes
+  // one, and shows the recent events of the connection's triggers. It
+  // follows new events with the cursor API (GET /api/v1/events?trigger=
+  // &order=desc&after=) while the panel is open. Event payloads come from the
+  // provider: they are only ever written with textContent.
+
+  // How often the open panel looks for new events and trigger changes.
+  const WATCH_MS = 1500;
+  // How many events "Recent events" shows.
+  const RECENT_EVENTS = 20;
+
+  const KIND_LABELS = { polling: 'polling', webhook: 'webhook', app_webhook: 'app webhook' };
+
+  function stopEvents() {
+    window.clearTimeout(state.watchTimer);
+    state.watchTimer = 0;
+    state.watch = null;
+  }
+
+  function triggersSection(d, st) {
+    stopEvents();
+    const sec = el('section', { class: 'triggers', id: 'triggers', 'aria-labelledby': 'triggers-title' },
+      el('h3', { id: 'triggers-title', text: 'Triggers' }));
+    const list = el('div', { id: 'trigger-list' }, el('p', { class: 'muted', text: 'Loading triggers…' }));
+    const create = el('div', { id: 'trigger-create' });
+    const evList = el('ol', { id: 'event-list', class: 'event-list' });
+    const empty = el('p', { id: 'events-empty', class: 'muted', text: 'No events yet.' });
+    const evError = el('p', { id: 'events-error', class: 'error', hidden: true });
+    const events = el('div', { class: 'events', id: 'events', 'aria-live': 'polite' },
+      el('h4', { id: 'events-title', text: 'Recent events' }), evError, empty, evList);
+    sec.append(list, create, events);
+    const w = {
+      d, conn: st.connection, connected: st.connected, sec, list, create, events, evList, empty, evError,
+      triggers: [], sig: '', confirming: '', runnable: null, cursors: new Map(), items: [], nodes: new Map(),
+    };
+    state.watch = w;
+    watchTriggers(w, true);
+    return sec;
+  }
+
+  function watching(w) {
+    return state.watch === w && document.contains(w.sec);
+  }
+
+  // watchTriggers reloads the connection's triggers and their new events,
+  // then comes back after WATCH_MS while the section is shown.
+  async function watchTriggers(w, first) {
+    window.clearTimeout(state.watchTimer);
+    if (document.hidden && !first) {
+      // A background tab asks nothing; it catches up when shown again.
+      state.watchTimer = window.setTimeout(() => watchTriggers(w, false), WATCH_MS);
+      return;
+    }
+    try {
+      await loadTriggers(w, first);
+      if (!watching(w)) {
+        return;
+      }
+      await loadEvents(w);
+      w.evError.hidden = true;
+    } catch (e) {
+      if (!watching(w)) {
+        return;
+      }
+      if (e.status === 503 && first) {
+        w.list.replaceChildren(el('p', { class: 'muted', text: 'Triggers are not available on this host.' }));
+        w.events.hidden = true;
+        return;
+      }
+      w.evError.textContent = 'Could not load triggers and events: ' + e.message;
+      w.evError.hidden = false;
+    }
+    if (watching(w)) {
+      window.clearTimeout(state.watchTimer);
+      state.watchTimer = window.setTimeout(() => watchTriggers(w, false), WATCH_MS);
+    }
+  }
+
+  async function loadTriggers(w, first) {
+    const [res, cat] = await Promise.all([
+      call('GET', '/api/v1/triggers?connection_id=' + enc(w.conn.id) + '&limit=1000'),
+      w.runnable === null && w.connected ? call('GET', '/api/v1/catalog/' + enc(w.d.id)).catch(() => null) : Promise.resolve(null),
+    ]);
+    if (!watching(w)) {
+      return;
+    }
+    w.triggers = (res && res.triggers) || [];
+    renderTriggerList(w);
+    if (w.runnable === null && w.connected) {
+      w.runnable = (cat && cat.triggers) || [];
+      renderTriggerForm(w);
+    }
+    if (first && !w.connected) {
+      w.create.replaceChildren(el('p', { class: 'hint', text: 'Connect again to create triggers; those below run again once the connection is active.' }));
+    }
+  }
+
+  function triggerLabel(w, name) {
+    const r = (w.runnable || []).find((t) => t.name === name);
+    return r && r.display_name ? r.display_name : name;
+  }
+
+  function renderTriggerList(w) {
+    const sig = JSON.stringify(w.triggers.map((t) => [t.id, t.status, t.last_event_at, t.last_error]));
+    if ((sig === w.sig && w.list.querySelector('ul, #no-triggers')) || w.confirming) {
+      return;
+    }
+    w.sig = sig;
+    if (!w.triggers.length) {
+      w.list.replaceChildren(el('p', { class: 'muted', id: 'no-triggers', text: 'No triggers on this connection yet.' }));
+      return;
+    }
+    const ul = el('ul', { class: 'trigger-items', 'aria-label': 'Triggers of this ' + w.d.name + ' connection' });
+    for (const t of w.triggers) {
+      const main = el('div', { class: 'trigger-main' }, el('span', { class: 'trigger-name', text: triggerLabel(w, t.trigger) }),
+        el('span', { class: 'hint', text: ' ' + (KIND_LABELS[t.kind] || t.kind) }), el('code', { class: 'trigger-id', text: t.id }));
+      const times = el('dl', { class: 'meta trigger-times' },
+        el('dt', { text: 'Created' }), el('dd', { text: fmtShort(t.created_at) }),
+        el('dt', { text: 'Last event' }), el('dd', { class: 'last-event', text: t.last_event_at ? fmtShort(t.last_event_at) : '—' }));
+      if (t.last_error) {
+        times.append(el('dt', { text: 'Error' }), el('dd', { class: 'wrap', text: t.last_error }));
+      }
+      main.append(times);
+      const del = el('button', { type: 'button', class: 'danger delete-trigger', 'aria-label': 'Delete trigger ' + t.id, text: 'Delete' });
+      const side = el('div', { class: 'trigger-side' },
+        el('span', { class: 'state trigger-status', 'data-state': t.status, text: t.status === 'active' ? 'Active' : capital(t.status) }), del);
+      del.addEventListener('click', () => confirmDelete(w, t, side, del));
+      ul.append(el('li', { class: 'trigger', 'data-id': t.id }, main, side));
+    }
+    w.list.replaceChildren(ul);
+  }
+
+  function confirmDelete(w, t, cell, del) {
+    w.confirming = t.id;
+    const yes = el('button', { type: 'button', class: 'danger', id: 'confirm-delete-trigger', text: 'Yes, delete' });
+    const no = el('button', { type: 'button', id: 'cancel-delete-trigger', text: 'Cancel' });
+    const box = el('div', { class: 'confirm', role: 'group' }, el('p', { text: 'Delete this trigger? A webhook trigger is unregistered at the provider first.' }), yes, no);
+    del.hidden = true;
+    cell.closest('li').append(box);
+    yes.focus();
+    const done = () => {
+      w.confirming = '';
+      w.sig = '';
+      renderTriggerList(w);
+    };
+    no.addEventListener('click', () => {
+      done();
+      const b = w.list.querySelector('li[data-id="' + CSS.escape(t.id) + '"] .delete-trigger');
+      if (b) {
+        b.focus();
+      }
+    });
+    yes.addEventListener('click', async () => {
+      yes.disabled = true;
+      try {
+        const res = await call('DELETE', '/api/v1/triggers/' + enc(t.id));
+        announce(res && res.unregistered === false ? 'Trigger deleted; the provider refused to unregister its webhook.' : 'Trigger deleted.');
+        w.triggers = w.triggers.filter((x) => x.id !== t.id);
+        w.cursors.delete(t.id);
+      } catch (e) {
+        showAlert('Could not delete the trigger: ' + e.message);
+      }
+      done();
+      watchTriggers(w, false);
+    });
+  }
+
+  function renderTriggerForm(w) {
+    const runnable = w.runnable || [];
+    if (!runnable.length) {
+      w.create.replaceChildren(el('p', { class: 'muted', id: 'no-runnable-triggers', text: w.d.name + ' has no triggers that run on this host.' }));
+      return;
+    }
+    const select = el('select', { id: 'trigger-select' });
+    for (const t of runnable) {
+      select.append(el('option', { value: t.name, text: (t.display_name || t.name) + ' (' + (KIND_LABELS[t.kind] || t.kind) + ')' }));
+    }
+    const desc = el('p', { id: 'trigger-desc', class: 'hint' });
+    const fields = el('div', { id: 'trigger-fields', class: 'stack' });
+    const interval = el('input', { type: 'number', id: 'trigger-interval', min: '1', step: '1', placeholder: 'host default' });
+    const intervalField = el('div', { class: 'field' }, el('label', { for: 'trigger-interval', text: 'Poll every (seconds)' }), interval,
+      el('p', { class: 'hint', text: 'Empty: the host\'s default interval.' }));
+    const deliver = el('input', { type: 'checkbox', id: 'trigger-deliver', checked: true });
+    const deliverField = el('div', { class: 'field check' }, deliver, el('label', { for: 'trigger-deliver', text: 'Also deliver the events to my webhook URL' }));
+    const submit = el('button', { type: 'submit', class: 'primary', id: 'create-trigger', text: 'Create trigger' });
+    const out = el('div', { id: 'trigger-result', class: 'result', 'aria-live': 'polite' });
+    const form = el('form', { id: 'trigger-form', class: 'stack' }, el('h4', { text: 'New trigger' }),
+      el('div', { class: 'field' }, el('label', { for: 'trigger-select', text: 'Trigger' }), select), desc, fields, intervalField, deliverField, submit);
+    let required = new Set();
+    const show = () => {
+      const t = runnable.find((x) => x.name === select.value);
+      const schema = t.input_schema || {};
+      required = new Set(schema.required || []);
+      desc.textContent = t.description || '';
+      fields.replaceChildren();
+      for (const [name, s] of Object.entries(schema.properties || {})) {
+        fields.append(...schemaField('trigger-in-', name, s || {}, required));
+      }
+      intervalField.hidden = t.kind !== 'polling';
+    };
+    select.addEventListener('change', show);
+    show();
+    form.onsubmit = async (e) => {
+      e.preventDefault();
+      out.replaceChildren();
+      const t = runnable.find((x) => x.name === select.value);
+      let input;
+      try {
+        input = collectInput(fields, required);
+      } catch (ex) {
+        out.append(el('p', { class: 'error', role: 'alert', text: ex.message }));
+        return;
+      }
+      const body = { connection_id: w.conn.id, trigger: t.name, input, delivery: { webhook: deliver.checked } };
+      if (t.kind === 'polling' && interval.value.trim()) {
+        const n = Number(interval.value);
+        if (!Number.isInteger(n) || n < 1) {
+          out.append(el('p', { class: 'error', role: 'alert', text: 'The interval must be a whole number of seconds.' }));
+          return;
+        }
+        body.interval_seconds = n;
+      }
+      submit.disabled = true;
+      try {
+        const res = await call('POST', '/api/v1/triggers', body);
+        const parts = [el('p', { id: 'trigger-created', text: 'Created ' + (t.display_name || t.name) + ' (' + res.id + ').' })];
+        if (res.hook_url) {
+          parts.push(el('p', { class: 'hint', text: 'Its webhook URL, registered with the provider (shown once):' }),
+            el('pre', { id: 'hook-url', tabindex: '0', text: res.hook_url }));
+        }
+        out.replaceChildren(...parts);
+        announce('Trigger created.');
+        await watchTriggers(w, false);
+      } catch (ex) {
+        out.replaceChildren(el('p', { class: 'error', role: 'alert', text: 'Failed: ' + ex.message + (ex.body && ex.body.error && ex.body.error.field ? ' (' + ex.body.error.field + ')' : '') }));
+      } finally {
+        submit.disabled = false;
+      }
+    };
+    w.create.replaceChildren(form, out);
+  }
+
+  // loadEvents reads the newest events of each trigger after the last
+  // one seen (order=desc: one request per trigger, however many events
+  // came) and keeps the RECENT_EVENTS newest; the cursor orders the
+  // tenant's events.
+  async function loadEvents(w) {
+    let changed = !w.loaded;
+    w.loaded = true;
+    for (const t of w.triggers) {
+      const after = w.cursors.get(t.id) || '0';
+      let res;
+      try {
+        res = await call('GET', '/api/v1/events?trigger=' + enc(t.id) + '&order=desc&after=' + enc(after) + '&limit=' + RECENT_EVENTS);
+      } catch (e) {
+        if (e.status === 404) {
+          continue; // deleted meanwhile
+        }
+        throw e;
+      }
+      if (!watching(w)) {
+        return;
+      }
+      const have = new Set(w.items.map((x) => x.id));
+      const fresh = ((res && res.events) || []).filter((x) => !have.has(x.id));
+      if (fresh.length) {
+        w.items = w.items.concat(fresh).sort((a, b) => Number(b.cursor) - Number(a.cursor)).slice(0, RECENT_EVENTS);
+        changed = true;
+      }
+      w.cursors.set(t.id, (res && res.next_cursor) || after);
+    }
+    if (changed) {
+      renderEvents(w);
+    }
+  }
+
+  function renderEvents(w) {
+    const nodes = new Map();
+    const items = w.items.map((ev) => {
+      const n = w.nodes.get(ev.id) || eventItem(w, ev);
+      nodes.set(ev.id, n);
+      return n;
+    });
+    w.nodes = nodes;
+    w.evList.replaceChildren(...items);
+    w.empty.hidden = items.length > 0;
+  }
+
+  function eventItem(w, ev) {
+    let json;
+    try {
+      json = JSON.stringify(ev.data, null, 2);
+    } catch (e) {
+      json = String(ev.data);
+    }
+    const t = w.triggers.find((x) => x.id === ev.source);
+    return el('li', { class: 'event', 'data-id': ev.id },
+      el('div', { class: 'event-head' },
+        el('time', { class: 'event-time', datetime: ev.created_at, text: fmtShort(ev.created_at) }),
+        el('span', { class: 'event-type', text: ev.type }),
+        t ? el('span', { class: 'hint', text: triggerLabel(w, t.trigger) }) : null),
+      el('code', { class: 'event-id', text: ev.id }),
+      el('details', { class: 'event-payload' }, el('summary', { text: 'Payload' }), el('pre', { class: 'payload', tabindex: '0', text: json })));
+  }
+
   // ---- actions --------------------------------------------------------
 
   function actionSection(d) {
@@ -1119,6 +1437,46 @@
     return el('div', { class: 'field' }, label, el('div', { class: 'row' }, input, load), hint, msg);
   }
 
+  // schemaField is the form field of one property of an input schema
+  // (an action's or a trigger's): its id is prefix + name, and
+  // collectInput reads it back by its data-input and data-type.
+  function schemaField(prefix, name, s, required, value) {
+    const id = prefix + name;
+    const type = schemaType(s);
+    const label = el('label', { for: id, text: (s.title || name) + (required.has(name) ? ' (required)' : '') });
+    const hint = s.description ? el('p', { id: id + '-hint', class: 'hint', text: s.description }) : null;
+    const common = { id, name, 'data-input': name, 'data-type': type, 'aria-describedby': hint ? id + '-hint' : null };
+    let input;
+    if (s.enum) {
+      input = el('select', common);
+      if (!required.has(name)) {
+        input.append(el('option', { value: '', text: '—' }));
+      }
+      for (const v of s.enum) {
+        input.append(el('option', { value: String(v), text: String(v) }));
+      }
+      if (s.default !== undefined) {
+        input.value = String(s.default);
+      }
+    } else if (type === 'boolean') {
+      input = el('input', Object.assign({ type: 'checkbox', checked: s.default === true }, common));
+      return [el('div', { class: 'field check' }, input, label), hint].filter(Boolean);
+    } else if (type === 'number' || type === 'integer') {
+      input = el('input', Object.assign({ type: 'number', step: type === 'integer' ? '1' : 'any', value: s.default !== undefined ? String(s.default) : null }, common));
+    } else if (type === 'string') {
+      if (value === null || value === undefined) {
+        value = s.default !== undefined ? String(s.default) : null;
+      }
+      input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false', value, placeholder: name === 'path' ? '/v1/…' : null }, common));
+    } else {
+      input = el('textarea', Object.assign({ rows: '3', spellcheck: 'false', placeholder: { array: '[ ]', object: '{ }' }[type] || 'JSON or text' }, common));
+      if (s.default !== undefined) {
+        input.value = JSON.stringify(s.default);
+      }
+    }
+    return [el('div', { class: 'field' }, label, input, hint)];
+  }
+
   function buildActionForm(d, a, form, out, withOptions) {
     form.replaceChildren();
     out.replaceChildren();
@@ -1127,46 +1485,15 @@
     const example = a.name === 'custom_api_call' ? examplePath(d) : '';
     const required = new Set(schema.required || []);
     for (const [name, s] of Object.entries(props)) {
-      const id = 'in-' + name;
-      const type = schemaType(s);
-      const label = el('label', { for: id, text: (s.title || name) + (required.has(name) ? ' (required)' : '') });
-      const hint = s.description ? el('p', { id: id + '-hint', class: 'hint', text: s.description }) : null;
-      const common = { id, name, 'data-input': name, 'data-type': type, 'aria-describedby': hint ? id + '-hint' : null };
-      let input;
-      if (withOptions && s['x-atom-dynamic-options'] && type !== 'array') {
+      if (withOptions && s['x-atom-dynamic-options'] && schemaType(s) !== 'array') {
+        const id = 'in-' + name;
+        const hint = s.description ? el('p', { id: id + '-hint', class: 'hint', text: s.description }) : null;
+        const label = el('label', { for: id, text: (s.title || name) + (required.has(name) ? ' (required)' : '') });
+        const common = { id, name, 'data-input': name, 'data-type': schemaType(s), 'aria-describedby': hint ? id + '-hint' : null };
         form.append(dropdownField(d, a, form, name, common, label, hint));
         continue;
       }
-      if (s.enum) {
-        input = el('select', common);
-        if (!required.has(name)) {
-          input.append(el('option', { value: '', text: '—' }));
-        }
-        for (const v of s.enum) {
-          input.append(el('option', { value: String(v), text: String(v) }));
-        }
-        if (s.default !== undefined) {
-          input.value = String(s.default);
-        }
-      } else if (type === 'boolean') {
-        input = el('input', Object.assign({ type: 'checkbox', checked: s.default === true }, common));
-        form.append(el('div', { class: 'field check' }, input, label), hint);
-        continue;
-      } else if (type === 'number' || type === 'integer') {
-        input = el('input', Object.assign({ type: 'number', step: type === 'integer' ? '1' : 'any', value: s.default !== undefined ? String(s.default) : null }, common));
-      } else if (type === 'string') {
-        let value = s.default !== undefined ? String(s.default) : null;
-        if (example && name === 'path') {
-          value = example;
-        }
-        input = el('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false', value, placeholder: name === 'path' ? '/v1/…' : null }, common));
-      } else {
-        input = el('textarea', Object.assign({ rows: '3', spellcheck: 'false', placeholder: { array: '[ ]', object: '{ }' }[type] || 'JSON or text' }, common));
-        if (s.default !== undefined) {
-          input.value = JSON.stringify(s.default);
-        }
-      }
-      form.append(el('div', { class: 'field' }, label, input, hint));
+      form.append(...schemaField('in-', name, s, required, example && name === 'path' ? example : null));
     }
     if (!Object.keys(props).length) {
       form.append(el('p', { class: 'muted', text: 'This action takes no input.' }));
