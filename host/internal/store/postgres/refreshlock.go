@@ -36,16 +36,26 @@ func (s *Store) LockRefresh(ctx context.Context, connectionID string) (func(), e
 	if err != nil {
 		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
 	}
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
-	}
 	key := refreshLockKey(connectionID)
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+	var conn *pgxpool.Conn
+	for attempt := 1; ; attempt++ {
+		conn, err = pool.Acquire(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+		}
+		_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key)
+		if err == nil {
+			break
+		}
 		// The session may hold the lock (the answer was lost): end it.
+		dead := conn.Conn().IsClosed()
 		conn.Conn().Close(context.WithoutCancel(ctx))
 		conn.Release()
-		return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+		// A pooled session the server had already ended (a restart, a
+		// terminated backend) holds nothing: try once more on a new one.
+		if !dead || attempt == 2 || ctx.Err() != nil {
+			return nil, fmt.Errorf("postgres: refresh lock: %w", err)
+		}
 	}
 	return func() {
 		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
