@@ -59,7 +59,36 @@ func (s Spec) manifest(a Artifact) provider.Manifest {
 	if opt, ok := s.optionsAction(); ok {
 		m.Actions = append(m.Actions, opt)
 	}
+	for _, t := range s.Triggers {
+		kind := triggerKind(t.Type)
+		if kind == "" {
+			continue
+		}
+		in, _ := json.Marshal(PropsSchema(t.Props))
+		tr := provider.Trigger{Name: t.Name, DisplayName: t.DisplayName, Description: t.Description, Kind: kind, Input: in}
+		if len(t.SampleData) > 0 && string(t.SampleData) != "null" && len(t.SampleData) <= maxSampleBytes {
+			tr.Sample = t.SampleData
+		}
+		m.Triggers = append(m.Triggers, tr)
+	}
 	return m
+}
+
+// maxSampleBytes bounds the sample payload a trigger's manifest carries.
+const maxSampleBytes = 16 << 10
+
+// triggerKind maps the framework's TriggerStrategy to Atom's trigger kind:
+// POLLING and WEBHOOK run; APP_WEBHOOK (one URL for the operator's app,
+// events routed by the piece's listeners) does not run for JS pieces yet
+// and maps to "".
+func triggerKind(strategy string) string {
+	switch strategy {
+	case "POLLING":
+		return provider.TriggerPolling
+	case "WEBHOOK":
+		return provider.TriggerWebhook
+	}
+	return ""
 }
 
 // PropsSchema returns the JSON Schema of an object with props. A prop with

@@ -50,8 +50,8 @@ type Spec struct {
 	Categories  []string     `json:"categories"`
 	Auth        []AuthSpec   `json:"auth"`
 	Actions     []ActionSpec `json:"actions"`
-	// Triggers are listed, not run: Atom's triggers do not run JS pieces'
-	// triggers yet.
+	// Triggers are the piece's triggers; the polling and webhook ones run
+	// (Piece.Trigger), app webhook ones are listed here only.
 	Triggers []TriggerSpec `json:"triggers"`
 }
 
@@ -62,7 +62,9 @@ type TriggerSpec struct {
 	Description string `json:"description"`
 	// Type is the framework's TriggerStrategy: POLLING, WEBHOOK or
 	// APP_WEBHOOK.
-	Type string `json:"type"`
+	Type       string              `json:"type"`
+	Props      map[string]PropSpec `json:"props"`
+	SampleData json.RawMessage     `json:"sampleData,omitempty"`
 }
 
 // AuthSpec is one PieceAuth of the piece.
@@ -225,7 +227,7 @@ func (p *Piece) put(in *instance) {
 
 // callInput is what __atom_call receives.
 type callInput struct {
-	Action      string          `json:"action"`
+	Action      string          `json:"action,omitempty"`
 	Auth        any             `json:"auth"`
 	Props       json.RawMessage `json:"props"`
 	ExecutionID string          `json:"execution_id"`
@@ -233,12 +235,16 @@ type callInput struct {
 	// Options, when set, names a dropdown prop of Action: its options()
 	// runs instead of the action (OptionsAction).
 	Options *string `json:"options,omitempty"`
+	// Trigger, when set, runs a trigger hook instead of an action.
+	Trigger *triggerInput `json:"trigger,omitempty"`
 }
 
-// callOutput is what __atom_tick returns when the action settled.
+// callOutput is what __atom_tick returns when the call settled.
 type callOutput struct {
 	Output json.RawMessage `json:"output"`
-	Error  *struct {
+	// Store is a trigger's store after the hook ran.
+	Store json.RawMessage `json:"store,omitempty"`
+	Error *struct {
 		Message string `json:"message"`
 		Code    string `json:"code"`
 	} `json:"error"`
@@ -247,69 +253,20 @@ type callOutput struct {
 // Execute implements runtimes.Implementation: one action on an instance of
 // the tenant's, under the call's deadline.
 func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.Host) (provider.Response, error) {
-	p.mu.Lock()
-	closed := p.closed
-	p.mu.Unlock()
-	if closed {
-		return provider.Response{}, fmt.Errorf("%w: piece %s", ErrClosed, p.id)
-	}
-	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.CallTimeout)
-	defer cancel()
-	select {
-	case p.sem <- struct{}{}:
-		defer func() { <-p.sem }()
-	case <-ctx.Done():
-		return provider.Response{}, fmt.Errorf("piece %s: waiting for a free instance: %w", p.id, ErrDeadline)
-	}
-	in := p.take(req.TenantID)
-	if in == nil {
-		var err error
-		if in, err = p.rt.clone(ctx, p.snap); err != nil {
-			return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)
-		}
-	}
-	in.tenant = req.TenantID
-	st := &callState{piece: p, tenant: req.TenantID, host: host, baseHost: hostOf(req.BaseURL)}
-	ctx = context.WithValue(ctx, callKey{}, st)
 	props := req.Input
 	if len(props) == 0 {
 		props = json.RawMessage(`{}`)
 	}
 	action, options, props, err := p.target(req.Action, props)
 	if err != nil {
-		p.put(in)
 		return provider.Response{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError, Summary: err.Error()}}}, nil
 	}
-	b, err := json.Marshal(callInput{Action: action, Auth: p.auth(req.Credentials), Props: props,
-		ExecutionID: req.ExecutionID, TenantID: req.TenantID, Options: options})
+	in := callInput{Action: action, Auth: p.auth(req.Credentials), Props: props,
+		ExecutionID: req.ExecutionID, TenantID: req.TenantID, Options: options}
+	out, err := p.invoke(ctx, req.BaseURL, host, in, "action "+req.Action, p.rt.cfg.MaxOutputBytes)
 	if err != nil {
-		p.put(in)
-		return provider.Response{}, fmt.Errorf("piece %s: %w", p.id, err)
+		return provider.Response{}, err
 	}
-	raw, err := in.run(ctx, in.call, b)
-	if st.dropped > 0 {
-		p.rt.cfg.Logger.Warn("js piece log lines dropped: over the per-call limit", "piece", p.id, "execution_id", req.ExecutionID, "dropped", st.dropped)
-	}
-	if err != nil {
-		// Whatever happened, the instance may hold a half-run action.
-		in.close()
-		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.id, req.Action, p.rt.guestError(ctx, "call", err))
-	}
-	if len(raw) > p.rt.cfg.MaxOutputBytes {
-		in.close()
-		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: the result exceeds %d bytes", p.id, req.Action, ErrTrap, p.rt.cfg.MaxOutputBytes)
-	}
-	var out callOutput
-	if err := json.Unmarshal(raw, &out); err != nil {
-		in.close()
-		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: result: %v", p.id, req.Action, ErrTrap, err)
-	}
-	if out.Error != nil && out.Error.Code == "out_of_memory" {
-		// The engine may be left in any state: start afresh next time.
-		in.close()
-		return provider.Response{}, fmt.Errorf("piece %s action %s: %w", p.id, req.Action, ErrMemoryLimit)
-	}
-	p.put(in)
 	if out.Error != nil {
 		return provider.Response{Diagnostics: []provider.Diagnostic{{Severity: provider.SeverityError,
 			Summary: truncate(out.Error.Message, 2000)}}}, nil
@@ -318,6 +275,67 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 		out.Output = json.RawMessage(`null`)
 	}
 	return provider.Response{Output: out.Output}, nil
+}
+
+// invoke runs one __atom_call on an instance of in's tenant, under the
+// call's deadline: the instance goes back to the pool after a settled
+// call and is discarded after anything else (a deadline, a trap, running
+// out of memory, a result over maxOut bytes).
+func (p *Piece) invoke(ctx context.Context, baseURL string, host hostrt.Host, in callInput, what string, maxOut int) (callOutput, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return callOutput{}, fmt.Errorf("%w: piece %s", ErrClosed, p.id)
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.rt.cfg.CallTimeout)
+	defer cancel()
+	select {
+	case p.sem <- struct{}{}:
+		defer func() { <-p.sem }()
+	case <-ctx.Done():
+		return callOutput{}, fmt.Errorf("piece %s: waiting for a free instance: %w", p.id, ErrDeadline)
+	}
+	inst := p.take(in.TenantID)
+	if inst == nil {
+		var err error
+		if inst, err = p.rt.clone(ctx, p.snap); err != nil {
+			return callOutput{}, fmt.Errorf("piece %s: %w", p.id, err)
+		}
+	}
+	inst.tenant = in.TenantID
+	st := &callState{piece: p, tenant: in.TenantID, host: host, baseHost: hostOf(baseURL)}
+	ctx = context.WithValue(ctx, callKey{}, st)
+	b, err := json.Marshal(in)
+	if err != nil {
+		p.put(inst)
+		return callOutput{}, fmt.Errorf("piece %s: %w", p.id, err)
+	}
+	raw, err := inst.run(ctx, inst.call, b)
+	if st.dropped > 0 {
+		p.rt.cfg.Logger.Warn("js piece log lines dropped: over the per-call limit", "piece", p.id, "execution_id", in.ExecutionID, "dropped", st.dropped)
+	}
+	if err != nil {
+		// Whatever happened, the instance may hold a half-run call.
+		inst.close()
+		return callOutput{}, fmt.Errorf("piece %s %s: %w", p.id, what, p.rt.guestError(ctx, "call", err))
+	}
+	if len(raw) > maxOut {
+		inst.close()
+		return callOutput{}, fmt.Errorf("piece %s %s: %w: the result exceeds %d bytes", p.id, what, ErrTrap, maxOut)
+	}
+	var out callOutput
+	if err := json.Unmarshal(raw, &out); err != nil {
+		inst.close()
+		return callOutput{}, fmt.Errorf("piece %s %s: %w: result: %v", p.id, what, ErrTrap, err)
+	}
+	if out.Error != nil && out.Error.Code == "out_of_memory" {
+		// The engine may be left in any state: start afresh next time.
+		inst.close()
+		return callOutput{}, fmt.Errorf("piece %s %s: %w", p.id, what, ErrMemoryLimit)
+	}
+	p.put(inst)
+	return out, nil
 }
 
 // auth builds the framework's context.auth from the connection's

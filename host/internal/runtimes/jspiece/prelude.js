@@ -752,6 +752,16 @@
     process: G.process, punycode: { toASCII: function (s) { return s; }, toUnicode: function (s) { return s; } }, constants: {}, vm: {}, v8: {}, readline: {}, module: {}, console: G.console
   };
   builtins.assert.strict = builtins.assert; builtins.assert.ok = builtins.assert;
+  // Structural equality of plain data (what pieces compare: API records).
+  function deepEq(a, b) {
+    if (a === b) return true;
+    if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a !== a && b !== b;
+    if (Array.isArray(a) !== Array.isArray(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return false;
+    var ka = Object.keys(a), kb = Object.keys(b);
+    return ka.length === kb.length && ka.every(function (k) { return Object.prototype.hasOwnProperty.call(b, k) && deepEq(a[k], b[k]); });
+  }
+  builtins.assert.deepStrictEqual = builtins.assert.deepEqual = function (a, b, m) { if (!deepEq(a, b)) throw new Error(m || 'the values are not deeply equal'); };
+  builtins.assert.equal = builtins.assert.strictEqual = function (a, b, m) { if (a !== b) throw new Error(m || 'the values are not equal'); };
   G.performance = builtins.perf_hooks.performance;
   // Packages left out of bundles (bundle.go, unavailable): any use throws.
   var UNAVAILABLE = { playwright: 'a browser', 'playwright-core': 'a browser', puppeteer: 'a browser', 'puppeteer-core': 'a browser', sharp: 'a native addon' };
@@ -846,7 +856,8 @@
       }),
       triggers: Object.keys(triggersOf(piece)).map(function (k) {
         var t = triggersOf(piece)[k];
-        return { name: t.name || k, displayName: t.displayName, description: t.description, type: t.type || '' };
+        return { name: t.name || k, displayName: t.displayName, description: t.description, type: t.type || '',
+          props: describeProps(t.props, true), sampleData: plain(t.sampleData, 0) };
       })
     });
   };
@@ -883,10 +894,88 @@
     return a;
   }
 
-  // __atom_call runs one action. in: {action, auth, props, execution_id}.
+  // fillProps completes an action's or trigger's propsValue: missing props
+  // take their declared defaults, as the Activepieces engine fills them,
+  // and the old framework's auth props take the connection.
+  function fillProps(declared, propsValue, auth) {
+    Object.keys(declared || {}).forEach(function (k) {
+      var p = declared[k];
+      if (p && AUTH_TYPES[p.type]) propsValue[k] = legacyAuth(p.type, auth);
+      else if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
+    });
+    return propsValue;
+  }
+  function settle(run, extra) {
+    Promise.resolve().then(run).then(function (v) {
+      var out;
+      try { out = v === undefined ? null : JSON.parse(JSON.stringify(v)); } catch (e) { out = plain(v, 0); }
+      done = { output: out };
+      if (extra) Object.assign(done, extra());
+    }, function (e) {
+      var msg = e && e.message ? e.message : String(e);
+      var oom = e instanceof InternalError && /out of memory/.test(msg);
+      done = { error: { message: msg, code: oom ? 'out_of_memory' : 'action_failed', stack: e && e.stack ? String(e.stack).slice(0, 2000) : undefined } };
+    });
+  }
+
+  // runTrigger runs one hook of a trigger as Activepieces' engine does:
+  // in.trigger {name, op: enable|disable|run, store, webhook_url, payload}.
+  // context.store is the trigger instance's own state, held here in
+  // memory and returned with the result: the host keeps it (the poll
+  // state, the webhook registration), never the tenant's store.
+  function runTrigger(input) {
+    var t = input.trigger;
+    var trs = triggersOf(piece);
+    var tr = trs[t.name] || Object.keys(trs).map(function (k) { return trs[k]; }).find(function (x) { return x && x.name === t.name; });
+    if (!tr) { done = { error: { message: 'unknown trigger ' + t.name, code: 'unknown_trigger' } }; return; }
+    var data = t.store && typeof t.store === 'object' && !Array.isArray(t.store) ? t.store : {};
+    function copy(v) { return v === undefined ? null : JSON.parse(JSON.stringify(v)); }
+    var store = {
+      get: function (key) { return Promise.resolve(Object.prototype.hasOwnProperty.call(data, String(key)) ? copy(data[String(key)]) : null); },
+      put: function (key, value) {
+        return Promise.resolve().then(function () {
+          var v = copy(value);
+          if (v === null) delete data[String(key)]; else data[String(key)] = v;
+          return value;
+        });
+      },
+      delete: function (key) { return Promise.resolve().then(function () { delete data[String(key)]; }); }
+    };
+    var propsValue = fillProps(tr.props, input.props || {}, input.auth);
+    var ctx = {
+      auth: authValue(input.auth), propsValue: propsValue, store: store,
+      webhookUrl: t.webhook_url || '', payload: t.payload || { body: {}, headers: {}, queryParams: {} },
+      server: { apiUrl: '', publicUrl: '', token: '' },
+      project: { id: input.tenant_id, externalId: function () { return Promise.resolve(undefined); } },
+      connections: { get: function () { return Promise.resolve(null); } },
+      app: { createListeners: function () { throw new Error('app webhooks of JS pieces do not run here'); } },
+      setSchedule: function () {}, run: { id: input.execution_id }, flows: { current: { id: '', version: { id: '' } } },
+      files: { write: function () { return Promise.reject(new Error('files are not available to pieces yet')); } }
+    };
+    var run;
+    switch (t.op) {
+      case 'enable': run = function () { return typeof tr.onEnable === 'function' ? tr.onEnable(ctx) : undefined; }; break;
+      case 'disable': run = function () { return typeof tr.onDisable === 'function' ? tr.onDisable(ctx) : undefined; }; break;
+      case 'run':
+        run = function () {
+          return Promise.resolve(tr.run(ctx)).then(function (items) {
+            if (items == null) return [];
+            if (!Array.isArray(items)) throw new Error('trigger ' + t.name + ' returned ' + typeof items + ', not a list of items');
+            return items;
+          });
+        };
+        break;
+      default: done = { error: { message: 'unknown trigger operation ' + t.op, code: 'unknown_trigger' } }; return;
+    }
+    settle(run, function () { return { store: data }; });
+  }
+
+  // __atom_call runs one action, or with in.trigger one trigger hook. in:
+  // {action, auth, props, execution_id, tenant_id, options, trigger}.
   G.__atom_call = function (raw) {
     var input = JSON.parse(raw);
     done = null;
+    if (input.trigger) { runTrigger(input); return; }
     var acts = actionsOf(piece);
     var action = acts[input.action] || Object.keys(acts).map(function (k) { return acts[k]; }).find(function (a) { return a.name === input.action; });
     if (!action) { done = { error: { message: 'unknown action ' + input.action, code: 'unknown_action' } }; return; }
@@ -895,14 +984,7 @@
       put: function (key, value) { return Promise.resolve().then(function () { call({ op: 'store_put', key: String(key), value: JSON.stringify(value === undefined ? null : value) }); return value; }); },
       delete: function (key) { return Promise.resolve().then(function () { call({ op: 'store_put', key: String(key), value: 'null' }); }); }
     };
-    // Missing props take their declared defaults, as the Activepieces
-    // engine fills them.
-    var propsValue = input.props || {};
-    Object.keys(action.props || {}).forEach(function (k) {
-      var p = action.props[k];
-      if (p && AUTH_TYPES[p.type]) propsValue[k] = legacyAuth(p.type, input.auth);
-      else if (p && propsValue[k] === undefined && p.defaultValue !== undefined) propsValue[k] = p.defaultValue;
-    });
+    var propsValue = fillProps(action.props, input.props || {}, input.auth);
     var ctx = {
       auth: authValue(input.auth), propsValue: propsValue, store: store,
       server: { apiUrl: '', publicUrl: '', token: '' },
@@ -925,14 +1007,6 @@
         return p.options(Object.assign({ auth: ctx.auth }, propsValue), ctx);
       };
     }
-    Promise.resolve().then(run).then(function (v) {
-      var out;
-      try { out = v === undefined ? null : JSON.parse(JSON.stringify(v)); } catch (e) { out = plain(v, 0); }
-      done = { output: out };
-    }, function (e) {
-      var msg = e && e.message ? e.message : String(e);
-      var oom = e instanceof InternalError && /out of memory/.test(msg);
-      done = { error: { message: msg, code: oom ? 'out_of_memory' : 'action_failed', stack: e && e.stack ? String(e.stack).slice(0, 2000) : undefined } };
-    });
+    settle(run);
   };
 })();

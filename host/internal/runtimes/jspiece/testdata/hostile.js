@@ -32,7 +32,20 @@ const actions = {
   } },
   throws: { name: 'throws', displayName: 'Throw', props: {}, async run() { throw new Error('provider said no'); } },
 };
-module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves', categories: ['DEVELOPER_TOOLS'], auth: undefined, actions: () => actions } };
+// Triggers that misbehave: a run that never ends, results past the host's
+// limits (too many items, one item too large, a store too large to keep).
+const triggers = {
+  loop: { name: 'loop', displayName: 'Loop', type: 'POLLING', props: {}, async onEnable() {}, async run() { for (;;) {} } },
+  many: { name: 'many', displayName: 'Too many items', type: 'POLLING', props: {}, async onEnable() {},
+    async run() { return Array.from({ length: 600 }, (_, i) => ({ id: i })); } },
+  huge: { name: 'huge', displayName: 'An item too large', type: 'POLLING', props: {}, async onEnable() {},
+    async run() { return [{ id: 1, pad: 'z'.repeat(300 << 10) }]; } },
+  hoard: { name: 'hoard', displayName: 'A store too large', type: 'POLLING', props: {},
+    async onEnable(ctx) { await ctx.store.put('all', 'w'.repeat(100 << 10)); }, async run() { return []; } },
+  hang: { name: 'hang', displayName: 'Enable never returns', type: 'WEBHOOK', props: {},
+    onEnable() { return new Promise(() => { for (;;) {} }); }, async onDisable() {}, async run() { return []; } },
+};
+module.exports = { hostile: { displayName: 'Hostile', description: 'misbehaves', categories: ['DEVELOPER_TOOLS'], auth: undefined, actions: () => actions, triggers: () => triggers } };
 actions.big_output = { name: 'big_output', displayName: 'Return a large result', props: {}, async run() { return 'y'.repeat(2 << 20); } };
 // Leaves cyclic garbage (freed only by a collection) of mb MiB.
 actions.cycles = { name: 'cycles', displayName: 'Leave cyclic garbage', props: {}, async run(ctx) {
