@@ -76,8 +76,12 @@ var rawTCP = map[string]string{
 
 // surveyRow is one package of the survey.
 type surveyRow struct {
-	Pkg, Version, Framework   string
-	Actions, Triggers         int
+	Pkg, Version, Framework string
+	Actions, Triggers       int
+	// Polling and Webhook count the triggers that run; App the app
+	// webhook ones, listed only; Other names triggers of no known kind.
+	Polling, Webhook, App     int
+	Other                     []string
 	Bundle                    int
 	BundleTime, LoadTime      time.Duration
 	Stage, Reason, OutOfScope string
@@ -110,9 +114,10 @@ func TestSurvey(t *testing.T) {
 			t.Logf("%s: %v", row.Pkg, row.Err)
 		}
 	}
-	var loaded, actions, triggers, outOfScope int
+	var loaded, actions, triggers, outOfScope, polling, webhook, app int
+	var other []string
 	var md strings.Builder
-	md.WriteString("| package | version | framework | actions | triggers | bundle KB | load s | result |\n|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| package | version | framework | actions | triggers (polling/webhook/app) | bundle KB | load s | result |\n|---|---|---|---|---|---|---|---|\n")
 	for _, row := range rows {
 		res := "loads"
 		switch {
@@ -120,17 +125,25 @@ func TestSurvey(t *testing.T) {
 			loaded++
 			actions += row.Actions
 			triggers += row.Triggers
+			polling, webhook, app = polling+row.Polling, webhook+row.Webhook, app+row.App
+			other = append(other, row.Other...)
 		case row.OutOfScope != "":
 			outOfScope++
 			res = fmt.Sprintf("out of scope (%s over a raw socket): %s fails: %s", row.OutOfScope, row.Stage, row.Reason)
 		default:
 			res = fmt.Sprintf("%s fails: %s", row.Stage, row.Reason)
 		}
-		fmt.Fprintf(&md, "| %s | %s | %s | %d | %d | %d | %.2f | %s |\n", PieceID(row.Pkg), row.Version, row.Framework,
-			row.Actions, row.Triggers, row.Bundle/1000, row.LoadTime.Seconds(), strings.ReplaceAll(res, "|", "\\|"))
+		trigs := fmt.Sprint(row.Triggers)
+		if row.Triggers > 0 {
+			trigs = fmt.Sprintf("%d (%d/%d/%d)", row.Triggers, row.Polling, row.Webhook, row.App)
+		}
+		fmt.Fprintf(&md, "| %s | %s | %s | %d | %s | %d | %.2f | %s |\n", PieceID(row.Pkg), row.Version, row.Framework,
+			row.Actions, trigs, row.Bundle/1000, row.LoadTime.Seconds(), strings.ReplaceAll(res, "|", "\\|"))
 	}
 	fmt.Fprintf(&md, "\n%d packages: %d load (%d actions, %d triggers), %d fail, %d of them out of scope.\n",
 		len(rows), loaded, actions, triggers, len(rows)-loaded, outOfScope)
+	fmt.Fprintf(&md, "Triggers of the pieces that load: %d run (%d polling, %d webhook), %d app webhook listed only, %d of no known kind %v.\n",
+		polling+webhook, polling, webhook, app, len(other), other)
 	t.Log("\n" + md.String())
 	if out := os.Getenv("ATOM_JSPIECE_SURVEY_OUT"); out != "" {
 		if err := os.WriteFile(out, []byte(md.String()), 0o644); err != nil {
@@ -182,6 +195,18 @@ func surveyOne(r *Runtime, dir, pkg string) (row surveyRow) {
 	}
 	defer p.Close()
 	row.Actions, row.Triggers = len(p.Spec().Actions), len(p.Spec().Triggers)
+	for _, tr := range p.Spec().Triggers {
+		switch {
+		case triggerKind(tr.Type) == "polling":
+			row.Polling++
+		case triggerKind(tr.Type) == "webhook":
+			row.Webhook++
+		case tr.Type == "APP_WEBHOOK":
+			row.App++
+		default:
+			row.Other = append(row.Other, fmt.Sprintf("%s/%s (%q)", PieceID(pkg), tr.Name, tr.Type))
+		}
+	}
 	return row
 }
 

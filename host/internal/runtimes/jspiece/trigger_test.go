@@ -257,3 +257,52 @@ func TestHostileTriggers(t *testing.T) {
 		t.Fatalf("after the hostile triggers: %+v %v", resp, err)
 	}
 }
+
+// TestAirtableNewRecordDiffsSnapshots runs the new_record trigger of the
+// published Airtable piece (the old framework, the airtable.js SDK): its
+// onEnable keeps the table's snapshot in the instance's store, and each
+// run reports the records not in the last snapshot (compared with
+// assert.deepStrictEqual), so an unchanged table reports nothing.
+func TestAirtableNewRecordDiffsSnapshots(t *testing.T) {
+	fake := newProviderFake(t)
+	p := loadSrc(t, bundled(t, "@activepieces/piece-airtable"), "@activepieces/piece-airtable", "airtable", []string{"api.airtable.com"}, fake.Server)
+	if tr := triggerOf(t, p, "new_record"); tr.Kind != provider.TriggerPolling {
+		t.Fatalf("new_record listed as %+v", tr)
+	}
+	rec := func(id, created, name string) string {
+		return fmt.Sprintf(`{"id":%q,"createdTime":%q,"fields":{"Name":%q}}`, id, created, name)
+	}
+	fake.set("GET /v0/appBase1/tblPeople", `{"records":[`+rec("rec1", "2026-01-01T00:00:00.000Z", "Ada")+`]}`)
+	host := newMemHost()
+	var state json.RawMessage
+	poll := func() []provider.Event {
+		t.Helper()
+		res, err := p.Trigger(context.Background(), provider.TriggerCall{Op: provider.TriggerOpPoll, State: state,
+			TriggerRequest: provider.TriggerRequest{ExecutionID: "tcl-1", TenantID: "t1", Trigger: "new_record",
+				Input:       json.RawMessage(`{"base":"appBase1","tableId":"tblPeople"}`),
+				Credentials: provider.Credentials{Type: "api_key", APIKey: "pat-t1"}}}, host)
+		if err != nil {
+			t.Fatalf("poll: %v (logs %q)", err, host.logs)
+		}
+		state = res.State
+		return res.Events
+	}
+	if evs := poll(); len(evs) != 0 {
+		t.Fatalf("onEnable reported %+v", evs)
+	}
+	got := fake.requests()
+	if len(got) != 1 || got[0].Method != "GET" || !strings.HasPrefix(got[0].Path, "/v0/appBase1/tblPeople?") || got[0].Authorization != "Bearer pat-t1" {
+		t.Fatalf("snapshot request %+v", got)
+	}
+	if evs := poll(); len(evs) != 0 {
+		t.Fatalf("an unchanged table reported %+v", evs)
+	}
+	fake.set("GET /v0/appBase1/tblPeople", `{"records":[`+rec("rec1", "2026-01-01T00:00:00.000Z", "Ada")+`,`+rec("rec2", "2026-01-02T00:00:00.000Z", "Grace")+`]}`)
+	evs := poll()
+	if len(evs) != 1 || !strings.Contains(string(evs[0].Payload), `"rec2"`) {
+		t.Fatalf("after rec2 was added: %+v", evs)
+	}
+	if evs := poll(); len(evs) != 0 {
+		t.Fatalf("rec2 reported twice: %+v", evs)
+	}
+}
