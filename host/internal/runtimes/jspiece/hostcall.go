@@ -47,6 +47,8 @@ type callState struct {
 	logBytes int
 	dropped  int
 	pending  []byte
+	// noEgress refuses every fetch of the call.
+	noEgress bool
 }
 
 // Bounds of what one call may log; the rest is dropped and counted.
@@ -219,6 +221,9 @@ func (st *callState) serve(ctx context.Context, in []byte) []byte {
 // itself so that every hop passes the allow-list.
 func (st *callState) fetch(ctx context.Context, op hostOp) []byte {
 	cfg := st.piece.rt.cfg
+	if st.noEgress {
+		return errAnswer("no_egress", "this call may send no requests")
+	}
 	st.fetches++
 	if st.fetches > cfg.MaxHTTPPerCall {
 		return errAnswer("too_many_requests", "more than %d requests in one call", cfg.MaxHTTPPerCall)

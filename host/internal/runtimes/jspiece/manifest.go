@@ -77,16 +77,16 @@ func (s Spec) manifest(a Artifact) provider.Manifest {
 // maxSampleBytes bounds the sample payload a trigger's manifest carries.
 const maxSampleBytes = 16 << 10
 
-// triggerKind maps the framework's TriggerStrategy to Atom's trigger kind:
-// POLLING and WEBHOOK run; APP_WEBHOOK (one URL for the operator's app,
-// events routed by the piece's listeners) does not run for JS pieces yet
-// and maps to "".
+// triggerKind maps the framework's TriggerStrategy to Atom's trigger kind;
+// "" for a strategy Atom does not run.
 func triggerKind(strategy string) string {
 	switch strategy {
 	case "POLLING":
 		return provider.TriggerPolling
 	case "WEBHOOK":
 		return provider.TriggerWebhook
+	case "APP_WEBHOOK":
+		return provider.TriggerAppWebhook
 	}
 	return ""
 }

@@ -237,6 +237,8 @@ type callInput struct {
 	Options *string `json:"options,omitempty"`
 	// Trigger, when set, runs a trigger hook instead of an action.
 	Trigger *triggerInput `json:"trigger,omitempty"`
+	// noEgress refuses the call's fetches (an app webhook's route).
+	noEgress bool
 }
 
 // callOutput is what __atom_tick returns when the call settled.
@@ -304,7 +306,7 @@ func (p *Piece) invoke(ctx context.Context, baseURL string, host hostrt.Host, in
 		}
 	}
 	inst.tenant = in.TenantID
-	st := &callState{piece: p, tenant: in.TenantID, host: host, baseHost: hostOf(baseURL)}
+	st := &callState{piece: p, tenant: in.TenantID, host: host, baseHost: hostOf(baseURL), noEgress: in.noEgress}
 	ctx = context.WithValue(ctx, callKey{}, st)
 	b, err := json.Marshal(in)
 	if err != nil {
@@ -349,6 +351,13 @@ func (p *Piece) auth(c provider.Credentials) any {
 		for k, v := range c.Metadata {
 			data[k] = v
 		}
+		// Token metadata named by a path ("team.id") is also nested, as in
+		// the provider's token response the piece reads (auth.data.team.id).
+		for k, v := range c.Metadata {
+			if strings.Contains(k, ".") {
+				nest(data, strings.Split(k, "."), v)
+			}
+		}
 		props := map[string]any{}
 		for k, v := range c.Params {
 			props[k] = v
@@ -376,6 +385,24 @@ func (p *Piece) auth(c provider.Credentials) any {
 			props[k] = v
 		}
 		return map[string]any{"type": "CUSTOM_AUTH", "props": props}
+	}
+}
+
+// nest sets v at path in m, creating objects on the way; a path through a
+// value that is not an object is left alone.
+func nest(m map[string]any, path []string, v string) {
+	for _, p := range path[:len(path)-1] {
+		next, ok := m[p]
+		if !ok {
+			next = map[string]any{}
+			m[p] = next
+		}
+		if m, ok = next.(map[string]any); !ok {
+			return
+		}
+	}
+	if _, ok := m[path[len(path)-1]]; !ok {
+		m[path[len(path)-1]] = v
 	}
 }
 

@@ -914,7 +914,8 @@
     }, function (e) {
       var msg = e && e.message ? e.message : String(e);
       var oom = e instanceof InternalError && /out of memory/.test(msg);
-      done = { error: { message: msg, code: oom ? 'out_of_memory' : 'action_failed', stack: e && e.stack ? String(e.stack).slice(0, 2000) : undefined } };
+      var code = oom ? 'out_of_memory' : e && e.atomCode === 'signature_invalid' ? 'signature_invalid' : 'action_failed';
+      done = { error: { message: msg, code: code, stack: e && e.stack ? String(e.stack).slice(0, 2000) : undefined } };
     });
   }
 
@@ -925,6 +926,15 @@
   // state, the webhook registration), never the tenant's store.
   function runTrigger(input) {
     var t = input.trigger;
+    var server = { apiUrl: '', publicUrl: '', token: '' };
+    var events = piece.events && typeof piece.events === 'object' ? piece.events : {};
+    if (t.op === 'route') {
+      // An app webhook request: the piece's parseAndReply names the
+      // account (identifierValue) and the event, or answers a challenge.
+      if (typeof events.parseAndReply !== 'function') { done = { error: { message: 'the piece parses no app webhooks', code: 'unknown_trigger' } }; return; }
+      settle(function () { return events.parseAndReply({ payload: t.payload, server: server }); });
+      return;
+    }
     var trs = triggersOf(piece);
     var tr = trs[t.name] || Object.keys(trs).map(function (k) { return trs[k]; }).find(function (x) { return x && x.name === t.name; });
     if (!tr) { done = { error: { message: 'unknown trigger ' + t.name, code: 'unknown_trigger' } }; return; }
@@ -945,7 +955,7 @@
     var ctx = {
       auth: authValue(input.auth), propsValue: propsValue, store: store,
       webhookUrl: t.webhook_url || '', payload: t.payload || { body: {}, headers: {}, queryParams: {} },
-      server: { apiUrl: '', publicUrl: '', token: '' },
+      server: server,
       project: { id: input.tenant_id, externalId: function () { return Promise.resolve(undefined); } },
       connections: { get: function () { return Promise.resolve(null); } },
       app: { createListeners: function () { throw new Error('app webhooks of JS pieces do not run here'); } },
@@ -963,6 +973,29 @@
             if (!Array.isArray(items)) throw new Error('trigger ' + t.name + ' returned ' + typeof items + ', not a list of items');
             return items;
           });
+        };
+        break;
+      case 'app':
+        // An app webhook request for this instance, as Activepieces' engine
+        // handles one: the piece verifies it with the app's signing
+        // secret, parseAndReply names its event (or a reply), onEnable
+        // says which events the trigger listens to (createListeners), and
+        // run turns a request of one of them into items.
+        run = async function () {
+          if (typeof events.verify === 'function') {
+            var ok = await events.verify({ webhookSecret: t.secret || '', payload: ctx.payload, appWebhookUrl: t.webhook_url || '' });
+            if (!ok) throw Object.assign(new Error('the app webhook signature does not verify'), { atomCode: 'signature_invalid' });
+          }
+          var parsed = typeof events.parseAndReply === 'function' ? await events.parseAndReply({ payload: ctx.payload, server: server }) : null;
+          if (parsed && parsed.reply) return { reply: parsed.reply };
+          var listeners = [];
+          ctx.app = { createListeners: function (l) { if (l && Array.isArray(l.events)) listeners = listeners.concat(l.events); } };
+          if (typeof tr.onEnable === 'function') await tr.onEnable(ctx);
+          if (!parsed || listeners.indexOf(parsed.event) < 0) return { items: [] };
+          var items = await tr.run(ctx);
+          if (items == null) items = [];
+          if (!Array.isArray(items)) throw new Error('trigger ' + t.name + ' returned ' + typeof items + ', not a list of items');
+          return { items: items };
         };
         break;
       default: done = { error: { message: 'unknown trigger operation ' + t.op, code: 'unknown_trigger' } }; return;

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
@@ -29,6 +31,25 @@ type triggerInput struct {
 	Store      json.RawMessage `json:"store,omitempty"`
 	WebhookURL string          `json:"webhook_url,omitempty"`
 	Payload    *hookPayload    `json:"payload,omitempty"`
+	// Secret is the app's signing secret an app webhook request is
+	// verified with (op "app").
+	Secret string `json:"secret,omitempty"`
+}
+
+// appOutput is what op "app" returns: items, or the piece's reply to the
+// provider (a challenge).
+type appOutput struct {
+	Items []json.RawMessage `json:"items"`
+	Reply *struct {
+		Body    json.RawMessage   `json:"body"`
+		Headers map[string]string `json:"headers"`
+	} `json:"reply"`
+}
+
+// routeOutput is what the piece's parseAndReply returns.
+type routeOutput struct {
+	Event           any `json:"event"`
+	IdentifierValue any `json:"identifierValue"`
 }
 
 // hookPayload is the framework's context.payload of a webhook trigger's
@@ -47,6 +68,9 @@ type hookPayload struct {
 type triggerState struct {
 	Enabled bool            `json:"enabled,omitempty"`
 	Store   json.RawMessage `json:"store,omitempty"`
+	// SigningSecret is the app's signing secret the host adds to an app
+	// webhook call's registration.
+	SigningSecret string `json:"signing_secret,omitempty"`
 }
 
 // Trigger implements runtimes.Triggers as Activepieces' engine runs a
@@ -64,6 +88,13 @@ type triggerState struct {
 //   - disable: onDisable with that store.
 //   - handle: run with context.payload {body, rawBody, headers,
 //     queryParams} from the provider's request.
+//   - app webhooks: route runs the piece's events.parseAndReply and
+//     answers its identifierValue (the account), without credentials and
+//     without egress; handle runs events.verify with the app's signing
+//     secret (false: provider.ErrInvalidSignature), parseAndReply (its
+//     reply, a challenge, is passed back), onEnable to learn the events
+//     the trigger listens to (app.createListeners), and run for a request
+//     of one of them.
 //
 // Each item run returns is an event whose id is the SHA-256 of its JSON,
 // so the engine's id dedupe never records one item twice. The result is
@@ -71,6 +102,9 @@ type triggerState struct {
 func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hostrt.Host) (provider.TriggerResult, error) {
 	if err := triggers.Allowed(p.manifest, call); err != nil {
 		return provider.TriggerResult{}, fmt.Errorf("piece %s: %v: %w", p.id, err, hostrt.ErrUnknownTrigger)
+	}
+	if call.Op == provider.TriggerOpRoute {
+		return p.route(ctx, call)
 	}
 	var prev triggerState
 	switch call.Op {
@@ -96,6 +130,9 @@ func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hos
 		ti.Op = "disable"
 	case provider.TriggerOpHandle:
 		ti.Op = "run"
+		if p.isApp(call.Trigger) {
+			ti.Op, ti.Secret = "app", prev.SigningSecret
+		}
 		if call.Webhook != nil {
 			ti.Payload = payloadOf(*call.Webhook)
 		}
@@ -113,6 +150,9 @@ func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hos
 		return provider.TriggerResult{}, err
 	}
 	if out.Error != nil {
+		if out.Error.Code == "signature_invalid" {
+			return provider.TriggerResult{}, fmt.Errorf("piece %s: %w (%s)", p.id, provider.ErrInvalidSignature, truncate(out.Error.Message, 200))
+		}
 		if out.Error.Code == "unknown_trigger" {
 			return provider.TriggerResult{}, fmt.Errorf("piece %s: %s: %w", p.id, out.Error.Message, hostrt.ErrUnknownTrigger)
 		}
@@ -129,8 +169,21 @@ func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hos
 	case provider.TriggerOpEnable:
 		res.Registration = next
 	}
-	if ti.Op == "run" {
+	switch ti.Op {
+	case "run":
 		if res.Events, err = itemEvents(out.Output, triggers.DefaultLimits.MaxEvents); err != nil {
+			return provider.TriggerResult{}, fmt.Errorf("piece %s %s: %w", p.id, what, err)
+		}
+	case "app":
+		var ao appOutput
+		if err := json.Unmarshal(out.Output, &ao); err != nil {
+			return provider.TriggerResult{}, fmt.Errorf("piece %s %s: %w: %v", p.id, what, triggers.ErrInvalidResult, err)
+		}
+		if ao.Reply != nil {
+			res.Reply = replyOf(ao.Reply.Body, ao.Reply.Headers)
+		}
+		items, _ := json.Marshal(ao.Items)
+		if res.Events, err = itemEvents(items, triggers.DefaultLimits.MaxEvents); err != nil {
 			return provider.TriggerResult{}, fmt.Errorf("piece %s %s: %w", p.id, what, err)
 		}
 	}
@@ -151,6 +204,64 @@ func (h *Handle) Trigger(ctx context.Context, call provider.TriggerCall, host ho
 		}
 		return res, err
 	}
+}
+
+// route answers the account an app webhook request belongs to, from the
+// piece's parseAndReply, run with no credentials, tenant or egress.
+func (p *Piece) route(ctx context.Context, call provider.TriggerCall) (provider.TriggerResult, error) {
+	ti := &triggerInput{Op: "route"}
+	if call.Webhook != nil {
+		ti.Payload = payloadOf(*call.Webhook)
+	}
+	in := callInput{Props: json.RawMessage(`{}`), Trigger: ti, noEgress: true}
+	out, err := p.invoke(ctx, "", nil, in, "app webhook route", triggers.MaxResultBytes)
+	if err != nil {
+		return provider.TriggerResult{}, err
+	}
+	if out.Error != nil {
+		return provider.TriggerResult{}, fmt.Errorf("piece %s app webhook route: %w: %s", p.id, hostrt.ErrTriggerFailed, truncate(out.Error.Message, 2000))
+	}
+	var ro routeOutput
+	_ = json.Unmarshal(out.Output, &ro)
+	var res provider.TriggerResult
+	switch v := ro.IdentifierValue.(type) {
+	case string:
+		res.Route = v
+	case float64:
+		res.Route = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	if err := triggers.Check(call.Op, res, triggers.DefaultLimits); err != nil {
+		return provider.TriggerResult{}, fmt.Errorf("piece %s app webhook route: %w", p.id, err)
+	}
+	return res, nil
+}
+
+// isApp reports whether the piece's trigger name is an app webhook one.
+func (p *Piece) isApp(name string) bool {
+	for _, t := range p.manifest.Triggers {
+		if t.Name == name {
+			return t.Kind == provider.TriggerAppWebhook
+		}
+	}
+	return false
+}
+
+// replyOf is the answer to the provider a piece's parseAndReply asked
+// for: a string body as it is (Slack's challenge), anything else as JSON.
+func replyOf(body json.RawMessage, headers map[string]string) *provider.WebhookReply {
+	r := &provider.WebhookReply{Status: 200, Headers: http.Header{}}
+	var s string
+	if json.Unmarshal(body, &s) == nil {
+		r.Body = []byte(s)
+		r.Headers.Set("Content-Type", "text/plain; charset=utf-8")
+	} else if len(body) > 0 && string(body) != "null" {
+		r.Body = body
+		r.Headers.Set("Content-Type", "application/json")
+	}
+	for k, v := range headers {
+		r.Headers.Set(k, v)
+	}
+	return r
 }
 
 // decodeState reads a state or registration the host kept: empty for

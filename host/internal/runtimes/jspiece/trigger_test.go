@@ -2,6 +2,9 @@ package jspiece
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -305,4 +308,82 @@ func TestAirtableNewRecordDiffsSnapshots(t *testing.T) {
 	if evs := poll(); len(evs) != 0 {
 		t.Fatalf("rec2 reported twice: %+v", evs)
 	}
+}
+
+// TestSlackAppWebhookTrigger runs an app webhook trigger of the published
+// Slack piece as the engine's app webhook route does: the piece's
+// parseAndReply names the team a request belongs to (without credentials
+// or egress) or answers Slack's URL verification challenge; for an
+// instance, its verify checks Slack's signature with the app's signing
+// secret, onEnable's listeners pick the events, and run filters by the
+// instance's channel.
+func TestSlackAppWebhookTrigger(t *testing.T) {
+	fake := newProviderFake(t)
+	p := loadSrc(t, bundled(t, "@activepieces/piece-slack"), "@activepieces/piece-slack", "slack", []string{"slack.com"}, fake.Server)
+	const name = "new-message-in-channel"
+	if tr := triggerOf(t, p, name); tr.Kind != provider.TriggerAppWebhook {
+		t.Fatalf("%s listed as %+v", name, tr)
+	}
+	const secret = "slack-signing-secret"
+	signed := func(body, key string) *provider.WebhookRequest {
+		ts := "1767225600"
+		sig := "v0=" + hmacHex(key, "v0:"+ts+":"+body)
+		return &provider.WebhookRequest{Method: "POST", Body: []byte(body), Headers: http.Header{"Content-Type": {"application/json"},
+			"X-Slack-Request-Timestamp": {ts}, "X-Slack-Signature": {sig}}}
+	}
+	route := func(req *provider.WebhookRequest) string {
+		t.Helper()
+		res, err := p.Trigger(context.Background(), provider.TriggerCall{Op: provider.TriggerOpRoute, Webhook: req}, nil)
+		if err != nil {
+			t.Fatalf("route: %v", err)
+		}
+		return res.Route
+	}
+	reg, _ := json.Marshal(map[string]string{"signing_secret": secret})
+	host := newMemHost()
+	handle := func(req *provider.WebhookRequest) (provider.TriggerResult, error) {
+		return p.Trigger(context.Background(), provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg, Webhook: req,
+			TriggerRequest: provider.TriggerRequest{ExecutionID: "tcl-1", TenantID: "t1", Trigger: name, Input: json.RawMessage(`{"channel":"C0123"}`),
+				Credentials: provider.Credentials{Type: "oauth2", AccessToken: "xoxb-t1", TokenType: "bot", Metadata: map[string]string{"team.id": "T0001"}}}}, host)
+	}
+
+	challenge := `{"type":"url_verification","token":"x","challenge":"ch-3f9"}`
+	if acc := route(signed(challenge, secret)); acc != "" {
+		t.Fatalf("a challenge routed to %q", acc)
+	}
+	res, err := handle(signed(challenge, secret))
+	if err != nil || res.Reply == nil || string(res.Reply.Body) != "ch-3f9" || len(res.Events) != 0 {
+		t.Fatalf("challenge: %+v %v", res, err)
+	}
+
+	msg := func(channel, text string) string {
+		return fmt.Sprintf(`{"type":"event_callback","team_id":"T0001","event_id":"Ev-%s","event":{"type":"message","channel":%q,"channel_type":"channel","user":"U1","text":%q,"ts":"1.1"}}`, text, channel, text)
+	}
+	if acc := route(signed(msg("C0123", "hello"), secret)); acc != "T0001" {
+		t.Fatalf("routed to %q", acc)
+	}
+	res, err = handle(signed(msg("C0123", "hello"), secret))
+	var ev struct{ Channel, Text string }
+	if err != nil || len(res.Events) != 1 || json.Unmarshal(res.Events[0].Payload, &ev) != nil || ev.Channel != "C0123" || ev.Text != "hello" {
+		t.Fatalf("message: %+v %v (logs %q)", res, err, host.logs)
+	}
+	if res, err := handle(signed(msg("C0999", "elsewhere"), secret)); err != nil || len(res.Events) != 0 {
+		t.Fatalf("a message in another channel: %+v %v", res.Events, err)
+	}
+	reaction := `{"type":"event_callback","team_id":"T0001","event":{"type":"reaction_added","channel":"C0123","channel_type":"channel","reaction":"tada"}}`
+	if res, err := handle(signed(reaction, secret)); err != nil || len(res.Events) != 0 {
+		t.Fatalf("an event the trigger does not listen to: %+v %v", res.Events, err)
+	}
+	if _, err := handle(signed(msg("C0123", "forged"), "not-the-secret")); !errors.Is(err, provider.ErrInvalidSignature) {
+		t.Fatalf("forged signature: %v", err)
+	}
+	if got := fake.requests(); len(got) != 0 {
+		t.Fatalf("the trigger called Slack: %+v", got)
+	}
+}
+
+func hmacHex(key, msg string) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write([]byte(msg))
+	return hex.EncodeToString(m.Sum(nil))
 }
