@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -100,22 +103,36 @@ func trigEvents(h *hosttest.Host, key, trigger string) []trigEvent {
 // framework) registering the host's hook URL with ClickUp through the
 // tenant's OAuth connection (the exact request asserted), a delivery sent
 // twice one event enriched with the task, and deleting the trigger
-// deleting ClickUp's webhook. The triggers are listed with their kinds and
-// input schemas; input missing a required prop is refused. On SQLite and
-// PostgreSQL.
+// deleting ClickUp's webhook; Slack's new-message-in-channel (app
+// webhook) on the app's one URL, routed to the tenant's connection by the
+// team the token response named, the piece verifying Slack's signature
+// with the operator's signing secret (a forged one 401) and answering the
+// URL verification challenge. The triggers are listed with their kinds
+// and input schemas; input missing a required prop is refused. On SQLite
+// and PostgreSQL.
 func TestJSPieceTriggersOverREST(t *testing.T) {
 	for _, backend := range []string{"sqlite", "postgres"} {
 		t.Run(backend, func(t *testing.T) {
 			fp := fakeprovider.New(t, fakeprovider.Quirks{})
-			tidy, clickup := newLiveFake(t), newLiveFake(t)
+			// Slack's token response: the user's token under authed_user,
+			// the team at team.id, as the shipped catalog entry reads it.
+			slackFP := fakeprovider.New(t, fakeprovider.Quirks{NestedPath: "authed_user"})
+			tidy, clickup, slack := newLiveFake(t), newLiveFake(t), newLiveFake(t)
 			pieces := []struct{ id, pkg, host string }{
 				{"tidycal", "@activepieces/piece-tidycal", "tidycal.com"},
 				{"clickup", "@activepieces/piece-clickup", "api.clickup.com"},
+				{"slack", "@activepieces/piece-slack", "slack.com"},
 			}
+			var slackDesc map[string]any
+			_ = json.Unmarshal([]byte(oauthDescriptor("slack", "Slack", "https://slack.com/api", slackFP)), &slackDesc)
+			slackDesc["auth"].(map[string]any)["token_path"] = "authed_user"
+			slackDesc["auth"].(map[string]any)["token_metadata"] = []string{"bot_user_id", "team.id"}
+			slackJSON, _ := json.Marshal(slackDesc)
 			h := startHost(t, hosttest.Options{Backend: backend,
-				Catalog: map[string]string{"clickup.json": oauthDescriptor("clickup", "ClickUp", "https://api.clickup.com", fp)},
-				Rewrite: map[string]string{"tidycal.com": tidy.URL, "api.clickup.com": clickup.URL},
+				Catalog: map[string]string{"clickup.json": oauthDescriptor("clickup", "ClickUp", "https://api.clickup.com", fp), "slack.json": string(slackJSON)},
+				Rewrite: map[string]string{"tidycal.com": tidy.URL, "api.clickup.com": clickup.URL, "slack.com": slack.URL},
 				Env: map[string]string{connect.EnvName("clickup") + "_CLIENT_ID": fp.ClientID, connect.EnvName("clickup") + "_CLIENT_SECRET": fp.ClientSecret,
+					"SLACK_CLIENT_ID": slackFP.ClientID, "SLACK_CLIENT_SECRET": slackFP.ClientSecret, "SLACK_SIGNING_SECRET": "slack-app-secret",
 					"ATOM_TRIGGER_MIN_INTERVAL": "1s", "ATOM_TRIGGER_SCHEDULE_TICK": "300ms"},
 				Prepare: func(dir string) {
 					for _, p := range pieces {
@@ -240,6 +257,47 @@ func TestJSPieceTriggersOverREST(t *testing.T) {
 				checkRequest(t, fp, dels[0], wantRequest{Method: "DELETE", Path: "/api/v2/webhook/wh-77", Auth: "oauth"})
 				if r := h.Call("POST", path, "", body, nil); r.Status != 404 {
 					t.Fatalf("the deleted trigger's hook: %d %s", r.Status, r.Body)
+				}
+			})
+
+			t.Run("app webhook", func(t *testing.T) {
+				connectOAuth(h, h.Tenant, "slack")
+				var inst trigInstance
+				h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "slack", "trigger": "new-message-in-channel",
+					"input": map[string]any{"channel": "C0123"}}, nil), 201, &inst)
+				if inst.Kind != "app_webhook" {
+					t.Fatalf("instance %+v", inst)
+				}
+				send := func(body, secret string) hosttest.Response {
+					ts := fmt.Sprint(time.Now().Unix())
+					m := hmac.New(sha256.New, []byte(secret))
+					m.Write([]byte("v0:" + ts + ":" + body))
+					return h.Call("POST", "/api/v1/hooks/app/slack", "", []byte(body), map[string]string{"Content-Type": "application/json",
+						"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": "v0=" + hex.EncodeToString(m.Sum(nil))})
+				}
+				// Slack's URL verification: the piece's challenge reply.
+				if r := send(`{"type":"url_verification","challenge":"ch-3f9"}`, "slack-app-secret"); r.Status != 200 || string(r.Body) != "ch-3f9" {
+					t.Fatalf("challenge: %d %s", r.Status, r.Body)
+				}
+				msg := func(channel, text string) string {
+					return fmt.Sprintf(`{"type":"event_callback","team_id":"T0FAKE","event":{"type":"message","channel":%q,"channel_type":"channel","user":"U1","text":%q,"ts":"1.1"}}`, channel, text)
+				}
+				for range 2 {
+					h.Must(send(msg("C0123", "hello"), "slack-app-secret"), 200, nil)
+				}
+				h.Must(send(msg("C0999", "elsewhere"), "slack-app-secret"), 200, nil)
+				if r := send(msg("C0123", "forged"), "not-the-secret"); r.Status != 401 {
+					t.Fatalf("forged: %d %s", r.Status, r.Body)
+				}
+				evs := trigEvents(h, key, inst.ID)
+				var ev struct{ Channel, Text string }
+				if len(evs) != 1 || evs[0].Type != "slack.new-message-in-channel" || json.Unmarshal(evs[0].Data.Payload, &ev) != nil || ev.Text != "hello" {
+					t.Fatalf("events %+v", evs)
+				}
+				// Another tenant does not see the trigger or its events.
+				other := h.NewTenant("other-team")
+				if r := h.Call("GET", "/api/v1/events?trigger="+inst.ID, other.Key, nil, nil); r.Status != 404 {
+					t.Fatalf("another tenant: %d %s", r.Status, r.Body)
 				}
 			})
 		})
