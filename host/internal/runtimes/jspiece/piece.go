@@ -50,8 +50,7 @@ type Spec struct {
 	Categories  []string     `json:"categories"`
 	Auth        []AuthSpec   `json:"auth"`
 	Actions     []ActionSpec `json:"actions"`
-	// Triggers are the piece's triggers; the polling and webhook ones run
-	// (Piece.Trigger), app webhook ones are listed here only.
+	// Triggers are the piece's triggers, run by Piece.Trigger.
 	Triggers []TriggerSpec `json:"triggers"`
 }
 
