@@ -988,6 +988,7 @@
           }
           var parsed = typeof events.parseAndReply === 'function' ? await events.parseAndReply({ payload: ctx.payload, server: server }) : null;
           if (parsed && parsed.reply) return { reply: parsed.reply };
+          if (t.reply_only) return { items: [] };
           var listeners = [];
           ctx.app = { createListeners: function (l) { if (l && Array.isArray(l.events)) listeners = listeners.concat(l.events); } };
           if (typeof tr.onEnable === 'function') await tr.onEnable(ctx);

@@ -34,6 +34,9 @@ type triggerInput struct {
 	// Secret is the app's signing secret an app webhook request is
 	// verified with (op "app").
 	Secret string `json:"secret,omitempty"`
+	// ReplyOnly: an app webhook request no account was routed to (no
+	// instance, no connection) asks only for the piece's reply.
+	ReplyOnly bool `json:"reply_only,omitempty"`
 }
 
 // appOutput is what op "app" returns: items, or the piece's reply to the
@@ -131,7 +134,7 @@ func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hos
 	case provider.TriggerOpHandle:
 		ti.Op = "run"
 		if p.isApp(call.Trigger) {
-			ti.Op, ti.Secret = "app", prev.SigningSecret
+			ti.Op, ti.Secret, ti.ReplyOnly = "app", prev.SigningSecret, call.TenantID == ""
 		}
 		if call.Webhook != nil {
 			ti.Payload = payloadOf(*call.Webhook)

@@ -387,3 +387,24 @@ func hmacHex(key, msg string) string {
 	m.Write([]byte(msg))
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// TestSlackAppWebhookUnrouted: a signed request no account was routed to
+// gets the piece's reply and nothing else; one without a reply gets no
+// events and runs no trigger hook.
+func TestSlackAppWebhookUnrouted(t *testing.T) {
+	fake := newProviderFake(t)
+	p := loadSrc(t, bundled(t, "@activepieces/piece-slack"), "@activepieces/piece-slack", "slack", []string{"slack.com"}, fake.Server)
+	reg, _ := json.Marshal(map[string]string{"signing_secret": "s3cret"})
+	for _, body := range []string{`{"type":"event_callback","team_id":"T-unknown","event":{"type":"message","channel":"C1","channel_type":"channel"}}`, `{}`} {
+		sig := "v0=" + hmacHex("s3cret", "v0:1:"+body)
+		res, err := p.Trigger(context.Background(), provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg,
+			TriggerRequest: provider.TriggerRequest{Trigger: "new-message-in-channel"},
+			Webhook:        &provider.WebhookRequest{Body: []byte(body), Headers: http.Header{"X-Slack-Request-Timestamp": {"1"}, "X-Slack-Signature": {sig}}}}, nil)
+		if err != nil || len(res.Events) != 0 || res.Reply != nil {
+			t.Fatalf("%s: %+v %v", body, res, err)
+		}
+	}
+	if got := fake.requests(); len(got) != 0 {
+		t.Fatalf("requests %+v", got)
+	}
+}
