@@ -295,7 +295,7 @@ func (p *Piece) invoke(ctx context.Context, baseURL string, host hostrt.Host, in
 	case p.sem <- struct{}{}:
 		defer func() { <-p.sem }()
 	case <-ctx.Done():
-		return callOutput{}, fmt.Errorf("piece %s: waiting for a free instance: %w", p.id, ErrDeadline)
+		return callOutput{}, fmt.Errorf("%w: %w", ErrDeadline, &hostrt.DeadlineError{What: "piece " + p.id + " waiting for a free instance", Limit: p.rt.cfg.CallTimeout})
 	}
 	inst := p.take(in.TenantID)
 	if inst == nil {

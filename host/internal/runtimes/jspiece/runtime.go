@@ -29,6 +29,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 )
 
 // engineWasm is QuickJS with engine/glue.c, built by
@@ -405,7 +407,7 @@ func (r *Runtime) guestError(ctx context.Context, what string, err error) error 
 	var je *jsError
 	switch {
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w: %s", ErrDeadline, what)
+		return fmt.Errorf("%w: %w", ErrDeadline, &hostrt.DeadlineError{What: "js piece " + what, Limit: r.cfg.CallTimeout})
 	case errors.As(err, &je):
 		if isOOM(je.msg) {
 			return fmt.Errorf("%w: %s: %s", ErrMemoryLimit, what, truncate(je.msg, 2000))

@@ -228,6 +228,9 @@ func (p *Piece) callError(ctx context.Context, action string, inst *instance, er
 		}
 	}
 	if ctx.Err() != nil {
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return fmt.Errorf("%w: %w", ErrDeadline, &hostrt.DeadlineError{What: prefix, Limit: p.timeout})
+		}
 		return fmt.Errorf("%s: %w after %s: %w", prefix, ErrDeadline, p.timeout, ctx.Err())
 	}
 	msg := inst.stderrSummary()
