@@ -381,8 +381,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*Host, error) {
 		deps.Web = ui
 	}
 
+	completedKeep, discardedKeep, err := jobRetention(env)
+	if err != nil {
+		return nil, err
+	}
 	h.Jobs, err = jobs.New(ctx, jobs.Config{Store: st, Logger: h.Log, Workers: workers, ExecutionWorkers: cfg.Limits.WithDefaults().AsyncWorkers,
-		PeriodicJobs: periodic})
+		PeriodicJobs: periodic, CompletedRetention: completedKeep, DiscardedRetention: discardedKeep})
 	if err != nil {
 		return nil, err
 	}

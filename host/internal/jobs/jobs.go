@@ -95,7 +95,21 @@ type Config struct {
 	// worked after at most this long. River's default (100ms) put ~50ms
 	// on every webhook delivery.
 	FetchCooldown time.Duration
+	// CompletedRetention is how long a completed or cancelled job is
+	// kept before River's cleaner (on the leader) deletes it
+	// (DefaultCompletedRetention when zero); DiscardedRetention the same
+	// for a job that failed its last attempt (DefaultDiscardedRetention).
+	// Every poll of a trigger instance and every delivery is a job: kept
+	// for River's default day, 100,000 instances polled every 5 minutes
+	// would keep 29 million rows.
+	CompletedRetention, DiscardedRetention time.Duration
 }
+
+// Defaults of Config's retentions.
+const (
+	DefaultCompletedRetention = time.Hour
+	DefaultDiscardedRetention = 72 * time.Hour
+)
 
 // Client is a River client on the store's database. It is safe for
 // concurrent use.
@@ -126,6 +140,11 @@ func New(ctx context.Context, cfg Config) (*Client, error) {
 		FetchPollInterval: cfg.FetchPollInterval,
 		FetchCooldown:     cmp.Or(cfg.FetchCooldown, 10*time.Millisecond),
 		Middleware:        []rivertype.Middleware{river.WorkerMiddlewareFunc(redactErrors)},
+		// River's cleaner deletes finished jobs older than these, in
+		// batches, every 30 s on the leader.
+		CompletedJobRetentionPeriod: cmp.Or(cfg.CompletedRetention, DefaultCompletedRetention),
+		CancelledJobRetentionPeriod: cmp.Or(cfg.CompletedRetention, DefaultCompletedRetention),
+		DiscardedJobRetentionPeriod: cmp.Or(cfg.DiscardedRetention, DefaultDiscardedRetention),
 	}
 	if cfg.Workers != nil {
 		n, x := cfg.MaxWorkers, cfg.ExecutionWorkers

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -293,5 +294,59 @@ func TestSystemQueueIsolatedFromExecutions(t *testing.T) {
 		if n := len(bw.started); n != 0 {
 			t.Fatalf("%d more execution jobs started beyond the queue's 2 workers", n)
 		}
+	})
+}
+
+// A completed job outlives a client keeping finished jobs for the
+// default hour, and is deleted by River's cleaner once a client with a
+// retention shorter than its age leads.
+func TestCompletedJobsAreCleanedAfterRetention(t *testing.T) {
+	eachQueueStore(t, func(t *testing.T, st store.Store) {
+		ctx := context.Background()
+		run := func(cfg jobs.Config, until func() bool, what string) *jobs.Client {
+			t.Helper()
+			var sum, fails atomic.Int64
+			workers := river.NewWorkers()
+			jobs.AddWorker(workers, &pingWorker{sum: &sum, fails: &fails})
+			cfg.Store, cfg.Workers, cfg.FetchPollInterval = st, workers, 100*time.Millisecond
+			c, err := jobs.New(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Start(ctx); err != nil {
+				t.Fatal(err)
+			}
+			defer func() {
+				sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				c.Stop(sctx)
+			}()
+			deadline := time.Now().Add(60 * time.Second)
+			for !until() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: not seen within the deadline", what)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return c
+		}
+		ins, err := jobs.New(ctx, jobs.Config{Store: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := ins.Insert(ctx, pingArgs{N: 1}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() (jobs.Info, error) { return ins.JobInfo(ctx, id) }
+		run(jobs.Config{}, func() bool { i, err := state(); return err == nil && i.State == "completed" }, "job completed")
+		if _, err := state(); err != nil {
+			t.Fatalf("completed job gone under the default retention: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond) // older than the retention below
+		run(jobs.Config{CompletedRetention: 10 * time.Millisecond}, func() bool {
+			_, err := state()
+			return errors.Is(err, jobs.ErrNoJob)
+		}, "completed job deleted")
 	})
 }
