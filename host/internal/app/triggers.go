@@ -18,8 +18,10 @@ import (
 // the environment: ATOM_TRIGGER_MIN_INTERVAL (floor of polling
 // intervals, 1m), ATOM_TRIGGER_DEFAULT_INTERVAL (5m),
 // ATOM_TRIGGER_SCHEDULE_TICK (how often due polls are claimed, 1s),
-// ATOM_TRIGGER_PROVIDER_RATE (polls per second per provider on a replica,
-// 20) and ATOM_TRIGGER_TIMEOUT (one trigger call, the execution timeout).
+// ATOM_TRIGGER_PROVIDER_RATE (polls per second per provider across the
+// replicas, 20), ATOM_TRIGGER_PROVIDER_RATES (the same by provider,
+// "hubspot:5,gmail:2.5") and ATOM_TRIGGER_TIMEOUT (one trigger call, the
+// execution timeout).
 func newTriggers(h *Host, p *Parts, env, engineEnv func(string) string) (*triggers.Engine, error) {
 	if env == nil {
 		env = os.Getenv
@@ -48,6 +50,17 @@ func newTriggers(h *Host, p *Parts, env, engineEnv func(string) string) (*trigge
 			return nil, fmt.Errorf("ATOM_TRIGGER_PROVIDER_RATE=%q: want a positive number of polls per second", v)
 		}
 		cfg.ProviderRate = x
+	}
+	if v := strings.TrimSpace(env("ATOM_TRIGGER_PROVIDER_RATES")); v != "" {
+		cfg.ProviderRates = map[string]float64{}
+		for _, f := range strings.Split(v, ",") {
+			id, r, ok := strings.Cut(strings.TrimSpace(f), ":")
+			x, err := strconv.ParseFloat(strings.TrimSpace(r), 64)
+			if id = strings.TrimSpace(id); !ok || id == "" || err != nil || x <= 0 {
+				return nil, fmt.Errorf("ATOM_TRIGGER_PROVIDER_RATES=%q: want provider:polls-per-second pairs separated by commas, such as hubspot:5,gmail:2.5", v)
+			}
+			cfg.ProviderRates[id] = x
+		}
 	}
 	eng, err := triggers.New(cfg)
 	if err != nil {

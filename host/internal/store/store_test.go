@@ -29,3 +29,7 @@ func TestEventExpiry(t *testing.T) {
 func TestTriggers(t *testing.T) {
 	storetest.Each(t, storetest.Triggers)
 }
+
+func TestProviderBudget(t *testing.T) {
+	storetest.Each(t, storetest.ProviderBudget)
+}

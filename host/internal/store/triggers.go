@@ -106,10 +106,34 @@ type TriggerStore interface {
 	// AppTriggers lists the active app webhook instances of a provider
 	// account, across tenants.
 	AppTriggers(ctx context.Context, provider, account string, limit int) ([]TriggerRef, error)
+	// TakeProviderPoll takes a turn of provider's poll budget, shared by
+	// every replica on the database: at most burst turns at once and one
+	// more per every after that. It returns 0 when the turn is taken, or
+	// how long until the next one is free (nothing is taken then).
+	TakeProviderPoll(ctx context.Context, provider string, now time.Time, every time.Duration, burst int) (time.Duration, error)
+}
+
+// ProviderBudgetTurn is the statement both backends run to take a turn
+// of a provider's poll budget ($1 provider, $2 now, $3 the emission
+// interval, $4 the burst's tolerance, all in microseconds; greatest names
+// the backend's two-argument maximum): it returns a row when the turn is
+// taken and none when the budget is spent.
+func ProviderBudgetTurn(greatest string) string {
+	return `INSERT INTO trigger_provider_budgets (provider, tat_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
+		ON CONFLICT (provider) DO UPDATE SET tat_us = ` + greatest + `(trigger_provider_budgets.tat_us, CAST($2 AS BIGINT)) + CAST($3 AS BIGINT)
+		WHERE ` + greatest + `(trigger_provider_budgets.tat_us, CAST($2 AS BIGINT)) - CAST($2 AS BIGINT) <= CAST($4 AS BIGINT)
+		RETURNING tat_us`
+}
+
+// BudgetWait is how long after now the next turn of a budget whose
+// theoretical arrival time is tat is free.
+func BudgetWait(tat, now time.Time, every time.Duration, burst int) time.Duration {
+	return max(tat.Sub(now)-time.Duration(max(burst, 1)-1)*every, time.Microsecond)
 }
 
 func init() {
 	Columns["trigger_instances.provider"] = MaxProvider
 	Columns["trigger_instances.trigger_name"] = MaxTriggerName
 	Columns["trigger_instances.account"] = MaxTriggerAccount
+	Columns["trigger_provider_budgets.provider"] = MaxProvider
 }

@@ -24,7 +24,6 @@ import (
 	idgen "github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/inputschema"
 	"github.com/atomhq/atom/host/internal/outbound"
-	"github.com/atomhq/atom/host/internal/ratelimit"
 	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -39,7 +38,7 @@ const (
 	DefaultClaimBatch   = 500
 	DefaultTimeout      = 60 * time.Second
 	// DefaultProviderRate is how many polls per second one provider gets
-	// across the tenants on one replica.
+	// across the tenants and the replicas (its burst: the same number).
 	DefaultProviderRate = 20
 	// MaxInstancesPerTenant bounds a tenant's trigger instances.
 	MaxInstancesPerTenant = 1000
@@ -116,10 +115,12 @@ type Config struct {
 	ClaimBatch int
 	// Timeout bounds one trigger call.
 	Timeout time.Duration
-	// ProviderRate is the polls per second one provider gets on a
-	// replica (burst: the same number).
-	ProviderRate float64
-	Clock        func() time.Time
+	// ProviderRate is the polls per second one provider gets across the
+	// replicas sharing the database (burst: the same number, at least
+	// 1); ProviderRates overrides it by provider id.
+	ProviderRate  float64
+	ProviderRates map[string]float64
+	Clock         func() time.Time
 }
 
 // Engine runs trigger instances: it creates and removes them, polls them
@@ -128,7 +129,6 @@ type Config struct {
 type Engine struct {
 	cfg    Config
 	log    *slog.Logger
-	budget *ratelimit.Keyed[string]
 	inputs inputschema.Checker
 
 	mu    sync.RWMutex
@@ -175,8 +175,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Env == nil {
 		cfg.Env = func(string) string { return "" }
 	}
-	e := &Engine{cfg: cfg, log: slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler())).With("component", "triggers"),
-		budget: ratelimit.New[string](cfg.ProviderRate, max(1, int(cfg.ProviderRate)), 10*time.Minute)}
+	for id, r := range cfg.ProviderRates {
+		if r <= 0 {
+			return nil, fmt.Errorf("triggers: the poll rate of %q must be positive", id)
+		}
+	}
+	e := &Engine{cfg: cfg, log: slog.New(outbound.NewRedactingHandler(cfg.Logger.Handler())).With("component", "triggers")}
 	e.refused = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "atom_trigger_webhooks_refused_total", Help: "Provider webhook requests refused, by provider and reason (signature, unknown_hook).",
 	}, []string{"provider", "reason"})
@@ -668,4 +672,13 @@ func (e *Engine) validate(t provider.Trigger, input json.RawMessage) (json.RawMe
 // and never come closer than the interval.
 func jitter(d time.Duration) time.Duration {
 	return d + time.Duration(mathrand.Int64N(int64(d)/10+1))
+}
+
+// rateOf is the polls per second and the burst provider gets.
+func (e *Engine) rateOf(providerID string) (every time.Duration, burst int) {
+	r := e.cfg.ProviderRate
+	if x, ok := e.cfg.ProviderRates[providerID]; ok {
+		r = x
+	}
+	return max(time.Duration(float64(time.Second)/r), time.Microsecond), max(1, int(r))
 }

@@ -124,8 +124,9 @@ func (e *Engine) Schedule(ctx context.Context) (int, error) {
 	return total, nil
 }
 
-// Poll runs one leased poll: the instance's connection's credentials
-// (waiting for a refresh in flight), the provider budget, the trigger's
+// Poll runs one leased poll: the provider's budget (shared by the
+// replicas: a poll past it is deferred), the instance's connection's
+// credentials (waiting for a refresh in flight), the trigger's
 // Poll with the state kept, dedupe, and the new items as events, all
 // written under the lease.
 func (e *Engine) Poll(ctx context.Context, a PollArgs) error {
@@ -147,9 +148,16 @@ func (e *Engine) Poll(ctx context.Context, a PollArgs) error {
 	}
 	next := start.Add(jitter(iv))
 	ti.NextPollAt = &next
-	if ok, wait := e.budget.Allow(ti.Provider, start); !ok {
-		// Over the provider's budget: due again once the budget allows.
-		at := start.Add(wait + time.Duration(mathrand.Int64N(int64(time.Second))))
+	every, burst := e.rateOf(ti.Provider)
+	wait, err := e.sys().TakeProviderPoll(ctx, ti.Provider, start, every, burst)
+	if err != nil {
+		return err // the lease runs out and the instance is claimed again
+	}
+	if wait > 0 {
+		// Over the provider's budget: due again once the budget allows,
+		// spread over a tenth of the interval (at least a second) so a
+		// backlog does not come back all at once.
+		at := start.Add(wait + time.Duration(mathrand.Int64N(int64(max(time.Second, iv/10)))))
 		ti.NextPollAt = &at
 		e.polls.WithLabelValues(ti.Provider, "deferred").Inc()
 		return e.settle(ctx, ti, a.Token, nil)

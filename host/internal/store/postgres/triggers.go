@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,4 +47,32 @@ func (s *Store) LookupTriggerHook(ctx context.Context, hookHash string) (store.T
 func (s *Store) AppTriggers(ctx context.Context, provider, account string, limit int) ([]store.TriggerRef, error) {
 	rows, err := s.pool.Query(ctx, `SELECT tenant_id, id FROM atom_app_triggers($1, $2, $3)`, provider, account, limit)
 	return collectTriggerRefs(rows, err)
+}
+
+// TakeProviderPoll takes a turn of a provider's poll budget in one
+// statement (the row's lock orders replicas taking turns at once).
+func (s *Store) TakeProviderPoll(ctx context.Context, provider string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
+	if err := checkBudget(provider, every); err != nil {
+		return 0, err
+	}
+	n, e, tol := now.UnixMicro(), every.Microseconds(), int64(max(burst, 1)-1)*every.Microseconds()
+	var tat int64
+	err := s.pool.QueryRow(ctx, store.ProviderBudgetTurn("GREATEST"), provider, n, e, tol).Scan(&tat)
+	if err == nil {
+		return 0, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return 0, err
+	}
+	if err := s.pool.QueryRow(ctx, `SELECT tat_us FROM trigger_provider_budgets WHERE provider = $1`, provider).Scan(&tat); err != nil {
+		return 0, err
+	}
+	return store.BudgetWait(time.UnixMicro(tat), now, every, burst), nil
+}
+
+func checkBudget(provider string, every time.Duration) error {
+	if provider == "" || len(provider) > store.MaxProvider || every < time.Microsecond {
+		return fmt.Errorf("%w: a provider budget needs a provider id of 1 to %d bytes and an interval of at least 1µs", store.ErrInvalid, store.MaxProvider)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/store"
@@ -53,4 +54,25 @@ func (s *Store) AppTriggers(ctx context.Context, provider, account string, limit
 	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id FROM trigger_instances
 		WHERE kind = 'app_webhook' AND provider = ?1 AND account = ?2 AND status = 'active' ORDER BY id LIMIT ?3`, provider, account, limit)
 	return collectTriggerRefs(rows, err)
+}
+
+// TakeProviderPoll takes a turn of a provider's poll budget in one
+// statement (SQLite serialises writers).
+func (s *Store) TakeProviderPoll(ctx context.Context, provider string, now time.Time, every time.Duration, burst int) (time.Duration, error) {
+	if provider == "" || len(provider) > store.MaxProvider || every < time.Microsecond {
+		return 0, fmt.Errorf("%w: a provider budget needs a provider id of 1 to %d bytes and an interval of at least 1µs", store.ErrInvalid, store.MaxProvider)
+	}
+	n, e, tol := now.UnixMicro(), every.Microseconds(), int64(max(burst, 1)-1)*every.Microseconds()
+	var tat int64
+	err := s.db.QueryRowContext(ctx, store.ProviderBudgetTurn("MAX"), provider, n, e, tol).Scan(&tat)
+	if err == nil {
+		return 0, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, err
+	}
+	if err := s.db.QueryRowContext(ctx, `SELECT tat_us FROM trigger_provider_budgets WHERE provider = $1`, provider).Scan(&tat); err != nil {
+		return 0, err
+	}
+	return store.BudgetWait(time.UnixMicro(tat), now, every, burst), nil
 }

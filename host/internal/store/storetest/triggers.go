@@ -230,3 +230,56 @@ func Triggers(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 }
+
+// ProviderBudget checks the shared poll budget: a burst of turns, then
+// one per interval of the clock given, per provider; bad input refused.
+func ProviderBudget(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	sys := s.(store.TriggerStore)
+	t0 := time.Now().UTC().Truncate(time.Millisecond)
+	every := 500 * time.Millisecond
+	take := func(p string, at time.Time) time.Duration {
+		t.Helper()
+		w, err := sys.TakeProviderPoll(ctx, p, at, every, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	for i := range 2 {
+		if w := take("a", t0); w != 0 {
+			t.Fatalf("turn %d of a burst of 2 refused (wait %v)", i+1, w)
+		}
+	}
+	if w := take("a", t0); w != every {
+		t.Fatalf("third turn at once: wait %v, want %v", w, every)
+	}
+	if w := take("a", t0.Add(every/2)); w != every/2 {
+		t.Fatalf("third turn half an interval later: wait %v, want %v", w, every/2)
+	}
+	if w := take("b", t0); w != 0 {
+		t.Fatalf("another provider's turn refused (wait %v)", w)
+	}
+	if w := take("a", t0.Add(every)); w != 0 {
+		t.Fatalf("turn an interval later refused (wait %v)", w)
+	}
+	if w := take("a", t0.Add(every)); w != every {
+		t.Fatalf("a second turn in that interval: wait %v, want %v", w, every)
+	}
+	// A quiet provider gets its burst back, not the turns it missed.
+	later := t0.Add(time.Hour)
+	for i := range 3 {
+		w := take("a", later)
+		if (i < 2) != (w == 0) {
+			t.Fatalf("turn %d after an hour: wait %v", i+1, w)
+		}
+	}
+	for _, bad := range []struct {
+		p     string
+		every time.Duration
+	}{{"", every}, {strings.Repeat("p", store.MaxProvider+1), every}, {"a", 0}} {
+		if _, err := sys.TakeProviderPoll(ctx, bad.p, t0, bad.every, 2); !errors.Is(err, store.ErrInvalid) {
+			t.Fatalf("TakeProviderPoll(%d bytes, %v): err %v, want ErrInvalid", len(bad.p), bad.every, err)
+		}
+	}
+}
