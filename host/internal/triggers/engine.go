@@ -459,11 +459,17 @@ func (e *Engine) creds(ctx context.Context, ti *store.TriggerInstance) (provider
 	if err != nil {
 		return provider.Credentials{}, nil, err
 	}
+	cr, err := e.credsOf(ctx, ti, conn)
+	return cr, conn, err
+}
+
+// credsOf returns the credentials of conn, ti's connection read already.
+func (e *Engine) credsOf(ctx context.Context, ti *store.TriggerInstance, conn *store.Connection) (provider.Credentials, error) {
 	cr, c, err := e.cfg.Credentials.Credentials(ctx, ti.TenantID, conn.UserID, conn.Provider)
 	if err == nil && c != nil && c.ID != conn.ID {
 		err = store.ErrNotFound // replaced by another connection meanwhile
 	}
-	return cr, conn, err
+	return cr, err
 }
 
 // call runs one trigger operation for ti with its connection's

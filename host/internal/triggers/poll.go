@@ -130,8 +130,20 @@ func (e *Engine) Schedule(ctx context.Context) (int, error) {
 // Poll with the state kept, dedupe, and the new items as events, all
 // written under the lease.
 func (e *Engine) Poll(ctx context.Context, a PollArgs) error {
+	// The instance and its connection in one transaction.
 	var ti *store.TriggerInstance
-	err := e.in(ctx, a.TenantID, func(_ store.Tx, tt store.TriggerTx) (err error) { ti, err = tt.GetTrigger(ctx, a.InstanceID); return })
+	var conn *store.Connection
+	var connErr error
+	err := e.in(ctx, a.TenantID, func(tx store.Tx, tt store.TriggerTx) (err error) {
+		if ti, err = tt.GetTrigger(ctx, a.InstanceID); err != nil || ti.LeaseToken != a.Token || ti.Kind != provider.TriggerPolling {
+			return err
+		}
+		conn, connErr = tx.GetConnectionByID(ctx, ti.ConnectionID)
+		if connErr != nil && !errors.Is(connErr, store.ErrNotFound) {
+			return connErr
+		}
+		return nil
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return nil // deleted meanwhile
 	}
@@ -168,7 +180,10 @@ func (e *Engine) Poll(ctx context.Context, a PollArgs) error {
 		e.polls.WithLabelValues(ti.Provider, "unavailable").Inc()
 		return e.settle(ctx, ti, a.Token, nil)
 	}
-	cr, conn, err := e.creds(ctx, ti)
+	if connErr != nil {
+		return e.pollFailed(ctx, ti, a.Token, connErr)
+	}
+	cr, err := e.credsOf(ctx, ti, conn)
 	if err != nil {
 		return e.pollFailed(ctx, ti, a.Token, err)
 	}
