@@ -24,6 +24,9 @@ import (
 // due in batches — each claim leases its rows (lease_until, lease_token)
 // with FOR UPDATE SKIP LOCKED, so two claims never take one instance —
 // and enqueues one poll job per instance, which any replica works. A poll
+// first takes a turn of its provider's budget, one budget per provider
+// kept in the database for every replica (store.TakeProviderPoll); past
+// the budget it only moves the instance's next poll time on. A poll
 // writes its state, its events and the instance's next poll time in one
 // transaction, and only while it still holds the lease: a poll whose
 // lease ran out (its replica stalled past it) records nothing, and the
