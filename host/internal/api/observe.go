@@ -17,6 +17,9 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// hookLimited counts provider webhook requests refused by the
+	// per-hook rate limit, by route.
+	hookLimited *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
@@ -28,8 +31,11 @@ func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
 			Name: "atom_http_request_duration_seconds", Help: "HTTP request latency by method and route.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
+		hookLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "atom_hook_requests_rate_limited_total", Help: "Provider webhook requests refused with 429 by the per-hook rate limit (ATOM_HOOK_RATE_LIMIT), by route.",
+		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.hookLimited)
 	return m
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -11,11 +12,12 @@ import (
 	"github.com/atomhq/atom/host/internal/ratelimit"
 )
 
-// newTenantLimiter returns the inbound rate limit, one token bucket per
-// tenant (ATOM_TENANT_RATE_LIMIT requests per second,
-// ATOM_TENANT_RATE_BURST), or nil (no limit) when perSecond is zero.
+// newKeyedLimiter returns an inbound rate limit, one token bucket per key
+// (a tenant: ATOM_TENANT_RATE_LIMIT requests per second and
+// ATOM_TENANT_RATE_BURST; a hook URL: ATOM_HOOK_RATE_LIMIT and
+// ATOM_HOOK_RATE_BURST), or nil (no limit) when perSecond is zero.
 // Buckets idle for longer than it takes to refill are dropped.
-func newTenantLimiter(perSecond float64, burst int) *ratelimit.Keyed[string] {
+func newKeyedLimiter(perSecond float64, burst int) *ratelimit.Keyed[string] {
 	if perSecond <= 0 {
 		return nil
 	}
@@ -47,4 +49,41 @@ func (s *Server) rateLimit(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	return apiErr(http.StatusTooManyRequests, "rate_limited", "this tenant sends more than "+
 		strconv.FormatFloat(s.limiter.Rate(), 'g', -1, 64)+" requests per second (ATOM_TENANT_RATE_LIMIT): retry after "+strconv.Itoa(secs)+"s")
+}
+
+// maxHookKey bounds the path value a hook's bucket is keyed by; hook ids
+// are far shorter, and a longer one names no hook.
+const maxHookKey = 128
+
+// hookRateLimit is the hook routes' middleware, before the body is read:
+// one token bucket per hook URL (the hook id, or the provider of an app
+// webhook URL), so that a flood at one hook — a hostile provider, or
+// anyone who learned the URL — gets 429 rate_limited with Retry-After
+// while every other hook's requests go on. A request for a hook that
+// turns out not to exist leaves no bucket behind.
+func (s *Server) hookRateLimit(c *fiber.Ctx) error {
+	if s.hookLimiter == nil {
+		return c.Next()
+	}
+	key := "h:" + c.Params("hookId")
+	if p := c.Params("provider"); p != "" {
+		key = "a:" + p
+	}
+	if len(key) > maxHookKey {
+		return apiErr(http.StatusNotFound, "hook_not_found", "no trigger has this hook URL")
+	}
+	ok, wait := s.hookLimiter.Allow(key, time.Now())
+	if !ok {
+		secs := max(1, int(math.Ceil(wait.Seconds())))
+		s.metrics.hookLimited.WithLabelValues(c.Route().Path).Inc()
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return apiErr(http.StatusTooManyRequests, "rate_limited", "this hook receives more than "+
+			strconv.FormatFloat(s.hookLimiter.Rate(), 'g', -1, 64)+" requests per second (ATOM_HOOK_RATE_LIMIT): retry after "+strconv.Itoa(secs)+"s")
+	}
+	err := c.Next()
+	var e *Error
+	if errors.As(err, &e) && e.Status == http.StatusNotFound {
+		s.hookLimiter.Forget(key)
+	}
+	return err
 }

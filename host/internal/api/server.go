@@ -72,8 +72,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *httpMetrics
 	limiter *ratelimit.Keyed[string]
-	ready   atomic.Bool
-	probe   readiness
+	// hookLimiter keeps one bucket per hook URL (ATOM_HOOK_RATE_LIMIT).
+	hookLimiter *ratelimit.Keyed[string]
+	ready       atomic.Bool
+	probe       readiness
 	// guards maps "METHOD /path" of every route to its guard; paths holds
 	// the registered paths (the only values the route metric label takes).
 	guards map[string]Guard
@@ -97,8 +99,9 @@ func New(d Deps) *Server {
 		d.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry),
-		limiter: newTenantLimiter(d.Config.TenantRateLimit, d.Config.TenantRateBurst),
-		guards:  map[string]Guard{}, paths: map[string]bool{}}
+		limiter:     newKeyedLimiter(d.Config.TenantRateLimit, d.Config.TenantRateBurst),
+		hookLimiter: newKeyedLimiter(d.Config.HookRateLimit, d.Config.HookRateBurst),
+		guards:      map[string]Guard{}, paths: map[string]bool{}}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "atom",
 		CaseSensitive: true,
@@ -226,7 +229,7 @@ func (s *Server) routes() {
 	}
 	if s.deps.Triggers != nil {
 		s.triggerRoutes(tenant)
-		s.hookRoutes(s.router(GuardHook, "/api", s.bodyLimit()))
+		s.hookRoutes(s.router(GuardHook, "/api", s.bodyLimit(), s.hookRateLimit))
 	}
 	if s.deps.Web != nil {
 		s.deps.Web.Mount(pub)

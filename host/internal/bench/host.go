@@ -179,7 +179,8 @@ func (e *Env) StartHost(ctx context.Context, o HostOptions) (*Host, error) {
 		LogLevel: "error", BodyLimit: 1 << 20, AllowPrivateHosts: []string{"127.0.0.1"}, ShutdownTimeout: 5 * time.Second,
 	}
 	// One tenant drives every load: its own bounds would measure the
-	// limits, not the path (the inbound rate limit is off at zero).
+	// limits, not the path (the inbound rate limits, per tenant and per
+	// hook URL, are off at zero).
 	cfg.Limits.TenantMaxConcurrent = 4096
 	if o.DB != nil {
 		cfg.DatabaseURL, cfg.MigrateDatabaseURL = o.DB.AppURL, o.DB.OwnerURL

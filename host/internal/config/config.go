@@ -81,6 +81,14 @@ type Config struct {
 	// default 200).
 	TenantRateLimit float64
 	TenantRateBurst int
+	// HookRateLimit is the rate of provider webhook requests allowed per
+	// hook URL on one replica, in requests per second
+	// (ATOM_HOOK_RATE_LIMIT, default 100; 0 turns the limit off): each
+	// /api/v1/hooks/{id} and each provider's /api/v1/hooks/app/{provider}
+	// has its own bucket. HookRateBurst is its burst
+	// (ATOM_HOOK_RATE_BURST, default 200).
+	HookRateLimit float64
+	HookRateBurst int
 	// AllowPrivateHosts lists hosts (host or host:port) on private or
 	// loopback addresses that outbound calls may reach
 	// (ATOM_ALLOW_PRIVATE_HOSTS, comma-separated). Everything else private
@@ -240,7 +248,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
 	var upload, uidBase, uidCount, rawCreds string
-	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, storeKeys, storeBytes string
+	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, hookRate, hookBurst, storeKeys, storeBytes string
 	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
 	var deliveryAttempts, deliveryTimeout, eventRetention, deliveryRetryBase string
@@ -267,6 +275,8 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_PLUGIN_UPLOAD_LIMIT", "plugin-upload-limit", "67108864", "maximum plugin upload body in bytes (admin API only)", &uploadLimit},
 		{"ATOM_TENANT_RATE_LIMIT", "tenant-rate-limit", "100", "inbound requests per second per tenant (0: no limit)", &tenantRate},
 		{"ATOM_TENANT_RATE_BURST", "tenant-rate-burst", "200", "burst of the inbound per-tenant rate limit", &tenantBurst},
+		{"ATOM_HOOK_RATE_LIMIT", "hook-rate-limit", "100", "provider webhook requests per second per hook URL (0: no limit)", &hookRate},
+		{"ATOM_HOOK_RATE_BURST", "hook-rate-burst", "200", "burst of the per-hook rate limit", &hookBurst},
 		{"ATOM_ALLOW_PRIVATE_HOSTS", "allow-private-hosts", "", "comma-separated private/loopback hosts outbound calls may reach; <piece id>=<host> grants one to a single wasm piece", &private},
 		{"ATOM_STORE_MAX_KEYS", "store-max-keys", "1000", "keys plugins may keep per tenant and provider", &storeKeys},
 		{"ATOM_STORE_MAX_BYTES", "store-max-bytes", "16777216", "bytes plugins may keep per tenant and provider", &storeBytes},
@@ -351,6 +361,12 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 	}
 	if _, err := fmt.Sscanf(tenantBurst, "%d", &c.TenantRateBurst); err != nil || c.TenantRateBurst <= 0 {
 		errs = append(errs, fmt.Errorf("ATOM_TENANT_RATE_BURST: %q is not a positive number", tenantBurst))
+	}
+	if _, err := fmt.Sscanf(hookRate, "%g", &c.HookRateLimit); err != nil || !(c.HookRateLimit >= 0) {
+		errs = append(errs, fmt.Errorf("ATOM_HOOK_RATE_LIMIT: %q is not a number of requests per second (0 for no limit)", hookRate))
+	}
+	if _, err := fmt.Sscanf(hookBurst, "%d", &c.HookRateBurst); err != nil || c.HookRateBurst <= 0 {
+		errs = append(errs, fmt.Errorf("ATOM_HOOK_RATE_BURST: %q is not a positive number", hookBurst))
 	}
 	if _, err := fmt.Sscanf(rate, "%g", &c.RateLimit); err != nil || c.RateLimit == 0 {
 		errs = append(errs, fmt.Errorf("ATOM_RATE_LIMIT: %q is not a non-zero number (requests per second; negative for no limit)", rate))

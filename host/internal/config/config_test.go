@@ -29,8 +29,8 @@ func TestDefaultsAndFlagsOverEnv(t *testing.T) {
 	if c, _, err := Load("t", nil, env(map[string]string{"ATOM_RATE_MAX_WAIT": "0"})); err != nil || c.RateMaxWait >= 0 {
 		t.Errorf("ATOM_RATE_MAX_WAIT=0: wait %v err %v, want a negative wait (refuse at once)", c.RateMaxWait, err)
 	}
-	if c.PluginUploadLimit != 64<<20 || c.TenantRateLimit != 100 || c.TenantRateBurst != 200 {
-		t.Errorf("limit defaults: upload %d, tenant rate %g burst %d", c.PluginUploadLimit, c.TenantRateLimit, c.TenantRateBurst)
+	if c.PluginUploadLimit != 64<<20 || c.TenantRateLimit != 100 || c.TenantRateBurst != 200 || c.HookRateLimit != 100 || c.HookRateBurst != 200 {
+		t.Errorf("limit defaults: upload %d, tenant rate %g burst %d, hook rate %g burst %d", c.PluginUploadLimit, c.TenantRateLimit, c.TenantRateBurst, c.HookRateLimit, c.HookRateBurst)
 	}
 	if c.MigrateDatabaseURL != c.DatabaseURL {
 		t.Errorf("migrate URL default: %s", c.MigrateDatabaseURL)
@@ -49,6 +49,8 @@ func TestValidation(t *testing.T) {
 		"ATOM_PLUGIN_UPLOAD_LIMIT": {"ATOM_PLUGIN_UPLOAD_LIMIT": "0"},
 		"ATOM_TENANT_RATE_LIMIT":   {"ATOM_TENANT_RATE_LIMIT": "NaN"},
 		"ATOM_TENANT_RATE_BURST":   {"ATOM_TENANT_RATE_BURST": "-1"},
+		"ATOM_HOOK_RATE_LIMIT":     {"ATOM_HOOK_RATE_LIMIT": "-5"},
+		"ATOM_HOOK_RATE_BURST":     {"ATOM_HOOK_RATE_BURST": "0"},
 		"ATOM_RATE_MAX_WAIT":       {"ATOM_RATE_MAX_WAIT": "-1s"},
 
 		"ATOM_MAX_UPSTREAM_BODY":        {"ATOM_MAX_UPSTREAM_BODY": "8MB"},

@@ -142,3 +142,21 @@ func owned[K comparable](key K) K {
 	}
 	return key
 }
+
+// Forget drops key's bucket unless a caller of Wait holds a reservation on
+// it: a key that turned out not to exist (an unknown hook id) leaves no
+// bucket behind, so made-up keys cannot grow the set.
+func (k *Keyed[K]) Forget(key K) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if b, ok := k.buckets[key]; ok && b.waiters == 0 {
+		delete(k.buckets, key)
+	}
+}
+
+// Len is the number of buckets kept.
+func (k *Keyed[K]) Len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.buckets)
+}

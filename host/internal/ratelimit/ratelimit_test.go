@@ -120,3 +120,25 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not reached")
 }
+
+func TestForget(t *testing.T) {
+	k := New[string](1, 1, time.Hour)
+	now := time.Now()
+	if ok, _ := k.Allow("a", now); !ok {
+		t.Fatal("a fresh bucket refused")
+	}
+	if ok, _ := k.Allow("a", now); ok {
+		t.Fatal("an empty bucket allowed")
+	}
+	if k.Allow("b", now); k.Len() != 2 {
+		t.Fatalf("%d buckets, want 2", k.Len())
+	}
+	k.Forget("b")
+	k.Forget("never")
+	if k.Len() != 1 {
+		t.Fatalf("%d buckets after Forget, want 1", k.Len())
+	}
+	if ok, _ := k.Allow("a", now); ok {
+		t.Fatal("forgetting another key refilled a")
+	}
+}

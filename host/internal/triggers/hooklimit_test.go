@@ -1,0 +1,121 @@
+package triggers_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/triggers"
+)
+
+// TestHookRateLimit floods one tenant's hook URL past ATOM_HOOK_RATE_LIMIT
+// while another tenant's provider keeps sending to its own: the flood gets
+// 429 rate_limited with Retry-After (counted in the metrics), no refused
+// request leaves an event, and every request to the other hook is
+// accepted and its events recorded and delivered. The app webhook URL has
+// a bucket of its own.
+func TestHookRateLimit(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			fake := newFake()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			h := startHost(t, hosttest.Options{Backend: backend, Configure: func(c *config.Config) {
+				c.HookRateLimit, c.HookRateBurst = 1, 3
+			}}, srv)
+			type hook struct {
+				key, path, secret string
+				ti                instance
+				rc                *receiver
+			}
+			newHook := func(key string, n int) hook {
+				rc := newReceiver(t)
+				h.Must(h.Call("PUT", "/api/v1/webhook", key, map[string]any{"url": rc.srv.URL}, nil), 200, nil)
+				h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_" + strconv.Itoa(n)}, nil), 201, nil)
+				var ti instance
+				h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
+				return hook{key: key, path: strings.TrimPrefix(ti.HookURL, h.URL), secret: fmt.Sprintf("whsec_fake_hook_%d", n), ti: ti, rc: rc}
+			}
+			a := newHook(h.Tenant.Key, 1)
+			b := newHook(h.NewTenant("rival").Key, 2)
+			send := func(hk hook, id string) hosttest.Response {
+				now := time.Now().Unix()
+				body := []byte(fmt.Sprintf(`{"id":%q,"created":%d,"type":"item.created"}`, id, now))
+				return h.Call("POST", hk.path, "", body, map[string]string{"Stripe-Signature": stripeSign(hk.secret, now, body), "Content-Type": "application/json"})
+			}
+
+			accepted, limited := 0, 0
+			var bSent []string
+			for i := range 60 {
+				r := send(a, fmt.Sprintf("evt_flood_%d", i))
+				switch r.Status {
+				case 200:
+					accepted++
+				case 429:
+					limited++
+					code, _ := r.ErrorCode()
+					if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); code != "rate_limited" || err != nil || ra < 1 {
+						t.Fatalf("flood %d: 429 with code %q, Retry-After %q: %s", i, code, r.Header.Get("Retry-After"), r.Body)
+					}
+				default:
+					t.Fatalf("flood %d: %d %s", i, r.Status, r.Body)
+				}
+				if i%20 == 10 {
+					// The other tenant's provider, in the middle of the flood.
+					id := fmt.Sprintf("evt_b_%d", i)
+					if r := send(b, id); r.Status != 200 {
+						t.Fatalf("the other hook during the flood: %d %s", r.Status, r.Body)
+					}
+					bSent = append(bSent, id)
+				}
+			}
+			if limited == 0 || accepted == 0 {
+				t.Fatalf("flood of 60 at 1/s with a burst of 3: %d accepted, %d refused", accepted, limited)
+			}
+			if n := len(eventsOf(h, a.key, a.ti.ID).Events); n != accepted {
+				t.Fatalf("%d events of the flooded hook, %d requests accepted", n, accepted)
+			}
+			page := eventsOf(h, b.key, b.ti.ID)
+			if len(page.Events) != len(bSent) {
+				t.Fatalf("%d events of the other hook, %d sent", len(page.Events), len(bSent))
+			}
+			for i, id := range bSent {
+				if page.Events[i].ID != triggers.EventID(b.ti.ID, id) {
+					t.Fatalf("event %d of the other hook: %s", i, page.Events[i].ID)
+				}
+			}
+			hosttest.WaitFor(t, 20*time.Second, "the other hook's deliveries", func() bool { return len(b.rc.all()) >= len(bSent) })
+
+			// The app webhook URL has its own bucket: the flood above
+			// left it full, and unsigned requests use it up.
+			appLimited := 0
+			for range 10 {
+				r := h.Call("POST", "/api/v1/hooks/app/triggers", "", []byte(`{"type":"event_callback"}`), map[string]string{"Content-Type": "application/json"})
+				switch r.Status {
+				case 401, 400:
+				case 429:
+					appLimited++
+				default:
+					t.Fatalf("app hook: %d %s", r.Status, r.Body)
+				}
+			}
+			if appLimited == 0 {
+				t.Fatal("10 app webhook requests at 1/s with a burst of 3: none refused")
+			}
+			metrics := string(h.Call("GET", "/metrics", "", nil, nil).Body)
+			for _, want := range []string{
+				fmt.Sprintf(`atom_hook_requests_rate_limited_total{route="/api/v1/hooks/:hookId"} %d`, limited),
+				fmt.Sprintf(`atom_hook_requests_rate_limited_total{route="/api/v1/hooks/app/:provider"} %d`, appLimited),
+			} {
+				if !strings.Contains(metrics, want) {
+					t.Fatalf("metrics lack %s:\n%s", want, grepLines(metrics, "atom_hook_requests"))
+				}
+			}
+		})
+	}
+}
