@@ -83,6 +83,10 @@ type TriggerTx interface {
 	// it writes only while the instance is still leased under that token
 	// (ErrConflict otherwise) and clears the lease.
 	UpdateTrigger(ctx context.Context, ti *TriggerInstance, leaseToken string) error
+	// TouchTriggerEvent sets an instance's last event time (and its
+	// update time) without writing the rest: ErrNotFound when the tenant
+	// has no such instance.
+	TouchTriggerEvent(ctx context.Context, id string, at time.Time) error
 	DeleteTrigger(ctx context.Context, id string) error
 	// ListSourceEvents lists the events of one source with a position
 	// above after, in order.

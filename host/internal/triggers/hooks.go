@@ -38,7 +38,19 @@ func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.Web
 	if err != nil {
 		return HookResult{}, err
 	}
-	ti, err := e.Get(ctx, ref.TenantID, ref.InstanceID)
+	// The instance and its connection in one read.
+	var ti *store.TriggerInstance
+	var conn *store.Connection
+	err = e.in(ctx, ref.TenantID, func(tx store.Tx, tt store.TriggerTx) error {
+		var err error
+		if ti, err = tt.GetTrigger(ctx, ref.InstanceID); err != nil {
+			return err
+		}
+		if conn, err = tx.GetConnectionByID(ctx, ti.ConnectionID); errors.Is(err, store.ErrNotFound) {
+			conn, err = nil, nil
+		}
+		return err
+	})
 	if errors.Is(err, store.ErrNotFound) {
 		return HookResult{}, ErrUnknownHook
 	}
@@ -61,12 +73,16 @@ func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.Web
 	// The trigger's Handle verifies the signature with the registration;
 	// the connection's credentials come along as for every call, but a
 	// connection needing re-auth does not stop a signed event.
-	cr, conn, cerr := e.creds(ctx, ti)
-	if cerr != nil {
-		if _, ok := connect.AsError(cerr); !ok && !errors.Is(cerr, store.ErrNotFound) {
-			return HookResult{}, cerr
+	cr := provider.Credentials{}
+	if conn != nil {
+		var cerr error
+		cr, cerr = e.credsOf(ctx, ti, conn)
+		if cerr != nil {
+			if _, ok := connect.AsError(cerr); !ok && !errors.Is(cerr, store.ErrNotFound) {
+				return HookResult{}, cerr
+			}
+			cr, conn = provider.Credentials{}, nil
 		}
-		cr, conn = provider.Credentials{}, nil
 	}
 	res, err := e.callWith(ctx, tr, ti, conn, cr, provider.TriggerCall{Op: provider.TriggerOpHandle, Registration: reg, Webhook: &req})
 	if err != nil {
@@ -101,13 +117,7 @@ func (e *Engine) recordHook(ctx context.Context, ti *store.TriggerInstance, item
 			if after, n, err = e.record(ctx, tx, ti, items); err != nil || n == 0 {
 				return err
 			}
-			cur, err := tt.GetTrigger(ctx, ti.ID)
-			if err != nil {
-				return err
-			}
-			at := e.now()
-			cur.LastEventAt = &at
-			return tt.UpdateTrigger(ctx, cur, "")
+			return tt.TouchTriggerEvent(ctx, ti.ID, e.now())
 		})
 		if errors.Is(err, store.ErrConflict) {
 			continue

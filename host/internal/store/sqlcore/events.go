@@ -19,23 +19,19 @@ const tenantCounter = ""
 // order.
 func (t *Tx) next(ctx context.Context, source string) (int64, error) {
 	for i := 0; i < 3; i++ {
-		n, err := t.exec(ctx, `UPDATE event_counters SET last = last + 1 WHERE tenant_id = $1 AND source = $2`, t.tenant, source)
+		var v int64
+		err := t.row(ctx, `UPDATE event_counters SET last = last + 1 WHERE tenant_id = $1 AND source = $2 RETURNING last`, t.tenant, source).Scan(&v)
+		if err = t.classify(err); !errors.Is(err, store.ErrNotFound) {
+			return v, err
+		}
+		n, err := t.exec(ctx, `INSERT INTO event_counters (tenant_id, source, last) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING`, t.tenant, source)
 		if err != nil {
 			return 0, err
 		}
-		if n == 0 {
-			n, err = t.exec(ctx, `INSERT INTO event_counters (tenant_id, source, last) VALUES ($1, $2, 1) ON CONFLICT DO NOTHING`, t.tenant, source)
-			if err != nil {
-				return 0, err
-			}
-			if n == 1 {
-				return 1, nil
-			}
-			continue // another transaction created it; increment it
+		if n == 1 {
+			return 1, nil
 		}
-		var v int64
-		err = t.row(ctx, `SELECT last FROM event_counters WHERE tenant_id = $1 AND source = $2`, t.tenant, source).Scan(&v)
-		return v, t.classify(err)
+		// Another transaction created it; increment it.
 	}
 	return 0, fmt.Errorf("%w: event counter %q", store.ErrConflict, source)
 }

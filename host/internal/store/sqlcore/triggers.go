@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/store"
@@ -97,6 +98,12 @@ func (t *Tx) UpdateTrigger(ctx context.Context, ti *store.TriggerInstance, lease
 	}
 	ti.LeaseUntil, ti.LeaseToken = nil, ""
 	return err
+}
+
+// TouchTriggerEvent sets an instance's last event time, and nothing else.
+func (t *Tx) TouchTriggerEvent(ctx context.Context, id string, at time.Time) error {
+	return t.execOne(ctx, `UPDATE trigger_instances SET last_event_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
+		t.tenant, id, t.tm(at))
 }
 
 // DeleteTrigger deletes a trigger instance of the tenant.

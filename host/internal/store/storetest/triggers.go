@@ -62,6 +62,9 @@ func Triggers(t *testing.T, s store.Store) {
 		if err := tt.UpdateTrigger(ctx, &cp, ""); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("tenant b updates a's instance: %v", err)
 		}
+		if err := tt.TouchTriggerEvent(ctx, wa.ID, time.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("tenant b sets the last event time of a's instance: %v", err)
+		}
 		list, err := tt.ListTriggers(ctx, "", 100)
 		if err != nil {
 			return err
@@ -73,6 +76,24 @@ func Triggers(t *testing.T, s store.Store) {
 		}
 		if len(list) != 2 {
 			t.Errorf("tenant b lists %d instances, want 2", len(list))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The last event time alone: the rest of the row is left as it is.
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	err = in(a, func(_ store.Tx, tt store.TriggerTx) error {
+		if err := tt.TouchTriggerEvent(ctx, wa.ID, at); err != nil {
+			return err
+		}
+		got, err := tt.GetTrigger(ctx, wa.ID)
+		if err != nil {
+			return err
+		}
+		if got.LastEventAt == nil || !got.LastEventAt.Equal(at) || got.HookHash != wa.HookHash || got.Status != wa.Status || string(got.RegistrationCT) != string(wa.RegistrationCT) {
+			t.Errorf("after TouchTriggerEvent: last event %v (want %v), hook %q, status %q", got.LastEventAt, at, got.HookHash, got.Status)
 		}
 		return nil
 	})
