@@ -85,7 +85,8 @@ type TriggerTx interface {
 	UpdateTrigger(ctx context.Context, ti *TriggerInstance, leaseToken string) error
 	// TouchTriggerEvent sets an instance's last event time (and its
 	// update time) without writing the rest: ErrNotFound when the tenant
-	// has no such instance.
+	// has no such instance or it is disabled or failed (it takes no
+	// events).
 	TouchTriggerEvent(ctx context.Context, id string, at time.Time) error
 	DeleteTrigger(ctx context.Context, id string) error
 	// ListSourceEvents lists the events of one source with a position

@@ -133,6 +133,7 @@ type Engine struct {
 
 	mu    sync.RWMutex
 	queue Queue
+	hooks hookCache // webhook instances read recently (hooks.go)
 
 	refused *prometheus.CounterVec
 	polls   *prometheus.CounterVec
@@ -539,6 +540,7 @@ func (e *Engine) Delete(ctx context.Context, tenant, id string) (bool, error) {
 	}
 	removed := e.unregister(ctx, ti)
 	err = e.in(ctx, tenant, func(_ store.Tx, tt store.TriggerTx) error { return tt.DeleteTrigger(ctx, id) })
+	e.hooks.clear()
 	if err == nil {
 		e.log.Info("trigger deleted", "tenant_id", tenant, "trigger_id", id, "unregistered", removed)
 	}
@@ -566,6 +568,7 @@ func (e *Engine) unregister(ctx context.Context, ti *store.TriggerInstance) bool
 // deleted, unregistering their webhooks while its credentials still
 // exist. connect calls it before the deletion.
 func (e *Engine) ConnectionRemoved(ctx context.Context, c *store.Connection) {
+	defer e.hooks.clear()
 	list, err := e.List(ctx, c.TenantID, c.ID, MaxInstancesPerTenant)
 	if err != nil {
 		e.log.Error("triggers of a deleted connection not disabled", "tenant_id", c.TenantID, "connection_id", c.ID, "err", err.Error())
@@ -588,6 +591,7 @@ func (e *Engine) ConnectionRemoved(ctx context.Context, c *store.Connection) {
 // failed connection marks its active instances needs_reauth; an active
 // one makes them active again.
 func (e *Engine) ConnectionChanged(ctx context.Context, c *store.Connection) {
+	defer e.hooks.clear()
 	from, to := store.TriggerActive, store.TriggerNeedsReauth
 	if c.Status == store.StatusActive {
 		from, to = store.TriggerNeedsReauth, store.TriggerActive

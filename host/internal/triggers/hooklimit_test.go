@@ -11,6 +11,7 @@ import (
 	"github.com/atomhq/atom/host/internal/config"
 	"github.com/atomhq/atom/host/internal/hosttest"
 	"github.com/atomhq/atom/host/internal/triggers"
+	"github.com/atomhq/atom/host/internal/vault"
 )
 
 // TestHookRateLimit floods one tenant's hook URL past ATOM_HOOK_RATE_LIMIT
@@ -117,5 +118,41 @@ func TestHookRateLimit(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHookDisabledOnAnotherReplica: a replica that has just read a webhook
+// instance (and reuses what it read for a moment) records nothing for it
+// once another replica disabled it: the request after the connection's
+// deletion elsewhere is answered 404 and leaves no event.
+func TestHookDisabledOnAnotherReplica(t *testing.T) {
+	fake := newFake()
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	keys, err := vault.Generate("k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := startHost(t, hosttest.Options{Backend: "postgres", EncryptionKeys: keys}, srv)
+	b := startHost(t, hosttest.Options{DatabaseURL: a.PG.AppURL, MigrateDatabaseURL: a.PG.OwnerURL, Backend: "postgres", EncryptionKeys: keys}, srv)
+	key := a.Tenant.Key
+	a.Must(a.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_acme"}, nil), 201, nil)
+	var ti instance
+	a.Must(a.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
+	path := strings.TrimPrefix(ti.HookURL, a.URL)
+	send := func(id string) hosttest.Response {
+		now := time.Now().Unix()
+		body := []byte(fmt.Sprintf(`{"id":%q,"created":%d,"type":"item.created"}`, id, now))
+		return a.Call("POST", path, "", body, map[string]string{"Stripe-Signature": stripeSign("whsec_fake_hook_1", now, body), "Content-Type": "application/json"})
+	}
+	a.Must(send("evt_1"), 200, nil)
+	// The other replica deletes the connection: the trigger is disabled.
+	b.Must(b.Call("DELETE", "/api/v1/connections/triggers", key, nil, nil), 200, nil)
+	if r := send("evt_2"); r.Status != 404 {
+		t.Fatalf("hook of a trigger disabled on another replica: %d %s", r.Status, r.Body)
+	}
+	page := eventsOf(a, key, ti.ID)
+	if len(page.Events) != 1 || page.Events[0].ID != triggers.EventID(ti.ID, "evt_1") {
+		t.Fatalf("events %+v, want evt_1's alone", page.Events)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/store"
@@ -28,48 +30,21 @@ type HookResult struct {
 // signature and turns the request into events, and each item becomes an
 // event once (by its stable id), whatever the number and order of the
 // provider's retries. ErrUnknownHook for an id no active instance has;
-// ErrBadSignature (counted) for a signature the trigger refused.
+// ErrBadSignature (counted) for a signature the trigger refused. What is
+// read of the instance is reused for hookCacheTTL; the events are
+// recorded only while the instance still takes them.
 func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.WebhookRequest) (HookResult, error) {
-	ref, err := e.sys().LookupTriggerHook(ctx, HookHash(hookID))
-	if errors.Is(err, store.ErrNotFound) {
-		e.refused.WithLabelValues("", "unknown_hook").Inc()
-		return HookResult{}, ErrUnknownHook
-	}
+	hash := HookHash(hookID)
+	hk, err := e.hook(ctx, hash)
 	if err != nil {
 		return HookResult{}, err
 	}
-	// The instance and its connection in one read.
-	var ti *store.TriggerInstance
-	var conn *store.Connection
-	err = e.in(ctx, ref.TenantID, func(tx store.Tx, tt store.TriggerTx) error {
-		var err error
-		if ti, err = tt.GetTrigger(ctx, ref.InstanceID); err != nil {
-			return err
-		}
-		if conn, err = tx.GetConnectionByID(ctx, ti.ConnectionID); errors.Is(err, store.ErrNotFound) {
-			conn, err = nil, nil
-		}
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return HookResult{}, ErrUnknownHook
-	}
-	if err != nil {
-		return HookResult{}, err
-	}
-	if ti.Kind != provider.TriggerWebhook || ti.Status == store.TriggerDisabled || ti.Status == store.TriggerFailed {
-		e.refused.WithLabelValues(ti.Provider, "unknown_hook").Inc()
-		return HookResult{}, ErrUnknownHook
-	}
+	ti, conn := hk.ti, hk.conn
 	tr, _, err := e.implOf(ti.Provider, ti.Trigger)
 	if err != nil {
 		return HookResult{}, err
 	}
-	reg, err := e.open(ti, "registration", ti.RegistrationCT)
-	if err != nil {
-		return HookResult{}, fmt.Errorf("triggers: open registration of %s: %w", ti.ID, err)
-	}
-	reg = withAppSecret(reg, e.AppSecret(ti.Provider))
+	reg := withAppSecret(hk.reg, e.AppSecret(ti.Provider))
 	// The trigger's Handle verifies the signature with the registration;
 	// the connection's credentials come along as for every call, but a
 	// connection needing re-auth does not stop a signed event.
@@ -89,7 +64,113 @@ func (e *Engine) HandleHook(ctx context.Context, hookID string, req provider.Web
 		return HookResult{}, e.handleFailed(ti.Provider, err)
 	}
 	n, err := e.recordHook(ctx, ti, res.Events)
+	if errors.Is(err, store.ErrNotFound) {
+		// Disabled or deleted since it was read: the hook is dead.
+		e.hooks.forget(hash)
+		e.refused.WithLabelValues(ti.Provider, "unknown_hook").Inc()
+		return HookResult{}, ErrUnknownHook
+	}
 	return HookResult{Reply: res.Reply, Events: n}, err
+}
+
+// hookCacheTTL is how long a replica reuses what it read of a webhook
+// instance (the instance, its connection, its opened registration). The
+// transaction recording the events checks that the instance still takes
+// events, so a trigger disabled or deleted meanwhile records nothing.
+const hookCacheTTL = 2 * time.Second
+
+// maxHookCache bounds the instances cached; past it the cache starts
+// over.
+const maxHookCache = 10000
+
+// hookEntry is what HandleHook reads of a webhook instance.
+type hookEntry struct {
+	ti   *store.TriggerInstance
+	conn *store.Connection // nil: the connection is gone
+	reg  []byte            // the registration, opened
+	at   time.Time
+}
+
+// hookCache holds the webhook instances read recently, by hook hash.
+// Only hooks that exist are kept: made-up ids cannot fill it.
+type hookCache struct {
+	mu sync.Mutex
+	m  map[string]*hookEntry
+}
+
+func (c *hookCache) get(hash string, now time.Time) *hookEntry {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if h := c.m[hash]; h != nil && now.Sub(h.at) < hookCacheTTL {
+		return h
+	}
+	return nil
+}
+
+func (c *hookCache) put(hash string, h *hookEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= maxHookCache {
+		c.m = map[string]*hookEntry{}
+	}
+	c.m[hash] = h
+}
+
+func (c *hookCache) forget(hash string) {
+	c.mu.Lock()
+	delete(c.m, hash)
+	c.mu.Unlock()
+}
+
+func (c *hookCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// hook returns the webhook instance whose hook id hashes to hash, with its
+// connection and opened registration: from the cache, or read in one
+// transaction. ErrUnknownHook (counted) when no active webhook instance
+// has it. The entry is shared: callers only read it.
+func (e *Engine) hook(ctx context.Context, hash string) (*hookEntry, error) {
+	if h := e.hooks.get(hash, time.Now()); h != nil {
+		return h, nil
+	}
+	ref, err := e.sys().LookupTriggerHook(ctx, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		e.refused.WithLabelValues("", "unknown_hook").Inc()
+		return nil, ErrUnknownHook
+	}
+	if err != nil {
+		return nil, err
+	}
+	h := &hookEntry{at: time.Now()}
+	err = e.in(ctx, ref.TenantID, func(tx store.Tx, tt store.TriggerTx) error {
+		var err error
+		if h.ti, err = tt.GetTrigger(ctx, ref.InstanceID); err != nil {
+			return err
+		}
+		if h.conn, err = tx.GetConnectionByID(ctx, h.ti.ConnectionID); errors.Is(err, store.ErrNotFound) {
+			h.conn, err = nil, nil
+		}
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrUnknownHook
+	}
+	if err != nil {
+		return nil, err
+	}
+	ti := h.ti
+	if ti.Kind != provider.TriggerWebhook || ti.Status == store.TriggerDisabled || ti.Status == store.TriggerFailed {
+		e.refused.WithLabelValues(ti.Provider, "unknown_hook").Inc()
+		return nil, ErrUnknownHook
+	}
+	if h.reg, err = e.open(ti, "registration", ti.RegistrationCT); err != nil {
+		return nil, fmt.Errorf("triggers: open registration of %s: %w", ti.ID, err)
+	}
+	e.hooks.put(hash, h)
+	return h, nil
 }
 
 func (e *Engine) handleFailed(providerID string, err error) error {

@@ -100,10 +100,12 @@ func (t *Tx) UpdateTrigger(ctx context.Context, ti *store.TriggerInstance, lease
 	return err
 }
 
-// TouchTriggerEvent sets an instance's last event time, and nothing else.
+// TouchTriggerEvent sets the last event time of an instance that takes
+// events (not disabled or failed), and nothing else.
 func (t *Tx) TouchTriggerEvent(ctx context.Context, id string, at time.Time) error {
-	return t.execOne(ctx, `UPDATE trigger_instances SET last_event_at = $3, updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
-		t.tenant, id, t.tm(at))
+	return t.execOne(ctx, `UPDATE trigger_instances SET last_event_at = $3, updated_at = $3
+		WHERE tenant_id = $1 AND id = $2 AND status <> $4 AND status <> $5`,
+		t.tenant, id, t.tm(at), store.TriggerDisabled, store.TriggerFailed)
 }
 
 // DeleteTrigger deletes a trigger instance of the tenant.
