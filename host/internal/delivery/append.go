@@ -98,14 +98,18 @@ func (s *Service) drain(tenant, source string) {
 func (s *Service) drainOnce(tenant, source string) {
 	ctx := context.Background()
 	idle := 0
+	var next *store.Delivery // read with the last attempt's outcome
 	for range maxDrain {
-		var d *store.Delivery
-		err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
-			d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
-			return
-		})
-		if err != nil {
-			return // none pending (ErrNotFound), or the database: the jobs retry
+		d := next
+		next = nil
+		if d == nil {
+			err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
+				d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
+				return
+			})
+			if err != nil {
+				return // none pending (ErrNotFound), or the database: the jobs retry
+			}
 		}
 		now := s.cfg.Clock()
 		if d.NextAttemptAt.After(now.Add(time.Second)) {
@@ -128,11 +132,17 @@ func (s *Service) drainOnce(tenant, source string) {
 			continue
 		}
 		idle = 0
-		wait, err := s.Attempt(ctx, tenant, d.ID)
+		wait, following, looked, err := s.attempt(ctx, tenant, d.ID, true)
 		s.inFlight.Done(tenant)
 		if err != nil {
 			return // logged by Attempt; its job retries after the backoff
 		}
+		if looked && following == nil {
+			// Settled, and nothing pending after it when its outcome was
+			// recorded; an event recorded since calls drain again.
+			return
+		}
+		next = following
 		if wait > 0 {
 			if idle++; idle > 10 {
 				return

@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	mathrand "math/rand/v2"
 	"net/http"
 	"net/url"
@@ -265,12 +266,20 @@ func (s *Service) inProcess(ctx context.Context, tenantID, id string) {
 // attempt (0: nothing left to do — delivered, dead, gone, or held by a
 // live attempt elsewhere).
 func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Duration, error) {
+	wait, _, _, err := s.attempt(ctx, tenantID, id, false)
+	return wait, err
+}
+
+// attempt is Attempt; with next set, the transaction recording an
+// attempt's outcome, when it settled the delivery, also reads the
+// source's earliest pending delivery and returns it for a drain to
+// attempt next (nil: none), with looked set.
+func (s *Service) attempt(ctx context.Context, tenantID, id string, next bool) (wait time.Duration, following *store.Delivery, looked bool, err error) {
 	now := s.cfg.Clock().UTC()
 	var d *store.Delivery
 	var ev *store.Event
 	var t *store.Tenant
-	var wait time.Duration
-	err := s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
+	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
 		var err error
 		d, err = tx.ClaimDelivery(ctx, id, now, now.Add(s.lease()))
 		if errors.Is(err, store.ErrConflict) {
@@ -309,10 +318,10 @@ func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Durati
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil // the tenant or the delivery is gone
+		return 0, nil, false, nil // the tenant or the delivery is gone
 	}
 	if err != nil || d == nil {
-		return wait, err
+		return wait, nil, false, err
 	}
 	var status int
 	body, postErr := Body(ev)
@@ -333,19 +342,30 @@ func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Durati
 		wait = s.cfg.Backoff(d.Attempts)
 		d.LastError, d.NextAttemptAt = outbound.RedactError(postErr).Error(), end.Add(wait)
 	}
-	err = s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error { return tx.UpdateDelivery(ctx, d) })
+	err = s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error {
+		following, looked = nil, false
+		if err := tx.UpdateDelivery(ctx, d); err != nil || !next || d.State == store.DeliveryPending {
+			return err
+		}
+		var err error
+		if following, err = tx.PendingBefore(ctx, d.Source, math.MaxInt64); errors.Is(err, store.ErrNotFound) {
+			following, err = nil, nil
+		}
+		looked = err == nil
+		return err
+	})
 	if err != nil {
 		// The lease runs out and the sweep retries the delivery.
-		return 0, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
+		return 0, nil, false, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
 	}
 	switch {
 	case d.State == store.DeliveryDead:
 		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
 	case d.State == store.DeliveryPending:
 		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", wait.String(), "err", d.LastError)
-		return wait, &AttemptError{Msg: d.LastError, Wait: wait}
+		return wait, nil, false, &AttemptError{Msg: d.LastError, Wait: wait}
 	}
-	return wait, nil
+	return wait, following, looked, nil
 }
 
 // AttemptError is Attempt's error for an attempt the endpoint failed; the

@@ -153,20 +153,17 @@ func (t *Tx) CreateDelivery(ctx context.Context, eventID string, at time.Time) (
 
 // ClaimDelivery leases a due, unleased pending delivery.
 func (t *Tx) ClaimDelivery(ctx context.Context, id string, now, until time.Time) (*store.Delivery, error) {
-	n, err := t.exec(ctx, `UPDATE deliveries SET lease_until = $3, updated_at = $4
-		WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4)`,
-		t.tenant, id, t.tm(until), t.tm(now))
-	if err != nil {
+	d, err := scanDelivery(t.row(ctx, `UPDATE deliveries SET lease_until = $3, updated_at = $4
+		WHERE tenant_id = $1 AND id = $2 AND state = 'pending' AND next_attempt_at <= $4 AND (lease_until IS NULL OR lease_until < $4)
+		RETURNING `+deliveryCols, t.tenant, id, t.tm(until), t.tm(now)))
+	if err = t.classify(err); !errors.Is(err, store.ErrNotFound) {
+		return d, err
+	}
+	// Not claimed: say why with the delivery as it is (or ErrNotFound).
+	if d, err = t.GetDelivery(ctx, id); err != nil {
 		return nil, err
 	}
-	d, err := t.GetDelivery(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if n == 0 {
-		return d, store.ErrConflict
-	}
-	return d, nil
+	return d, store.ErrConflict
 }
 
 // PendingBefore returns the earliest pending delivery of source before seq.
