@@ -37,7 +37,7 @@ func (s *Service) Append(ctx context.Context, tx store.Tx, e *store.Event, deliv
 		if _, err := q.InsertTx(ctx, tx, s.args(d), s.insertOpts()); err != nil {
 			return nil, err
 		}
-		return func() { s.drain(tenant, e.Source) }, nil
+		return func() { s.drain(tenant, e.Source, d) }, nil
 	}
 	return func() { s.inProcess(ctx, tenant, id) }, nil
 }
@@ -63,7 +63,11 @@ const maxDrain = 10000
 // its delivery like a job's, so the jobs find their deliveries delivered
 // (or leased) and only retry what a drain did not do: a failed attempt
 // ends the drain, and the delivery's backoff is its job's.
-func (s *Service) drain(tenant, source string) {
+//
+// first is the delivery just recorded that calls for the drain: a drain
+// it starts attempts it first, without reading the source's pending
+// deliveries (the attempt itself waits for an earlier one).
+func (s *Service) drain(tenant, source string, first *store.Delivery) {
 	key := tenant + "\x00" + source
 	s.drains.mu.Lock()
 	if s.drains.m == nil {
@@ -80,7 +84,8 @@ func (s *Service) drain(tenant, source string) {
 	go func() {
 		defer s.wg.Done()
 		for {
-			s.drainOnce(tenant, source)
+			s.drainOnce(tenant, source, first)
+			first = nil
 			s.drains.mu.Lock()
 			if !s.drains.m[key] {
 				delete(s.drains.m, key)
@@ -95,10 +100,10 @@ func (s *Service) drain(tenant, source string) {
 
 // drainOnce attempts the source's earliest pending delivery until none is
 // due, an attempt fails, or the tenant's attempt slots stay taken.
-func (s *Service) drainOnce(tenant, source string) {
+func (s *Service) drainOnce(tenant, source string, first *store.Delivery) {
 	ctx := context.Background()
 	idle := 0
-	var next *store.Delivery // read with the last attempt's outcome
+	next := first // then the one read with the last attempt's outcome
 	for range maxDrain {
 		d := next
 		next = nil
