@@ -44,7 +44,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: create %s: %w", dir, err)
 		}
 	}
-	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	dsn := "file:" + uriPath(path) + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -65,6 +65,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{db: db, keys: sqlcore.NewKeyCache()}
 	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup}
 	return s, nil
+}
+
+// uriPath escapes what a file: URI gives a meaning to, so that a path
+// holding '?' or '#' (a data directory, a test's temporary directory)
+// names its own file: unescaped, SQLite would cut the name at '#' and
+// the driver would read its settings from after a '?'.
+func uriPath(p string) string {
+	return strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(p)
 }
 
 // pingOpen opens the first connection. Switching a new file to WAL takes
