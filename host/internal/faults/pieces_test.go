@@ -89,7 +89,7 @@ func attackPieces(t *testing.T, backend string) {
 			}
 		},
 		Wasm: func(c *wasm.Config) {
-			c.LoadTimeout = 15 * time.Second
+			c.LoadTimeout = 4 * time.Second // 16 s for a cold module on the interpreter
 			c.CallTimeout = time.Minute
 			c.MaxOutputBytes = 2 << 20
 			c.PoolSize = 4

@@ -100,9 +100,11 @@ func TestManifestReadOncePerChecksum(t *testing.T) {
 // the load within LoadTimeout; the loader keeps loading the pieces beside
 // it and reports the refused files.
 func TestLoadDeadlines(t *testing.T) {
-	// Generous enough for a Go module's init on the interpreter of a busy
-	// machine while the two hanging pieces spin on both cores.
-	rt := testRuntime(t, Config{LoadTimeout: 8 * time.Second})
+	// Cold modules load on the interpreter, whose deadline is
+	// interpreterSlowdown times LoadTimeout: 8 s, generous enough for a Go
+	// module's init on a busy machine while the two hanging pieces spin
+	// on both cores.
+	rt := testRuntime(t, Config{LoadTimeout: 2 * time.Second})
 	for _, name := range []string{"hostile-hang", "hostile-inithang"} {
 		_, err := rt.Load(modulePath(name))
 		if !errors.Is(err, ErrDeadline) || !strings.Contains(err.Error(), "did not return within 8s") {

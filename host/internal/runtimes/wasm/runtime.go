@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
@@ -370,10 +371,6 @@ func (r *Runtime) LoadBytes(name string, wasmBytes []byte) (*Piece, error) {
 // init and the manifest run under LoadTimeout and stop when ctx is done or
 // the runtime closes.
 func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want string) (*Piece, error) {
-	ctx, cancel := context.WithTimeout(ctx, r.cfg.LoadTimeout)
-	defer cancel()
-	stop := context.AfterFunc(r.ctx, cancel)
-	defer stop()
 	sum := sha256.Sum256(wasmBytes)
 	if r.cfg.Verify != nil {
 		if err := r.cfg.Verify(name, sum); err != nil {
@@ -381,6 +378,17 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 		}
 	}
 	interp := r.interpreterOnly || !r.haveCompiled(sum)
+	// A cold module's init and manifest run on the interpreter, several
+	// times slower than compiled code: its deadline is longer by as much.
+	loadTimeout := r.cfg.LoadTimeout
+	if interp {
+		loadTimeout *= interpreterSlowdown
+	}
+	ctx, cancel := context.WithTimeout(ctx, loadTimeout)
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, cancel)
+	defer stop()
+	loadError := func(what string, err error) error { return r.loadError(ctx, what, loadTimeout, err) }
 	c, err := r.compile(ctx, sum, wasmBytes, engineKey{r.cfg.DefaultMemoryPages, interp})
 	if err != nil {
 		return nil, err
@@ -393,7 +401,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 	if err != nil {
 		p.cancel()
 		r.release(c)
-		return nil, r.loadError(ctx, "module init (_initialize)", err)
+		return nil, loadError("module init (_initialize)", err)
 	}
 	fail := func(err error) (*Piece, error) {
 		p.cancel()
@@ -407,7 +415,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 			r.beforeManifest()
 		}
 		if raw, err = inst.manifest(ctx, r.cfg.MaxManifestBytes); err != nil {
-			return fail(r.loadError(ctx, "atom_manifest", err))
+			return fail(loadError("atom_manifest", err))
 		}
 	}
 	if err := p.setManifest(raw); err != nil {
@@ -443,7 +451,7 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 		if inst, err = p.newInstance(ctx); err != nil {
 			p.cancel()
 			r.release(c)
-			return nil, r.loadError(ctx, "module init (_initialize)", err)
+			return nil, loadError("module init (_initialize)", err)
 		}
 	}
 	p.recyclePages = r.cfg.RecyclePages
@@ -457,14 +465,19 @@ func (r *Runtime) load(ctx context.Context, name string, wasmBytes []byte, want 
 	return p, nil
 }
 
+// interpreterSlowdown is how much longer a load on the interpreter may
+// take than LoadTimeout: the interpreter runs a Go-built module's init
+// 3–10 times slower than its compiled code.
+const interpreterSlowdown = 4
+
 // loadError names what a load was running when the guest failed, and the
 // deadline when that was the cause.
-func (r *Runtime) loadError(ctx context.Context, what string, err error) error {
+func (r *Runtime) loadError(ctx context.Context, what string, timeout time.Duration, err error) error {
 	switch {
 	case r.ctx.Err() != nil:
 		return fmt.Errorf("%w: %s stopped: the runtime is closing", ErrClosed, what)
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w: %s did not return within %s", ErrDeadline, what, r.cfg.LoadTimeout)
+		return fmt.Errorf("%w: %s did not return within %s", ErrDeadline, what, timeout)
 	case ctx.Err() != nil:
 		return fmt.Errorf("%s stopped: %w", what, ctx.Err())
 	}
