@@ -66,7 +66,14 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		return river.JobSnooze(time.Second + mathrand.N(time.Second))
 	}
 	defer s.inFlight.Done(tenant)
-	wait, err := s.Attempt(ctx, tenant, job.Args.DeliveryID)
+	wait, following, _, err := s.attempt(ctx, tenant, job.Args.DeliveryID, true)
+	if err == nil && following != nil {
+		// The source's next event waited for this one: go on with it now.
+		// Its own job may be gone with a replica that died (running in
+		// River's table until rescued), and the sweep takes an unleased
+		// delivery only a minute after it was due.
+		s.drain(tenant, following.Source, following)
+	}
 	var ae *AttemptError
 	if errors.As(err, &ae) {
 		w.retryAt.Store(job.ID, time.Now().Add(ae.Wait))
