@@ -11,9 +11,8 @@ import (
 
 // Append records e in tx, a transaction of the caller that writes more
 // (a trigger instance's poll state, say), and, when deliver is set and
-// the tenant has a webhook URL, its pending delivery and the delivery's
-// job, so that the event, its delivery and the caller's writes commit
-// together. e.ID may be set by the caller (a stable id); Append fills in
+// the tenant has a webhook URL, its pending delivery, so that the event,
+// its delivery and the caller's writes commit together. e.ID may be set by the caller (a stable id); Append fills in
 // the rest as Emit does. The caller runs the returned function after the
 // commit (it starts the delivery when the service has no queue).
 func (s *Service) Append(ctx context.Context, tx store.Tx, e *store.Event, deliver bool) (after func(), err error) {
@@ -32,11 +31,10 @@ func (s *Service) Append(ctx context.Context, tx store.Tx, e *store.Event, deliv
 		return func() {}, err
 	}
 	tenant, id := tx.TenantID(), d.ID
-	q := s.q()
-	if q != nil {
-		if _, err := q.InsertTx(ctx, tx, s.args(d), s.insertOpts()); err != nil {
-			return nil, err
-		}
+	if s.q() != nil {
+		// No job per event: the drain started after the commit delivers
+		// it, a failed attempt schedules its retry's job, and the sweep
+		// resumes a source whose drain died with its replica.
 		return func() { s.drain(tenant, e.Source, d) }, nil
 	}
 	return func() { s.inProcess(ctx, tenant, id) }, nil
@@ -99,60 +97,79 @@ func (s *Service) drain(tenant, source string, first *store.Delivery) {
 }
 
 // drainOnce attempts the source's earliest pending delivery until none is
-// due, an attempt fails, or the tenant's attempt slots stay taken.
+// due, an attempt fails, or the tenant's attempt slots stay taken. The
+// transaction recording an attempt's outcome claims the next delivery, so
+// a drain in flight costs one transaction per delivery.
 func (s *Service) drainOnce(tenant, source string, first *store.Delivery) {
 	ctx := context.Background()
 	idle := 0
-	next := first // then the one read with the last attempt's outcome
+	d := first // then one read with the last attempt's outcome
+	var c *claimed
+	defer func() {
+		if c != nil {
+			s.inFlight.Done(tenant) // its lease runs out; the sweep resumes it
+		}
+	}()
 	for range maxDrain {
-		d := next
-		next = nil
-		if d == nil {
-			err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
-				d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
-				return
-			})
+		if c == nil {
+			if d == nil {
+				err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
+					d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
+					return
+				})
+				if err != nil {
+					return // none pending (ErrNotFound), or the database: the sweep resumes
+				}
+			}
+			now := s.cfg.Clock()
+			if d.NextAttemptAt.After(now.Add(time.Second)) {
+				return // backing off after a failure: its job retries it
+			}
+			if d.LeaseUntil != nil && d.LeaseUntil.After(now) || d.NextAttemptAt.After(now) || !s.inFlight.Take(tenant, MaxTenantDeliveries) {
+				// Another attempt holds it, it is due in a moment, or the
+				// tenant's slots are taken (its jobs): wait a little.
+				d = nil
+				if idle++; idle > 10 {
+					return // the jobs, or the sweep, deliver it
+				}
+				time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
+				continue
+			}
+			var wait time.Duration
+			var err error
+			c, wait, err = s.claim(ctx, tenant, d.ID)
+			d = nil
+			if err != nil || c == nil {
+				s.inFlight.Done(tenant)
+			}
 			if err != nil {
-				return // none pending (ErrNotFound), or the database: the jobs retry
+				return // logged by nobody: the sweep resumes it
 			}
-		}
-		now := s.cfg.Clock()
-		if d.NextAttemptAt.After(now.Add(time.Second)) {
-			return // backing off after a failure: its job retries it
-		}
-		if d.LeaseUntil != nil && d.LeaseUntil.After(now) || d.NextAttemptAt.After(now) {
-			// Another attempt holds it, or it is due in a moment.
-			if idle++; idle > 10 {
-				return
+			if c == nil {
+				if wait > 0 {
+					if idle++; idle > 10 {
+						return
+					}
+					time.Sleep(min(wait, 5*time.Millisecond<<idle))
+				}
+				continue
 			}
-			time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
-			continue
-		}
-		if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
-			// The tenant's slots are taken (its jobs): wait for one.
-			if idle++; idle > 10 {
-				return // the jobs deliver it
-			}
-			time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
-			continue
 		}
 		idle = 0
-		wait, following, looked, err := s.attempt(ctx, tenant, d.ID, true)
-		s.inFlight.Done(tenant)
-		if err != nil {
-			return // logged by Attempt; its job retries after the backoff
+		o, err := s.send(ctx, tenant, c, modeDrain)
+		if c = o.next; c == nil {
+			s.inFlight.Done(tenant)
 		}
-		if looked && following == nil {
+		if err != nil {
+			return // a failed attempt: the job its outcome scheduled retries it
+		}
+		if o.looked && o.following == nil {
 			// Settled, and nothing pending after it when its outcome was
 			// recorded; an event recorded since calls drain again.
 			return
 		}
-		next = following
-		if wait > 0 {
-			if idle++; idle > 10 {
-				return
-			}
-			time.Sleep(min(wait, 5*time.Millisecond<<idle))
+		if c == nil {
+			d = o.following // not claimed: leased elsewhere, or not due yet
 		}
 	}
 }

@@ -5,7 +5,10 @@
 // Emit stores an event (ordered per tenant for cursor pulls and per
 // source for delivery) and, when the tenant has a webhook URL, a pending
 // delivery and its River job in the same transaction: an acknowledged
-// event is never lost. Delivery is at least once; the event id (the
+// event is never lost. A trigger's events (Append) get no job each: the
+// replica that recorded them delivers them in order at once (a drain),
+// a failed attempt schedules the job retrying it, and the sweep hands a
+// source whose drain died with its replica to a job. Delivery is at least once; the event id (the
 // webhook-id header and the body's "id") stays the same across attempts
 // and replays, so receivers deduplicate on it. Event n+1 of a source is
 // not sent before event n is delivered or dead.
@@ -266,27 +269,62 @@ func (s *Service) inProcess(ctx context.Context, tenantID, id string) {
 // attempt (0: nothing left to do — delivered, dead, gone, or held by a
 // live attempt elsewhere).
 func (s *Service) Attempt(ctx context.Context, tenantID, id string) (time.Duration, error) {
-	wait, _, _, err := s.attempt(ctx, tenantID, id, false)
-	return wait, err
+	c, wait, err := s.claim(ctx, tenantID, id)
+	if err != nil || c == nil {
+		return wait, err
+	}
+	o, err := s.send(ctx, tenantID, c, modeOne)
+	return o.wait, err
 }
 
-// attempt is Attempt; with next set, the transaction recording an
-// attempt's outcome, when it settled the delivery, also reads the
-// source's earliest pending delivery and returns it for a drain to
-// attempt next (nil: none), with looked set.
-func (s *Service) attempt(ctx context.Context, tenantID, id string, next bool) (wait time.Duration, following *store.Delivery, looked bool, err error) {
+// attemptMode says what the transaction recording an attempt's outcome
+// does besides.
+type attemptMode int
+
+const (
+	// modeOne records the outcome only.
+	modeOne attemptMode = iota
+	// modeJob (a job's attempt) also reads the source's earliest pending
+	// delivery once the attempt settled its own.
+	modeJob
+	// modeDrain (a drain's attempt) also claims that delivery, for the
+	// drain's next attempt, and schedules a job retrying a failed
+	// attempt after its backoff.
+	modeDrain
+)
+
+// claimed is a delivery whose lease this replica holds, with what its
+// attempt sends.
+type claimed struct {
+	d  *store.Delivery
+	ev *store.Event
+	t  *store.Tenant
+}
+
+// outcome is what send reports of an attempt.
+type outcome struct {
+	// wait is how long before the delivery's next attempt (0: settled).
+	wait time.Duration
+	// looked: the outcome's transaction looked for the source's earliest
+	// pending delivery (modeJob, modeDrain), found as following (nil:
+	// none) and, in modeDrain, claimed as next when it was due.
+	looked    bool
+	following *store.Delivery
+	next      *claimed
+}
+
+// claim takes the delivery's lease when it is due, no other attempt holds
+// it and no earlier delivery of its source is pending; nil (and how long
+// to wait, 0 when there is nothing to do) when not.
+func (s *Service) claim(ctx context.Context, tenantID, id string) (c *claimed, wait time.Duration, err error) {
 	now := s.cfg.Clock().UTC()
-	var d *store.Delivery
-	var ev *store.Event
-	var t *store.Tenant
 	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
-		var err error
-		d, err = tx.ClaimDelivery(ctx, id, now, now.Add(s.lease()))
+		c = nil
+		d, err := tx.ClaimDelivery(ctx, id, now, now.Add(s.lease()))
 		if errors.Is(err, store.ErrConflict) {
 			if d.State == store.DeliveryPending && (d.LeaseUntil == nil || !d.LeaseUntil.After(now)) && d.NextAttemptAt.After(now) {
 				wait = d.NextAttemptAt.Sub(now) // not due yet
 			}
-			d = nil
 			return nil
 		}
 		if err != nil {
@@ -305,28 +343,43 @@ func (s *Service) attempt(ctx context.Context, tenantID, id string, next bool) (
 			if d.NextAttemptAt.After(now) {
 				wait += d.NextAttemptAt.Sub(now)
 			}
-			err = tx.UpdateDelivery(ctx, d)
-			d = nil
-			return err
+			return tx.UpdateDelivery(ctx, d)
 		case !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		if ev, err = tx.GetEvent(ctx, d.EventID); err != nil {
-			return err
-		}
-		t, err = tx.GetTenant(ctx)
+		c, err = readClaimed(ctx, tx, d)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil, false, nil // the tenant or the delivery is gone
+		return nil, 0, nil // the tenant or the delivery is gone
 	}
-	if err != nil || d == nil {
-		return wait, nil, false, err
+	if err != nil {
+		return nil, 0, err
 	}
+	return c, wait, nil
+}
+
+// readClaimed reads the event and tenant of a delivery just claimed.
+func readClaimed(ctx context.Context, tx store.Tx, d *store.Delivery) (*claimed, error) {
+	ev, err := tx.GetEvent(ctx, d.EventID)
+	if err != nil {
+		return nil, err
+	}
+	t, err := tx.GetTenant(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &claimed{d: d, ev: ev, t: t}, nil
+}
+
+// send makes the attempt of a claimed delivery and records its outcome,
+// with what mode asks for besides.
+func (s *Service) send(ctx context.Context, tenantID string, c *claimed, mode attemptMode) (o outcome, err error) {
+	d, ev := c.d, c.ev
 	var status int
 	body, postErr := Body(ev)
 	if postErr == nil {
-		status, postErr = s.post(ctx, t, ev.ID, body)
+		status, postErr = s.post(ctx, c.t, ev.ID, body)
 	}
 	end := s.cfg.Clock().UTC()
 	d.Attempts++
@@ -334,38 +387,67 @@ func (s *Service) attempt(ctx context.Context, tenantID, id string, next bool) (
 	switch {
 	case postErr == nil:
 		d.State, d.LastError, d.DeliveredAt = store.DeliveryDelivered, "", &end
-		wait = 0
 	case d.Attempts >= s.cfg.MaxAttempts || errors.Is(postErr, ErrNoEndpoint):
 		d.State, d.LastError = store.DeliveryDead, outbound.RedactError(postErr).Error()
-		wait = 0
 	default:
-		wait = s.cfg.Backoff(d.Attempts)
-		d.LastError, d.NextAttemptAt = outbound.RedactError(postErr).Error(), end.Add(wait)
+		o.wait = s.cfg.Backoff(d.Attempts)
+		d.LastError, d.NextAttemptAt = outbound.RedactError(postErr).Error(), end.Add(o.wait)
 	}
+	q := s.q()
 	err = s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error {
-		following, looked = nil, false
-		if err := tx.UpdateDelivery(ctx, d); err != nil || !next || d.State == store.DeliveryPending {
+		o.following, o.next, o.looked = nil, nil, false
+		if err := tx.UpdateDelivery(ctx, d); err != nil {
 			return err
 		}
-		var err error
-		if following, err = tx.PendingBefore(ctx, d.Source, math.MaxInt64); errors.Is(err, store.ErrNotFound) {
-			following, err = nil, nil
+		if d.State == store.DeliveryPending {
+			if mode == modeDrain && q != nil {
+				// No job holds a drained delivery: one retries it.
+				opts := s.insertOpts()
+				opts.ScheduledAt = d.NextAttemptAt
+				_, err := q.InsertTx(ctx, tx, s.args(d), opts)
+				return err
+			}
+			return nil
 		}
-		looked = err == nil
+		if mode == modeOne {
+			return nil
+		}
+		f, err := tx.PendingBefore(ctx, d.Source, math.MaxInt64)
+		if errors.Is(err, store.ErrNotFound) {
+			o.looked = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		o.following, o.looked = f, true
+		if mode != modeDrain {
+			return nil
+		}
+		now := s.cfg.Clock().UTC()
+		n, err := tx.ClaimDelivery(ctx, f.ID, now, now.Add(s.lease()))
+		if errors.Is(err, store.ErrConflict) {
+			return nil // leased elsewhere, or not due: the drain looks again
+		}
+		if err != nil {
+			return err
+		}
+		o.next, err = readClaimed(ctx, tx, n)
 		return err
 	})
 	if err != nil {
-		// The lease runs out and the sweep retries the delivery.
-		return 0, nil, false, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
+		// The lease runs out and the sweep retries the delivery (and the
+		// following one, whose lease was taken with this transaction).
+		return outcome{}, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
 	}
 	switch {
 	case d.State == store.DeliveryDead:
 		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
 	case d.State == store.DeliveryPending:
-		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", wait.String(), "err", d.LastError)
-		return wait, nil, false, &AttemptError{Msg: d.LastError, Wait: wait}
+		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", o.wait.String(), "err", d.LastError)
+		return o, &AttemptError{Msg: d.LastError, Wait: o.wait}
 	}
-	return wait, following, looked, nil
+	return o, nil
 }
 
 // AttemptError is Attempt's error for an attempt the endpoint failed; the
@@ -638,15 +720,22 @@ func (s *Service) Expire(ctx context.Context) (int, error) {
 	return total, ctx.Err()
 }
 
-// Sweep hands stalled deliveries (their attempt's host died, or their job
-// was lost) to new jobs. Claiming makes a duplicate job harmless.
+// StallGrace is how long past due a pending delivery nothing leases
+// waits before the sweep hands it to a job: a drain between two attempts,
+// or waiting for a tenant's attempt slot, takes it well before.
+const StallGrace = 10 * time.Second
+
+// Sweep hands stalled deliveries (their attempt's host died, or their
+// drain or job was lost) to new jobs: the earliest pending delivery of
+// each such source, whose job goes on with the rest of the source.
+// Claiming makes a duplicate job harmless.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
 	q := s.q()
 	if q == nil {
 		return 0, nil
 	}
 	now := s.cfg.Clock().UTC()
-	refs, err := s.cfg.Store.StalledDeliveries(ctx, now, now.Add(-time.Minute), 500)
+	refs, err := s.cfg.Store.StalledDeliveries(ctx, now, now.Add(-StallGrace), 500)
 	if err != nil {
 		return 0, err
 	}

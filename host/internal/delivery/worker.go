@@ -66,7 +66,18 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 		return river.JobSnooze(time.Second + mathrand.N(time.Second))
 	}
 	defer s.inFlight.Done(tenant)
-	wait, following, _, err := s.attempt(ctx, tenant, job.Args.DeliveryID, true)
+	c, wait, err := s.claim(ctx, tenant, job.Args.DeliveryID)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		if wait > 0 {
+			return river.JobSnooze(wait)
+		}
+		return nil
+	}
+	o, err := s.send(ctx, tenant, c, modeJob)
+	wait, following := o.wait, o.following
 	if err == nil && following != nil {
 		// The source's next event waited for this one: go on with it now.
 		// Its own job may be gone with a replica that died (running in

@@ -127,7 +127,8 @@ type Store interface {
 	UnsettledExecutions(ctx context.Context, limit int) ([]ExecRef, error)
 	// StalledDeliveries lists pending deliveries, across tenants, whose
 	// attempt lease ran out before now or which, with no lease, were due
-	// before overdue: no job is working on them.
+	// before overdue: no attempt is working on them. Only the earliest
+	// pending delivery of each source is listed.
 	StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]DeliveryRef, error)
 	// ExpireEvents removes, across tenants, at most limit events created
 	// before before whose deliveries are settled (delivered or dead) or

@@ -239,11 +239,14 @@ func (s *Store) DueConnections(ctx context.Context, before time.Time, limit int)
 	return out, rows.Err()
 }
 
-// StalledDeliveries lists pending deliveries no job works on.
+// StalledDeliveries lists the earliest pending delivery of each source
+// that no attempt works on (see migration 00013 of PostgreSQL).
 func (s *Store) StalledDeliveries(ctx context.Context, now, overdue time.Time, limit int) ([]store.DeliveryRef, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT tenant_id, id FROM deliveries WHERE state = 'pending'
-		AND ((lease_until IS NOT NULL AND lease_until < ?1) OR (lease_until IS NULL AND next_attempt_at < ?2))
-		ORDER BY next_attempt_at LIMIT ?3`, now.UnixMicro(), overdue.UnixMicro(), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT d.tenant_id, d.id FROM deliveries d WHERE d.state = 'pending'
+		AND ((d.lease_until IS NOT NULL AND d.lease_until < ?1) OR (d.lease_until IS NULL AND d.next_attempt_at < ?2))
+		AND NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.tenant_id = d.tenant_id AND p.source = d.source
+			AND p.state = 'pending' AND p.seq < d.seq)
+		ORDER BY d.next_attempt_at LIMIT ?3`, now.UnixMicro(), overdue.UnixMicro(), limit)
 	if err != nil {
 		return nil, err
 	}
