@@ -142,3 +142,51 @@ func init() {
 	Columns["trigger_instances.account"] = MaxTriggerAccount
 	Columns["trigger_provider_budgets.provider"] = MaxProvider
 }
+
+// HookRecorder records a webhook's events in a group commit: the writes
+// of concurrent webhooks, across tenants, share one transaction and one
+// durable commit (PostgreSQL). A store without it records them in a
+// transaction of their own.
+type HookRecorder interface {
+	RecordHookEvents(ctx context.Context, tenantID string, r *HookRecord) error
+}
+
+// HookRecord is one webhook's events for RecordHookEvents. The caller sets
+// the fields above Live; the store fills in the rest and each item's.
+type HookRecord struct {
+	// Source is the trigger instance; its events take the tenant's and
+	// the instance's next positions, in Items order.
+	Source string
+	Type   string
+	// Deliver: a recorded event gets a pending delivery when the tenant
+	// has a webhook URL.
+	Deliver bool
+	// At is when the events were created and their deliveries are due.
+	At time.Time
+	// LeaseUntil, when set, leases a new delivery to the caller until
+	// then when no earlier delivery of the source is pending, so the
+	// caller attempts it without claiming it first.
+	LeaseUntil time.Time
+	Items      []HookItem
+
+	// Live: the instance takes events (it exists and is neither disabled
+	// nor failed); nothing is recorded otherwise.
+	Live bool
+	// Tenant is the tenant as the transaction saw it, when a delivery
+	// was recorded.
+	Tenant *Tenant
+}
+
+// HookItem is one event of a HookRecord.
+type HookItem struct {
+	// ID and Payload are the caller's; the rest of Event is filled in
+	// when the event is recorded.
+	Event      Event
+	DeliveryID string
+	// Recorded: the event is new (no event had its id).
+	Recorded bool
+	// Delivery is the event's new delivery, if any; Leased when it is
+	// leased to the caller (until HookRecord.LeaseUntil).
+	Delivery *Delivery
+	Leased   bool
+}

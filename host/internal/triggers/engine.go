@@ -622,10 +622,7 @@ func (e *Engine) ConnectionChanged(ctx context.Context, c *store.Connection) {
 func (e *Engine) record(ctx context.Context, tx store.Tx, ti *store.TriggerInstance, items []provider.Event) ([]func(), int, error) {
 	var after []func()
 	n := 0
-	typ := ti.Provider + "." + ti.Trigger
-	if len(typ) > store.MaxEventType {
-		typ = typ[:store.MaxEventType]
-	}
+	typ := eventType(ti)
 	for _, it := range items {
 		id := EventID(ti.ID, it.ID)
 		if _, err := tx.GetEvent(ctx, id); err == nil {
@@ -646,6 +643,16 @@ func (e *Engine) record(ctx context.Context, tx store.Tx, ti *store.TriggerInsta
 		n++
 	}
 	return after, n, nil
+}
+
+// eventType is the type of an instance's events: provider.trigger,
+// clipped to what the store keeps.
+func eventType(ti *store.TriggerInstance) string {
+	typ := ti.Provider + "." + ti.Trigger
+	if len(typ) > store.MaxEventType {
+		typ = typ[:store.MaxEventType]
+	}
+	return typ
 }
 
 // eventData is the data of a trigger's event.

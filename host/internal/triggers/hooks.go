@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/connect"
+	idgen "github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -189,6 +190,9 @@ func (e *Engine) recordHook(ctx context.Context, ti *store.TriggerInstance, item
 	if len(items) == 0 {
 		return 0, nil
 	}
+	if hr, ok := e.cfg.Store.(store.HookRecorder); ok {
+		return e.recordHookGrouped(ctx, hr, ti, items)
+	}
 	var n int
 	var err error
 	for range 3 {
@@ -214,6 +218,54 @@ func (e *Engine) recordHook(ctx context.Context, ti *store.TriggerInstance, item
 		return n, err
 	}
 	return 0, err
+}
+
+// recordHookGrouped is recordHook on a store that records webhook events
+// in a group commit: the events of concurrent webhooks, across tenants,
+// share one transaction. A delivery recorded with no earlier one of its
+// source pending is leased to this replica as it is recorded, and its
+// attempt starts at once from what the transaction returned.
+func (e *Engine) recordHookGrouped(ctx context.Context, hr store.HookRecorder, ti *store.TriggerInstance, items []provider.Event) (int, error) {
+	d := e.cfg.Delivery
+	rec := &store.HookRecord{Source: ti.ID, Type: eventType(ti), Deliver: ti.Deliver, At: d.Now().UTC(), LeaseUntil: d.BirthLease()}
+	rec.Items = make([]store.HookItem, 0, len(items))
+	for _, it := range items {
+		data, err := json.Marshal(eventData{TriggerID: ti.ID, Provider: ti.Provider, Trigger: ti.Trigger, ConnectionID: ti.ConnectionID,
+			ItemID: it.ID, OccurredAt: it.OccurredAt, Payload: it.Payload})
+		if err != nil {
+			return 0, err
+		}
+		rec.Items = append(rec.Items, store.HookItem{Event: store.Event{ID: EventID(ti.ID, it.ID), Payload: data}, DeliveryID: idgen.New("dlv")})
+	}
+	var err error
+	for range 3 {
+		// A concurrent request recording the same item first makes it
+		// try again, and then find the item recorded.
+		if err = hr.RecordHookEvents(context.WithoutCancel(ctx), ti.TenantID, rec); !errors.Is(err, store.ErrConflict) {
+			break
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	if !rec.Live {
+		return 0, store.ErrNotFound
+	}
+	n := 0
+	for i := range rec.Items {
+		it := &rec.Items[i]
+		if !it.Recorded {
+			continue
+		}
+		n++
+		if it.Delivery != nil {
+			d.Recorded(ti.TenantID, rec.Tenant, &it.Event, it.Delivery, it.Leased)
+		}
+	}
+	if n > 0 {
+		e.events.WithLabelValues(ti.Provider, ti.Kind).Add(float64(n))
+	}
+	return n, nil
 }
 
 // AppSecret is the signing secret of a provider's app webhooks, from the

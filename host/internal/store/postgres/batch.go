@@ -33,16 +33,22 @@ func (s *Store) WriteInTenant(ctx context.Context, tenantID string, fn func(stor
 func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
 	err := s.sendGroup(ctx, batch)
 	var pe *pgconn.PgError
-	if err == nil || len(batch) == 1 || !errors.As(err, &pe) {
-		// Committed, one write's own failure, or the database's (a
-		// connection, a restart): the same answer for every write.
+	if err == nil {
+		return // committed; a write's Err is what it could not read, if anything
+	}
+	if len(batch) == 1 || !errors.As(err, &pe) {
+		// One write's own failure, or the database's (a connection, a
+		// restart): the same answer for every write.
 		for _, w := range batch {
 			w.Err = batchError(err)
 		}
 		return
 	}
 	for _, w := range batch {
-		w.Err = batchError(s.sendGroup(ctx, []*sqlcore.GroupWrite{w}))
+		one := []*sqlcore.GroupWrite{w}
+		if err := s.sendGroup(ctx, one); err != nil {
+			w.Err = batchError(err)
+		}
 	}
 }
 
@@ -60,26 +66,75 @@ func batchError(err error) error {
 // transaction, one Sync) and reads every result.
 func (s *Store) sendGroup(ctx context.Context, batch []*sqlcore.GroupWrite) error {
 	var b pgx.Batch
+	type read struct {
+		fn func(sqlcore.Row) error
+		w  *sqlcore.GroupWrite
+	}
+	var reads []read // per queued statement; fn nil for none
 	tenant := ""
 	for _, w := range batch {
 		// The batch is sorted by tenant: one setting per tenant. The
 		// setting is transaction-local and each one replaces the last.
 		if w.Tenant != tenant {
 			b.Queue(setTenant, w.Tenant)
+			reads = append(reads, read{})
 			tenant = w.Tenant
 		}
 		for _, st := range w.Stmts {
 			b.Queue(st.Query, st.Args...)
+			reads = append(reads, read{st.Read, w})
 		}
 	}
 	br := s.pool.SendBatch(ctx, &b)
-	for i := 0; i < b.Len(); i++ {
-		if _, err := br.Exec(); err != nil {
+	var readErrs map[*sqlcore.GroupWrite]error
+	for _, r := range reads {
+		if r.fn == nil {
+			if _, err := br.Exec(); err != nil {
+				br.Close()
+				return err
+			}
+			continue
+		}
+		rows, err := br.Query()
+		if err == nil {
+			err = r.fn(firstRow{rows})
+			rows.Close()
+			if rerr := rows.Err(); rerr != nil {
+				err = rerr
+			}
+		}
+		var pe *pgconn.PgError
+		if err != nil && (errors.As(err, &pe) || rows == nil) {
 			br.Close()
-			return err
+			return err // the statement failed: the batch is undone
+		}
+		if err != nil {
+			if readErrs == nil {
+				readErrs = map[*sqlcore.GroupWrite]error{}
+			}
+			readErrs[r.w] = err
 		}
 	}
-	return br.Close()
+	if err := br.Close(); err != nil {
+		return err
+	}
+	for w, err := range readErrs {
+		w.Err = err // its statements committed; what it read could not be decoded
+	}
+	return nil
+}
+
+// firstRow reads the first row of a result as a single-row result.
+type firstRow struct{ rows pgx.Rows }
+
+func (r firstRow) Scan(dest ...any) error {
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	return r.rows.Scan(dest...)
 }
 
 // groupWriters is how many group commits may be in flight at once: while

@@ -28,6 +28,11 @@ const DefaultGroupSize = 128
 type Stmt struct {
 	Query string
 	Args  []any
+	// Read, when set, is given the statement's one result row (a
+	// RETURNING clause, or a SELECT), which nothing later in the batch
+	// can depend on; its error fails the write. A backend that cannot
+	// read inside a group commit refuses such a write.
+	Read func(Row) error
 }
 
 // GroupWrite is the write of one caller inside a group commit: its
@@ -109,11 +114,21 @@ func (g *GroupCommit) Write(ctx context.Context, d Dialect, tenantID string, fn 
 	if rec.err != nil {
 		return rec.err
 	}
-	if len(rec.stmts) == 0 {
+	return g.WriteStmts(ctx, d, tenantID, rec.stmts)
+}
+
+// WriteStmts queues statements written by the caller (each with the
+// tenant set, as Write's) and returns once the group commit holding them
+// committed (nil) or failed. Read functions run before it returns.
+func (g *GroupCommit) WriteStmts(ctx context.Context, d Dialect, tenantID string, stmts []Stmt) error {
+	if tenantID == "" {
+		return ErrNoTenant
+	}
+	if len(stmts) == 0 {
 		return nil
 	}
 	g.start()
-	w := &GroupWrite{Tenant: tenantID, Stmts: rec.stmts, ctx: ctx, done: make(chan struct{})}
+	w := &GroupWrite{Tenant: tenantID, Stmts: stmts, ctx: ctx, done: make(chan struct{})}
 	if g.alone(w) {
 		if w.Err != nil {
 			return classify(d, w.Err)

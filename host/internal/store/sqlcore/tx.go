@@ -117,15 +117,25 @@ func (t *Tx) CreateTenant(ctx context.Context, tn *store.Tenant) error {
 
 // GetTenant returns the transaction's tenant.
 func (t *Tx) GetTenant(ctx context.Context) (*store.Tenant, error) {
+	tn, err := ScanTenant(t.row(ctx, `SELECT `+TenantCols+` FROM tenants WHERE id = $1`, t.tenant))
+	if err != nil {
+		return nil, t.classify(err)
+	}
+	return tn, nil
+}
+
+// TenantCols are the columns ScanTenant reads, in order.
+const TenantCols = `id, name, webhook_url, webhook_secret, webhook_key_id, created_at,
+		webhook_prev_secret, webhook_prev_key_id, webhook_prev_expires_at`
+
+// ScanTenant reads a tenant row of TenantCols.
+func ScanTenant(r Row) (*store.Tenant, error) {
 	var tn store.Tenant
 	var url, kid, prevKid Text
 	var sec, prev Bytes
 	var created, prevExp Time
-	err := t.row(ctx, `SELECT id, name, webhook_url, webhook_secret, webhook_key_id, created_at,
-		webhook_prev_secret, webhook_prev_key_id, webhook_prev_expires_at FROM tenants WHERE id = $1`, t.tenant).
-		Scan(&tn.ID, &tn.Name, &url, &sec, &kid, &created, &prev, &prevKid, &prevExp)
-	if err != nil {
-		return nil, t.classify(err)
+	if err := r.Scan(&tn.ID, &tn.Name, &url, &sec, &kid, &created, &prev, &prevKid, &prevExp); err != nil {
+		return nil, err
 	}
 	tn.WebhookURL, tn.WebhookSecretCT, tn.WebhookKeyID, tn.CreatedAt = string(url), sec, string(kid), created.T
 	tn.WebhookPrevSecretCT, tn.WebhookPrevKeyID, tn.WebhookPrevExpiresAt = prev, string(prevKid), prevExp.Ptr()

@@ -15,6 +15,9 @@ import (
 
 var _ store.BatchWriter = (*Store)(nil)
 
+// errGroupRead refuses a group write that reads.
+var errGroupRead = errors.New("sqlite: a group write cannot read")
+
 // WriteInTenant runs fn's statements in a group commit
 // (sqlcore.GroupCommit): the writes of concurrent callers share one
 // immediate transaction and one commit, and each caller is answered once
@@ -102,6 +105,10 @@ func (s *Store) writeGroup(ctx context.Context, batch []*sqlcore.GroupWrite) err
 			}
 		}
 		for _, st := range w.Stmts {
+			if st.Read != nil {
+				w.Err = errGroupRead // not offered by this store
+				break
+			}
 			if err := s.w.exec(ctx, s.db, st.Query, st.Args...); err != nil {
 				if !ownFault(err) {
 					// An I/O error, a full disk, a lock: SQLite may have
