@@ -6,6 +6,14 @@
 -- is overdue by more than the caller's grace with no lease. Only the
 -- earliest of a source is listed, because the job resuming it goes on
 -- with the rest of the source in order.
+--
+-- The index of pending deliveries by due time goes: the pending set is
+-- small, and the sweep reads it whole every few seconds anyway; with it,
+-- a plan made while the table was small (a new database) walked every
+-- tenant's pending deliveries to find one source's earliest instead of
+-- using deliveries_source_pending.
+DROP INDEX IF EXISTS deliveries_due;
+
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION atom_stalled_deliveries(p_now timestamptz, p_overdue timestamptz, p_limit int)
 RETURNS TABLE (tenant_id varchar, id varchar)
@@ -24,6 +32,7 @@ $$;
 REVOKE ALL ON FUNCTION atom_stalled_deliveries(timestamptz, timestamptz, int) FROM PUBLIC;
 
 -- +goose Down
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (next_attempt_at) WHERE state = 'pending';
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION atom_stalled_deliveries(p_now timestamptz, p_overdue timestamptz, p_limit int)
 RETURNS TABLE (tenant_id varchar, id varchar)

@@ -318,6 +318,32 @@ type outcome struct {
 // to wait, 0 when there is nothing to do) when not.
 func (s *Service) claim(ctx context.Context, tenantID, id string) (c *claimed, wait time.Duration, err error) {
 	now := s.cfg.Clock().UTC()
+	if b, ok := s.cfg.Store.(store.DeliveryBatcher); ok {
+		cl, err := b.ClaimForAttempt(ctx, tenantID, id, now, now.Add(s.lease()))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, 0, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		d := cl.Delivery
+		switch {
+		case cl.Claimed:
+			return &claimed{d: d, ev: cl.Event, t: cl.Tenant}, 0, nil
+		case d == nil:
+			return nil, 0, nil // gone
+		case cl.Earlier:
+			// Per-source order: a moment after the earlier event's
+			// attempt, and not before this one is due.
+			wait = 200*time.Millisecond + mathrand.N(300*time.Millisecond)
+			if d.NextAttemptAt.After(now) {
+				wait += d.NextAttemptAt.Sub(now)
+			}
+		case d.State == store.DeliveryPending && (d.LeaseUntil == nil || !d.LeaseUntil.After(now)) && d.NextAttemptAt.After(now):
+			wait = d.NextAttemptAt.Sub(now) // not due yet
+		}
+		return nil, wait, nil
+	}
 	err = s.cfg.Store.InTenant(ctx, tenantID, func(tx store.Tx) error {
 		c = nil
 		d, err := tx.ClaimDelivery(ctx, id, now, now.Add(s.lease()))
@@ -394,7 +420,48 @@ func (s *Service) send(ctx context.Context, tenantID string, c *claimed, mode at
 		d.LastError, d.NextAttemptAt = outbound.RedactError(postErr).Error(), end.Add(o.wait)
 	}
 	q := s.q()
-	err = s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error {
+	if b, ok := s.cfg.Store.(store.DeliveryBatcher); ok {
+		now := s.cfg.Clock().UTC()
+		var cl *store.Claim
+		cl, err = b.SettleDelivery(context.WithoutCancel(ctx), tenantID, d, mode != modeOne, now, now.Add(s.lease()))
+		if err == nil && d.State != store.DeliveryPending && mode != modeOne {
+			o.looked, o.following = true, cl.Delivery
+			if cl.Claimed {
+				o.next = &claimed{d: cl.Delivery, ev: cl.Event, t: cl.Tenant}
+			}
+		}
+		if err == nil && d.State == store.DeliveryPending && mode == modeDrain && q != nil {
+			// No job holds a drained delivery: one retries it. Should
+			// this fail, the sweep finds the delivery overdue.
+			opts := s.insertOpts()
+			opts.ScheduledAt = d.NextAttemptAt
+			if qerr := q.Enqueue(context.WithoutCancel(ctx), s.args(d), opts); qerr != nil {
+				s.log.Warn("delivery retry not scheduled; the sweep resumes it", "tenant", tenantID, "delivery", d.ID, "err", qerr)
+			}
+		}
+	} else {
+		err = s.recordOutcome(ctx, tenantID, d, mode, &o)
+	}
+	if err != nil {
+		// The lease runs out and the sweep retries the delivery (and the
+		// following one, whose lease was taken with this transaction).
+		return outcome{}, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
+	}
+	switch {
+	case d.State == store.DeliveryDead:
+		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
+	case d.State == store.DeliveryPending:
+		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", o.wait.String(), "err", d.LastError)
+		return o, &AttemptError{Msg: d.LastError, Wait: o.wait}
+	}
+	return o, nil
+}
+
+// recordOutcome records an attempt's outcome in a transaction of its own,
+// with what mode asks for besides (see outcome).
+func (s *Service) recordOutcome(ctx context.Context, tenantID string, d *store.Delivery, mode attemptMode, o *outcome) error {
+	q := s.q()
+	return s.cfg.Store.InTenant(context.WithoutCancel(ctx), tenantID, func(tx store.Tx) error {
 		o.following, o.next, o.looked = nil, nil, false
 		if err := tx.UpdateDelivery(ctx, d); err != nil {
 			return err
@@ -435,19 +502,6 @@ func (s *Service) send(ctx context.Context, tenantID string, c *claimed, mode at
 		o.next, err = readClaimed(ctx, tx, n)
 		return err
 	})
-	if err != nil {
-		// The lease runs out and the sweep retries the delivery (and the
-		// following one, whose lease was taken with this transaction).
-		return outcome{}, fmt.Errorf("delivery %s: record outcome: %w", d.ID, err)
-	}
-	switch {
-	case d.State == store.DeliveryDead:
-		s.log.Warn("delivery dead", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempts", d.Attempts, "last_error", d.LastError)
-	case d.State == store.DeliveryPending:
-		s.log.Warn("delivery attempt failed", "tenant", tenantID, "delivery", d.ID, "event", d.EventID, "attempt", d.Attempts, "retry_in", o.wait.String(), "err", d.LastError)
-		return o, &AttemptError{Msg: d.LastError, Wait: o.wait}
-	}
-	return o, nil
 }
 
 // AttemptError is Attempt's error for an attempt the endpoint failed; the

@@ -78,11 +78,13 @@ func (w *Worker) Work(ctx context.Context, job *river.Job[DeliverArgs]) error {
 	}
 	o, err := s.send(ctx, tenant, c, modeJob)
 	wait, following := o.wait, o.following
-	if err == nil && following != nil {
+	if err == nil && o.next != nil {
+		// Claimed with this attempt's outcome: a drain attempts it now.
+		s.startDrain(tenant, o.next.d.Source, nil, o.next)
+	} else if err == nil && following != nil {
 		// The source's next event waited for this one: go on with it now.
-		// Its own job may be gone with a replica that died (running in
-		// River's table until rescued), and the sweep takes an unleased
-		// delivery only a minute after it was due.
+		// Its drain may be gone with a replica that died, and the sweep
+		// takes an unleased delivery only StallGrace after it was due.
 		s.drain(tenant, following.Source, following)
 	}
 	var ae *AttemptError

@@ -190,3 +190,31 @@ type HookItem struct {
 	Delivery *Delivery
 	Leased   bool
 }
+
+// DeliveryBatcher claims deliveries and records attempts' outcomes in a
+// group commit (PostgreSQL), each in one round trip shared with the
+// writes of concurrent callers. A store without it does the same in a
+// transaction of its own (ClaimDelivery, PendingBefore, UpdateDelivery).
+type DeliveryBatcher interface {
+	// ClaimForAttempt leases a delivery until until, as ClaimDelivery,
+	// when no earlier delivery of its source is pending, and reads its
+	// event and the tenant. Not claimed: Claim.Claimed is false, with the
+	// delivery as it is (nil when gone) and Earlier set when an earlier
+	// one is pending.
+	ClaimForAttempt(ctx context.Context, tenantID, id string, now, until time.Time) (*Claim, error)
+	// SettleDelivery writes an attempt's outcome, as UpdateDelivery. When
+	// next is set and d is no longer pending, it also reads the source's
+	// earliest pending delivery (Claim.Delivery, nil when none) and
+	// leases it until until when it is due and not leased, with its
+	// event and the tenant (Claim.Claimed).
+	SettleDelivery(ctx context.Context, tenantID string, d *Delivery, next bool, now, until time.Time) (*Claim, error)
+}
+
+// Claim is what a DeliveryBatcher read.
+type Claim struct {
+	Delivery *Delivery
+	Claimed  bool
+	Earlier  bool
+	Event    *Event
+	Tenant   *Tenant
+}

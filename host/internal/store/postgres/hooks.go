@@ -24,12 +24,16 @@ const ensureCounters = `INSERT INTO event_counters (tenant_id, source, last) VAL
 // when asked and the tenant has a webhook URL, the event's pending
 // delivery — leased to the caller when $9 is set and no earlier delivery
 // of the source is pending. It answers whether the instance takes events,
-// and the event's positions and the delivery's lease when recorded.
+// and the event's positions and the delivery's lease when recorded. (Rows
+// are found by primary key alone where one is known, row-level security
+// adding the tenant: a plan made while the tables were small, as on a new
+// database, cannot then walk a tenant's rows instead. An event id
+// recorded at the same moment by another transaction records nothing.)
 const recordHookItem = `WITH live AS (
     SELECT 1 AS ok FROM trigger_instances
-    WHERE tenant_id = $1 AND id = $2 AND status <> 'disabled' AND status <> 'failed'
+    WHERE id = $2 AND tenant_id = $1 AND status <> 'disabled' AND status <> 'failed'
 ), fresh AS (
-    SELECT 1 AS ok FROM live WHERE NOT EXISTS (SELECT 1 FROM events WHERE tenant_id = $1 AND id = $3)
+    SELECT 1 AS ok FROM live WHERE NOT EXISTS (SELECT 1 FROM events WHERE id = $3)
 ), ctr AS (
     UPDATE event_counters c SET last = c.last + 1
     WHERE c.tenant_id = $1 AND c.source IN ('', $2) AND EXISTS (SELECT 1 FROM fresh)
@@ -37,10 +41,11 @@ const recordHookItem = `WITH live AS (
 ), ev AS (
     INSERT INTO events (id, tenant_id, pos, source, seq, type, payload, created_at)
     SELECT $3, $1, p.last, $2, q.last, $4, $5, $6 FROM ctr p, ctr q WHERE p.source = '' AND q.source = $2
+    ON CONFLICT (id) DO NOTHING
     RETURNING pos, seq
 ), touch AS (
     UPDATE trigger_instances SET last_event_at = $6, updated_at = $6
-    WHERE tenant_id = $1 AND id = $2 AND EXISTS (SELECT 1 FROM ev)
+    WHERE id = $2 AND tenant_id = $1 AND EXISTS (SELECT 1 FROM ev)
 ), dl AS (
     INSERT INTO deliveries (id, tenant_id, event_id, source, seq, state, attempts, next_attempt_at, lease_until, created_at, updated_at)
     SELECT $7, $1, $3, $2, ev.seq, 'pending', 0, $6,

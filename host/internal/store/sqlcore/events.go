@@ -175,12 +175,23 @@ func (t *Tx) PendingBefore(ctx context.Context, source string, seq int64) (*stor
 
 // UpdateDelivery writes an attempt's outcome and clears the lease.
 func (t *Tx) UpdateDelivery(ctx context.Context, d *store.Delivery) error {
-	d.UpdatedAt = t.now()
+	st := UpdateDeliveryStmt(t.d, t.tenant, d, t.now())
+	return t.execOne(ctx, st.Query, st.Args...)
+}
+
+// UpdateDeliveryStmt is the statement of UpdateDelivery (d's UpdatedAt
+// set to now, its lease cleared).
+func UpdateDeliveryStmt(dl Dialect, tenant string, d *store.Delivery, now time.Time) Stmt {
+	d.UpdatedAt = now
 	d.LeaseUntil = nil
-	return t.execOne(ctx, `UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = $5, lease_until = NULL, last_status = $6,
+	var delivered any
+	if d.DeliveredAt != nil {
+		delivered = dl.Time(d.DeliveredAt.UTC())
+	}
+	return Stmt{Query: `UPDATE deliveries SET state = $3, attempts = $4, next_attempt_at = $5, lease_until = NULL, last_status = $6,
 		last_error = $7, delivered_at = $8, updated_at = $9 WHERE tenant_id = $1 AND id = $2`,
-		t.tenant, d.ID, d.State, d.Attempts, t.tm(d.NextAttemptAt), d.LastStatus, Null(clip(CleanText(d.LastError), 1000)),
-		t.tmp(d.DeliveredAt), t.tm(d.UpdatedAt))
+		Args: []any{tenant, d.ID, d.State, d.Attempts, dl.Time(d.NextAttemptAt.UTC()), d.LastStatus, Null(clip(CleanText(d.LastError), 1000)),
+			delivered, dl.Time(d.UpdatedAt.UTC())}}
 }
 
 // ResetDelivery makes a finished delivery pending again.
@@ -215,3 +226,15 @@ func (t *Tx) ListDeliveries(ctx context.Context, f store.DeliveryFilter) ([]stor
 		WHERE tenant_id = $1 AND ($2 = '' OR state = $2) AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4`,
 		t.tenant, f.State, f.After, f.Limit)
 }
+
+// DeliveryCols are the columns ScanDelivery reads, in order.
+const DeliveryCols = deliveryCols
+
+// ScanDelivery reads a delivery row of DeliveryCols.
+func ScanDelivery(r Row) (*store.Delivery, error) { return scanDelivery(r) }
+
+// EventCols are the columns ScanEvent reads, in order.
+const EventCols = eventCols
+
+// ScanEvent reads an event row of EventCols.
+func ScanEvent(d Dialect, r Row) (*store.Event, error) { return (&Tx{d: d}).scanEvent(r) }
