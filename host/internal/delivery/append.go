@@ -204,8 +204,32 @@ func (s *Service) drainOnce(tenant, source string, first *store.Delivery, held *
 				slot = true
 			}
 		}
-		if c == nil {
-			if d == nil {
+		if c == nil && d == nil {
+			if b, ok := s.cfg.Store.(store.DeliveryBatcher); ok {
+				// The earliest pending delivery, claimed at once when due.
+				if !s.inFlight.Take(tenant, MaxTenantDeliveries) {
+					if idle++; idle > 10 {
+						return // the jobs, or the sweep, deliver it
+					}
+					time.Sleep(min(5*time.Millisecond<<idle, 500*time.Millisecond))
+					continue
+				}
+				now := s.cfg.Clock().UTC()
+				cl, err := b.ClaimEarliest(ctx, tenant, source, now, now.Add(s.lease()))
+				switch {
+				case err != nil:
+					s.inFlight.Done(tenant)
+					return // the sweep resumes it
+				case cl.Claimed:
+					c, slot = &claimed{d: cl.Delivery, ev: cl.Event, t: cl.Tenant}, true
+				case cl.Delivery == nil:
+					s.inFlight.Done(tenant)
+					return // none pending
+				default:
+					s.inFlight.Done(tenant)
+					d = cl.Delivery // leased elsewhere, or not due: looked at below
+				}
+			} else {
 				err := s.cfg.Store.InTenant(ctx, tenant, func(tx store.Tx) (err error) {
 					d, err = tx.PendingBefore(ctx, source, math.MaxInt64)
 					return
@@ -214,6 +238,8 @@ func (s *Service) drainOnce(tenant, source string, first *store.Delivery, held *
 					return // none pending (ErrNotFound), or the database: the sweep resumes
 				}
 			}
+		}
+		if c == nil {
 			now := s.cfg.Clock()
 			if d.NextAttemptAt.After(now.Add(time.Second)) {
 				return // backing off after a failure: its job retries it
@@ -239,10 +265,10 @@ func (s *Service) drainOnce(tenant, source string, first *store.Delivery, held *
 				return // the sweep resumes it
 			}
 			if c == nil {
+				if idle++; idle > 10 {
+					return
+				}
 				if wait > 0 {
-					if idle++; idle > 10 {
-						return
-					}
 					time.Sleep(min(wait, 5*time.Millisecond<<idle))
 				}
 				continue

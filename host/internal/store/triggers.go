@@ -208,6 +208,10 @@ type DeliveryBatcher interface {
 	// leases it until until when it is due and not leased, with its
 	// event and the tenant (Claim.Claimed).
 	SettleDelivery(ctx context.Context, tenantID string, d *Delivery, next bool, now, until time.Time) (*Claim, error)
+	// ClaimEarliest reads the source's earliest pending delivery
+	// (Claim.Delivery, nil when none) and leases it until until when it
+	// is due and not leased, with its event and the tenant.
+	ClaimEarliest(ctx context.Context, tenantID, source string, now, until time.Time) (*Claim, error)
 }
 
 // Claim is what a DeliveryBatcher read.

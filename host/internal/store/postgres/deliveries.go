@@ -162,3 +162,16 @@ func (s *Store) SettleDelivery(ctx context.Context, tenantID string, d *store.De
 	}
 	return settled(c), nil
 }
+
+// ClaimEarliest claims the source's earliest pending delivery in the
+// group commit (see store.DeliveryBatcher).
+func (s *Store) ClaimEarliest(ctx context.Context, tenantID, source string, now, until time.Time) (*store.Claim, error) {
+	now, until = now.UTC(), until.UTC().Truncate(time.Microsecond)
+	c := &store.Claim{}
+	stmts := claimStmts(c, tenantID, claimNext, []any{tenantID, source, until, now},
+		nextEvent, []any{tenantID, source, until}, now, until)
+	if err := s.group.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
+		return nil, err
+	}
+	return settled(c), nil
+}

@@ -20,7 +20,8 @@ const ensureCounters = `INSERT INTO event_counters (tenant_id, source, last) VAL
 // recordHookItem records one event of a webhook instance in one
 // statement, when the instance takes events and no event has its id: the
 // tenant's and the source's next positions (the tenant's counter locked
-// first, as everywhere), the event, the instance's last event time and,
+// first, as everywhere), the event, the instance's last event time (to
+// the second: a busy instance's row is not rewritten per event) and,
 // when asked and the tenant has a webhook URL, the event's pending
 // delivery — leased to the caller when $9 is set and no earlier delivery
 // of the source is pending. It answers whether the instance takes events,
@@ -46,6 +47,7 @@ const recordHookItem = `WITH live AS (
 ), touch AS (
     UPDATE trigger_instances SET last_event_at = $6, updated_at = $6
     WHERE id = $2 AND tenant_id = $1 AND EXISTS (SELECT 1 FROM ev)
+      AND (last_event_at IS NULL OR last_event_at < $6::timestamptz - interval '1 second')
 ), dl AS (
     INSERT INTO deliveries (id, tenant_id, event_id, source, seq, state, attempts, next_attempt_at, lease_until, created_at, updated_at)
     SELECT $7, $1, $3, $2, ev.seq, 'pending', 0, $6,
