@@ -136,23 +136,30 @@ func Events(t *testing.T, s store.Store) {
 		return nil
 	})
 	// The lease held until a minute from now: stalled only after it.
-	stalled := func(at time.Time) bool {
-		refs, err := s.StalledDeliveries(ctx, at, at.Add(-time.Hour), 1000)
+	stalledIDs := func(at, overdue time.Time) map[string]bool {
+		refs, err := s.StalledDeliveries(ctx, at, overdue, 1000)
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids := map[string]bool{}
 		for _, r := range refs {
-			if r.DeliveryID == d1.ID && r.TenantID == a {
-				return true
+			if r.TenantID == a {
+				ids[r.DeliveryID] = true
 			}
 		}
-		return false
+		return ids
 	}
+	stalled := func(at time.Time) bool { return stalledIDs(at, at.Add(-time.Hour))[d1.ID] }
 	if stalled(now.Add(30 * time.Second)) {
 		t.Fatal("a leased delivery was listed stalled before its lease ran out")
 	}
 	if !stalled(now.Add(2 * time.Minute)) {
 		t.Fatal("a delivery whose lease ran out was not listed stalled")
+	}
+	// d2 is overdue with no lease, but d1 of its source is pending before
+	// it: only the source's earliest is listed (its job goes on with d2).
+	if ids := stalledIDs(now.Add(2*time.Minute), now.Add(time.Minute)); ids[d2.ID] || !ids[d1.ID] {
+		t.Fatalf("stalled %v: want the source's earliest pending delivery only (%s, not %s)", ids, d1.ID, d2.ID)
 	}
 	in(a, func(tx store.Tx) error {
 		c, err := tx.ClaimDelivery(ctx, d1.ID, now.Add(2*time.Minute), now.Add(3*time.Minute))
