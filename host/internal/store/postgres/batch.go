@@ -31,7 +31,18 @@ func (s *Store) WriteInTenant(ctx context.Context, tenantID string, fn func(stor
 // the whole transaction rolls back, and each write is tried again alone,
 // so that one bad write fails only its own caller.
 func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
-	err := s.sendGroup(ctx, batch)
+	s.commitBatch(ctx, batch, false)
+}
+
+// commitRelaxed is commitGroup for writes whose loss in a crash is
+// harmless (see deliveries.go): the transaction commits without waiting
+// for its WAL flush.
+func (s *Store) commitRelaxed(ctx context.Context, batch []*sqlcore.GroupWrite) {
+	s.commitBatch(ctx, batch, true)
+}
+
+func (s *Store) commitBatch(ctx context.Context, batch []*sqlcore.GroupWrite, relaxed bool) {
+	err := s.sendGroup(ctx, batch, relaxed)
 	var pe *pgconn.PgError
 	if err == nil {
 		return // committed; a write's Err is what it could not read, if anything
@@ -46,7 +57,7 @@ func (s *Store) commitGroup(ctx context.Context, batch []*sqlcore.GroupWrite) {
 	}
 	for _, w := range batch {
 		one := []*sqlcore.GroupWrite{w}
-		if err := s.sendGroup(ctx, one); err != nil {
+		if err := s.sendGroup(ctx, one, relaxed); err != nil {
 			w.Err = batchError(err)
 		}
 	}
@@ -62,15 +73,24 @@ func batchError(err error) error {
 	return fmt.Errorf("postgres: write batch: %w", dataError(err))
 }
 
+// asyncCommit makes the transaction it runs in commit without waiting for
+// its WAL flush.
+const asyncCommit = `SELECT set_config('synchronous_commit', 'off', true)`
+
 // sendGroup sends the writes as one pipelined batch (one implicit
-// transaction, one Sync) and reads every result.
-func (s *Store) sendGroup(ctx context.Context, batch []*sqlcore.GroupWrite) error {
+// transaction, one Sync) and reads every result; relaxed, the transaction
+// commits without waiting for its WAL flush.
+func (s *Store) sendGroup(ctx context.Context, batch []*sqlcore.GroupWrite, relaxed bool) error {
 	var b pgx.Batch
 	type read struct {
 		fn func(sqlcore.Row) error
 		w  *sqlcore.GroupWrite
 	}
 	var reads []read // per queued statement; fn nil for none
+	if relaxed {
+		b.Queue(asyncCommit)
+		reads = append(reads, read{})
+	}
 	tenant := ""
 	for _, w := range batch {
 		// The batch is sorted by tenant: one setting per tenant. The

@@ -13,6 +13,13 @@ import (
 
 var _ store.DeliveryBatcher = (*Store)(nil)
 
+// Claims and outcomes commit in their own group commit, without waiting
+// for the WAL flush (synchronous_commit off for their transactions only):
+// what a crash can lose of them is a lease, which runs out, or the record
+// of an attempt, whose delivery is then made again under the same event
+// id — the at-least-once delivery receivers deduplicate anyway. Events
+// themselves, and everything acknowledged to a caller, commit durably.
+//
 // The statements below find rows by primary key through scalar subqueries
 // rather than joins, so that a plan made while the tables were small (a
 // new database) cannot walk a tenant's rows instead.
@@ -125,7 +132,7 @@ func (s *Store) ClaimForAttempt(ctx context.Context, tenantID, id string, now, u
 	c := &store.Claim{}
 	stmts := claimStmts(c, tenantID, claimForAttempt, []any{tenantID, id, until, now},
 		claimedEvent, []any{tenantID, id, until}, now, until)
-	if err := s.group.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
+	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
 	}
 	return settled(c), nil
@@ -154,7 +161,7 @@ func (s *Store) SettleDelivery(ctx context.Context, tenantID string, d *store.De
 		stmts = append(stmts, claimStmts(c, tenantID, claimNext, []any{tenantID, d.Source, until, now},
 			nextEvent, []any{tenantID, d.Source, until}, now, until)...)
 	}
-	if err := s.group.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
+	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
 	}
 	if !found {
@@ -170,7 +177,7 @@ func (s *Store) ClaimEarliest(ctx context.Context, tenantID, source string, now,
 	c := &store.Claim{}
 	stmts := claimStmts(c, tenantID, claimNext, []any{tenantID, source, until, now},
 		nextEvent, []any{tenantID, source, until}, now, until)
-	if err := s.group.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
+	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
 	}
 	return settled(c), nil

@@ -243,3 +243,27 @@ func TestDeliveryBatcher(t *testing.T) {
 		t.Fatalf("b settling a's delivery: %v", err)
 	}
 }
+
+// TestRelaxedCommitIsLocal: deliveries' claims and outcomes commit without
+// waiting for the WAL flush, and only they: the durable group commit (events,
+// execution records) and the pooled sessions keep synchronous_commit on.
+func TestRelaxedCommitIsLocal(t *testing.T) {
+	pg := storetest.Postgres(t)
+	ctx := context.Background()
+	tenant := storetest.NewTenant(t, pg.Store)
+	for range 3 { // the pool's sessions, reused
+		if v, err := pg.Store.CommitSetting(ctx, tenant, true); err != nil || v != "off" {
+			t.Fatalf("relaxed batch: synchronous_commit %q %v", v, err)
+		}
+		if v, err := pg.Store.CommitSetting(ctx, tenant, false); err != nil || v != "on" {
+			t.Fatalf("durable batch after a relaxed one: synchronous_commit %q %v", v, err)
+		}
+	}
+	err := pg.Store.InTenant(ctx, tenant, func(tx store.Tx) error {
+		_, err := tx.GetTenant(ctx)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -36,6 +36,9 @@ type Store struct {
 	// group commits execution records of concurrent calls together
 	// (batch.go).
 	group *sqlcore.GroupCommit
+	// relaxed commits deliveries' claims and outcomes together without
+	// waiting for the WAL flush (deliveries.go).
+	relaxed *sqlcore.GroupCommit
 
 	// locks holds the sessions of refresh locks (refreshlock.go).
 	locksMu sync.Mutex
@@ -59,6 +62,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := &Store{pool: pool, keys: sqlcore.NewKeyCache()}
 	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup, Writers: groupWriters}
+	s.relaxed = &sqlcore.GroupCommit{Commit: s.commitRelaxed, Writers: groupWriters}
 	return s, nil
 }
 
@@ -84,6 +88,7 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 // Close closes the pool.
 func (s *Store) Close() error {
 	s.group.Close()
+	s.relaxed.Close()
 	s.locksMu.Lock()
 	if s.locks != nil {
 		// Closing waits for the sessions of refreshes still waiting for
