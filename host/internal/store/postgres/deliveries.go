@@ -3,6 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,15 +23,30 @@ var _ store.DeliveryBatcher = (*Store)(nil)
 // id — the at-least-once delivery receivers deduplicate anyway. Events
 // themselves, and everything acknowledged to a caller, commit durably.
 //
-// The statements below find rows by primary key through scalar subqueries
-// rather than joins, so that a plan made while the tables were small (a
-// new database) cannot walk a tenant's rows instead.
+// The statements below find deliveries by primary key through scalar
+// subqueries, so that a plan made while the tables were small (a new
+// database) cannot walk a tenant's rows instead; each answers in one row
+// the delivery, its event and the tenant.
+
+// qualify prefixes each column of a column list with a table alias.
+func qualify(alias, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = alias + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// claimedCols are the columns a claim answers: the delivery as it was,
+// whether it was claimed, whether an earlier one of its source is
+// pending, its event and the tenant.
+var claimedCols = qualify("d", sqlcore.DeliveryCols) + `, EXISTS (SELECT 1 FROM cl), %s, ` +
+	qualify("e", sqlcore.EventCols) + `, ` + qualify("t", sqlcore.TenantCols)
 
 // claimForAttempt leases a delivery ($2) until $3 when it is pending, due
 // at $4, not leased, and no earlier delivery of its source is pending;
-// it answers the delivery as it was, whether it was claimed and whether
-// an earlier one is pending.
-const claimForAttempt = `WITH cur AS (
+// it answers claimedCols.
+var claimForAttempt = `WITH cur AS (
     SELECT source, seq FROM deliveries WHERE id = $2 AND tenant_id = $1
 ), earlier AS (
     SELECT 1 AS ok FROM deliveries p, cur
@@ -39,31 +57,22 @@ const claimForAttempt = `WITH cur AS (
       AND (d.lease_until IS NULL OR d.lease_until < $4) AND NOT EXISTS (SELECT 1 FROM earlier)
     RETURNING d.id
 )
-SELECT ` + sqlcore.DeliveryCols + `, EXISTS (SELECT 1 FROM cl), EXISTS (SELECT 1 FROM earlier)
-FROM deliveries WHERE id = $2 AND tenant_id = $1`
-
-// claimedEvent reads the event of the delivery ($2) leased until $3.
-const claimedEvent = `SELECT ` + sqlcore.EventCols + ` FROM events WHERE id =
-    (SELECT event_id FROM deliveries WHERE id = $2 AND tenant_id = $1 AND lease_until = $3)`
+SELECT ` + fmt.Sprintf(claimedCols, "EXISTS (SELECT 1 FROM earlier)") + `
+FROM deliveries d JOIN events e ON e.id = d.event_id JOIN tenants t ON t.id = $1
+WHERE d.id = $2 AND d.tenant_id = $1`
 
 // claimNext leases the earliest pending delivery of a source ($2) until
-// $3 when it is due at $4 and not leased; it answers that delivery as it
-// was and whether it was claimed.
-const claimNext = `WITH nxt AS (
+// $3 when it is due at $4 and not leased; it answers claimedCols.
+var claimNext = `WITH nxt AS (
     SELECT id FROM deliveries WHERE tenant_id = $1 AND source = $2 AND state = 'pending' ORDER BY seq LIMIT 1
 ), cl AS (
     UPDATE deliveries d SET lease_until = $3, updated_at = $4
     WHERE d.id = (SELECT id FROM nxt) AND d.tenant_id = $1 AND d.next_attempt_at <= $4 AND (d.lease_until IS NULL OR d.lease_until < $4)
     RETURNING d.id
 )
-SELECT ` + sqlcore.DeliveryCols + `, EXISTS (SELECT 1 FROM cl), false
-FROM deliveries WHERE id = (SELECT id FROM nxt) AND tenant_id = $1`
-
-// nextEvent reads the event of the source's ($2) pending delivery leased
-// until $3.
-const nextEvent = `SELECT ` + sqlcore.EventCols + ` FROM events WHERE id =
-    (SELECT event_id FROM deliveries WHERE tenant_id = $1 AND source = $2 AND state = 'pending' AND lease_until = $3
-     ORDER BY seq LIMIT 1)`
+SELECT ` + fmt.Sprintf(claimedCols, "false") + `
+FROM deliveries d JOIN events e ON e.id = d.event_id JOIN tenants t ON t.id = $1
+WHERE d.id = (SELECT id FROM nxt) AND d.tenant_id = $1`
 
 // extraRow scans a row whose last columns go to extra.
 type extraRow struct {
@@ -73,47 +82,83 @@ type extraRow struct {
 
 func (x extraRow) Scan(dest ...any) error { return x.r.Scan(append(dest, x.extra...)...) }
 
-// claimStmts are the statements reading a claim: the delivery with the
-// claim's outcome (query), then, when claimed, its event (event) and the
-// tenant.
-func claimStmts(c *store.Claim, tenantID string, query string, args []any, event string, eventArgs []any, now, until time.Time) []sqlcore.Stmt {
-	return []sqlcore.Stmt{
-		{Query: query, Args: args, Read: func(row sqlcore.Row) error {
-			var claimed, earlier bool
-			d, err := sqlcore.ScanDelivery(extraRow{row, []any{&claimed, &earlier}})
-			c.Delivery, c.Claimed, c.Earlier = nil, false, false
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if claimed {
-				u := until
-				d.LeaseUntil, d.UpdatedAt = &u, now
-			}
-			c.Delivery, c.Claimed, c.Earlier = d, claimed, earlier
-			return nil
-		}},
-		{Query: event, Args: eventArgs, Read: func(row sqlcore.Row) error {
-			e, err := sqlcore.ScanEvent(dialect{}, row)
-			c.Event = nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			c.Event = e
-			return err
-		}},
-		{Query: `SELECT ` + sqlcore.TenantCols + ` FROM tenants WHERE id = $1`, Args: []any{tenantID}, Read: func(row sqlcore.Row) error {
-			t, err := sqlcore.ScanTenant(row)
-			c.Tenant = nil
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			}
-			c.Tenant = t
-			return err
-		}},
+// errCaptured stops a scanner once its destinations are known.
+var errCaptured = errors.New("destinations captured")
+
+// capture is a Row that keeps the destinations a scanner asks for.
+type capture struct{ dest []any }
+
+func (c *capture) Scan(dest ...any) error { c.dest = dest; return errCaptured }
+
+// replay is a Row that hands a scanner the values scanned for it.
+type replay struct{ src []any }
+
+func (r replay) Scan(dest ...any) error {
+	if len(dest) != len(r.src) {
+		return fmt.Errorf("scan: %d destinations, %d values", len(dest), len(r.src))
 	}
+	for i := range dest {
+		reflect.ValueOf(dest[i]).Elem().Set(reflect.ValueOf(r.src[i]).Elem())
+	}
+	return nil
+}
+
+// scanJoined reads one row holding the columns of several scanners in
+// turn (each scanner calls Scan once, with the same destinations every
+// time): the row is scanned into the destinations they ask for, then each
+// is handed its own.
+func scanJoined(r sqlcore.Row, parts ...func(sqlcore.Row) error) error {
+	var all []any
+	sets := make([][]any, len(parts))
+	for i, p := range parts {
+		c := &capture{}
+		if err := p(c); !errors.Is(err, errCaptured) {
+			return fmt.Errorf("scan: scanner %d did not scan: %v", i, err)
+		}
+		sets[i] = c.dest
+		all = append(all, c.dest...)
+	}
+	if err := r.Scan(all...); err != nil {
+		return err
+	}
+	for i, p := range parts {
+		if err := p(replay{sets[i]}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// claimStmt is the statement reading a claim (query answers
+// claimedCols).
+func claimStmt(c *store.Claim, query string, args []any, now, until time.Time) sqlcore.Stmt {
+	return sqlcore.Stmt{Query: query, Args: args, Read: func(row sqlcore.Row) error {
+		var claimed, earlier bool
+		var d *store.Delivery
+		var e *store.Event
+		var t *store.Tenant
+		err := scanJoined(row,
+			func(r sqlcore.Row) (err error) {
+				d, err = sqlcore.ScanDelivery(extraRow{r, []any{&claimed, &earlier}})
+				return
+			},
+			func(r sqlcore.Row) (err error) { e, err = sqlcore.ScanEvent(dialect{}, r); return },
+			func(r sqlcore.Row) (err error) { t, err = sqlcore.ScanTenant(r); return },
+		)
+		*c = store.Claim{}
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if claimed {
+			u := until
+			d.LeaseUntil, d.UpdatedAt = &u, now
+		}
+		*c = store.Claim{Delivery: d, Claimed: claimed, Earlier: earlier, Event: e, Tenant: t}
+		return nil
+	}}
 }
 
 // settled is the claim's outcome once read: claimed only with its event
@@ -130,8 +175,7 @@ func settled(c *store.Claim) *store.Claim {
 func (s *Store) ClaimForAttempt(ctx context.Context, tenantID, id string, now, until time.Time) (*store.Claim, error) {
 	now, until = now.UTC(), until.UTC().Truncate(time.Microsecond) // as stored, so that it finds its own lease
 	c := &store.Claim{}
-	stmts := claimStmts(c, tenantID, claimForAttempt, []any{tenantID, id, until, now},
-		claimedEvent, []any{tenantID, id, until}, now, until)
+	stmts := []sqlcore.Stmt{claimStmt(c, claimForAttempt, []any{tenantID, id, until, now}, now, until)}
 	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
 	}
@@ -158,8 +202,7 @@ func (s *Store) SettleDelivery(ctx context.Context, tenantID string, d *store.De
 	stmts := []sqlcore.Stmt{up}
 	c := &store.Claim{}
 	if next && d.State != store.DeliveryPending {
-		stmts = append(stmts, claimStmts(c, tenantID, claimNext, []any{tenantID, d.Source, until, now},
-			nextEvent, []any{tenantID, d.Source, until}, now, until)...)
+		stmts = append(stmts, claimStmt(c, claimNext, []any{tenantID, d.Source, until, now}, now, until))
 	}
 	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
@@ -175,8 +218,7 @@ func (s *Store) SettleDelivery(ctx context.Context, tenantID string, d *store.De
 func (s *Store) ClaimEarliest(ctx context.Context, tenantID, source string, now, until time.Time) (*store.Claim, error) {
 	now, until = now.UTC(), until.UTC().Truncate(time.Microsecond)
 	c := &store.Claim{}
-	stmts := claimStmts(c, tenantID, claimNext, []any{tenantID, source, until, now},
-		nextEvent, []any{tenantID, source, until}, now, until)
+	stmts := []sqlcore.Stmt{claimStmt(c, claimNext, []any{tenantID, source, until, now}, now, until)}
 	if err := s.relaxed.WriteStmts(ctx, dialect{}, tenantID, stmts); err != nil {
 		return nil, err
 	}

@@ -25,12 +25,14 @@ const ensureCounters = `INSERT INTO event_counters (tenant_id, source, last) VAL
 // when asked and the tenant has a webhook URL, the event's pending
 // delivery — leased to the caller when $9 is set and no earlier delivery
 // of the source is pending. It answers whether the instance takes events,
-// and the event's positions and the delivery's lease when recorded. (Rows
+// whether the event is new, its positions and its delivery's lease when
+// recorded, and the tenant. (A new event not recorded means the counters
+// do not exist yet: ensureCounters, then again.) (Rows
 // are found by primary key alone where one is known, row-level security
 // adding the tenant: a plan made while the tables were small, as on a new
 // database, cannot then walk a tenant's rows instead. An event id
 // recorded at the same moment by another transaction records nothing.)
-const recordHookItem = `WITH live AS (
+var recordHookItem = `WITH live AS (
     SELECT 1 AS ok FROM trigger_instances
     WHERE id = $2 AND tenant_id = $1 AND status <> 'disabled' AND status <> 'failed'
 ), fresh AS (
@@ -58,7 +60,8 @@ const recordHookItem = `WITH live AS (
     WHERE $8::boolean AND tn.id = $1 AND COALESCE(tn.webhook_url, '') <> ''
     RETURNING lease_until IS NOT NULL AS leased
 )
-SELECT EXISTS (SELECT 1 FROM live), (SELECT pos FROM ev), (SELECT seq FROM ev), (SELECT leased FROM dl)`
+SELECT EXISTS (SELECT 1 FROM live), EXISTS (SELECT 1 FROM fresh), (SELECT pos FROM ev), (SELECT seq FROM ev), (SELECT leased FROM dl), ` +
+	qualify("t", sqlcore.TenantCols) + ` FROM tenants t WHERE t.id = $1`
 
 // RecordHookEvents records a webhook's events in the group commit
 // (sqlcore.GroupCommit): the statements of concurrent webhooks, each
@@ -82,12 +85,10 @@ func (s *Store) RecordHookEvents(ctx context.Context, tenantID string, r *store.
 		lease = &l
 	}
 	d := dialect{}
-	r.Live, r.Tenant = false, nil
-	stmts := make([]sqlcore.Stmt, 0, len(r.Items)+2)
-	stmts = append(stmts, sqlcore.Stmt{Query: ensureCounters, Args: []any{tenantID, r.Source}})
+	uncounted := false // a new event met no counters
+	stmts := make([]sqlcore.Stmt, 0, len(r.Items)+1)
 	for i := range r.Items {
 		it := &r.Items[i]
-		it.Recorded, it.Delivery, it.Leased = false, nil, false
 		payload := it.Event.Payload
 		if len(payload) == 0 {
 			payload = []byte("null")
@@ -96,15 +97,27 @@ func (s *Store) RecordHookEvents(ctx context.Context, tenantID string, r *store.
 			Query: recordHookItem,
 			Args:  []any{tenantID, r.Source, it.Event.ID, r.Type, d.JSON(payload), at, it.DeliveryID, r.Deliver, lease},
 			Read: func(row sqlcore.Row) error {
-				var live bool
+				var live, fresh bool
 				var pos, seq *int64
 				var leased *bool
-				if err := row.Scan(&live, &pos, &seq, &leased); err != nil {
+				var t *store.Tenant
+				err := scanJoined(row,
+					func(r sqlcore.Row) error { return r.Scan(&live, &fresh, &pos, &seq, &leased) },
+					func(r sqlcore.Row) (err error) { t, err = sqlcore.ScanTenant(r); return },
+				)
+				it.Recorded, it.Delivery, it.Leased = false, nil, false
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil // the tenant is gone
+				}
+				if err != nil {
 					return err
 				}
 				r.Live = r.Live || live
-				it.Recorded, it.Delivery, it.Leased = false, nil, false
+				if r.Deliver {
+					r.Tenant = t
+				}
 				if pos == nil || seq == nil {
+					uncounted = uncounted || (live && fresh)
 					return nil
 				}
 				it.Recorded = true
@@ -123,23 +136,15 @@ func (s *Store) RecordHookEvents(ctx context.Context, tenantID string, r *store.
 			},
 		})
 	}
-	if r.Deliver {
-		stmts = append(stmts, sqlcore.Stmt{
-			Query: `SELECT ` + sqlcore.TenantCols + ` FROM tenants WHERE id = $1`,
-			Args:  []any{tenantID},
-			Read: func(row sqlcore.Row) error {
-				t, err := sqlcore.ScanTenant(row)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return nil
-				}
-				r.Tenant = t
-				return err
-			},
-		})
+	for attempt := 0; ; attempt++ {
+		r.Live, r.Tenant, uncounted = false, nil, false
+		if err := s.group.WriteStmts(ctx, d, tenantID, stmts); err != nil {
+			return err
+		}
+		if !uncounted || attempt > 0 {
+			return nil
+		}
+		// The source's first event: its counters first, then again.
+		stmts = append([]sqlcore.Stmt{{Query: ensureCounters, Args: []any{tenantID, r.Source}}}, stmts...)
 	}
-	err := s.group.WriteStmts(ctx, d, tenantID, stmts)
-	if err != nil {
-		return err
-	}
-	return nil
 }
