@@ -20,6 +20,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := native.HardenHost(); err != nil {
 		return fmt.Errorf("mark the host non-dumpable: %w", err)
 	}
+	app.SetGCDefault()
 	// Secrets are read once (from NAME_FILE files where given), then
 	// removed from the environment; see config.Env.Scrub for what remains
 	// in /proc/<pid>/environ.

@@ -99,7 +99,7 @@ type pieceBody struct {
 
 func (s *Server) executeAction(c *fiber.Ctx) error {
 	var body executeBody
-	if len(bytes.TrimSpace(c.Body())) > 0 {
+	if len(bytes.TrimSpace(requestBody(c))) > 0 {
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (s *Server) executeAction(c *fiber.Ctx) error {
 
 func (s *Server) executePiece(c *fiber.Ctx) error {
 	var body pieceBody
-	if len(bytes.TrimSpace(c.Body())) > 0 {
+	if len(bytes.TrimSpace(requestBody(c))) > 0 {
 		if err := decodeJSON(c, &body); err != nil {
 			return err
 		}

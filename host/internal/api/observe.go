@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -56,6 +57,10 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 	s.metrics.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
 	if route == "/healthz" || route == "/metrics" || route == "/readyz" {
+		return nil
+	}
+	if !s.log.Enabled(c.UserContext(), slog.LevelInfo) {
+		// The line would be dropped: its attributes are not built.
 		return nil
 	}
 	attrs := []any{"request_id", requestID(c), "method", c.Method(), "path", c.Path(), "route", route,

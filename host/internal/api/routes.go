@@ -179,6 +179,12 @@ func (s *Server) limitBody(limit int) fiber.Handler {
 	}
 }
 
+// requestBody is the body limitBody admitted, without Fiber's copy:
+// limitBody refuses any Content-Encoding, so the bytes received are the
+// body itself. The slice is valid until the handler returns; a decoder
+// copies what it keeps.
+func requestBody(c *fiber.Ctx) []byte { return c.Request().Body() }
+
 // encoded reports whether any Content-Encoding header names a coding
 // other than identity (Fiber decodes by the last one, a check by the
 // first would miss a second header).

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -18,11 +19,11 @@ import (
 
 // decodeJSON decodes a JSON request body strictly into v.
 func decodeJSON(c *fiber.Ctx, v any) error {
-	body := c.Body()
+	body := requestBody(c)
 	if len(body) == 0 {
 		return apiErr(http.StatusBadRequest, "invalid_json", "request body must be a JSON object")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *json.SyntaxError

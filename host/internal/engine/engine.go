@@ -790,7 +790,11 @@ func (e *Engine) finishWait(ctx context.Context, c *call, rec *store.Execution, 
 	}
 	e.execs.WithLabelValues(c.provider, c.action, kind, rec.Status).Inc()
 	e.duration.WithLabelValues(c.provider, kind).Observe(d.Seconds())
-	v, _ := e.stats.LoadOrStore(kind+"/"+c.provider, &callStats{})
+	key := kind + "/" + c.provider
+	v, ok := e.stats.Load(key)
+	if !ok {
+		v, _ = e.stats.LoadOrStore(key, &callStats{})
+	}
 	st := v.(*callStats)
 	st.calls.Add(1)
 	if res.Code == CodePluginUnavailable || res.Code == CodePluginFailed || res.Code == CodeInternal || res.Code == CodeTimeout {
@@ -800,6 +804,9 @@ func (e *Engine) finishWait(ctx context.Context, c *call, rec *store.Execution, 
 	level := slog.LevelInfo
 	if rec.Status == store.ExecFailed {
 		level = slog.LevelWarn
+	}
+	if !e.log.Enabled(ctx, level) {
+		return
 	}
 	e.log.Log(ctx, level, "execution finished", "execution_id", rec.ID, "tenant_id", c.tenant, "provider", c.provider,
 		"action", c.action, "implementation", kind, "status", rec.Status, "error_code", res.Code, "duration_ms", rec.DurationMS,

@@ -78,6 +78,18 @@ func (e *Engine) checkResult(kind string, out json.RawMessage) error {
 // encoding, so a large output is not copied to find out). Nothing is
 // HTML-escaped, so the stored size is the output's size.
 func storedOutput(res *Result) []byte {
+	if len(res.Output) > 0 && len(res.Diagnostics) == 0 && res.Field == "" && res.RetryAfter == 0 {
+		// The envelope holds the output alone: it is written around the
+		// output compacted, as the encoder would, without reflection.
+		const head, tail = `{"output":`, `}`
+		if len(head)+len(res.Output)+len(tail) <= MaxStoredOutput {
+			b := make([]byte, 0, len(head)+len(res.Output)+len(tail))
+			buf := bytes.NewBuffer(append(b, head...))
+			if json.Compact(buf, res.Output) == nil {
+				return append(buf.Bytes(), tail...)
+			}
+		}
+	}
 	env := envelope{Output: res.Output, Diagnostics: res.Diagnostics, Field: res.Field, RetryAfter: res.RetryAfter}
 	if len(res.Output) > MaxStoredOutput {
 		env = envelope{Diagnostics: res.Diagnostics, Truncated: true, Field: res.Field, RetryAfter: res.RetryAfter}

@@ -42,3 +42,25 @@ func asTooLarge(err error, tl **runtimes.TooLargeError) bool {
 	*tl = t
 	return ok
 }
+
+// TestStoredOutputAlone checks that an output stored without diagnostics
+// is the envelope the encoder writes, byte for byte.
+func TestStoredOutputAlone(t *testing.T) {
+	big := make([]byte, 0, MaxStoredOutput)
+	big = append(big, '"')
+	for len(big) < MaxStoredOutput-len(`{"output":}`)-1 {
+		big = append(big, 'x')
+	}
+	big = append(big, '"')
+	for _, out := range []string{`null`, `{}`, `{"a": [1, 2, {"b" : "<&>"}],  "c":"\u00e9"}`, " \n\t[ 1 ,2 ]\n", `"x"`, string(big), string(big) + " ", string(big[:len(big)-1]) + `x"`,
+		`{"a":`, `{"a":1} {"b":2}`, `nope`} {
+		res := &Result{Output: json.RawMessage(out)}
+		want, err := marshalNoEscape(envelope{Output: res.Output})
+		if err != nil || len(want) > MaxStoredOutput {
+			want, _ = marshalNoEscape(envelope{Truncated: true})
+		}
+		if got := storedOutput(res); string(got) != string(want) {
+			t.Errorf("output %.40q: stored %.60q, the encoder writes %.60q", out, got, want)
+		}
+	}
+}

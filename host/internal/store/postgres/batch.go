@@ -159,5 +159,7 @@ func (r firstRow) Scan(dest ...any) error {
 
 // groupWriters is how many group commits may be in flight at once: while
 // one waits for its WAL flush the next one forms and is sent, and
-// PostgreSQL flushes concurrent commits together.
-const groupWriters = 4
+// PostgreSQL flushes concurrent commits together. Two keep that overlap;
+// more split the same writes into smaller batches, each paying its own
+// transaction, tenant setting and round trip on the database's CPU.
+const groupWriters = 2

@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/app"
 	"github.com/atomhq/atom/host/internal/bench"
 )
 
@@ -33,6 +34,8 @@ func main() {
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process hosts included) to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run (in-process hosts included) to this file")
 	flag.Parse()
+	// The in-process hosts collect garbage as `atom serve` does.
+	app.SetGCDefault()
 	if *memProfile != "" {
 		// Every allocation is sampled at its default rate; the profile
 		// is written when the run ends (alloc_space shows the hot path).
