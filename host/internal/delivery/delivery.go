@@ -240,6 +240,14 @@ func (s *Service) insertOpts() *river.InsertOpts {
 	return &river.InsertOpts{Queue: jobs.QueueWebhooks, MaxAttempts: s.cfg.MaxAttempts + 10}
 }
 
+// retryOpts are the options of the job retrying a failed attempt of d
+// (one a drain made): due at d's next attempt.
+func (s *Service) retryOpts(d *store.Delivery) *river.InsertOpts {
+	opts := s.insertOpts()
+	opts.ScheduledAt = d.NextAttemptAt
+	return opts
+}
+
 // inProcess delivers without a queue (tests, tools): a few attempts in a
 // goroutine.
 func (s *Service) inProcess(ctx context.Context, tenantID, id string) {
@@ -332,7 +340,7 @@ func (s *Service) claim(ctx context.Context, tenantID, id string) (c *claimed, w
 			return &claimed{d: d, ev: cl.Event, t: cl.Tenant}, 0, nil
 		case d == nil:
 			return nil, 0, nil // gone
-		case cl.Earlier:
+		case cl.Earlier && d.State == store.DeliveryPending:
 			// Per-source order: a moment after the earlier event's
 			// attempt, and not before this one is due.
 			wait = 200*time.Millisecond + mathrand.N(300*time.Millisecond)
@@ -433,9 +441,7 @@ func (s *Service) send(ctx context.Context, tenantID string, c *claimed, mode at
 		if err == nil && d.State == store.DeliveryPending && mode == modeDrain && q != nil {
 			// No job holds a drained delivery: one retries it. Should
 			// this fail, the sweep finds the delivery overdue.
-			opts := s.insertOpts()
-			opts.ScheduledAt = d.NextAttemptAt
-			if qerr := q.Enqueue(context.WithoutCancel(ctx), s.args(d), opts); qerr != nil {
+			if qerr := q.Enqueue(context.WithoutCancel(ctx), s.args(d), s.retryOpts(d)); qerr != nil {
 				s.log.Warn("delivery retry not scheduled; the sweep resumes it", "tenant", tenantID, "delivery", d.ID, "err", qerr)
 			}
 		}
@@ -469,9 +475,7 @@ func (s *Service) recordOutcome(ctx context.Context, tenantID string, d *store.D
 		if d.State == store.DeliveryPending {
 			if mode == modeDrain && q != nil {
 				// No job holds a drained delivery: one retries it.
-				opts := s.insertOpts()
-				opts.ScheduledAt = d.NextAttemptAt
-				_, err := q.InsertTx(ctx, tx, s.args(d), opts)
+				_, err := q.InsertTx(ctx, tx, s.args(d), s.retryOpts(d))
 				return err
 			}
 			return nil
