@@ -16,6 +16,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/outbound"
 	"github.com/atomhq/atom/sdk/provider"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // memHost is the host side of a call: the tenant's store in memory and the
@@ -315,5 +316,30 @@ func TestRecycleGrownInstance(t *testing.T) {
 	}
 	if resp, err := call(p, "t", "store", map[string]any{}, nil); err != nil || resp.Failed() {
 		t.Fatalf("after the recycle: %v %+v", err, resp)
+	}
+}
+
+// TestClosedIdleInstanceNotReused: wazero's context watcher can close a
+// module just after its call returned (the deadline passing as the guest
+// finished). Such an instance must not serve the next call.
+func TestClosedIdleInstanceNotReused(t *testing.T) {
+	p := loadHostile(t, nil, nil)
+	if _, err := call(p, "tenant-a", "remember", map[string]any{"secret": "s"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	idle := append([]*instance(nil), p.idle...)
+	p.mu.Unlock()
+	if len(idle) == 0 {
+		t.Fatal("no idle instance after a successful call")
+	}
+	for _, in := range idle {
+		if err := in.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := call(p, "tenant-a", "remember", map[string]any{"secret": "s"}, nil)
+	if err != nil || resp.Failed() {
+		t.Fatalf("the next call: %+v %v", resp, err)
 	}
 }

@@ -192,14 +192,27 @@ func (p *Piece) Close() {
 // take returns an idle instance that served tenant, or nil.
 func (p *Piece) take(tenant string) *instance {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	for i, in := range p.idle {
-		if in.tenant == tenant {
-			p.idle = append(p.idle[:i], p.idle[i+1:]...)
-			return in
+	var dead []*instance
+	var found *instance
+	for i := 0; i < len(p.idle); i++ {
+		in := p.idle[i]
+		switch {
+		case in.mod.IsClosed():
+			// Closed since it went idle: it could only fail.
+			dead = append(dead, in)
+		case found == nil && in.tenant == tenant:
+			found = in
+		default:
+			continue
 		}
+		p.idle = append(p.idle[:i], p.idle[i+1:]...)
+		i--
 	}
-	return nil
+	p.mu.Unlock()
+	for _, in := range dead {
+		in.close()
+	}
+	return found
 }
 
 // put returns a healthy instance to the pool, bound to its tenant, unless
@@ -207,7 +220,7 @@ func (p *Piece) take(tenant string) *instance {
 // discarded before it needs a garbage collection.
 func (p *Piece) put(in *instance) {
 	p.mu.Lock()
-	if p.closed || uint64(in.mod.Memory().Size()) > uint64(len(p.snap))+p.rt.recycleAt() {
+	if p.closed || in.mod.IsClosed() || uint64(in.mod.Memory().Size()) > uint64(len(p.snap))+p.rt.recycleAt() {
 		p.mu.Unlock()
 		in.close()
 		return
@@ -334,6 +347,12 @@ func (p *Piece) invoke(ctx context.Context, baseURL string, host hostrt.Host, in
 		// The engine may be left in any state: start afresh next time.
 		inst.close()
 		return callOutput{}, fmt.Errorf("piece %s %s: %w", p.id, what, ErrMemoryLimit)
+	}
+	if ctx.Err() != nil {
+		// The deadline passed as the call ended: wazero's watcher may
+		// close the module after it returned, so it is not reused.
+		inst.close()
+		return out, nil
 	}
 	p.put(inst)
 	return out, nil

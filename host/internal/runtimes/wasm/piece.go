@@ -210,7 +210,11 @@ func (p *Piece) Execute(ctx context.Context, req provider.Request, host hostrt.H
 	if err := json.Unmarshal(out, &resp); err != nil {
 		return provider.Response{}, fmt.Errorf("piece %s action %s: %w: invalid response: %v", p.spec.ID, req.Action, ErrTrap, err)
 	}
-	ok = true
+	// A deadline that passed while the guest was finishing (a host call
+	// it answered with an error, say) may have closed the module from
+	// wazero's watcher after the call returned: the answer stands, the
+	// instance is not reused.
+	ok = ctx.Err() == nil
 	return resp, nil
 }
 
@@ -310,8 +314,16 @@ func (p *Piece) acquireShared(ctx context.Context, tenant string) (*instance, er
 	}
 	p.inflight.Add(1)
 	var inst, evict *instance
+	var dead []*instance
 	for i := len(p.idle) - 1; i >= 0; i-- {
 		c := p.idle[i]
+		if c.mod.IsClosed() {
+			// Closed since it went idle: it could only fail.
+			dead = append(dead, c)
+			p.idle = append(p.idle[:i], p.idle[i+1:]...)
+			p.stats.Discarded++
+			continue
+		}
 		if c.tenant == tenant || c.tenant == "" || p.rt.cfg.ShareAcrossTenants {
 			inst = c
 			p.idle = append(p.idle[:i], p.idle[i+1:]...)
@@ -324,6 +336,9 @@ func (p *Piece) acquireShared(ctx context.Context, tenant string) (*instance, er
 		p.stats.Evicted++
 	}
 	p.mu.Unlock()
+	for _, c := range dead {
+		p.closeInstance(c)
+	}
 	if evict != nil {
 		p.closeInstance(evict)
 	}
@@ -357,7 +372,7 @@ func (p *Piece) InFlight(tenant string) int {
 func (p *Piece) releaseInstance(inst *instance, ok bool) {
 	grown := ok && inst.mod.Memory().Size()/65536 > p.recyclePages
 	p.mu.Lock()
-	keep := ok && !grown && !p.closed && inst.c == p.compiled
+	keep := ok && !grown && !p.closed && inst.c == p.compiled && !inst.mod.IsClosed()
 	switch {
 	case keep:
 		p.idle = append(p.idle, inst)

@@ -16,6 +16,7 @@ import (
 	"github.com/atomhq/atom/host/internal/outbound"
 	hostrt "github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/sdk/provider"
+	"github.com/tetratelabs/wazero/sys"
 )
 
 // testRuntime returns a runtime whose outbound client may reach loopback
@@ -412,5 +413,56 @@ func TestPieceRequestsScoped(t *testing.T) {
 	}
 	if resp, err := get("t2"); err != nil || resp.Failed() {
 		t.Fatalf("first request of t2: %+v %v", resp, err)
+	}
+}
+
+func TestDeadlineInHostCallDiscardsInstance(t *testing.T) {
+	forEachEngine(t, testDeadlineInHostCallDiscardsInstance)
+}
+
+// testDeadlineInHostCallDiscardsInstance: a guest whose outbound request
+// outlives the call's deadline answers the host's error itself, so the
+// call returns normally just as wazero's context watcher may be closing
+// the module. The instance must not serve another call: the next call,
+// at once, succeeds on a fresh one.
+func testDeadlineInHostCallDiscardsInstance(t *testing.T, engine string) {
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(10 * time.Second):
+		}
+	}))
+	defer slow.Close()
+	rt := engineRuntime(t, engine, Config{CallTimeout: 150 * time.Millisecond, PoolSize: 2,
+		Rewrite: map[string]string{"allowed.test": slow.URL}})
+	p := loadOn(t, rt, "sandbox", engine)
+	for i := range 8 {
+		before := p.Stats()
+		resp, err := call(t, p, "t1", "http", map[string]string{"url": "https://allowed.test/slow"}, nil)
+		if err == nil && !resp.Failed() {
+			t.Fatalf("round %d: the slow request succeeded: %+v", i, resp)
+		}
+		if after := p.Stats(); after.Discarded != before.Discarded+1 || after.Idle > before.Idle {
+			t.Fatalf("round %d: the instance was kept: %+v -> %+v", i, before, after)
+		}
+		if out := callOK(t, p, "t1", "echo", map[string]string{"text": "next"}, nil); out["text"] != "next" {
+			t.Fatalf("round %d: next call: %v", i, out)
+		}
+	}
+	// The same race, forced: the watcher closes the module of an instance
+	// after it went back to the pool.
+	p.mu.Lock()
+	idle := append([]*instance(nil), p.idle...)
+	p.mu.Unlock()
+	if len(idle) == 0 {
+		t.Fatal("no idle instance after a successful call")
+	}
+	for _, inst := range idle {
+		if err := inst.mod.CloseWithExitCode(context.Background(), sys.ExitCodeDeadlineExceeded); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if out := callOK(t, p, "t1", "echo", map[string]string{"text": "fresh"}, nil); out["text"] != "fresh" {
+		t.Fatalf("after a closed idle instance: %v", out)
 	}
 }

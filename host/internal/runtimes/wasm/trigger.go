@@ -95,7 +95,9 @@ func (p *Piece) Trigger(ctx context.Context, call provider.TriggerCall, host hos
 	if err := json.Unmarshal(out, &res); err != nil {
 		return provider.TriggerResult{}, fmt.Errorf("piece %s %s: %w: invalid response: %v", p.spec.ID, what, ErrTrap, err)
 	}
-	ok = true
+	// As in Execute: a deadline passing as the call ended may have the
+	// watcher close the module, so the instance is not reused then.
+	ok = ctx.Err() == nil
 	if e := res.Error; e != nil {
 		switch e.Code {
 		case "signature_invalid":
