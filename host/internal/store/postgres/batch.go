@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -163,3 +164,12 @@ func (r firstRow) Scan(dest ...any) error {
 // more split the same writes into smaller batches, each paying its own
 // transaction, tenant setting and round trip on the database's CPU.
 const groupWriters = 2
+
+// relaxedLinger is how long a relaxed commit (deliveries' claims and
+// outcomes) waits for more writes to join it. Nobody is answered from
+// these writes; the wait only delays a source's next delivery by as much,
+// and saves the database a transaction per delivery: in the trigger
+// benchmark (BENCHMARKS.md) events/s rose by about a tenth. One writer:
+// a relaxed commit does not wait for its WAL flush, so there is no flush
+// to overlap, and one writer makes the batches twice as large.
+const relaxedLinger = time.Millisecond

@@ -62,7 +62,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := &Store{pool: pool, keys: sqlcore.NewKeyCache()}
 	s.group = &sqlcore.GroupCommit{Commit: s.commitGroup, Writers: groupWriters}
-	s.relaxed = &sqlcore.GroupCommit{Commit: s.commitRelaxed, Writers: groupWriters}
+	s.relaxed = &sqlcore.GroupCommit{Commit: s.commitRelaxed, Writers: 1, Linger: relaxedLinger}
 	return s, nil
 }
 

@@ -71,6 +71,11 @@ type GroupCommit struct {
 	// (PostgreSQL) takes a few; SQLite, one writer at a time, takes one.
 	// Commit must then be safe for concurrent use.
 	Writers int
+	// Linger, when set, makes each commit wait up to this long for more
+	// writes to join it (until Size), and no write commits alone. For
+	// writes whose callers can wait a little (no one is answered from
+	// them), it trades that wait for fewer transactions.
+	Linger time.Duration
 	// Commit writes the batch in one transaction and sets each write's
 	// Err (a write whose statement failed must not take the others with
 	// it). The batch is sorted by tenant.
@@ -168,7 +173,7 @@ func (g *GroupCommit) Close() {
 // alone commits w in the caller's goroutine when nothing else is being
 // written, and reports whether it did.
 func (g *GroupCommit) alone(w *GroupWrite) bool {
-	if !g.inflight.CompareAndSwap(0, 1) {
+	if g.Linger > 0 || !g.inflight.CompareAndSwap(0, 1) {
 		return false
 	}
 	select {
@@ -195,12 +200,30 @@ func (g *GroupCommit) alone(w *GroupWrite) bool {
 func (g *GroupCommit) loop() {
 	defer g.ended.Done()
 	batch := make([]*GroupWrite, 0, g.Size)
+	var linger *time.Timer
+	if g.Linger > 0 {
+		linger = time.NewTimer(g.Linger)
+		linger.Stop()
+	}
 	for {
 		select {
 		case w := <-g.queue:
 			batch = append(batch[:0], w)
 		case <-g.quit:
 			return
+		}
+		if linger != nil {
+			linger.Reset(g.Linger)
+		wait:
+			for len(batch) < g.Size {
+				select {
+				case w := <-g.queue:
+					batch = append(batch, w)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
 		}
 	more:
 		for len(batch) < g.Size {

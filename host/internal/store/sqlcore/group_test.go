@@ -200,3 +200,63 @@ func TestGroupCommitWriters(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCommitLinger: with a linger, writes that arrive within it
+// share one commit even when no commit is in flight, a lone write is
+// committed after the linger (not held longer), and Size still bounds a
+// commit.
+func TestGroupCommitLinger(t *testing.T) {
+	ctx := context.Background()
+	var mu sync.Mutex
+	var sizes []int
+	g := &GroupCommit{Size: 8, Linger: 200 * time.Millisecond, Commit: func(_ context.Context, b []*GroupWrite) {
+		mu.Lock()
+		sizes = append(sizes, len(b))
+		mu.Unlock()
+	}}
+	defer g.Close()
+	start := time.Now()
+	if err := g.Write(ctx, plainDialect{}, "t1", insert(ctx, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if waited := time.Since(start); waited < 150*time.Millisecond || waited > 5*time.Second {
+		t.Fatalf("a lone write returned after %s, want about the linger", waited)
+	}
+	var wg sync.WaitGroup
+	for i := range 5 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Duration(i) * 10 * time.Millisecond)
+			if err := g.Write(ctx, plainDialect{}, "t1", insert(ctx, nil)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := g.Write(ctx, plainDialect{}, "t2", insert(ctx, nil)); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	mu.Lock()
+	defer mu.Unlock()
+	if len(sizes) < 3 || sizes[0] != 1 || sizes[1] != 5 {
+		t.Fatalf("commit sizes %v, want 1, then the 5 writes spread over 40 ms in one", sizes)
+	}
+	n := 0
+	for _, s := range sizes[2:] {
+		if s > 8 {
+			t.Fatalf("a commit of %d writes, over Size: %v", s, sizes)
+		}
+		n += s
+	}
+	if n != 10 {
+		t.Fatalf("commit sizes %v: the last 10 writes not all committed", sizes)
+	}
+}
