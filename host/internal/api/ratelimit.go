@@ -60,30 +60,46 @@ const maxHookKey = 128
 // webhook URL), so that a flood at one hook — a hostile provider, or
 // anyone who learned the URL — gets 429 rate_limited with Retry-After
 // while every other hook's requests go on. A request for a hook that
-// turns out not to exist leaves no bucket behind.
+// turns out not to exist leaves no bucket behind; it takes a token from
+// its client address's bucket of misses instead, and an address with
+// none left is refused before any lookup: made-up hook ids (or other
+// spellings of an app provider) cost a lookup each only up to the rate.
 func (s *Server) hookRateLimit(c *fiber.Ctx) error {
 	if s.hookLimiter == nil {
 		return c.Next()
+	}
+	now := time.Now()
+	addr := c.IP()
+	if ok, wait := s.hookMisses.Peek(addr, now); !ok {
+		return s.hookRefused(c, wait, "this address sends requests for hook URLs that do not exist:")
 	}
 	key := "h:" + c.Params("hookId")
 	if p := c.Params("provider"); p != "" {
 		key = "a:" + p
 	}
 	if len(key) > maxHookKey {
+		s.hookMisses.Allow(addr, now)
 		return apiErr(http.StatusNotFound, "hook_not_found", "no trigger has this hook URL")
 	}
-	ok, wait := s.hookLimiter.Allow(key, time.Now())
+	ok, wait := s.hookLimiter.Allow(key, now)
 	if !ok {
-		secs := max(1, int(math.Ceil(wait.Seconds())))
-		s.metrics.hookLimited.WithLabelValues(c.Route().Path).Inc()
-		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
-		return apiErr(http.StatusTooManyRequests, "rate_limited", "this hook receives more than "+
-			strconv.FormatFloat(s.hookLimiter.Rate(), 'g', -1, 64)+" requests per second (ATOM_HOOK_RATE_LIMIT): retry after "+strconv.Itoa(secs)+"s")
+		return s.hookRefused(c, wait, "this hook receives")
 	}
 	err := c.Next()
 	var e *Error
 	if errors.As(err, &e) && e.Status == http.StatusNotFound {
 		s.hookLimiter.Forget(key)
+		s.hookMisses.Allow(addr, time.Now())
 	}
 	return err
+}
+
+// hookRefused answers a hook request over a rate limit: what is refused,
+// then " more than <rate> requests per second…".
+func (s *Server) hookRefused(c *fiber.Ctx, wait time.Duration, what string) error {
+	secs := max(1, int(math.Ceil(wait.Seconds())))
+	s.metrics.hookLimited.WithLabelValues(c.Route().Path).Inc()
+	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+	return apiErr(http.StatusTooManyRequests, "rate_limited", what+" more than "+
+		strconv.FormatFloat(s.hookLimiter.Rate(), 'g', -1, 64)+" requests per second (ATOM_HOOK_RATE_LIMIT): retry after "+strconv.Itoa(secs)+"s")
 }

@@ -74,8 +74,11 @@ type Server struct {
 	limiter *ratelimit.Keyed[string]
 	// hookLimiter keeps one bucket per hook URL (ATOM_HOOK_RATE_LIMIT).
 	hookLimiter *ratelimit.Keyed[string]
-	ready       atomic.Bool
-	probe       readiness
+	// hookMisses keeps one bucket per client address, taken from by each
+	// of its hook requests answered 404 (the same rate).
+	hookMisses *ratelimit.Keyed[string]
+	ready      atomic.Bool
+	probe      readiness
 	// guards maps "METHOD /path" of every route to its guard; paths holds
 	// the registered paths (the only values the route metric label takes).
 	guards map[string]Guard
@@ -101,6 +104,7 @@ func New(d Deps) *Server {
 	s := &Server{deps: d, log: d.Logger, metrics: newHTTPMetrics(d.Registry),
 		limiter:     newKeyedLimiter(d.Config.TenantRateLimit, d.Config.TenantRateBurst),
 		hookLimiter: newKeyedLimiter(d.Config.HookRateLimit, d.Config.HookRateBurst),
+		hookMisses:  newKeyedLimiter(d.Config.HookRateLimit, d.Config.HookRateBurst),
 		guards:      map[string]Guard{}, paths: map[string]bool{}}
 	s.app = fiber.New(fiber.Config{
 		AppName:       "atom",

@@ -143,6 +143,22 @@ func owned[K comparable](key K) K {
 	return key
 }
 
+// Peek reports whether key's bucket holds a token at now, without taking
+// it, or how long until it will. A key with no bucket has a full one.
+func (k *Keyed[K]) Peek(key K, now time.Time) (bool, time.Duration) {
+	k.mu.Lock()
+	b, ok := k.buckets[key]
+	k.mu.Unlock()
+	if !ok {
+		return true, 0
+	}
+	tokens := b.lim.TokensAt(now)
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / float64(k.rate) * float64(time.Second))
+}
+
 // Forget drops key's bucket unless a caller of Wait holds a reservation on
 // it: a key that turned out not to exist (an unknown hook id) leaves no
 // bucket behind, so made-up keys cannot grow the set.

@@ -142,3 +142,29 @@ func TestForget(t *testing.T) {
 		t.Fatal("forgetting another key refilled a")
 	}
 }
+
+// TestPeek: Peek tells whether a token is there without taking it or
+// making a bucket, and how long until one is.
+func TestPeek(t *testing.T) {
+	k := New[string](2, 2, time.Minute)
+	now := time.Unix(1000, 0)
+	if ok, _ := k.Peek("a", now); !ok || k.Len() != 0 {
+		t.Fatalf("peek of a key without a bucket: %v, %d buckets", ok, k.Len())
+	}
+	for range 2 {
+		if ok, _ := k.Allow("a", now); !ok {
+			t.Fatal("the burst was refused")
+		}
+	}
+	for range 3 {
+		if ok, wait := k.Peek("a", now); ok || wait != 500*time.Millisecond {
+			t.Fatalf("peek of an empty bucket: %v, wait %s", ok, wait)
+		}
+	}
+	if ok, _ := k.Peek("a", now.Add(500*time.Millisecond)); !ok {
+		t.Fatal("no token after the refill time")
+	}
+	if ok, _ := k.Allow("a", now.Add(500*time.Millisecond)); !ok {
+		t.Fatal("peeking took the token")
+	}
+}

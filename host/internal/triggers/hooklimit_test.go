@@ -156,3 +156,74 @@ func TestHookDisabledOnAnotherReplica(t *testing.T) {
 		t.Fatalf("events %+v, want evt_1's alone", page.Events)
 	}
 }
+
+// TestHookMissLimit: requests for hook URLs that do not exist — made-up
+// hook ids, other spellings of an app provider, an over-long id — take
+// from their client address's bucket of misses, each a 404 until it is
+// empty, then 429 rate_limited with Retry-After before any lookup (for
+// that address's every hook request, counted in the metrics). The bucket
+// refills at the hook rate, and the real hook is then accepted.
+func TestHookMissLimit(t *testing.T) {
+	for _, backend := range backends() {
+		t.Run(backend, func(t *testing.T) {
+			fake := newFake()
+			srv := httptest.NewServer(fake)
+			defer srv.Close()
+			h := startHost(t, hosttest.Options{Backend: backend, Configure: func(c *config.Config) {
+				c.HookRateLimit, c.HookRateBurst = 2, 4
+			}}, srv)
+			h.Must(h.Call("POST", "/api/v1/connections/triggers", h.Tenant.Key, map[string]any{"api_key": "sk_test_1"}, nil), 201, nil)
+			var ti instance
+			h.Must(h.Call("POST", "/api/v1/triggers", h.Tenant.Key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
+			path := strings.TrimPrefix(ti.HookURL, h.URL)
+			send := func(id string) hosttest.Response {
+				now := time.Now().Unix()
+				body := []byte(fmt.Sprintf(`{"id":%q,"created":%d,"type":"item.created"}`, id, now))
+				return h.Call("POST", path, "", body, map[string]string{"Stripe-Signature": stripeSign("whsec_fake_hook_1", now, body), "Content-Type": "application/json"})
+			}
+			if r := send("evt_before"); r.Status != 200 {
+				t.Fatalf("the real hook: %d %s", r.Status, r.Body)
+			}
+			misses := []string{
+				"/api/v1/hooks/hk_madeup1", "/api/v1/hooks/app/TRIGGERS", "/api/v1/hooks/app/trigger%73",
+				"/api/v1/hooks/" + strings.Repeat("x", 200), "/api/v1/hooks/hk_madeup2", "/api/v1/hooks/hk_madeup3",
+				"/api/v1/hooks/hk_madeup4", "/api/v1/hooks/app/nobody",
+			}
+			notFound, limited := 0, 0
+			for _, p := range misses {
+				r := h.Call("POST", p, "", []byte(`{}`), map[string]string{"Content-Type": "application/json"})
+				switch r.Status {
+				case 404:
+					if limited > 0 {
+						t.Fatalf("%s: 404 after a refusal", p)
+					}
+					notFound++
+				case 429:
+					limited++
+					code, _ := r.ErrorCode()
+					if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); code != "rate_limited" || err != nil || ra < 1 ||
+						!strings.Contains(string(r.Body), "hook URLs that do not exist") {
+						t.Fatalf("%s: 429 with code %q, Retry-After %q: %s", p, code, r.Header.Get("Retry-After"), r.Body)
+					}
+				default:
+					t.Fatalf("%s: %d %s", p, r.Status, r.Body)
+				}
+			}
+			if notFound < 4 || notFound > 5 || limited == 0 {
+				t.Fatalf("8 misses at 2/s with a burst of 4: %d answered 404, %d refused", notFound, limited)
+			}
+			// The address is refused before any lookup, the real hook too.
+			if r := send("evt_during"); r.Status != 429 {
+				t.Fatalf("the real hook while the address is over its misses: %d %s", r.Status, r.Body)
+			}
+			hosttest.WaitFor(t, 10*time.Second, "the real hook accepted again", func() bool { return send("evt_after").Status == 200 })
+			metrics := string(h.Call("GET", "/metrics", "", nil, nil).Body)
+			if !strings.Contains(metrics, `atom_hook_requests_rate_limited_total{route="/api/v1/hooks/:hookId"}`) {
+				t.Fatalf("metrics lack the refusals:\n%s", grepLines(metrics, "atom_hook_requests"))
+			}
+			if n := len(eventsOf(h, h.Tenant.Key, ti.ID).Events); n != 2 {
+				t.Fatalf("%d events recorded, want evt_before and evt_after", n)
+			}
+		})
+	}
+}
