@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -69,7 +70,7 @@ func (s *Server) hookRateLimit(c *fiber.Ctx) error {
 		return c.Next()
 	}
 	now := time.Now()
-	addr := c.IP()
+	addr := clientNet(c.IP())
 	if ok, wait := s.hookMisses.Peek(addr, now); !ok {
 		return s.hookRefused(c, wait, "this address sends requests for hook URLs that do not exist:")
 	}
@@ -102,4 +103,23 @@ func (s *Server) hookRefused(c *fiber.Ctx, wait time.Duration, what string) erro
 	c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 	return apiErr(http.StatusTooManyRequests, "rate_limited", what+" more than "+
 		strconv.FormatFloat(s.hookLimiter.Rate(), 'g', -1, 64)+" requests per second (ATOM_HOOK_RATE_LIMIT): retry after "+strconv.Itoa(secs)+"s")
+}
+
+// clientNet is the bucket key of a client address: the address itself
+// for IPv4, its /64 for IPv6, since one host commonly holds a whole /64
+// and could otherwise make a bucket per address.
+func clientNet(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
