@@ -237,6 +237,8 @@ type executionJSON struct {
 type errorJSON struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Field is the input field or provider parameter the failure names.
+	Field string `json:"field,omitempty"`
 }
 
 func toJSON(x *store.Execution, full bool) executionJSON {
@@ -251,7 +253,11 @@ func toJSON(x *store.Execution, full bool) executionJSON {
 		j.Reason = x.Error
 	}
 	if full {
-		j.Output, j.Diagnostics, j.Truncated = engine.StoredOutput(x)
+		st := engine.StoredOutput(x)
+		j.Output, j.Diagnostics, j.Truncated = st.Output, st.Diagnostics, st.Truncated
+		if j.Error != nil {
+			j.Error.Field = st.Field
+		}
 	}
 	return j
 }

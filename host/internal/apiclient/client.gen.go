@@ -397,7 +397,9 @@ type ExecutionError struct {
 
 // ExecutionFailure is the ExecutionFailure object of the REST API (components/schemas/ExecutionFailure).
 type ExecutionFailure struct {
-	Code    string `json:"code"`
+	Code string `json:"code"`
+	// Field: GET /api/v1/executions/{id} only: the input field (invalid_input) or the provider's parameter (action_failed) the failure names, as the live answer did.
+	Field   string `json:"field,omitempty"`
 	Message string `json:"message"`
 }
 

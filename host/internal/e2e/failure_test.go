@@ -192,6 +192,21 @@ func TestFailureModel(t *testing.T) {
 						}
 					}
 				}
+				// The record tells the same: GET /executions/{id}.
+				var live struct {
+					ExecutionID string `json:"execution_id"`
+				}
+				if json.Unmarshal(answers[0].Body, &live) == nil && live.ExecutionID != "" {
+					var x struct {
+						Error struct{ Code, Field string } `json:"error"`
+					}
+					h.Must(h.Call("GET", "/api/v1/executions/"+live.ExecutionID, key, nil, nil), 200, &x)
+					if x.Error.Code != r.code || x.Error.Field != r.field {
+						t.Errorf("GET /executions/%s: error %q field %q, want %q field %q", live.ExecutionID, x.Error.Code, x.Error.Field, r.code, r.field)
+					}
+				} else {
+					t.Errorf("the live answer names no execution: %s", answers[0].Body)
+				}
 				if answers[1].Header.Get("Idempotent-Replayed") != "true" {
 					t.Errorf("the second answer is not a replay: %v", answers[1].Header)
 				}

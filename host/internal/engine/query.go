@@ -130,14 +130,24 @@ func (e *Engine) GetExecution(ctx context.Context, tenant, id string) (*store.Ex
 	return x, err
 }
 
-// StoredOutput decodes an execution record's output column: the output,
-// the diagnostics and whether the output was too large to keep.
-func StoredOutput(x *store.Execution) (json.RawMessage, []provider.Diagnostic, bool) {
+// Stored is what an execution record's output column holds, besides the
+// status and error columns.
+type Stored struct {
+	Output      json.RawMessage
+	Diagnostics []provider.Diagnostic
+	Truncated   bool
+	// Field is the input field or provider parameter a failure names.
+	Field string
+}
+
+// StoredOutput reads the output column of x (zero when it holds nothing
+// readable).
+func StoredOutput(x *store.Execution) Stored {
 	var env envelope
 	if len(x.Output) == 0 || json.Unmarshal(x.Output, &env) != nil {
-		return nil, nil, false
+		return Stored{}
 	}
-	return env.Output, env.Diagnostics, env.Truncated
+	return Stored{Output: env.Output, Diagnostics: env.Diagnostics, Truncated: env.Truncated, Field: env.Field}
 }
 
 // Stats returns how many calls the implementation of kind serving id ran
