@@ -60,26 +60,35 @@ const maxHookKey = 128
 // one token bucket per hook URL (the hook id, or the provider of an app
 // webhook URL), so that a flood at one hook — a hostile provider, or
 // anyone who learned the URL — gets 429 rate_limited with Retry-After
-// while every other hook's requests go on. A request for a hook that
+// while every other hook's requests go on. A request for a hook id that
 // turns out not to exist leaves no bucket behind; it takes a token from
-// its client address's bucket of misses instead, and an address with
-// none left is refused before any lookup: made-up hook ids (or other
-// spellings of an app provider) cost a lookup each only up to the rate.
+// its client address's bucket of misses instead, and while an address
+// has none left its requests for hook ids are refused before any lookup,
+// except those for hooks this replica found active within the hour: made
+// up hook ids cost a lookup each only up to the rate, and the hooks in
+// use keep working behind a proxy that gives every client one address.
+// (An app webhook URL names a provider: an unknown one costs no lookup.)
 func (s *Server) hookRateLimit(c *fiber.Ctx) error {
 	if s.hookLimiter == nil {
 		return c.Next()
 	}
 	now := time.Now()
-	addr := clientNet(c.IP())
-	if ok, wait := s.hookMisses.Peek(addr, now); !ok {
-		return s.hookRefused(c, wait, "this address sends requests for hook URLs that do not exist:")
+	hookID := c.Params("hookId")
+	addr := ""
+	if hookID != "" {
+		addr = clientNet(c.IP())
+		if ok, wait := s.hookMisses.Peek(addr, now); !ok && !s.knownHook(hookID) {
+			return s.hookRefused(c, wait, "this address sends requests for hook URLs that do not exist:")
+		}
 	}
-	key := "h:" + c.Params("hookId")
+	key := "h:" + hookID
 	if p := c.Params("provider"); p != "" {
 		key = "a:" + p
 	}
 	if len(key) > maxHookKey {
-		s.hookMisses.Allow(addr, now)
+		if addr != "" {
+			s.hookMisses.Allow(addr, now)
+		}
 		return apiErr(http.StatusNotFound, "hook_not_found", "no trigger has this hook URL")
 	}
 	ok, wait := s.hookLimiter.Allow(key, now)
@@ -90,9 +99,17 @@ func (s *Server) hookRateLimit(c *fiber.Ctx) error {
 	var e *Error
 	if errors.As(err, &e) && e.Status == http.StatusNotFound {
 		s.hookLimiter.Forget(key)
-		s.hookMisses.Allow(addr, time.Now())
+		if addr != "" {
+			s.hookMisses.Allow(addr, time.Now())
+		}
 	}
 	return err
+}
+
+// knownHook reports whether this replica found hookID's instance active
+// within the hour.
+func (s *Server) knownHook(hookID string) bool {
+	return len(hookID) <= maxHookKey && s.deps.Triggers != nil && s.deps.Triggers.KnownHook(hookID)
 }
 
 // hookRefused answers a hook request over a rate limit: what is refused,

@@ -157,12 +157,14 @@ func TestHookDisabledOnAnotherReplica(t *testing.T) {
 	}
 }
 
-// TestHookMissLimit: requests for hook URLs that do not exist — made-up
-// hook ids, other spellings of an app provider, an over-long id — take
-// from their client address's bucket of misses, each a 404 until it is
-// empty, then 429 rate_limited with Retry-After before any lookup (for
-// that address's every hook request, counted in the metrics). The bucket
-// refills at the hook rate, and the real hook is then accepted.
+// TestHookMissLimit: requests for hook ids that do not exist (made up,
+// over-long) take from their client address's bucket of misses, each a
+// 404 until it is empty, then 429 rate_limited with Retry-After before any
+// lookup (counted in the metrics) — for every hook id the replica has not
+// found active within the hour: a hook in use keeps working (behind a
+// proxy every client has one address), a hook never requested yet waits
+// for the bucket to refill. App webhook URLs (a provider's name, no
+// lookup) neither take from nor wait for the bucket.
 func TestHookMissLimit(t *testing.T) {
 	for _, backend := range backends() {
 		t.Run(backend, func(t *testing.T) {
@@ -172,22 +174,27 @@ func TestHookMissLimit(t *testing.T) {
 			h := startHost(t, hosttest.Options{Backend: backend, Configure: func(c *config.Config) {
 				c.HookRateLimit, c.HookRateBurst = 2, 4
 			}}, srv)
-			h.Must(h.Call("POST", "/api/v1/connections/triggers", h.Tenant.Key, map[string]any{"api_key": "sk_test_1"}, nil), 201, nil)
-			var ti instance
-			h.Must(h.Call("POST", "/api/v1/triggers", h.Tenant.Key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
-			path := strings.TrimPrefix(ti.HookURL, h.URL)
-			send := func(id string) hosttest.Response {
-				now := time.Now().Unix()
-				body := []byte(fmt.Sprintf(`{"id":%q,"created":%d,"type":"item.created"}`, id, now))
-				return h.Call("POST", path, "", body, map[string]string{"Stripe-Signature": stripeSign("whsec_fake_hook_1", now, body), "Content-Type": "application/json"})
+			newHook := func(key string, n int) (instance, func(id string) hosttest.Response) {
+				h.Must(h.Call("POST", "/api/v1/connections/triggers", key, map[string]any{"api_key": "sk_test_" + strconv.Itoa(n)}, nil), 201, nil)
+				var ti instance
+				h.Must(h.Call("POST", "/api/v1/triggers", key, map[string]any{"provider": "triggers", "trigger": "item_event"}, nil), 201, &ti)
+				path := strings.TrimPrefix(ti.HookURL, h.URL)
+				return ti, func(id string) hosttest.Response {
+					now := time.Now().Unix()
+					body := []byte(fmt.Sprintf(`{"id":%q,"created":%d,"type":"item.created"}`, id, now))
+					return h.Call("POST", path, "", body, map[string]string{"Stripe-Signature": stripeSign(fmt.Sprintf("whsec_fake_hook_%d", n), now, body), "Content-Type": "application/json"})
+				}
 			}
+			inUse, send := newHook(h.Tenant.Key, 1)
+			otherKey := h.NewTenant("quiet").Key
+			quiet, sendQuiet := newHook(otherKey, 2)
 			if r := send("evt_before"); r.Status != 200 {
-				t.Fatalf("the real hook: %d %s", r.Status, r.Body)
+				t.Fatalf("the hook in use: %d %s", r.Status, r.Body)
 			}
 			misses := []string{
-				"/api/v1/hooks/hk_madeup1", "/api/v1/hooks/app/TRIGGERS", "/api/v1/hooks/app/trigger%73",
-				"/api/v1/hooks/" + strings.Repeat("x", 200), "/api/v1/hooks/hk_madeup2", "/api/v1/hooks/hk_madeup3",
-				"/api/v1/hooks/hk_madeup4", "/api/v1/hooks/app/nobody",
+				"/api/v1/hooks/hk_madeup1", "/api/v1/hooks/hk_madeup2", "/api/v1/hooks/" + strings.Repeat("x", 200),
+				"/api/v1/hooks/hk_madeup3", "/api/v1/hooks/hk_madeup4", "/api/v1/hooks/hk_madeup5",
+				"/api/v1/hooks/hk_madeup6", "/api/v1/hooks/hk_madeup7",
 			}
 			notFound, limited := 0, 0
 			for _, p := range misses {
@@ -212,17 +219,29 @@ func TestHookMissLimit(t *testing.T) {
 			if notFound < 4 || notFound > 5 || limited == 0 {
 				t.Fatalf("8 misses at 2/s with a burst of 4: %d answered 404, %d refused", notFound, limited)
 			}
-			// The address is refused before any lookup, the real hook too.
-			if r := send("evt_during"); r.Status != 429 {
-				t.Fatalf("the real hook while the address is over its misses: %d %s", r.Status, r.Body)
+			// While the address has no misses left: the hook in use is
+			// answered, the quiet one is refused, app URLs are looked up.
+			if r := send("evt_during"); r.Status != 200 {
+				t.Fatalf("the hook in use while the address is over its misses: %d %s", r.Status, r.Body)
 			}
-			hosttest.WaitFor(t, 10*time.Second, "the real hook accepted again", func() bool { return send("evt_after").Status == 200 })
+			if r := sendQuiet("evt_q_during"); r.Status != 429 {
+				t.Fatalf("a hook never requested while the address is over its misses: %d %s", r.Status, r.Body)
+			}
+			for _, p := range []string{"/api/v1/hooks/app/TRIGGERS", "/api/v1/hooks/app/trigger%73", "/api/v1/hooks/app/nobody"} {
+				if r := h.Call("POST", p, "", []byte(`{}`), map[string]string{"Content-Type": "application/json"}); r.Status != 404 {
+					t.Fatalf("%s while the address is over its misses: %d %s", p, r.Status, r.Body)
+				}
+			}
+			hosttest.WaitFor(t, 10*time.Second, "the quiet hook accepted", func() bool { return sendQuiet("evt_q_after").Status == 200 })
 			metrics := string(h.Call("GET", "/metrics", "", nil, nil).Body)
 			if !strings.Contains(metrics, `atom_hook_requests_rate_limited_total{route="/api/v1/hooks/:hookId"}`) {
 				t.Fatalf("metrics lack the refusals:\n%s", grepLines(metrics, "atom_hook_requests"))
 			}
-			if n := len(eventsOf(h, h.Tenant.Key, ti.ID).Events); n != 2 {
-				t.Fatalf("%d events recorded, want evt_before and evt_after", n)
+			if n := len(eventsOf(h, h.Tenant.Key, inUse.ID).Events); n != 2 {
+				t.Fatalf("%d events of the hook in use, want evt_before and evt_during", n)
+			}
+			if n := len(eventsOf(h, otherKey, quiet.ID).Events); n != 1 {
+				t.Fatalf("%d events of the quiet hook, want evt_q_after", n)
 			}
 		})
 	}

@@ -97,6 +97,30 @@ type hookEntry struct {
 type hookCache struct {
 	mu sync.Mutex
 	m  map[string]*hookEntry
+	// known holds when each hook was last found active, for knownHookTTL.
+	known map[string]time.Time
+}
+
+// knownHookTTL is how long a hook found active counts as known to
+// KnownHook.
+const knownHookTTL = time.Hour
+
+// maxKnownHooks bounds the hooks KnownHook remembers; past it the set
+// starts over.
+const maxKnownHooks = 100000
+
+// KnownHook reports whether a request for hookID found an active
+// instance on this replica within the last hour. It proves nothing about
+// the instance now (HandleHook still looks), and serves to keep
+// answering the hooks in use when a client address is refused for
+// flooding made-up ones.
+func (e *Engine) KnownHook(hookID string) bool {
+	hash := HookHash(hookID)
+	c := &e.hooks
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.known[hash]
+	return ok && time.Since(at) < knownHookTTL
 }
 
 func (c *hookCache) get(hash string, now time.Time) *hookEntry {
@@ -115,11 +139,16 @@ func (c *hookCache) put(hash string, h *hookEntry) {
 		c.m = map[string]*hookEntry{}
 	}
 	c.m[hash] = h
+	if c.known == nil || len(c.known) >= maxKnownHooks {
+		c.known = map[string]time.Time{}
+	}
+	c.known[hash] = h.at
 }
 
 func (c *hookCache) forget(hash string) {
 	c.mu.Lock()
 	delete(c.m, hash)
+	delete(c.known, hash)
 	c.mu.Unlock()
 }
 
