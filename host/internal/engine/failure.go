@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/atomhq/atom/host/internal/connect"
 	"github.com/atomhq/atom/host/internal/outbound"
@@ -91,9 +92,13 @@ func (e *Engine) failedAction(ctx context.Context, res *Result, seen outbound.Se
 	field := ""
 	for _, d := range res.Diagnostics {
 		if d.Severity == provider.SeverityError {
-			res.Message, field = d.Summary, d.Field
+			res.Message, field = outbound.Clip(d.Summary, maxErrorMessage), d.Field
 			break
 		}
+	}
+	if len(field) > maxErrorField || !utf8.ValidString(field) {
+		// Names no parameter of any provider's.
+		field = ""
 	}
 	if pastDeadline(ctx) {
 		// The action gave up when its deadline passed (a plugin's request
@@ -173,3 +178,11 @@ func (e *Engine) reject(ctx context.Context, res *Result, seen outbound.Seen, h 
 		e.log.Warn("mark connection for re-auth", "tenant_id", h.tenant, "connection_id", h.connID, "err", outbound.Redact(err.Error()))
 	}
 }
+
+// maxErrorMessage bounds error.message where a plugin or a provider
+// writes it (an action's failure summary, a plugin's error text): the
+// answer, its replay and the record carry the same bounded text.
+const maxErrorMessage = 2000
+
+// maxErrorField bounds error.field; a longer one is dropped.
+const maxErrorField = 200

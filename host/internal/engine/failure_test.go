@@ -2,11 +2,15 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/atomhq/atom/host/internal/outbound"
+	"github.com/atomhq/atom/host/internal/runtimes"
 	"github.com/atomhq/atom/host/internal/store"
 	"github.com/atomhq/atom/sdk/provider"
 )
@@ -121,5 +125,33 @@ func TestFailedActionAfterDeadline(t *testing.T) {
 		outbound.Seen{}, nil, "")
 	if res.Status != 504 || res.Code != CodeTimeout {
 		t.Fatalf("%d %s", res.Status, res.Code)
+	}
+}
+
+// TestFailureTextBounded: a plugin's failure text of any length — an
+// action's summary, a field, a Go error — reaches the answer, the replay
+// and the record bounded, and a field too long to name a parameter is
+// dropped.
+func TestFailureTextBounded(t *testing.T) {
+	e := &Engine{cfg: Config{Timeout: time.Second}, log: slog.New(slog.DiscardHandler)}
+	huge := strings.Repeat("é", 50000)
+	res := e.failedAction(context.Background(), &Result{ExecutionID: "exe_1", Diagnostics: []provider.Diagnostic{
+		{Severity: provider.SeverityError, Summary: huge, Field: strings.Repeat("f", 300)}}},
+		outbound.Seen{Kind: outbound.SeenAnswer, Status: 400}, nil, "")
+	if res.Code != CodeActionFailed || len(res.Message) > maxErrorMessage+len("…") || !strings.HasPrefix(huge, strings.TrimSuffix(res.Message, "…")) || res.Field != "" {
+		t.Fatalf("%s: message of %d bytes, field %q", res.Code, len(res.Message), res.Field)
+	}
+	replay := resultOf(&store.Execution{ID: "exe_1", ErrorCode: res.Code, Error: res.Message, Output: storedOutput(res)})
+	if replay.Status != res.Status || replay.Field != res.Field {
+		t.Fatalf("replay %d field %q, live %d field %q", replay.Status, replay.Field, res.Status, res.Field)
+	}
+	for _, err := range []error{
+		errors.New(huge),
+		fmt.Errorf("guest: %w: %s", runtimes.ErrPluginFailed, huge),
+	} {
+		res := e.failure(&Result{ExecutionID: "exe_2"}, err)
+		if len(res.Message) > maxErrorMessage+len("…") || res.Code == "" {
+			t.Fatalf("%s: message of %d bytes", res.Code, len(res.Message))
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"unicode/utf8"
 )
 
 // Redacted replaces the secret-bearing parts of a URL.
@@ -174,4 +175,33 @@ func redactAttr(a slog.Attr) slog.Attr {
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// Clip cuts s to at most n bytes (then marks the cut with "…") on a rune
+// boundary, and never inside a URL: a cut URL would lose what Redact
+// needs to recognise its userinfo or query, so a URL the cut would fall
+// in is left out whole.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	head := s[:cut]
+	if i := strings.LastIndex(head, "://"); i >= 0 {
+		end := i + 3
+		for end < len(head) && !urlEnd(head[end]) {
+			end++
+		}
+		if end == len(head) && (cut == len(s) || !urlEnd(s[cut])) {
+			start := i
+			for start > 0 && schemeChar(head[start-1]) {
+				start--
+			}
+			head = head[:start]
+		}
+	}
+	return head + "…"
 }

@@ -76,3 +76,30 @@ func TestRedactingHandler(t *testing.T) {
 		}
 	}
 }
+
+func TestClip(t *testing.T) {
+	long := strings.Repeat("a", 20)
+	for _, c := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{long, 10, "aaaaaaaaaa…"},
+		// A cut never splits a rune.
+		{"ééééé", 5, "éé…"},
+		// A URL the cut would fall in is left out whole, userinfo and all.
+		{"failed: https://user:secret@api.example/x?token=abc then", 30, "failed: …"},
+		{"see https://api.example/x done and more text", 30, "see https://api.example/x done…"},
+		// A URL ending exactly at the cut is kept.
+		{"at https://api.example/x more", 24, "at https://api.example/x…"},
+	} {
+		got := Clip(c.in, c.n)
+		if got != c.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", c.in, c.n, got, c.want)
+		}
+		if len(got) > c.n+len("…") {
+			t.Errorf("Clip(%q, %d) is %d bytes", c.in, c.n, len(got))
+		}
+	}
+}
