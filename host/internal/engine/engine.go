@@ -752,8 +752,9 @@ func (e *Engine) failure(res *Result, err error) *Result {
 		res.Status, res.Code = StatusOf(CodeDatabaseUnavailable), CodeDatabaseUnavailable
 		res.Message = "the database is unavailable; retry shortly"
 	default:
-		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", outbound.Clip(outbound.Redact(err.Error()), maxErrorMessage))
-		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+outbound.Redact(err.Error())
+		msg := outbound.Redact(err.Error())
+		e.log.Error("execution failed", "execution_id", res.ExecutionID, "err", outbound.Clip(msg, maxErrorMessage))
+		res.Status, res.Code, res.Message = http.StatusInternalServerError, CodeInternal, "the execution failed: "+msg
 	}
 	// A plugin's error text may be anything in length.
 	res.Message = outbound.Clip(res.Message, maxErrorMessage)

@@ -192,10 +192,10 @@ func (p *Piece) Close() {
 // take returns an idle instance that served tenant, or nil.
 func (p *Piece) take(tenant string) *instance {
 	p.mu.Lock()
-	var dead []*instance
 	var found *instance
-	for i := 0; i < len(p.idle); i++ {
-		in := p.idle[i]
+	var dead []*instance
+	kept := p.idle[:0]
+	for _, in := range p.idle {
 		switch {
 		case in.mod.IsClosed():
 			// Closed since it went idle: it could only fail.
@@ -203,11 +203,11 @@ func (p *Piece) take(tenant string) *instance {
 		case found == nil && in.tenant == tenant:
 			found = in
 		default:
-			continue
+			kept = append(kept, in)
 		}
-		p.idle = append(p.idle[:i], p.idle[i+1:]...)
-		i--
 	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
 	p.mu.Unlock()
 	for _, in := range dead {
 		in.close()
