@@ -142,10 +142,13 @@ func (t *Tx) GetDeliveryByEvent(ctx context.Context, eventID string) (*store.Del
 	return d, t.classify(err)
 }
 
-// CreateDelivery adds a pending delivery of an event that has none.
+// CreateDelivery adds a pending delivery of an event that has none. The
+// event is read with a row lock held until the transaction ends, so that
+// it cannot be removed (retention) between the read and the insert: on
+// PostgreSQL a delivery's event is not a foreign key (migration 00014).
 func (t *Tx) CreateDelivery(ctx context.Context, eventID string, at time.Time) (*store.Delivery, error) {
-	e, err := t.GetEvent(ctx, eventID)
-	if err != nil {
+	e, err := t.scanEvent(t.row(ctx, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND id = $2 `+t.d.ForUpdate(), t.tenant, eventID))
+	if err = t.classify(err); err != nil {
 		return nil, err
 	}
 	return t.insertDelivery(ctx, e, at)
