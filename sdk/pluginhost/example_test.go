@@ -41,7 +41,7 @@ func ExampleDispense() {
 
 func ExampleVersionedPlugins() {
 	fmt.Println(pluginhost.Handshake.MagicCookieKey, pluginhost.ProtocolVersion, len(pluginhost.VersionedPlugins()), len(pluginhost.PluginMap()))
-	// Output: ATOM_PLUGIN 3 3 1
+	// Output: ATOM_PLUGIN 4 4 1
 }
 
 func ExampleClient_Execute() {

@@ -58,7 +58,7 @@ const ProtocolVersion = rpc.ProtocolVersion
 var Handshake = rpc.Handshake
 
 // VersionedPlugins returns the plugin sets for go-plugin's
-// ClientConfig.VersionedPlugins: protocol versions 1, 2 and 3, of which
+// ClientConfig.VersionedPlugins: protocol versions 1 to 4, of which
 // go-plugin picks the highest the plugin serves.
 func VersionedPlugins() map[int]plugin.PluginSet {
 	return rpc.PluginSets(nil)
@@ -167,6 +167,10 @@ func (c *Client) Framed() bool { return c.c.Framed() }
 
 // Manifest returns the manifest read when the client was dispensed.
 func (c *Client) Manifest() provider.Manifest { return c.manifest }
+
+// TriggersStreaming reports whether trigger calls go over the session as
+// well (protocol version 4) rather than a unary call each.
+func (c *Client) TriggersStreaming() bool { return c.c.TriggersStreaming() }
 
 // Streaming reports whether calls go over one Session stream (protocol
 // version 2) rather than a unary call each (version 1, a plugin built with

@@ -26,9 +26,13 @@ import (
 )
 
 // ProtocolVersion is the newest go-plugin protocol version of
-// atom.plugin.v1: version 3 carries the Session's frames over a socket
-// the host hands the process (see frames.go).
-const ProtocolVersion = 3
+// atom.plugin.v1: version 4 carries trigger calls as session frames too.
+const ProtocolVersion = 4
+
+// ProtocolVersionFrames is the version that carries the Session's frames
+// over a socket the host hands the process (see frames.go); trigger calls
+// stay unary calls.
+const ProtocolVersionFrames = 3
 
 // ProtocolVersionSession is the version that carries Execute and the
 // plugin's HTTP requests on one gRPC Session stream per process (see
@@ -112,9 +116,13 @@ type Plugin struct {
 	// Session is set in the plugin sets of protocol versions 2 and 3: the
 	// host calls the plugin over a session.
 	Session bool
-	// Frames is set in the plugin set of protocol version 3: the session
-	// runs on the socket named by SessionFDEnv, when the host passed one.
+	// Frames is set in the plugin sets of protocol versions 3 and 4: the
+	// session runs on the socket named by SessionFDEnv, when the host
+	// passed one.
 	Frames bool
+	// Triggers is set in the plugin set of protocol version 4: the host
+	// sends trigger calls on the session.
+	Triggers bool
 }
 
 var _ plugin.GRPCPlugin = (*Plugin)(nil)
@@ -125,7 +133,8 @@ func PluginSets(impl Server) map[int]plugin.PluginSet {
 	sets := map[int]plugin.PluginSet{
 		ProtocolVersionUnary:   {PluginName: &Plugin{Impl: impl}},
 		ProtocolVersionSession: {PluginName: &Plugin{Impl: impl, Session: true}},
-		ProtocolVersion:        {PluginName: &Plugin{Impl: impl, Session: true, Frames: true}},
+		ProtocolVersionFrames:  {PluginName: &Plugin{Impl: impl, Session: true, Frames: true}},
+		ProtocolVersion:        {PluginName: &Plugin{Impl: impl, Session: true, Frames: true, Triggers: true}},
 	}
 	if impl != nil && serveVersions != "" {
 		only := strings.Split(serveVersions, ",")
@@ -168,6 +177,7 @@ func (p *Plugin) GRPCClient(ctx context.Context, broker *plugin.GRPCBroker, conn
 		calls:    map[string]callEntry{},
 		stream:   p.Session,
 		framing:  p.Frames,
+		triggers: p.Triggers,
 	}, nil
 }
 
@@ -199,6 +209,10 @@ type Client struct {
 	// its session socket until a session takes it.
 	framing bool
 	frames  net.Conn
+
+	// triggers: the plugin speaks version 4; trigger calls go over the
+	// session like executions.
+	triggers bool
 }
 
 // UseFrames hands the client the host's end of the plugin's session
@@ -264,6 +278,10 @@ const errNoCall = "no execution in flight with this call id"
 
 // Streaming reports whether calls go over a Session stream.
 func (c *Client) Streaming() bool { return c.stream && !c.unary.Load() }
+
+// TriggersStreaming reports whether trigger calls go over the Session too
+// (protocol version 4).
+func (c *Client) TriggersStreaming() bool { return c.triggers && c.Streaming() }
 
 // hostService announces and serves the Host service, once.
 func (c *Client) hostService() uint32 {

@@ -175,6 +175,40 @@ func (s *hostSession) send(ctx context.Context, f *pb.HostFrame) error {
 // execute runs one call on the session. errSessionUnimplemented means the
 // plugin never saw it.
 func (s *hostSession) execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.ExecuteResponse, error) {
+	fr, err := s.call(ctx, &pb.HostFrame{Kind: &pb.HostFrame_Execute{Execute: req}})
+	if err != nil {
+		return nil, err
+	}
+	if k, ok := fr.GetKind().(*pb.PluginFrame_Result); ok {
+		return k.Result, nil
+	}
+	return nil, status.Error(codes.Internal, "plugin answered a call with an unexpected frame")
+}
+
+// trigger runs one trigger call on the session (protocol version 4). Its
+// answer is bounded as the unary call's is (MaxTriggerMessage).
+func (s *hostSession) trigger(ctx context.Context, req *pb.TriggerRequest) (*pb.TriggerResponse, error) {
+	fr, err := s.call(ctx, &pb.HostFrame{Kind: &pb.HostFrame_Trigger{Trigger: req}})
+	if err != nil {
+		return nil, err
+	}
+	k, ok := fr.GetKind().(*pb.PluginFrame_TriggerResult)
+	if !ok {
+		return nil, status.Error(codes.Internal, "plugin answered a trigger call with an unexpected frame")
+	}
+	if k.TriggerResult == nil {
+		return &pb.TriggerResponse{}, nil
+	}
+	if n := proto.Size(k.TriggerResult); n > MaxTriggerMessage {
+		return nil, status.Errorf(codes.ResourceExhausted, "the trigger's answer is %d bytes, more than %d", n, MaxTriggerMessage)
+	}
+	return k.TriggerResult, nil
+}
+
+// call sends f (an execute or trigger frame) as a new call and returns the
+// plugin's answer to it; an error frame is returned as the error it
+// carries.
+func (s *hostSession) call(ctx context.Context, f *pb.HostFrame) (*pb.PluginFrame, error) {
 	ch := make(chan *pb.PluginFrame, 1)
 	s.mu.Lock()
 	select {
@@ -192,7 +226,7 @@ func (s *hostSession) execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.
 		delete(s.calls, seq)
 		s.mu.Unlock()
 	}
-	f := &pb.HostFrame{Seq: seq, Kind: &pb.HostFrame_Execute{Execute: req}}
+	f.Seq = seq
 	if dl, ok := ctx.Deadline(); ok {
 		f.TimeoutNs = max(int64(time.Until(dl)), 1)
 	}
@@ -213,13 +247,10 @@ func (s *hostSession) execute(ctx context.Context, req *pb.ExecuteRequest) (*pb.
 			// (a busy machine): it wins all the same.
 			return nil, status.FromContextError(context.DeadlineExceeded).Err()
 		}
-		switch k := fr.GetKind().(type) {
-		case *pb.PluginFrame_Result:
-			return k.Result, nil
-		case *pb.PluginFrame_Error:
+		if k, ok := fr.GetKind().(*pb.PluginFrame_Error); ok {
 			return nil, status.Error(codes.Code(k.Error.GetCode()), k.Error.GetMessage())
 		}
-		return nil, status.Error(codes.Internal, "plugin answered a call with an unexpected frame")
+		return fr, nil
 	case <-s.done:
 		forget()
 		return nil, s.err
@@ -258,7 +289,7 @@ func (s *hostSession) recv() {
 		s.got = true
 		s.mu.Unlock()
 		switch k := f.GetKind().(type) {
-		case *pb.PluginFrame_Result, *pb.PluginFrame_Error:
+		case *pb.PluginFrame_Result, *pb.PluginFrame_TriggerResult, *pb.PluginFrame_Error:
 			s.mu.Lock()
 			ch, ok := s.calls[f.GetSeq()]
 			delete(s.calls, f.GetSeq())
@@ -368,7 +399,19 @@ func (s *providerServer) serve(st pluginStream) error {
 		}
 		switch k := f.GetKind().(type) {
 		case *pb.HostFrame_Execute:
-			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Execute)
+			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Execute.GetHostBrokerId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
+				resp, err := ps.s.impl.Execute(ctx, k.Execute, host)
+				return &pb.PluginFrame{Kind: &pb.PluginFrame_Result{Result: resp}}, err
+			}, k.Execute.GetCallId())
+		case *pb.HostFrame_Trigger:
+			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Trigger.GetHostBrokerId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
+				ts, ok := ps.s.impl.(TriggerServer)
+				if !ok {
+					return nil, status.Error(codes.Unimplemented, "this plugin serves no triggers")
+				}
+				resp, err := ts.Trigger(ctx, k.Trigger, host)
+				return &pb.PluginFrame{Kind: &pb.PluginFrame_TriggerResult{TriggerResult: resp}}, err
+			}, k.Trigger.GetCallId())
 		case *pb.HostFrame_Http:
 			ps.mu.Lock()
 			ch, ok := ps.reqs[f.GetSeq()]
@@ -403,8 +446,9 @@ func (ps *pluginSession) send(f *pb.PluginFrame) error {
 	return ps.st.Send(f)
 }
 
-// start runs call seq in its own goroutine.
-func (ps *pluginSession) start(seq uint64, timeout int64, req *pb.ExecuteRequest) {
+// start runs call seq (an execute or a trigger call, run) in its own
+// goroutine and sends its answer.
+func (ps *pluginSession) start(seq uint64, timeout int64, brokerID uint32, run func(context.Context, HostCaller) (*pb.PluginFrame, error), callID string) {
 	ctx, cancel := context.WithCancel(ps.st.Context())
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeout(ps.st.Context(), time.Duration(timeout))
@@ -424,19 +468,17 @@ func (ps *pluginSession) start(seq uint64, timeout int64, req *pb.ExecuteRequest
 			ps.mu.Unlock()
 			cancel()
 		}()
-		if id := req.GetHostBrokerId(); id != 0 {
+		if brokerID != 0 {
 			// Dial the host's service now, while the broker still holds
 			// its connection info; Refresh, Log and the store use it.
-			_, _ = ps.s.host(id)
+			_, _ = ps.s.host(brokerID)
 		}
-		resp, err := ps.s.impl.Execute(ctx, req, &hostCaller{s: ps.s, brokerID: req.GetHostBrokerId(), callID: req.GetCallId(), sess: ps})
-		f := &pb.PluginFrame{Seq: seq}
+		f, err := run(ctx, &hostCaller{s: ps.s, brokerID: brokerID, callID: callID, sess: ps})
 		if err != nil {
 			st := status.Convert(err)
-			f.Kind = &pb.PluginFrame_Error{Error: &pb.CallError{Code: uint32(st.Code()), Message: st.Message()}}
-		} else {
-			f.Kind = &pb.PluginFrame_Result{Result: resp}
+			f = &pb.PluginFrame{Kind: &pb.PluginFrame_Error{Error: &pb.CallError{Code: uint32(st.Code()), Message: st.Message()}}}
 		}
+		f.Seq = seq
 		var tooLarge *errFrameTooLarge
 		if err := ps.send(f); errors.As(err, &tooLarge) {
 			// A frame socket refuses to send past the host's bound: the

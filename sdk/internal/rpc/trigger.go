@@ -2,6 +2,7 @@ package rpc
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -24,8 +25,9 @@ const MaxTriggerMessage = 16 << 20
 
 // Trigger runs one trigger operation in the plugin. Its Host calls are
 // routed as an Execute's: by a call id known only to this call, answered
-// by h while it runs. It is a unary call in both protocol versions, so the
-// plugin's HTTP requests during it are Host.HTTP calls over the broker.
+// by h while it runs. From protocol version 4 it is a call on the session,
+// with the plugin's HTTP requests during it; before, a unary call, whose
+// HTTP requests are Host.HTTP calls over the broker.
 func (c *Client) Trigger(ctx context.Context, req *pb.TriggerRequest, h HostHandler) (*pb.TriggerResponse, error) {
 	id := newCallID()
 	ctx, cancel := context.WithCancel(ctx)
@@ -40,6 +42,18 @@ func (c *Client) Trigger(ctx context.Context, req *pb.TriggerRequest, h HostHand
 	}()
 	req.CallId = id
 	req.HostBrokerId = c.hostService()
+	if c.TriggersStreaming() {
+		s, err := c.session()
+		if err != nil {
+			return nil, err
+		}
+		resp, err := s.trigger(ctx, req)
+		if !errors.Is(err, errSessionUnimplemented) {
+			return resp, err
+		}
+		// As in Execute: the plugin never saw the call.
+		c.unary.Store(true)
+	}
 	return c.provider.Trigger(ctx, req, grpc.MaxCallRecvMsgSize(MaxTriggerMessage))
 }
 

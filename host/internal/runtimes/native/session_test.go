@@ -32,19 +32,27 @@ const unaryOnly = " -X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1"
 // session on a gRPC stream, as a plugin built before session sockets.
 const grpcSession = " -X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1,2"
 
+// framesOnly links a plugin that serves protocol versions 1 to 3: a
+// session on its socket, trigger calls unary, as a plugin built before
+// trigger frames.
+const framesOnly = " -X github.com/atomhq/atom/sdk/internal/rpc.serveVersions=1,2,3"
+
 // protocols are the ways a host calls a plugin: one session per process
-// on the socket the host hands it (a plugin of this SDK), one session on
-// a gRPC stream, and a unary call per execution and per request (plugins
-// of older SDKs).
+// on the socket the host hands it, trigger calls included (a plugin of
+// this SDK), the same with unary trigger calls, one session on a gRPC
+// stream, and a unary call per execution and per request (plugins of
+// older SDKs).
 var protocols = []struct {
-	name   string
-	flags  string
-	stream bool
-	framed bool
+	name     string
+	flags    string
+	stream   bool
+	framed   bool
+	triggers bool // trigger calls on the session
 }{
-	{"frames", "", true, true},
-	{"session", grpcSession, true, false},
-	{"unary", unaryOnly, false, false},
+	{"frames", "", true, true, true},
+	{"frames_unary_triggers", framesOnly, true, true, false},
+	{"session", grpcSession, true, false, false},
+	{"unary", unaryOnly, false, false, false},
 }
 
 // framed reports whether impl's running process is called on its session
@@ -58,6 +66,19 @@ func framed(t *testing.T, impl runtimes.Implementation) bool {
 		t.Fatal("no process runs")
 	}
 	return v.proc.client.Framed()
+}
+
+// triggersStreaming reports whether impl's running process gets its
+// trigger calls over its Session.
+func triggersStreaming(t *testing.T, impl runtimes.Implementation) bool {
+	t.Helper()
+	v := impl.(*Plugin).cur.Load()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.proc == nil {
+		t.Fatal("no process runs")
+	}
+	return v.proc.client.TriggersStreaming()
 }
 
 // streaming reports whether impl's running process is called over a

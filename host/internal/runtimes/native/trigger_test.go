@@ -272,6 +272,9 @@ func TestTriggersOverPluginProtocol(t *testing.T) {
 			if got := streaming(t, impl); got != pv.stream {
 				t.Fatalf("streaming %v, want %v", got, pv.stream)
 			}
+			if got := triggersStreaming(t, impl); got != pv.triggers {
+				t.Fatalf("trigger calls on the session %v, want %v", got, pv.triggers)
+			}
 			if _, err := call(t, impl, "noop", map[string]any{}, nil); err != nil {
 				t.Fatalf("action after triggers: %v", err)
 			}
