@@ -13,15 +13,24 @@
 --     security's WITH CHECK), and a tenant's transactions run only for a
 --     tenant the host authenticated;
 --   * a delivery is written with its event in one statement, or, for a
---     replay, after its event is read and locked (KEY SHARE), as the key
+--     replay, after its event is read and locked (FOR UPDATE), as the key
 --     did;
 --   * deleting a tenant deletes its executions, events and deliveries,
 --     and deleting an event deletes its deliveries, by the triggers below
 --     (ON DELETE CASCADE before).
+--
+-- Two indexes no statement reads go too, each an insert per event or per
+-- delivery row version: events' unique (tenant_id, source, seq), which the
+-- source's counter row (locked until the event commits) already makes
+-- unique, and deliveries (event_id), which served the event foreign key's
+-- cascade; the trigger below finds an event's delivery by (tenant_id,
+-- event_id) instead.
 ALTER TABLE executions DROP CONSTRAINT IF EXISTS executions_tenant_id_fkey;
 ALTER TABLE events DROP CONSTRAINT IF EXISTS events_tenant_id_fkey;
 ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_tenant_id_fkey;
 ALTER TABLE deliveries DROP CONSTRAINT IF EXISTS deliveries_event_id_fkey;
+ALTER TABLE events DROP CONSTRAINT IF EXISTS events_tenant_id_source_seq_key;
+DROP INDEX IF EXISTS deliveries_event;
 
 -- +goose StatementBegin
 CREATE FUNCTION atom_tenant_gone() RETURNS trigger
@@ -41,7 +50,7 @@ CREATE TRIGGER tenants_gone AFTER DELETE ON tenants FOR EACH ROW EXECUTE FUNCTIO
 CREATE FUNCTION atom_event_gone() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 BEGIN
-    DELETE FROM deliveries WHERE event_id = OLD.id;
+    DELETE FROM deliveries WHERE tenant_id = OLD.tenant_id AND event_id = OLD.id;
     RETURN OLD;
 END
 $$;
@@ -54,6 +63,8 @@ DROP TRIGGER IF EXISTS events_gone ON events;
 DROP FUNCTION IF EXISTS atom_event_gone();
 DROP TRIGGER IF EXISTS tenants_gone ON tenants;
 DROP FUNCTION IF EXISTS atom_tenant_gone();
+CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_id);
+ALTER TABLE events ADD CONSTRAINT events_tenant_id_source_seq_key UNIQUE (tenant_id, source, seq);
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_event_id_fkey FOREIGN KEY (event_id) REFERENCES events(id) ON DELETE CASCADE;
 ALTER TABLE deliveries ADD CONSTRAINT deliveries_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE;
 ALTER TABLE events ADD CONSTRAINT events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES tenants(id) ON DELETE CASCADE;

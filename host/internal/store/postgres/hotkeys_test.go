@@ -53,6 +53,14 @@ func TestHotTablesWithoutForeignKeys(t *testing.T) {
 	if keys != 0 {
 		t.Fatalf("%d foreign keys left on executions, events and deliveries", keys)
 	}
+	var unread []string
+	rows, err := owner.Query(ctx, `SELECT indexname FROM pg_indexes WHERE indexname IN ('events_tenant_id_source_seq_key', 'deliveries_event')`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if unread, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil || len(unread) != 0 {
+		t.Fatalf("indexes no statement reads are still there: %v %v", unread, err)
+	}
 
 	count := func(tenant string) (n [3]int) {
 		t.Helper()
