@@ -20,6 +20,7 @@ import (
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 	"github.com/atomhq/atom/host/internal/plugindir"
 	"github.com/atomhq/atom/host/internal/runtimes"
+	"github.com/atomhq/atom/sdk/pluginhost"
 	"github.com/atomhq/atom/sdk/provider"
 	"github.com/atomhq/atom/sdk/providertest"
 )
@@ -55,9 +56,8 @@ var protocols = []struct {
 	{"unary", unaryOnly, false, false, false},
 }
 
-// framed reports whether impl's running process is called on its session
-// socket.
-func framed(t *testing.T, impl runtimes.Implementation) bool {
+// running returns the client of impl's running process.
+func running(t *testing.T, impl runtimes.Implementation) *pluginhost.Client {
 	t.Helper()
 	v := impl.(*Plugin).cur.Load()
 	v.mu.Lock()
@@ -65,33 +65,28 @@ func framed(t *testing.T, impl runtimes.Implementation) bool {
 	if v.proc == nil {
 		t.Fatal("no process runs")
 	}
-	return v.proc.client.Framed()
+	return v.proc.client
+}
+
+// framed reports whether impl's running process is called on its session
+// socket.
+func framed(t *testing.T, impl runtimes.Implementation) bool {
+	t.Helper()
+	return running(t, impl).Framed()
 }
 
 // triggersStreaming reports whether impl's running process gets its
 // trigger calls over its Session.
 func triggersStreaming(t *testing.T, impl runtimes.Implementation) bool {
 	t.Helper()
-	v := impl.(*Plugin).cur.Load()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.proc == nil {
-		t.Fatal("no process runs")
-	}
-	return v.proc.client.TriggersStreaming()
+	return running(t, impl).TriggersStreaming()
 }
 
 // streaming reports whether impl's running process is called over a
 // Session.
 func streaming(t *testing.T, impl runtimes.Implementation) bool {
 	t.Helper()
-	v := impl.(*Plugin).cur.Load()
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.proc == nil {
-		t.Fatal("no process runs")
-	}
-	return v.proc.client.Streaming()
+	return running(t, impl).Streaming()
 }
 
 // TestProtocolVersions: a plugin of this SDK is called over a Session, a
