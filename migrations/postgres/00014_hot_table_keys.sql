@@ -4,9 +4,9 @@
 -- per inserted row and takes a KEY SHARE lock on the parent row: every
 -- concurrent transaction of a tenant locks that tenant's one row, which
 -- PostgreSQL turns into a shared multixact, and a delivery locks the
--- event inserted by the same statement. Measured on the benchmarks of
--- issues 15 and 17, these checks were a tenth of the database's CPU per
--- event and per execution record.
+-- event inserted by the same statement. Measured (BENCHMARKS.md): about
+-- an eighth of the database's CPU per execution record, and 10 % more
+-- trigger events per second without them.
 --
 -- What the keys gave is kept:
 --   * every row's tenant is the tenant of its transaction (row-level
