@@ -4,9 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +14,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atomhq/atom/host/internal/config"
+	"github.com/atomhq/atom/host/internal/hosttest/ports"
 )
 
 func TestOperationalEndpoints(t *testing.T) {
@@ -70,16 +71,14 @@ func TestGracefulShutdown(t *testing.T) {
 		time.Sleep(300 * time.Millisecond)
 		return c.SendString("finished")
 	})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(ports.Must(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.Server.Listen(ctx, addr, 5*time.Second) }()
-	var resp *http.Response
+	var (
+		resp *http.Response
+		err  error
+	)
 	for i := 0; i < 100; i++ {
 		if resp, err = http.Get("http://" + addr + "/healthz"); err == nil {
 			resp.Body.Close()

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/connect"
+	"github.com/atomhq/atom/host/internal/hosttest/ports"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/runtimes/native"
 	"github.com/atomhq/atom/host/internal/vault"
@@ -105,12 +105,11 @@ func memory(ctx context.Context, e *Env) ([]Row, error) {
 			return nil, err
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := ports.Free()
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	keys, err := vault.Generate("k1")
 	if err != nil {
 		return nil, err

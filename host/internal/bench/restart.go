@@ -3,17 +3,18 @@ package bench
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/atomhq/atom/host/internal/hosttest/ports"
 	"github.com/atomhq/atom/host/internal/ids"
 	"github.com/atomhq/atom/host/internal/vault"
 )
@@ -93,12 +94,11 @@ func (e *Env) restartRounds(ctx context.Context, atom string, natives map[string
 			return nil, 0, err
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := ports.Free()
 	if err != nil {
 		return nil, 0, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := "127.0.0.1:" + strconv.Itoa(port)
 	keys, err := vault.Generate("k1")
 	if err != nil {
 		return nil, 0, err

@@ -25,6 +25,7 @@ import (
 
 	"github.com/atomhq/atom/host/internal/fakeprovider"
 	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/ports"
 	"github.com/atomhq/atom/host/internal/hosttest/testbin"
 )
 
@@ -97,12 +98,7 @@ func newDurEnv(t *testing.T, backend string) *durEnv {
 	// Access tokens live 2 s and every refresh rotates the refresh token
 	// (the old one is then invalid), so refreshes run all through the load.
 	d.fake = fakeprovider.New(t, fakeprovider.Quirks{ExpiresIn: 2, RotateRefresh: true})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.port = ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	d.port = ports.Must(t)
 	catalog := filepath.Join(d.dir, "catalog")
 	os.MkdirAll(catalog, 0o755)
 	os.WriteFile(filepath.Join(catalog, "counter.json"), []byte(`{"id":"counter","name":"Counter","categories":["development"],

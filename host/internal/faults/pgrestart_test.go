@@ -3,7 +3,6 @@ package faults
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/atomhq/atom/host/internal/hosttest"
+	"github.com/atomhq/atom/host/internal/hosttest/ports"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -53,12 +53,7 @@ func startPrivatePG(t *testing.T) *privatePG {
 			t.Fatalf("chown: %v %s", err, out)
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := ports.Must(t)
 	p := &privatePG{dir: dir, port: port}
 	data := filepath.Join(dir, "data")
 	if out, err := asPostgres(pgBin+"/initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8").CombinedOutput(); err != nil {
