@@ -304,6 +304,23 @@ func (c *Client) Manifest(ctx context.Context) (*pb.Manifest, error) {
 // Execute runs one call. While it runs, Host calls naming its call id are
 // answered by h; the call id is random and known only to this call.
 func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHandler) (*pb.ExecuteResponse, error) {
+	return callPlugin(ctx, c, h, c.Streaming(),
+		func(id string, brokerID uint32) { req.CallId, req.HostBrokerId = id, brokerID },
+		func(ctx context.Context, s *hostSession) (*pb.ExecuteResponse, error) { return s.execute(ctx, req) },
+		func(ctx context.Context) (*pb.ExecuteResponse, error) {
+			return c.provider.Execute(ctx, req, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
+		})
+}
+
+// callPlugin makes one call of the plugin (an execution or a trigger
+// call). It gives the call a fresh call id, which name writes into the
+// request with the Host service's broker id; while the call runs, the
+// plugin's Host calls naming that id are answered by h, in the call's
+// context. The call goes over the session when onSession is set, and
+// unary otherwise — or when the plugin turns out to serve no Session: it
+// never saw the call, and every call goes unary from then on.
+func callPlugin[R any](ctx context.Context, c *Client, h HostHandler, onSession bool, name func(id string, brokerID uint32),
+	viaSession func(context.Context, *hostSession) (R, error), unary func(context.Context) (R, error)) (R, error) {
 	id := newCallID()
 	// The call's HTTP requests served over a Session end with it.
 	ctx, cancel := context.WithCancel(ctx)
@@ -316,22 +333,20 @@ func (c *Client) Execute(ctx context.Context, req *pb.ExecuteRequest, h HostHand
 		delete(c.calls, id)
 		c.mu.Unlock()
 	}()
-	req.CallId = id
-	req.HostBrokerId = c.hostService()
-	if c.Streaming() {
+	name(id, c.hostService())
+	if onSession {
 		s, err := c.session()
 		if err != nil {
-			return nil, err
+			var none R
+			return none, err
 		}
-		resp, err := s.execute(ctx, req)
+		resp, err := viaSession(ctx, s)
 		if !errors.Is(err, errSessionUnimplemented) {
 			return resp, err
 		}
-		// The plugin negotiated version 2 but serves no Session: it
-		// never saw the call, which goes unary from now on.
 		c.unary.Store(true)
 	}
-	return c.provider.Execute(ctx, req, grpc.MaxCallRecvMsgSize(maxHTTPMessage))
+	return unary(ctx)
 }
 
 func (c *Client) call(callID string) (callEntry, bool) {

@@ -399,19 +399,19 @@ func (s *providerServer) serve(st pluginStream) error {
 		}
 		switch k := f.GetKind().(type) {
 		case *pb.HostFrame_Execute:
-			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Execute.GetHostBrokerId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
+			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Execute.GetHostBrokerId(), k.Execute.GetCallId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
 				resp, err := ps.s.impl.Execute(ctx, k.Execute, host)
 				return &pb.PluginFrame{Kind: &pb.PluginFrame_Result{Result: resp}}, err
-			}, k.Execute.GetCallId())
+			})
 		case *pb.HostFrame_Trigger:
-			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Trigger.GetHostBrokerId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
+			ps.start(f.GetSeq(), f.GetTimeoutNs(), k.Trigger.GetHostBrokerId(), k.Trigger.GetCallId(), func(ctx context.Context, host HostCaller) (*pb.PluginFrame, error) {
 				ts, ok := ps.s.impl.(TriggerServer)
 				if !ok {
 					return nil, status.Error(codes.Unimplemented, "this plugin serves no triggers")
 				}
 				resp, err := ts.Trigger(ctx, k.Trigger, host)
 				return &pb.PluginFrame{Kind: &pb.PluginFrame_TriggerResult{TriggerResult: resp}}, err
-			}, k.Trigger.GetCallId())
+			})
 		case *pb.HostFrame_Http:
 			ps.mu.Lock()
 			ch, ok := ps.reqs[f.GetSeq()]
@@ -448,7 +448,7 @@ func (ps *pluginSession) send(f *pb.PluginFrame) error {
 
 // start runs call seq (an execute or a trigger call, run) in its own
 // goroutine and sends its answer.
-func (ps *pluginSession) start(seq uint64, timeout int64, brokerID uint32, run func(context.Context, HostCaller) (*pb.PluginFrame, error), callID string) {
+func (ps *pluginSession) start(seq uint64, timeout int64, brokerID uint32, callID string, run func(context.Context, HostCaller) (*pb.PluginFrame, error)) {
 	ctx, cancel := context.WithCancel(ps.st.Context())
 	if timeout > 0 {
 		ctx, cancel = context.WithTimeout(ps.st.Context(), time.Duration(timeout))

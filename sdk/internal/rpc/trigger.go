@@ -2,7 +2,6 @@ package rpc
 
 import (
 	"context"
-	"errors"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,32 +28,12 @@ const MaxTriggerMessage = 16 << 20
 // with the plugin's HTTP requests during it; before, a unary call, whose
 // HTTP requests are Host.HTTP calls over the broker.
 func (c *Client) Trigger(ctx context.Context, req *pb.TriggerRequest, h HostHandler) (*pb.TriggerResponse, error) {
-	id := newCallID()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	c.mu.Lock()
-	c.calls[id] = callEntry{h: h, ctx: ctx}
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.calls, id)
-		c.mu.Unlock()
-	}()
-	req.CallId = id
-	req.HostBrokerId = c.hostService()
-	if c.TriggersStreaming() {
-		s, err := c.session()
-		if err != nil {
-			return nil, err
-		}
-		resp, err := s.trigger(ctx, req)
-		if !errors.Is(err, errSessionUnimplemented) {
-			return resp, err
-		}
-		// As in Execute: the plugin never saw the call.
-		c.unary.Store(true)
-	}
-	return c.provider.Trigger(ctx, req, grpc.MaxCallRecvMsgSize(MaxTriggerMessage))
+	return callPlugin(ctx, c, h, c.TriggersStreaming(),
+		func(id string, brokerID uint32) { req.CallId, req.HostBrokerId = id, brokerID },
+		func(ctx context.Context, s *hostSession) (*pb.TriggerResponse, error) { return s.trigger(ctx, req) },
+		func(ctx context.Context) (*pb.TriggerResponse, error) {
+			return c.provider.Trigger(ctx, req, grpc.MaxCallRecvMsgSize(MaxTriggerMessage))
+		})
 }
 
 func (s *providerServer) Trigger(ctx context.Context, req *pb.TriggerRequest) (*pb.TriggerResponse, error) {

@@ -104,7 +104,13 @@ func (t *Tx) scanEvent(r Row) (*store.Event, error) {
 
 // GetEvent returns an event of the tenant.
 func (t *Tx) GetEvent(ctx context.Context, id string) (*store.Event, error) {
-	e, err := t.scanEvent(t.row(ctx, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND id = $2`, t.tenant, id))
+	return t.event(ctx, id, "")
+}
+
+// event reads an event of the tenant; lock is appended to the query (a
+// row lock, or nothing).
+func (t *Tx) event(ctx context.Context, id, lock string) (*store.Event, error) {
+	e, err := t.scanEvent(t.row(ctx, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND id = $2 `+lock, t.tenant, id))
 	return e, t.classify(err)
 }
 
@@ -147,8 +153,8 @@ func (t *Tx) GetDeliveryByEvent(ctx context.Context, eventID string) (*store.Del
 // it cannot be removed (retention) between the read and the insert: on
 // PostgreSQL a delivery's event is not a foreign key (migration 00014).
 func (t *Tx) CreateDelivery(ctx context.Context, eventID string, at time.Time) (*store.Delivery, error) {
-	e, err := t.scanEvent(t.row(ctx, `SELECT `+eventCols+` FROM events WHERE tenant_id = $1 AND id = $2 `+t.d.ForUpdate(), t.tenant, eventID))
-	if err = t.classify(err); err != nil {
+	e, err := t.event(ctx, eventID, t.d.ForUpdate())
+	if err != nil {
 		return nil, err
 	}
 	return t.insertDelivery(ctx, e, at)
