@@ -120,14 +120,31 @@ func NewEnv(opts Options) (*Env, error) {
 
 // Close runs the cleanups and removes temporary files.
 func (e *Env) Close() {
+	e.cleanupFrom(0)
+	os.RemoveAll(e.tmp)
+}
+
+// cleanupFrom runs, newest first, the cleanups registered after the first
+// n: what one scenario started (hosts, databases, servers) ends with it,
+// so that the next one does not find the database's connection slots
+// taken by hosts nobody calls any more.
+func (e *Env) cleanupFrom(n int) {
 	e.mu.Lock()
-	cs := e.cleanups
-	e.cleanups = nil
+	var cs []func()
+	if n < len(e.cleanups) {
+		cs = slices.Clone(e.cleanups[n:])
+		e.cleanups = e.cleanups[:n]
+	}
 	e.mu.Unlock()
 	for i := len(cs) - 1; i >= 0; i-- {
 		cs[i]()
 	}
-	os.RemoveAll(e.tmp)
+}
+
+func (e *Env) cleanupCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.cleanups)
 }
 
 // defer registers fn to run at Close.
@@ -217,7 +234,9 @@ func Run(ctx context.Context, opts Options, only []string) ([]Row, error) {
 		}
 		start := time.Now()
 		e.logf("%s: %s", s.ID, s.What)
+		mark := e.cleanupCount()
 		got, err := s.Run(ctx, e)
+		e.cleanupFrom(mark)
 		if err != nil {
 			e.logf("%s: FAILED after %s: %v", s.ID, time.Since(start).Round(time.Millisecond), err)
 			got = append(got, Row{Scenario: s.ID, Name: s.What, Ours: "failed", Goal: "runs", Note: oneLine(err.Error())})

@@ -77,3 +77,53 @@ func TestTriggerScenarios(t *testing.T) {
 		t.Fatalf("poll row: %+v", rows[3])
 	}
 }
+
+// TestRuntimeScenarios runs, in quick mode on SQLite, the scenarios that
+// start plugin processes and pieces in hosts of their own: each must
+// still run to its rows (the sandboxed plugin reaching the sockets it is
+// given, the fixtures' catalog descriptors), whatever its figures.
+func TestRuntimeScenarios(t *testing.T) {
+	root, err := filepath.Abs("../../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"native-egress", "wasm", "hotload", "memory"}
+	rows, err := Run(context.Background(), Options{Root: root, Quick: true, Backend: "sqlite"}, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		seen[r.Scenario] = true
+		if r.Ours == "failed" {
+			t.Errorf("%s failed: %s", r.Scenario, r.Note)
+		}
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			t.Errorf("no row of %s", id)
+		}
+	}
+}
+
+// TestScenarioCleanups: what a scenario registered ends when it ends,
+// newest first, and what was there before it stays.
+func TestScenarioCleanups(t *testing.T) {
+	e, err := NewEnv(Options{Root: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	e.onClose(func() { got = append(got, "run") })
+	mark := e.cleanupCount()
+	e.onClose(func() { got = append(got, "first") })
+	e.onClose(func() { got = append(got, "second") })
+	e.cleanupFrom(mark)
+	if strings.Join(got, ",") != "second,first" {
+		t.Fatalf("after the scenario: %v", got)
+	}
+	e.Close()
+	if strings.Join(got, ",") != "second,first,run" {
+		t.Fatalf("after Close: %v", got)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -27,8 +28,15 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := e.TempDir()
+	// Plugin processes run under a uid of their own (the sandbox, when
+	// the host runs as root) and cannot enter the run's private temporary
+	// directory: the two sockets the plugin dials live in one it may.
+	dir, err := os.MkdirTemp("", "atom-bench-sock-")
 	if err != nil {
+		return nil, err
+	}
+	e.onClose(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, err
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,6 +50,9 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 	directSock, proxySock := filepath.Join(dir, "upstream.sock"), filepath.Join(dir, "proxy.sock")
 	unix, err := net.Listen("unix", directSock)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(directSock, 0o777); err != nil {
 		return nil, err
 	}
 	for _, ln := range []net.Listener{tcp, unix} {
@@ -80,6 +91,9 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(data)
 	})}
+	if err := os.Chmod(proxySock, 0o777); err != nil {
+		return nil, err
+	}
 	go func() { _ = proxy.Serve(pln) }()
 	e.onClose(func() { _ = proxy.Close() })
 

@@ -188,7 +188,7 @@ func memory(ctx context.Context, e *Env) ([]Row, error) {
 	const idleTimeout = 2 * time.Second
 	h, err := e.StartHost(ctx, HostOptions{
 		Env:     map[string]string{"STRIPE_API_BASE_URL": fake.URL},
-		Catalog: map[string]string{"stripe.json": stripeDescriptor},
+		Catalog: map[string]string{"stripe.json": stripeDescriptor, "benchecho.json": benchEchoDescriptor},
 		Native:  func(c *native.Config) { c.IdleTimeout = idleTimeout },
 		Prepare: func(dir string) error {
 			if err := Install(stripe, dir, "atom-provider-stripe", 0o755); err != nil {

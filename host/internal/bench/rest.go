@@ -35,6 +35,11 @@ const fakeAPIDescriptor = `{"id":"fakeapi","name":"Fake API","categories":["deve
  "auth":{"kind":"api_key","credential_fields":["apiKey"],"api_key_in":"header","api_key_name":"X-Api-Key"},
  "api":{"base_url":"https://api.fakeapi.example"},"implementations":["generic"],"connectable":true}`
 
+// benchEchoDescriptor describes the echo fixture plugin: a native plugin
+// is refused (descriptor_missing) until the catalog knows its provider.
+const benchEchoDescriptor = `{"id":"benchecho","name":"Bench echo","categories":["development"],
+ "auth":{"kind":"none"},"api":{"base_url":"https://echo.invalid"},"implementations":["native"],"connectable":false,"not_connectable_reason":"needs no credentials"}`
+
 // newFakeUpstream serves the calls the benchmarks make the way the real
 // APIs answer them: Stripe's balance (bearer secret key, Stripe's error
 // shape) and a plain JSON API keyed by X-Api-Key.
@@ -235,7 +240,7 @@ func wasmVsNative(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	h, err := e.StartHost(ctx, HostOptions{DB: db, Prepare: func(dir string) error {
+	h, err := e.StartHost(ctx, HostOptions{DB: db, Catalog: map[string]string{"benchecho.json": benchEchoDescriptor}, Prepare: func(dir string) error {
 		if err := Install(nbin, dir, "atom-provider-benchecho", 0o755); err != nil {
 			return err
 		}
@@ -376,7 +381,7 @@ func hotLoad(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	var rows []Row
 	for _, f := range fixtures {
-		h, err := e.StartHost(ctx, HostOptions{})
+		h, err := e.StartHost(ctx, HostOptions{Catalog: map[string]string{"benchecho.json": benchEchoDescriptor}})
 		if err != nil {
 			return rows, err
 		}

@@ -33,6 +33,7 @@ func main() {
 	backend := flag.String("db", "postgres", "database of the in-process REST hosts: postgres or sqlite")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run (in-process hosts included) to this file")
 	memProfile := flag.String("memprofile", "", "write an allocation profile of the whole run (in-process hosts included) to this file")
+	quick := flag.Bool("quick", false, "short loops and runs: checks that every scenario still runs, its figures are not for the report")
 	flag.Parse()
 	// The in-process hosts collect garbage as `atom serve` does.
 	app.SetGCDefault()
@@ -63,7 +64,7 @@ func main() {
 	defer stop()
 	start := time.Now()
 	loadBefore := loadAvg()
-	rows, err := bench.Run(ctx, bench.Options{Root: root, Log: os.Stderr, WrkDuration: *wrkFor, Backend: *backend}, sel)
+	rows, err := bench.Run(ctx, bench.Options{Root: root, Log: os.Stderr, WrkDuration: *wrkFor, Backend: *backend, Quick: *quick}, sel)
 	if err != nil {
 		fail(err)
 	}
