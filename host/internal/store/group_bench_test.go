@@ -40,5 +40,14 @@ func BenchmarkRecordWrite(b *testing.B) {
 		}
 		b.Run(backend+"/transaction-each", write(s.InTenant))
 		b.Run(backend+"/group-commit", write(s.(store.BatchWriter).WriteInTenant))
+		// One caller, back to back: the latency of a lone record.
+		b.Run(backend+"/one-caller", func(b *testing.B) {
+			for b.Loop() {
+				rec := &store.Execution{Provider: "stripe", Action: "get_balance", Implementation: "native", Status: store.ExecSucceeded, Output: output}
+				if err := s.(store.BatchWriter).WriteInTenant(ctx, tenant, func(tx store.Tx) error { return tx.CreateExecution(ctx, rec) }); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
