@@ -156,8 +156,8 @@ func newEngine(h *Host, opts EngineOptions) (*Parts, error) {
 		hide = append(hide, db, db+"-wal", db+"-shm", db+"-journal")
 	}
 	ncfg := native.Config{Dir: dir, BaseURL: baseURLs, DataDir: filepath.Join(cfg.DataDir, "plugins"), Verify: cfg.PluginVerify, Logger: h.Log, Outbound: p.Outbound,
-		RawCredentials: cfg.PluginRawCredentials,
-		Isolation:      native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
+		RawCredentials: cfg.PluginRawCredentials, Procs: cfg.PluginProcs,
+		Isolation: native.Isolation{Mode: isoMode, AllowUnisolated: cfg.Dev, UIDBase: cfg.PluginUIDBase, UIDCount: cfg.PluginUIDCount, Hide: hide}}
 	if opts.Native != nil {
 		opts.Native(&ncfg)
 	}

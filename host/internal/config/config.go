@@ -56,6 +56,9 @@ type Config struct {
 	// processes run as (ATOM_PLUGIN_UID_BASE, ATOM_PLUGIN_UID_COUNT; 0:
 	// the native runtime's defaults).
 	PluginUIDBase, PluginUIDCount uint32
+	// PluginProcs is the GOMAXPROCS of native plugin processes
+	// (ATOM_PLUGIN_PROCS, default 1): see native.Config.Procs.
+	PluginProcs int
 	// CatalogDir holds custom descriptors (ATOM_CATALOG_DIR).
 	CatalogDir string
 	// BaseURL is the public URL, used for OAuth callbacks (ATOM_BASE_URL,
@@ -247,7 +250,7 @@ func Load(name string, args []string, getenv func(string) string) (Config, *flag
 // LoadWith is Load with extra, command-specific flags registered by extra.
 func LoadWith(name string, args []string, getenv func(string) string, extra func(*flag.FlagSet)) (Config, *flag.FlagSet, error) {
 	var c Config
-	var upload, uidBase, uidCount, rawCreds string
+	var upload, uidBase, uidCount, rawCreds, pluginProcs string
 	var autoMigrate, dev, verify, bodyLimit, uploadLimit, private, shutdown, returnTo, rate, burst, rateWait, tenantRate, tenantBurst, hookRate, hookBurst, storeKeys, storeBytes string
 	var refFraction, refJitter, refMargin, refFloor, refSweep string
 	var upstream, concurrent, runningAsync, pendingAsync, states, users, asyncWorkers string
@@ -266,6 +269,7 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 		{"ATOM_PLUGIN_ISOLATION", "plugin-isolation", "auto", "auto, required or off: run native plugin processes in a sandbox (own uid, namespaces, rlimits)", &c.PluginIsolation},
 		{"ATOM_PLUGIN_UID_BASE", "plugin-uid-base", "0", "first uid of isolated plugin processes (0: 1879048192)", &uidBase},
 		{"ATOM_PLUGIN_UID_COUNT", "plugin-uid-count", "0", "how many uids isolated plugins may use (0: 65536; 1: all share the base uid)", &uidCount},
+		{"ATOM_PLUGIN_PROCS", "plugin-procs", "1", "GOMAXPROCS of native plugin processes (threads running Go code at once in each)", &pluginProcs},
 		{"ATOM_CATALOG_DIR", "catalog-dir", "", "directory of custom provider descriptors (YAML or JSON)", &c.CatalogDir},
 		{"ATOM_BASE_URL", "base-url", "", "public base URL used for OAuth callbacks (default http://localhost<addr>)", &c.BaseURL},
 		{"ATOM_DEV", "dev", "false", "embedded development setup: generated keys and the demo provider (SQLite only)", &dev},
@@ -346,6 +350,11 @@ func LoadWith(name string, args []string, getenv func(string) string, extra func
 			errs = append(errs, fmt.Errorf("%s: %q is not a uid (a number below 4294967296)", u.name, u.v))
 		}
 		*u.dst = uint32(n)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(pluginProcs)); err != nil || n < 1 || n > 1024 {
+		errs = append(errs, fmt.Errorf("ATOM_PLUGIN_PROCS: %q is not a number of processors from 1 to 1024", pluginProcs))
+	} else {
+		c.PluginProcs = n
 	}
 	if c.PluginUIDBase != 0 && c.PluginUIDBase < 1000 {
 		errs = append(errs, fmt.Errorf("ATOM_PLUGIN_UID_BASE: %d is a system uid; pick an unused range (e.g. 65534 for nobody, or the default 1879048192)", c.PluginUIDBase))

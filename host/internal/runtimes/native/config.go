@@ -56,6 +56,13 @@ type Config struct {
 	// Env is the whole environment of plugin processes (KEY=value); the
 	// host's own environment is never passed on.
 	Env []string
+	// Procs is the GOMAXPROCS of plugin processes (default 1), unless
+	// Env sets GOMAXPROCS itself (ATOM_PLUGIN_PROCS). A plugin's work is
+	// mostly waiting for the host (its calls and their HTTP): with one
+	// processor its goroutines hand a frame to one another on one thread,
+	// where with more each hand-off may wake another, and the host keeps
+	// the machine's other cores.
+	Procs int
 	// Outbound sends plugins' requests (see egress.go); a guarded client
 	// with the default policy when nil.
 	Outbound *outbound.Client
@@ -116,6 +123,9 @@ func (c Config) withDefaults() (Config, error) {
 	c.Isolation = c.Isolation.withDefaults()
 	if c.Env == nil {
 		c.Env = []string{}
+	}
+	if c.Procs <= 0 {
+		c.Procs = 1
 	}
 	for _, d := range []string{c.Dir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

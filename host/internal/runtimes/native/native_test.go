@@ -162,8 +162,18 @@ func TestExecuteAndManifest(t *testing.T) {
 		t.Fatalf("plugin inherited the host's environment: %v", env)
 	}
 
+	// One processor unless the plugin environment says otherwise.
+	resp, err = call(t, impl, "env", map[string]string{"name": "GOMAXPROCS"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	providertest.Output(t, resp, &env)
+	if env["value"] != "1" {
+		t.Fatalf("GOMAXPROCS of the plugin process: %v", env)
+	}
+
 	in := info(m, "echo")
-	if in.State != StateRunning || in.Version != "1.0.0" || in.Calls != 3 || len(in.Checksum) != 64 {
+	if in.State != StateRunning || in.Version != "1.0.0" || in.Calls != 4 || len(in.Checksum) != 64 {
 		t.Fatalf("info %+v", in)
 	}
 }
@@ -773,5 +783,37 @@ func TestWaitEndsOnFailedLoad(t *testing.T) {
 	}
 	if st := info(m, "broken").State; st == "" {
 		t.Fatalf("broken has no failure state: %+v", info(m, "broken"))
+	}
+}
+
+// TestPluginProcs: a plugin process runs with Procs processors, and a
+// GOMAXPROCS the operator put in the plugin environment wins.
+func TestPluginProcs(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  func(*Config)
+		want string
+	}{
+		{"procs", func(c *Config) { c.Procs = 2 }, "2"},
+		{"env", func(c *Config) { c.Procs, c.Env = 2, []string{"GOMAXPROCS=3"} }, "3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			testbin.Install(t, testbin.Echo(t, "echo", "1.0.0"), dir, "atom-provider-echo", 0o755)
+			m, _ := newManager(t, dir, tc.cfg)
+			impl, ok := m.Get("echo")
+			if !ok {
+				t.Fatalf("echo not loaded: %+v", m.List())
+			}
+			resp, err := call(t, impl, "env", map[string]string{"name": "GOMAXPROCS"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var env map[string]any
+			providertest.Output(t, resp, &env)
+			if env["value"] != tc.want {
+				t.Fatalf("GOMAXPROCS %v, want %s", env, tc.want)
+			}
+		})
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -402,6 +404,9 @@ func (v *version) start(ctx context.Context) (*process, error) {
 	cfg := m.cfg
 	cmd := exec.Command(v.bin)
 	cmd.Env = append([]string(nil), cfg.Env...)
+	if !slices.ContainsFunc(cmd.Env, func(kv string) bool { return strings.HasPrefix(kv, "GOMAXPROCS=") }) {
+		cmd.Env = append(cmd.Env, "GOMAXPROCS="+strconv.Itoa(cfg.Procs))
+	}
 	cmd.Dir = cfg.DataDir
 	// Without a sandbox go-plugin hashes the private copy before starting
 	// it (a fresh SecureConfig per start: it keeps hash state); in one,
