@@ -77,6 +77,12 @@ func Scenarios() []Scenario {
 		{"native-egress", "native plugin → upstream: dialing itself, via a unix-socket proxy, via the brokered Host.HTTP call", nativeEgress},
 		{"wasm", "REST → wasm piece (pooled) vs REST → native plugin, same echo work", wasmVsNative},
 		{"generic", "REST → generic custom_api_call → fake vs the fake called directly", genericCall},
+		{"generic-sqlite", "the same on the embedded SQLite store", func(ctx context.Context, e *Env) ([]Row, error) {
+			saved := e.Opts.Backend
+			e.Opts.Backend = "sqlite"
+			defer func() { e.Opts.Backend = saved }()
+			return genericCall(ctx, e)
+		}},
 		{"hotload", "new plugin / piece file in ATOM_PLUGIN_DIR → first successful call", hotLoad},
 		{"storm", "1,000 concurrent calls on an expired token over 2 replicas on one Postgres", refreshStorm},
 		{"lookup", "token lookup with 1,000,000 connections in Postgres (RLS on)", tokenLookup},
