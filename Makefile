@@ -57,7 +57,7 @@ test-faults: deps
 
 ## bench: benchmarks side by side, written to BENCHMARKS.md
 bench: deps build
-	$(GO) run ./host/internal/bench/cmd/benchreport -out BENCHMARKS.md
+	$(GO) run ./host/internal/bench/cmd/benchreport -command "make bench" -out BENCHMARKS.md
 
 deps:
 	@./scripts/deps.sh

@@ -68,21 +68,11 @@ type Scenario struct {
 func Scenarios() []Scenario {
 	return []Scenario{
 		{"rest-native", "REST → native plugin (Stripe) → fake upstream vs the fake called directly", restNative},
-		{"rest-native-sqlite", "the same on the embedded SQLite store", func(ctx context.Context, e *Env) ([]Row, error) {
-			saved := e.Opts.Backend
-			e.Opts.Backend = "sqlite"
-			defer func() { e.Opts.Backend = saved }()
-			return restNative(ctx, e)
-		}},
+		{"rest-native-sqlite", "the same on the embedded SQLite store", onSQLite(restNative)},
 		{"native-egress", "native plugin → upstream: dialing itself, via a unix-socket proxy, via the brokered Host.HTTP call", nativeEgress},
 		{"wasm", "REST → wasm piece (pooled) vs REST → native plugin, same echo work", wasmVsNative},
 		{"generic", "REST → generic custom_api_call → fake vs the fake called directly", genericCall},
-		{"generic-sqlite", "the same on the embedded SQLite store", func(ctx context.Context, e *Env) ([]Row, error) {
-			saved := e.Opts.Backend
-			e.Opts.Backend = "sqlite"
-			defer func() { e.Opts.Backend = saved }()
-			return genericCall(ctx, e)
-		}},
+		{"generic-sqlite", "the same on the embedded SQLite store", onSQLite(genericCall)},
 		{"hotload", "new plugin / piece file in ATOM_PLUGIN_DIR → first successful call", hotLoad},
 		{"storm", "1,000 concurrent calls on an expired token over 2 replicas on one Postgres", refreshStorm},
 		{"lookup", "token lookup with 1,000,000 connections in Postgres (RLS on)", tokenLookup},
@@ -90,6 +80,17 @@ func Scenarios() []Scenario {
 		{"trigger-webhook", "signed provider webhook → trigger (native plugin) → signed delivery to the tenant's endpoint, on PostgreSQL", triggerWebhook},
 		{"trigger-poll", "polling trigger instances across 2 replicas on one PostgreSQL: each polled once per interval, scheduler CPU", triggerPoll},
 		{"memory", "resident memory of the idle host and of plugin processes; idle stop", memory},
+	}
+}
+
+// onSQLite runs a scenario with the embedded SQLite store, whatever the
+// run's backend.
+func onSQLite(run func(context.Context, *Env) ([]Row, error)) func(context.Context, *Env) ([]Row, error) {
+	return func(ctx context.Context, e *Env) ([]Row, error) {
+		saved := e.Opts.Backend
+		e.Opts.Backend = "sqlite"
+		defer func() { e.Opts.Backend = saved }()
+		return run(ctx, e)
 	}
 }
 

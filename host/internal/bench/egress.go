@@ -30,13 +30,14 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 	}
 	// Plugin processes run under a uid of their own (the sandbox, when
 	// the host runs as root) and cannot enter the run's private temporary
-	// directory: the two sockets the plugin dials live in one it may.
+	// directory: the two sockets the plugin dials live in one it may
+	// pass through (not list), and any uid may connect to them.
 	dir, err := os.MkdirTemp("", "atom-bench-sock-")
 	if err != nil {
 		return nil, err
 	}
 	e.onClose(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
+	if err := os.Chmod(dir, 0o711); err != nil {
 		return nil, err
 	}
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -52,7 +53,7 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(directSock, 0o777); err != nil {
+	if err := os.Chmod(directSock, 0o666); err != nil {
 		return nil, err
 	}
 	for _, ln := range []net.Listener{tcp, unix} {
@@ -91,7 +92,7 @@ func nativeEgress(ctx context.Context, e *Env) ([]Row, error) {
 		w.WriteHeader(resp.StatusCode)
 		_, _ = w.Write(data)
 	})}
-	if err := os.Chmod(proxySock, 0o777); err != nil {
+	if err := os.Chmod(proxySock, 0o666); err != nil {
 		return nil, err
 	}
 	go func() { _ = proxy.Serve(pln) }()

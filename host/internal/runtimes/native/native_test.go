@@ -152,23 +152,12 @@ func TestExecuteAndManifest(t *testing.T) {
 		t.Fatalf("whoami %v", who)
 	}
 
-	resp, err = call(t, impl, "env", map[string]string{"name": "ATOM_TEST_SECRET"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var env map[string]any
-	providertest.Output(t, resp, &env)
-	if env["set"] != false {
+	if env := pluginEnv(t, impl, "ATOM_TEST_SECRET"); env["set"] != false {
 		t.Fatalf("plugin inherited the host's environment: %v", env)
 	}
 
 	// One processor unless the plugin environment says otherwise.
-	resp, err = call(t, impl, "env", map[string]string{"name": "GOMAXPROCS"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	providertest.Output(t, resp, &env)
-	if env["value"] != "1" {
+	if env := pluginEnv(t, impl, "GOMAXPROCS"); env["value"] != "1" {
 		t.Fatalf("GOMAXPROCS of the plugin process: %v", env)
 	}
 
@@ -805,15 +794,22 @@ func TestPluginProcs(t *testing.T) {
 			if !ok {
 				t.Fatalf("echo not loaded: %+v", m.List())
 			}
-			resp, err := call(t, impl, "env", map[string]string{"name": "GOMAXPROCS"}, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var env map[string]any
-			providertest.Output(t, resp, &env)
-			if env["value"] != tc.want {
+			if env := pluginEnv(t, impl, "GOMAXPROCS"); env["value"] != tc.want {
 				t.Fatalf("GOMAXPROCS %v, want %s", env, tc.want)
 			}
 		})
 	}
+}
+
+// pluginEnv asks the echo plugin for one variable of its environment:
+// {"set": bool, "value": string}.
+func pluginEnv(t *testing.T, impl runtimes.Implementation, name string) map[string]any {
+	t.Helper()
+	resp, err := call(t, impl, "env", map[string]string{"name": name}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var env map[string]any
+	providertest.Output(t, resp, &env)
+	return env
 }
